@@ -1,8 +1,16 @@
 //! watchpost-core: the domain of a monitoring center and its sans-IO alarm engine.
 //! Nothing here reads a clock, a socket or a database.
 
+pub mod account;
+pub mod alarm;
 pub mod codes;
 pub mod kind;
+pub mod password;
+pub mod plan;
+pub mod router;
 
+pub use account::{Account, EnrolmentError, Millis};
+pub use alarm::{Action, Alarm, AlarmSpec, Input, Rejected, Settings};
 pub use codes::{SignalClass, classify_cid, classify_sia};
 pub use kind::{Agency, AlarmKind, Disposition, Mode};
+pub use router::{Event, Route, open_spec, route};

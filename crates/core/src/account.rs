@@ -1,0 +1,392 @@
+//! Accounts: the monitored premises, its contacts and zones, and the enrolment rules that
+//! decide whether professional monitoring may be offered at all.
+
+use crate::kind::AlarmKind;
+use crate::password::VerbalPassword;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Milliseconds since the Unix epoch, UTC. The engine's only notion of time.
+pub type Millis = i64;
+
+pub const DAY_MS: Millis = 24 * 60 * 60 * 1000;
+/// Professional monitoring starts in practice mode for this long.
+pub const PRACTICE_PERIOD_MS: Millis = 7 * DAY_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Premises {
+    Residential,
+    Commercial,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitoring {
+    Professional,
+    #[serde(rename = "self")]
+    SelfMonitored,
+}
+
+/// Who answers a burglary dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Responder {
+    #[default]
+    Police,
+    Guard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceType {
+    Contact,
+    Motion,
+    GlassBreak,
+    Smoke,
+    Co,
+    FloodFreeze,
+    PanicButton,
+    Keypad,
+    /// Ring Smart Lighting motion sensors never trigger a monitored response.
+    SmartLightingMotion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    /// E.164, e.g. `+15555550101`.
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zone {
+    pub zone: u32,
+    pub device: DeviceType,
+}
+
+/// One monitored premises, known by the account number its panel reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub number: String,
+    pub premises: Premises,
+    pub address: String,
+    pub country: String,
+    pub region: String,
+    pub monitoring: Monitoring,
+    /// When professional monitoring started.
+    pub enrolled_at: Millis,
+    pub verbal_password: VerbalPassword,
+    pub responder: Responder,
+    /// The account is on test until then: signals are stored, nobody is called.
+    pub test_until: Option<Millis>,
+    pub contacts: Vec<Contact>,
+    pub zones: Vec<Zone>,
+}
+
+impl Account {
+    pub fn zone(&self, zone: u32) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.zone == zone)
+    }
+
+    pub fn contact_named(&self, name: &str) -> Option<usize> {
+        self.contacts.iter().position(|c| c.name == name)
+    }
+
+    /// The monitoring mode in force at `now`.
+    pub fn mode_at(&self, now: Millis) -> crate::Mode {
+        match self.monitoring {
+            Monitoring::SelfMonitored => crate::Mode::SelfMonitored,
+            Monitoring::Professional if now - self.enrolled_at < PRACTICE_PERIOD_MS => {
+                crate::Mode::Practice
+            }
+            Monitoring::Professional => crate::Mode::Professional,
+        }
+    }
+
+    pub fn on_test_at(&self, now: Millis) -> bool {
+        self.test_until.is_some_and(|until| now < until)
+    }
+
+    /// Checks every enrolment rule of PROTOCOLS.md; the first broken one is returned.
+    pub fn validate(&self) -> Result<(), EnrolmentError> {
+        validate_number(&self.number)?;
+        if self.address.trim().is_empty() {
+            return Err(EnrolmentError::Missing {
+                field: "account.address",
+            });
+        }
+        if self.monitoring == Monitoring::Professional {
+            validate_service_area(&self.country, &self.region)?;
+        }
+        if self.contacts.is_empty() {
+            return Err(EnrolmentError::NoContacts);
+        }
+        for (index, contact) in self.contacts.iter().enumerate() {
+            if contact.name.trim().is_empty() {
+                return Err(EnrolmentError::ContactName { index });
+            }
+            if !is_e164(&contact.phone) {
+                return Err(EnrolmentError::Phone {
+                    index,
+                    phone: contact.phone.clone(),
+                });
+            }
+            if self.contacts[..index]
+                .iter()
+                .any(|c| c.name == contact.name)
+            {
+                return Err(EnrolmentError::DuplicateContact {
+                    name: contact.name.clone(),
+                });
+            }
+        }
+        for zone in &self.zones {
+            check_zone(self.premises, zone)?;
+        }
+        Ok(())
+    }
+}
+
+/// A smoke or CO zone cannot be added to commercial premises.
+pub fn check_zone(premises: Premises, zone: &Zone) -> Result<(), EnrolmentError> {
+    if premises == Premises::Commercial && matches!(zone.device, DeviceType::Smoke | DeviceType::Co)
+    {
+        return Err(EnrolmentError::ResidentialOnlyZone {
+            zone: zone.zone,
+            kind: if zone.device == DeviceType::Smoke {
+                AlarmKind::Fire
+            } else {
+                AlarmKind::CarbonMonoxide
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Why an account cannot be enrolled. Each names the field and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EnrolmentError {
+    #[error("{field}: is required")]
+    Missing { field: &'static str },
+    #[error(
+        "account.number: {number:?} is not an account number a panel can report (3 to 16 characters of 0-9 and A-F)"
+    )]
+    Number { number: String },
+    #[error(
+        "account.country: {country:?} is not served: professional monitoring is available only in the US and Canada"
+    )]
+    Country { country: String },
+    #[error(
+        "account.region: {region:?} is a US territory: professional monitoring is available in the 50 states and DC, not in US territories"
+    )]
+    UsTerritory { region: String },
+    #[error(
+        "account.region: Quebec (QC) is not served: professional monitoring is available in Canada except Quebec"
+    )]
+    Quebec,
+    #[error("account.region: {region:?} is not a {country} state or province code")]
+    Region { country: String, region: String },
+    #[error("account.contacts: at least one emergency contact with a phone number is required")]
+    NoContacts,
+    #[error("account.contacts[{index}].name: is required")]
+    ContactName { index: usize },
+    #[error(
+        "account.contacts[{index}].phone: {phone:?} is not an E.164 phone number (like +15555550101)"
+    )]
+    Phone { index: usize, phone: String },
+    #[error("account.contacts: two contacts are named {name:?}; names must be unique")]
+    DuplicateContact { name: String },
+    #[error(
+        "account.zones: zone {zone} is a {} sensor, which is not available for commercial premises",
+        if *kind == AlarmKind::Fire { "smoke" } else { "CO" }
+    )]
+    ResidentialOnlyZone { zone: u32, kind: AlarmKind },
+}
+
+const US_STATES_AND_DC: [&str; 51] = [
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
+    "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
+    "WI", "WY", "DC",
+];
+const US_TERRITORIES: [&str; 6] = ["PR", "GU", "VI", "AS", "MP", "UM"];
+const CANADA_SERVED: [&str; 12] = [
+    "AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "SK", "YT",
+];
+
+/// Professional monitoring: the 50 US states and DC, Canada except Quebec.
+pub fn validate_service_area(country: &str, region: &str) -> Result<(), EnrolmentError> {
+    let country_up = country.trim().to_ascii_uppercase();
+    let region_up = region.trim().to_ascii_uppercase();
+    match country_up.as_str() {
+        "US" if US_STATES_AND_DC.contains(&region_up.as_str()) => Ok(()),
+        "US" if US_TERRITORIES.contains(&region_up.as_str()) => Err(EnrolmentError::UsTerritory {
+            region: region.to_string(),
+        }),
+        "CA" if CANADA_SERVED.contains(&region_up.as_str()) => Ok(()),
+        "CA" if region_up == "QC" => Err(EnrolmentError::Quebec),
+        "US" | "CA" => Err(EnrolmentError::Region {
+            country: country_up,
+            region: region.to_string(),
+        }),
+        // Territories are sometimes given as their own ISO country code.
+        "PR" | "GU" | "VI" | "AS" | "MP" | "UM" => {
+            Err(EnrolmentError::UsTerritory { region: country_up })
+        }
+        _ => Err(EnrolmentError::Country {
+            country: country.to_string(),
+        }),
+    }
+}
+
+fn validate_number(number: &str) -> Result<(), EnrolmentError> {
+    let ok = (3..=16).contains(&number.len())
+        && number
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(EnrolmentError::Number {
+            number: number.to_string(),
+        })
+    }
+}
+
+/// `+` then 2 to 15 digits, the first not zero.
+pub fn is_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::password::HashCost;
+
+    pub fn sample() -> Account {
+        Account {
+            number: "4F39".into(),
+            premises: Premises::Residential,
+            address: "12 Elm St, Springfield, IL 62701".into(),
+            country: "US".into(),
+            region: "IL".into(),
+            monitoring: Monitoring::Professional,
+            enrolled_at: 0,
+            verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
+            responder: Responder::Police,
+            test_until: None,
+            contacts: vec![Contact {
+                name: "Ann Lee".into(),
+                phone: "+15555550101".into(),
+            }],
+            zones: vec![],
+        }
+    }
+
+    #[test]
+    fn a_complete_account_enrols() {
+        assert_eq!(sample().validate(), Ok(()));
+    }
+
+    #[test]
+    fn quebec_and_territories_are_refused_with_a_reason() {
+        let mut a = sample();
+        a.country = "CA".into();
+        a.region = "QC".into();
+        let err = a.validate().unwrap_err();
+        assert_eq!(err, EnrolmentError::Quebec);
+        assert!(err.to_string().contains("account.region"));
+        assert!(err.to_string().contains("Quebec"));
+        a.region = "ON".into();
+        assert_eq!(a.validate(), Ok(()));
+        for territory in ["PR", "GU", "VI", "AS", "MP"] {
+            a.country = "US".into();
+            a.region = territory.into();
+            let err = a.validate().unwrap_err();
+            assert!(
+                matches!(err, EnrolmentError::UsTerritory { .. }),
+                "{territory}"
+            );
+            assert!(err.to_string().contains("territor"));
+        }
+        a.region = "DC".into();
+        assert_eq!(a.validate(), Ok(()));
+        a.country = "MX".into();
+        assert!(matches!(a.validate(), Err(EnrolmentError::Country { .. })));
+        a.country = "US".into();
+        a.region = "ZZ".into();
+        assert!(matches!(a.validate(), Err(EnrolmentError::Region { .. })));
+    }
+
+    #[test]
+    fn self_monitoring_is_not_bound_to_the_service_area() {
+        let mut a = sample();
+        a.monitoring = Monitoring::SelfMonitored;
+        a.country = "CA".into();
+        a.region = "QC".into();
+        assert_eq!(a.validate(), Ok(()));
+    }
+
+    #[test]
+    fn contacts_are_required_and_must_have_e164_phones() {
+        let mut a = sample();
+        a.contacts.clear();
+        assert_eq!(a.validate(), Err(EnrolmentError::NoContacts));
+        for bad in [
+            "5555550101",
+            "+0555",
+            "+1",
+            "+1555-555-0101",
+            "+1234567890123456",
+        ] {
+            a.contacts = vec![Contact {
+                name: "Ann".into(),
+                phone: bad.into(),
+            }];
+            let err = a.validate().unwrap_err();
+            assert!(
+                matches!(err, EnrolmentError::Phone { index: 0, .. }),
+                "{bad}"
+            );
+            assert!(err.to_string().starts_with("account.contacts[0].phone"));
+        }
+    }
+
+    #[test]
+    fn smoke_and_co_zones_are_refused_on_commercial_premises() {
+        let mut a = sample();
+        a.premises = Premises::Commercial;
+        a.zones = vec![Zone {
+            zone: 4,
+            device: DeviceType::Co,
+        }];
+        let err = a.validate().unwrap_err();
+        assert!(matches!(
+            err,
+            EnrolmentError::ResidentialOnlyZone {
+                zone: 4,
+                kind: AlarmKind::CarbonMonoxide
+            }
+        ));
+        a.zones[0].device = DeviceType::Smoke;
+        assert!(a.validate().is_err());
+        a.zones[0].device = DeviceType::Motion;
+        assert_eq!(a.validate(), Ok(()));
+        a.premises = Premises::Residential;
+        a.zones[0].device = DeviceType::Smoke;
+        assert_eq!(a.validate(), Ok(()));
+    }
+
+    #[test]
+    fn practice_lasts_seven_days() {
+        let a = sample();
+        assert_eq!(a.mode_at(PRACTICE_PERIOD_MS - 1), crate::Mode::Practice);
+        assert_eq!(a.mode_at(PRACTICE_PERIOD_MS), crate::Mode::Professional);
+    }
+}

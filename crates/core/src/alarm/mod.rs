@@ -1,0 +1,725 @@
+//! The alarm engine: one deterministic state machine per alarm that interprets its response
+//! plan. Fed inputs with the current time (`handle`), it is asked what to do (`poll_action`)
+//! and when it next needs waking (`poll_timeout`). It reads no clock and touches no IO, so
+//! replaying an alarm's logged inputs rebuilds it exactly.
+
+mod messages;
+mod types;
+
+pub use types::*;
+
+use crate::account::Millis;
+use crate::kind::{Agency, Disposition};
+use crate::plan::{AfterDispatch, Branches, CancelSource, Plan, Step};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// The calling step in progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Calling {
+    Verify(Branches),
+    Notify,
+    Automated(Option<Branches>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Running {
+    calling: Calling,
+    /// Contacts still to call in this step, in order.
+    remaining: VecDeque<usize>,
+    call: CallId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarm {
+    spec: AlarmSpec,
+    agency: Agency,
+    pending: VecDeque<Step>,
+    running: Option<Running>,
+    calls: Vec<Call>,
+    dispatches: Vec<Dispatch>,
+    timeline: Vec<TimelineEntry>,
+    /// A person was reached by some outbound call.
+    reached: bool,
+    /// A verified person on a deciding call said it was a false alarm.
+    contact_canceled: bool,
+    /// A cancellation that settled the disposition.
+    canceled: Option<Disposition>,
+    /// When a dispatched alarm leaves follow-up and closes.
+    close_at: Option<Millis>,
+    closed: Option<(Millis, Disposition)>,
+    #[serde(skip)]
+    actions: VecDeque<Action>,
+}
+
+impl Alarm {
+    /// Opens an alarm; its first actions are ready to poll.
+    pub fn open(spec: AlarmSpec) -> Alarm {
+        let plan = spec.plan.clone();
+        let agency = plan
+            .as_ref()
+            .map_or(Agency::Police, |p| p.agency.resolve(spec.responder));
+        let now = spec.opened_at;
+        let mut alarm = Alarm {
+            pending: plan.map(|p| p.steps.into()).unwrap_or_default(),
+            agency,
+            running: None,
+            calls: Vec::new(),
+            dispatches: Vec::new(),
+            timeline: Vec::new(),
+            reached: false,
+            contact_canceled: false,
+            canceled: None,
+            close_at: None,
+            closed: None,
+            actions: VecDeque::new(),
+            spec,
+        };
+        alarm.note(now, "signal", alarm.spec.trigger.clone());
+        match alarm.spec.unmonitored.clone() {
+            Some(why) => {
+                alarm.note(now, "not_monitored", why.reason);
+                alarm.close(now, why.disposition);
+            }
+            None => alarm.advance(now),
+        }
+        alarm
+    }
+
+    pub fn spec(&self) -> &AlarmSpec {
+        &self.spec
+    }
+
+    pub fn calls(&self) -> &[Call] {
+        &self.calls
+    }
+
+    pub fn dispatches(&self) -> &[Dispatch] {
+        &self.dispatches
+    }
+
+    pub fn timeline(&self) -> &[TimelineEntry] {
+        &self.timeline
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
+
+    pub fn closed(&self) -> Option<(Millis, Disposition)> {
+        self.closed
+    }
+
+    /// The call the plan is waiting on, if any.
+    pub fn current_call(&self) -> Option<&Call> {
+        self.running.as_ref().map(|r| &self.calls[r.call as usize])
+    }
+
+    pub fn is_silent(&self) -> bool {
+        self.plan().is_some_and(|p| p.silent)
+    }
+
+    /// Help has been requested (and maybe canceled since).
+    pub fn dispatched(&self) -> bool {
+        !self.dispatches.is_empty()
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When the alarm must be woken with `Input::Timer`.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        match (self.closed, self.running.as_ref()) {
+            (None, None) => self.close_at,
+            _ => None,
+        }
+    }
+
+    /// Applies one input. On `Err` nothing has changed.
+    pub fn handle(&mut self, now: Millis, input: Input) -> Result<(), Rejected> {
+        if self.closed.is_some() {
+            return Err(Rejected::Closed);
+        }
+        match input {
+            Input::Signal { detail } => self.note(now, "signal", detail),
+            Input::Note { text } => self.note(now, "note", text),
+            Input::ResponderUpdate { text } => self.note(now, "responder_update", text),
+            Input::Disarm { detail } => {
+                self.note(now, "disarm", detail);
+                self.cancel(now, CancelSource::Disarm);
+            }
+            Input::AppCancel => {
+                self.note(now, "app_cancel", "cancel pressed in the app".into());
+                self.cancel(now, CancelSource::App);
+            }
+            Input::CallPlaced { call } => {
+                let c = self.current(call)?;
+                if c.placed_at.is_some() || c.result.is_some() {
+                    return Err(Rejected::AlreadyAnswered(call));
+                }
+                let detail = format!("{} ({})", c.to, c.purpose.as_str());
+                self.calls[call as usize].placed_at = Some(now);
+                self.note(now, "call_placed", detail);
+            }
+            Input::Answered { call } => {
+                self.unanswered(call)?;
+                let c = self.outcome(call, CallResult::Answered);
+                c.answered_at = Some(now);
+                let detail = c.to.clone();
+                self.reached = true;
+                self.note(now, "answered", detail);
+            }
+            Input::Voicemail { call } => {
+                self.unanswered(call)?;
+                let message = messages::voicemail(&self.spec);
+                let c = self.outcome(call, CallResult::Voicemail);
+                c.voicemail_left = true;
+                let (to, purpose) = (c.to.clone(), c.purpose);
+                self.actions
+                    .push_back(Action::LeaveVoicemail { call, message });
+                self.note(now, "voicemail_left", to);
+                // An agent leaves the drop to the system and moves on at once; an automated
+                // call is itself the message, so it ends when the message has been left.
+                if purpose != Purpose::Automated {
+                    self.end_call(now, call, None);
+                }
+            }
+            Input::NoAnswer { call } | Input::Busy { call } => {
+                self.unanswered(call)?;
+                let (result, event) = match input {
+                    Input::Busy { .. } => (CallResult::Busy, "busy"),
+                    _ => (CallResult::NoAnswer, "no_answer"),
+                };
+                let to = self.outcome(call, result).to.clone();
+                self.note(now, event, to);
+                self.end_call(now, call, None);
+            }
+            Input::AgentJoined { call } => {
+                let c = self.current(call)?;
+                if c.result != Some(CallResult::Answered) {
+                    return Err(Rejected::NotAnswered(call));
+                }
+                let offers = matches!(
+                    self.running.as_ref().map(|r| &r.calling),
+                    Some(Calling::Automated(Some(_)))
+                );
+                if !offers || c.agent_joined {
+                    return Err(Rejected::NoAgentOffered(call));
+                }
+                let to = c.to.clone();
+                self.calls[call as usize].agent_joined = true;
+                self.note(now, "agent_joined", to);
+            }
+            Input::PasswordChecked { call, matched } => {
+                let c = self.conversation(call)?;
+                if c.verified == Some(true) {
+                    return Err(Rejected::AlreadyVerified(call));
+                }
+                if c.password_attempts >= 2 {
+                    return Err(Rejected::TooManyAttempts(call));
+                }
+                let c = &mut self.calls[call as usize];
+                c.password_attempts += 1;
+                c.verified = Some(matched);
+                let detail = if matched {
+                    format!("{}: match", c.to)
+                } else {
+                    format!("{}: no match (attempt {} of 2)", c.to, c.password_attempts)
+                };
+                self.note(now, "password", detail);
+            }
+            Input::Decision { call, decision } => {
+                let c = self.call(call)?;
+                if !c.is_open() {
+                    return Err(Rejected::CallEnded(call));
+                }
+                if c.purpose == Purpose::Notify && c.result == Some(CallResult::Answered) {
+                    let detail = format!(
+                        "{} said {}; a notification call changes nothing",
+                        c.to,
+                        decision.as_str()
+                    );
+                    self.note(now, "decision", detail);
+                    self.end_call(now, call, None);
+                    return Ok(());
+                }
+                self.conversation(call)?;
+                self.decide(now, call, decision);
+            }
+            Input::CallEnded { call } => {
+                let c = self.call(call)?;
+                if !c.is_open() {
+                    return Err(Rejected::CallEnded(call));
+                }
+                match (c.purpose, c.result) {
+                    (Purpose::Callback, _) => {
+                        let detail = format!("{}: callback ended without a decision", c.to);
+                        self.calls[call as usize].ended_at = Some(now);
+                        self.note(now, "call_ended", detail);
+                    }
+                    // A person reached on a deciding call who hangs up without verifying
+                    // is treated as asking for help.
+                    (Purpose::Verify, Some(CallResult::Answered)) => {
+                        self.decide(now, call, Decision::Dispatch)
+                    }
+                    (Purpose::Automated, Some(CallResult::Answered)) if c.agent_joined => {
+                        self.decide(now, call, Decision::Dispatch)
+                    }
+                    (_, Some(CallResult::Answered | CallResult::Voicemail)) => {
+                        let detail = c.to.clone();
+                        self.note(now, "call_ended", detail);
+                        self.end_call(now, call, None);
+                    }
+                    _ => return Err(Rejected::NotAnswered(call)),
+                }
+            }
+            Input::Callback { contact } => {
+                let Some(person) = self.spec.contacts.get(contact) else {
+                    return Err(Rejected::UnknownContact(contact));
+                };
+                let to = person.name.clone();
+                self.calls.push(Call {
+                    id: self.calls.len() as CallId,
+                    contact,
+                    to: to.clone(),
+                    purpose: Purpose::Callback,
+                    requested_at: now,
+                    placed_at: Some(now),
+                    answered_at: Some(now),
+                    ended_at: None,
+                    result: Some(CallResult::Answered),
+                    voicemail_left: false,
+                    agent_joined: false,
+                    password_attempts: 0,
+                    verified: None,
+                    decision: None,
+                });
+                self.note(now, "callback", format!("{to} called the center back"));
+            }
+            Input::DispatchConfirmed { agency, reference } => {
+                let Some(d) = self
+                    .dispatches
+                    .iter_mut()
+                    .rev()
+                    .find(|d| d.agency == agency)
+                else {
+                    return Err(Rejected::NoDispatch(agency));
+                };
+                d.reference = Some(reference.clone());
+                self.note(now, "dispatch_confirmed", format!("{agency}: {reference}"));
+            }
+            Input::AgentClose => {
+                if self.close_at.is_none() || self.running.is_some() {
+                    return Err(Rejected::StillRunning);
+                }
+                self.note(now, "agent_close", "closed early by an agent".into());
+                self.close(now, self.disposition());
+            }
+            Input::Timer => match self.poll_timeout() {
+                Some(due) if due <= now => self.close(now, self.disposition()),
+                _ => return Err(Rejected::NotDue),
+            },
+        }
+        Ok(())
+    }
+
+    fn plan(&self) -> Option<&Plan> {
+        self.spec.plan.as_ref()
+    }
+
+    fn note(&mut self, at: Millis, event: &str, detail: String) {
+        self.timeline.push(TimelineEntry {
+            at,
+            event: event.into(),
+            detail,
+        });
+    }
+
+    fn call(&self, call: CallId) -> Result<&Call, Rejected> {
+        self.calls
+            .get(call as usize)
+            .ok_or(Rejected::UnknownCall(call))
+    }
+
+    /// The outbound call the plan is waiting on.
+    fn current(&self, call: CallId) -> Result<&Call, Rejected> {
+        let c = self.call(call)?;
+        if !c.is_open() {
+            return Err(Rejected::CallEnded(call));
+        }
+        match &self.running {
+            Some(r) if r.call == call => Ok(c),
+            _ => Err(Rejected::NotCurrent(call)),
+        }
+    }
+
+    fn unanswered(&self, call: CallId) -> Result<(), Rejected> {
+        match self.current(call)?.result {
+            None => Ok(()),
+            Some(_) => Err(Rejected::AlreadyAnswered(call)),
+        }
+    }
+
+    fn conversation(&self, call: CallId) -> Result<&Call, Rejected> {
+        let c = self.call(call)?;
+        if !c.is_open() {
+            return Err(Rejected::CallEnded(call));
+        }
+        if c.in_conversation() {
+            Ok(c)
+        } else if c.result != Some(CallResult::Answered) {
+            Err(Rejected::NotAnswered(call))
+        } else {
+            Err(Rejected::NoConversation(call))
+        }
+    }
+
+    /// Records the outcome of a ringing call.
+    fn outcome(&mut self, call: CallId, result: CallResult) -> &mut Call {
+        let c = &mut self.calls[call as usize];
+        c.result = Some(result);
+        c.placed_at.get_or_insert(c.requested_at);
+        c
+    }
+
+    /// A person on a call with an agent decided; only a verified person can cancel.
+    fn decide(&mut self, now: Millis, call: CallId, said: Decision) {
+        let c = &mut self.calls[call as usize];
+        let verified = c.verified == Some(true);
+        let decision = if said == Decision::Cancel && verified {
+            Decision::Cancel
+        } else {
+            Decision::Dispatch
+        };
+        c.verified = Some(verified);
+        c.decision = Some(decision);
+        let detail = match (said, verified) {
+            (Decision::Cancel, false) => {
+                format!(
+                    "{}: said cancel but is not verified: treated as a dispatch request",
+                    c.to
+                )
+            }
+            _ => format!(
+                "{}: {}{}",
+                c.to,
+                decision.as_str(),
+                if verified { " (verified)" } else { "" }
+            ),
+        };
+        let purpose = c.purpose;
+        self.note(now, "decision", detail);
+        if purpose == Purpose::Callback {
+            self.calls[call as usize].ended_at = Some(now);
+            self.callback_decision(now, verified, decision);
+        } else {
+            self.end_call(now, call, Some(decision));
+        }
+    }
+
+    /// A verified caller can do what a reached contact could do at this point of the plan.
+    fn callback_decision(&mut self, now: Millis, verified: bool, decision: Decision) {
+        if !verified {
+            self.note(
+                now,
+                "no_effect",
+                "an unverified caller cannot change the alarm".into(),
+            );
+            return;
+        }
+        match decision {
+            Decision::Cancel => self.cancel(now, CancelSource::Callback),
+            Decision::Dispatch => {
+                let may_decide = !self.dispatched()
+                    && self.plan().is_some_and(|p| {
+                        p.cancel_before_dispatch.contains(&CancelSource::Callback)
+                    });
+                if !may_decide {
+                    let why = if self.dispatched() {
+                        "help has already been requested"
+                    } else {
+                        "a callback does not change this alarm's plan"
+                    };
+                    self.note(now, "no_effect", why.into());
+                    return;
+                }
+                let branch = match self.running.as_ref().map(|r| &r.calling) {
+                    Some(Calling::Verify(b)) | Some(Calling::Automated(Some(b))) => {
+                        b.dispatch.clone()
+                    }
+                    _ => vec![Step::Dispatch],
+                };
+                self.stop_calls(now);
+                self.prepend(branch);
+                self.advance(now);
+            }
+        }
+    }
+
+    /// Ends an outbound call and moves the plan on. `decision` is set when a person on a
+    /// deciding call decided.
+    fn end_call(&mut self, now: Millis, call: CallId, decision: Option<Decision>) {
+        let c = &mut self.calls[call as usize];
+        c.ended_at = Some(now);
+        let reached = c.result == Some(CallResult::Answered);
+        let Some(mut running) = self.running.take() else {
+            return;
+        };
+        let branch = match (&running.calling, decision) {
+            (Calling::Verify(b) | Calling::Automated(Some(b)), Some(d)) => Some(match d {
+                Decision::Cancel => {
+                    self.contact_canceled = true;
+                    b.cancel.clone()
+                }
+                Decision::Dispatch => b.dispatch.clone(),
+            }),
+            (Calling::Automated(_), None) if reached => Some(vec![]),
+            _ => match running.remaining.pop_front() {
+                Some(next) => {
+                    running.call = self.place_call(now, next, &running.calling);
+                    self.running = Some(running);
+                    return;
+                }
+                None => Some(match &running.calling {
+                    Calling::Verify(b) | Calling::Automated(Some(b)) => b.unreached.clone(),
+                    _ => vec![],
+                }),
+            },
+        };
+        if let Some(steps) = branch {
+            self.prepend(steps);
+        }
+        self.advance(now);
+    }
+
+    fn prepend(&mut self, steps: Vec<Step>) {
+        for step in steps.into_iter().rev() {
+            self.pending.push_front(step);
+        }
+    }
+
+    /// Runs steps until one waits on a call, or the plan is done.
+    fn advance(&mut self, now: Millis) {
+        while self.closed.is_none() && self.running.is_none() {
+            let Some(step) = self.pending.pop_front() else {
+                self.plan_done(now);
+                return;
+            };
+            let (contacts, calling) = match step {
+                Step::Dispatch => {
+                    self.request_dispatch(now);
+                    continue;
+                }
+                Step::Verify { contacts, then } => (contacts, Calling::Verify(then)),
+                Step::Notify { contacts } => (contacts, Calling::Notify),
+                Step::Automated { contacts, agent } => (contacts, Calling::Automated(agent)),
+            };
+            if self.is_silent() {
+                self.note(now, "silent", "a silent alarm never calls anyone".into());
+                continue;
+            }
+            let mut remaining: VecDeque<usize> =
+                contacts.indexes(self.spec.contacts.len()).collect();
+            match remaining.pop_front() {
+                Some(first) => {
+                    let call = self.place_call(now, first, &calling);
+                    self.running = Some(Running {
+                        calling,
+                        remaining,
+                        call,
+                    });
+                }
+                None => {
+                    if let Calling::Verify(b) | Calling::Automated(Some(b)) = calling {
+                        self.prepend(b.unreached);
+                    }
+                }
+            }
+        }
+    }
+
+    fn place_call(&mut self, now: Millis, contact: usize, calling: &Calling) -> CallId {
+        let id = self.calls.len() as CallId;
+        let person = &self.spec.contacts[contact];
+        let (purpose, message) = match calling {
+            Calling::Verify(_) => (Purpose::Verify, None),
+            Calling::Notify => (Purpose::Notify, None),
+            Calling::Automated(agent) => (
+                Purpose::Automated,
+                Some(messages::automated(&self.spec, agent.is_some())),
+            ),
+        };
+        self.actions.push_back(Action::PlaceCall {
+            call: id,
+            contact,
+            to: person.name.clone(),
+            phone: person.phone.clone(),
+            purpose,
+            message,
+            offers_agent: matches!(calling, Calling::Automated(Some(_))),
+        });
+        self.calls.push(Call {
+            id,
+            contact,
+            to: person.name.clone(),
+            purpose,
+            requested_at: now,
+            placed_at: None,
+            answered_at: None,
+            ended_at: None,
+            result: None,
+            voicemail_left: false,
+            agent_joined: false,
+            password_attempts: 0,
+            verified: None,
+            decision: None,
+        });
+        id
+    }
+
+    fn request_dispatch(&mut self, now: Millis) {
+        let agency = self.agency;
+        if self
+            .dispatches
+            .iter()
+            .any(|d| d.agency == agency && d.canceled_at.is_none())
+        {
+            return;
+        }
+        self.dispatches.push(Dispatch {
+            agency,
+            requested_at: now,
+            canceled_at: None,
+            reference: None,
+        });
+        self.actions.push_back(Action::RequestDispatch {
+            agency,
+            kind: self.spec.kind,
+            address: self.spec.address.clone(),
+        });
+        self.note(now, "dispatch_requested", agency.to_string());
+    }
+
+    /// Hangs up the call in progress and drops the rest of the plan.
+    fn stop_calls(&mut self, now: Millis) {
+        self.pending.clear();
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        let c = &mut self.calls[running.call as usize];
+        if c.is_open() {
+            c.ended_at = Some(now);
+            if c.placed_at.is_some() && c.result.is_none() {
+                c.result = Some(CallResult::NoAnswer);
+            }
+            let to = c.to.clone();
+            self.actions
+                .push_back(Action::HangUp { call: running.call });
+            self.note(now, "hang_up", to);
+        }
+    }
+
+    fn cancel(&mut self, now: Millis, source: CancelSource) {
+        let Some(plan) = self.plan() else { return };
+        let before = !self.dispatched();
+        let (allowed, effect) = if before {
+            (plan.cancel_before_dispatch.contains(&source), None)
+        } else {
+            (
+                plan.cancel_after_dispatch.contains(&source)
+                    && plan.after_dispatch != AfterDispatch::Ignore,
+                Some(plan.after_dispatch),
+            )
+        };
+        if !allowed {
+            let detail = format!(
+                "does not cancel a {} alarm{}",
+                self.spec.kind,
+                if before {
+                    ""
+                } else {
+                    " once help is requested"
+                }
+            );
+            self.note(now, "no_effect", detail);
+            return;
+        }
+        self.stop_calls(now);
+        let disposition = match effect {
+            None => source.disposition(),
+            Some(effect) => {
+                for d in self
+                    .dispatches
+                    .iter_mut()
+                    .filter(|d| d.canceled_at.is_none())
+                {
+                    d.canceled_at = Some(now);
+                    self.actions
+                        .push_back(Action::CancelDispatch { agency: d.agency });
+                }
+                let (event, disposition) = if effect == AfterDispatch::Cancel {
+                    ("dispatch_canceled", Disposition::DispatchCanceled)
+                } else {
+                    (
+                        "dispatch_cancel_requested",
+                        Disposition::DispatchCancelRequested,
+                    )
+                };
+                let detail = if effect == AfterDispatch::Cancel {
+                    "the agency was told to stand down"
+                } else {
+                    "cancellation requested; responders may still arrive"
+                };
+                self.note(now, event, detail.into());
+                disposition
+            }
+        };
+        self.canceled = Some(disposition);
+        self.close(now, disposition);
+    }
+
+    /// No step is left: close now, or hold a dispatched alarm open for follow-up.
+    fn plan_done(&mut self, now: Millis) {
+        match self.dispatches.first() {
+            Some(first) => {
+                let until = (first.requested_at + self.spec.settings.follow_up_ms).max(now);
+                if until <= now {
+                    self.close(now, self.disposition());
+                } else if self.close_at.is_none() {
+                    self.close_at = Some(until);
+                    self.note(
+                        now,
+                        "follow_up",
+                        format!("open for follow-up until {until}"),
+                    );
+                }
+            }
+            None => self.close(now, self.disposition()),
+        }
+    }
+
+    fn disposition(&self) -> Disposition {
+        if let Some(canceled) = self.canceled {
+            canceled
+        } else if self.dispatched() {
+            Disposition::Dispatched
+        } else if self.contact_canceled {
+            Disposition::CanceledByContact
+        } else {
+            let end = self.plan().map(|p| p.quiet_end);
+            match (end, self.reached) {
+                (Some(end), true) => end.reached,
+                (Some(end), false) => end.unreached,
+                (None, _) => Disposition::NotMonitored,
+            }
+        }
+    }
+
+    fn close(&mut self, now: Millis, disposition: Disposition) {
+        self.closed = Some((now, disposition));
+        self.close_at = None;
+        self.actions.push_back(Action::Close { disposition });
+        self.note(now, "closed", disposition.to_string());
+    }
+}

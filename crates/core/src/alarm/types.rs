@@ -1,0 +1,308 @@
+//! What goes into an alarm (inputs), what comes out (actions), and the records it keeps
+//! (calls, dispatches, timeline). All serialisable: the alarm's log is made of these.
+
+use crate::account::{Contact, Millis, Responder};
+use crate::kind::{Agency, AlarmKind, Disposition, Mode};
+use crate::plan::Plan;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A call's number within its alarm, from 0.
+pub type CallId = u32;
+
+/// Center-wide settings an alarm is opened with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// A dispatched alarm stays open this long after the dispatch request.
+    pub follow_up_ms: Millis,
+    /// Left in voicemails and automated messages.
+    pub center_phone: String,
+    pub center_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            follow_up_ms: 3_600_000,
+            center_phone: "+18005550199".into(),
+            center_name: "the watchpost monitoring center".into(),
+        }
+    }
+}
+
+/// Why an alarm runs no protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unmonitored {
+    pub disposition: Disposition,
+    pub reason: String,
+}
+
+/// Everything fixed when an alarm opens; the first entry of its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmSpec {
+    pub account: String,
+    pub address: String,
+    pub contacts: Vec<Contact>,
+    pub responder: Responder,
+    pub kind: AlarmKind,
+    pub mode: Mode,
+    pub opened_at: Millis,
+    /// The opening signal, as the timeline shows it ("BA zone 3").
+    pub trigger: String,
+    pub plan: Option<Plan>,
+    pub unmonitored: Option<Unmonitored>,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Cancel,
+    Dispatch,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Cancel => "cancel",
+            Decision::Dispatch => "dispatch",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// An agent call whose person can confirm or cancel.
+    Verify,
+    /// An agent call that only tells.
+    Notify,
+    /// A recorded message, no agent (unless the person asks for one).
+    Automated,
+    /// A contact called the center back.
+    Callback,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Verify => "verify",
+            Purpose::Notify => "notify",
+            Purpose::Automated => "automated",
+            Purpose::Callback => "callback",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallResult {
+    Answered,
+    Voicemail,
+    NoAnswer,
+    Busy,
+}
+
+impl CallResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallResult::Answered => "answered",
+            CallResult::Voicemail => "voicemail",
+            CallResult::NoAnswer => "no_answer",
+            CallResult::Busy => "busy",
+        }
+    }
+}
+
+/// One call of an alarm, outbound or a callback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub id: CallId,
+    /// Index into the alarm's contact list.
+    pub contact: usize,
+    pub to: String,
+    pub purpose: Purpose,
+    pub requested_at: Millis,
+    pub placed_at: Option<Millis>,
+    pub answered_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+    pub result: Option<CallResult>,
+    pub voicemail_left: bool,
+    /// On an automated call, the person asked for an agent.
+    pub agent_joined: bool,
+    pub password_attempts: u8,
+    pub verified: Option<bool>,
+    pub decision: Option<Decision>,
+}
+
+impl Call {
+    pub fn is_open(&self) -> bool {
+        self.ended_at.is_none()
+    }
+
+    /// An agent is talking with a person who may be asked for the password.
+    pub fn in_conversation(&self) -> bool {
+        self.is_open()
+            && self.result == Some(CallResult::Answered)
+            && match self.purpose {
+                Purpose::Verify | Purpose::Callback => true,
+                Purpose::Automated => self.agent_joined,
+                Purpose::Notify => false,
+            }
+    }
+}
+
+/// One request to an agency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispatch {
+    pub agency: Agency,
+    pub requested_at: Millis,
+    pub canceled_at: Option<Millis>,
+    /// The agency's incident number, once an agent or an interface confirms it.
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: Millis,
+    pub event: String,
+    pub detail: String,
+}
+
+/// Everything that can happen to an alarm from outside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// A further signal of the same kind, an arming or a restore: recorded only.
+    Signal {
+        detail: String,
+    },
+    Disarm {
+        detail: String,
+    },
+    AppCancel,
+    CallPlaced {
+        call: CallId,
+    },
+    Answered {
+        call: CallId,
+    },
+    Voicemail {
+        call: CallId,
+    },
+    NoAnswer {
+        call: CallId,
+    },
+    Busy {
+        call: CallId,
+    },
+    /// On an automated call the person pressed 1 and an agent took the call.
+    AgentJoined {
+        call: CallId,
+    },
+    /// The agent compared what the person said with the stored hash.
+    PasswordChecked {
+        call: CallId,
+        matched: bool,
+    },
+    /// What the person on the call asked for.
+    Decision {
+        call: CallId,
+        decision: Decision,
+    },
+    /// The call finished without a decision (a notification told, a message played, a
+    /// person hung up).
+    CallEnded {
+        call: CallId,
+    },
+    /// A contact (by list index) called the center back; the agent handles it as a call.
+    Callback {
+        contact: usize,
+    },
+    DispatchConfirmed {
+        agency: Agency,
+        reference: String,
+    },
+    ResponderUpdate {
+        text: String,
+    },
+    Note {
+        text: String,
+    },
+    /// An agent closes a dispatched alarm before its follow-up window ends.
+    AgentClose,
+    /// The alarm's timer (`poll_timeout`) is due.
+    Timer,
+}
+
+/// What the engine asks the world to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    PlaceCall {
+        call: CallId,
+        contact: usize,
+        to: String,
+        phone: String,
+        purpose: Purpose,
+        /// The recorded message of an automated call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// The automated call lets the person press 1 for an agent.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        offers_agent: bool,
+    },
+    LeaveVoicemail {
+        call: CallId,
+        message: String,
+    },
+    HangUp {
+        call: CallId,
+    },
+    RequestDispatch {
+        agency: Agency,
+        kind: AlarmKind,
+        address: String,
+    },
+    CancelDispatch {
+        agency: Agency,
+    },
+    Close {
+        disposition: Disposition,
+    },
+}
+
+/// An input the alarm cannot take in its present state; nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Rejected {
+    #[error("the alarm is closed")]
+    Closed,
+    #[error("call {0} does not exist")]
+    UnknownCall(CallId),
+    #[error("call {0} has ended")]
+    CallEnded(CallId),
+    #[error("call {0} is not the call in progress")]
+    NotCurrent(CallId),
+    #[error("call {0} already has an outcome")]
+    AlreadyAnswered(CallId),
+    #[error("call {0} was not answered by a person")]
+    NotAnswered(CallId),
+    #[error("call {0} has no agent conversation that can take a password or a decision")]
+    NoConversation(CallId),
+    #[error("call {0}: two password attempts per call have been used")]
+    TooManyAttempts(CallId),
+    #[error("call {0}: the caller is already verified")]
+    AlreadyVerified(CallId),
+    #[error("call {0}: an agent can join only an automated call that offers one")]
+    NoAgentOffered(CallId),
+    #[error("contact {0} is not on this alarm's contact list")]
+    UnknownContact(usize),
+    #[error("no {0} dispatch was requested for this alarm")]
+    NoDispatch(Agency),
+    #[error(
+        "the response plan is still running; only a dispatched alarm in follow-up can be closed early"
+    )]
+    StillRunning,
+    #[error("no timer is due")]
+    NotDue,
+}

@@ -1,0 +1,488 @@
+//! The scenario file format of SCENARIOS.md: read from TOML, checked, and turned into an
+//! enrolled account, timed events and simulated people. Every refusal names the field.
+
+use chrono::DateTime;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use watchpost_core::account::{
+    Contact, DeviceType, Monitoring, Premises, Responder, Zone, check_zone,
+};
+use watchpost_core::alarm::Decision;
+use watchpost_core::password::{HashCost, VerbalPassword};
+use watchpost_core::router::Event;
+use watchpost_core::{Account, Agency, Disposition, Millis, classify_cid, classify_sia};
+
+#[derive(Debug, Deserialize)]
+struct File {
+    name: String,
+    start: String,
+    account: AccountTable,
+    #[serde(default)]
+    signals: Vec<SignalTable>,
+    #[serde(default)]
+    people: BTreeMap<String, Person>,
+    #[serde(default)]
+    timing: Timing,
+    expect: Option<ExpectTable>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AccountTable {
+    number: String,
+    premises: Premises,
+    address: String,
+    country: String,
+    region: String,
+    monitoring: Monitoring,
+    enrolled: Option<String>,
+    verbal_password: Option<String>,
+    #[serde(default)]
+    responder: Responder,
+    test_until: Option<String>,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default)]
+    zones: Vec<ZoneTable>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ZoneTable {
+    zone: u32,
+    device: DeviceType,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignalTable {
+    at: f64,
+    sia: Option<String>,
+    cid: Option<String>,
+    app: Option<AppAction>,
+    agency: Option<Agency>,
+    callback: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AppAction {
+    Cancel,
+    Sos,
+}
+
+/// How a simulated person answers the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answers {
+    Human,
+    Voicemail,
+    NoAnswer,
+    Busy,
+}
+
+/// A simulated person on the contact list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Person {
+    pub answers: Answers,
+    /// What they say when asked for the verbal password; `None`: they don't know it.
+    pub password: Option<String>,
+    /// What they ask for; a person who says nothing is taken as asking for help.
+    pub says: Option<Decision>,
+    #[serde(default)]
+    pub wants_agent: bool,
+}
+
+impl Person {
+    pub const UNREACHABLE: Person = Person {
+        answers: Answers::NoAnswer,
+        password: None,
+        says: None,
+        wants_agent: false,
+    };
+}
+
+/// Seconds, as in the file; defaults per SCENARIOS.md.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Timing {
+    pub dial: f64,
+    pub answer_after: f64,
+    pub voicemail_after: f64,
+    pub ring_timeout: f64,
+    pub busy_after: f64,
+    pub detect_voicemail: f64,
+    pub conversation: f64,
+    pub message: f64,
+    pub follow_up: f64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            dial: 1.0,
+            answer_after: 6.0,
+            voicemail_after: 20.0,
+            ring_timeout: 30.0,
+            busy_after: 3.0,
+            detect_voicemail: 3.0,
+            conversation: 25.0,
+            message: 15.0,
+            follow_up: 3600.0,
+        }
+    }
+}
+
+/// Timing in the engine's milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Delays {
+    pub dial: Millis,
+    pub answer_after: Millis,
+    pub voicemail_after: Millis,
+    pub ring_timeout: Millis,
+    pub busy_after: Millis,
+    pub detect_voicemail: Millis,
+    pub conversation: Millis,
+    pub message: Millis,
+    pub follow_up: Millis,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpectTable {
+    disposition: Option<OneOrMany>,
+    dispatch: Option<Vec<Agency>>,
+    calls: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The `[expect]` checks.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// One disposition per alarm, in opening order; a single value checks the first alarm.
+    pub dispositions: Option<Vec<Disposition>>,
+    pub dispatch: Option<Vec<Agency>>,
+    pub calls: Option<Vec<String>>,
+}
+
+/// One timed arrival.
+#[derive(Debug, Clone)]
+pub struct TimedEvent {
+    pub at: Millis,
+    /// `sia`, `cid`, `app` or `phone`.
+    pub source: &'static str,
+    pub event: Event,
+}
+
+/// A checked scenario, ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub start: Millis,
+    pub account: Account,
+    pub events: Vec<TimedEvent>,
+    pub people: BTreeMap<String, Person>,
+    pub delays: Delays,
+    pub expect: Option<Expect>,
+    /// Things that are allowed but probably mistakes (unknown keys, people not on the list).
+    pub warnings: Vec<String>,
+}
+
+/// Why a scenario file was refused: the field and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+fn invalid(field: impl std::fmt::Display, reason: impl std::fmt::Display) -> Invalid {
+    Invalid(format!("{field}: {reason}"))
+}
+
+fn time(field: &str, text: &str) -> Result<Millis, Invalid> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| {
+            invalid(
+                field,
+                format!("{text:?} is not an RFC 3339 time like \"2026-03-10T02:14:00Z\" ({e})"),
+            )
+        })
+}
+
+fn seconds(field: &str, value: f64) -> Result<Millis, Invalid> {
+    if value.is_finite() && value >= 0.0 && value <= 1e9 {
+        Ok((value * 1000.0).round() as Millis)
+    } else {
+        Err(invalid(
+            field,
+            format!("{value} is not a number of seconds ≥ 0"),
+        ))
+    }
+}
+
+/// Parses and checks a scenario file's text.
+pub fn parse(text: &str) -> Result<Scenario, Invalid> {
+    let mut warnings = Vec::new();
+    let mut ignored = |path: serde_ignored::Path| {
+        warnings.push(format!("{path}: unknown key, ignored"));
+    };
+    let deserializer = toml::Deserializer::new(text);
+    let file: File = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        deserializer,
+        &mut ignored,
+    ))
+    .map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.message().trim().to_string();
+        let place = inner
+            .span()
+            .map(|span| {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!(" (line {line})")
+            })
+            .unwrap_or_default();
+        if path == "." || path.is_empty() {
+            Invalid(format!("{message}{place}"))
+        } else {
+            invalid(path, format!("{message}{place}"))
+        }
+    })?;
+    build(file, warnings)
+}
+
+fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
+    let start = time("start", &file.start)?;
+    let a = file.account;
+    let enrolled_at = match (&a.enrolled, a.monitoring) {
+        (Some(text), _) => time("account.enrolled", text)?,
+        (None, Monitoring::SelfMonitored) => start,
+        (None, Monitoring::Professional) => {
+            return Err(invalid(
+                "account.enrolled",
+                "is required for professional monitoring (the practice period counts from it)",
+            ));
+        }
+    };
+    let password = match (&a.verbal_password, a.monitoring) {
+        (Some(p), _) if !p.trim().is_empty() => p.clone(),
+        (_, Monitoring::Professional) => {
+            return Err(invalid(
+                "account.verbal_password",
+                "is required for professional monitoring",
+            ));
+        }
+        _ => String::new(),
+    };
+    let test_until = a
+        .test_until
+        .as_deref()
+        .map(|t| time("account.test_until", t))
+        .transpose()?;
+    for (i, z) in a.zones.iter().enumerate() {
+        if a.zones[..i].iter().any(|other| other.zone == z.zone) {
+            return Err(invalid(
+                format!("account.zones[{i}].zone"),
+                format!("zone {} is listed twice", z.zone),
+            ));
+        }
+        check_zone(
+            a.premises,
+            &Zone {
+                zone: z.zone,
+                device: z.device,
+            },
+        )
+        .map_err(|e| {
+            Invalid(
+                e.to_string()
+                    .replacen("account.zones", &format!("account.zones[{i}]"), 1),
+            )
+        })?;
+    }
+    let account = Account {
+        number: a.number,
+        premises: a.premises,
+        address: a.address,
+        country: a.country,
+        region: a.region,
+        monitoring: a.monitoring,
+        enrolled_at,
+        verbal_password: VerbalPassword::hash(&password, HashCost::Fast),
+        responder: a.responder,
+        test_until,
+        contacts: a.contacts,
+        zones: a
+            .zones
+            .iter()
+            .map(|z| Zone {
+                zone: z.zone,
+                device: z.device,
+            })
+            .collect(),
+    };
+    account.validate().map_err(|e| Invalid(e.to_string()))?;
+
+    let mut events = Vec::new();
+    for (i, s) in file.signals.into_iter().enumerate() {
+        let field = |name: &str| format!("signals[{i}].{name}");
+        let at = start + seconds(&field("at"), s.at)?;
+        let given = [
+            s.sia.is_some(),
+            s.cid.is_some(),
+            s.app.is_some(),
+            s.callback.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(invalid(
+                format!("signals[{i}]"),
+                "needs exactly one of sia, cid, app or callback",
+            ));
+        }
+        if s.agency.is_some() && !matches!(s.app, Some(AppAction::Sos)) {
+            return Err(invalid(field("agency"), "goes only with app = \"sos\""));
+        }
+        let (source, event) = if let Some(code) = &s.sia {
+            ("sia", parse_sia(code).ok_or_else(|| {
+                invalid(
+                    field("sia"),
+                    format!("{code:?} is not a SIA DCS event: two letters and a zone or user number, like \"BA003\""),
+                )
+            })?)
+        } else if let Some(code) = &s.cid {
+            ("cid", parse_cid(code).ok_or_else(|| {
+                invalid(
+                    field("cid"),
+                    format!("{code:?} is not a Contact ID event \"Q XYZ GG CCC\" with qualifier 1, 3 or 6, like \"1130 01 003\""),
+                )
+            })?)
+        } else if let Some(app) = s.app {
+            let event = match app {
+                AppAction::Cancel => Event::AppCancel,
+                AppAction::Sos => Event::AppSos {
+                    agency: match s.agency.unwrap_or(Agency::Police) {
+                        Agency::Guard => {
+                            return Err(invalid(
+                                field("agency"),
+                                "app SOS asks for police, fire or medical",
+                            ));
+                        }
+                        agency => agency,
+                    },
+                },
+            };
+            ("app", event)
+        } else {
+            let name = s.callback.unwrap_or_default();
+            let contact = account.contact_named(&name).ok_or_else(|| {
+                invalid(
+                    field("callback"),
+                    format!("{name:?} is not on the contact list"),
+                )
+            })?;
+            ("phone", Event::Callback { contact })
+        };
+        events.push(TimedEvent { at, source, event });
+    }
+    // Arrivals are applied in time order; equal times keep file order.
+    events.sort_by_key(|e| e.at);
+
+    for name in file.people.keys() {
+        if account.contact_named(name).is_none() {
+            warnings.push(format!(
+                "people.{name:?}: is not on the contact list, never called"
+            ));
+        }
+    }
+    let t = &file.timing;
+    let delays = Delays {
+        dial: seconds("timing.dial", t.dial)?,
+        answer_after: seconds("timing.answer_after", t.answer_after)?,
+        voicemail_after: seconds("timing.voicemail_after", t.voicemail_after)?,
+        ring_timeout: seconds("timing.ring_timeout", t.ring_timeout)?,
+        busy_after: seconds("timing.busy_after", t.busy_after)?,
+        detect_voicemail: seconds("timing.detect_voicemail", t.detect_voicemail)?,
+        conversation: seconds("timing.conversation", t.conversation)?,
+        message: seconds("timing.message", t.message)?,
+        follow_up: seconds("timing.follow_up", t.follow_up)?,
+    };
+    let expect = file
+        .expect
+        .map(|e| -> Result<Expect, Invalid> {
+            let dispositions = e
+                .disposition
+                .map(|d| {
+                    let list = match d {
+                        OneOrMany::One(one) => vec![one],
+                        OneOrMany::Many(many) => many,
+                    };
+                    list.iter()
+                        .map(|text| {
+                            Disposition::parse(text).ok_or_else(|| {
+                                invalid(
+                                    "expect.disposition",
+                                    format!("{text:?} is not a disposition of PROTOCOLS.md"),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?;
+            Ok(Expect {
+                dispositions,
+                dispatch: e.dispatch,
+                calls: e.calls,
+            })
+        })
+        .transpose()?;
+    Ok(Scenario {
+        name: file.name,
+        start,
+        account,
+        events,
+        people: file.people,
+        delays,
+        expect,
+        warnings,
+    })
+}
+
+/// `BA003`, `OP1`, `RP`: a SIA DCS code and its zone or user number.
+pub fn parse_sia(text: &str) -> Option<Event> {
+    let text = text.trim();
+    let code = text.get(..2)?;
+    let number = text.get(2..)?.trim();
+    if !code.bytes().all(|b| b.is_ascii_alphabetic()) || number.len() > 6 {
+        return None;
+    }
+    let zone = match number {
+        "" => None,
+        digits if digits.bytes().all(|b| b.is_ascii_digit()) => Some(digits.parse().ok()?),
+        _ => return None,
+    };
+    let code = code.to_ascii_uppercase();
+    Some(Event::Panel {
+        class: classify_sia(&code),
+        code,
+        zone,
+    })
+}
+
+/// `1131 01 003`: qualifier, event code, partition, zone or user (spaces optional).
+pub fn parse_cid(text: &str) -> Option<Event> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let qualifier: u8 = digits[..1].parse().ok()?;
+    if !matches!(qualifier, 1 | 3 | 6) {
+        return None;
+    }
+    let code: u16 = digits[1..4].parse().ok()?;
+    let zone: u32 = digits[6..9].parse().ok()?;
+    Some(Event::Panel {
+        class: classify_cid(qualifier, code),
+        code: code.to_string(),
+        zone: Some(zone),
+    })
+}

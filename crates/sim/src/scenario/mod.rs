@@ -1,0 +1,86 @@
+//! Scenario files: one account, its signals and its people, played through the real engine
+//! and store in virtual time (SCENARIOS.md).
+
+mod format;
+mod report;
+mod run;
+
+pub use format::{Invalid, Scenario, parse, parse_cid, parse_sia};
+pub use report::{AlarmReport, FileReport, alarm_report, check};
+pub use run::{Outcome, RunError, run};
+
+use std::path::Path;
+
+/// How a file ended, for the exit status: 0 passed, 1 an expectation failed, 2 invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    Invalid,
+}
+
+pub struct FileRun {
+    pub report: FileReport,
+    pub verdict: Verdict,
+    pub warnings: Vec<String>,
+}
+
+/// Reads, checks and plays one scenario file.
+pub async fn run_file(path: &Path) -> FileRun {
+    let file = path.display().to_string();
+    let refused = |error: String| FileRun {
+        report: FileReport {
+            scenario: None,
+            file: file.clone(),
+            passed: false,
+            failures: vec![error.clone()],
+            alarms: vec![],
+            error: Some(error),
+        },
+        verdict: Verdict::Invalid,
+        warnings: vec![],
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return refused(format!("cannot read the file: {e}")),
+    };
+    let scenario = match parse(&text) {
+        Ok(s) => s,
+        Err(Invalid(reason)) => return refused(reason),
+    };
+    let outcome = match run(&scenario).await {
+        Ok(o) => o,
+        Err(e) => {
+            let mut r = refused(format!("the center failed: {e}"));
+            r.report.scenario = Some(scenario.name);
+            return r;
+        }
+    };
+    let alarms: Vec<AlarmReport> = outcome
+        .alarms
+        .iter()
+        .map(|(_, alarm)| alarm_report(scenario.start, alarm))
+        .collect();
+    let failures = scenario
+        .expect
+        .as_ref()
+        .map(|e| check(e, &alarms))
+        .unwrap_or_default();
+    let passed = failures.is_empty();
+    FileRun {
+        report: FileReport {
+            scenario: Some(scenario.name),
+            file,
+            passed,
+            failures,
+            alarms,
+            error: None,
+        },
+        verdict: if passed {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        },
+        warnings: scenario.warnings,
+    }
+}

@@ -1,0 +1,337 @@
+//! Plays a scenario through the real center in virtual time: panel and app events arrive at
+//! their offsets, simulated people answer as the file says, and a simulated agent relays
+//! faithfully what each person says. Nothing sleeps; the clock jumps to the next event.
+
+use super::format::{Answers, Delays, Person, Scenario};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use watchpost_center::{Center, CenterError, Effect};
+use watchpost_core::alarm::{CallId, Decision, Purpose};
+use watchpost_core::{Action, Alarm, Input, Millis, Settings};
+use watchpost_store::{AlarmId, SqliteStore, Store, replay};
+
+/// Arrivals at the same instant apply in this order: what the panel or app sent, then what
+/// happened on the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    Arrival,
+    Telephony,
+}
+
+#[derive(Debug)]
+enum Happening {
+    /// The scenario's n-th timed event.
+    Arrival(usize),
+    /// Something on a call, as the telephony or the agent reports it.
+    OnCall {
+        alarm: AlarmId,
+        call: CallId,
+        input: Input,
+        actor: &'static str,
+    },
+}
+
+/// What a run produced: every alarm it opened, rebuilt from the store's logs.
+pub struct Outcome {
+    pub alarms: Vec<(AlarmId, Alarm)>,
+}
+
+/// A run stops with an error only for a fault of the center itself.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Center(#[from] CenterError),
+    #[error(transparent)]
+    Store(#[from] watchpost_store::StoreError),
+    #[error("alarm {0} does not replay from its log: {1}")]
+    Replay(AlarmId, String),
+    #[error("the scenario did not settle after {0} steps")]
+    Runaway(usize),
+}
+
+const MAX_STEPS: usize = 100_000;
+
+struct Sim<'a> {
+    scenario: &'a Scenario,
+    center: Center<SqliteStore>,
+    queue: BinaryHeap<Reverse<(Millis, Class, u64)>>,
+    happenings: std::collections::HashMap<u64, Happening>,
+    next_seq: u64,
+    opened: Vec<AlarmId>,
+    /// Alarms whose first call has been placed (only the first waits `dial`).
+    dialed: HashSet<AlarmId>,
+    hung_up: HashSet<(AlarmId, CallId)>,
+    /// Callbacks already being handled by the simulated agent.
+    answered_callbacks: HashSet<(AlarmId, CallId)>,
+}
+
+pub async fn run(scenario: &Scenario) -> Result<Outcome, RunError> {
+    let store = SqliteStore::memory().await?;
+    store.put_account(&scenario.account).await?;
+    let settings = Settings {
+        follow_up_ms: scenario.delays.follow_up,
+        ..Settings::default()
+    };
+    let mut sim = Sim {
+        scenario,
+        center: Center::new(store, settings),
+        queue: BinaryHeap::new(),
+        happenings: Default::default(),
+        next_seq: 0,
+        opened: Vec::new(),
+        dialed: HashSet::new(),
+        hung_up: HashSet::new(),
+        answered_callbacks: HashSet::new(),
+    };
+    for (i, event) in scenario.events.iter().enumerate() {
+        sim.schedule(event.at, Class::Arrival, Happening::Arrival(i));
+    }
+    sim.run().await?;
+    let mut alarms = Vec::new();
+    for id in sim.opened {
+        let log = sim.center.store().log(id).await?;
+        let alarm = replay(&log).map_err(|e| RunError::Replay(id, e))?;
+        alarms.push((id, alarm));
+    }
+    Ok(Outcome { alarms })
+}
+
+impl Sim<'_> {
+    fn schedule(&mut self, at: Millis, class: Class, happening: Happening) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.queue.push(Reverse((at, class, seq)));
+        self.happenings.insert(seq, happening);
+    }
+
+    fn person(&self, name: &str) -> &Person {
+        self.scenario
+            .people
+            .get(name)
+            .unwrap_or(&Person::UNREACHABLE)
+    }
+
+    fn delays(&self) -> Delays {
+        self.scenario.delays
+    }
+
+    async fn run(&mut self) -> Result<(), RunError> {
+        for _ in 0..MAX_STEPS {
+            let next_event = self.queue.peek().map(|Reverse((at, _, _))| *at);
+            let (now, effects) = match (next_event, self.center.next_timer()) {
+                (None, None) => return Ok(()),
+                (Some(at), Some(timer)) if timer < at => {
+                    (timer, self.center.fire_due(timer).await?)
+                }
+                (None, Some(timer)) => (timer, self.center.fire_due(timer).await?),
+                _ => {
+                    let Reverse((at, _, seq)) = self.queue.pop().expect("peeked");
+                    let happening = self.happenings.remove(&seq).expect("scheduled");
+                    (at, self.happen(at, happening).await?)
+                }
+            };
+            self.carry_out(now, effects);
+        }
+        Err(RunError::Runaway(MAX_STEPS))
+    }
+
+    async fn happen(&mut self, now: Millis, happening: Happening) -> Result<Vec<Effect>, RunError> {
+        match happening {
+            Happening::Arrival(i) => {
+                let event = &self.scenario.events[i];
+                let actor = if event.source == "phone" {
+                    "agent"
+                } else {
+                    "panel"
+                };
+                let received = self
+                    .center
+                    .receive(
+                        now,
+                        &self.scenario.account.number,
+                        event.source,
+                        event.event.clone(),
+                        actor,
+                    )
+                    .await?;
+                self.opened.extend(&received.opened);
+                self.answer_callbacks(now);
+                Ok(received.effects)
+            }
+            Happening::OnCall {
+                alarm,
+                call,
+                input,
+                actor,
+            } => {
+                if self.hung_up.contains(&(alarm, call)) {
+                    return Ok(vec![]);
+                }
+                match self.center.input(now, alarm, input, actor).await {
+                    Ok(effects) => Ok(effects),
+                    // The alarm closed while the call was still going (a disarm, say).
+                    Err(CenterError::NotOpen(_)) => Ok(vec![]),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    /// The simulated agent picks up every new callback and, after a conversation, relays
+    /// what the caller says.
+    fn answer_callbacks(&mut self, now: Millis) {
+        let mut fresh = Vec::new();
+        for (id, alarm) in self.center.open_alarms() {
+            for call in alarm.calls() {
+                let key = (id, call.id);
+                if call.purpose == Purpose::Callback
+                    && call.is_open()
+                    && !self.answered_callbacks.contains(&key)
+                {
+                    fresh.push((key, call.to.clone()));
+                }
+            }
+        }
+        fresh.sort();
+        for ((alarm, call), name) in fresh {
+            self.answered_callbacks.insert((alarm, call));
+            let done = now + self.delays().conversation;
+            self.relay_conversation(alarm, call, &name, done);
+        }
+    }
+
+    /// Password attempts (two at most) and the decision, at the end of a conversation.
+    fn relay_conversation(&mut self, alarm: AlarmId, call: CallId, name: &str, at: Millis) {
+        let person = self.person(name).clone();
+        if let Some(said) = &person.password {
+            let matched = self.scenario.account.verbal_password.matches(said);
+            let attempts = if matched { 1 } else { 2 };
+            for _ in 0..attempts {
+                self.on_call(
+                    at,
+                    alarm,
+                    call,
+                    Input::PasswordChecked { call, matched },
+                    "agent",
+                );
+            }
+        }
+        let decision = person.says.unwrap_or(Decision::Dispatch);
+        self.on_call(at, alarm, call, Input::Decision { call, decision }, "agent");
+    }
+
+    fn on_call(
+        &mut self,
+        at: Millis,
+        alarm: AlarmId,
+        call: CallId,
+        input: Input,
+        actor: &'static str,
+    ) {
+        self.schedule(
+            at,
+            Class::Telephony,
+            Happening::OnCall {
+                alarm,
+                call,
+                input,
+                actor,
+            },
+        );
+    }
+
+    fn carry_out(&mut self, now: Millis, effects: Vec<Effect>) {
+        for Effect { alarm, action } in effects {
+            match action {
+                Action::PlaceCall {
+                    call,
+                    to,
+                    purpose,
+                    offers_agent,
+                    ..
+                } => self.ring(now, alarm, call, &to, purpose, offers_agent),
+                Action::HangUp { call } => {
+                    self.hung_up.insert((alarm, call));
+                }
+                // Dispatch requests and voicemail drops need no answer in a scenario; the
+                // alarm's log already records them.
+                Action::LeaveVoicemail { .. }
+                | Action::RequestDispatch { .. }
+                | Action::CancelDispatch { .. }
+                | Action::Close { .. } => {}
+            }
+        }
+    }
+
+    /// What happens on an outbound call, from the moment it is requested.
+    fn ring(
+        &mut self,
+        now: Millis,
+        alarm: AlarmId,
+        call: CallId,
+        to: &str,
+        purpose: Purpose,
+        offers_agent: bool,
+    ) {
+        let d = self.delays();
+        let placed = now + if self.dialed.insert(alarm) { d.dial } else { 0 };
+        self.on_call(placed, alarm, call, Input::CallPlaced { call }, "telephony");
+        let person = self.person(to).clone();
+        let picks_up = |after: Millis| after < d.ring_timeout;
+        match person.answers {
+            Answers::Human if picks_up(d.answer_after) => {
+                let answered = placed + d.answer_after;
+                self.on_call(answered, alarm, call, Input::Answered { call }, "telephony");
+                match purpose {
+                    Purpose::Verify => {
+                        self.relay_conversation(alarm, call, to, answered + d.conversation)
+                    }
+                    Purpose::Automated if offers_agent && person.wants_agent => {
+                        let joined = answered + d.message;
+                        self.on_call(
+                            joined,
+                            alarm,
+                            call,
+                            Input::AgentJoined { call },
+                            "telephony",
+                        );
+                        self.relay_conversation(alarm, call, to, joined + d.conversation);
+                    }
+                    Purpose::Automated => {
+                        let ended = answered + d.message;
+                        self.on_call(ended, alarm, call, Input::CallEnded { call }, "telephony");
+                    }
+                    Purpose::Notify | Purpose::Callback => {
+                        let ended = answered + d.conversation;
+                        self.on_call(ended, alarm, call, Input::CallEnded { call }, "agent");
+                    }
+                }
+            }
+            Answers::Voicemail if picks_up(d.voicemail_after) => {
+                let detected = placed + d.voicemail_after + d.detect_voicemail;
+                self.on_call(
+                    detected,
+                    alarm,
+                    call,
+                    Input::Voicemail { call },
+                    "telephony",
+                );
+                if purpose == Purpose::Automated {
+                    let left = detected + d.message;
+                    self.on_call(left, alarm, call, Input::CallEnded { call }, "telephony");
+                }
+            }
+            Answers::Busy => self.on_call(
+                placed + d.busy_after,
+                alarm,
+                call,
+                Input::Busy { call },
+                "telephony",
+            ),
+            _ => {
+                let timeout = placed + d.ring_timeout;
+                self.on_call(timeout, alarm, call, Input::NoAnswer { call }, "telephony");
+            }
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a committed
+//! transaction survives a power cut.
+
+use crate::{
+    AlarmId, AlarmRow, AlarmState, Closing, LogEntry, Result, SignalRecord, Store, StoreError,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use watchpost_core::account::{Contact, Zone};
+use watchpost_core::password::VerbalPassword;
+use watchpost_core::{Account, AlarmSpec};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// Values stored as text are the serde names of the domain enums.
+fn to_text<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(e) => unreachable!("domain enums serialise: {e}"),
+    }
+}
+
+fn from_text<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|e| StoreError::Corrupt(format!("{column} = {text:?}: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("log entries serialise")
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    /// A private in-memory database, for scenario runs and tests.
+    pub async fn memory() -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // Every connection to :memory: is its own database: keep exactly one, forever.
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn insert_entries(
+        tx: &mut sqlx::SqliteConnection,
+        alarm: AlarmId,
+        entries: &[LogEntry],
+        closed: Closing,
+    ) -> Result<()> {
+        for entry in entries {
+            sqlx::query(
+                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(alarm)
+            .bind(entry.seq as i64)
+            .bind(entry.at)
+            .bind(&entry.actor)
+            .bind(json(&entry.body))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some((at, disposition)) = closed {
+            sqlx::query("UPDATE alarms SET closed_at = ?, disposition = ? WHERE id = ?")
+                .bind(at)
+                .bind(disposition.as_str())
+                .bind(alarm)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_account(&self, a: &Account) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM accounts WHERE number = ?")
+            .bind(&a.number)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
+             enrolled_at, password_hash, responder, test_until) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.number)
+        .bind(to_text(&a.premises))
+        .bind(&a.address)
+        .bind(&a.country)
+        .bind(&a.region)
+        .bind(to_text(&a.monitoring))
+        .bind(a.enrolled_at)
+        .bind(a.verbal_password.phc())
+        .bind(to_text(&a.responder))
+        .bind(a.test_until)
+        .execute(&mut *tx)
+        .await?;
+        for (position, c) in a.contacts.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO contacts (account, position, name, phone) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&a.number)
+            .bind(position as i64)
+            .bind(&c.name)
+            .bind(&c.phone)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for z in &a.zones {
+            sqlx::query("INSERT INTO zones (account, zone, device) VALUES (?, ?, ?)")
+                .bind(&a.number)
+                .bind(z.zone as i64)
+                .bind(to_text(&z.device))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn account(&self, number: &str) -> Result<Option<Account>> {
+        let Some(row) = sqlx::query("SELECT * FROM accounts WHERE number = ?")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let contacts =
+            sqlx::query("SELECT name, phone FROM contacts WHERE account = ? ORDER BY position")
+                .bind(number)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| Contact {
+                    name: r.get("name"),
+                    phone: r.get("phone"),
+                })
+                .collect();
+        let zones = sqlx::query("SELECT zone, device FROM zones WHERE account = ? ORDER BY zone")
+            .bind(number)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(Zone {
+                    zone: r.get::<i64, _>("zone") as u32,
+                    device: from_text("zones.device", r.get("device"))?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let hash: String = row.get("password_hash");
+        Ok(Some(Account {
+            number: row.get("number"),
+            premises: from_text("accounts.premises", row.get("premises"))?,
+            address: row.get("address"),
+            country: row.get("country"),
+            region: row.get("region"),
+            monitoring: from_text("accounts.monitoring", row.get("monitoring"))?,
+            enrolled_at: row.get("enrolled_at"),
+            verbal_password: VerbalPassword::from_phc(hash).map_err(StoreError::Corrupt)?,
+            responder: from_text("accounts.responder", row.get("responder"))?,
+            test_until: row.get("test_until"),
+            contacts,
+            zones,
+        }))
+    }
+
+    async fn record_signal(&self, s: &SignalRecord) -> Result<i64> {
+        let id = sqlx::query(
+            "INSERT INTO signals (account, received_at, source, event) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&s.account)
+        .bind(s.received_at)
+        .bind(&s.source)
+        .bind(json(&s.event))
+        .fetch_one(&self.pool)
+        .await?
+        .get(0);
+        Ok(id)
+    }
+
+    async fn open_alarm(
+        &self,
+        spec: &AlarmSpec,
+        entries: &[LogEntry],
+        closed: Closing,
+    ) -> Result<AlarmId> {
+        let mut tx = self.pool.begin().await?;
+        let id: AlarmId = sqlx::query(
+            "INSERT INTO alarms (account, kind, mode, priority, opened_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&spec.account)
+        .bind(spec.kind.as_str())
+        .bind(spec.mode.as_str())
+        .bind(spec.kind.priority() as i64)
+        .bind(spec.opened_at)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        Self::insert_entries(&mut tx, id, entries, closed).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn append(&self, alarm: AlarmId, entries: &[LogEntry], closed: Closing) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_entries(&mut tx, alarm, entries, closed).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, body FROM alarm_events WHERE alarm_id = ? ORDER BY seq",
+        )
+        .bind(alarm)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NoSuchAlarm(alarm));
+        }
+        rows.into_iter()
+            .map(|r| {
+                Ok(LogEntry {
+                    seq: r.get::<i64, _>("seq") as u32,
+                    at: r.get("at"),
+                    actor: r.get("actor"),
+                    body: from_json("alarm_events.body", r.get("body"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>> {
+        let filter = match state {
+            AlarmState::Open => "WHERE closed_at IS NULL",
+            AlarmState::Closed => "WHERE closed_at IS NOT NULL",
+            AlarmState::All => "",
+        };
+        let rows = sqlx::query(&format!("SELECT * FROM alarms {filter} ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AlarmRow {
+                id: r.get("id"),
+                account: r.get("account"),
+                kind: r.get("kind"),
+                mode: r.get("mode"),
+                priority: r.get::<i64, _>("priority") as u8,
+                opened_at: r.get("opened_at"),
+                closed_at: r.get("closed_at"),
+                disposition: r.get("disposition"),
+            })
+            .collect())
+    }
+
+    async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>> {
+        sqlx::query(
+            "SELECT account, received_at, source, event FROM signals WHERE account = ? ORDER BY id",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(SignalRecord {
+                account: r.get("account"),
+                received_at: r.get("received_at"),
+                source: r.get("source"),
+                event: from_json("signals.event", r.get("event"))?,
+            })
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,115 @@
+//! `watchpost scenario run FILE... [--json]`: plays scenario files and reports, per
+//! SCENARIOS.md. Exit status 0 all passed, 1 an expectation failed, 2 a file was refused.
+
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+use watchpost_sim::scenario::{FileRun, Verdict, run_file};
+
+#[derive(Subcommand)]
+pub enum ScenarioCommand {
+    /// Run scenario files and check their [expect] tables.
+    Run {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// One JSON report object per file, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(command: ScenarioCommand) -> ExitCode {
+    let ScenarioCommand::Run { files, json } = command;
+    let started = Instant::now();
+    let mut worst = Verdict::Passed;
+    let mut counts = [0usize; 3];
+    for path in &files {
+        let result = run_file(path).await;
+        for warning in &result.warnings {
+            eprintln!("{}: warning: {warning}", path.display());
+        }
+        counts[result.verdict as usize] += 1;
+        worst = worst.max(result.verdict);
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string(&result.report).expect("reports serialise")
+            );
+            if let Some(error) = &result.report.error {
+                eprintln!("{}: {error}", path.display());
+            }
+        } else {
+            print_human(&result);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    if !json {
+        println!(
+            "{} scenarios: {} passed, {} failed, {} invalid in {:.1} ms ({:.2} ms per file)",
+            files.len(),
+            counts[Verdict::Passed as usize],
+            counts[Verdict::Failed as usize],
+            counts[Verdict::Invalid as usize],
+            elapsed,
+            elapsed / files.len() as f64
+        );
+    }
+    ExitCode::from(match worst {
+        Verdict::Passed => 0,
+        Verdict::Failed => 1,
+        Verdict::Invalid => 2,
+    })
+}
+
+fn print_human(result: &FileRun) {
+    let r = &result.report;
+    match result.verdict {
+        Verdict::Invalid => {
+            println!(
+                "INVALID {}: {}",
+                r.file,
+                r.error.as_deref().unwrap_or("refused")
+            );
+            return;
+        }
+        Verdict::Passed => println!(
+            "PASS  {}  [{}]",
+            r.scenario.as_deref().unwrap_or(""),
+            r.file
+        ),
+        Verdict::Failed => println!(
+            "FAIL  {}  [{}]",
+            r.scenario.as_deref().unwrap_or(""),
+            r.file
+        ),
+    }
+    for a in &r.alarms {
+        let calls: Vec<String> = a
+            .calls
+            .iter()
+            .map(|c| format!("{} {}", c.to, c.result.unwrap_or("unfinished")))
+            .collect();
+        let dispatch: Vec<&str> = a.dispatch.iter().map(|d| d.agency).collect();
+        println!(
+            "      {} ({}) {} at {}s · calls: {} · dispatch: {}",
+            a.kind,
+            a.mode,
+            a.disposition.unwrap_or("open"),
+            a.closed_at_s.map_or("-".into(), |s| s.to_string()),
+            if calls.is_empty() {
+                "none".into()
+            } else {
+                calls.join(", ")
+            },
+            if dispatch.is_empty() {
+                "none".into()
+            } else {
+                dispatch.join(", ")
+            },
+        );
+    }
+    for failure in &r.failures {
+        println!("      - {failure}");
+    }
+}
