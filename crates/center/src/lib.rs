@@ -156,6 +156,12 @@ impl<S: Store> Center<S> {
                 }
             }
             Route::Feed(ids, input) => {
+                // A silent alarm must never surface in a conversation with a caller.
+                let silent = |id: &AlarmId| self.alarm(*id).is_some_and(Alarm::is_silent);
+                let ids: Vec<AlarmId> = match input {
+                    Input::Callback { .. } => ids.into_iter().filter(|id| !silent(id)).collect(),
+                    _ => ids,
+                };
                 for id in ids {
                     let done = self.input(now, id, input.clone(), actor).await?;
                     received.effects.extend(done);

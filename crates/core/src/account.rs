@@ -118,9 +118,9 @@ impl Account {
         }
         if self.monitoring == Monitoring::Professional {
             validate_service_area(&self.country, &self.region)?;
-        }
-        if self.contacts.is_empty() {
-            return Err(EnrolmentError::NoContacts);
+            if self.contacts.is_empty() {
+                return Err(EnrolmentError::NoContacts);
+            }
         }
         for (index, contact) in self.contacts.iter().enumerate() {
             if contact.name.trim().is_empty() {
@@ -178,9 +178,9 @@ pub enum EnrolmentError {
     )]
     Country { country: String },
     #[error(
-        "account.region: {region:?} is a US territory: professional monitoring is available in the 50 states and DC, not in US territories"
+        "{field}: {code:?} is a US territory: professional monitoring is available in the 50 states and DC, not in US territories"
     )]
-    UsTerritory { region: String },
+    UsTerritory { field: &'static str, code: String },
     #[error(
         "account.region: Quebec (QC) is not served: professional monitoring is available in Canada except Quebec"
     )]
@@ -222,7 +222,8 @@ pub fn validate_service_area(country: &str, region: &str) -> Result<(), Enrolmen
     match country_up.as_str() {
         "US" if US_STATES_AND_DC.contains(&region_up.as_str()) => Ok(()),
         "US" if US_TERRITORIES.contains(&region_up.as_str()) => Err(EnrolmentError::UsTerritory {
-            region: region.to_string(),
+            field: "account.region",
+            code: region.to_string(),
         }),
         "CA" if CANADA_SERVED.contains(&region_up.as_str()) => Ok(()),
         "CA" if region_up == "QC" => Err(EnrolmentError::Quebec),
@@ -231,9 +232,10 @@ pub fn validate_service_area(country: &str, region: &str) -> Result<(), Enrolmen
             region: region.to_string(),
         }),
         // Territories are sometimes given as their own ISO country code.
-        "PR" | "GU" | "VI" | "AS" | "MP" | "UM" => {
-            Err(EnrolmentError::UsTerritory { region: country_up })
-        }
+        "PR" | "GU" | "VI" | "AS" | "MP" | "UM" => Err(EnrolmentError::UsTerritory {
+            field: "account.country",
+            code: country.to_string(),
+        }),
         _ => Err(EnrolmentError::Country {
             country: country.to_string(),
         }),
@@ -325,12 +327,24 @@ mod tests {
     }
 
     #[test]
-    fn self_monitoring_is_not_bound_to_the_service_area() {
+    fn self_monitoring_is_not_bound_to_the_service_area_nor_needs_contacts() {
         let mut a = sample();
         a.monitoring = Monitoring::SelfMonitored;
         a.country = "CA".into();
         a.region = "QC".into();
+        a.contacts.clear();
         assert_eq!(a.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_territory_given_as_the_country_blames_the_country() {
+        let mut a = sample();
+        a.country = "GU".into();
+        let err = a.validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("account.country: \"GU\" is a US territory")
+        );
     }
 
     #[test]

@@ -57,14 +57,14 @@ pub fn classify_sia(code: &str) -> SignalClass {
         _ => {}
     }
     let bytes = upper.as_bytes();
-    if bytes.len() == 2 {
-        if let Some(kind) = sia_family(bytes[0]) {
-            match bytes[1] {
-                b'A' => return SignalClass::Alarm(kind),
-                b'R' | b'H' => return SignalClass::Restore(Some(kind)),
-                _ => {}
-            }
-        }
+    if let [family, b'A' | b'R' | b'H'] = bytes
+        && let Some(kind) = sia_family(*family)
+    {
+        return if bytes[1] == b'A' {
+            SignalClass::Alarm(kind)
+        } else {
+            SignalClass::Restore(Some(kind))
+        };
     }
     SignalClass::Trouble
 }

@@ -688,11 +688,8 @@ impl Alarm {
                     self.close(now, self.disposition());
                 } else if self.close_at.is_none() {
                     self.close_at = Some(until);
-                    self.note(
-                        now,
-                        "follow_up",
-                        format!("open for follow-up until {until}"),
-                    );
+                    let detail = format!("open for follow-up for {} s", (until - now) / 1000);
+                    self.note(now, "follow_up", detail);
                 }
             }
             None => self.close(now, self.disposition()),

@@ -210,7 +210,7 @@ fn time(field: &str, text: &str) -> Result<Millis, Invalid> {
 }
 
 fn seconds(field: &str, value: f64) -> Result<Millis, Invalid> {
-    if value.is_finite() && value >= 0.0 && value <= 1e9 {
+    if (0.0..=1e9).contains(&value) {
         Ok((value * 1000.0).round() as Millis)
     } else {
         Err(invalid(
@@ -235,17 +235,19 @@ pub fn parse(text: &str) -> Result<Scenario, Invalid> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.message().trim().to_string();
-        let place = inner
-            .span()
-            .map(|span| {
-                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                format!(" (line {line})")
-            })
-            .unwrap_or_default();
-        if path == "." || path.is_empty() {
-            Invalid(format!("{message}{place}"))
-        } else {
-            invalid(path, format!("{message}{place}"))
+        let place = inner.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            (line, column)
+        });
+        match (path.as_str(), place) {
+            ("." | "", Some((line, column))) => {
+                invalid(format!("line {line}, column {column}"), message)
+            }
+            ("." | "", None) => Invalid(message),
+            (_, Some((line, _))) => invalid(path, format!("{message} (line {line})")),
+            (_, None) => invalid(path, message),
         }
     })?;
     build(file, warnings)

@@ -7,7 +7,7 @@ mod run;
 
 pub use format::{Invalid, Scenario, parse, parse_cid, parse_sia};
 pub use report::{AlarmReport, FileReport, alarm_report, check};
-pub use run::{Outcome, RunError, run};
+pub use run::{Outcome, RunAlarm, RunError, run};
 
 use std::path::Path;
 
@@ -59,7 +59,7 @@ pub async fn run_file(path: &Path) -> FileRun {
     let alarms: Vec<AlarmReport> = outcome
         .alarms
         .iter()
-        .map(|(_, alarm)| alarm_report(scenario.start, alarm))
+        .map(|a| alarm_report(scenario.start, &a.alarm))
         .collect();
     let failures = scenario
         .expect

@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashSet};
 use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::alarm::{CallId, Decision, Purpose};
 use watchpost_core::{Action, Alarm, Input, Millis, Settings};
-use watchpost_store::{AlarmId, SqliteStore, Store, replay};
+use watchpost_store::{AlarmId, LogEntry, SqliteStore, Store, replay};
 
 /// Arrivals at the same instant apply in this order: what the panel or app sent, then what
 /// happened on the phone.
@@ -33,7 +33,13 @@ enum Happening {
 
 /// What a run produced: every alarm it opened, rebuilt from the store's logs.
 pub struct Outcome {
-    pub alarms: Vec<(AlarmId, Alarm)>,
+    pub alarms: Vec<RunAlarm>,
+}
+
+pub struct RunAlarm {
+    pub id: AlarmId,
+    pub alarm: Alarm,
+    pub log: Vec<LogEntry>,
 }
 
 /// A run stops with an error only for a fault of the center itself.
@@ -91,7 +97,7 @@ pub async fn run(scenario: &Scenario) -> Result<Outcome, RunError> {
     for id in sim.opened {
         let log = sim.center.store().log(id).await?;
         let alarm = replay(&log).map_err(|e| RunError::Replay(id, e))?;
-        alarms.push((id, alarm));
+        alarms.push(RunAlarm { id, alarm, log });
     }
     Ok(Outcome { alarms })
 }
@@ -301,9 +307,14 @@ impl Sim<'_> {
                         let ended = answered + d.message;
                         self.on_call(ended, alarm, call, Input::CallEnded { call }, "telephony");
                     }
+                    // What a person says on a call that only tells is recorded; it changes nothing.
                     Purpose::Notify | Purpose::Callback => {
                         let ended = answered + d.conversation;
-                        self.on_call(ended, alarm, call, Input::CallEnded { call }, "agent");
+                        let input = match person.says {
+                            Some(decision) => Input::Decision { call, decision },
+                            None => Input::CallEnded { call },
+                        };
+                        self.on_call(ended, alarm, call, input, "agent");
                     }
                 }
             }
