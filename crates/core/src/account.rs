@@ -169,9 +169,7 @@ pub fn check_zone(premises: Premises, zone: &Zone) -> Result<(), EnrolmentError>
 pub enum EnrolmentError {
     #[error("{field}: is required")]
     Missing { field: &'static str },
-    #[error(
-        "account.number: {number:?} is not an account number a panel can report (3 to 16 characters of 0-9 and A-F)"
-    )]
+    #[error("account.number: {number:?} is not an account number (1 to 16 letters and digits)")]
     Number { number: String },
     #[error(
         "account.country: {country:?} is not served: professional monitoring is available only in the US and Canada"
@@ -243,10 +241,7 @@ pub fn validate_service_area(country: &str, region: &str) -> Result<(), Enrolmen
 }
 
 fn validate_number(number: &str) -> Result<(), EnrolmentError> {
-    let ok = (3..=16).contains(&number.len())
-        && number
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+    let ok = (1..=16).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
