@@ -1,13 +1,16 @@
-//! The center: the one place where events meet alarms. It routes each event, applies every
-//! input to a copy of its alarm, appends the input and the actions it derived to the alarm's
-//! log in one transaction, and only then hands the actions out to be carried out. It owns no
-//! clock and no sockets: `scenario` drives it in virtual time, `serve` in real time.
+//! The center: the one place where events meet alarms. It routes each event and applies every
+//! input to its alarm, collecting the signal, the input and the actions it derived into a
+//! pending batch. `commit` writes the batch in one transaction (group commit) and only then
+//! hands the actions out, so nothing is acted on before it is logged. It owns no clock and no
+//! sockets: `scenario` drives it in virtual time, `serve` in real time.
 
 use std::collections::{BTreeSet, HashMap};
 use thiserror::Error;
-use watchpost_core::router::{Event, Route, open_spec, route};
+use watchpost_core::router::{Route, open_spec, route};
 use watchpost_core::{Action, Alarm, AlarmKind, Input, Millis, Rejected, Settings};
-use watchpost_store::{AlarmId, LogBody, LogEntry, SignalRecord, Store, StoreError, replay};
+use watchpost_store::{
+    AlarmId, AlarmState, Batch, LogBody, LogEntry, SignalRecord, Store, StoreError, replay,
+};
 
 #[derive(Debug, Error)]
 pub enum CenterError {
@@ -30,12 +33,10 @@ pub struct Effect {
     pub action: Action,
 }
 
-/// What receiving an event did.
+/// What routing an event did.
 #[derive(Debug, Default)]
 pub struct Received {
-    pub signal: i64,
     pub opened: Vec<AlarmId>,
-    pub effects: Vec<Effect>,
 }
 
 struct Live {
@@ -50,6 +51,9 @@ pub struct Center<S> {
     open: HashMap<AlarmId, Live>,
     by_account: HashMap<String, Vec<(AlarmId, AlarmKind)>>,
     timers: BTreeSet<(Millis, AlarmId)>,
+    last_id: AlarmId,
+    pending: Batch,
+    effects: Vec<Effect>,
 }
 
 fn drain(alarm: &mut Alarm) -> Vec<Action> {
@@ -57,24 +61,20 @@ fn drain(alarm: &mut Alarm) -> Vec<Action> {
 }
 
 impl<S: Store> Center<S> {
-    pub fn new(store: S, settings: Settings) -> Self {
-        Center {
+    /// A center that picks up every open alarm in the store where its log left it.
+    pub async fn resume(store: S, settings: Settings) -> Result<Self, CenterError> {
+        let last_id = store.last_alarm_id().await?;
+        let mut center = Center {
             store,
             settings,
             open: HashMap::new(),
             by_account: HashMap::new(),
             timers: BTreeSet::new(),
-        }
-    }
-
-    /// A center that picks up every open alarm in the store where its log left it.
-    pub async fn resume(store: S, settings: Settings) -> Result<Self, CenterError> {
-        let mut center = Center::new(store, settings);
-        for row in center
-            .store
-            .alarms(watchpost_store::AlarmState::Open)
-            .await?
-        {
+            last_id,
+            pending: Batch::default(),
+            effects: Vec::new(),
+        };
+        for row in center.store.alarms(AlarmState::Open).await? {
             let log = center.store.log(row.id).await?;
             let alarm = replay(&log).map_err(|e| CenterError::Replay(row.id, e))?;
             let next_seq = log.last().map_or(0, |e| e.seq + 1);
@@ -105,55 +105,69 @@ impl<S: Store> Center<S> {
         self.timers.first().map(|(at, _)| *at)
     }
 
-    /// Stores an event received for an account, then opens, joins or acts on its alarms.
+    /// Writes everything routed and applied since the last commit in one transaction, then
+    /// returns the actions to carry out. On error nothing may be acted on: the caller must
+    /// stop and resume from the store, which holds the truth.
+    pub async fn commit(&mut self) -> Result<Vec<Effect>, CenterError> {
+        let batch = std::mem::take(&mut self.pending);
+        self.store.write(&batch).await?;
+        Ok(std::mem::take(&mut self.effects))
+    }
+
+    /// Records an event received for an account (in the pending batch) and routes it.
     pub async fn receive(
         &mut self,
         now: Millis,
-        account: &str,
-        source: &str,
-        event: Event,
+        signal: SignalRecord,
         actor: &str,
     ) -> Result<Received, CenterError> {
-        let signal = self
-            .store
-            .record_signal(&SignalRecord {
-                account: account.to_string(),
-                received_at: now,
-                source: source.to_string(),
-                event: event.clone(),
-            })
-            .await?;
-        let Some(enrolled) = self.store.account(account).await? else {
-            return Err(CenterError::UnknownAccount(account.to_string()));
+        let routed = self.route(now, &signal, actor).await;
+        self.pending.signals.push(signal);
+        routed
+    }
+
+    /// Opens, joins or acts on the account's alarms for a signal that is (or will be, in this
+    /// commit) stored.
+    pub async fn route(
+        &mut self,
+        now: Millis,
+        signal: &SignalRecord,
+        actor: &str,
+    ) -> Result<Received, CenterError> {
+        let Some(enrolled) = self.store.account(&signal.account).await? else {
+            return Err(CenterError::UnknownAccount(signal.account.clone()));
         };
-        let mut received = Received {
-            signal,
-            ..Received::default()
-        };
-        let open = self.by_account.get(account).cloned().unwrap_or_default();
-        match route(&event, &open) {
+        let event = &signal.event;
+        let mut received = Received::default();
+        let open = self
+            .by_account
+            .get(&signal.account)
+            .cloned()
+            .unwrap_or_default();
+        match route(event, &open) {
             Route::Open(kind) => {
-                let spec = open_spec(&enrolled, kind, &event, now, &self.settings);
+                let spec = open_spec(&enrolled, kind, event, now, &self.settings);
                 let mut alarm = Alarm::open(spec.clone());
                 let actions = drain(&mut alarm);
-                let mut entries = vec![LogEntry {
+                self.last_id += 1;
+                let id = self.last_id;
+                let opened = LogEntry {
                     seq: 0,
                     at: now,
                     actor: actor.to_string(),
                     body: LogBody::Opened {
                         spec: Box::new(spec.clone()),
                     },
-                }];
-                entries.extend(action_entries(1, now, &actions));
-                let id = self
-                    .store
-                    .open_alarm(&spec, &entries, alarm.closed())
-                    .await?;
-                received.opened.push(id);
-                received.effects.extend(effects(id, actions));
-                if alarm.is_open() {
-                    self.track(id, alarm, entries.len() as u32);
+                };
+                self.pending.opened.push((id, spec));
+                self.pending.entries.push((id, opened));
+                let next_seq = self.log_actions(id, 1, now, actions);
+                if let Some((at, disposition)) = alarm.closed() {
+                    self.pending.closed.push((id, at, disposition));
+                } else {
+                    self.track(id, alarm, next_seq);
                 }
+                received.opened.push(id);
             }
             Route::Feed(ids, input) => {
                 // A silent alarm must never surface in a conversation with a caller.
@@ -163,8 +177,7 @@ impl<S: Store> Center<S> {
                     _ => ids,
                 };
                 for id in ids {
-                    let done = self.input(now, id, input.clone(), actor).await?;
-                    received.effects.extend(done);
+                    self.input(now, id, input.clone(), actor)?;
                 }
             }
             Route::Record => {}
@@ -172,46 +185,70 @@ impl<S: Store> Center<S> {
         Ok(received)
     }
 
-    /// Applies one input to an open alarm: logged with its actions, then the actions returned.
-    pub async fn input(
+    /// Applies one input to an open alarm; its log entries join the pending batch.
+    pub fn input(
         &mut self,
         now: Millis,
         id: AlarmId,
         input: Input,
         actor: &str,
-    ) -> Result<Vec<Effect>, CenterError> {
-        let live = self.open.get(&id).ok_or(CenterError::NotOpen(id))?;
-        let mut next = live.alarm.clone();
-        next.handle(now, input.clone())
+    ) -> Result<(), CenterError> {
+        let live = self.open.get_mut(&id).ok_or(CenterError::NotOpen(id))?;
+        live.alarm
+            .handle(now, input.clone())
             .map_err(|e| CenterError::Rejected(id, e))?;
-        let actions = drain(&mut next);
-        let mut entries = vec![LogEntry {
-            seq: live.next_seq,
-            at: now,
-            actor: actor.to_string(),
-            body: LogBody::Input { input },
-        }];
-        entries.extend(action_entries(live.next_seq + 1, now, &actions));
-        self.store.append(id, &entries, next.closed()).await?;
-        let next_seq = live.next_seq + entries.len() as u32;
-        if next.is_open() {
-            self.track(id, next, next_seq);
-        } else {
+        let actions = drain(&mut live.alarm);
+        let seq = live.next_seq;
+        self.pending.entries.push((
+            id,
+            LogEntry {
+                seq,
+                at: now,
+                actor: actor.to_string(),
+                body: LogBody::Input { input },
+            },
+        ));
+        let next_seq = self.log_actions(id, seq + 1, now, actions);
+        let live = self.open.remove(&id).expect("still tracked");
+        if let Some((at, disposition)) = live.alarm.closed() {
+            self.pending.closed.push((id, at, disposition));
+            self.open.insert(id, live);
             self.untrack(id);
+        } else {
+            self.track(id, live.alarm, next_seq);
         }
-        Ok(effects(id, actions))
+        Ok(())
     }
 
     /// Wakes every alarm whose timer is due at `now`.
-    pub async fn fire_due(&mut self, now: Millis) -> Result<Vec<Effect>, CenterError> {
-        let mut done = Vec::new();
+    pub fn fire_due(&mut self, now: Millis) -> Result<(), CenterError> {
         while let Some(&(at, id)) = self.timers.first() {
             if at > now {
                 break;
             }
-            done.extend(self.input(now, id, Input::Timer, "timer").await?);
+            self.input(now, id, Input::Timer, "timer")?;
         }
-        Ok(done)
+        Ok(())
+    }
+
+    /// Logs actions from `seq` on and queues them as effects; returns the next free seq.
+    fn log_actions(&mut self, id: AlarmId, seq: u32, now: Millis, actions: Vec<Action>) -> u32 {
+        let next = seq + actions.len() as u32;
+        for (i, action) in actions.into_iter().enumerate() {
+            self.pending.entries.push((
+                id,
+                LogEntry {
+                    seq: seq + i as u32,
+                    at: now,
+                    actor: "engine".into(),
+                    body: LogBody::Action {
+                        action: action.clone(),
+                    },
+                },
+            ));
+            self.effects.push(Effect { alarm: id, action });
+        }
+        next
     }
 
     /// Starts or updates the bookkeeping of an open alarm.
@@ -255,26 +292,4 @@ impl<S: Store> Center<S> {
             }
         }
     }
-}
-
-fn action_entries(first_seq: u32, now: Millis, actions: &[Action]) -> Vec<LogEntry> {
-    actions
-        .iter()
-        .enumerate()
-        .map(|(i, action)| LogEntry {
-            seq: first_seq + i as u32,
-            at: now,
-            actor: "engine".into(),
-            body: LogBody::Action {
-                action: action.clone(),
-            },
-        })
-        .collect()
-}
-
-fn effects(alarm: AlarmId, actions: Vec<Action>) -> Vec<Effect> {
-    actions
-        .into_iter()
-        .map(|action| Effect { alarm, action })
-        .collect()
 }

@@ -59,24 +59,34 @@ pub enum AlarmState {
     All,
 }
 
-/// How an alarm closed, for the alarm listing.
-pub type Closing = Option<(Millis, Disposition)>;
+/// Everything one commit writes: received signals, new alarms, log entries and closings.
+/// Written in one transaction, so one fsync covers many signals (group commit).
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    pub signals: Vec<SignalRecord>,
+    pub opened: Vec<(AlarmId, AlarmSpec)>,
+    pub entries: Vec<(AlarmId, LogEntry)>,
+    pub closed: Vec<(AlarmId, Millis, Disposition)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.signals.is_empty()
+            && self.opened.is_empty()
+            && self.entries.is_empty()
+            && self.closed.is_empty()
+    }
+}
 
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Inserts or replaces an account with its contacts and zones, atomically.
     async fn put_account(&self, account: &Account) -> Result<()>;
     async fn account(&self, number: &str) -> Result<Option<Account>>;
-    async fn record_signal(&self, signal: &SignalRecord) -> Result<i64>;
-    /// Creates an alarm with the first entries of its log; returns its id.
-    async fn open_alarm(
-        &self,
-        spec: &AlarmSpec,
-        entries: &[LogEntry],
-        closed: Closing,
-    ) -> Result<AlarmId>;
-    /// Appends to an alarm's log (and records its closing) in one transaction.
-    async fn append(&self, alarm: AlarmId, entries: &[LogEntry], closed: Closing) -> Result<()>;
+    /// Writes a batch atomically; returns the ids given to its signals, in order.
+    async fn write(&self, batch: &Batch) -> Result<Vec<i64>>;
+    /// The highest alarm id ever used (0 when none), so ids can be handed out in memory.
+    async fn last_alarm_id(&self) -> Result<AlarmId>;
     /// An alarm's whole log, in order.
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>>;
     async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>>;

@@ -2,7 +2,7 @@
 //! transaction survives a power cut.
 
 use crate::{
-    AlarmId, AlarmRow, AlarmState, Closing, LogEntry, Result, SignalRecord, Store, StoreError,
+    AlarmId, AlarmRow, AlarmState, Batch, LogEntry, Result, SignalRecord, Store, StoreError,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -10,9 +10,9 @@ use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+use watchpost_core::Account;
 use watchpost_core::account::{Contact, Zone};
 use watchpost_core::password::VerbalPassword;
-use watchpost_core::{Account, AlarmSpec};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -74,35 +74,6 @@ impl SqliteStore {
     async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
-    }
-
-    async fn insert_entries(
-        tx: &mut sqlx::SqliteConnection,
-        alarm: AlarmId,
-        entries: &[LogEntry],
-        closed: Closing,
-    ) -> Result<()> {
-        for entry in entries {
-            sqlx::query(
-                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(alarm)
-            .bind(entry.seq as i64)
-            .bind(entry.at)
-            .bind(&entry.actor)
-            .bind(json(&entry.body))
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some((at, disposition)) = closed {
-            sqlx::query("UPDATE alarms SET closed_at = ?, disposition = ? WHERE id = ?")
-                .bind(at)
-                .bind(disposition.as_str())
-                .bind(alarm)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(())
     }
 }
 
@@ -202,48 +173,68 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn record_signal(&self, s: &SignalRecord) -> Result<i64> {
-        let id = sqlx::query(
-            "INSERT INTO signals (account, received_at, source, event) VALUES (?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&s.account)
-        .bind(s.received_at)
-        .bind(&s.source)
-        .bind(json(&s.event))
-        .fetch_one(&self.pool)
-        .await?
-        .get(0);
-        Ok(id)
+    async fn write(&self, batch: &Batch) -> Result<Vec<i64>> {
+        if batch.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(batch.signals.len());
+        for s in &batch.signals {
+            let id: i64 = sqlx::query(
+                "INSERT INTO signals (account, received_at, source, event) VALUES (?, ?, ?, ?) RETURNING id",
+            )
+            .bind(&s.account)
+            .bind(s.received_at)
+            .bind(&s.source)
+            .bind(json(&s.event))
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+            ids.push(id);
+        }
+        for (id, spec) in &batch.opened {
+            sqlx::query(
+                "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(&spec.account)
+            .bind(spec.kind.as_str())
+            .bind(spec.mode.as_str())
+            .bind(spec.kind.priority() as i64)
+            .bind(spec.opened_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (alarm, entry) in &batch.entries {
+            sqlx::query(
+                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(alarm)
+            .bind(entry.seq as i64)
+            .bind(entry.at)
+            .bind(&entry.actor)
+            .bind(json(&entry.body))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (alarm, at, disposition) in &batch.closed {
+            sqlx::query("UPDATE alarms SET closed_at = ?, disposition = ? WHERE id = ?")
+                .bind(at)
+                .bind(disposition.as_str())
+                .bind(alarm)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
-    async fn open_alarm(
-        &self,
-        spec: &AlarmSpec,
-        entries: &[LogEntry],
-        closed: Closing,
-    ) -> Result<AlarmId> {
-        let mut tx = self.pool.begin().await?;
-        let id: AlarmId = sqlx::query(
-            "INSERT INTO alarms (account, kind, mode, priority, opened_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    async fn last_alarm_id(&self) -> Result<AlarmId> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM alarms")
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .bind(&spec.account)
-        .bind(spec.kind.as_str())
-        .bind(spec.mode.as_str())
-        .bind(spec.kind.priority() as i64)
-        .bind(spec.opened_at)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
-        Self::insert_entries(&mut tx, id, entries, closed).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    async fn append(&self, alarm: AlarmId, entries: &[LogEntry], closed: Closing) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        Self::insert_entries(&mut tx, alarm, entries, closed).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>> {

@@ -5,7 +5,7 @@ use watchpost_core::account::{Contact, DeviceType, Monitoring, Premises, Respond
 use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_core::router::{Event, open_spec};
 use watchpost_core::{Account, AlarmKind, Disposition, Input, Settings, SignalClass};
-use watchpost_store::{AlarmState, LogBody, LogEntry, SignalRecord, SqliteStore, Store};
+use watchpost_store::{AlarmState, Batch, LogBody, LogEntry, SignalRecord, SqliteStore, Store};
 
 fn account() -> Account {
     Account {
@@ -49,17 +49,14 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
     {
         let store = SqliteStore::open(&path).await.unwrap();
         store.put_account(&enrolled).await.unwrap();
-        store
-            .record_signal(&SignalRecord {
-                account: "4F39".into(),
-                received_at: 10,
-                source: "sia".into(),
-                event: event.clone(),
-            })
-            .await
-            .unwrap();
+        let signal = SignalRecord {
+            account: "4F39".into(),
+            received_at: 10,
+            source: "sia".into(),
+            event: event.clone(),
+        };
         let spec = open_spec(
-            &account(),
+            &enrolled,
             AlarmKind::Burglary,
             &event,
             10,
@@ -73,7 +70,18 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
                 spec: Box::new(spec.clone()),
             },
         };
-        let id = store.open_alarm(&spec, &[opened], None).await.unwrap();
+        let id = store.last_alarm_id().await.unwrap() + 1;
+        let ids = store
+            .write(&Batch {
+                signals: vec![signal.clone(), signal],
+                opened: vec![(id, spec)],
+                entries: vec![(id, opened)],
+                closed: vec![],
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(store.last_alarm_id().await.unwrap(), id);
         let note = |seq| LogEntry {
             seq,
             at: 20,
@@ -82,13 +90,19 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
                 input: Input::Note { text: "n".into() },
             },
         };
-        store.append(id, &[note(1)], None).await.unwrap();
+        let append = |entries: Vec<LogEntry>, closed: Vec<_>| Batch {
+            entries: entries.into_iter().map(|e| (id, e)).collect(),
+            closed,
+            ..Batch::default()
+        };
+        store.write(&append(vec![note(1)], vec![])).await.unwrap();
+        let duplicate = append(vec![note(2), note(1)], vec![]);
         assert!(
-            store.append(id, &[note(1)], None).await.is_err(),
+            store.write(&duplicate).await.is_err(),
             "a sequence number is written once"
         );
         store
-            .append(id, &[note(2)], Some((30, Disposition::OnTest)))
+            .write(&append(vec![note(2)], vec![(id, 30, Disposition::OnTest)]))
             .await
             .unwrap();
     }
@@ -101,7 +115,11 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
     assert_eq!(alarms[0].disposition.as_deref(), Some("on_test"));
     assert!(store.alarms(AlarmState::Open).await.unwrap().is_empty());
     let log = store.log(alarms[0].id).await.unwrap();
-    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(
+        log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [0, 1, 2],
+        "the failed batch left nothing behind"
+    );
 
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await

@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashSet};
 use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::alarm::{CallId, Decision, Purpose};
 use watchpost_core::{Action, Alarm, Input, Millis, Settings};
-use watchpost_store::{AlarmId, LogEntry, SqliteStore, Store, replay};
+use watchpost_store::{AlarmId, LogEntry, SignalRecord, SqliteStore, Store, replay};
 
 /// Arrivals at the same instant apply in this order: what the panel or app sent, then what
 /// happened on the phone.
@@ -80,7 +80,7 @@ pub async fn run(scenario: &Scenario) -> Result<Outcome, RunError> {
     };
     let mut sim = Sim {
         scenario,
-        center: Center::new(store, settings),
+        center: Center::resume(store, settings).await?,
         queue: BinaryHeap::new(),
         happenings: Default::default(),
         next_seq: 0,
@@ -124,24 +124,31 @@ impl Sim<'_> {
     async fn run(&mut self) -> Result<(), RunError> {
         for _ in 0..MAX_STEPS {
             let next_event = self.queue.peek().map(|Reverse((at, _, _))| *at);
-            let (now, effects) = match (next_event, self.center.next_timer()) {
+            let now = match (next_event, self.center.next_timer()) {
                 (None, None) => return Ok(()),
                 (Some(at), Some(timer)) if timer < at => {
-                    (timer, self.center.fire_due(timer).await?)
+                    self.center.fire_due(timer)?;
+                    timer
                 }
-                (None, Some(timer)) => (timer, self.center.fire_due(timer).await?),
+                (None, Some(timer)) => {
+                    self.center.fire_due(timer)?;
+                    timer
+                }
                 _ => {
                     let Reverse((at, _, seq)) = self.queue.pop().expect("peeked");
                     let happening = self.happenings.remove(&seq).expect("scheduled");
-                    (at, self.happen(at, happening).await?)
+                    self.happen(at, happening).await?;
+                    at
                 }
             };
+            let effects = self.center.commit().await?;
             self.carry_out(now, effects);
+            self.answer_callbacks(now);
         }
         Err(RunError::Runaway(MAX_STEPS))
     }
 
-    async fn happen(&mut self, now: Millis, happening: Happening) -> Result<Vec<Effect>, RunError> {
+    async fn happen(&mut self, now: Millis, happening: Happening) -> Result<(), RunError> {
         match happening {
             Happening::Arrival(i) => {
                 let event = &self.scenario.events[i];
@@ -150,19 +157,15 @@ impl Sim<'_> {
                 } else {
                     "panel"
                 };
-                let received = self
-                    .center
-                    .receive(
-                        now,
-                        &self.scenario.account.number,
-                        event.source,
-                        event.event.clone(),
-                        actor,
-                    )
-                    .await?;
+                let signal = SignalRecord {
+                    account: self.scenario.account.number.clone(),
+                    received_at: now,
+                    source: event.source.to_string(),
+                    event: event.event.clone(),
+                };
+                let received = self.center.receive(now, signal, actor).await?;
                 self.opened.extend(&received.opened);
-                self.answer_callbacks(now);
-                Ok(received.effects)
+                Ok(())
             }
             Happening::OnCall {
                 alarm,
@@ -171,12 +174,11 @@ impl Sim<'_> {
                 actor,
             } => {
                 if self.hung_up.contains(&(alarm, call)) {
-                    return Ok(vec![]);
+                    return Ok(());
                 }
-                match self.center.input(now, alarm, input, actor).await {
-                    Ok(effects) => Ok(effects),
+                match self.center.input(now, alarm, input, actor) {
                     // The alarm closed while the call was still going (a disarm, say).
-                    Err(CenterError::NotOpen(_)) => Ok(vec![]),
+                    Ok(()) | Err(CenterError::NotOpen(_)) => Ok(()),
                     Err(e) => Err(e.into()),
                 }
             }
