@@ -82,6 +82,12 @@ pub struct Account {
     pub test_until: Option<Millis>,
     pub contacts: Vec<Contact>,
     pub zones: Vec<Zone>,
+    /// The panel's DC-09 AES key, upper-case hex; `None` for plain-text panels.
+    #[serde(default)]
+    pub dc09_key: Option<String>,
+    /// The panel must be heard from at least this often.
+    #[serde(default)]
+    pub supervision_ms: Option<Millis>,
 }
 
 impl Account {
@@ -283,6 +289,8 @@ mod tests {
                 phone: "+15555550101".into(),
             }],
             zones: vec![],
+            dc09_key: None,
+            supervision_ms: None,
         }
     }
 

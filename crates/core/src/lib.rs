@@ -2,6 +2,7 @@
 //! Nothing here reads a clock, a socket or a database.
 
 pub mod account;
+pub mod account_file;
 pub mod alarm;
 pub mod codes;
 pub mod kind;

@@ -87,8 +87,8 @@ impl Store for SqliteStore {
             .await?;
         sqlx::query(
             "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
-             enrolled_at, password_hash, responder, test_until) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&a.number)
         .bind(to_text(&a.premises))
@@ -100,6 +100,8 @@ impl Store for SqliteStore {
         .bind(a.verbal_password.phc())
         .bind(to_text(&a.responder))
         .bind(a.test_until)
+        .bind(&a.dc09_key)
+        .bind(a.supervision_ms)
         .execute(&mut *tx)
         .await?;
         for (position, c) in a.contacts.iter().enumerate() {
@@ -170,6 +172,8 @@ impl Store for SqliteStore {
             test_until: row.get("test_until"),
             contacts,
             zones,
+            dc09_key: row.get("dc09_key"),
+            supervision_ms: row.get("supervision_ms"),
         }))
     }
 

@@ -33,6 +33,8 @@ fn account() -> Account {
             zone: 7,
             device: DeviceType::SmartLightingMotion,
         }],
+        dc09_key: Some("30313233343536373839414243444546".into()),
+        supervision_ms: Some(90_000),
     }
 }
 

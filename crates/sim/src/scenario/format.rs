@@ -1,14 +1,11 @@
 //! The scenario file format of SCENARIOS.md: read from TOML, checked, and turned into an
 //! enrolled account, timed events and simulated people. Every refusal names the field.
 
-use chrono::DateTime;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use watchpost_core::account::{
-    Contact, DeviceType, Monitoring, Premises, Responder, Zone, check_zone,
-};
+use watchpost_core::account_file::{AccountTable, parse_time};
 use watchpost_core::alarm::Decision;
-use watchpost_core::password::{HashCost, VerbalPassword};
+use watchpost_core::password::HashCost;
 use watchpost_core::router::Event;
 use watchpost_core::{Account, Agency, Disposition, Millis, classify_cid, classify_sia};
 
@@ -24,31 +21,6 @@ struct File {
     #[serde(default)]
     timing: Timing,
     expect: Option<ExpectTable>,
-}
-
-#[derive(Debug, Deserialize)]
-struct AccountTable {
-    number: String,
-    premises: Premises,
-    address: String,
-    country: String,
-    region: String,
-    monitoring: Monitoring,
-    enrolled: Option<String>,
-    verbal_password: Option<String>,
-    #[serde(default)]
-    responder: Responder,
-    test_until: Option<String>,
-    #[serde(default)]
-    contacts: Vec<Contact>,
-    #[serde(default)]
-    zones: Vec<ZoneTable>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ZoneTable {
-    zone: u32,
-    device: DeviceType,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,17 +170,6 @@ fn invalid(field: impl std::fmt::Display, reason: impl std::fmt::Display) -> Inv
     Invalid(format!("{field}: {reason}"))
 }
 
-fn time(field: &str, text: &str) -> Result<Millis, Invalid> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_millis())
-        .map_err(|e| {
-            invalid(
-                field,
-                format!("{text:?} is not an RFC 3339 time like \"2026-03-10T02:14:00Z\" ({e})"),
-            )
-        })
-}
-
 fn seconds(field: &str, value: f64) -> Result<Millis, Invalid> {
     if (0.0..=1e9).contains(&value) {
         Ok((value * 1000.0).round() as Millis)
@@ -254,76 +215,11 @@ pub fn parse(text: &str) -> Result<Scenario, Invalid> {
 }
 
 fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
-    let start = time("start", &file.start)?;
-    let a = file.account;
-    let enrolled_at = match (&a.enrolled, a.monitoring) {
-        (Some(text), _) => time("account.enrolled", text)?,
-        (None, Monitoring::SelfMonitored) => start,
-        (None, Monitoring::Professional) => {
-            return Err(invalid(
-                "account.enrolled",
-                "is required for professional monitoring (the practice period counts from it)",
-            ));
-        }
-    };
-    let password = match (&a.verbal_password, a.monitoring) {
-        (Some(p), _) if !p.trim().is_empty() => p.clone(),
-        (_, Monitoring::Professional) => {
-            return Err(invalid(
-                "account.verbal_password",
-                "is required for professional monitoring",
-            ));
-        }
-        _ => String::new(),
-    };
-    let test_until = a
-        .test_until
-        .as_deref()
-        .map(|t| time("account.test_until", t))
-        .transpose()?;
-    for (i, z) in a.zones.iter().enumerate() {
-        if a.zones[..i].iter().any(|other| other.zone == z.zone) {
-            return Err(invalid(
-                format!("account.zones[{i}].zone"),
-                format!("zone {} is listed twice", z.zone),
-            ));
-        }
-        check_zone(
-            a.premises,
-            &Zone {
-                zone: z.zone,
-                device: z.device,
-            },
-        )
-        .map_err(|e| {
-            Invalid(
-                e.to_string()
-                    .replacen("account.zones", &format!("account.zones[{i}]"), 1),
-            )
-        })?;
-    }
-    let account = Account {
-        number: a.number,
-        premises: a.premises,
-        address: a.address,
-        country: a.country,
-        region: a.region,
-        monitoring: a.monitoring,
-        enrolled_at,
-        verbal_password: VerbalPassword::hash(&password, HashCost::Fast),
-        responder: a.responder,
-        test_until,
-        contacts: a.contacts,
-        zones: a
-            .zones
-            .iter()
-            .map(|z| Zone {
-                zone: z.zone,
-                device: z.device,
-            })
-            .collect(),
-    };
-    account.validate().map_err(|e| Invalid(e.to_string()))?;
+    let start = parse_time("start", &file.start).map_err(Invalid)?;
+    let account = file
+        .account
+        .into_account("account", start, HashCost::Fast)
+        .map_err(Invalid)?;
 
     let mut events = Vec::new();
     for (i, s) in file.signals.into_iter().enumerate() {

@@ -11,7 +11,9 @@ CREATE TABLE accounts (
     enrolled_at     BIGINT NOT NULL,
     password_hash   TEXT NOT NULL,
     responder       TEXT NOT NULL,
-    test_until      BIGINT
+    test_until      BIGINT,
+    dc09_key        TEXT,
+    supervision_ms  BIGINT
 );
 
 CREATE TABLE contacts (

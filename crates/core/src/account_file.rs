@@ -1,0 +1,170 @@
+//! An account as people write it in TOML — the `[account]` table of scenario files and of
+//! `watchpost accounts import` — checked and turned into an enrolled `Account`. Every refusal
+//! names its field.
+
+use crate::account::{Account, Contact, Millis, Monitoring, Premises, Responder, Zone, check_zone};
+use crate::password::{HashCost, VerbalPassword};
+use chrono::DateTime;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountTable {
+    pub number: String,
+    pub premises: Premises,
+    pub address: String,
+    pub country: String,
+    pub region: String,
+    pub monitoring: Monitoring,
+    pub enrolled: Option<String>,
+    pub verbal_password: Option<String>,
+    #[serde(default)]
+    pub responder: Responder,
+    pub test_until: Option<String>,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+    /// The panel's DC-09 AES key, as hex (32, 48 or 64 digits)...
+    pub dc09_key_hex: Option<String>,
+    /// ...or as its 16, 24 or 32 ASCII characters.
+    pub dc09_key_ascii: Option<String>,
+    /// The panel must be heard from at least this often (seconds).
+    pub supervision_s: Option<u64>,
+}
+
+/// Parses an RFC 3339 time into the engine's milliseconds.
+pub fn parse_time(field: &str, text: &str) -> Result<Millis, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| {
+            format!("{field}: {text:?} is not an RFC 3339 time like \"2026-03-10T02:14:00Z\" ({e})")
+        })
+}
+
+impl AccountTable {
+    /// Checks every rule and builds the account. `field` is how the table is named in
+    /// messages (`account`, `accounts[2]`); `now` stands in for a self-monitored account's
+    /// missing enrolment time.
+    pub fn into_account(self, field: &str, now: Millis, cost: HashCost) -> Result<Account, String> {
+        let name = |sub: &str| format!("{field}.{sub}");
+        let enrolled_at = match (&self.enrolled, self.monitoring) {
+            (Some(text), _) => parse_time(&name("enrolled"), text)?,
+            (None, Monitoring::SelfMonitored) => now,
+            (None, Monitoring::Professional) => {
+                return Err(format!(
+                    "{}: is required for professional monitoring (the practice period counts from it)",
+                    name("enrolled")
+                ));
+            }
+        };
+        let password = match (&self.verbal_password, self.monitoring) {
+            (Some(p), _) if !p.trim().is_empty() => p.clone(),
+            (_, Monitoring::Professional) => {
+                return Err(format!(
+                    "{}: is required for professional monitoring",
+                    name("verbal_password")
+                ));
+            }
+            _ => String::new(),
+        };
+        let test_until = self
+            .test_until
+            .as_deref()
+            .map(|t| parse_time(&name("test_until"), t))
+            .transpose()?;
+        for (i, z) in self.zones.iter().enumerate() {
+            let here = format!("{field}.zones[{i}]");
+            if self.zones[..i].iter().any(|other| other.zone == z.zone) {
+                return Err(format!("{here}.zone: zone {} is listed twice", z.zone));
+            }
+            check_zone(self.premises, z)
+                .map_err(|e| e.to_string().replacen("account.zones", &here, 1))?;
+        }
+        let dc09_key = match (&self.dc09_key_hex, &self.dc09_key_ascii) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "{}: give dc09_key_hex or dc09_key_ascii, not both",
+                    name("dc09_key_hex")
+                ));
+            }
+            (Some(hex), None) => {
+                Some(key_from_hex(hex).map_err(|e| format!("{}: {e}", name("dc09_key_hex")))?)
+            }
+            (None, Some(ascii)) => Some(
+                key_from_ascii(ascii).map_err(|e| format!("{}: {e}", name("dc09_key_ascii")))?,
+            ),
+            (None, None) => None,
+        };
+        if self.supervision_s == Some(0) {
+            return Err(format!(
+                "{}: must be at least 1 second (leave it out for no supervision)",
+                name("supervision_s")
+            ));
+        }
+        let account = Account {
+            number: self.number,
+            premises: self.premises,
+            address: self.address,
+            country: self.country,
+            region: self.region,
+            monitoring: self.monitoring,
+            enrolled_at,
+            verbal_password: VerbalPassword::hash(&password, cost),
+            responder: self.responder,
+            test_until,
+            contacts: self.contacts,
+            zones: self.zones,
+            dc09_key,
+            supervision_ms: self.supervision_s.map(|s| s as Millis * 1000),
+        };
+        account
+            .validate()
+            .map_err(|e| e.to_string().replacen("account", field, 1))?;
+        Ok(account)
+    }
+}
+
+const KEY_SIZES: [usize; 3] = [16, 24, 32];
+
+/// A DC-09 AES key given as hex; kept as upper-case hex.
+pub fn key_from_hex(hex: &str) -> Result<String, String> {
+    let hex = hex.trim();
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit())
+        || !KEY_SIZES.contains(&(hex.len() / 2))
+        || !hex.len().is_multiple_of(2)
+    {
+        return Err(format!(
+            "{} characters: an AES key is 32, 48 or 64 hex digits (128, 192 or 256 bits)",
+            hex.len()
+        ));
+    }
+    Ok(hex.to_ascii_uppercase())
+}
+
+/// A DC-09 AES key given as its ASCII characters; kept as upper-case hex.
+pub fn key_from_ascii(ascii: &str) -> Result<String, String> {
+    if !ascii.is_ascii() || !KEY_SIZES.contains(&ascii.len()) {
+        return Err(format!(
+            "{} characters: an ASCII AES key is 16, 24 or 32 ASCII characters",
+            ascii.chars().count()
+        ));
+    }
+    Ok(ascii.bytes().map(|b| format!("{b:02X}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked_and_kept_as_hex() {
+        assert_eq!(
+            key_from_ascii("0123456789ABCDEF").unwrap(),
+            "30313233343536373839414243444546"
+        );
+        assert_eq!(key_from_hex(&"ab".repeat(24)).unwrap(), "AB".repeat(24));
+        assert!(key_from_hex("abc").is_err());
+        assert!(key_from_hex(&"zz".repeat(16)).is_err());
+        assert!(key_from_ascii("short").is_err());
+    }
+}
