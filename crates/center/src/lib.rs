@@ -185,6 +185,12 @@ impl<S: Store> Center<S> {
         Ok(received)
     }
 
+    /// Notes that every stored signal up to `id` has been routed (written with the next
+    /// commit), so a restart routes only what came after.
+    pub fn routed_upto(&mut self, id: i64) {
+        self.pending.routed_upto = Some(self.pending.routed_upto.map_or(id, |u| u.max(id)));
+    }
+
     /// Applies one input to an open alarm; its log entries join the pending batch.
     pub fn input(
         &mut self,

@@ -16,6 +16,8 @@ pub enum AlarmKind {
     Medical,
     Water,
     Freeze,
+    /// Trouble: the panel missed its supervision interval.
+    CommFailure,
 }
 
 impl AlarmKind {
@@ -40,6 +42,7 @@ impl AlarmKind {
             AlarmKind::Medical => "medical",
             AlarmKind::Water => "water",
             AlarmKind::Freeze => "freeze",
+            AlarmKind::CommFailure => "comm_failure",
         }
     }
 
@@ -54,6 +57,7 @@ impl AlarmKind {
             AlarmKind::Medical => "a medical alarm",
             AlarmKind::Water => "a water leak alarm",
             AlarmKind::Freeze => "a low temperature alarm",
+            AlarmKind::CommFailure => "a communication failure",
         }
     }
 
@@ -67,6 +71,7 @@ impl AlarmKind {
             | AlarmKind::Medical => 1,
             AlarmKind::Burglary => 2,
             AlarmKind::Water | AlarmKind::Freeze => 3,
+            AlarmKind::CommFailure => 4,
         }
     }
 
@@ -147,10 +152,12 @@ pub enum Disposition {
     PracticeLogged,
     NotMonitored,
     OnTest,
+    /// A trouble condition cleared (the panel was heard again).
+    Restored,
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 12] = [
+    pub const ALL: [Disposition; 13] = [
         Disposition::CanceledByContact,
         Disposition::CanceledByDisarm,
         Disposition::CanceledByApp,
@@ -163,6 +170,7 @@ impl Disposition {
         Disposition::PracticeLogged,
         Disposition::NotMonitored,
         Disposition::OnTest,
+        Disposition::Restored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -179,6 +187,7 @@ impl Disposition {
             Disposition::PracticeLogged => "practice_logged",
             Disposition::NotMonitored => "not_monitored",
             Disposition::OnTest => "on_test",
+            Disposition::Restored => "restored",
         }
     }
 

@@ -8,7 +8,9 @@ pub mod codes;
 pub mod kind;
 pub mod password;
 pub mod plan;
+pub mod report;
 pub mod router;
+pub mod toml_file;
 
 pub use account::{Account, EnrolmentError, Millis};
 pub use alarm::{Action, Alarm, AlarmSpec, Input, Rejected, Settings};

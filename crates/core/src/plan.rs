@@ -142,6 +142,9 @@ pub struct Plan {
     /// A silent alarm: never call the premises or anyone else.
     #[serde(default)]
     pub silent: bool,
+    /// A trouble: once the steps are done, stay open until the condition is restored.
+    #[serde(default)]
+    pub hold_until_restored: bool,
     /// How an alarm ends that was neither dispatched nor canceled: when a person was reached
     /// by some call, and when nobody was.
     pub quiet_end: QuietEnd,
@@ -187,6 +190,7 @@ fn professional(kind: AlarmKind) -> Plan {
         cancel_after_dispatch: vec![],
         after_dispatch: AfterDispatch::Ignore,
         silent: false,
+        hold_until_restored: false,
         // Every professional plan ends in a dispatch or a cancel; this is never reached.
         quiet_end: QuietEnd {
             reached: Disposition::Dispatched,
@@ -266,6 +270,11 @@ fn professional(kind: AlarmKind) -> Plan {
             ..base
         },
         AlarmKind::Water | AlarmKind::Freeze => water_and_freeze(),
+        // The queue shows it until the panel is heard again.
+        AlarmKind::CommFailure => Plan {
+            hold_until_restored: true,
+            ..base
+        },
     }
 }
 
@@ -280,6 +289,7 @@ fn water_and_freeze() -> Plan {
         cancel_after_dispatch: vec![],
         after_dispatch: AfterDispatch::Ignore,
         silent: false,
+        hold_until_restored: false,
         quiet_end: QuietEnd {
             reached: Disposition::Notified,
             unreached: Disposition::Unreached,
@@ -290,7 +300,7 @@ fn water_and_freeze() -> Plan {
 fn practice(kind: AlarmKind) -> Plan {
     let pro = professional(kind);
     match kind {
-        AlarmKind::Water | AlarmKind::Freeze => pro,
+        AlarmKind::Water | AlarmKind::Freeze | AlarmKind::CommFailure => pro,
         // Silent: logged, never called, never dispatched.
         AlarmKind::Duress => Plan {
             steps: vec![],

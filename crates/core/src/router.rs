@@ -27,6 +27,10 @@ pub enum Event {
     Callback {
         contact: usize,
     },
+    /// The panel missed its supervision interval.
+    CommFailure,
+    /// The panel was heard again after a communication failure.
+    CommRestored,
 }
 
 impl Event {
@@ -51,6 +55,8 @@ impl Event {
             Event::AppCancel => "app cancel".into(),
             Event::AppSos { agency } => format!("app SOS ({agency})"),
             Event::Callback { contact } => format!("callback from contact {}", contact + 1),
+            Event::CommFailure => "supervision interval missed".into(),
+            Event::CommRestored => "panel heard again".into(),
         }
     }
 
@@ -63,6 +69,7 @@ impl Event {
                 Agency::Medical => AlarmKind::Medical,
                 Agency::Police | Agency::Guard => AlarmKind::Panic,
             }),
+            Event::CommFailure => Some(AlarmKind::CommFailure),
             _ => None,
         }
     }
@@ -119,7 +126,11 @@ pub fn route(event: &Event, open: &[(i64, AlarmKind)]) -> Route {
         },
         Event::AppCancel => feed(all(), Input::AppCancel),
         Event::Callback { contact } => feed(all(), Input::Callback { contact: *contact }),
-        Event::AppSos { .. } => Route::Record,
+        Event::CommRestored => feed(
+            of_kind(AlarmKind::CommFailure),
+            Input::Restored { detail },
+        ),
+        Event::AppSos { .. } | Event::CommFailure => Route::Record,
     }
 }
 

@@ -37,6 +37,8 @@ pub struct SignalRecord {
     /// Where it came from: `sia`, `cid`, `dc09`, `app`, `phone`...
     pub source: String,
     pub event: Event,
+    /// What was received, as received (a DC-09 data block, a scenario line).
+    pub raw: String,
 }
 
 /// An alarm as the queue and listings see it.
@@ -67,6 +69,8 @@ pub struct Batch {
     pub opened: Vec<(AlarmId, AlarmSpec)>,
     pub entries: Vec<(AlarmId, LogEntry)>,
     pub closed: Vec<(AlarmId, Millis, Disposition)>,
+    /// Every stored signal up to this id has been routed.
+    pub routed_upto: Option<i64>,
 }
 
 impl Batch {
@@ -75,6 +79,7 @@ impl Batch {
             && self.opened.is_empty()
             && self.entries.is_empty()
             && self.closed.is_empty()
+            && self.routed_upto.is_none()
     }
 }
 
@@ -91,4 +96,13 @@ pub trait Store: Send + Sync {
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>>;
     async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>>;
     async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>>;
+    /// Stored signals the center has not routed yet, in order.
+    async fn unrouted_signals(&self) -> Result<Vec<(i64, SignalRecord)>>;
+    /// `(account, DC-09 key as hex)` of every account that has a key.
+    async fn dc09_keys(&self) -> Result<Vec<(String, String)>>;
+    /// `(account, interval)` of every supervised account.
+    async fn supervised(&self) -> Result<Vec<(String, Millis)>>;
+    /// Inserts or replaces many accounts in one transaction: all or nothing.
+    async fn put_accounts(&self, accounts: &[Account]) -> Result<()>;
+    async fn count_accounts(&self) -> Result<i64>;
 }

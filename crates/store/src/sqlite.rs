@@ -10,10 +10,11 @@ use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use watchpost_core::Account;
+use watchpost_core::{Account, Millis};
 use watchpost_core::account::{Contact, Zone};
 use watchpost_core::password::VerbalPassword;
 
+#[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
 }
@@ -34,6 +35,16 @@ fn from_text<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result
 
 fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn signal_record(r: &sqlx::sqlite::SqliteRow) -> Result<SignalRecord> {
+    Ok(SignalRecord {
+        account: r.get("account"),
+        received_at: r.get("received_at"),
+        source: r.get("source"),
+        event: from_json("signals.event", r.get("event"))?,
+        raw: r.get("raw"),
+    })
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -75,12 +86,8 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
     }
-}
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn put_account(&self, a: &Account) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+    async fn insert_account(tx: &mut sqlx::SqliteConnection, a: &Account) -> Result<()> {
         sqlx::query("DELETE FROM accounts WHERE number = ?")
             .bind(&a.number)
             .execute(&mut *tx)
@@ -123,8 +130,29 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_account(&self, a: &Account) -> Result<()> {
+        self.put_accounts(std::slice::from_ref(a)).await
+    }
+
+    async fn put_accounts(&self, accounts: &[Account]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for a in accounts {
+            Self::insert_account(&mut tx, a).await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn count_accounts(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn account(&self, number: &str) -> Result<Option<Account>> {
@@ -183,18 +211,26 @@ impl Store for SqliteStore {
         }
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(batch.signals.len());
-        for s in &batch.signals {
-            let id: i64 = sqlx::query(
-                "INSERT INTO signals (account, received_at, source, event) VALUES (?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&s.account)
-            .bind(s.received_at)
-            .bind(&s.source)
-            .bind(json(&s.event))
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-            ids.push(id);
+        // Many rows per statement: one round trip to SQLite per chunk, not per signal.
+        for chunk in batch.signals.chunks(200) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO signals (account, received_at, source, event, raw) ",
+            );
+            insert.push_values(chunk, |mut row, s| {
+                row.push_bind(&s.account)
+                    .push_bind(s.received_at)
+                    .push_bind(&s.source)
+                    .push_bind(json(&s.event))
+                    .push_bind(&s.raw);
+            });
+            insert.push(" RETURNING id");
+            let mut chunk_ids: Vec<i64> = insert
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
+                .await?;
+            // Row ids grow in VALUES order; RETURNING's own order is not promised.
+            chunk_ids.sort_unstable();
+            ids.extend(chunk_ids);
         }
         for (id, spec) in &batch.opened {
             sqlx::query(
@@ -228,6 +264,14 @@ impl Store for SqliteStore {
                 .bind(alarm)
                 .execute(&mut *tx)
                 .await?;
+        }
+        if let Some(upto) = batch.routed_upto {
+            sqlx::query(
+                "UPDATE checkpoints SET value = MAX(value, ?) WHERE name = 'routed_signal'",
+            )
+            .bind(upto)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(ids)
@@ -288,21 +332,40 @@ impl Store for SqliteStore {
     }
 
     async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>> {
+        sqlx::query("SELECT * FROM signals WHERE account = ? ORDER BY id")
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(signal_record)
+            .collect()
+    }
+
+    async fn unrouted_signals(&self) -> Result<Vec<(i64, SignalRecord)>> {
         sqlx::query(
-            "SELECT account, received_at, source, event FROM signals WHERE account = ? ORDER BY id",
+            "SELECT * FROM signals WHERE id > \
+             (SELECT value FROM checkpoints WHERE name = 'routed_signal') ORDER BY id",
         )
-        .bind(account)
         .fetch_all(&self.pool)
         .await?
-        .into_iter()
-        .map(|r| {
-            Ok(SignalRecord {
-                account: r.get("account"),
-                received_at: r.get("received_at"),
-                source: r.get("source"),
-                event: from_json("signals.event", r.get("event"))?,
-            })
-        })
+        .iter()
+        .map(|r| Ok((r.get("id"), signal_record(r)?)))
         .collect()
+    }
+
+    async fn dc09_keys(&self) -> Result<Vec<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT number, dc09_key FROM accounts WHERE dc09_key IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn supervised(&self) -> Result<Vec<(String, Millis)>> {
+        Ok(sqlx::query_as(
+            "SELECT number, supervision_ms FROM accounts WHERE supervision_ms IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

@@ -56,6 +56,7 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
             received_at: 10,
             source: "sia".into(),
             event: event.clone(),
+            raw: "BA003".into(),
         };
         let spec = open_spec(
             &enrolled,

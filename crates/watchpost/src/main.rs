@@ -1,6 +1,11 @@
 //! The `watchpost` command: the center's entry points.
 
+mod accounts_cmd;
+mod alarms_cmd;
+mod bench;
 mod scenario_cmd;
+mod serve_cmd;
+mod wire_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,22 +23,65 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the live center: DC-09 receivers and the engine in real time.
+    Serve(serve_cmd::ServeArgs),
     /// Play scenario files through the real engine in virtual time.
     Scenario {
         #[command(subcommand)]
         command: scenario_cmd::ScenarioCommand,
     },
+    /// Enrol accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: accounts_cmd::AccountsCommand,
+    },
+    /// List alarms.
+    Alarms(alarms_cmd::AlarmsArgs),
+    /// Alarm wire formats.
+    Wire {
+        #[command(subcommand)]
+        command: wire_cmd::WireCommand,
+    },
+    /// Benchmarks that print numbers.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Load a DC-09 receiver (ours, or any --target) and measure durable ACKs.
+    Intake(bench::IntakeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
     runtime.block_on(async {
-        match cli.command {
-            Command::Scenario { command } => scenario_cmd::run(command).await,
-        }
+        let result = match cli.command {
+            Command::Serve(args) => serve_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Scenario { command } => Ok(scenario_cmd::run(command).await),
+            Command::Accounts { command } => accounts_cmd::run(command).await,
+            Command::Alarms(args) => alarms_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Wire { command } => Ok(wire_cmd::run(command)),
+            Command::Bench {
+                command: BenchCommand::Intake(args),
+            } => bench::intake(args).await.map(|()| ExitCode::SUCCESS),
+        };
+        result.unwrap_or_else(|e| {
+            eprintln!("watchpost: {e:#}");
+            ExitCode::from(2)
+        })
     })
 }

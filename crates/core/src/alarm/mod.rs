@@ -47,6 +47,8 @@ pub struct Alarm {
     canceled: Option<Disposition>,
     /// When a dispatched alarm leaves follow-up and closes.
     close_at: Option<Millis>,
+    /// A trouble whose plan is done waits for its condition to clear.
+    held: bool,
     closed: Option<(Millis, Disposition)>,
     #[serde(skip)]
     actions: VecDeque<Action>,
@@ -71,6 +73,7 @@ impl Alarm {
             contact_canceled: false,
             canceled: None,
             close_at: None,
+            held: false,
             closed: None,
             actions: VecDeque::new(),
             spec,
@@ -120,6 +123,12 @@ impl Alarm {
     }
 
     /// Help has been requested (and maybe canceled since).
+    /// A trouble waiting for its condition to clear (it waits on the panel, not on a call
+    /// or a timer).
+    pub fn is_held(&self) -> bool {
+        self.held && self.closed.is_none()
+    }
+
     pub fn dispatched(&self) -> bool {
         !self.dispatches.is_empty()
     }
@@ -315,6 +324,13 @@ impl Alarm {
                 }
                 self.note(now, "agent_close", "closed early by an agent".into());
                 self.close(now, self.disposition());
+            }
+            Input::Restored { detail } => {
+                if !self.held {
+                    return Err(Rejected::NotHeld);
+                }
+                self.note(now, "restored", detail);
+                self.close(now, Disposition::Restored);
             }
             Input::Timer => match self.poll_timeout() {
                 Some(due) if due <= now => self.close(now, self.disposition()),
@@ -681,6 +697,13 @@ impl Alarm {
 
     /// No step is left: close now, or hold a dispatched alarm open for follow-up.
     fn plan_done(&mut self, now: Millis) {
+        if self.plan().is_some_and(|p| p.hold_until_restored) {
+            if !self.held {
+                self.held = true;
+                self.note(now, "held", "open until the condition clears".into());
+            }
+            return;
+        }
         match self.dispatches.first() {
             Some(first) => {
                 let until = (first.requested_at + self.spec.settings.follow_up_ms).max(now);

@@ -231,6 +231,8 @@ pub enum Input {
     },
     /// An agent closes a dispatched alarm before its follow-up window ends.
     AgentClose,
+    /// The trouble condition an alarm holds open for has cleared.
+    Restored { detail: String },
     /// The alarm's timer (`poll_timeout`) is due.
     Timer,
 }
@@ -305,4 +307,6 @@ pub enum Rejected {
     StillRunning,
     #[error("no timer is due")]
     NotDue,
+    #[error("this alarm does not wait for a restore")]
+    NotHeld,
 }

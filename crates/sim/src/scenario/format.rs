@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use watchpost_core::account_file::{AccountTable, parse_time};
+use watchpost_core::toml_file;
 use watchpost_core::alarm::Decision;
 use watchpost_core::password::HashCost;
 use watchpost_core::router::Event;
@@ -146,6 +147,8 @@ pub struct TimedEvent {
     /// `sia`, `cid`, `app` or `phone`.
     pub source: &'static str,
     pub event: Event,
+    /// The line as written (`BA003`, `cancel`, the caller's name).
+    pub raw: String,
 }
 
 /// A checked scenario, ready to run.
@@ -183,34 +186,7 @@ fn seconds(field: &str, value: f64) -> Result<Millis, Invalid> {
 
 /// Parses and checks a scenario file's text.
 pub fn parse(text: &str) -> Result<Scenario, Invalid> {
-    let mut warnings = Vec::new();
-    let mut ignored = |path: serde_ignored::Path| {
-        warnings.push(format!("{path}: unknown key, ignored"));
-    };
-    let deserializer = toml::Deserializer::new(text);
-    let file: File = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
-        deserializer,
-        &mut ignored,
-    ))
-    .map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.message().trim().to_string();
-        let place = inner.span().map(|span| {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            (line, column)
-        });
-        match (path.as_str(), place) {
-            ("." | "", Some((line, column))) => {
-                invalid(format!("line {line}, column {column}"), message)
-            }
-            ("." | "", None) => Invalid(message),
-            (_, Some((line, _))) => invalid(path, format!("{message} (line {line})")),
-            (_, None) => invalid(path, message),
-        }
-    })?;
+    let (file, warnings) = toml_file::read(text).map_err(Invalid)?;
     build(file, warnings)
 }
 
@@ -271,7 +247,7 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
             };
             ("app", event)
         } else {
-            let name = s.callback.unwrap_or_default();
+            let name = s.callback.clone().unwrap_or_default();
             let contact = account.contact_named(&name).ok_or_else(|| {
                 invalid(
                     field("callback"),
@@ -280,7 +256,18 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
             })?;
             ("phone", Event::Callback { contact })
         };
-        events.push(TimedEvent { at, source, event });
+        let raw = [&s.sia, &s.cid, &s.callback]
+            .into_iter()
+            .flatten()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| event.describe());
+        events.push(TimedEvent {
+            at,
+            source,
+            event,
+            raw,
+        });
     }
     // Arrivals are applied in time order; equal times keep file order.
     events.sort_by_key(|e| e.at);

@@ -162,6 +162,7 @@ impl Sim<'_> {
                     received_at: now,
                     source: event.source.to_string(),
                     event: event.event.clone(),
+                    raw: event.raw.clone(),
                 };
                 let received = self.center.receive(now, signal, actor).await?;
                 self.opened.extend(&received.opened);

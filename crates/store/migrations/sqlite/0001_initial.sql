@@ -36,7 +36,8 @@ CREATE TABLE signals (
     account     TEXT NOT NULL,
     received_at BIGINT NOT NULL,
     source      TEXT NOT NULL,
-    event       TEXT NOT NULL
+    event       TEXT NOT NULL,
+    raw         TEXT NOT NULL
 );
 CREATE INDEX signals_by_account ON signals (account, received_at);
 
@@ -61,3 +62,10 @@ CREATE TABLE alarm_events (
     body        TEXT NOT NULL,
     PRIMARY KEY (alarm_id, seq)
 );
+
+-- How far the center has routed the signals table: on restart, later signals are routed.
+CREATE TABLE checkpoints (
+    name        TEXT PRIMARY KEY,
+    value       BIGINT NOT NULL
+);
+INSERT INTO checkpoints (name, value) VALUES ('routed_signal', 0);

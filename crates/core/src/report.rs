@@ -1,0 +1,127 @@
+//! An alarm as people and tools read it: the alarm fields of the scenario report
+//! (SCENARIOS.md), times in seconds from a chosen origin. A contract: extend, never rename.
+
+use crate::account::Millis;
+use crate::alarm::{Alarm, CallResult, Purpose};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct AlarmReport {
+    pub kind: &'static str,
+    pub mode: &'static str,
+    pub priority: u8,
+    pub opened_at_s: f64,
+    pub closed_at_s: Option<f64>,
+    pub disposition: Option<&'static str>,
+    pub dispatch: Vec<DispatchReport>,
+    pub calls: Vec<CallReport>,
+    pub notifications: Vec<serde_json::Value>,
+    pub timeline: Vec<TimelineReport>,
+    /// Extension: calls from contacts back to the center.
+    pub callbacks: Vec<CallbackReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DispatchReport {
+    pub agency: &'static str,
+    pub requested_at_s: f64,
+    pub canceled_at_s: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CallReport {
+    pub to: String,
+    pub purpose: &'static str,
+    pub placed_at_s: f64,
+    pub ended_at_s: Option<f64>,
+    pub result: Option<&'static str>,
+    pub voicemail_left: bool,
+    pub verified: Option<bool>,
+    pub decision: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CallbackReport {
+    pub from: String,
+    pub received_at_s: f64,
+    pub ended_at_s: Option<f64>,
+    pub verified: Option<bool>,
+    pub decision: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineReport {
+    pub at_s: f64,
+    pub event: String,
+    pub detail: String,
+}
+
+/// Seconds since the scenario's start.
+fn secs(start: Millis, at: Millis) -> f64 {
+    (at - start) as f64 / 1000.0
+}
+
+/// The report of `alarm`, with times counted from `start`.
+pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
+    let spec = alarm.spec();
+    let s = |at| secs(start, at);
+    let outbound = alarm
+        .calls()
+        .iter()
+        .filter(|c| c.purpose != Purpose::Callback);
+    AlarmReport {
+        kind: spec.kind.as_str(),
+        mode: spec.mode.as_str(),
+        priority: spec.kind.priority(),
+        opened_at_s: s(spec.opened_at),
+        closed_at_s: alarm.closed().map(|(at, _)| s(at)),
+        disposition: alarm.closed().map(|(_, d)| d.as_str()),
+        dispatch: alarm
+            .dispatches()
+            .iter()
+            .map(|d| DispatchReport {
+                agency: d.agency.as_str(),
+                requested_at_s: s(d.requested_at),
+                canceled_at_s: d.canceled_at.map(s),
+            })
+            .collect(),
+        // A call hung up before it was ever placed never rang anyone.
+        calls: outbound
+            .filter_map(|c| {
+                Some(CallReport {
+                    to: c.to.clone(),
+                    purpose: c.purpose.as_str(),
+                    placed_at_s: s(c.placed_at?),
+                    ended_at_s: c.ended_at.map(s),
+                    result: c.result.map(CallResult::as_str),
+                    voicemail_left: c.voicemail_left,
+                    verified: c.verified,
+                    decision: c.decision.map(|d| d.as_str()),
+                })
+            })
+            .collect(),
+        notifications: vec![],
+        timeline: alarm
+            .timeline()
+            .iter()
+            .map(|t| TimelineReport {
+                at_s: s(t.at),
+                event: t.event.clone(),
+                detail: t.detail.clone(),
+            })
+            .collect(),
+        callbacks: alarm
+            .calls()
+            .iter()
+            .filter(|c| c.purpose == Purpose::Callback)
+            .map(|c| CallbackReport {
+                from: c.to.clone(),
+                received_at_s: s(c.requested_at),
+                ended_at_s: c.ended_at.map(s),
+                verified: c.verified,
+                decision: c.decision.map(|d| d.as_str()),
+            })
+            .collect(),
+    }
+}
+

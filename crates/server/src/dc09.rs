@@ -1,0 +1,164 @@
+//! The SIA DC-09 receivers, TCP and UDP. Each frame is decided by watchpost-wire; an accepted
+//! message is committed through the intake before its ACK is sent, so an ACK always means
+//! stored. Malformed frames get a NAK and never end the connection.
+
+use crate::intake::{Fingerprint, Intake};
+use crate::keys::Keys;
+use crate::supervision::Supervision;
+use rand::SeedableRng;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::watch;
+use watchpost_core::router::Event;
+use watchpost_store::SignalRecord;
+use watchpost_wire::{Chunk, CrcForm, FrameSplitter, MessageId, RngPad, Window, nak, receive_with};
+
+pub struct Receiver {
+    pub intake: Intake,
+    pub keys: Keys,
+    pub supervision: Supervision,
+    pub window: Window,
+}
+
+impl Receiver {
+    /// The reply to one frame, after whatever it carried was committed.
+    pub async fn handle(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        let now = chrono::Utc::now();
+        let received = receive_with(
+            raw,
+            |header| header.account.as_deref().and_then(|a| self.keys.get(a)),
+            now,
+            self.window,
+            &mut RngPad(rand::rngs::StdRng::from_entropy()),
+        );
+        if let Some(error) = &received.error {
+            tracing::debug!("DC-09 frame not accepted: {error}");
+        }
+        if let Some(message) = &received.message {
+            let now_ms = now.timestamp_millis();
+            if self.supervision.heard(&message.account, now_ms) {
+                let intake = self.intake.clone();
+                let restored = supervision_signal(&message.account, now_ms, Event::CommRestored);
+                tokio::spawn(async move { intake.submit(vec![restored], None).await });
+            }
+            let source = match message.id {
+                MessageId::AdmCid => "cid",
+                _ => "sia",
+            };
+            let signals: Vec<SignalRecord> = message
+                .events
+                .iter()
+                .map(|e| SignalRecord {
+                    account: message.account.clone(),
+                    received_at: now_ms,
+                    source: source.into(),
+                    event: Event::Panel {
+                        class: e.class,
+                        code: e.code.clone(),
+                        zone: e.zone,
+                    },
+                    raw: message.data.clone(),
+                })
+                .collect();
+            // A link test carries nothing to store; it only proves the panel is there.
+            if !signals.is_empty() {
+                let fingerprint = Fingerprint {
+                    account: message.account.clone(),
+                    sequence: message.sequence,
+                    data: message.data.clone(),
+                };
+                if !self.intake.submit(signals, Some(fingerprint)).await {
+                    // Not stored, so not acknowledged: the panel will send it again.
+                    return None;
+                }
+            }
+        }
+        received.reply.map(|reply| reply.bytes)
+    }
+}
+
+pub fn supervision_signal(account: &str, now: watchpost_core::Millis, event: Event) -> SignalRecord {
+    SignalRecord {
+        account: account.to_string(),
+        received_at: now,
+        source: "supervision".into(),
+        raw: event.describe(),
+        event,
+    }
+}
+
+pub async fn serve_tcp(listener: TcpListener, receiver: Arc<Receiver>, stop: watch::Receiver<bool>) {
+    loop {
+        let mut stopping = stop.clone();
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(connection(stream, peer, receiver.clone(), stop.clone()));
+                }
+                Err(e) => tracing::warn!("DC-09 accept failed: {e}"),
+            },
+            _ = stopping.changed() => return,
+        }
+    }
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    peer: std::net::SocketAddr,
+    receiver: Arc<Receiver>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut splitter = FrameSplitter::new();
+    let mut buffer = vec![0u8; 8192];
+    loop {
+        let read = tokio::select! {
+            read = stream.read(&mut buffer) => read,
+            _ = stop.changed() => return,
+        };
+        let n = match read {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!("DC-09 connection from {peer} ended: {e}");
+                return;
+            }
+        };
+        for chunk in splitter.push(&buffer[..n]) {
+            let reply = match chunk {
+                Chunk::Frame(frame) => receiver.handle(&frame).await,
+                Chunk::Malformed(_) => Some(nak(chrono::Utc::now(), CrcForm::Hex).bytes),
+            };
+            if let Some(reply) = reply
+                && stream.write_all(&reply).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+pub async fn serve_udp(socket: UdpSocket, receiver: Arc<Receiver>, mut stop: watch::Receiver<bool>) {
+    let socket = Arc::new(socket);
+    let mut buffer = vec![0u8; 65_536];
+    loop {
+        let (n, peer) = tokio::select! {
+            got = socket.recv_from(&mut buffer) => match got {
+                Ok(got) => got,
+                Err(e) => {
+                    tracing::debug!("DC-09 UDP receive failed: {e}");
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let datagram = buffer[..n].to_vec();
+        let (socket, receiver) = (socket.clone(), receiver.clone());
+        tokio::spawn(async move {
+            if let Some(reply) = receiver.handle(&datagram).await {
+                let _ = socket.send_to(&reply, peer).await;
+            }
+        });
+    }
+}

@@ -1,0 +1,20 @@
+//! watchpost-server: the live center. Panels' signals come in through the DC-09 receivers,
+//! are committed by the intake before they are acknowledged, and reach the engine through
+//! the runtime, which also wakes alarms on time and watches supervision intervals.
+
+mod dc09;
+mod intake;
+mod keys;
+mod runtime;
+mod server;
+mod supervision;
+
+pub use intake::Intake;
+pub use server::{Config, Server};
+
+use watchpost_core::Millis;
+
+/// The wall clock, in the engine's milliseconds. The only clock the live center reads.
+pub fn now_ms() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,159 @@
+//! Starting and stopping a live center: the store, the center resumed from its logs, the
+//! intake, the DC-09 receivers (TCP and UDP on one address), supervision and the runtime.
+
+use crate::dc09::{self, Receiver};
+use crate::intake::Intake;
+use crate::keys::Keys;
+use crate::runtime;
+use crate::supervision::Supervision;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use watchpost_center::{Center, CenterError, Effect};
+use watchpost_core::Settings;
+use watchpost_core::router::Event;
+use watchpost_store::{SqliteStore, StoreError};
+use watchpost_wire::Window;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: PathBuf,
+    pub dc09: SocketAddr,
+    /// Accepted DC-09 timestamp skew.
+    pub window: Window,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Center(#[from] CenterError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("the center stopped: {0}")]
+    Stopped(String),
+}
+
+pub struct Server {
+    pub dc09_addr: SocketAddr,
+    pub store: SqliteStore,
+    /// What the engine asked for, batch by batch, after each was committed.
+    pub effects: mpsc::UnboundedReceiver<Vec<Effect>>,
+    stop: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
+    runtime: JoinHandle<Result<(), CenterError>>,
+}
+
+const SUPERVISION_TICK: Duration = Duration::from_secs(1);
+
+impl Server {
+    pub async fn start(config: Config) -> Result<Server, ServerError> {
+        let store = SqliteStore::open(&config.db).await?;
+        let mut center = Center::resume(store.clone(), config.settings.clone()).await?;
+        let (effects_tx, effects) = mpsc::unbounded_channel();
+        let caught_up = runtime::catch_up(&mut center).await?;
+        if !caught_up.is_empty() {
+            let _ = effects_tx.send(caught_up);
+        }
+
+        let tcp = TcpListener::bind(config.dc09)
+            .await
+            .map_err(|e| ServerError::Bind(config.dc09, e))?;
+        let dc09_addr = tcp.local_addr().map_err(|e| ServerError::Bind(config.dc09, e))?;
+        let udp = UdpSocket::bind(dc09_addr)
+            .await
+            .map_err(|e| ServerError::Bind(dc09_addr, e))?;
+
+        let (stop, stopping) = watch::channel(false);
+        let (routed_tx, routed) = mpsc::unbounded_channel();
+        let (intake, writer) = Intake::start(store.clone(), routed_tx);
+        let keys = Keys::load(&store).await?;
+        let supervision = Supervision::load(&store, crate::now_ms()).await?;
+        let receiver = Arc::new(Receiver {
+            intake: intake.clone(),
+            keys: keys.clone(),
+            supervision: supervision.clone(),
+            window: config.window,
+        });
+        let background = vec![
+            keys.refresh(store.clone()),
+            tokio::spawn(dc09::serve_tcp(tcp, receiver.clone(), stopping.clone())),
+            tokio::spawn(dc09::serve_udp(udp, receiver, stopping.clone())),
+            tokio::spawn(watch_supervision(
+                store.clone(),
+                supervision,
+                intake,
+                stopping.clone(),
+            )),
+            writer,
+        ];
+        let runtime = tokio::spawn(runtime::run(center, routed, effects_tx, stopping));
+        Ok(Server {
+            dc09_addr,
+            store,
+            effects,
+            stop,
+            background,
+            runtime,
+        })
+    }
+
+    /// Stops listening, lets the runtime route and commit what was accepted, and returns.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        let _ = self.stop.send(true);
+        for task in &self.background {
+            task.abort();
+        }
+        match self.runtime.await {
+            Ok(result) => Ok(result?),
+            Err(e) => Err(ServerError::Stopped(e.to_string())),
+        }
+    }
+
+    /// Waits until the runtime ends by itself (it only does on a failure).
+    pub async fn failed(&mut self) -> ServerError {
+        match (&mut self.runtime).await {
+            Ok(Ok(())) => ServerError::Stopped("the runtime ended".into()),
+            Ok(Err(e)) => e.into(),
+            Err(e) => ServerError::Stopped(e.to_string()),
+        }
+    }
+}
+
+/// Raises a comm_failure signal for every supervised panel that missed its interval.
+async fn watch_supervision(
+    store: SqliteStore,
+    supervision: Supervision,
+    intake: Intake,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SUPERVISION_TICK) => {}
+            _ = stop.changed() => return,
+        }
+        ticks += 1;
+        let now = crate::now_ms();
+        if ticks.is_multiple_of(10)
+            && let Err(e) = supervision.reload(&store, now).await
+        {
+            tracing::warn!("supervision intervals not refreshed: {e}");
+        }
+        let late: Vec<_> = supervision
+            .overdue(now)
+            .iter()
+            .map(|account| dc09::supervision_signal(account, now, Event::CommFailure))
+            .collect();
+        if !late.is_empty() && !intake.submit(late, None).await {
+            tracing::error!("comm failure signals could not be stored");
+        }
+    }
+}
