@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use thiserror::Error;
 use watchpost_core::router::{Route, open_spec, route};
-use watchpost_core::{Action, Alarm, AlarmKind, Input, Millis, Rejected, Settings};
+use watchpost_core::{Account, Action, Alarm, AlarmKind, Input, Millis, Rejected, Settings};
 use watchpost_store::{
     AlarmId, AlarmState, Batch, LogBody, LogEntry, SignalRecord, Store, StoreError, replay,
 };
@@ -54,7 +54,13 @@ pub struct Center<S> {
     last_id: AlarmId,
     pending: Batch,
     effects: Vec<Effect>,
+    /// Recently read accounts, so a burst of signals does not re-read them each time.
+    accounts: HashMap<String, (Account, Millis)>,
 }
+
+/// How long an account read from the store is trusted: changes apply within this time.
+const ACCOUNT_FRESH_MS: Millis = 5_000;
+const ACCOUNT_CACHE_MAX: usize = 100_000;
 
 fn drain(alarm: &mut Alarm) -> Vec<Action> {
     std::iter::from_fn(|| alarm.poll_action()).collect()
@@ -73,6 +79,7 @@ impl<S: Store> Center<S> {
             last_id,
             pending: Batch::default(),
             effects: Vec::new(),
+            accounts: HashMap::new(),
         };
         for row in center.store.alarms(AlarmState::Open).await? {
             let log = center.store.log(row.id).await?;
@@ -126,17 +133,15 @@ impl<S: Store> Center<S> {
         routed
     }
 
-    /// Opens, joins or acts on the account's alarms for a signal that is (or will be, in this
-    /// commit) stored.
-    pub async fn route(
+    /// Opens, joins or acts on the account's alarms for a signal (use `receive`, which also
+    /// records it in the same commit).
+    async fn route(
         &mut self,
         now: Millis,
         signal: &SignalRecord,
         actor: &str,
     ) -> Result<Received, CenterError> {
-        let Some(enrolled) = self.store.account(&signal.account).await? else {
-            return Err(CenterError::UnknownAccount(signal.account.clone()));
-        };
+        let enrolled = self.account(&signal.account, now).await?;
         let event = &signal.event;
         let mut received = Received::default();
         let open = self
@@ -185,10 +190,21 @@ impl<S: Store> Center<S> {
         Ok(received)
     }
 
-    /// Notes that every stored signal up to `id` has been routed (written with the next
-    /// commit), so a restart routes only what came after.
-    pub fn routed_upto(&mut self, id: i64) {
-        self.pending.routed_upto = Some(self.pending.routed_upto.map_or(id, |u| u.max(id)));
+    async fn account(&mut self, number: &str, now: Millis) -> Result<Account, CenterError> {
+        if let Some((account, read_at)) = self.accounts.get(number)
+            && now - read_at < ACCOUNT_FRESH_MS
+        {
+            return Ok(account.clone());
+        }
+        let Some(account) = self.store.account(number).await? else {
+            return Err(CenterError::UnknownAccount(number.to_string()));
+        };
+        if self.accounts.len() >= ACCOUNT_CACHE_MAX {
+            self.accounts.clear();
+        }
+        self.accounts
+            .insert(number.to_string(), (account.clone(), now));
+        Ok(account)
     }
 
     /// Applies one input to an open alarm; its log entries join the pending batch.

@@ -124,4 +124,3 @@ pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
             .collect(),
     }
 }
-

@@ -126,10 +126,7 @@ pub fn route(event: &Event, open: &[(i64, AlarmKind)]) -> Route {
         },
         Event::AppCancel => feed(all(), Input::AppCancel),
         Event::Callback { contact } => feed(all(), Input::Callback { contact: *contact }),
-        Event::CommRestored => feed(
-            of_kind(AlarmKind::CommFailure),
-            Input::Restored { detail },
-        ),
+        Event::CommRestored => feed(of_kind(AlarmKind::CommFailure), Input::Restored { detail }),
         Event::AppSos { .. } | Event::CommFailure => Route::Record,
     }
 }

@@ -78,7 +78,11 @@ impl Receiver {
     }
 }
 
-pub fn supervision_signal(account: &str, now: watchpost_core::Millis, event: Event) -> SignalRecord {
+pub fn supervision_signal(
+    account: &str,
+    now: watchpost_core::Millis,
+    event: Event,
+) -> SignalRecord {
     SignalRecord {
         account: account.to_string(),
         received_at: now,
@@ -88,7 +92,11 @@ pub fn supervision_signal(account: &str, now: watchpost_core::Millis, event: Eve
     }
 }
 
-pub async fn serve_tcp(listener: TcpListener, receiver: Arc<Receiver>, stop: watch::Receiver<bool>) {
+pub async fn serve_tcp(
+    listener: TcpListener,
+    receiver: Arc<Receiver>,
+    stop: watch::Receiver<bool>,
+) {
     loop {
         let mut stopping = stop.clone();
         tokio::select! {
@@ -139,7 +147,11 @@ async fn connection(
     }
 }
 
-pub async fn serve_udp(socket: UdpSocket, receiver: Arc<Receiver>, mut stop: watch::Receiver<bool>) {
+pub async fn serve_udp(
+    socket: UdpSocket,
+    receiver: Arc<Receiver>,
+    mut stop: watch::Receiver<bool>,
+) {
     let socket = Arc::new(socket);
     let mut buffer = vec![0u8; 65_536];
     loop {

@@ -1,90 +1,134 @@
-//! The runtime: drives the center in real time. It routes committed signals in the order
-//! they were stored, wakes alarms when their timers fall due, commits once per round (group
-//! commit for the engine's log too), and hands the resulting actions to the adapters.
+//! The runtime: drives the center in real time. Each round it takes every submission that is
+//! waiting (and every timer that is due), records and routes the signals, and commits all of
+//! it — signals, alarm logs, closings — in one transaction (group commit). Only then are the
+//! senders told their signals are stored and the actions handed to the adapters. A
+//! retransmission of a signal already stored is acknowledged again and not stored twice.
 
-use crate::intake::Committed;
+use crate::intake::{Fingerprint, Submission};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use watchpost_center::{Center, CenterError, Effect};
+use watchpost_core::Millis;
 use watchpost_store::{SignalRecord, Store};
 
-/// Routes one stored signal; an unknown account or an input an alarm refuses is reported
-/// and skipped, a store failure stops the center.
-async fn route<S: Store>(
-    center: &mut Center<S>,
-    id: i64,
-    signal: &SignalRecord,
-) -> Result<(), CenterError> {
-    match center.route(crate::now_ms(), signal, &signal.source).await {
-        Ok(_) => {}
-        Err(CenterError::UnknownAccount(account)) => {
-            tracing::warn!("signal {id} from account {account}, which is not enrolled: stored only");
-        }
-        Err(CenterError::Rejected(alarm, why)) => {
-            tracing::warn!("signal {id}: alarm {alarm} refused it: {why}");
-        }
-        Err(e) => return Err(e),
-    }
-    center.routed_upto(id);
-    Ok(())
+/// How long a retransmission is recognised.
+const RETRANSMIT_WINDOW_MS: Millis = 5 * 60 * 1000;
+const MAX_ROUND: usize = 8192;
+
+/// Retransmissions recently stored, by fingerprint.
+#[derive(Default)]
+struct Seen {
+    at: HashMap<Fingerprint, Millis>,
+    pruned_at: Millis,
 }
 
-/// Routes what was stored but never routed (the center stopped in between).
-pub async fn catch_up<S: Store>(center: &mut Center<S>) -> Result<Vec<Effect>, CenterError> {
-    let backlog = center.store().unrouted_signals().await?;
-    if !backlog.is_empty() {
-        tracing::info!("routing {} signals stored before the last stop", backlog.len());
+impl Seen {
+    fn recent(&self, f: &Fingerprint, now: Millis) -> bool {
+        self.at
+            .get(f)
+            .is_some_and(|at| now - at < RETRANSMIT_WINDOW_MS)
     }
-    for (id, signal) in &backlog {
-        route(center, *id, signal).await?;
+
+    fn prune(&mut self, now: Millis) {
+        if now - self.pruned_at > RETRANSMIT_WINDOW_MS {
+            self.at.retain(|_, at| now - *at < RETRANSMIT_WINDOW_MS);
+            self.pruned_at = now;
+        }
     }
-    center.commit().await
+}
+
+/// Records and routes one signal; an unknown account or an input an alarm refuses is
+/// reported (the signal stays stored), a store failure stops the center.
+async fn take<S: Store>(
+    center: &mut Center<S>,
+    now: Millis,
+    signal: SignalRecord,
+) -> Result<(), CenterError> {
+    let actor = signal.source.clone();
+    match center.receive(now, signal, &actor).await {
+        Ok(_) => Ok(()),
+        Err(CenterError::UnknownAccount(account)) => {
+            tracing::warn!("signal from account {account}, which is not enrolled: stored only");
+            Ok(())
+        }
+        Err(CenterError::Rejected(alarm, why)) => {
+            tracing::warn!("alarm {alarm} refused a signal: {why}");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn run<S: Store>(
     mut center: Center<S>,
-    mut committed: mpsc::UnboundedReceiver<Committed>,
+    mut submissions: mpsc::Receiver<Submission>,
     effects: mpsc::UnboundedSender<Vec<Effect>>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), CenterError> {
-    loop {
+    let mut seen = Seen::default();
+    let mut waiting: Vec<(oneshot::Sender<bool>, Option<Fingerprint>)> = Vec::new();
+    let mut stopping = false;
+    while !stopping {
         let wake = center
             .next_timer()
             .map(|at| Duration::from_millis((at - crate::now_ms()).max(0) as u64));
+        let mut round = Vec::new();
         tokio::select! {
-            batch = committed.recv() => match batch {
-                Some(batch) => {
-                    for (id, signal) in &batch {
-                        route(&mut center, *id, signal).await?;
-                    }
-                }
-                None => break,
+            got = submissions.recv() => match got {
+                Some(first) => round.push(first),
+                None => stopping = true,
             },
-            _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {
-                center.fire_due(crate::now_ms())?;
+            _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {}
+            _ = stop.changed() => stopping = true,
+        }
+        // Whatever else is waiting joins this round's commit.
+        while round.len() < MAX_ROUND {
+            match submissions.try_recv() {
+                Ok(more) => round.push(more),
+                Err(_) => break,
             }
-            _ = stop.changed() => break,
         }
-        // Whatever else arrived meanwhile joins this round's commit.
-        while let Ok(batch) = committed.try_recv() {
-            for (id, signal) in &batch {
-                route(&mut center, *id, signal).await?;
+        let now = crate::now_ms();
+        let mut in_round = HashSet::new();
+        for submission in round {
+            let repeat = submission
+                .fingerprint
+                .as_ref()
+                .is_some_and(|f| seen.recent(f, now) || in_round.contains(f));
+            if !repeat {
+                if let Some(f) = &submission.fingerprint {
+                    in_round.insert(f.clone());
+                }
+                for signal in submission.signals {
+                    take(&mut center, now, signal).await?;
+                }
+            }
+            waiting.push((submission.done, submission.fingerprint));
+        }
+        center.fire_due(now)?;
+        match center.commit().await {
+            Ok(done) => {
+                for (sender, fingerprint) in waiting.drain(..) {
+                    if let Some(f) = fingerprint {
+                        seen.at.insert(f, now);
+                    }
+                    let _ = sender.send(true);
+                }
+                if !done.is_empty() {
+                    let _ = effects.send(done);
+                }
+            }
+            Err(e) => {
+                // Nothing of this round is stored: nobody is told otherwise, and the center
+                // stops, to resume from what the store holds.
+                for (sender, _) in waiting.drain(..) {
+                    let _ = sender.send(false);
+                }
+                return Err(e);
             }
         }
-        let done = center.commit().await?;
-        if !done.is_empty() {
-            let _ = effects.send(done);
-        }
-    }
-    // Route what the intake committed before it stopped, so nothing waits for a restart.
-    while let Ok(batch) = committed.try_recv() {
-        for (id, signal) in &batch {
-            route(&mut center, *id, signal).await?;
-        }
-    }
-    let done = center.commit().await?;
-    if !done.is_empty() {
-        let _ = effects.send(done);
+        seen.prune(now);
     }
     Ok(())
 }

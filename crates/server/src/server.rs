@@ -56,24 +56,21 @@ const SUPERVISION_TICK: Duration = Duration::from_secs(1);
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServerError> {
         let store = SqliteStore::open(&config.db).await?;
-        let mut center = Center::resume(store.clone(), config.settings.clone()).await?;
+        let center = Center::resume(store.clone(), config.settings.clone()).await?;
         let (effects_tx, effects) = mpsc::unbounded_channel();
-        let caught_up = runtime::catch_up(&mut center).await?;
-        if !caught_up.is_empty() {
-            let _ = effects_tx.send(caught_up);
-        }
 
         let tcp = TcpListener::bind(config.dc09)
             .await
             .map_err(|e| ServerError::Bind(config.dc09, e))?;
-        let dc09_addr = tcp.local_addr().map_err(|e| ServerError::Bind(config.dc09, e))?;
+        let dc09_addr = tcp
+            .local_addr()
+            .map_err(|e| ServerError::Bind(config.dc09, e))?;
         let udp = UdpSocket::bind(dc09_addr)
             .await
             .map_err(|e| ServerError::Bind(dc09_addr, e))?;
 
         let (stop, stopping) = watch::channel(false);
-        let (routed_tx, routed) = mpsc::unbounded_channel();
-        let (intake, writer) = Intake::start(store.clone(), routed_tx);
+        let (intake, submissions) = Intake::new();
         let keys = Keys::load(&store).await?;
         let supervision = Supervision::load(&store, crate::now_ms()).await?;
         let receiver = Arc::new(Receiver {
@@ -92,9 +89,8 @@ impl Server {
                 intake,
                 stopping.clone(),
             )),
-            writer,
         ];
-        let runtime = tokio::spawn(runtime::run(center, routed, effects_tx, stopping));
+        let runtime = tokio::spawn(runtime::run(center, submissions, effects_tx, stopping));
         Ok(Server {
             dc09_addr,
             store,

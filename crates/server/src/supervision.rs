@@ -70,7 +70,9 @@ impl Supervision {
             .iter()
             .filter(|(account, interval)| {
                 !failed.contains(*account)
-                    && last_heard.get(*account).is_some_and(|at| now - at > **interval)
+                    && last_heard
+                        .get(*account)
+                        .is_some_and(|at| now - at > **interval)
             })
             .map(|(account, _)| account.clone())
             .collect();
@@ -92,7 +94,10 @@ mod tests {
             state.intervals.insert("1234".into(), 60_000);
             state.last_heard.insert("1234".into(), 0);
         }
-        assert!(s.overdue(60_000).is_empty(), "exactly the interval is still on time");
+        assert!(
+            s.overdue(60_000).is_empty(),
+            "exactly the interval is still on time"
+        );
         s.heard("1234", 30_000);
         assert!(s.overdue(90_000).is_empty());
         assert_eq!(s.overdue(90_001), ["1234"]);

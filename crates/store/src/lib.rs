@@ -69,8 +69,6 @@ pub struct Batch {
     pub opened: Vec<(AlarmId, AlarmSpec)>,
     pub entries: Vec<(AlarmId, LogEntry)>,
     pub closed: Vec<(AlarmId, Millis, Disposition)>,
-    /// Every stored signal up to this id has been routed.
-    pub routed_upto: Option<i64>,
 }
 
 impl Batch {
@@ -79,7 +77,6 @@ impl Batch {
             && self.opened.is_empty()
             && self.entries.is_empty()
             && self.closed.is_empty()
-            && self.routed_upto.is_none()
     }
 }
 
@@ -96,8 +93,6 @@ pub trait Store: Send + Sync {
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>>;
     async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>>;
     async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>>;
-    /// Stored signals the center has not routed yet, in order.
-    async fn unrouted_signals(&self) -> Result<Vec<(i64, SignalRecord)>>;
     /// `(account, DC-09 key as hex)` of every account that has a key.
     async fn dc09_keys(&self) -> Result<Vec<(String, String)>>;
     /// `(account, interval)` of every supervised account.

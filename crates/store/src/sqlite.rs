@@ -10,13 +10,16 @@ use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use watchpost_core::{Account, Millis};
 use watchpost_core::account::{Contact, Zone};
 use watchpost_core::password::VerbalPassword;
+use watchpost_core::{Account, Millis};
 
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Reads; many at once (WAL lets them run beside the writer).
     pool: SqlitePool,
+    /// Writes, one connection: writers queue here instead of sleeping on SQLite's lock.
+    writer: SqlitePool,
 }
 
 /// Values stored as text are the serde names of the domain enums.
@@ -60,12 +63,22 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Statement journals never need to outlive a statement.
+            .pragma("temp_store", "memory")
+            // Checkpoint less often: each one copies pages back and fsyncs the database.
+            .pragma("wal_autocheckpoint", "10000")
+            .pragma("cache_size", "-65536");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.read_only(true))
             .await?;
-        Self::migrated(pool).await
+        Ok(SqliteStore { pool, writer })
     }
 
     /// A private in-memory database, for scenario runs and tests.
@@ -79,12 +92,11 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(options)
             .await?;
-        Self::migrated(pool).await
-    }
-
-    async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            writer: pool.clone(),
+            pool,
+        })
     }
 
     async fn insert_account(tx: &mut sqlx::SqliteConnection, a: &Account) -> Result<()> {
@@ -141,7 +153,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for a in accounts {
             Self::insert_account(&mut tx, a).await?;
         }
@@ -209,7 +221,7 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(vec![]);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut ids = Vec::with_capacity(batch.signals.len());
         // Many rows per statement: one round trip to SQLite per chunk, not per signal.
         for chunk in batch.signals.chunks(200) {
@@ -224,38 +236,37 @@ impl Store for SqliteStore {
                     .push_bind(&s.raw);
             });
             insert.push(" RETURNING id");
-            let mut chunk_ids: Vec<i64> = insert
-                .build_query_scalar()
-                .fetch_all(&mut *tx)
-                .await?;
+            let mut chunk_ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
             // Row ids grow in VALUES order; RETURNING's own order is not promised.
             chunk_ids.sort_unstable();
             ids.extend(chunk_ids);
         }
-        for (id, spec) in &batch.opened {
-            sqlx::query(
-                "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(&spec.account)
-            .bind(spec.kind.as_str())
-            .bind(spec.mode.as_str())
-            .bind(spec.kind.priority() as i64)
-            .bind(spec.opened_at)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in batch.opened.chunks(200) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
+            );
+            insert.push_values(chunk, |mut row, (id, spec)| {
+                row.push_bind(id)
+                    .push_bind(&spec.account)
+                    .push_bind(spec.kind.as_str())
+                    .push_bind(spec.mode.as_str())
+                    .push_bind(spec.kind.priority() as i64)
+                    .push_bind(spec.opened_at);
+            });
+            insert.build().execute(&mut *tx).await?;
         }
-        for (alarm, entry) in &batch.entries {
-            sqlx::query(
-                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(alarm)
-            .bind(entry.seq as i64)
-            .bind(entry.at)
-            .bind(&entry.actor)
-            .bind(json(&entry.body))
-            .execute(&mut *tx)
-            .await?;
+        for chunk in batch.entries.chunks(200) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body) ",
+            );
+            insert.push_values(chunk, |mut row, (alarm, entry)| {
+                row.push_bind(alarm)
+                    .push_bind(entry.seq as i64)
+                    .push_bind(entry.at)
+                    .push_bind(&entry.actor)
+                    .push_bind(json(&entry.body));
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         for (alarm, at, disposition) in &batch.closed {
             sqlx::query("UPDATE alarms SET closed_at = ?, disposition = ? WHERE id = ?")
@@ -264,14 +275,6 @@ impl Store for SqliteStore {
                 .bind(alarm)
                 .execute(&mut *tx)
                 .await?;
-        }
-        if let Some(upto) = batch.routed_upto {
-            sqlx::query(
-                "UPDATE checkpoints SET value = MAX(value, ?) WHERE name = 'routed_signal'",
-            )
-            .bind(upto)
-            .execute(&mut *tx)
-            .await?;
         }
         tx.commit().await?;
         Ok(ids)
@@ -339,18 +342,6 @@ impl Store for SqliteStore {
             .iter()
             .map(signal_record)
             .collect()
-    }
-
-    async fn unrouted_signals(&self) -> Result<Vec<(i64, SignalRecord)>> {
-        sqlx::query(
-            "SELECT * FROM signals WHERE id > \
-             (SELECT value FROM checkpoints WHERE name = 'routed_signal') ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.get("id"), signal_record(r)?)))
-        .collect()
     }
 
     async fn dc09_keys(&self) -> Result<Vec<(String, String)>> {

@@ -79,7 +79,10 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     for (i, (file, account)) in accounts.iter().enumerate() {
-        if accounts[..i].iter().any(|(_, a)| a.number == account.number) {
+        if accounts[..i]
+            .iter()
+            .any(|(_, a)| a.number == account.number)
+        {
             eprintln!("{file}: account {} is given twice", account.number);
             refused += 1;
         }

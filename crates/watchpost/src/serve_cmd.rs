@@ -44,8 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(trace_actions(std::mem::replace(&mut server.effects, none)));
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let failure = tokio::select! {
         _ = tokio::signal::ctrl_c() => None,
         _ = terminate.recv() => None,

@@ -232,7 +232,9 @@ pub enum Input {
     /// An agent closes a dispatched alarm before its follow-up window ends.
     AgentClose,
     /// The trouble condition an alarm holds open for has cleared.
-    Restored { detail: String },
+    Restored {
+        detail: String,
+    },
     /// The alarm's timer (`poll_timeout`) is due.
     Timer,
 }

@@ -4,10 +4,10 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use watchpost_core::account_file::{AccountTable, parse_time};
-use watchpost_core::toml_file;
 use watchpost_core::alarm::Decision;
 use watchpost_core::password::HashCost;
 use watchpost_core::router::Event;
+use watchpost_core::toml_file;
 use watchpost_core::{Account, Agency, Disposition, Millis, classify_cid, classify_sia};
 
 #[derive(Debug, Deserialize)]

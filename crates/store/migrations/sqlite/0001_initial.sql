@@ -63,9 +63,3 @@ CREATE TABLE alarm_events (
     PRIMARY KEY (alarm_id, seq)
 );
 
--- How far the center has routed the signals table: on restart, later signals are routed.
-CREATE TABLE checkpoints (
-    name        TEXT PRIMARY KEY,
-    value       BIGINT NOT NULL
-);
-INSERT INTO checkpoints (name, value) VALUES ('routed_signal', 0);
