@@ -12,7 +12,10 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 use watchpost_core::router::Event;
 use watchpost_store::SignalRecord;
-use watchpost_wire::{Chunk, CrcForm, FrameSplitter, MessageId, RngPad, Window, nak, receive_with};
+use watchpost_wire::{
+    Chunk, CrcForm, FrameSplitter, MessageId, RngPad, Window, duh, nak, parse_header_only,
+    receive_with,
+};
 
 pub struct Receiver {
     pub intake: Intake,
@@ -24,6 +27,16 @@ pub struct Receiver {
 impl Receiver {
     /// The reply to one frame, after whatever it carried was committed.
     pub async fn handle(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        // A panel with a key must always encrypt: a plain frame in its name could be forged,
+        // an alarm or a link test keeping a cut line looking alive.
+        if let Ok((crc, header)) = parse_header_only(raw)
+            && !header.encrypted
+            && let Some(account) = header.account.as_deref()
+            && self.keys.get(account).is_some()
+        {
+            tracing::warn!("plain DC-09 frame for account {account}, which must encrypt: refused");
+            return Some(duh(&header, Some(account), crc).bytes);
+        }
         let now = chrono::Utc::now();
         let received = receive_with(
             raw,

@@ -1,0 +1,190 @@
+//! The command line as an installer or an administrator uses it: `wire decode` on WIRE.md's
+//! vectors, and `accounts import`, which writes everything or nothing.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn watchpost(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_watchpost"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn wire_decode_reads_a_burglary_and_answers_ack() {
+    let out = watchpost(
+        &["wire", "decode"],
+        b"\n68AF0025\"SIA-DCS\"0001L0#1234[#1234|Nri1/BA12]\r",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["account"], "1234");
+    assert_eq!(v["reply"], "ACK");
+    assert_eq!(
+        v["events"],
+        serde_json::json!([{"code": "BA", "zone": 12, "kind": "burglary"}])
+    );
+    // The contract's field order, as printed.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let order = [
+        "ok",
+        "id",
+        "encrypted",
+        "sequence",
+        "receiver",
+        "line",
+        "account",
+        "events",
+        "timestamp",
+        "reply",
+        "reply_frame",
+        "error",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|key| text.find(&format!("\"{key}\":")).expect(key))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+}
+
+#[test]
+fn wire_decode_decrypts_with_the_key_at_the_frames_time() {
+    let frame = b"\nAEAE0137\"*SIA-DCS\"0018L0#12345[4cea0b8eb4752a51724c2c55f3801a6e35cb21d25e014290c29995e7cdbbb4659747c1e185c3627db922513d6d5cbb33440d09eefa204e96d62c9c9fc6ffaa5abeccfce859dd540f74cba79c04a048a9b597c12b027f6366a3817d1dd6e26e2019d33075a67ab4a74221f57450070a7f0de890d087c64e76db6893c192ef5e16762ef9934bbfc516d041ad71c47d4dd0\r";
+    let args = [
+        "wire",
+        "decode",
+        "--key-ascii",
+        "0123456789ABCDEF",
+        "--now",
+        "2018-10-26T07:50:30Z",
+    ];
+    let out = watchpost(&args, frame);
+    let v = json(&out);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["encrypted"], true);
+    assert_eq!(v["timestamp"], "2018-10-26T07:50:26Z");
+    assert_eq!(v["reply"], "ACK");
+    assert!(v["reply_frame"].as_str().unwrap().contains("\"*ACK\""));
+    // An hour later the timestamp is out of the window: NAK with the receiver's time.
+    let late = watchpost(&[&args[..5], &["2018-10-26T08:50:30Z"]].concat(), frame);
+    assert_eq!(late.status.code(), Some(1));
+    let v = json(&late);
+    assert_eq!(v["reply"], "NAK");
+    assert!(v["error"].is_string());
+}
+
+#[test]
+fn wire_decode_naks_a_bad_crc_and_refuses_a_bad_key() {
+    let out = watchpost(
+        &["wire", "decode"],
+        b"\n68AE0025\"SIA-DCS\"0001L0#1234[#1234|Nri1/BA12]\r",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["reply"], "NAK");
+    let bad_key = watchpost(&["wire", "decode", "--key-hex", "abc"], b"");
+    assert_eq!(bad_key.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_key.stderr).contains("--key-hex"));
+}
+
+const GOOD: &str = r#"
+[[accounts]]
+number = "1001"
+premises = "residential"
+address = "1 Oak St, Springfield, IL"
+country = "US"
+region = "IL"
+monitoring = "professional"
+enrolled = "2026-01-01T00:00:00Z"
+verbal_password = "blue falcon"
+dc09_key_ascii = "0123456789ABCDEF"
+supervision_s = 90
+[[accounts.contacts]]
+name = "Ann Lee"
+phone = "+15555550101"
+
+[[accounts]]
+number = "1002"
+premises = "commercial"
+address = "2 Oak St, Springfield, IL"
+country = "US"
+region = "IL"
+monitoring = "professional"
+enrolled = "2026-01-01T00:00:00Z"
+verbal_password = "red kite"
+[[accounts.contacts]]
+name = "Bob Lee"
+phone = "+15555550102"
+"#;
+
+const QUEBEC: &str = r#"
+[account]
+number = "2001"
+premises = "residential"
+address = "1 rue Principale, Montréal, QC"
+country = "CA"
+region = "QC"
+monitoring = "professional"
+enrolled = "2026-01-01T00:00:00Z"
+verbal_password = "blue falcon"
+[[account.contacts]]
+name = "Ann Lee"
+phone = "+15145550101"
+"#;
+
+#[test]
+fn accounts_import_writes_everything_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    let quebec = dir.path().join("quebec.toml");
+    std::fs::write(&good, GOOD).unwrap();
+    std::fs::write(&quebec, QUEBEC).unwrap();
+    let db = dir.path().join("center.db");
+    let db_arg = db.to_str().unwrap();
+
+    let refused = watchpost(
+        &[
+            "accounts",
+            "import",
+            good.to_str().unwrap(),
+            quebec.to_str().unwrap(),
+            "--db",
+            db_arg,
+        ],
+        b"",
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("quebec.toml: account.region: Quebec"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "nothing was written");
+
+    let imported = watchpost(
+        &["accounts", "import", good.to_str().unwrap(), "--db", db_arg],
+        b"",
+    );
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("imported 2 accounts"));
+    let listed = watchpost(&["alarms", "--db", db_arg, "--json"], b"");
+    assert_eq!(listed.status.code(), Some(0));
+    assert!(listed.stdout.is_empty(), "no alarms yet");
+}
