@@ -46,8 +46,7 @@ pub(crate) fn open_payload(
     Ok(content)
 }
 
-/// DC-09 sends the ciphertext with no closing `]`; one is tolerated (and this crate's own
-/// encrypted ACK has it).
+/// DC-09 sends the ciphertext with no closing `]`; one is tolerated.
 fn decrypt_hex(key: &Key, inner: &[u8]) -> Result<Vec<u8>, FrameError> {
     let digits = inner.strip_suffix(b"]").unwrap_or(inner);
     if !digits.iter().all(u8::is_ascii_hexdigit) {

@@ -54,7 +54,9 @@ pub fn ack(
     }
 }
 
-/// `"*ACK"<seq><R><L>#acct[HEX]` where HEX is the upper-case hex of AES(pad `|]` timestamp).
+/// `"*ACK"<seq><R><L>#acct[HEX` where HEX is the upper-case hex of AES(pad `|]` timestamp).
+/// Like every encrypted DC-09 block there is no closing `]` after the hex: the `]` is inside
+/// the ciphertext, and transmitters (dc09_spt, say) hex-decode everything up to the CR.
 pub fn encrypted_ack(
     header: &Header,
     account: Option<&str>,
@@ -70,7 +72,6 @@ pub fn encrypted_ack(
     let ciphertext = crypto::seal(key, &content, pad);
     body.push(b'[');
     body.extend_from_slice(hex::encode_upper(ciphertext).as_bytes());
-    body.push(b']');
     Reply {
         kind: ReplyKind::Ack,
         bytes: seal_envelope(&body, crc),

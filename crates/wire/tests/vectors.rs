@@ -190,7 +190,9 @@ fn encrypted_vector_gets_encrypted_ack() {
     assert_eq!(ack.data, "");
     assert_eq!(ack.timestamp, Some(now));
     let start = reply.bytes.iter().position(|b| *b == b'[').unwrap() + 1;
-    let hex_part = &reply.bytes[start..reply.bytes.len() - 2];
+    // No closing `]`: the hex runs up to the CR, as transmitters expect.
+    let hex_part = &reply.bytes[start..reply.bytes.len() - 1];
+    assert!(hex_part.iter().all(u8::is_ascii_hexdigit), "{text}");
     let plain = decrypt_block(&key, &hex::decode(hex_part).unwrap()).unwrap();
     assert_eq!(plain, b"xxxxxxxxxx|]_07:50:30,10-26-2018");
 }
