@@ -116,9 +116,17 @@ impl<S: Store> Center<S> {
     /// returns the actions to carry out. On error nothing may be acted on: the caller must
     /// stop and resume from the store, which holds the truth.
     pub async fn commit(&mut self) -> Result<Vec<Effect>, CenterError> {
+        Ok(self.commit_changes().await?.0)
+    }
+
+    /// Like `commit`, and also says which alarms the commit changed (opened, fed, closed).
+    pub async fn commit_changes(&mut self) -> Result<(Vec<Effect>, Vec<AlarmId>), CenterError> {
         let batch = std::mem::take(&mut self.pending);
         self.store.write(&batch).await?;
-        Ok(std::mem::take(&mut self.effects))
+        let mut touched: Vec<AlarmId> = batch.entries.iter().map(|(id, _)| *id).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        Ok((std::mem::take(&mut self.effects), touched))
     }
 
     /// Records an event received for an account (in the pending batch) and routes it.

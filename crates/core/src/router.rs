@@ -3,7 +3,7 @@
 
 use crate::account::{Account, DeviceType, Millis, Premises};
 use crate::alarm::{AlarmSpec, Input, Settings, Unmonitored};
-use crate::codes::SignalClass;
+use crate::codes::{SignalClass, classify_cid, classify_sia};
 use crate::kind::{Agency, AlarmKind, Disposition, Mode};
 use crate::plan::Plan;
 use serde::{Deserialize, Serialize};
@@ -191,4 +191,44 @@ pub fn open_spec(
         unmonitored,
         settings: settings.clone(),
     }
+}
+
+/// `BA003`, `OP1`, `RP`: a SIA DCS code and its zone or user number.
+pub fn parse_sia(text: &str) -> Option<Event> {
+    let text = text.trim();
+    let code = text.get(..2)?;
+    let number = text.get(2..)?.trim();
+    if !code.bytes().all(|b| b.is_ascii_alphabetic()) || number.len() > 6 {
+        return None;
+    }
+    let zone = match number {
+        "" => None,
+        digits if digits.bytes().all(|b| b.is_ascii_digit()) => Some(digits.parse().ok()?),
+        _ => return None,
+    };
+    let code = code.to_ascii_uppercase();
+    Some(Event::Panel {
+        class: classify_sia(&code),
+        code,
+        zone,
+    })
+}
+
+/// `1131 01 003`: qualifier, event code, partition, zone or user (spaces optional).
+pub fn parse_cid(text: &str) -> Option<Event> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let qualifier: u8 = digits[..1].parse().ok()?;
+    if !matches!(qualifier, 1 | 3 | 6) {
+        return None;
+    }
+    let code: u16 = digits[1..4].parse().ok()?;
+    let zone: u32 = digits[6..9].parse().ok()?;
+    Some(Event::Panel {
+        class: classify_cid(qualifier, code),
+        code: code.to_string(),
+        zone: Some(zone),
+    })
 }

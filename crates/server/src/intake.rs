@@ -1,5 +1,6 @@
-//! The intake: how receivers hand signals to the runtime and learn that they are stored.
-//! A submission is acknowledged only once the runtime's commit that holds it is durable.
+//! The intake: how receivers hand signals to the runtime, and agents their inputs, and learn
+//! that they are stored. Each is answered only once the runtime's commit that holds it is
+//! durable.
 
 use tokio::sync::{mpsc, oneshot};
 use watchpost_store::SignalRecord;
@@ -46,5 +47,45 @@ impl Intake {
             return false;
         }
         answer.await.unwrap_or(false)
+    }
+}
+
+/// An agent's (or an adapter's) input to one alarm.
+pub struct Command {
+    pub alarm: watchpost_store::AlarmId,
+    pub input: watchpost_core::Input,
+    pub actor: String,
+    pub done: oneshot::Sender<Result<(), watchpost_center::CenterError>>,
+}
+
+/// Where agents and adapters send inputs; each is answered once it is committed (or
+/// refused).
+#[derive(Clone)]
+pub struct Commands {
+    tx: mpsc::Sender<Command>,
+}
+
+impl Commands {
+    pub fn new() -> (Commands, mpsc::Receiver<Command>) {
+        let (tx, rx) = mpsc::channel(4096);
+        (Commands { tx }, rx)
+    }
+
+    pub async fn send(
+        &self,
+        alarm: watchpost_store::AlarmId,
+        input: watchpost_core::Input,
+        actor: &str,
+    ) -> Result<(), watchpost_center::CenterError> {
+        let (done, answer) = oneshot::channel();
+        let command = Command {
+            alarm,
+            input,
+            actor: actor.to_string(),
+            done,
+        };
+        let stopped = || watchpost_center::CenterError::NotOpen(alarm);
+        self.tx.send(command).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }

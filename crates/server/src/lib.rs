@@ -2,14 +2,19 @@
 //! are committed by the intake before they are acknowledged, and reach the engine through
 //! the runtime, which also wakes alarms on time and watches supervision intervals.
 
+pub mod api;
+pub mod auth;
+mod board;
 mod dc09;
 mod intake;
 mod keys;
 mod runtime;
 mod server;
 mod supervision;
+pub mod view;
 
-pub use intake::Intake;
+pub use board::{Board, Change};
+pub use intake::{Commands, Intake};
 pub use server::{Config, Server};
 
 use watchpost_core::Millis;

@@ -4,8 +4,10 @@
 //! senders told their signals are stored and the actions handed to the adapters. A
 //! retransmission of a signal already stored is acknowledged again and not stored twice.
 
-use crate::intake::{Fingerprint, Submission};
+use crate::board::Board;
+use crate::intake::{Command, Fingerprint, Submission};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use watchpost_center::{Center, CenterError, Effect};
@@ -60,12 +62,25 @@ async fn take<S: Store>(
     }
 }
 
+pub struct Channels {
+    pub submissions: mpsc::Receiver<Submission>,
+    pub commands: mpsc::Receiver<Command>,
+    pub effects: mpsc::UnboundedSender<Vec<Effect>>,
+    pub stop: watch::Receiver<bool>,
+}
+
 pub async fn run<S: Store>(
     mut center: Center<S>,
-    mut submissions: mpsc::Receiver<Submission>,
-    effects: mpsc::UnboundedSender<Vec<Effect>>,
-    mut stop: watch::Receiver<bool>,
+    board: Arc<Board>,
+    channels: Channels,
 ) -> Result<(), CenterError> {
+    let Channels {
+        mut submissions,
+        mut commands,
+        effects,
+        mut stop,
+    } = channels;
+    board.fill(&center);
     let mut seen = Seen::default();
     let mut waiting: Vec<(oneshot::Sender<bool>, Option<Fingerprint>)> = Vec::new();
     let mut stopping = false;
@@ -74,11 +89,13 @@ pub async fn run<S: Store>(
             .next_timer()
             .map(|at| Duration::from_millis((at - crate::now_ms()).max(0) as u64));
         let mut round = Vec::new();
+        let mut orders = Vec::new();
         tokio::select! {
             got = submissions.recv() => match got {
                 Some(first) => round.push(first),
                 None => stopping = true,
             },
+            got = commands.recv() => if let Some(first) = got { orders.push(first) },
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {}
             _ = stop.changed() => stopping = true,
         }
@@ -89,7 +106,23 @@ pub async fn run<S: Store>(
                 Err(_) => break,
             }
         }
+        while orders.len() < MAX_ROUND {
+            match commands.try_recv() {
+                Ok(more) => orders.push(more),
+                Err(_) => break,
+            }
+        }
         let now = crate::now_ms();
+        let mut answered = Vec::new();
+        for order in orders {
+            match center.input(now, order.alarm, order.input, &order.actor) {
+                Ok(()) => answered.push(order.done),
+                Err(e @ (CenterError::Rejected(..) | CenterError::NotOpen(_))) => {
+                    let _ = order.done.send(Err(e));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let mut in_round = HashSet::new();
         for submission in round {
             let repeat = submission
@@ -107,13 +140,17 @@ pub async fn run<S: Store>(
             waiting.push((submission.done, submission.fingerprint));
         }
         center.fire_due(now)?;
-        match center.commit().await {
-            Ok(done) => {
+        match center.commit_changes().await {
+            Ok((done, touched)) => {
+                board.update(&center, &touched);
                 for (sender, fingerprint) in waiting.drain(..) {
                     if let Some(f) = fingerprint {
                         seen.at.insert(f, now);
                     }
                     let _ = sender.send(true);
+                }
+                for sender in answered {
+                    let _ = sender.send(Ok(()));
                 }
                 if !done.is_empty() {
                     let _ = effects.send(done);

@@ -1,8 +1,9 @@
 //! Starting and stopping a live center: the store, the center resumed from its logs, the
 //! intake, the DC-09 receivers (TCP and UDP on one address), supervision and the runtime.
 
+use crate::board::Board;
 use crate::dc09::{self, Receiver};
-use crate::intake::Intake;
+use crate::intake::{Commands, Intake};
 use crate::keys::Keys;
 use crate::runtime;
 use crate::supervision::Supervision;
@@ -24,6 +25,8 @@ use watchpost_wire::Window;
 pub struct Config {
     pub db: PathBuf,
     pub dc09: SocketAddr,
+    /// Where the HTTP API (and console) listens; `None`: no HTTP.
+    pub http: Option<SocketAddr>,
     /// Accepted DC-09 timestamp skew.
     pub window: Window,
     pub settings: Settings,
@@ -43,7 +46,14 @@ pub enum ServerError {
 
 pub struct Server {
     pub dc09_addr: SocketAddr,
+    pub http_addr: Option<SocketAddr>,
     pub store: SqliteStore,
+    /// The open alarms as of the last commit, and their changes.
+    pub board: Arc<Board>,
+    /// Inputs from agents and adapters.
+    pub commands: Commands,
+    /// Signals from other sources than DC-09 (the HTTP API, supervision).
+    pub intake: Intake,
     /// What the engine asked for, batch by batch, after each was committed.
     pub effects: mpsc::UnboundedReceiver<Vec<Effect>>,
     stop: watch::Sender<bool>,
@@ -71,29 +81,74 @@ impl Server {
 
         let (stop, stopping) = watch::channel(false);
         let (intake, submissions) = Intake::new();
+        let (commands, orders) = Commands::new();
+        let board = Arc::new(Board::default());
         let keys = Keys::load(&store).await?;
         let supervision = Supervision::load(&store, crate::now_ms()).await?;
+        let intake_handle = intake.clone();
         let receiver = Arc::new(Receiver {
             intake: intake.clone(),
             keys: keys.clone(),
             supervision: supervision.clone(),
             window: config.window,
         });
-        let background = vec![
+        let mut background = vec![
             keys.refresh(store.clone()),
             tokio::spawn(dc09::serve_tcp(tcp, receiver.clone(), stopping.clone())),
             tokio::spawn(dc09::serve_udp(udp, receiver, stopping.clone())),
             tokio::spawn(watch_supervision(
                 store.clone(),
                 supervision,
-                intake,
+                intake.clone(),
                 stopping.clone(),
             )),
         ];
-        let runtime = tokio::spawn(runtime::run(center, submissions, effects_tx, stopping));
+        let channels = runtime::Channels {
+            submissions,
+            commands: orders,
+            effects: effects_tx,
+            stop: stopping,
+        };
+        let runtime = tokio::spawn(runtime::run(center, board.clone(), channels));
+        let http_addr = match config.http {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| ServerError::Bind(addr, e))?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|e| ServerError::Bind(addr, e))?;
+                let api = crate::api::router(crate::api::ApiState {
+                    store: store.clone(),
+                    board: board.clone(),
+                    commands: commands.clone(),
+                    intake: intake_handle.clone(),
+                    auth: Arc::new(crate::auth::Auth::new(store.clone())),
+                    attempts: Default::default(),
+                });
+                let mut stopped = stop.subscribe();
+                background.push(tokio::spawn(async move {
+                    let shutdown = async move {
+                        let _ = stopped.changed().await;
+                    };
+                    if let Err(e) = axum::serve(listener, api)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                    {
+                        tracing::error!("HTTP server stopped: {e}");
+                    }
+                }));
+                Some(local)
+            }
+            None => None,
+        };
         Ok(Server {
             dc09_addr,
+            http_addr,
             store,
+            board,
+            commands,
+            intake: intake_handle,
             effects,
             stop,
             background,

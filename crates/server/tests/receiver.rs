@@ -78,6 +78,7 @@ async fn start(accounts: &[Account]) -> (Server, tempfile::TempDir) {
     let server = Server::start(Config {
         db,
         dc09: "127.0.0.1:0".parse().unwrap(),
+        http: None,
         window: Window::default(),
         settings: Settings::default(),
     })

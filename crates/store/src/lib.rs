@@ -1,5 +1,6 @@
 //! watchpost-store: where the center keeps what it must never lose — accounts, every received
-//! signal, and each alarm's append-only log — behind one `Store` trait.
+//! signal, and each alarm's append-only log — and who may use it (users, sessions, API keys),
+//! behind one `Store` trait.
 
 mod log;
 mod sqlite;
@@ -9,6 +10,8 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
 use thiserror::Error;
 use watchpost_core::router::Event;
 use watchpost_core::{Account, AlarmSpec, Disposition, Millis};
@@ -80,6 +83,95 @@ impl Batch {
     }
 }
 
+/// What a signed-in person may do. Ordered: `Agent < Supervisor < Admin`, and each role may do
+/// everything the roles below it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Role, String> {
+        Role::parse(text)
+            .ok_or_else(|| format!("unknown role {text:?}: use agent, supervisor or admin"))
+    }
+}
+
+/// A person who signs in. The password is kept only as an argon2 PHC string, which is never
+/// serialised (so a `User` can be sent to a client as is) and never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    #[serde(skip_serializing, default)]
+    pub password_hash: String,
+    /// Consecutive failed sign-ins since the last success or the last lock.
+    pub failed_logins: u32,
+    /// Signing in is refused before this time (it may be in the past: then it is over).
+    pub locked_until: Option<Millis>,
+    pub created_at: Millis,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password_hash", &"<hidden>")
+            .field("failed_logins", &self.failed_logins)
+            .field("locked_until", &self.locked_until)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// A session as stored: the SHA-256 hex of its token, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub user: String,
+    pub created_at: Millis,
+    /// When it ends unless touched again (idle timeout, capped by the absolute maximum).
+    pub expires_at: Millis,
+    pub last_seen: Millis,
+}
+
+/// An account-scoped API key as stored: the SHA-256 hex of the key, never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub key_hash: String,
+    pub account: String,
+    pub label: String,
+    pub created_at: Millis,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Inserts or replaces an account with its contacts and zones, atomically.
@@ -100,4 +192,38 @@ pub trait Store: Send + Sync {
     /// Inserts or replaces many accounts in one transaction: all or nothing.
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()>;
     async fn count_accounts(&self) -> Result<i64>;
+
+    /// Inserts a user or replaces one of the same name (its sessions are kept).
+    async fn put_user(&self, user: &User) -> Result<()>;
+    async fn user(&self, name: &str) -> Result<Option<User>>;
+    /// Every user, by name.
+    async fn users(&self) -> Result<Vec<User>>;
+    /// Counts one failed sign-in, atomically. The `limit`-th consecutive failure locks the user
+    /// until `lock_until` and starts the count again. Returns the user as it now is (`None`
+    /// when there is no such user).
+    async fn record_login_failure(
+        &self,
+        name: &str,
+        limit: u32,
+        lock_until: Millis,
+    ) -> Result<Option<User>>;
+    /// After a successful sign-in: no failures, no lock.
+    async fn reset_login_failures(&self, name: &str) -> Result<()>;
+
+    async fn put_session(&self, session: &SessionRecord) -> Result<()>;
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>>;
+    /// Records activity: the session was last seen at `last_seen` and now ends at `expires_at`.
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        last_seen: Millis,
+        expires_at: Millis,
+    ) -> Result<()>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Deletes every session that ends at or before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: Millis) -> Result<u64>;
+
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
+    /// The account an API key (by its hash) speaks for.
+    async fn api_key(&self, key_hash: &str) -> Result<Option<String>>;
 }

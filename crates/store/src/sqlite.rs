@@ -2,7 +2,8 @@
 //! transaction survives a power cut.
 
 use crate::{
-    AlarmId, AlarmRow, AlarmState, Batch, LogEntry, Result, SignalRecord, Store, StoreError,
+    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, LogEntry, Result, Role, SessionRecord,
+    SignalRecord, Store, StoreError, User,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -47,6 +48,19 @@ fn signal_record(r: &sqlx::sqlite::SqliteRow) -> Result<SignalRecord> {
         source: r.get("source"),
         event: from_json("signals.event", r.get("event"))?,
         raw: r.get("raw"),
+    })
+}
+
+fn user_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
+    let role: String = r.get("role");
+    Ok(User {
+        name: r.get("name"),
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("users.role = {role:?}")))?,
+        password_hash: r.get("password_hash"),
+        failed_logins: r.get::<i64, _>("failed_logins") as u32,
+        locked_until: r.get("locked_until"),
+        created_at: r.get("created_at"),
     })
 }
 
@@ -358,5 +372,159 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn put_user(&self, u: &User) -> Result<()> {
+        // An upsert, not a delete and insert: the user's sessions must not cascade away.
+        sqlx::query(
+            "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
+             password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
+             locked_until = excluded.locked_until, created_at = excluded.created_at",
+        )
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(&u.password_hash)
+        .bind(u.failed_logins as i64)
+        .bind(u.locked_until)
+        .bind(u.created_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>> {
+        sqlx::query("SELECT * FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_row)
+            .transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        sqlx::query("SELECT * FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_row)
+            .collect()
+    }
+
+    async fn record_login_failure(
+        &self,
+        name: &str,
+        limit: u32,
+        lock_until: Millis,
+    ) -> Result<Option<User>> {
+        // One statement on the one writer: concurrent failures are all counted. The right-hand
+        // sides all read the row as it was before the update.
+        sqlx::query(
+            "UPDATE users SET \
+             locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END, \
+             failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END \
+             WHERE name = ? RETURNING *",
+        )
+        .bind(limit as i64)
+        .bind(lock_until)
+        .bind(limit as i64)
+        .bind(name)
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+    }
+
+    async fn reset_login_failures(&self, name: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ?")
+            .bind(name)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn put_session(&self, s: &SessionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_name, created_at, expires_at, last_seen) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&s.token_hash)
+        .bind(&s.user)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(s.last_seen)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
+        Ok(sqlx::query("SELECT * FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| SessionRecord {
+                token_hash: r.get("token_hash"),
+                user: r.get("user_name"),
+                created_at: r.get("created_at"),
+                expires_at: r.get("expires_at"),
+                last_seen: r.get("last_seen"),
+            }))
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        last_seen: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen = ?, expires_at = ? WHERE token_hash = ?")
+            .bind(last_seen)
+            .bind(expires_at)
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: Millis) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
+    }
+
+    async fn put_api_key(&self, k: &ApiKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, account, label, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&k.key_hash)
+        .bind(&k.account)
+        .bind(&k.label)
+        .bind(k.created_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn api_key(&self, key_hash: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT account FROM api_keys WHERE key_hash = ?")
+                .bind(key_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 }

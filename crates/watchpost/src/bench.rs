@@ -196,6 +196,7 @@ async fn self_hosted(
     let mut server = watchpost_server::Server::start(watchpost_server::Config {
         db,
         dc09: "127.0.0.1:0".parse()?,
+        http: None,
         window: watchpost_wire::Window::default(),
         settings: watchpost_core::Settings::default(),
     })

@@ -3,8 +3,10 @@
 mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
+mod keys_cmd;
 mod scenario_cmd;
 mod serve_cmd;
+mod users_cmd;
 mod wire_cmd;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +39,16 @@ enum Command {
     },
     /// List alarms.
     Alarms(alarms_cmd::AlarmsArgs),
+    /// Users who sign in to the console and the API.
+    Users {
+        #[command(subcommand)]
+        command: users_cmd::UsersCommand,
+    },
+    /// API keys for an account's IP devices and apps.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCommand,
+    },
     /// Alarm wire formats.
     Wire {
         #[command(subcommand)]
@@ -73,6 +85,8 @@ fn main() -> ExitCode {
             Command::Scenario { command } => Ok(scenario_cmd::run(command).await),
             Command::Accounts { command } => accounts_cmd::run(command).await,
             Command::Alarms(args) => alarms_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Users { command } => users_cmd::run(command).await,
+            Command::Keys { command } => keys_cmd::run(command).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
             Command::Bench {
                 command: BenchCommand::Intake(args),

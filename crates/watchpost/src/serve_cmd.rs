@@ -14,6 +14,9 @@ pub struct ServeArgs {
     /// Where the DC-09 receivers listen (TCP and UDP).
     #[arg(long, default_value = "127.0.0.1:7100")]
     dc09: SocketAddr,
+    /// Where the HTTP API listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
     /// Seconds a DC-09 timestamp may lag the receiver clock.
     #[arg(long, default_value_t = 40)]
     window_past: u32,
@@ -33,6 +36,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut server = Server::start(Config {
         db: args.db.clone(),
         dc09: args.dc09,
+        http: Some(args.http),
         window: Window::new(args.window_past, args.window_future),
         settings,
     })
@@ -42,6 +46,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "watchpost: DC-09 receiver on tcp://{0} and udp://{0}",
         server.dc09_addr
     );
+    if let Some(http) = server.http_addr {
+        println!("watchpost: HTTP API on http://{http}/api (OpenAPI: /api/openapi.json)");
+    }
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(trace_actions(std::mem::replace(&mut server.effects, none)));
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -49,6 +49,9 @@ pub struct Alarm {
     close_at: Option<Millis>,
     /// A trouble whose plan is done waits for its condition to clear.
     held: bool,
+    /// The agent working the alarm, if one took it.
+    #[serde(default)]
+    handler: Option<String>,
     closed: Option<(Millis, Disposition)>,
     #[serde(skip)]
     actions: VecDeque<Action>,
@@ -74,6 +77,7 @@ impl Alarm {
             canceled: None,
             close_at: None,
             held: false,
+            handler: None,
             closed: None,
             actions: VecDeque::new(),
             spec,
@@ -116,6 +120,11 @@ impl Alarm {
     /// The call the plan is waiting on, if any.
     pub fn current_call(&self) -> Option<&Call> {
         self.running.as_ref().map(|r| &self.calls[r.call as usize])
+    }
+
+    /// The agent working the alarm.
+    pub fn handler(&self) -> Option<&str> {
+        self.handler.as_deref()
     }
 
     pub fn is_silent(&self) -> bool {
@@ -331,6 +340,20 @@ impl Alarm {
                 }
                 self.note(now, "restored", detail);
                 self.close(now, Disposition::Restored);
+            }
+            Input::Take { agent } => {
+                if let Some(other) = self.handler.as_ref().filter(|h| **h != agent) {
+                    return Err(Rejected::TakenBy(other.clone()));
+                }
+                self.note(now, "taken", agent.clone());
+                self.handler = Some(agent);
+            }
+            Input::Release { agent } => {
+                if self.handler.as_ref() != Some(&agent) {
+                    return Err(Rejected::NotHandling(agent));
+                }
+                self.note(now, "released", agent);
+                self.handler = None;
             }
             Input::Timer => match self.poll_timeout() {
                 Some(due) if due <= now => self.close(now, self.disposition()),

@@ -235,6 +235,13 @@ pub enum Input {
     Restored {
         detail: String,
     },
+    /// An agent takes the alarm: it is theirs to work until they release it.
+    Take {
+        agent: String,
+    },
+    Release {
+        agent: String,
+    },
     /// The alarm's timer (`poll_timeout`) is due.
     Timer,
 }
@@ -311,4 +318,8 @@ pub enum Rejected {
     NotDue,
     #[error("this alarm does not wait for a restore")]
     NotHeld,
+    #[error("the alarm is being handled by {0}")]
+    TakenBy(String),
+    #[error("{0} is not handling this alarm")]
+    NotHandling(String),
 }

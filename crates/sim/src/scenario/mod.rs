@@ -5,7 +5,7 @@ mod format;
 mod report;
 mod run;
 
-pub use format::{Invalid, Scenario, parse, parse_cid, parse_sia};
+pub use format::{Invalid, Scenario, parse};
 pub use report::{AlarmReport, FileReport, alarm_report, check};
 pub use run::{Outcome, RunAlarm, RunError, run};
 

@@ -1,0 +1,73 @@
+//! The HTTP API (JSON): login, alarms and the agent actions the console uses, signals from IP
+//! devices and apps, live events. Every route but login, signals (API keys) and the OpenAPI
+//! document needs `Authorization: Bearer <token>`.
+
+mod alarms;
+mod body;
+mod caller;
+mod error;
+mod events;
+mod login;
+mod signals;
+
+pub use error::ApiError;
+
+use crate::auth::Auth;
+use crate::board::Board;
+use crate::intake::{Commands, Intake};
+use axum::Router;
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use watchpost_core::Millis;
+use watchpost_store::{AlarmId, SqliteStore};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: SqliteStore,
+    pub board: Arc<Board>,
+    pub commands: Commands,
+    pub intake: Intake,
+    pub auth: Arc<Auth<SqliteStore>>,
+    /// Verbal-password attempts per alarm, for rate limiting.
+    pub attempts: Arc<Mutex<HashMap<AlarmId, Vec<Millis>>>>,
+}
+
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route(
+            "/api/openapi.json",
+            get(|| async { ([("content-type", "application/json")], OPENAPI) }),
+        )
+        .route("/api/login", post(login::login))
+        .route("/api/logout", post(login::logout))
+        .route("/api/alarms", get(alarms::list))
+        .route("/api/alarms/{id}", get(alarms::one))
+        .route("/api/alarms/{id}/take", post(alarms::take))
+        .route("/api/alarms/{id}/release", post(alarms::release))
+        .route(
+            "/api/alarms/{id}/calls/{call}/outcome",
+            post(alarms::outcome),
+        )
+        .route(
+            "/api/alarms/{id}/calls/{call}/password",
+            post(alarms::password),
+        )
+        .route(
+            "/api/alarms/{id}/calls/{call}/decision",
+            post(alarms::decision),
+        )
+        .route("/api/alarms/{id}/callbacks", post(alarms::callback))
+        .route(
+            "/api/alarms/{id}/dispatch/confirm",
+            post(alarms::confirm_dispatch),
+        )
+        .route("/api/alarms/{id}/notes", post(alarms::note))
+        .route("/api/alarms/{id}/close", post(alarms::close))
+        .route("/api/signals", post(signals::receive))
+        .route("/api/events", get(events::stream))
+        .with_state(state)
+}

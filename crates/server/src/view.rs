@@ -1,0 +1,108 @@
+//! An alarm as agents, consoles and tools see it: the scenario report's fields (times in
+//! seconds from opening), the absolute times, the people to call, who is working it, and the
+//! protocol's next step in words.
+
+use chrono::{DateTime, SecondsFormat};
+use serde::Serialize;
+use watchpost_core::account::Contact;
+use watchpost_core::alarm::{CallResult, Purpose};
+use watchpost_core::report::{AlarmReport, alarm_report};
+use watchpost_core::{Alarm, Millis};
+
+#[derive(Debug, Serialize)]
+pub struct AlarmView {
+    pub id: i64,
+    pub account: String,
+    pub opened_at: String,
+    pub closed_at: Option<String>,
+    #[serde(flatten)]
+    pub report: AlarmReport,
+    pub address: String,
+    pub contacts: Vec<Contact>,
+    pub handler: Option<String>,
+    /// A silent alarm: never call the premises.
+    pub silent: bool,
+    pub next_step: String,
+}
+
+pub fn rfc3339(at: Millis) -> String {
+    DateTime::from_timestamp_millis(at)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+pub fn alarm_view(id: i64, alarm: &Alarm) -> AlarmView {
+    let spec = alarm.spec();
+    AlarmView {
+        id,
+        account: spec.account.clone(),
+        opened_at: rfc3339(spec.opened_at),
+        closed_at: alarm.closed().map(|(at, _)| rfc3339(at)),
+        report: alarm_report(spec.opened_at, alarm),
+        address: spec.address.clone(),
+        contacts: spec.contacts.clone(),
+        handler: alarm.handler().map(str::to_string),
+        silent: alarm.is_silent(),
+        next_step: next_step(alarm),
+    }
+}
+
+/// What the plan waits for, in the words an agent needs at 3 a.m.
+pub fn next_step(alarm: &Alarm) -> String {
+    let spec = alarm.spec();
+    if let Some((_, disposition)) = alarm.closed() {
+        return format!("Closed: {disposition}.");
+    }
+    let unconfirmed = alarm
+        .dispatches()
+        .iter()
+        .find(|d| d.reference.is_none() && d.canceled_at.is_none());
+    if let Some(d) = unconfirmed
+        && alarm.current_call().is_none()
+    {
+        return format!(
+            "Request {} at {} and record the incident number.",
+            d.agency, spec.address
+        );
+    }
+    if let Some(call) = alarm.current_call() {
+        let phone = spec
+            .contacts
+            .get(call.contact)
+            .map_or("", |c| c.phone.as_str());
+        let who = format!("{} ({phone})", call.to);
+        return match (call.purpose, call.result, call.placed_at) {
+            (Purpose::Automated, None, _) => {
+                format!("Automated call to {who}: wait for its outcome.")
+            }
+            (Purpose::Automated, Some(CallResult::Answered), _) if !call.agent_joined => {
+                format!("{who} is hearing the recorded message.")
+            }
+            (_, None, None) => format!(
+                "Call {who} to {}.",
+                if call.purpose == Purpose::Notify {
+                    "tell them about the alarm"
+                } else {
+                    "verify: ask for the verbal password, then cancel or dispatch"
+                }
+            ),
+            (_, None, Some(_)) => format!(
+                "Calling {who}: record answered, voicemail (the message is left for you), no answer or busy."
+            ),
+            (Purpose::Notify, _, _) => {
+                format!("Tell {who} about the alarm, then end the call.")
+            }
+            _ => format!(
+                "Talking with {who}: check the verbal password (two tries), then record cancel or dispatch."
+            ),
+        };
+    }
+    if alarm.is_held() {
+        return "Wait for the panel to be heard again.".into();
+    }
+    if alarm.dispatched() {
+        return "Help is on the way: open for follow-up (disarms, callbacks, responder updates)."
+            .into();
+    }
+    "Nothing to do.".into()
+}

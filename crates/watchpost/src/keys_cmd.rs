@@ -1,0 +1,43 @@
+//! `watchpost keys add --account NUMBER`: makes an API key with which an enrolled account's IP
+//! devices and apps send signals over HTTP. The key is printed once and never again.
+
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use watchpost_server::auth::Auth;
+use watchpost_store::SqliteStore;
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Make an API key for an enrolled account and print it (only this once).
+    Add {
+        #[arg(long, value_name = "NUMBER")]
+        account: String,
+        /// What the key is for ("front door app"), to tell keys apart later.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[arg(long, default_value = "watchpost.db")]
+        db: PathBuf,
+    },
+}
+
+pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
+    let KeysCommand::Add { account, label, db } = command;
+    let now = chrono::Utc::now().timestamp_millis();
+    let auth = Auth::new(SqliteStore::open(&db).await?);
+    match auth.issue_api_key(&account, &label, now).await {
+        Ok(key) => {
+            eprintln!(
+                "API key for account {account}: shown this once, keep it now \
+                 (send it as Authorization: Bearer <key>)"
+            );
+            println!("{key}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if !e.is_internal() => {
+            eprintln!("{e}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

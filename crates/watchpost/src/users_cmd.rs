@@ -1,0 +1,86 @@
+//! `watchpost users add NAME --role ROLE` (the password is the first line of stdin) and
+//! `watchpost users list`: the people who sign in to the console and the API.
+
+use clap::Subcommand;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use watchpost_server::auth::{Auth, AuthError};
+use watchpost_store::{Role, SqliteStore, Store};
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Add a user; the password is read from the first line of standard input.
+    Add {
+        name: String,
+        /// agent, supervisor or admin.
+        #[arg(long)]
+        role: Role,
+        #[arg(long, default_value = "watchpost.db")]
+        db: PathBuf,
+    },
+    /// List the users, their roles and any lock.
+    List {
+        #[arg(long, default_value = "watchpost.db")]
+        db: PathBuf,
+    },
+}
+
+pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
+    let now = chrono::Utc::now().timestamp_millis();
+    match command {
+        UsersCommand::Add { name, role, db } => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            let auth = Auth::new(SqliteStore::open(&db).await?);
+            match auth.add_user(&name, role, password, now).await {
+                Ok(user) => {
+                    println!("user {} ({}) added", user.name, user.role);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(AuthError::Invalid {
+                    field: "password",
+                    reason,
+                }) => {
+                    eprintln!(
+                        "{reason} (the password is read from the first line of standard input)"
+                    );
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) if !e.is_internal() => {
+                    eprintln!("{e}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        UsersCommand::List { db } => {
+            let store = SqliteStore::open(&db).await?;
+            let users = store.users().await?;
+            if users.is_empty() {
+                println!("no users in {}", db.display());
+            }
+            for user in users {
+                let lock = match user.locked_until {
+                    Some(until) if until > now => format!("  locked until {}", time(until)),
+                    _ => String::new(),
+                };
+                println!(
+                    "{:<24} {:<10} added {}{lock}",
+                    user.name,
+                    user.role,
+                    time(user.created_at)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| ms.to_string())
+}
