@@ -215,6 +215,11 @@ impl<S: Store> Center<S> {
         Ok(account)
     }
 
+    /// Remembers, in the pending commit, that a transmission's signals were stored.
+    pub fn remember_transmission(&mut self, fingerprint: String, at: Millis) {
+        self.pending.transmissions.push((fingerprint, at));
+    }
+
     /// Applies one input to an open alarm; its log entries join the pending batch.
     pub fn input(
         &mut self,

@@ -76,11 +76,8 @@ impl Receiver {
                 .collect();
             // A link test carries nothing to store; it only proves the panel is there.
             if !signals.is_empty() {
-                let fingerprint = Fingerprint {
-                    account: message.account.clone(),
-                    sequence: message.sequence,
-                    data: message.data.clone(),
-                };
+                let fingerprint =
+                    Fingerprint::dc09(&message.account, message.sequence, &message.data);
                 if !self.intake.submit(signals, Some(fingerprint)).await {
                     // Not stored, so not acknowledged: the panel will send it again.
                     return None;

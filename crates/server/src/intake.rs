@@ -7,10 +7,12 @@ use watchpost_store::SignalRecord;
 
 /// Identifies a transmission: a panel retransmits with the same account, sequence and data.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Fingerprint {
-    pub account: String,
-    pub sequence: u16,
-    pub data: String,
+pub struct Fingerprint(pub String);
+
+impl Fingerprint {
+    pub fn dc09(account: &str, sequence: u16, data: &str) -> Fingerprint {
+        Fingerprint(format!("dc09|{account}|{sequence:04}|{data}"))
+    }
 }
 
 pub struct Submission {

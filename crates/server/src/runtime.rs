@@ -18,25 +18,39 @@ use watchpost_store::{SignalRecord, Store};
 const RETRANSMIT_WINDOW_MS: Millis = 5 * 60 * 1000;
 const MAX_ROUND: usize = 8192;
 
-/// Retransmissions recently stored, by fingerprint.
-#[derive(Default)]
+/// Transmissions recently stored, by fingerprint. Kept in the store too (in the same commit
+/// as their signals), so a panel that resends after a restart is still recognised.
 struct Seen {
     at: HashMap<Fingerprint, Millis>,
     pruned_at: Millis,
 }
 
 impl Seen {
+    async fn load<S: Store>(store: &S, now: Millis) -> Result<Seen, CenterError> {
+        let at = store
+            .recent_transmissions(now - RETRANSMIT_WINDOW_MS)
+            .await?
+            .into_iter()
+            .map(|(fingerprint, at)| (Fingerprint(fingerprint), at))
+            .collect();
+        Ok(Seen { at, pruned_at: now })
+    }
+
     fn recent(&self, f: &Fingerprint, now: Millis) -> bool {
         self.at
             .get(f)
             .is_some_and(|at| now - at < RETRANSMIT_WINDOW_MS)
     }
 
-    fn prune(&mut self, now: Millis) {
+    async fn prune<S: Store>(&mut self, store: &S, now: Millis) -> Result<(), CenterError> {
         if now - self.pruned_at > RETRANSMIT_WINDOW_MS {
             self.at.retain(|_, at| now - *at < RETRANSMIT_WINDOW_MS);
+            store
+                .forget_transmissions(now - RETRANSMIT_WINDOW_MS)
+                .await?;
             self.pruned_at = now;
         }
+        Ok(())
     }
 }
 
@@ -81,7 +95,7 @@ pub async fn run<S: Store>(
         mut stop,
     } = channels;
     board.fill(&center);
-    let mut seen = Seen::default();
+    let mut seen = Seen::load(center.store(), crate::now_ms()).await?;
     let mut waiting: Vec<(oneshot::Sender<bool>, Option<Fingerprint>)> = Vec::new();
     let mut stopping = false;
     while !stopping {
@@ -132,6 +146,7 @@ pub async fn run<S: Store>(
             if !repeat {
                 if let Some(f) = &submission.fingerprint {
                     in_round.insert(f.clone());
+                    center.remember_transmission(f.0.clone(), now);
                 }
                 for signal in submission.signals {
                     take(&mut center, now, signal).await?;
@@ -165,7 +180,7 @@ pub async fn run<S: Store>(
                 return Err(e);
             }
         }
-        seen.prune(now);
+        seen.prune(center.store(), now).await?;
     }
     Ok(())
 }

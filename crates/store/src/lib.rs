@@ -72,6 +72,8 @@ pub struct Batch {
     pub opened: Vec<(AlarmId, AlarmSpec)>,
     pub entries: Vec<(AlarmId, LogEntry)>,
     pub closed: Vec<(AlarmId, Millis, Disposition)>,
+    /// Fingerprints of the transmissions whose signals this batch stores.
+    pub transmissions: Vec<(String, Millis)>,
 }
 
 impl Batch {
@@ -80,6 +82,7 @@ impl Batch {
             && self.opened.is_empty()
             && self.entries.is_empty()
             && self.closed.is_empty()
+            && self.transmissions.is_empty()
     }
 }
 
@@ -192,6 +195,10 @@ pub trait Store: Send + Sync {
     /// Inserts or replaces many accounts in one transaction: all or nothing.
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()>;
     async fn count_accounts(&self) -> Result<i64>;
+    /// Transmissions stored since `since`, with when.
+    async fn recent_transmissions(&self, since: Millis) -> Result<Vec<(String, Millis)>>;
+    /// Forgets transmissions stored before `before`.
+    async fn forget_transmissions(&self, before: Millis) -> Result<()>;
 
     /// Inserts a user or replaces one of the same name (its sessions are kept).
     async fn put_user(&self, user: &User) -> Result<()>;

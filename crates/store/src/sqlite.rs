@@ -175,6 +175,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn recent_transmissions(&self, since: Millis) -> Result<Vec<(String, Millis)>> {
+        Ok(sqlx::query_as(
+            "SELECT fingerprint, received_at FROM transmissions WHERE received_at >= ?",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn forget_transmissions(&self, before: Millis) -> Result<()> {
+        sqlx::query("DELETE FROM transmissions WHERE received_at < ?")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn count_accounts(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
             .fetch_one(&self.pool)
@@ -280,6 +297,17 @@ impl Store for SqliteStore {
                     .push_bind(&entry.actor)
                     .push_bind(json(&entry.body));
             });
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.transmissions.chunks(200) {
+            let mut insert =
+                sqlx::QueryBuilder::new("INSERT INTO transmissions (fingerprint, received_at) ");
+            insert.push_values(chunk, |mut row, (fingerprint, at)| {
+                row.push_bind(fingerprint).push_bind(at);
+            });
+            insert.push(
+                " ON CONFLICT (fingerprint) DO UPDATE SET received_at = excluded.received_at",
+            );
             insert.build().execute(&mut *tx).await?;
         }
         for (alarm, at, disposition) in &batch.closed {
