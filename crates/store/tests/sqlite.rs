@@ -80,6 +80,7 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
                 opened: vec![(id, spec)],
                 entries: vec![(id, opened)],
                 closed: vec![],
+                transmissions: vec![("dc09|4F39|0001|#4F39|NBA003".into(), 10)],
             })
             .await
             .unwrap();
@@ -113,6 +114,10 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
     assert_eq!(store.account("4F39").await.unwrap(), Some(enrolled));
     assert_eq!(store.account("FFFF").await.unwrap(), None);
     assert_eq!(store.signals("4F39").await.unwrap()[0].event, event);
+    let remembered = store.recent_transmissions(5).await.unwrap();
+    assert_eq!(remembered, [("dc09|4F39|0001|#4F39|NBA003".to_string(), 10)]);
+    store.forget_transmissions(11).await.unwrap();
+    assert!(store.recent_transmissions(0).await.unwrap().is_empty());
     let alarms = store.alarms(AlarmState::Closed).await.unwrap();
     assert_eq!(alarms.len(), 1);
     assert_eq!(alarms[0].disposition.as_deref(), Some("on_test"));
