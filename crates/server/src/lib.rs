@@ -6,10 +6,12 @@ pub mod api;
 pub mod auth;
 mod board;
 mod dc09;
+pub mod demo;
 mod intake;
 mod keys;
 mod runtime;
 mod server;
+pub mod sim_telephony;
 mod supervision;
 pub mod view;
 

@@ -115,7 +115,10 @@ async fn a_real_file_keeps_accounts_signals_and_logs() {
     assert_eq!(store.account("FFFF").await.unwrap(), None);
     assert_eq!(store.signals("4F39").await.unwrap()[0].event, event);
     let remembered = store.recent_transmissions(5).await.unwrap();
-    assert_eq!(remembered, [("dc09|4F39|0001|#4F39|NBA003".to_string(), 10)]);
+    assert_eq!(
+        remembered,
+        [("dc09|4F39|0001|#4F39|NBA003".to_string(), 10)]
+    );
     store.forget_transmissions(11).await.unwrap();
     assert!(store.recent_transmissions(0).await.unwrap().is_empty());
     let alarms = store.alarms(AlarmState::Closed).await.unwrap();

@@ -1,16 +1,20 @@
-//! `watchpost serve`: runs the live center until SIGTERM or Ctrl-C.
+//! `watchpost serve`: runs the live center until SIGTERM or Ctrl-C. With `--demo`, a demo
+//! center: demo accounts and user, simulated people on the phone, a trickle of signals.
 
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 use watchpost_core::Settings;
-use watchpost_server::{Config, Server};
+use watchpost_server::{Config, Server, demo, sim_telephony};
+use watchpost_store::{SqliteStore, Store};
 use watchpost_wire::Window;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    #[arg(long, default_value = "watchpost.db")]
-    db: PathBuf,
+    /// The database (default: watchpost.db, or watchpost-demo.db with --demo).
+    #[arg(long)]
+    db: Option<PathBuf>,
     /// Where the DC-09 receivers listen (TCP and UDP).
     #[arg(long, default_value = "127.0.0.1:7100")]
     dc09: SocketAddr,
@@ -23,34 +27,93 @@ pub struct ServeArgs {
     /// Seconds a DC-09 timestamp may lead the receiver clock.
     #[arg(long, default_value_t = 20)]
     window_future: u32,
-    /// How long a dispatched alarm stays open for follow-up (seconds).
-    #[arg(long, default_value_t = 3600)]
-    follow_up: u64,
+    /// How long a dispatched alarm stays open for follow-up (seconds; 3600, or 120 with --demo).
+    #[arg(long)]
+    follow_up: Option<u64>,
+    /// A demo center: demo accounts and a demo/demo admin, simulated people answering the
+    /// phone, and a steady trickle of signals of every kind.
+    #[arg(long)]
+    demo: bool,
+    /// With --demo: about how often a new signal arrives (seconds).
+    #[arg(long, default_value_t = 8)]
+    demo_every: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let db = args.db.clone().unwrap_or_else(|| {
+        PathBuf::from(if args.demo {
+            "watchpost-demo.db"
+        } else {
+            "watchpost.db"
+        })
+    });
+    let follow_up = args.follow_up.unwrap_or(if args.demo { 120 } else { 3600 });
     let settings = Settings {
-        follow_up_ms: args.follow_up as i64 * 1000,
+        follow_up_ms: follow_up as i64 * 1000,
         ..Settings::default()
     };
+    if args.demo {
+        let store = SqliteStore::open(&db).await?;
+        let enrolled = demo::prepare(&store, watchpost_server::now_ms()).await?;
+        if enrolled > 0 {
+            println!(
+                "watchpost: demo database {} created with {enrolled} accounts",
+                db.display()
+            );
+        }
+    }
     let mut server = Server::start(Config {
-        db: args.db.clone(),
+        db: db.clone(),
         dc09: args.dc09,
         http: Some(args.http),
         window: Window::new(args.window_past, args.window_future),
         settings,
     })
     .await?;
-    println!("watchpost: database {}", args.db.display());
+    println!("watchpost: database {}", db.display());
     println!(
         "watchpost: DC-09 receiver on tcp://{0} and udp://{0}",
         server.dc09_addr
     );
-    if let Some(http) = server.http_addr {
-        println!("watchpost: HTTP API on http://{http}/api (OpenAPI: /api/openapi.json)");
-    }
+    let http = server.http_addr.expect("serve always listens for HTTP");
+    println!(
+        "watchpost: console on http://{http}/ and API on http://{http}/api (OpenAPI: /api/openapi.json)"
+    );
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(trace_actions(std::mem::replace(&mut server.effects, none)));
+    let effects = std::mem::replace(&mut server.effects, none);
+    let (stop_demo, demo_stopping) = tokio::sync::watch::channel(false);
+    if args.demo {
+        tokio::spawn(sim_telephony::run(
+            effects,
+            server.commands.clone(),
+            server.board.clone(),
+            sim_telephony::Telephony::default(),
+        ));
+        let accounts = demo::accounts(watchpost_server::now_ms(), 36);
+        let accounts = {
+            let mut enrolled = Vec::new();
+            for a in accounts {
+                if server.store.account(&a.number).await?.is_some() {
+                    enrolled.push(a);
+                }
+            }
+            enrolled
+        };
+        tokio::spawn(demo::trickle(
+            accounts,
+            server.intake.clone(),
+            Duration::from_secs(args.demo_every.max(1)),
+            demo_stopping,
+        ));
+        println!(
+            "watchpost: demo: log in as {} / {} (every account's verbal password: {:?}); simulated people answer the phone",
+            demo::USER,
+            demo::PASSWORD,
+            demo::VERBAL_PASSWORD
+        );
+    } else {
+        tokio::spawn(trace_actions(effects));
+    }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let failure = tokio::select! {
         _ = tokio::signal::ctrl_c() => None,
@@ -61,13 +124,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         return Err(e.into());
     }
     println!("watchpost: stopping");
+    let _ = stop_demo.send(true);
     server.stop().await?;
     println!("watchpost: stopped");
     Ok(())
 }
 
-/// Until the console takes them (manual telephony and dispatch), actions are recorded in the
-/// alarms' logs and traced here.
+/// Without simulated telephony, calls and dispatches are agent tasks at the console (manual
+/// mode); the actions are in the alarms' logs and traced here.
 async fn trace_actions(
     mut effects: tokio::sync::mpsc::UnboundedReceiver<Vec<watchpost_center::Effect>>,
 ) {
