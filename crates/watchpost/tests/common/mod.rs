@@ -69,6 +69,8 @@ pub fn enrol(dir: &Path, db: &Path, toml: &str) {
 pub struct Server {
     child: Option<Child>,
     pub addr: SocketAddr,
+    /// The HTTP API, on a port of its own.
+    pub http: SocketAddr,
     stdout: PathBuf,
     stderr: PathBuf,
 }
@@ -83,6 +85,18 @@ impl Server {
         name: &str,
         ready_within: Duration,
     ) -> Server {
+        Server::start_with_http(dir, db, addr, free_addr(), name, ready_within)
+    }
+
+    /// Like `start`, with the HTTP API on `http`.
+    pub fn start_with_http(
+        dir: &Path,
+        db: &Path,
+        addr: SocketAddr,
+        http: SocketAddr,
+        name: &str,
+        ready_within: Duration,
+    ) -> Server {
         let stdout = dir.join(format!("{name}.stdout"));
         let stderr = dir.join(format!("{name}.stderr"));
         let child = Command::new(BIN)
@@ -91,6 +105,8 @@ impl Server {
             .arg(db)
             .arg("--dc09")
             .arg(addr.to_string())
+            .arg("--http")
+            .arg(http.to_string())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -99,6 +115,7 @@ impl Server {
         let mut server = Server {
             child: Some(child),
             addr,
+            http,
             stdout,
             stderr,
         };
