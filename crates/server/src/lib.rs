@@ -5,8 +5,10 @@
 pub mod api;
 pub mod auth;
 mod board;
+mod console;
 mod dc09;
 pub mod demo;
+pub mod desk;
 mod intake;
 mod keys;
 mod runtime;

@@ -2,44 +2,13 @@
 //! app signal to `canceled_by_contact` — voicemail for contact 1, a wrong then a right
 //! password from contact 2, a cancel — while live events arrive; refusals name their field.
 
+mod common;
+
+use common::{Center, PASSWORD, account};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
-use watchpost_core::Settings;
-use watchpost_core::account::{Account, Contact, DAY_MS, Monitoring, Premises, Responder};
-use watchpost_core::password::{HashCost, VerbalPassword};
-use watchpost_server::auth::Auth;
-use watchpost_server::{Config, Server};
-use watchpost_store::{Role, SqliteStore, Store};
-use watchpost_wire::Window;
-
-fn account() -> Account {
-    Account {
-        number: "4F39".into(),
-        premises: Premises::Residential,
-        address: "12 Elm St, Springfield, IL".into(),
-        country: "US".into(),
-        region: "IL".into(),
-        monitoring: Monitoring::Professional,
-        enrolled_at: chrono::Utc::now().timestamp_millis() - 30 * DAY_MS,
-        verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
-        responder: Responder::Police,
-        test_until: None,
-        contacts: vec![
-            Contact {
-                name: "Ann Lee".into(),
-                phone: "+15555550101".into(),
-            },
-            Contact {
-                name: "Bob Lee".into(),
-                phone: "+15555550102".into(),
-            },
-        ],
-        zones: vec![],
-        dc09_key: None,
-        supervision_ms: None,
-    }
-}
+use watchpost_store::Role;
 
 struct Api {
     client: Client,
@@ -76,26 +45,9 @@ impl Api {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_works_a_burglary_to_canceled_by_contact() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("center.db");
-    let store = SqliteStore::open(&db).await.unwrap();
-    store.put_account(&account()).await.unwrap();
-    let auth = Auth::new(store.clone());
-    let now = chrono::Utc::now().timestamp_millis();
-    auth.add_user("amy", Role::Agent, "correct horse battery", now)
-        .await
-        .unwrap();
-    let key = auth.issue_api_key("4F39", "app", now).await.unwrap();
-    let server = Server::start(Config {
-        db,
-        dc09: "127.0.0.1:0".parse().unwrap(),
-        http: Some("127.0.0.1:0".parse().unwrap()),
-        window: Window::default(),
-        settings: Settings::default(),
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", server.http_addr.unwrap());
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let key = center.api_key("4F39").await;
+    let base = center.base.clone();
     let client = Client::new();
 
     // Logging in.
@@ -114,7 +66,7 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
     let login: Value = client
         .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": "correct horse battery"}))
+        .json(&json!({"name": "amy", "password": PASSWORD}))
         .send()
         .await
         .unwrap()
@@ -240,5 +192,88 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
     let (status, refused) = api.get("/api/alarms?state=maybe").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused["field"], "state");
-    server.stop().await.unwrap();
+    center.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_accounts_with_the_enrolment_rules() {
+    let users = [("root", Role::Admin), ("amy", Role::Agent)];
+    let center = Center::start(&[], &users, true).await;
+    let base = center.base.clone();
+    let client = Client::new();
+    let login = |name: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let v: Value = client
+                .post(format!("{base}/api/login"))
+                .json(&json!({"name": name, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            Api {
+                client,
+                base,
+                token: v["token"].as_str().unwrap().to_string(),
+            }
+        }
+    };
+    let admin = login("root").await;
+    let agent = login("amy").await;
+    let mut account = json!({
+        "number": "7001", "premises": "residential", "address": "1 Oak St, Montreal, QC",
+        "country": "CA", "region": "QC", "monitoring": "professional",
+        "enrolled": "2026-01-01T00:00:00Z", "verbal_password": "blue falcon",
+        "dc09_key_ascii": "0123456789ABCDEF",
+        "contacts": [{"name": "Ann Lee", "phone": "+15145550101"}]
+    });
+    let put = |api: &Api, body: Value| {
+        let request = api
+            .client
+            .put(format!("{}/api/accounts/7001", api.base))
+            .bearer_auth(&api.token)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, _) = put(&agent, account.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only admins enrol");
+    let (status, refused) = put(&admin, account.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "account.region");
+    assert!(refused["error"].as_str().unwrap().contains("Quebec"));
+    account["region"] = json!("ON");
+    let (status, created) = put(&admin, account.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, _) = put(&admin, account).await;
+    assert_eq!(status, StatusCode::OK, "a second PUT replaces");
+    let (status, shown) = agent.get("/api/accounts/7001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["mode"], "professional");
+    assert_eq!(shown["dc09_encrypted"], true);
+    let text = shown.to_string();
+    assert!(
+        !text.contains("falcon") && !text.contains("argon2") && !text.contains("0123456789ABCDEF")
+    );
+    let (_, listed) = admin.get("/api/accounts").await;
+    assert_eq!(listed["accounts"], json!(["7001"]));
+    let deleted = admin
+        .client
+        .delete(format!("{}/api/accounts/7001", admin.base))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let (status, _) = agent.get("/api/accounts/7001").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    center.server.stop().await.unwrap();
 }

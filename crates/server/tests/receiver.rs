@@ -3,38 +3,26 @@
 //! UDP, alarms opened by what was received, and supervision opening and closing a
 //! comm_failure alarm.
 
+mod common;
+
+use common::Center;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use watchpost_core::account::{Account, Contact, Monitoring, Premises, Responder};
-use watchpost_core::password::{HashCost, VerbalPassword};
-use watchpost_core::{Settings, account::DAY_MS};
-use watchpost_server::{Config, Server};
-use watchpost_store::{AlarmState, SqliteStore, Store};
+use watchpost_core::account::Account;
+use watchpost_server::Server;
+use watchpost_store::{AlarmState, Store};
 use watchpost_wire::{Chunk, encode_frame, parse_frame};
-use watchpost_wire::{CrcForm, FixedPad, Frame, FrameSplitter, Header, Key, MessageId, Window};
+use watchpost_wire::{CrcForm, FixedPad, Frame, FrameSplitter, Header, Key, MessageId};
 
 const KEY: &str = "0123456789ABCDEF";
 
 fn account(number: &str, key: Option<&str>, supervision_ms: Option<i64>) -> Account {
     Account {
         number: number.into(),
-        premises: Premises::Residential,
-        address: "12 Elm St, Springfield, IL".into(),
-        country: "US".into(),
-        region: "IL".into(),
-        monitoring: Monitoring::Professional,
-        enrolled_at: chrono::Utc::now().timestamp_millis() - 30 * DAY_MS,
-        verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
-        responder: Responder::Police,
-        test_until: None,
-        contacts: vec![Contact {
-            name: "Ann Lee".into(),
-            phone: "+15555550101".into(),
-        }],
-        zones: vec![],
         dc09_key: key.map(|k| watchpost_core::account_file::key_from_ascii(k).unwrap()),
         supervision_ms,
+        ..common::account()
     }
 }
 
@@ -67,24 +55,8 @@ fn sia(account: &str, sequence: u16, block: &str) -> Vec<u8> {
 }
 
 async fn start(accounts: &[Account]) -> (Server, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("center.db");
-    SqliteStore::open(&db)
-        .await
-        .unwrap()
-        .put_accounts(accounts)
-        .await
-        .unwrap();
-    let server = Server::start(Config {
-        db,
-        dc09: "127.0.0.1:0".parse().unwrap(),
-        http: None,
-        window: Window::default(),
-        settings: Settings::default(),
-    })
-    .await
-    .unwrap();
-    (server, dir)
+    let center = Center::start(accounts, &[], false).await;
+    (center.server, center.dir)
 }
 
 /// Reads replies until `count` whole frames arrived.

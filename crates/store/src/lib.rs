@@ -195,6 +195,11 @@ pub trait Store: Send + Sync {
     /// Inserts or replaces many accounts in one transaction: all or nothing.
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()>;
     async fn count_accounts(&self) -> Result<i64>;
+    /// Account numbers in order, after `after`, at most `limit`.
+    async fn account_numbers(&self, after: &str, limit: i64) -> Result<Vec<String>>;
+    /// Removes an account with its contacts and zones; false when there was none. Its
+    /// signals and alarms stay: the record is kept.
+    async fn delete_account(&self, number: &str) -> Result<bool>;
     /// Transmissions stored since `since`, with when.
     async fn recent_transmissions(&self, since: Millis) -> Result<Vec<(String, Millis)>>;
     /// Forgets transmissions stored before `before`.

@@ -192,6 +192,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn account_numbers(&self, after: &str, limit: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT number FROM accounts WHERE number > ? ORDER BY number LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn delete_account(&self, number: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM accounts WHERE number = ?")
+            .bind(number)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn count_accounts(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
             .fetch_one(&self.pool)

@@ -142,6 +142,11 @@ impl Alarm {
         !self.dispatches.is_empty()
     }
 
+    /// The exact message a voicemail drop on this alarm leaves (`Action::LeaveVoicemail`).
+    pub fn voicemail_message(&self) -> String {
+        messages::voicemail(&self.spec)
+    }
+
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }

@@ -1,10 +1,12 @@
 //! The HTTP API (JSON): login, alarms and the agent actions the console uses, signals from IP
 //! devices and apps, live events. Every route but login, signals (API keys) and the OpenAPI
-//! document needs `Authorization: Bearer <token>`.
+//! document needs `Authorization: Bearer <token>` (or the console's session cookie). The
+//! router also serves the console (`crate::console`).
 
+mod accounts;
 mod alarms;
 mod body;
-mod caller;
+pub(crate) mod caller;
 mod error;
 mod events;
 mod login;
@@ -67,7 +69,15 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/alarms/{id}/notes", post(alarms::note))
         .route("/api/alarms/{id}/close", post(alarms::close))
+        .route("/api/accounts", get(accounts::list))
+        .route(
+            "/api/accounts/{number}",
+            get(accounts::one)
+                .put(accounts::put)
+                .delete(accounts::delete),
+        )
         .route("/api/signals", post(signals::receive))
         .route("/api/events", get(events::stream))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::console::router(state))
 }

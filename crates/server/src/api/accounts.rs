@@ -1,0 +1,164 @@
+//! Account administration: read an account (agents), list them (supervisors), enrol, change
+//! or remove one (admins). The same checks as `accounts import`; the verbal password and the
+//! DC-09 key go in and never come out.
+
+use super::body::Body;
+use super::caller::Caller;
+use super::{ApiError, ApiState};
+use crate::view::rfc3339;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use watchpost_core::account::{Contact, Zone};
+use watchpost_core::account_file::AccountTable;
+use watchpost_core::password::HashCost;
+use watchpost_core::{Account, Millis};
+use watchpost_store::{AlarmState, Role, Store};
+
+/// An account as the API shows it: everything but secrets.
+#[derive(Serialize)]
+pub struct AccountView {
+    pub number: String,
+    pub premises: &'static str,
+    pub address: String,
+    pub country: String,
+    pub region: String,
+    pub monitoring: &'static str,
+    pub enrolled: String,
+    /// The mode now: practice, professional or self.
+    pub mode: &'static str,
+    pub responder: &'static str,
+    pub test_until: Option<String>,
+    pub contacts: Vec<Contact>,
+    pub zones: Vec<Zone>,
+    pub supervision_s: Option<Millis>,
+    pub dc09_encrypted: bool,
+}
+
+fn view(a: &Account, now: Millis) -> AccountView {
+    use watchpost_core::account::{Monitoring, Premises, Responder};
+    AccountView {
+        number: a.number.clone(),
+        premises: match a.premises {
+            Premises::Residential => "residential",
+            Premises::Commercial => "commercial",
+        },
+        address: a.address.clone(),
+        country: a.country.clone(),
+        region: a.region.clone(),
+        monitoring: match a.monitoring {
+            Monitoring::Professional => "professional",
+            Monitoring::SelfMonitored => "self",
+        },
+        enrolled: rfc3339(a.enrolled_at),
+        mode: a.mode_at(now).as_str(),
+        responder: match a.responder {
+            Responder::Police => "police",
+            Responder::Guard => "guard",
+        },
+        test_until: a.test_until.map(rfc3339),
+        contacts: a.contacts.clone(),
+        zones: a.zones.clone(),
+        supervision_s: a.supervision_ms.map(|ms| ms / 1000),
+        dc09_encrypted: a.dc09_key.is_some(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(page): Query<Page>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be 1 to 1000"));
+    }
+    let numbers = state
+        .store
+        .account_numbers(page.after.as_deref().unwrap_or(""), limit)
+        .await?;
+    Ok(Json(json!({ "accounts": numbers })))
+}
+
+pub async fn one(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    caller.require(Role::Agent)?;
+    let account = state
+        .store
+        .account(&number)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("account {number:?} is not enrolled")))?;
+    Ok(Json(view(&account, crate::now_ms())))
+}
+
+/// Enrols or replaces the account; the body is the `[account]` table of an account file, as
+/// JSON. Every enrolment rule applies; a refusal names the field.
+pub async fn put(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    Body(table): Body<AccountTable>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    caller.require(Role::Admin)?;
+    if table.number != number {
+        return Err(ApiError::field(
+            "number",
+            format!(
+                "{:?} differs from the account in the path, {number:?}",
+                table.number
+            ),
+        ));
+    }
+    let now = crate::now_ms();
+    let existed = state.store.account(&number).await?.is_some();
+    // Argon2 at full cost is slow on purpose; keep it off the async workers.
+    let account =
+        tokio::task::spawn_blocking(move || table.into_account("account", now, HashCost::Standard))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|reason| match reason.split_once(": ") {
+                Some((field, why)) => ApiError::field(field, why),
+                None => ApiError::field("account", reason),
+            })?;
+    state.store.put_account(&account).await?;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(view(&account, now))))
+}
+
+pub async fn delete(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(number): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    let open = state.store.alarms(AlarmState::Open).await?;
+    if open.iter().any(|a| a.account == number) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the account has open alarms; close them first",
+        ));
+    }
+    if state.store.delete_account(&number).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "account {number:?} is not enrolled"
+        )))
+    }
+}

@@ -1,0 +1,582 @@
+//! The alarm screen: where and what, the protocol's next step spelled out, the call in
+//! progress with its outcome buttons, the password check (match / no match only), the
+//! decision, dispatch records and incident numbers, callbacks, notes, and the full timeline.
+//! The panel re-renders after each action and on each `alarm` event for this alarm.
+
+use super::format::{self, clock, words};
+use super::layout::{self, Key, key_button};
+use super::session::Agent;
+use crate::api::{ApiError, ApiState};
+use crate::desk;
+use crate::view::next_step;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Serialize;
+use watchpost_core::account::Account;
+use watchpost_core::alarm::{Call, CallResult, Purpose};
+use watchpost_core::{Action, Alarm, Millis};
+use watchpost_store::{AlarmId, LogBody, Store, User};
+
+pub const KEYS: [Key; 17] = [
+    ("t", "take / release"),
+    ("l", "dialled"),
+    ("a", "answered"),
+    ("v", "voicemail"),
+    ("n", "no answer"),
+    ("b", "busy"),
+    ("j", "agent joined"),
+    ("p", "password"),
+    ("c", "cancel"),
+    ("d", "dispatch"),
+    ("e", "end call"),
+    ("i", "incident no."),
+    ("k", "callback"),
+    ("m", "note"),
+    ("f", "close"),
+    ("r", "refresh"),
+    ("q", "queue"),
+];
+
+/// Everything the screen shows.
+pub struct Screen<'a> {
+    pub id: AlarmId,
+    pub alarm: &'a Alarm,
+    pub account: Option<&'a Account>,
+    pub user: &'a User,
+    /// The recorded message of the automated call in progress, from the alarm's log.
+    pub recorded: Option<String>,
+    /// Why the last action was refused.
+    pub error: Option<&'a str>,
+}
+
+/// What the automated call in progress plays, as the engine asked for it (`PlaceCall`).
+async fn recorded_message(state: &ApiState, id: AlarmId, alarm: &Alarm) -> Option<String> {
+    let call = alarm
+        .current_call()
+        .filter(|c| c.purpose == Purpose::Automated)?
+        .id;
+    let log = state.store.log(id).await.ok()?;
+    log.into_iter().rev().find_map(|entry| match entry.body {
+        LogBody::Action {
+            action:
+                Action::PlaceCall {
+                    call: placed,
+                    message,
+                    ..
+                },
+        } if placed == call => message,
+        _ => None,
+    })
+}
+
+/// The alarm's panel (what htmx swaps), as it now stands.
+pub async fn panel(
+    state: &ApiState,
+    user: &User,
+    id: AlarmId,
+    error: Option<&str>,
+) -> Result<Markup, ApiError> {
+    let alarm = desk::load(state, id).await?;
+    let account = match state.store.account(&alarm.spec().account).await {
+        Ok(account) => account,
+        Err(e) => {
+            tracing::warn!("alarm screen: account {}: {e}", alarm.spec().account);
+            None
+        }
+    };
+    let recorded = recorded_message(state, id, &alarm).await;
+    Ok(render(&Screen {
+        id,
+        alarm: &alarm,
+        account: account.as_ref(),
+        user,
+        recorded,
+        error,
+    }))
+}
+
+/// The whole page around the panel.
+pub fn page_with(id: AlarmId, user: &User, panel: Markup) -> Markup {
+    let content = html! {
+        div #panel data-alarm=(id) hx-get=(format!("/console/alarms/{id}/panel"))
+            hx-trigger="sse:alarm[wpMine(detail)]" hx-swap="innerHTML" {
+            (panel)
+        }
+    };
+    layout::page(&format!("Alarm {id}"), Some(user), true, &KEYS, content)
+}
+
+/// A page saying what went wrong, for an alarm that cannot be shown.
+pub fn failure(user: &User, e: &ApiError) -> Response {
+    let content = html! {
+        h1 { "Cannot show this alarm" }
+        p.flash.error role="alert" { (e.message) }
+        p { a href="/console" data-key="q" { "Back to the queue " kbd { "q" } } }
+    };
+    let page = layout::page("Alarm", Some(user), false, &[("q", "queue")], content);
+    (e.status, page).into_response()
+}
+
+pub async fn page(
+    State(state): State<ApiState>,
+    agent: Agent,
+    Path(id): Path<AlarmId>,
+) -> Response {
+    match panel(&state, &agent.user, id, None).await {
+        Ok(inner) => page_with(id, &agent.user, inner).into_response(),
+        Err(e) => failure(&agent.user, &e),
+    }
+}
+
+pub async fn fragment(
+    State(state): State<ApiState>,
+    agent: Agent,
+    Path(id): Path<AlarmId>,
+) -> Response {
+    match panel(&state, &agent.user, id, None).await {
+        Ok(inner) => inner.into_response(),
+        Err(e) => html! { p.flash.error role="alert" { (e.message) } }.into_response(),
+    }
+}
+
+/// A form posting to one of the alarm's action routes: htmx swaps the panel with the answer;
+/// without JavaScript the browser posts and is sent back to the screen.
+fn action(id: AlarmId, path: &str, content: Markup) -> Markup {
+    let url = format!("/console/alarms/{id}/{path}");
+    html! {
+        form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML" {
+            (content)
+        }
+    }
+}
+
+/// A serde name (`glass_break`) as words.
+fn name_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => words(&s),
+        _ => String::new(),
+    }
+}
+
+fn tel(phone: &str) -> String {
+    format!("tel:{phone}")
+}
+
+pub fn render(s: &Screen) -> Markup {
+    let alarm = s.alarm;
+    let spec = alarm.spec();
+    let id = s.id;
+    let priority = spec.kind.priority();
+    let open = alarm.is_open();
+    let mut active: Vec<&Call> = alarm.current_call().into_iter().collect();
+    active.extend(
+        alarm
+            .calls()
+            .iter()
+            .filter(|c| c.purpose == Purpose::Callback && c.is_open()),
+    );
+    html! {
+        div class={ "screen p" (priority) @if !open { " closed" } } {
+            @if let Some(error) = s.error {
+                p.flash.error role="alert" { (error) }
+            }
+            p #stale .stale hidden { "This alarm changed while you were typing: press " kbd { "r" } " to refresh." }
+            div.alarm-head {
+                h1 { span class={ "prio p" (priority) } { "P" (priority) } " " span.kind { (words(spec.kind.as_str())) } }
+                span.badge { (spec.mode.as_str()) }
+                span.muted {
+                    "Alarm #" (id) " · signal at " (format::date_time(spec.opened_at))
+                    @if let Some((at, _)) = alarm.closed() {
+                        " · closed at " (clock(at))
+                    } @else {
+                        " · open for " span.age data-since=(spec.opened_at) { (format::age(crate::now_ms() - spec.opened_at)) }
+                    }
+                }
+                button type="button" hx-get=(format!("/console/alarms/{id}/panel")) hx-target="#panel"
+                    hx-swap="innerHTML" data-key="r" { "Refresh " kbd { "r" } }
+                a href="/console" data-key="q" { "Queue " kbd { "q" } }
+            }
+            p.where { "Account " (spec.account) " · " (spec.address) }
+            p.muted {
+                @if let Some(account) = s.account {
+                    (name_of(&account.premises)) " premises, " (account.region) " " (account.country) " · "
+                }
+                "signal " (spec.trigger)
+            }
+            @if alarm.is_silent() {
+                div.banner-silent role="alert" { "SILENT — never call the premises. Never discuss this alarm with a caller." }
+            }
+            div.next-step #next-step { (next_step(alarm)) }
+            div.grid {
+                div {
+                    @if open { (handler(s)) }
+                    @for call in &active { (call_card(s, call)) }
+                    (voicemails(s))
+                    (dispatch_forms(s))
+                    @if open && alarm.dispatched() && alarm.current_call().is_none() {
+                        (action(id, "close", key_button("f", "Close (follow-up done)", "", None)))
+                    }
+                    @if open {
+                        (action(id, "notes", html! {
+                            label for="note" { "Note " kbd { "m" } }
+                            textarea #note name="text" rows="2" data-key="m" required {}
+                            button type="submit" { "Add note" }
+                        }))
+                    }
+                }
+                div {
+                    (contacts(s))
+                    (zones(s))
+                }
+            }
+            (calls_table(s))
+            (dispatch_table(s))
+            (timeline(s))
+        }
+    }
+}
+
+fn handler(s: &Screen) -> Markup {
+    let me = s.user.name.as_str();
+    html! {
+        div.actions {
+            @match s.alarm.handler() {
+                Some(agent) if agent == me => {
+                    strong { "You are handling this alarm." }
+                    (action(s.id, "release", key_button("t", "Release", "", None)))
+                },
+                Some(agent) => { "Handled by " strong { (agent) } "." },
+                None => {
+                    span.muted { "Nobody is handling this alarm." }
+                    (action(s.id, "take", key_button("t", "Take", "primary", None)))
+                },
+            }
+        }
+    }
+}
+
+fn purpose(call: &Call) -> &'static str {
+    match call.purpose {
+        Purpose::Verify => "Verification call to",
+        Purpose::Notify => "Notification call to",
+        Purpose::Automated => "Automated call to",
+        Purpose::Callback => "Callback from",
+    }
+}
+
+/// The call in progress (or a callback being handled) and what the agent can record on it.
+fn call_card(s: &Screen, call: &Call) -> Markup {
+    let phone = s
+        .alarm
+        .spec()
+        .contacts
+        .get(call.contact)
+        .map_or("", |c| c.phone.as_str());
+    let path = format!("calls/{}", call.id);
+    let outcome = |key: &str, label: &str, class: &str, value: &str| {
+        key_button(key, label, class, Some(("outcome", value)))
+    };
+    html! {
+        div.card.current {
+            h3 { (purpose(call)) " " (call.to) }
+            p {
+                a.phone href=(tel(phone)) { (phone) }
+                " "
+                span.muted {
+                    @match (call.result, call.placed_at) {
+                        (None, None) => "not dialled yet",
+                        (None, Some(_)) => "ringing",
+                        (Some(result), _) => (words(result.as_str())),
+                    }
+                }
+            }
+            @if call.result.is_none() {
+                (action(s.id, &format!("{path}/outcome"), html! {
+                    @if call.placed_at.is_none() {
+                        (outcome("l", "Dialled", "primary", "placed"))
+                    }
+                    (outcome("a", "Answered", "good", "answered"))
+                    (outcome("v", "Voicemail", "", "voicemail"))
+                    (outcome("n", "No answer", "", "no_answer"))
+                    (outcome("b", "Busy", "", "busy"))
+                }))
+                @if call.purpose != Purpose::Automated {
+                    p.muted { "If you reach voicemail, leave exactly this message:" }
+                    p.message { (s.alarm.voicemail_message()) }
+                } @else if let Some(message) = &s.recorded {
+                    p.muted { "The recorded message:" }
+                    p.message { (message) }
+                }
+            } @else if call.result == Some(CallResult::Answered) {
+                @if call.purpose == Purpose::Automated && !call.agent_joined {
+                    p { "The person is hearing the recorded message." }
+                    @if let Some(message) = &s.recorded {
+                        p.message { (message) }
+                    }
+                    (action(s.id, &format!("{path}/outcome"), html! {
+                        (outcome("j", "Agent joined", "primary", "agent_joined"))
+                        (outcome("e", "Message played: end call", "", "ended"))
+                    }))
+                } @else if call.purpose == Purpose::Notify {
+                    p { "Tell them about the alarm; what they say changes nothing." }
+                    (action(s.id, &format!("{path}/outcome"), outcome("e", "Told them: end call", "primary", "ended")))
+                } @else {
+                    (password(s, call))
+                    (action(s.id, &format!("{path}/decision"), html! {
+                        (key_button("c", "Cancel — false alarm", "good", Some(("decision", "cancel"))))
+                        (key_button("d", "Dispatch", "danger", Some(("decision", "dispatch"))))
+                    }))
+                    (action(s.id, &format!("{path}/outcome"), html! {
+                        (outcome("e", "Hung up without deciding", "", "ended"))
+                        @if call.purpose != Purpose::Callback {
+                            span.muted { "(treated as asking for help)" }
+                        }
+                    }))
+                }
+            }
+        }
+    }
+}
+
+/// The password check: only ever "match" or "no match".
+fn password(s: &Screen, call: &Call) -> Markup {
+    let input = format!("pw-{}", call.id);
+    html! {
+        p #(format!("password-{}", call.id)) {
+            "Verbal password: "
+            @match call.verified {
+                Some(true) => span.result.match { "match" },
+                Some(false) => {
+                    span.result.nomatch { "no match" }
+                    " " span.muted { "(" (call.password_attempts) " of 2 tries)" }
+                },
+                None => span.muted { "not checked yet" },
+            }
+        }
+        @if call.verified != Some(true) && call.password_attempts < 2 {
+            (action(s.id, &format!("calls/{}/password", call.id), html! {
+                label for=(input) { "What the caller says " kbd { "p" } }
+                input #(input) type="text" name="password" autocomplete="off" autocapitalize="none"
+                    spellcheck="false" data-key="p" required;
+                button type="submit" { "Check password" }
+            }))
+        }
+    }
+}
+
+fn voicemails(s: &Screen) -> Markup {
+    let left: Vec<&Call> = s
+        .alarm
+        .calls()
+        .iter()
+        .filter(|c| c.voicemail_left)
+        .collect();
+    html! {
+        @if !left.is_empty() {
+            div.card {
+                h3 { "Voicemail left" }
+                p {
+                    @for (n, call) in left.iter().rev().enumerate() {
+                        @if n > 0 { ", " }
+                        strong { (call.to) }
+                        @if let Some(at) = call.ended_at.or(call.placed_at) { " at " (clock(at)) }
+                    }
+                    ". The message:"
+                }
+                p.message #voicemail-message { (s.alarm.voicemail_message()) }
+            }
+        }
+    }
+}
+
+/// A form for each dispatch still waiting for its incident number.
+fn dispatch_forms(s: &Screen) -> Markup {
+    html! {
+        @if s.alarm.is_open() {
+            @for d in s.alarm.dispatches().iter().filter(|d| d.reference.is_none() && d.canceled_at.is_none()) {
+                div.card {
+                    h3 { (name_of(&d.agency)) " requested at " (clock(d.requested_at)) }
+                    (action(s.id, "dispatch/confirm", html! {
+                        input type="hidden" name="agency" value=(d.agency.as_str());
+                        label for=(format!("ref-{}", d.agency)) { "Agency's incident number " kbd { "i" } }
+                        input #(format!("ref-{}", d.agency)) type="text" name="reference" autocomplete="off"
+                            data-key="i" required;
+                        button type="submit" { "Record" }
+                    }))
+                }
+            }
+        }
+    }
+}
+
+fn contacts(s: &Screen) -> Markup {
+    let spec = s.alarm.spec();
+    html! {
+        h2 { "Contacts" }
+        table {
+            thead { tr { th { "#" } th { "Name" } th { "Phone" } th { "Calls" } } }
+            tbody {
+                @for (n, contact) in spec.contacts.iter().enumerate() {
+                    tr {
+                        td.num { (n + 1) }
+                        td { (contact.name) }
+                        td { a href=(tel(&contact.phone)) { (contact.phone) } }
+                        td {
+                            @for (i, call) in s.alarm.calls().iter().filter(|c| c.contact == n).enumerate() {
+                                @if i > 0 { ", " }
+                                (call_state(call))
+                            }
+                        }
+                    }
+                }
+                @if spec.contacts.is_empty() {
+                    tr { td.muted colspan="4" { "No contacts on this account." } }
+                }
+            }
+        }
+        @if s.alarm.is_open() && !s.alarm.is_silent() && !spec.contacts.is_empty() {
+            (action(s.id, "callbacks", html! {
+                label for="callback" { "Called back " kbd { "k" } }
+                select #callback name="contact" data-key="k" {
+                    @for contact in &spec.contacts {
+                        option value=(contact.name) { (contact.name) }
+                    }
+                }
+                button type="submit" { "Take the callback" }
+            }))
+        }
+    }
+}
+
+fn call_state(call: &Call) -> String {
+    match (call.result, call.placed_at) {
+        (Some(result), _) => words(result.as_str()),
+        (None, Some(_)) => "ringing".into(),
+        (None, None) => "to call".into(),
+    }
+}
+
+/// The account's zones; those the alarm's signals named are marked.
+fn zones(s: &Screen) -> Markup {
+    let Some(account) = s.account else {
+        return html! {};
+    };
+    let tripped: Vec<u32> = s
+        .alarm
+        .timeline()
+        .iter()
+        .filter(|e| e.event == "signal")
+        .filter_map(|e| e.detail.split("zone ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect();
+    html! {
+        @if !account.zones.is_empty() {
+            h2 { "Zones" }
+            table {
+                thead { tr { th { "Zone" } th { "Device" } th {} } }
+                tbody {
+                    @for zone in &account.zones {
+                        tr class=[tripped.contains(&zone.zone).then_some("tripped")] {
+                            td.num { (zone.zone) }
+                            td { (name_of(&zone.device)) }
+                            td { @if tripped.contains(&zone.zone) { "signalled" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn time_cell(opened: Millis, at: Option<Millis>) -> Markup {
+    html! {
+        @if let Some(at) = at {
+            span.clock { (clock(at)) } " " span.muted { (format::offset(opened, at)) }
+        }
+    }
+}
+
+fn calls_table(s: &Screen) -> Markup {
+    let opened = s.alarm.spec().opened_at;
+    html! {
+        @if !s.alarm.calls().is_empty() {
+            h2 { "Calls" }
+            table {
+                thead {
+                    tr {
+                        th { "#" } th { "To" } th { "Purpose" } th { "Placed" } th { "Answered" }
+                        th { "Ended" } th { "Result" } th { "Password" } th { "Decision" }
+                    }
+                }
+                tbody {
+                    @for call in s.alarm.calls() {
+                        tr {
+                            td.num { (call.id + 1) }
+                            td { (call.to) }
+                            td { (call.purpose.as_str()) }
+                            td { (time_cell(opened, call.placed_at)) }
+                            td { (time_cell(opened, call.answered_at)) }
+                            td { (time_cell(opened, call.ended_at)) }
+                            td { (call_state(call)) @if call.voicemail_left { " (message left)" } }
+                            td {
+                                @match call.verified {
+                                    Some(true) => "match",
+                                    Some(false) => "no match",
+                                    None => "",
+                                }
+                            }
+                            td { (call.decision.map_or("", |d| d.as_str())) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn dispatch_table(s: &Screen) -> Markup {
+    let opened = s.alarm.spec().opened_at;
+    html! {
+        @if s.alarm.dispatched() {
+            h2 { "Dispatch" }
+            table {
+                thead { tr { th { "Agency" } th { "Requested" } th { "Incident number" } th { "Canceled" } } }
+                tbody {
+                    @for d in s.alarm.dispatches() {
+                        tr {
+                            td { (name_of(&d.agency)) }
+                            td { (time_cell(opened, Some(d.requested_at))) }
+                            td {
+                                @match &d.reference {
+                                    Some(reference) => strong { (reference) },
+                                    None => span.muted { "not confirmed" },
+                                }
+                            }
+                            td { (time_cell(opened, d.canceled_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn timeline(s: &Screen) -> Markup {
+    let opened = s.alarm.spec().opened_at;
+    html! {
+        h2 { "Timeline" }
+        table.timeline {
+            thead { tr { th { "Time (UTC)" } th { "What" } th { "Detail" } } }
+            tbody {
+                @for entry in s.alarm.timeline() {
+                    tr {
+                        td { (time_cell(opened, Some(entry.at))) }
+                        td { (words(&entry.event)) }
+                        td { (entry.detail) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Times as the console shows them: clock times in UTC, ages, and offsets from the signal.
+
+use chrono::DateTime;
+use watchpost_core::Millis;
+
+/// `02:14:05` (UTC).
+pub fn clock(at: Millis) -> String {
+    DateTime::from_timestamp_millis(at)
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// `2026-03-10 02:14:05 UTC`.
+pub fn date_time(at: Millis) -> String {
+    DateTime::from_timestamp_millis(at)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// A duration as the queue shows an age: `45s`, `3m 05s`, `2h 07m` (as console.js does).
+pub fn age(ms: Millis) -> String {
+    let s = ms.max(0) / 1000;
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {sec:02}s")
+    } else {
+        format!("{sec}s")
+    }
+}
+
+/// Time since the signal: `+1:05`.
+pub fn offset(from: Millis, at: Millis) -> String {
+    let s = (at - from).max(0) / 1000;
+    format!("+{}:{:02}", s / 60, s % 60)
+}
+
+/// A duration for statistics: `42s`, `3m 10s`.
+pub fn duration(ms: Millis) -> String {
+    let s = (ms.max(0) + 500) / 1000;
+    if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// An engine word (`voicemail_left`) as people read it (`voicemail left`).
+pub fn words(name: &str) -> String {
+    name.replace('_', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_offsets_read_naturally() {
+        assert_eq!(age(45_900), "45s");
+        assert_eq!(age(185_000), "3m 05s");
+        assert_eq!(age(7_620_000), "2h 07m");
+        assert_eq!(offset(1_000, 66_000), "+1:05");
+        assert_eq!(duration(61_600), "1m 02s");
+        assert_eq!(clock(0), "00:00:00");
+    }
+}

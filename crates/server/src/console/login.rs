@@ -1,0 +1,87 @@
+//! Signing in and out of the console: the sign-in form, the session cookie on success, a
+//! clear reason on failure (wrong name or password, or locked out after repeated failures).
+
+use super::layout;
+use super::session::{clear_cookie, set_cookie};
+use crate::api::ApiState;
+use crate::api::caller::session_cookie;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+fn form(name: &str, error: Option<&str>) -> Markup {
+    let content = html! {
+        form.login method="post" action="/login" {
+            h1 { "watchpost" }
+            p.muted { "Sign in to the monitoring console." }
+            @if let Some(error) = error {
+                p.flash.error role="alert" { (error) }
+            }
+            label for="name" { "User name" }
+            input #name type="text" name="name" value=(name) autocomplete="username"
+                autocapitalize="none" spellcheck="false" required autofocus[name.is_empty()];
+            label for="password" { "Password" }
+            input #password type="password" name="password" autocomplete="current-password"
+                required autofocus[!name.is_empty()];
+            button.primary type="submit" { "Sign in" }
+        }
+    };
+    layout::page("Sign in", None, false, &[], content)
+}
+
+pub async fn page(State(state): State<ApiState>, parts: Parts) -> Response {
+    if let Some(token) = session_cookie(&parts)
+        && state
+            .auth
+            .authenticate(token, crate::now_ms())
+            .await
+            .is_ok()
+    {
+        return Redirect::to("/console").into_response();
+    }
+    form("", None).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SignIn {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn submit(State(state): State<ApiState>, Form(body): Form<SignIn>) -> Response {
+    let name = body.name.trim();
+    match state
+        .auth
+        .login(name, &body.password, crate::now_ms())
+        .await
+    {
+        Ok(session) => ([set_cookie(&session.token)], Redirect::to("/console")).into_response(),
+        Err(e) if e.is_internal() => {
+            tracing::error!("console sign-in: {e}");
+            let message = "The center could not check your sign-in; try again.";
+            (StatusCode::INTERNAL_SERVER_ERROR, form(name, Some(message))).into_response()
+        }
+        Err(e) => {
+            let mut message = e.to_string();
+            if let Some(first) = message.get(..1) {
+                message = first.to_uppercase() + &message[1..];
+            }
+            (StatusCode::UNAUTHORIZED, form(name, Some(&message))).into_response()
+        }
+    }
+}
+
+pub async fn logout(State(state): State<ApiState>, parts: Parts) -> Response {
+    if let Some(token) = session_cookie(&parts)
+        && let Err(e) = state.auth.logout(token).await
+    {
+        tracing::error!("console sign-out: {e}");
+    }
+    ([clear_cookie()], Redirect::to("/login")).into_response()
+}

@@ -1,0 +1,56 @@
+//! The agent console: server-rendered HTML (maud) made live by htmx and the server-sent
+//! events of `/api/events`; its few assets are embedded in the binary. Pages need the
+//! `wp_session` cookie set at sign-in; every action goes through the desk (`crate::desk`),
+//! like the JSON API's.
+
+mod actions;
+mod alarm;
+mod assets;
+mod format;
+mod layout;
+mod login;
+mod queue;
+mod session;
+mod supervisor;
+
+use crate::api::ApiState;
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+
+/// The console's routes, with their state; merged into the API's router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console") }))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/console", get(queue::page))
+        .route("/console/queue", get(queue::fragment))
+        .route("/console/supervisor", get(supervisor::page))
+        .route("/console/supervisor/stats", get(supervisor::fragment))
+        .route("/console/alarms/{id}", get(alarm::page))
+        .route("/console/alarms/{id}/panel", get(alarm::fragment))
+        .route("/console/alarms/{id}/take", post(actions::take))
+        .route("/console/alarms/{id}/release", post(actions::release))
+        .route(
+            "/console/alarms/{id}/calls/{call}/outcome",
+            post(actions::outcome),
+        )
+        .route(
+            "/console/alarms/{id}/calls/{call}/password",
+            post(actions::password),
+        )
+        .route(
+            "/console/alarms/{id}/calls/{call}/decision",
+            post(actions::decision),
+        )
+        .route("/console/alarms/{id}/callbacks", post(actions::callback))
+        .route(
+            "/console/alarms/{id}/dispatch/confirm",
+            post(actions::confirm_dispatch),
+        )
+        .route("/console/alarms/{id}/notes", post(actions::note))
+        .route("/console/alarms/{id}/close", post(actions::close))
+        .route("/console/assets/{file}", get(assets::serve))
+        .with_state(state)
+}

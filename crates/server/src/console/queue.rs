@@ -1,0 +1,98 @@
+//! The live queue: every open alarm, most urgent first then oldest, with its age ticking, who
+//! handles it and the protocol's next step. Silent (duress) alarms are marked. The table
+//! re-fetches itself on each `alarm` event.
+
+use super::format;
+use super::layout::{self, Key};
+use super::session::Agent;
+use crate::api::ApiState;
+use crate::view::next_step;
+use axum::extract::State;
+use maud::{Markup, html};
+use watchpost_core::Alarm;
+use watchpost_store::AlarmId;
+
+const KEYS: [Key; 4] = [
+    ("j", "next alarm"),
+    ("k", "previous alarm"),
+    ("Enter", "open"),
+    ("Tab", "move between links and buttons"),
+];
+
+pub async fn page(State(state): State<ApiState>, agent: Agent) -> Markup {
+    let content = html! {
+        div #queue-live hx-get="/console/queue" hx-trigger="sse:alarm"
+            hx-swap="innerHTML" hx-sync="this:queue last" {
+            (table(&state.board.open_alarms(), &agent))
+        }
+    };
+    layout::page("Queue", Some(&agent.user), true, &KEYS, content)
+}
+
+pub async fn fragment(State(state): State<ApiState>, agent: Agent) -> Markup {
+    table(&state.board.open_alarms(), &agent)
+}
+
+/// The queue's heading and table; `alarms` are already in queue order.
+fn table(alarms: &[(AlarmId, Alarm)], agent: &Agent) -> Markup {
+    let now = crate::now_ms();
+    let mine = alarms
+        .iter()
+        .filter(|(_, a)| a.handler() == Some(agent.user.name.as_str()))
+        .count();
+    html! {
+        h1 {
+            "Open alarms: " (alarms.len())
+            @if mine > 0 { span.muted { " · " (mine) " yours" } }
+        }
+        table #queue-table {
+            thead {
+                tr {
+                    th { "Alarm" } th { "Priority" } th { "Kind" } th { "Account" }
+                    th { "Address" } th { "Age" } th { "Handled by" } th { "Next step" }
+                }
+            }
+            tbody {
+                @if alarms.is_empty() {
+                    tr { td.muted colspan="8" { "No open alarms." } }
+                }
+                @for (id, alarm) in alarms {
+                    (row(*id, alarm, now))
+                }
+            }
+        }
+    }
+}
+
+fn row(id: AlarmId, alarm: &Alarm, now: watchpost_core::Millis) -> Markup {
+    let spec = alarm.spec();
+    let priority = spec.kind.priority();
+    let href = format!("/console/alarms/{id}");
+    html! {
+        tr class={ "p" (priority) @if alarm.is_silent() { " silent" } } data-href=(href) {
+            td { a.open href=(href) data-row { "#" (id) } }
+            td.prio { "P" (priority) }
+            td {
+                (format::words(spec.kind.as_str()))
+                @if spec.mode.as_str() != "professional" {
+                    " " span.badge { (spec.mode.as_str()) }
+                }
+            }
+            td { (spec.account) }
+            td { (spec.address) }
+            td.age data-since=(spec.opened_at) { (format::age(now - spec.opened_at)) }
+            td {
+                @match alarm.handler() {
+                    Some(agent) => { (agent) },
+                    None => span.muted { "nobody" },
+                }
+            }
+            td.next {
+                @if alarm.is_silent() {
+                    span.silent-tag { "SILENT — never call the premises" } " "
+                }
+                (next_step(alarm))
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The console's session: the `wp_session` cookie holds the token a sign-in opened (HttpOnly,
+//! SameSite=Strict), and `Agent` is the signed-in user of a console request. Without a live
+//! session a page redirects to `/login` (an htmx request is told to, with `HX-Redirect`).
+
+use crate::api::ApiState;
+use crate::api::caller::{SESSION_COOKIE, session_cookie};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use watchpost_store::User;
+
+/// The signed-in user, and whether the request came from htmx (it wants a fragment back).
+pub struct Agent {
+    pub user: User,
+    pub htmx: bool,
+}
+
+pub fn is_htmx(headers: &HeaderMap) -> bool {
+    headers.contains_key("hx-request")
+}
+
+/// Where a request without a live session goes.
+pub fn to_login(htmx: bool) -> Response {
+    if htmx {
+        (StatusCode::OK, [("hx-redirect", "/login")]).into_response()
+    } else {
+        Redirect::to("/login").into_response()
+    }
+}
+
+impl FromRequestParts<ApiState> for Agent {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
+        let htmx = is_htmx(&parts.headers);
+        let Some(token) = session_cookie(parts) else {
+            return Err(to_login(htmx));
+        };
+        match state.auth.authenticate(token, crate::now_ms()).await {
+            Ok(user) => Ok(Agent { user, htmx }),
+            Err(e) if e.is_internal() => {
+                tracing::error!("console session: {e}");
+                Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+            }
+            Err(_) => Err(to_login(htmx)),
+        }
+    }
+}
+
+/// `Set-Cookie` for a new session.
+pub fn set_cookie(token: &str) -> (header::HeaderName, String) {
+    (
+        header::SET_COOKIE,
+        format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"),
+    )
+}
+
+/// `Set-Cookie` that forgets the session.
+pub fn clear_cookie() -> (header::HeaderName, String) {
+    (
+        header::SET_COOKIE,
+        format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    )
+}

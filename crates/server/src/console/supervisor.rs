@@ -1,0 +1,201 @@
+//! The supervisor's view: queue depth, the oldest open alarm, who handles what, and today's
+//! response times by kind — signal to first call placed and signal to dispatch requested,
+//! median and max — over the alarms opened since midnight UTC. Refreshes on `alarm` events.
+
+use super::format::{self, words};
+use super::layout;
+use super::session::Agent;
+use crate::api::{ApiError, ApiState};
+use crate::desk;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use std::collections::BTreeMap;
+use watchpost_core::account::DAY_MS;
+use watchpost_core::alarm::Purpose;
+use watchpost_core::{Alarm, AlarmKind, Millis};
+use watchpost_store::{AlarmId, AlarmState, Role, Store};
+
+/// Delays from the signal, for one kind of alarm.
+#[derive(Default)]
+struct Delays {
+    alarms: usize,
+    first_call: Vec<Millis>,
+    dispatch: Vec<Millis>,
+}
+
+fn record(delays: &mut Delays, alarm: &Alarm) {
+    let opened = alarm.spec().opened_at;
+    delays.alarms += 1;
+    let first_call = alarm
+        .calls()
+        .iter()
+        .filter(|c| c.purpose != Purpose::Callback)
+        .filter_map(|c| c.placed_at)
+        .min();
+    if let Some(at) = first_call {
+        delays.first_call.push(at - opened);
+    }
+    if let Some(d) = alarm.dispatches().first() {
+        delays.dispatch.push(d.requested_at - opened);
+    }
+}
+
+/// Median and max, or `None` for no values.
+fn median_max(values: &mut [Millis]) -> Option<(Millis, Millis)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let n = values.len();
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2
+    };
+    Some((median, values[n - 1]))
+}
+
+/// Today's delays by kind, from the store (closed alarms replayed) and the board.
+async fn today(state: &ApiState, now: Millis) -> Result<BTreeMap<AlarmKind, Delays>, ApiError> {
+    let midnight = now - now.rem_euclid(DAY_MS);
+    let mut by_kind: BTreeMap<AlarmKind, Delays> = BTreeMap::new();
+    for row in state.store.alarms(AlarmState::All).await? {
+        if row.opened_at < midnight {
+            continue;
+        }
+        let alarm = desk::load(state, row.id).await?;
+        record(by_kind.entry(alarm.spec().kind).or_default(), &alarm);
+    }
+    Ok(by_kind)
+}
+
+async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
+    let now = crate::now_ms();
+    let open = state.board.open_alarms();
+    let oldest = open.iter().map(|(_, a)| a.spec().opened_at).min();
+    let mut handling: BTreeMap<&str, Vec<(AlarmId, &Alarm)>> = BTreeMap::new();
+    let mut unhandled = 0;
+    for (id, alarm) in &open {
+        match alarm.handler() {
+            Some(agent) => handling.entry(agent).or_default().push((*id, alarm)),
+            None => unhandled += 1,
+        }
+    }
+    let mut by_kind = today(state, now).await?;
+    let cell = |values: &mut Vec<Millis>| match median_max(values) {
+        Some((median, max)) => html! {
+            td.num { (format::duration(median)) } td.num { (format::duration(max)) }
+        },
+        None => html! { td.num.muted { "—" } td.num.muted { "—" } },
+    };
+    Ok(html! {
+        div.stats {
+            div.stat { "Queue depth" b #depth { (open.len()) } }
+            div.stat { "Nobody handling" b { (unhandled) } }
+            div.stat {
+                "Oldest open alarm"
+                @match oldest {
+                    Some(at) => b.age data-since=(at) { (format::age(now - at)) },
+                    None => b { "—" },
+                }
+            }
+        }
+        h2 { "Who handles what" }
+        table {
+            thead { tr { th { "Agent" } th { "Alarms" } } }
+            tbody {
+                @for (agent, alarms) in &handling {
+                    tr {
+                        td { (agent) }
+                        td {
+                            @for (n, (id, alarm)) in alarms.iter().enumerate() {
+                                @if n > 0 { ", " }
+                                a href=(format!("/console/alarms/{id}")) {
+                                    "#" (id) " " (words(alarm.spec().kind.as_str()))
+                                }
+                            }
+                        }
+                    }
+                }
+                @if handling.is_empty() {
+                    tr { td.muted colspan="2" { "Nobody is handling an alarm." } }
+                }
+            }
+        }
+        h2 { "Today's response times (since 00:00 UTC)" }
+        table #response-times {
+            thead {
+                tr {
+                    th { "Kind" } th.num { "Alarms" }
+                    th.num { "To first call, median" } th.num { "max" }
+                    th.num { "To dispatch, median" } th.num { "max" }
+                }
+            }
+            tbody {
+                @for (kind, delays) in by_kind.iter_mut() {
+                    tr {
+                        td { (words(kind.as_str())) }
+                        td.num { (delays.alarms) }
+                        (cell(&mut delays.first_call))
+                        (cell(&mut delays.dispatch))
+                    }
+                }
+                @if by_kind.is_empty() {
+                    tr { td.muted colspan="6" { "No alarms today." } }
+                }
+            }
+        }
+    })
+}
+
+fn forbidden(agent: &Agent) -> Option<Response> {
+    let refused = crate::auth::require(&agent.user, Role::Supervisor).err()?;
+    let content = html! {
+        h1 { "Supervisors only" }
+        p.flash.error role="alert" { (refused.to_string()) }
+    };
+    let page = layout::page("Supervisor", Some(&agent.user), false, &[], content);
+    Some((StatusCode::FORBIDDEN, page).into_response())
+}
+
+pub async fn page(State(state): State<ApiState>, agent: Agent) -> Response {
+    if let Some(refused) = forbidden(&agent) {
+        return refused;
+    }
+    let inner = match stats(&state).await {
+        Ok(inner) => inner,
+        Err(e) => html! { p.flash.error role="alert" { (e.message) } },
+    };
+    let content = html! {
+        h1 { "Supervisor" }
+        div #stats hx-get="/console/supervisor/stats" hx-trigger="sse:alarm throttle:3s, every 15s"
+            hx-swap="innerHTML" hx-sync="this:queue last" {
+            (inner)
+        }
+    };
+    layout::page("Supervisor", Some(&agent.user), true, &[], content).into_response()
+}
+
+pub async fn fragment(State(state): State<ApiState>, agent: Agent) -> Response {
+    if let Some(refused) = forbidden(&agent) {
+        return refused;
+    }
+    match stats(&state).await {
+        Ok(inner) => inner.into_response(),
+        Err(e) => html! { p.flash.error role="alert" { (e.message) } }.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_max;
+
+    #[test]
+    fn median_and_max() {
+        assert_eq!(median_max(&mut []), None);
+        assert_eq!(median_max(&mut [5, 1, 3]), Some((3, 5)));
+        assert_eq!(median_max(&mut [4, 1, 3, 10]), Some((3, 10)));
+    }
+}

@@ -1,0 +1,228 @@
+//! What an agent can do to an alarm: load it, take and release it, record a call's outcome,
+//! check a verbal password, record the caller's decision, a callback, the agency's incident
+//! number, a note, and close a dispatched alarm. Each action is one input to the engine,
+//! committed to the alarm's log before it returns the alarm as it now stands. The JSON API
+//! and the console both call these, so both follow the same rules.
+
+use crate::api::{ApiError, ApiState};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use watchpost_core::alarm::{CallId, Decision, Purpose};
+use watchpost_core::{Agency, Alarm, Input, Millis};
+use watchpost_store::{AlarmId, Role, Store, User, replay};
+
+/// An alarm from the board if open, else rebuilt from its log.
+pub async fn load(state: &ApiState, id: AlarmId) -> Result<Alarm, ApiError> {
+    if let Some(alarm) = state.board.get(id) {
+        return Ok(alarm);
+    }
+    let log = match state.store.log(id).await {
+        Ok(log) => log,
+        Err(watchpost_store::StoreError::NoSuchAlarm(_)) => {
+            return Err(ApiError::not_found(format!("alarm {id} does not exist")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    replay(&log).map_err(ApiError::internal)
+}
+
+/// Who an agent's inputs are logged as.
+pub fn actor(agent: &User) -> String {
+    format!("agent:{}", agent.name)
+}
+
+fn require_agent(agent: &User) -> Result<(), ApiError> {
+    crate::auth::require(agent, Role::Agent)
+        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))
+}
+
+/// Sends one input as `agent` and answers with the alarm after it.
+async fn act(state: &ApiState, agent: &User, id: AlarmId, input: Input) -> Result<Alarm, ApiError> {
+    require_agent(agent)?;
+    state.commands.send(id, input, &actor(agent)).await?;
+    load(state, id).await
+}
+
+/// The alarm becomes the agent's to work until they release it.
+pub async fn take(state: &ApiState, agent: &User, id: AlarmId) -> Result<Alarm, ApiError> {
+    let input = Input::Take {
+        agent: agent.name.clone(),
+    };
+    act(state, agent, id, input).await
+}
+
+pub async fn release(state: &ApiState, agent: &User, id: AlarmId) -> Result<Alarm, ApiError> {
+    let input = Input::Release {
+        agent: agent.name.clone(),
+    };
+    act(state, agent, id, input).await
+}
+
+/// What the agent saw happen on a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The agent dialled.
+    Placed,
+    Answered,
+    Voicemail,
+    NoAnswer,
+    Busy,
+    /// On an automated call, the person asked for an agent who took the call.
+    AgentJoined,
+    /// The call finished without a decision.
+    Ended,
+}
+
+pub async fn outcome(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    call: CallId,
+    outcome: Outcome,
+) -> Result<Alarm, ApiError> {
+    let input = match outcome {
+        Outcome::Placed => Input::CallPlaced { call },
+        Outcome::Answered => Input::Answered { call },
+        Outcome::Voicemail => Input::Voicemail { call },
+        Outcome::NoAnswer => Input::NoAnswer { call },
+        Outcome::Busy => Input::Busy { call },
+        Outcome::AgentJoined => Input::AgentJoined { call },
+        Outcome::Ended => Input::CallEnded { call },
+    };
+    act(state, agent, id, input).await
+}
+
+/// Attempts allowed per alarm in the window, across all its calls (the engine also allows
+/// only two per call).
+const ATTEMPTS_PER_WINDOW: usize = 6;
+const ATTEMPT_WINDOW_MS: Millis = 10 * 60 * 1000;
+
+/// Checks what the caller said against the account's hash and records the result on the
+/// call. The agent only ever learns match (`true`) or no match (`false`).
+pub async fn check_password(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    call: CallId,
+    said: String,
+) -> Result<bool, ApiError> {
+    require_agent(agent)?;
+    let now = crate::now_ms();
+    {
+        let mut attempts = state.attempts.lock().expect("attempts lock");
+        let recent = attempts.entry(id).or_default();
+        recent.retain(|at| now - at < ATTEMPT_WINDOW_MS);
+        if recent.len() >= ATTEMPTS_PER_WINDOW {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many password attempts on this alarm; wait before trying again",
+            ));
+        }
+        recent.push(now);
+    }
+    let alarm = load(state, id).await?;
+    let account = state
+        .store
+        .account(&alarm.spec().account)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the alarm's account is no longer enrolled"))?;
+    // Argon2 is slow on purpose; keep it off the async workers.
+    let matched = tokio::task::spawn_blocking(move || account.verbal_password.matches(&said))
+        .await
+        .map_err(ApiError::internal)?;
+    let input = Input::PasswordChecked { call, matched };
+    state.commands.send(id, input, &actor(agent)).await?;
+    Ok(matched)
+}
+
+/// What the person on the call asked for.
+pub async fn decide(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    call: CallId,
+    decision: Decision,
+) -> Result<Alarm, ApiError> {
+    act(state, agent, id, Input::Decision { call, decision }).await
+}
+
+/// A contact (named as on the account) called the center back; returns the new call, handled
+/// by the agent like any conversation, and the alarm. A silent alarm is never discussed.
+pub async fn callback(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    contact: &str,
+) -> Result<(Option<CallId>, Alarm), ApiError> {
+    require_agent(agent)?;
+    let alarm = load(state, id).await?;
+    if alarm.is_silent() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "a silent alarm is never discussed with a caller",
+        ));
+    }
+    let index = alarm
+        .spec()
+        .contacts
+        .iter()
+        .position(|c| c.name == contact)
+        .ok_or_else(|| {
+            ApiError::field(
+                "contact",
+                format!("{contact:?} is not on this account's contact list"),
+            )
+        })?;
+    let alarm = act(state, agent, id, Input::Callback { contact: index }).await?;
+    let call = alarm
+        .calls()
+        .iter()
+        .rev()
+        .find(|c| c.purpose == Purpose::Callback)
+        .map(|c| c.id);
+    Ok((call, alarm))
+}
+
+/// Records the agency's incident number for its dispatch.
+pub async fn confirm_dispatch(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    agency: Agency,
+    reference: &str,
+) -> Result<Alarm, ApiError> {
+    let reference = reference.trim();
+    if reference.is_empty() {
+        return Err(ApiError::field(
+            "reference",
+            "the agency's incident number is required",
+        ));
+    }
+    let input = Input::DispatchConfirmed {
+        agency,
+        reference: reference.to_string(),
+    };
+    act(state, agent, id, input).await
+}
+
+pub async fn note(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    text: &str,
+) -> Result<Alarm, ApiError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::field("text", "a note needs some text"));
+    }
+    let input = Input::Note {
+        text: text.to_string(),
+    };
+    act(state, agent, id, input).await
+}
+
+/// Closes a dispatched alarm before its follow-up window ends.
+pub async fn close(state: &ApiState, agent: &User, id: AlarmId) -> Result<Alarm, ApiError> {
+    act(state, agent, id, Input::AgentClose).await
+}

@@ -1,0 +1,110 @@
+//! What the server's tests share: a residential account with two contacts, and a live center
+//! on loopback ports with its store and auth at hand.
+#![allow(dead_code)]
+
+use watchpost_core::Settings;
+use watchpost_core::account::{
+    Account, Contact, DAY_MS, DeviceType, Monitoring, Premises, Responder, Zone,
+};
+use watchpost_core::password::{HashCost, VerbalPassword};
+use watchpost_server::auth::Auth;
+use watchpost_server::{Config, Server};
+use watchpost_store::{Role, SqliteStore, Store};
+use watchpost_wire::Window;
+
+pub const VERBAL: &str = "blue falcon";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Account 4F39: Ann Lee then Bob Lee, a door contact on zone 1 and a motion sensor on zone 3,
+/// professional for a month.
+pub fn account() -> Account {
+    Account {
+        number: "4F39".into(),
+        premises: Premises::Residential,
+        address: "12 Elm St, Springfield, IL 62701".into(),
+        country: "US".into(),
+        region: "IL".into(),
+        monitoring: Monitoring::Professional,
+        enrolled_at: chrono::Utc::now().timestamp_millis() - 30 * DAY_MS,
+        verbal_password: VerbalPassword::hash(VERBAL, HashCost::Fast),
+        responder: Responder::Police,
+        test_until: None,
+        contacts: vec![
+            Contact {
+                name: "Ann Lee".into(),
+                phone: "+15555550101".into(),
+            },
+            Contact {
+                name: "Bob Lee".into(),
+                phone: "+15555550102".into(),
+            },
+        ],
+        zones: vec![
+            Zone {
+                zone: 1,
+                device: DeviceType::Contact,
+            },
+            Zone {
+                zone: 3,
+                device: DeviceType::Motion,
+            },
+        ],
+        dc09_key: None,
+        supervision_ms: None,
+    }
+}
+
+/// A live center on a temporary database, with HTTP if asked for.
+pub struct Center {
+    pub server: Server,
+    pub store: SqliteStore,
+    pub auth: Auth<SqliteStore>,
+    /// `http://127.0.0.1:PORT` when HTTP listens.
+    pub base: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Center {
+    /// Enrols `accounts` and the users (`PASSWORD` for all), then starts the center.
+    pub async fn start(accounts: &[Account], users: &[(&str, Role)], http: bool) -> Center {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("center.db");
+        let store = SqliteStore::open(&db).await.unwrap();
+        store.put_accounts(accounts).await.unwrap();
+        let auth = Auth::new(store.clone());
+        for (name, role) in users {
+            auth.add_user(name, *role, PASSWORD, now()).await.unwrap();
+        }
+        let server = Server::start(Config {
+            db,
+            dc09: "127.0.0.1:0".parse().unwrap(),
+            http: http.then(|| "127.0.0.1:0".parse().unwrap()),
+            window: Window::default(),
+            settings: Settings::default(),
+        })
+        .await
+        .unwrap();
+        let base = server
+            .http_addr
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default();
+        Center {
+            server,
+            store,
+            auth,
+            base,
+            dir,
+        }
+    }
+
+    pub async fn api_key(&self, account: &str) -> String {
+        self.auth
+            .issue_api_key(account, "test", now())
+            .await
+            .unwrap()
+    }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,390 @@
+//! The agent console over HTTP on a real server: the sign-in form sets the session cookie,
+//! console pages require it, the queue lists a new alarm, the alarm screen's forms work an
+//! alarm through the desk (htmx fragments and plain form posts alike), the supervisor view
+//! is for supervisors, and no page ever shows the verbal password or a hash.
+
+mod common;
+
+use common::{Center, PASSWORD, VERBAL, account};
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+use watchpost_store::Role;
+
+/// A browser without JavaScript: keeps the session cookie by hand, follows no redirect, and
+/// remembers every page it was shown.
+struct Browser {
+    client: Client,
+    base: String,
+    cookie: Option<String>,
+    seen: String,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookie
+            .as_deref()
+            .map(|c| format!("wp_session={c}"))
+            .unwrap_or_default()
+    }
+
+    async fn read(&mut self, response: Response) -> (StatusCode, String, Option<String>) {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_string());
+        let body = response.text().await.unwrap();
+        self.seen.push_str(&body);
+        (status, body, location)
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.read(response).await
+    }
+
+    /// Posts a form, as htmx (`HX-Request`) or as a plain browser.
+    async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        htmx: bool,
+    ) -> (StatusCode, String, Option<String>) {
+        let body: String = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if htmx {
+            request = request.header("hx-request", "true");
+        }
+        let response = request.send().await.unwrap();
+        self.read(response).await
+    }
+
+    async fn api(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_works_an_alarm_in_the_console() {
+    let users = [
+        ("amy", Role::Agent),
+        ("sue", Role::Supervisor),
+        ("sam", Role::Supervisor),
+    ];
+    let center = Center::start(&[account()], &users, true).await;
+    let key = center.api_key("4F39").await;
+    let base = center.base.clone();
+    let client = Client::builder().redirect(Policy::none()).build().unwrap();
+    let mut browser = Browser {
+        client: client.clone(),
+        base: base.clone(),
+        cookie: None,
+        seen: String::new(),
+    };
+
+    // Signed out: everything leads to the sign-in form.
+    let (status, _, location) = browser.get("/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/console"));
+    let (status, _, location) = browser.get("/console").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/login"));
+    let (_, login, _) = browser.get("/login").await;
+    assert!(login.contains(r#"name="password""#));
+    let (status, refused, _) = browser
+        .post("/login", &[("name", "amy"), ("password", "nope")], false)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(refused.contains("Wrong user name or password"), "{refused}");
+
+    // Five failures in a row lock the user out, and the form says so.
+    let mut last = String::new();
+    for _ in 0..5 {
+        last = browser
+            .post("/login", &[("name", "sue"), ("password", "wrong")], false)
+            .await
+            .1;
+    }
+    assert!(last.contains("locked until"), "{last}");
+    let (status, locked, _) = browser
+        .post("/login", &[("name", "sue"), ("password", PASSWORD)], false)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "locked even with the right password"
+    );
+    assert!(locked.contains("Too many failed sign-ins"), "{locked}");
+
+    // Signing in sets the session cookie.
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("name", "amy"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/console");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("wp_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let token = cookie["wp_session=".len()..].split(';').next().unwrap();
+    browser.cookie = Some(token.to_string());
+    let (status, queue, _) = browser.get("/console").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(queue.contains("Open alarms: 0"), "{queue}");
+    assert!(queue.contains(r#"sse-connect="/api/events""#));
+
+    // The embedded assets.
+    let js = client
+        .get(format!("{base}/console/assets/htmx.min.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    let missing = client
+        .get(format!("{base}/console/assets/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // A burglary arrives and the queue lists it.
+    let stored = client
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "BA003"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), StatusCode::ACCEPTED);
+    let mut fragment = String::new();
+    for _ in 0..50 {
+        fragment = browser.get("/console/queue").await.1;
+        if fragment.contains("Open alarms: 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(fragment.contains("burglary"), "{fragment}");
+    assert!(fragment.contains("4F39") && fragment.contains("12 Elm St"));
+    assert!(
+        fragment.contains("Call Ann Lee (+15555550101)"),
+        "{fragment}"
+    );
+    // The cookie also opens the JSON API (the console's EventSource relies on it).
+    let alarms = browser.api("/api/alarms").await;
+    let id = alarms["alarms"][0]["id"].as_i64().unwrap();
+    assert!(fragment.contains(&format!(r#"href="/console/alarms/{id}""#)));
+
+    // The alarm screen.
+    let screen = format!("/console/alarms/{id}");
+    let (status, page, _) = browser.get(&screen).await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "Take",
+        "Ann Lee",
+        "+15555550102",
+        "Dialled",
+        "Please call us back",
+        "BA zone 3",
+        "motion",
+    ] {
+        assert!(
+            page.contains(expected),
+            "the alarm screen lacks {expected:?}"
+        );
+    }
+
+    // Take (htmx: the panel comes back), then contact 1: dialled (a plain post: redirected
+    // back), voicemail.
+    let (status, panel, _) = browser.post(&format!("{screen}/take"), &[], true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(panel.contains("You are handling this alarm."), "{panel}");
+    assert!(!panel.contains("<html"), "htmx gets the panel only");
+    let (status, _, location) = browser
+        .post(
+            &format!("{screen}/calls/0/outcome"),
+            &[("outcome", "placed")],
+            false,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some(screen.as_str()));
+    let (_, panel, _) = browser
+        .post(
+            &format!("{screen}/calls/0/outcome"),
+            &[("outcome", "voicemail")],
+            true,
+        )
+        .await;
+    assert!(panel.contains("Voicemail left"), "{panel}");
+    assert!(panel.contains("This is the watchpost monitoring center with an urgent message"));
+    let alarm = browser.api(&format!("/api/alarms/{id}")).await;
+    assert_eq!(alarm["calls"][0]["result"], "voicemail");
+    assert_eq!(alarm["handler"], "amy");
+
+    // A refused action is explained on the panel.
+    let (status, panel, _) = browser
+        .post(
+            &format!("{screen}/calls/0/outcome"),
+            &[("outcome", "answered")],
+            true,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(panel.contains("call 0 has ended"), "{panel}");
+    let (status, page, _) = browser
+        .post(
+            &format!("{screen}/calls/1/outcome"),
+            &[("outcome", "maybe")],
+            false,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("outcome"), "{page}");
+
+    // Contact 2 answers; a wrong then the right password; cancel.
+    for outcome in ["placed", "answered"] {
+        browser
+            .post(
+                &format!("{screen}/calls/1/outcome"),
+                &[("outcome", outcome)],
+                true,
+            )
+            .await;
+    }
+    let password = format!("{screen}/calls/1/password");
+    let (_, panel, _) = browser
+        .post(&password, &[("password", "red falcon")], true)
+        .await;
+    assert!(panel.contains("no match"), "{panel}");
+    let (_, panel, _) = browser.post(&password, &[("password", VERBAL)], true).await;
+    assert!(
+        panel.contains(r#"<span class="result match">match</span>"#),
+        "{panel}"
+    );
+    let (_, panel, _) = browser
+        .post(
+            &format!("{screen}/calls/1/decision"),
+            &[("decision", "cancel")],
+            true,
+        )
+        .await;
+    assert!(panel.contains("canceled_by_contact"), "{panel}");
+    let alarm = browser.api(&format!("/api/alarms/{id}")).await;
+    assert_eq!(alarm["disposition"], "canceled_by_contact");
+    let (_, queue, _) = browser.get("/console/queue").await;
+    assert!(queue.contains("Open alarms: 0"));
+    let (status, page, _) = browser.get(&screen).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Closed: canceled_by_contact"));
+    let (status, _, _) = browser.get("/console/alarms/999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A duress alarm is marked silent in the queue and on its screen, with no callback form.
+    let stored = client
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "HA001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), StatusCode::ACCEPTED);
+    for _ in 0..50 {
+        fragment = browser.get("/console/queue").await.1;
+        if fragment.contains("Open alarms: 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        fragment.contains("SILENT — never call the premises"),
+        "{fragment}"
+    );
+    let duress = browser.api("/api/alarms").await["alarms"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let (_, page, _) = browser.get(&format!("/console/alarms/{duress}")).await;
+    assert!(page.contains("SILENT — never call the premises"));
+    assert!(
+        !page.contains("/callbacks"),
+        "no callback on a silent alarm"
+    );
+
+    // The supervisor view is for supervisors.
+    let (status, _, _) = browser.get("/console/supervisor").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, location) = browser.post("/logout", &[], false).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/login"));
+    let (status, _, _) = browser.get("/console").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the session has ended");
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[("name", "sam"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    browser.cookie = Some(
+        cookie["wp_session=".len()..]
+            .split(';')
+            .next()
+            .unwrap()
+            .into(),
+    );
+    let (status, page, _) = browser.get("/console/supervisor").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Queue depth"));
+    assert!(
+        page.contains("<td>burglary</td><td class=\"num\">1</td>"),
+        "{page}"
+    );
+
+    assert!(
+        !browser.seen.contains(VERBAL),
+        "the verbal password is never shown"
+    );
+    assert!(
+        !browser.seen.to_lowercase().contains("argon2"),
+        "nor any hash"
+    );
+    center.server.stop().await.unwrap();
+}

@@ -1,0 +1,293 @@
+//! The console in a real headless Chromium, driven over WebDriver (chromedriver): an agent
+//! signs in, sees a burglary arrive in the queue live (its age ticking), opens it from the
+//! keyboard, sees changes made elsewhere arrive (without losing what they type), takes it,
+//! records a voicemail for contact 1, reaches contact 2, checks their verbal password
+//! ("match"), cancels, and sees the alarm closed `canceled_by_contact`. Screenshots of the
+//! alarm screen go to `target/console-alarm.png` (and `target/console-closed.png`).
+
+mod common;
+
+use common::{Center, PASSWORD, VERBAL, account};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use watchpost_store::Role;
+
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// chromedriver, stopped when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    let port = free_port();
+    let driver = Driver(
+        Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (apt-get install chromium chromium-driver)"),
+    );
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("browserName".into(), json!("chrome"));
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) if started.elapsed() > PATIENCE => panic!("no WebDriver session: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The element, once the page has it.
+async fn wait_for(c: &Client, css: &str) -> Element {
+    c.wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+/// Waits until an element of `css` shows `text`.
+async fn wait_text(c: &Client, css: &str, text: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(element) = c.find(Locator::Css(css)).await
+            && let Ok(shown) = element.text().await
+            && shown.contains(text)
+        {
+            return;
+        }
+        if started.elapsed() > PATIENCE {
+            let source = c.source().await.unwrap_or_default();
+            panic!("{css} never showed {text:?}; the page:\n{source}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks an element; tries again if a live refresh replaced it in between.
+async fn click(c: &Client, css: &str) {
+    let started = Instant::now();
+    loop {
+        let element = wait_for(c, css).await;
+        match element.click().await {
+            Ok(()) => return,
+            Err(e) if started.elapsed() > PATIENCE => panic!("cannot click {css}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Types one key, as a person does, to whatever has the focus.
+async fn press(c: &Client, key: char) {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, c.screenshot().await.unwrap()).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
+async fn an_agent_cancels_a_burglary_in_chromium() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let key = center.api_key("4F39").await;
+    let base = center.base.clone();
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    c.set_window_size(1400, 1900).await.unwrap();
+
+    // Sign in: the center's address leads to the sign-in form.
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "input[name=name]")
+        .await
+        .send_keys("amy")
+        .await
+        .unwrap();
+    wait_for(&c, "input[name=password]")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    click(&c, "form.login button[type=submit]").await;
+    wait_text(&c, "h1", "Open alarms: 0").await;
+
+    // A burglary arrives; the queue shows it without a reload (server-sent events).
+    let signal = reqwest::Client::new()
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "BA003"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signal.status(), reqwest::StatusCode::ACCEPTED);
+    wait_text(&c, "#queue-table tbody", "burglary").await;
+    wait_text(&c, "#queue-table tbody", "Call Ann Lee").await;
+    // The age ticks by itself.
+    let age = wait_for(&c, "#queue-table td.age")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while c
+        .find(Locator::Css("#queue-table td.age"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        == age
+    {
+        assert!(started.elapsed() < PATIENCE, "the age stays at {age}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(&c, "console-queue.png").await;
+
+    // Open it from the keyboard (j selects the first row, Enter opens it) and take it (t).
+    press(&c, 'j').await;
+    press(&c, '\u{E007}').await; // Enter
+    wait_for(&c, "#panel").await;
+    wait_text(&c, "#next-step", "Call Ann Lee (+15555550101)").await;
+
+    // The screen follows changes made elsewhere (here a note through the JSON API)...
+    let api = reqwest::Client::new();
+    let login: serde_json::Value = api
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "amy", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let note = |text: &'static str| {
+        let (api, base, token) = (api.clone(), base.clone(), token.clone());
+        async move {
+            let path = format!("{base}/api/alarms/1/notes");
+            let sent = api
+                .post(path)
+                .bearer_auth(token)
+                .json(&json!({ "text": text }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(sent.status(), reqwest::StatusCode::OK);
+        }
+    };
+    note("patrol car nearby").await;
+    wait_text(&c, "table.timeline", "patrol car nearby").await;
+    // ...but never wipes what the agent is typing: it offers a refresh (r) instead.
+    press(&c, 'm').await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("draft")
+        .await
+        .unwrap();
+    note("neighbour called").await;
+    let started = Instant::now();
+    while !wait_for(&c, "#stale").await.is_displayed().await.unwrap() {
+        assert!(started.elapsed() < PATIENCE, "no stale notice");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let draft = wait_for(&c, "#note").await.prop("value").await.unwrap();
+    assert_eq!(draft.as_deref(), Some("draft"));
+    press(&c, '\u{E00C}').await; // Escape leaves the field
+    press(&c, 'r').await;
+    wait_text(&c, "table.timeline", "neighbour called").await;
+
+    press(&c, 't').await;
+    wait_text(&c, "#panel", "You are handling this alarm.").await;
+
+    // Contact 1: dialled, then voicemail; the message that was left is shown.
+    click(&c, "form[action$='/calls/0/outcome'] button[value=placed]").await;
+    wait_text(&c, "#next-step", "Calling Ann Lee").await;
+    click(
+        &c,
+        "form[action$='/calls/0/outcome'] button[value=voicemail]",
+    )
+    .await;
+    wait_text(&c, "#voicemail-message", "Please call us back").await;
+    wait_text(&c, "#next-step", "Call Bob Lee (+15555550102)").await;
+
+    // Contact 2: dialled, answered (the a key), the verbal password (p focuses it).
+    click(&c, "form[action$='/calls/1/outcome'] button[value=placed]").await;
+    wait_text(&c, "#next-step", "Calling Bob Lee").await;
+    press(&c, 'a').await;
+    wait_for(&c, "input[name=password]").await;
+    press(&c, 'p').await;
+    let input = c.active_element().await.unwrap();
+    assert_eq!(
+        input.attr("name").await.unwrap().as_deref(),
+        Some("password")
+    );
+    input.send_keys(VERBAL).await.unwrap();
+    click(&c, "form[action$='/calls/1/password'] button[type=submit]").await;
+    wait_text(&c, "#password-1", "match").await;
+    let shown = c.find(Locator::Css("#password-1")).await.unwrap();
+    assert!(!shown.text().await.unwrap().contains("no match"));
+    let path = screenshot(&c, "console-alarm.png").await;
+    println!("screenshot: {}", path.display());
+
+    // Cancel: the alarm closes canceled_by_contact.
+    click(&c, "button[value=cancel]").await;
+    wait_text(&c, "#next-step", "Closed: canceled_by_contact").await;
+    screenshot(&c, "console-closed.png").await;
+    let source = c.source().await.unwrap();
+    assert!(
+        !source.contains(VERBAL),
+        "the verbal password is never shown"
+    );
+    assert!(!source.to_lowercase().contains("argon2"));
+
+    c.close().await.unwrap();
+    center.server.stop().await.unwrap();
+}
