@@ -2,3 +2,4 @@
 //! runner that plays response plans through the real center.
 
 pub mod scenario;
+pub mod simulate;

@@ -6,6 +6,7 @@ mod bench;
 mod keys_cmd;
 mod scenario_cmd;
 mod serve_cmd;
+mod simulate_cmd;
 mod users_cmd;
 mod wire_cmd;
 
@@ -39,6 +40,8 @@ enum Command {
     },
     /// List alarms.
     Alarms(alarms_cmd::AlarmsArgs),
+    /// Simulate a whole center in virtual time: N agents, storms, automation levels.
+    Simulate(Box<simulate_cmd::SimulateArgs>),
     /// Users who sign in to the console and the API.
     Users {
         #[command(subcommand)]
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
             Command::Scenario { command } => Ok(scenario_cmd::run(command).await),
             Command::Accounts { command } => accounts_cmd::run(command).await,
             Command::Alarms(args) => alarms_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Simulate(args) => simulate_cmd::run(*args),
             Command::Users { command } => users_cmd::run(command).await,
             Command::Keys { command } => keys_cmd::run(command).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
