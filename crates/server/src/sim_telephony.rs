@@ -4,16 +4,16 @@
 //! records the decision at the console. The same inputs an agent would give, through the same
 //! commands, so the engine cannot tell the difference.
 
+use crate::adapters::{self, OutboundCall};
 use crate::board::Board;
 use crate::intake::Commands;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use watchpost_center::Effect;
 use watchpost_core::alarm::{CallId, CallResult, Decision, Purpose};
-use watchpost_core::{Action, Input};
+use watchpost_core::{Agency, AlarmKind, Input};
 use watchpost_store::AlarmId;
 
 /// How long things take on the phone, and how people answer.
@@ -173,74 +173,106 @@ impl Line {
     }
 }
 
-/// Carries out the engine's calls with simulated people until the effects channel closes.
-/// Calls already in progress when it starts (after a restart) are picked up where they are.
-pub async fn run(
-    mut effects: mpsc::UnboundedReceiver<Vec<Effect>>,
-    commands: Commands,
-    board: Arc<Board>,
-    telephony: Telephony,
-) {
-    let line = Arc::new(Line {
-        commands,
-        board: board.clone(),
-        telephony,
-    });
-    let mut seed = 0u64;
-    for (alarm, state) in board.open_alarms() {
-        if let Some(call) = state.current_call()
-            && call.result.is_none()
-        {
-            // Ringing when the center stopped: the person never picked up.
+/// Simulated people on the phone.
+pub struct SimTelephony {
+    line: Arc<Line>,
+    seed: AtomicU64,
+}
+
+impl SimTelephony {
+    /// Starts answering; calls already in progress (after a restart) are picked up where
+    /// they are.
+    pub fn start(commands: Commands, board: Arc<Board>, telephony: Telephony) -> SimTelephony {
+        let line = Arc::new(Line {
+            commands,
+            board: board.clone(),
+            telephony,
+        });
+        let mut seed = 0u64;
+        for (alarm, state) in board.open_alarms() {
+            let Some(call) = state.current_call() else {
+                continue;
+            };
             let (line, id) = (line.clone(), call.id);
-            let placed = call.placed_at.is_some();
-            tokio::spawn(async move {
-                if placed
-                    || line
-                        .after(Duration::ZERO, alarm, Input::CallPlaced { call: id })
-                        .await
-                {
-                    line.after(
-                        line.telephony.ring_timeout,
-                        alarm,
-                        Input::NoAnswer { call: id },
-                    )
-                    .await;
-                }
-            });
-        } else if let Some(call) = state.current_call()
-            && call.result == Some(CallResult::Answered)
-        {
-            let (line, id) = (line.clone(), call.id);
-            let deciding = call.purpose == Purpose::Verify || call.agent_joined;
-            seed = seed.wrapping_add(1);
-            let mut rng = StdRng::seed_from_u64(seed);
-            tokio::spawn(async move {
-                if deciding {
-                    line.converse(alarm, id, &mut rng, Duration::ZERO).await;
-                } else {
-                    line.after(Duration::ZERO, alarm, Input::CallEnded { call: id })
-                        .await;
-                }
-            });
-        }
-    }
-    while let Some(batch) = effects.recv().await {
-        for Effect { alarm, action } in batch {
-            if let Action::PlaceCall {
-                call,
-                purpose,
-                offers_agent,
-                ..
-            } = action
-            {
-                seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let line = line.clone();
+            if call.result.is_none() {
+                // Ringing when the center stopped: the person never picked up.
+                let placed = call.placed_at.is_some();
                 tokio::spawn(async move {
-                    line.call(alarm, call, purpose, offers_agent, call == 0, seed)
-                        .await;
+                    if placed
+                        || line
+                            .after(Duration::ZERO, alarm, Input::CallPlaced { call: id })
+                            .await
+                    {
+                        let timeout = line.telephony.ring_timeout;
+                        line.after(timeout, alarm, Input::NoAnswer { call: id })
+                            .await;
+                    }
+                });
+            } else if call.result == Some(CallResult::Answered) {
+                let deciding = call.purpose == Purpose::Verify || call.agent_joined;
+                seed = seed.wrapping_add(1);
+                let mut rng = StdRng::seed_from_u64(seed);
+                tokio::spawn(async move {
+                    if deciding {
+                        line.converse(alarm, id, &mut rng, Duration::ZERO).await;
+                    } else {
+                        line.after(Duration::ZERO, alarm, Input::CallEnded { call: id })
+                            .await;
+                    }
                 });
             }
         }
+        SimTelephony {
+            line,
+            seed: AtomicU64::new(seed),
+        }
     }
+}
+
+impl adapters::Telephony for SimTelephony {
+    fn place(&self, call: OutboundCall) {
+        let seed = self
+            .seed
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        let line = self.line.clone();
+        tokio::spawn(async move {
+            let first = call.call == 0;
+            line.call(
+                call.alarm,
+                call.call,
+                call.purpose,
+                call.offers_agent,
+                first,
+                seed,
+            )
+            .await;
+        });
+    }
+
+    /// The simulated line plays the message into the voicemail; nothing answers.
+    fn leave_voicemail(&self, _alarm: AlarmId, _call: CallId, _message: &str) {}
+
+    /// A hung-up call's remaining steps are refused by the engine, which ends them.
+    fn hang_up(&self, _alarm: AlarmId, _call: CallId) {}
+}
+
+/// A simulated agency that confirms each request with an incident number after a while.
+pub struct SimDispatch {
+    pub commands: Commands,
+    pub confirms_after: Duration,
+}
+
+impl adapters::Dispatch for SimDispatch {
+    fn request(&self, alarm: AlarmId, agency: Agency, _kind: AlarmKind, _address: &str) {
+        let (commands, wait) = (self.commands.clone(), self.confirms_after);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let reference = format!("SIM-{}-{alarm}", agency.as_str().to_uppercase());
+            let input = Input::DispatchConfirmed { agency, reference };
+            // Closed meanwhile (canceled): nothing to confirm.
+            let _ = commands.send(alarm, input, "dispatch").await;
+        });
+    }
+
+    fn cancel(&self, _alarm: AlarmId, _agency: Agency) {}
 }

@@ -4,9 +4,12 @@
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use watchpost_core::Settings;
-use watchpost_server::{Config, Server, demo, sim_telephony};
+use watchpost_server::adapters::{self, Dispatch, Manual, Telephony};
+use watchpost_server::sim_telephony::{self, SimDispatch, SimTelephony};
+use watchpost_server::{Config, Server, demo};
 use watchpost_store::{SqliteStore, Store};
 use watchpost_wire::Window;
 
@@ -82,13 +85,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
     let effects = std::mem::replace(&mut server.effects, none);
     let (stop_demo, demo_stopping) = tokio::sync::watch::channel(false);
-    if args.demo {
-        tokio::spawn(sim_telephony::run(
-            effects,
+    let (telephony, dispatch): (Arc<dyn Telephony>, Arc<dyn Dispatch>) = if args.demo {
+        let telephony = SimTelephony::start(
             server.commands.clone(),
             server.board.clone(),
             sim_telephony::Telephony::default(),
-        ));
+        );
+        let agency = SimDispatch {
+            commands: server.commands.clone(),
+            confirms_after: Duration::from_secs(20),
+        };
+        (Arc::new(telephony), Arc::new(agency))
+    } else {
+        (Arc::new(Manual), Arc::new(Manual))
+    };
+    tokio::spawn(adapters::carry_out(effects, telephony, dispatch));
+    if args.demo {
         let accounts = demo::accounts(watchpost_server::now_ms(), 36);
         let accounts = {
             let mut enrolled = Vec::new();
@@ -111,8 +123,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             demo::PASSWORD,
             demo::VERBAL_PASSWORD
         );
-    } else {
-        tokio::spawn(trace_actions(effects));
     }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let failure = tokio::select! {
@@ -128,16 +138,4 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     server.stop().await?;
     println!("watchpost: stopped");
     Ok(())
-}
-
-/// Without simulated telephony, calls and dispatches are agent tasks at the console (manual
-/// mode); the actions are in the alarms' logs and traced here.
-async fn trace_actions(
-    mut effects: tokio::sync::mpsc::UnboundedReceiver<Vec<watchpost_center::Effect>>,
-) {
-    while let Some(batch) = effects.recv().await {
-        for effect in batch {
-            tracing::info!(alarm = effect.alarm, action = ?effect.action, "action");
-        }
-    }
 }
