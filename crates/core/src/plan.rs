@@ -182,8 +182,9 @@ fn dispatch_branches() -> Branches {
     }
 }
 
-fn professional(kind: AlarmKind) -> Plan {
-    let base = Plan {
+/// A plan that does nothing, calls nobody and nothing cancels: what each plan builds on.
+fn base() -> Plan {
+    Plan {
         steps: vec![],
         agency: AgencyRule::Police,
         cancel_before_dispatch: vec![],
@@ -191,12 +192,16 @@ fn professional(kind: AlarmKind) -> Plan {
         after_dispatch: AfterDispatch::Ignore,
         silent: false,
         hold_until_restored: false,
-        // Every professional plan ends in a dispatch or a cancel; this is never reached.
+        // Every professional plan but water and freeze ends in a dispatch or a cancel.
         quiet_end: QuietEnd {
             reached: Disposition::Dispatched,
             unreached: Disposition::Dispatched,
         },
-    };
+    }
+}
+
+fn professional(kind: AlarmKind) -> Plan {
+    let base = base();
     match kind {
         AlarmKind::Burglary => Plan {
             steps: vec![Step::Verify {
@@ -284,16 +289,11 @@ fn water_and_freeze() -> Plan {
             contacts: Contacts::FIRST_TWO,
             agent: None,
         }],
-        agency: AgencyRule::Police,
-        cancel_before_dispatch: vec![],
-        cancel_after_dispatch: vec![],
-        after_dispatch: AfterDispatch::Ignore,
-        silent: false,
-        hold_until_restored: false,
         quiet_end: QuietEnd {
             reached: Disposition::Notified,
             unreached: Disposition::Unreached,
         },
+        ..base()
     }
 }
 
