@@ -111,8 +111,12 @@ pub async fn check_password(
     let now = crate::now_ms();
     {
         let mut attempts = state.attempts.lock().expect("attempts lock");
+        // Forget alarms whose attempts are all outside the window, so the map stays small.
+        attempts.retain(|_, times| {
+            times.retain(|at| now - at < ATTEMPT_WINDOW_MS);
+            !times.is_empty()
+        });
         let recent = attempts.entry(id).or_default();
-        recent.retain(|at| now - at < ATTEMPT_WINDOW_MS);
         if recent.len() >= ATTEMPTS_PER_WINDOW {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

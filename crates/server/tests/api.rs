@@ -189,6 +189,11 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
         .post(&format!("/api/alarms/{id}/notes"), json!({"text": "late"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    let (status, refused) = api.get("/api/alarms?state=closed&limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "limit");
+    let (_, one) = api.get("/api/alarms?state=all&limit=1").await;
+    assert_eq!(one["alarms"].as_array().unwrap().len(), 1);
     let (status, refused) = api.get("/api/alarms?state=maybe").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused["field"], "state");

@@ -18,7 +18,12 @@ use watchpost_store::{AlarmId, AlarmState, Store};
 #[derive(Deserialize)]
 pub struct ListQuery {
     state: Option<String>,
+    /// Closed and all: at most this many, the most recent (each is rebuilt from its log).
+    limit: Option<usize>,
 }
+
+const DEFAULT_LIMIT: usize = 200;
+const MAX_LIMIT: usize = 1000;
 
 pub async fn list(
     State(state): State<ApiState>,
@@ -36,6 +41,13 @@ pub async fn list(
             ));
         }
     };
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            format!("must be 1 to {MAX_LIMIT}"),
+        ));
+    }
     let views: Vec<AlarmView> = if which == AlarmState::Open {
         state
             .board
@@ -44,8 +56,9 @@ pub async fn list(
             .map(|(id, a)| alarm_view(*id, a))
             .collect()
     } else {
+        let rows = state.store.alarms(which).await?;
         let mut views = Vec::new();
-        for row in state.store.alarms(which).await? {
+        for row in &rows[rows.len().saturating_sub(limit)..] {
             views.push(alarm_view(row.id, &desk::load(&state, row.id).await?));
         }
         views
