@@ -1,12 +1,9 @@
 //! `watchpost alarms`: the alarms in a database, rebuilt from their logs. Safe to run while
 //! `serve` uses the same database.
 
-use chrono::{DateTime, SecondsFormat};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 use std::path::PathBuf;
-use watchpost_core::Millis;
-use watchpost_core::report::{AlarmReport, alarm_report};
+use watchpost_server::view::alarm_view;
 use watchpost_store::{AlarmState, SqliteStore, Store, replay};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -27,23 +24,6 @@ pub struct AlarmsArgs {
     json: bool,
 }
 
-/// An alarm as listed: its report (times in seconds from its opening) and where it belongs.
-#[derive(Serialize)]
-pub struct Listed {
-    pub id: i64,
-    pub account: String,
-    pub opened_at: String,
-    pub closed_at: Option<String>,
-    #[serde(flatten)]
-    pub report: AlarmReport,
-}
-
-fn rfc3339(at: Millis) -> String {
-    DateTime::from_timestamp_millis(at)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
 pub async fn run(args: AlarmsArgs) -> anyhow::Result<()> {
     if !args.db.exists() {
         anyhow::bail!("--db {}: no such database", args.db.display());
@@ -57,14 +37,7 @@ pub async fn run(args: AlarmsArgs) -> anyhow::Result<()> {
     for row in store.alarms(state).await? {
         let log = store.log(row.id).await?;
         let alarm = replay(&log).map_err(|e| anyhow::anyhow!("alarm {}: {e}", row.id))?;
-        let spec = alarm.spec();
-        let listed = Listed {
-            id: row.id,
-            account: spec.account.clone(),
-            opened_at: rfc3339(spec.opened_at),
-            closed_at: alarm.closed().map(|(at, _)| rfc3339(at)),
-            report: alarm_report(spec.opened_at, &alarm),
-        };
+        let listed = alarm_view(row.id, &alarm);
         if args.json {
             println!("{}", serde_json::to_string(&listed)?);
         } else {
