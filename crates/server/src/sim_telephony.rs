@@ -18,7 +18,7 @@ use watchpost_store::AlarmId;
 
 /// How long things take on the phone, and how people answer.
 #[derive(Debug, Clone)]
-pub struct Telephony {
+pub struct CallTiming {
     pub dial: Duration,
     pub answer_after: Duration,
     pub voicemail_after: Duration,
@@ -29,10 +29,10 @@ pub struct Telephony {
     pub message: Duration,
 }
 
-impl Default for Telephony {
+impl Default for CallTiming {
     fn default() -> Self {
         let s = Duration::from_secs;
-        Telephony {
+        CallTiming {
             dial: s(1),
             answer_after: s(6),
             voicemail_after: s(20),
@@ -56,7 +56,7 @@ enum Answers {
 struct Line {
     commands: Commands,
     board: Arc<Board>,
-    telephony: Telephony,
+    timing: CallTiming,
 }
 
 impl Line {
@@ -80,7 +80,7 @@ impl Line {
         first: bool,
         seed: u64,
     ) {
-        let t = &self.telephony;
+        let t = &self.timing;
         let mut rng = StdRng::seed_from_u64(seed);
         let answers = match rng.gen_range(0..100) {
             0..55 => Answers::Person,
@@ -182,11 +182,11 @@ pub struct SimTelephony {
 impl SimTelephony {
     /// Starts answering; calls already in progress (after a restart) are picked up where
     /// they are.
-    pub fn start(commands: Commands, board: Arc<Board>, telephony: Telephony) -> SimTelephony {
+    pub fn start(commands: Commands, board: Arc<Board>, timing: CallTiming) -> SimTelephony {
         let line = Arc::new(Line {
             commands,
             board: board.clone(),
-            telephony,
+            timing,
         });
         let mut seed = 0u64;
         for (alarm, state) in board.open_alarms() {
@@ -203,7 +203,7 @@ impl SimTelephony {
                             .after(Duration::ZERO, alarm, Input::CallPlaced { call: id })
                             .await
                     {
-                        let timeout = line.telephony.ring_timeout;
+                        let timeout = line.timing.ring_timeout;
                         line.after(timeout, alarm, Input::NoAnswer { call: id })
                             .await;
                     }

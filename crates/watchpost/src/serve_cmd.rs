@@ -89,7 +89,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let telephony = SimTelephony::start(
             server.commands.clone(),
             server.board.clone(),
-            sim_telephony::Telephony::default(),
+            sim_telephony::CallTiming::default(),
         );
         let agency = SimDispatch {
             commands: server.commands.clone(),
