@@ -3,13 +3,18 @@
 //! pending batch. `commit` writes the batch in one transaction (group commit) and only then
 //! hands the actions out, so nothing is acted on before it is logged. It owns no clock and no
 //! sockets: `scenario` drives it in virtual time, `serve` in real time.
+//!
+//! Among several nodes, a center drives only the partitions whose leases it holds: it routes
+//! the signals of their accounts and writes their alarms under each lease's fencing token.
+//! Signals for other partitions are stored and posted to the inbox of whoever drives them.
 
 use std::collections::{BTreeSet, HashMap};
 use thiserror::Error;
 use watchpost_core::router::{Route, open_spec, route};
 use watchpost_core::{Account, Action, Alarm, AlarmKind, Input, Millis, Rejected, Settings};
 use watchpost_store::{
-    AlarmId, AlarmState, Batch, LogBody, LogEntry, SignalRecord, Store, StoreError, replay,
+    AlarmId, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry, Partition,
+    SignalRecord, StoreError, partition_of, replay,
 };
 
 #[derive(Debug, Error)]
@@ -24,6 +29,38 @@ pub enum CenterError {
     Rejected(AlarmId, Rejected),
     #[error("alarm {0} cannot be rebuilt from its log: {1}")]
     Replay(AlarmId, String),
+    /// Refused by the node driving the alarm (the reason as it gave it).
+    #[error("alarm {0}: {1}")]
+    Refused(AlarmId, String),
+}
+
+impl CenterError {
+    /// How the node driving an alarm answers a command posted to it by another node.
+    pub fn outcome(result: &Result<(), CenterError>) -> String {
+        match result {
+            Ok(()) => "ok".into(),
+            Err(CenterError::NotOpen(_)) => "not_open".into(),
+            Err(e @ (CenterError::Rejected(..) | CenterError::Refused(..))) => {
+                format!(
+                    "refused: {}",
+                    e.to_string().split_once(": ").map_or("", |(_, why)| why)
+                )
+            }
+            Err(e) => format!("refused: {e}"),
+        }
+    }
+
+    /// The answer to a posted command, from its outcome.
+    pub fn from_outcome(alarm: AlarmId, outcome: &str) -> Result<(), CenterError> {
+        match outcome {
+            "ok" => Ok(()),
+            "not_open" => Err(CenterError::NotOpen(alarm)),
+            other => Err(CenterError::Refused(
+                alarm,
+                other.strip_prefix("refused: ").unwrap_or(other).to_string(),
+            )),
+        }
+    }
 }
 
 /// An action an alarm asked for, to be carried out by an adapter.
@@ -37,6 +74,8 @@ pub struct Effect {
 #[derive(Debug, Default)]
 pub struct Received {
     pub opened: Vec<AlarmId>,
+    /// Another node drives the account's partition: the signal was posted to it.
+    pub forwarded: bool,
 }
 
 struct Live {
@@ -45,13 +84,18 @@ struct Live {
     timer: Option<Millis>,
 }
 
-pub struct Center<S> {
-    store: S,
+pub struct Center {
+    store: Db,
     settings: Settings,
+    /// The partitions this center drives, with their leases; `None`: all of them, unfenced
+    /// (a center alone on its store: scenario runs, tests).
+    leases: Option<HashMap<Partition, Lease>>,
     open: HashMap<AlarmId, Live>,
     by_account: HashMap<String, Vec<(AlarmId, AlarmKind)>>,
     timers: BTreeSet<(Millis, AlarmId)>,
-    last_id: AlarmId,
+    /// Alarm ids reserved in the store and not used yet: `next_id..id_end`.
+    next_id: AlarmId,
+    id_end: AlarmId,
     pending: Batch,
     effects: Vec<Effect>,
     /// Recently read accounts, so a burst of signals does not re-read them each time.
@@ -61,36 +105,144 @@ pub struct Center<S> {
 /// How long an account read from the store is trusted: changes apply within this time.
 const ACCOUNT_FRESH_MS: Millis = 5_000;
 const ACCOUNT_CACHE_MAX: usize = 100_000;
+/// Alarm ids reserved at a time (a restart leaves the rest of a block unused).
+const ID_BLOCK: i64 = 100;
 
 fn drain(alarm: &mut Alarm) -> Vec<Action> {
     std::iter::from_fn(|| alarm.poll_action()).collect()
 }
 
-impl<S: Store> Center<S> {
-    /// A center that picks up every open alarm in the store where its log left it.
-    pub async fn resume(store: S, settings: Settings) -> Result<Self, CenterError> {
-        let last_id = store.last_alarm_id().await?;
-        let mut center = Center {
-            store,
-            settings,
-            open: HashMap::new(),
-            by_account: HashMap::new(),
-            timers: BTreeSet::new(),
-            last_id,
-            pending: Batch::default(),
-            effects: Vec::new(),
-            accounts: HashMap::new(),
-        };
-        for row in center.store.alarms(AlarmState::Open).await? {
-            let log = center.store.log(row.id).await?;
-            let alarm = replay(&log).map_err(|e| CenterError::Replay(row.id, e))?;
-            let next_seq = log.last().map_or(0, |e| e.seq + 1);
-            center.track(row.id, alarm, next_seq);
-        }
+impl Center {
+    /// A center alone on its store, driving every alarm: it picks up every open alarm where
+    /// its log left it.
+    pub async fn resume(store: Db, settings: Settings) -> Result<Self, CenterError> {
+        let mut center = Center::new(store, settings);
+        center.leases = None;
+        center.load(|_| true).await?;
         Ok(center)
     }
 
-    pub fn store(&self) -> &S {
+    /// A center that drives nothing until it adopts partitions.
+    pub fn new(store: Db, settings: Settings) -> Center {
+        Center {
+            store,
+            settings,
+            leases: Some(HashMap::new()),
+            open: HashMap::new(),
+            by_account: HashMap::new(),
+            timers: BTreeSet::new(),
+            next_id: 0,
+            id_end: 0,
+            pending: Batch::default(),
+            effects: Vec::new(),
+            accounts: HashMap::new(),
+        }
+    }
+
+    /// Starts driving a partition under `lease`: its open alarms are picked up where their
+    /// logs left them. Returns their ids.
+    pub async fn adopt(&mut self, lease: Lease) -> Result<Vec<AlarmId>, CenterError> {
+        if let Some(leases) = &mut self.leases {
+            leases.insert(lease.partition, lease);
+        }
+        self.load(|account| partition_of(account) == lease.partition)
+            .await
+    }
+
+    async fn load(&mut self, wanted: impl Fn(&str) -> bool) -> Result<Vec<AlarmId>, CenterError> {
+        let mut loaded = Vec::new();
+        for row in self.store.alarms(AlarmState::Open).await? {
+            if !wanted(&row.account) {
+                continue;
+            }
+            let log = self.store.log(row.id).await?;
+            let alarm = replay(&log).map_err(|e| CenterError::Replay(row.id, e))?;
+            let next_seq = log.last().map_or(0, |e| e.seq + 1);
+            self.track(row.id, alarm, next_seq);
+            loaded.push(row.id);
+        }
+        Ok(loaded)
+    }
+
+    /// Stops driving a partition (its lease was lost or given up): its alarms are forgotten
+    /// here, to be driven by whoever takes it. Call it between commits. Returns their ids.
+    pub fn give_up(&mut self, partition: Partition) -> Vec<AlarmId> {
+        if let Some(leases) = &mut self.leases {
+            leases.remove(&partition);
+        }
+        let ids: Vec<AlarmId> = self
+            .open
+            .iter()
+            .filter(|(_, live)| partition_of(&live.alarm.spec().account) == partition)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            self.untrack(*id);
+        }
+        ids
+    }
+
+    /// Forgets everything not committed and every alarm in memory, after a commit was refused:
+    /// returns the leases held, for the caller to check and adopt again.
+    pub fn reset(&mut self) -> Vec<Lease> {
+        self.pending = Batch::default();
+        self.effects.clear();
+        let held = self.held();
+        let partitions: Vec<Partition> = held.iter().map(|l| l.partition).collect();
+        for partition in partitions {
+            self.give_up(partition);
+        }
+        held
+    }
+
+    /// The leases this center drives under, by partition.
+    pub fn held(&self) -> Vec<Lease> {
+        let mut held: Vec<Lease> = self
+            .leases
+            .iter()
+            .flat_map(|leases| leases.values().copied())
+            .collect();
+        held.sort_unstable();
+        held
+    }
+
+    /// Whether the partition has open alarms here.
+    pub fn drives_alarms_in(&self, partition: Partition) -> bool {
+        self.open
+            .values()
+            .any(|live| partition_of(&live.alarm.spec().account) == partition)
+    }
+
+    /// The lease an account's alarms are driven under here: `Ok(None)` when this center drives
+    /// everything unfenced, `Err(partition)` when another node drives them.
+    fn lease_for(&self, account: &str) -> Result<Option<Lease>, Partition> {
+        match &self.leases {
+            None => Ok(None),
+            Some(leases) => {
+                let partition = partition_of(account);
+                leases.get(&partition).copied().map(Some).ok_or(partition)
+            }
+        }
+    }
+
+    /// Notes that an alarm's entries in the pending batch are written under its lease.
+    fn fence(&mut self, id: AlarmId, lease: Option<Lease>) {
+        if let Some(lease) = lease {
+            self.pending.fences.insert(id, lease.token);
+            self.pending.leases.push(lease);
+        }
+    }
+
+    async fn new_alarm_id(&mut self) -> Result<AlarmId, CenterError> {
+        if self.next_id >= self.id_end {
+            self.next_id = self.store.allocate_alarm_ids(ID_BLOCK).await?;
+            self.id_end = self.next_id + ID_BLOCK;
+        }
+        self.next_id += 1;
+        Ok(self.next_id - 1)
+    }
+
+    pub fn store(&self) -> &Db {
         &self.store
     }
 
@@ -107,6 +259,11 @@ impl<S: Store> Center<S> {
         self.open.iter().map(|(id, live)| (*id, &live.alarm))
     }
 
+    /// The seq an open alarm's next log entry will have (its log's length).
+    pub fn next_seq(&self, id: AlarmId) -> Option<u32> {
+        self.open.get(&id).map(|live| live.next_seq)
+    }
+
     /// The earliest time an open alarm needs waking.
     pub fn next_timer(&self) -> Option<Millis> {
         self.timers.first().map(|(at, _)| *at)
@@ -121,7 +278,9 @@ impl<S: Store> Center<S> {
 
     /// Like `commit`, and also says which alarms the commit changed (opened, fed, closed).
     pub async fn commit_changes(&mut self) -> Result<(Vec<Effect>, Vec<AlarmId>), CenterError> {
-        let batch = std::mem::take(&mut self.pending);
+        let mut batch = std::mem::take(&mut self.pending);
+        batch.leases.sort_unstable();
+        batch.leases.dedup();
         self.store.write(&batch).await?;
         let mut touched: Vec<AlarmId> = batch.entries.iter().map(|(id, _)| *id).collect();
         touched.sort_unstable();
@@ -129,16 +288,62 @@ impl<S: Store> Center<S> {
         Ok((std::mem::take(&mut self.effects), touched))
     }
 
-    /// Records an event received for an account (in the pending batch) and routes it.
+    /// Records an event received for an account (in the pending batch) and routes it, or
+    /// posts it to the node that drives the account's partition.
     pub async fn receive(
         &mut self,
         now: Millis,
         signal: SignalRecord,
         actor: &str,
     ) -> Result<Received, CenterError> {
+        if let Err(partition) = self.lease_for(&signal.account) {
+            self.pending.forwarded.push((partition, signal.clone()));
+            self.pending.signals.push(signal);
+            return Ok(Received {
+                forwarded: true,
+                ..Received::default()
+            });
+        }
         let routed = self.route(now, &signal, actor).await;
         self.pending.signals.push(signal);
         routed
+    }
+
+    /// Acts on an inbox item of a partition this center drives: routes a signal another node
+    /// stored, or applies a command another node's agent gave, answering with its outcome.
+    /// Items of partitions not driven here are left for their driver. Routing refusals are
+    /// the item's outcome; only a store failure is an error.
+    pub async fn settle(&mut self, now: Millis, item: InboxItem) -> Result<(), CenterError> {
+        let Some(leases) = &self.leases else {
+            return Ok(());
+        };
+        let Some(&lease) = leases.get(&item.partition) else {
+            return Ok(());
+        };
+        let outcome = match item.inbound {
+            Inbound::Signal { signal } => {
+                match self.route(now, &signal, &signal.source).await {
+                    Err(CenterError::Store(e)) => return Err(CenterError::Store(e)),
+                    Err(e) => tracing::warn!("signal posted for account {}: {e}", signal.account),
+                    Ok(_) => {}
+                }
+                None
+            }
+            Inbound::Command {
+                alarm,
+                input,
+                actor,
+            } => {
+                let result = self.input(now, alarm, input, &actor);
+                if let Err(CenterError::Store(e)) = result {
+                    return Err(CenterError::Store(e));
+                }
+                Some(CenterError::outcome(&result))
+            }
+        };
+        self.pending.settled.push((item.id, outcome));
+        self.pending.leases.push(lease);
+        Ok(())
     }
 
     /// Opens, joins or acts on the account's alarms for a signal (use `receive`, which also
@@ -149,6 +354,7 @@ impl<S: Store> Center<S> {
         signal: &SignalRecord,
         actor: &str,
     ) -> Result<Received, CenterError> {
+        let lease = self.lease_for(&signal.account).ok().flatten();
         let enrolled = self.account(&signal.account, now).await?;
         let event = &signal.event;
         let mut received = Received::default();
@@ -162,8 +368,8 @@ impl<S: Store> Center<S> {
                 let spec = open_spec(&enrolled, kind, event, now, &self.settings);
                 let mut alarm = Alarm::open(spec.clone());
                 let actions = drain(&mut alarm);
-                self.last_id += 1;
-                let id = self.last_id;
+                let id = self.new_alarm_id().await?;
+                self.fence(id, lease);
                 let opened = LogEntry {
                     seq: 0,
                     at: now,
@@ -233,7 +439,14 @@ impl<S: Store> Center<S> {
             .handle(now, input.clone())
             .map_err(|e| CenterError::Rejected(id, e))?;
         let actions = drain(&mut live.alarm);
+        let lease = match &self.leases {
+            None => None,
+            Some(leases) => leases
+                .get(&partition_of(&live.alarm.spec().account))
+                .copied(),
+        };
         let seq = live.next_seq;
+        self.fence(id, lease);
         self.pending.entries.push((
             id,
             LogEntry {

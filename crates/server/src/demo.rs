@@ -137,7 +137,7 @@ pub fn accounts(now: Millis, count: usize) -> Vec<Account> {
 }
 
 /// Enrols the demo accounts and the demo admin, unless the database has accounts already.
-pub async fn prepare<S: Store>(store: &S, now: Millis) -> Result<usize, StoreError> {
+pub async fn prepare<S: Store + ?Sized>(store: &S, now: Millis) -> Result<usize, StoreError> {
     if store.count_accounts().await? > 0 {
         return Ok(0);
     }

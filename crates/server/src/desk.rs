@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use watchpost_core::alarm::{CallId, Decision, Purpose};
 use watchpost_core::{Agency, Alarm, Input, Millis};
-use watchpost_store::{AlarmId, Role, Store, User, replay};
+use watchpost_store::{AlarmId, Role, User, replay};
 
 /// An alarm from the board if open, else rebuilt from its log.
 pub async fn load(state: &ApiState, id: AlarmId) -> Result<Alarm, ApiError> {

@@ -15,7 +15,7 @@ pub struct Keys {
 const REFRESH: Duration = Duration::from_secs(5);
 
 impl Keys {
-    pub async fn load<S: Store>(store: &S) -> Result<Keys, watchpost_store::StoreError> {
+    pub async fn load<S: Store + ?Sized>(store: &S) -> Result<Keys, watchpost_store::StoreError> {
         let keys = Keys::default();
         keys.reload(store).await?;
         Ok(keys)
@@ -29,7 +29,10 @@ impl Keys {
             .cloned()
     }
 
-    async fn reload<S: Store>(&self, store: &S) -> Result<(), watchpost_store::StoreError> {
+    async fn reload<S: Store + ?Sized>(
+        &self,
+        store: &S,
+    ) -> Result<(), watchpost_store::StoreError> {
         let mut fresh = HashMap::new();
         for (account, hex) in store.dc09_keys().await? {
             match Key::from_hex(&hex) {
@@ -44,12 +47,12 @@ impl Keys {
     }
 
     /// Reloads the keys every few seconds, for as long as the center runs.
-    pub fn refresh<S: Store + 'static>(&self, store: S) -> tokio::task::JoinHandle<()> {
+    pub fn refresh(&self, store: watchpost_store::Db) -> tokio::task::JoinHandle<()> {
         let keys = self.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(REFRESH).await;
-                if let Err(e) = keys.reload(&store).await {
+                if let Err(e) = keys.reload(&*store).await {
                     tracing::warn!("DC-09 keys not refreshed: {e}");
                 }
             }

@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod api;
 pub mod auth;
 mod board;
+pub mod cluster;
 mod console;
 mod dc09;
 pub mod demo;
@@ -19,6 +20,7 @@ mod supervision;
 pub mod view;
 
 pub use board::{Board, Change};
+pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};
 pub use server::{Config, Server};
 

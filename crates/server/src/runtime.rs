@@ -1,10 +1,13 @@
 //! The runtime: drives the center in real time. Each round it takes every submission that is
-//! waiting (and every timer that is due), records and routes the signals, and commits all of
-//! it — signals, alarm logs, closings — in one transaction (group commit). Only then are the
-//! senders told their signals are stored and the actions handed to the adapters. A
-//! retransmission of a signal already stored is acknowledged again and not stored twice.
+//! waiting (and every timer that is due, and every inbox item other nodes posted for the
+//! partitions it drives), records and routes the signals, and commits all of it — signals,
+//! alarm logs, closings — in one transaction (group commit). Only then are the senders told
+//! their signals are stored and the actions handed to the adapters. A retransmission of a
+//! signal already stored is acknowledged again and not stored twice. Between rounds it keeps
+//! its leases (`crate::cluster`).
 
 use crate::board::Board;
+use crate::cluster::Cluster;
 use crate::intake::{Command, Fingerprint, Submission};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -12,28 +15,41 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::Millis;
-use watchpost_store::{SignalRecord, Store};
+use watchpost_store::{Db, SignalRecord, StoreError, partition_of};
 
 /// How long a retransmission is recognised.
 const RETRANSMIT_WINDOW_MS: Millis = 5 * 60 * 1000;
 const MAX_ROUND: usize = 8192;
+/// How often the inbox is read for items other nodes posted.
+const INBOX_EVERY: Duration = Duration::from_millis(100);
+const INBOX_BATCH: i64 = 2000;
+/// How often a command posted to another node is checked for its outcome, and for how long.
+const OUTCOME_EVERY: Duration = Duration::from_millis(20);
+const OUTCOME_WAIT: Duration = Duration::from_secs(30);
 
 /// Transmissions recently stored, by fingerprint. Kept in the store too (in the same commit
-/// as their signals), so a panel that resends after a restart is still recognised.
+/// as their signals), so a panel that resends after a restart — or to another node — is
+/// still recognised.
 struct Seen {
     at: HashMap<Fingerprint, Millis>,
     pruned_at: Millis,
+    /// Other nodes store transmissions too: ask the store about those not seen here.
+    shared: bool,
 }
 
 impl Seen {
-    async fn load<S: Store>(store: &S, now: Millis) -> Result<Seen, CenterError> {
+    async fn load(store: &Db, now: Millis, shared: bool) -> Result<Seen, CenterError> {
         let at = store
             .recent_transmissions(now - RETRANSMIT_WINDOW_MS)
             .await?
             .into_iter()
             .map(|(fingerprint, at)| (Fingerprint(fingerprint), at))
             .collect();
-        Ok(Seen { at, pruned_at: now })
+        Ok(Seen {
+            at,
+            pruned_at: now,
+            shared,
+        })
     }
 
     fn recent(&self, f: &Fingerprint, now: Millis) -> bool {
@@ -42,7 +58,34 @@ impl Seen {
             .is_some_and(|at| now - at < RETRANSMIT_WINDOW_MS)
     }
 
-    async fn prune<S: Store>(&mut self, store: &S, now: Millis) -> Result<(), CenterError> {
+    /// Of this round's fingerprints not seen here, those another node already stored.
+    async fn stored_elsewhere(
+        &self,
+        store: &Db,
+        round: &[Submission],
+        now: Millis,
+    ) -> Result<HashSet<Fingerprint>, CenterError> {
+        if !self.shared {
+            return Ok(HashSet::new());
+        }
+        let unknown: Vec<String> = round
+            .iter()
+            .filter_map(|s| s.fingerprint.as_ref())
+            .filter(|f| !self.recent(f, now))
+            .map(|f| f.0.clone())
+            .collect();
+        if unknown.is_empty() {
+            return Ok(HashSet::new());
+        }
+        Ok(store
+            .known_transmissions(&unknown)
+            .await?
+            .into_iter()
+            .map(Fingerprint)
+            .collect())
+    }
+
+    async fn prune(&mut self, store: &Db, now: Millis) -> Result<(), CenterError> {
         if now - self.pruned_at > RETRANSMIT_WINDOW_MS {
             self.at.retain(|_, at| now - *at < RETRANSMIT_WINDOW_MS);
             store
@@ -56,11 +99,7 @@ impl Seen {
 
 /// Records and routes one signal; an unknown account or an input an alarm refuses is
 /// reported (the signal stays stored), a store failure stops the center.
-async fn take<S: Store>(
-    center: &mut Center<S>,
-    now: Millis,
-    signal: SignalRecord,
-) -> Result<(), CenterError> {
+async fn take(center: &mut Center, now: Millis, signal: SignalRecord) -> Result<(), CenterError> {
     let actor = signal.source.clone();
     match center.receive(now, signal, &actor).await {
         Ok(_) => Ok(()),
@@ -76,6 +115,47 @@ async fn take<S: Store>(
     }
 }
 
+/// Hands a command for an alarm another node drives to that node, and answers it with the
+/// outcome that node gives.
+fn forward(store: Db, board: Arc<Board>, order: Command, partition: watchpost_store::Partition) {
+    tokio::spawn(async move {
+        let alarm = order.alarm;
+        let answer = async {
+            let id = store
+                .post_command(
+                    partition,
+                    crate::now_ms(),
+                    alarm,
+                    &order.input,
+                    &order.actor,
+                )
+                .await?;
+            let deadline = tokio::time::Instant::now() + OUTCOME_WAIT;
+            while tokio::time::Instant::now() < deadline {
+                if let Some(outcome) = store.command_outcome(id).await? {
+                    return Ok(CenterError::from_outcome(alarm, &outcome));
+                }
+                tokio::time::sleep(OUTCOME_EVERY).await;
+            }
+            Ok::<_, StoreError>(Err(CenterError::Refused(
+                alarm,
+                "the node driving this alarm has not answered yet; the input is queued and \
+                 will be applied when it does"
+                    .into(),
+            )))
+        };
+        let result = match answer.await {
+            Ok(result) => result,
+            Err(e) => Err(CenterError::Store(e)),
+        };
+        if result.is_ok() {
+            // Whoever sent it reads the alarm next: show them what their input did.
+            board.reload(&store, alarm).await;
+        }
+        let _ = order.done.send(result);
+    });
+}
+
 pub struct Channels {
     pub submissions: mpsc::Receiver<Submission>,
     pub commands: mpsc::Receiver<Command>,
@@ -83,9 +163,10 @@ pub struct Channels {
     pub stop: watch::Receiver<bool>,
 }
 
-pub async fn run<S: Store>(
-    mut center: Center<S>,
+pub async fn run(
+    mut center: Center,
     board: Arc<Board>,
+    cluster: Arc<Cluster>,
     channels: Channels,
 ) -> Result<(), CenterError> {
     let Channels {
@@ -94,9 +175,11 @@ pub async fn run<S: Store>(
         effects,
         mut stop,
     } = channels;
-    board.fill(&center);
-    let mut seen = Seen::load(center.store(), crate::now_ms()).await?;
+    let store = center.store().clone();
+    let mut seen = Seen::load(&store, crate::now_ms(), cluster.shared()).await?;
     let mut waiting: Vec<(oneshot::Sender<bool>, Option<Fingerprint>)> = Vec::new();
+    let mut leases = tokio::time::interval(cluster.renew_every());
+    let mut inbox = tokio::time::interval(INBOX_EVERY);
     let mut stopping = false;
     while !stopping {
         let wake = center
@@ -104,6 +187,7 @@ pub async fn run<S: Store>(
             .map(|at| Duration::from_millis((at - crate::now_ms()).max(0) as u64));
         let mut round = Vec::new();
         let mut orders = Vec::new();
+        let mut read_inbox = false;
         tokio::select! {
             got = submissions.recv() => match got {
                 Some(first) => round.push(first),
@@ -111,6 +195,12 @@ pub async fn run<S: Store>(
             },
             got = commands.recv() => if let Some(first) = got { orders.push(first) },
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {}
+            _ = leases.tick() => {
+                let changed = cluster.keep_leases(&mut center, crate::now_ms()).await?;
+                board.update(&center, &changed);
+                continue;
+            }
+            _ = inbox.tick() => read_inbox = true,
             _ = stop.changed() => stopping = true,
         }
         // Whatever else is waiting joins this round's commit.
@@ -129,20 +219,32 @@ pub async fn run<S: Store>(
         let now = crate::now_ms();
         let mut answered = Vec::new();
         for order in orders {
-            match center.input(now, order.alarm, order.input, &order.actor) {
-                Ok(()) => answered.push(order.done),
-                Err(e @ (CenterError::Rejected(..) | CenterError::NotOpen(_))) => {
+            match center.input(now, order.alarm, order.input.clone(), &order.actor) {
+                Ok(()) => answered.push((order.alarm, order.done)),
+                Err(CenterError::NotOpen(id)) => match driven_elsewhere(&board, &center, id) {
+                    Some(partition) => forward(store.clone(), board.clone(), order, partition),
+                    None => {
+                        let _ = order.done.send(Err(CenterError::NotOpen(id)));
+                    }
+                },
+                Err(e @ CenterError::Rejected(..)) => {
                     let _ = order.done.send(Err(e));
                 }
                 Err(e) => return Err(e),
             }
         }
+        if read_inbox {
+            let partitions: Vec<_> = center.held().iter().map(|l| l.partition).collect();
+            for item in store.inbox(&partitions, INBOX_BATCH).await? {
+                center.settle(now, item).await?;
+            }
+        }
+        let elsewhere = seen.stored_elsewhere(&store, &round, now).await?;
         let mut in_round = HashSet::new();
         for submission in round {
-            let repeat = submission
-                .fingerprint
-                .as_ref()
-                .is_some_and(|f| seen.recent(f, now) || in_round.contains(f));
+            let repeat = submission.fingerprint.as_ref().is_some_and(|f| {
+                seen.recent(f, now) || in_round.contains(f) || elsewhere.contains(f)
+            });
             if !repeat {
                 if let Some(f) = &submission.fingerprint {
                     in_round.insert(f.clone());
@@ -164,12 +266,29 @@ pub async fn run<S: Store>(
                     }
                     let _ = sender.send(true);
                 }
-                for sender in answered {
+                for (_, sender) in answered {
                     let _ = sender.send(Ok(()));
                 }
                 if !done.is_empty() {
                     let _ = effects.send(done);
                 }
+            }
+            Err(CenterError::Store(StoreError::Fenced(partition))) => {
+                // Another node took a partition this round wrote to: nothing of the round is
+                // stored. Senders are told (panels resend), and the center starts again from
+                // what the store holds for the partitions it still drives.
+                tracing::warn!("partition {partition} was taken over: round not stored");
+                for (sender, _) in waiting.drain(..) {
+                    let _ = sender.send(false);
+                }
+                for (alarm, sender) in answered {
+                    let _ = sender.send(Err(CenterError::Refused(
+                        alarm,
+                        "the alarm moved to another node meanwhile; try again".into(),
+                    )));
+                }
+                let changed = cluster.start_again(&mut center, crate::now_ms()).await?;
+                board.update(&center, &changed);
             }
             Err(e) => {
                 // Nothing of this round is stored: nobody is told otherwise, and the center
@@ -180,7 +299,19 @@ pub async fn run<S: Store>(
                 return Err(e);
             }
         }
-        seen.prune(center.store(), now).await?;
+        seen.prune(&store, now).await?;
     }
-    Ok(())
+    cluster.leave(&mut center).await
+}
+
+/// The partition of an alarm that is open but driven by another node.
+fn driven_elsewhere(
+    board: &Board,
+    center: &Center,
+    alarm: watchpost_store::AlarmId,
+) -> Option<watchpost_store::Partition> {
+    let open = board.get(alarm)?;
+    let partition = partition_of(&open.spec().account);
+    let here = center.held().iter().any(|l| l.partition == partition);
+    (!here).then_some(partition)
 }

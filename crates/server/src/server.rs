@@ -1,14 +1,15 @@
-//! Starting and stopping a live center: the store, the center resumed from its logs, the
-//! intake, the DC-09 receivers (TCP and UDP on one address), supervision and the runtime.
+//! Starting and stopping a live center (one node of it): the store, the center that picks up
+//! the partitions it takes leases on, the intake, the DC-09 receivers (TCP and UDP on one
+//! address), supervision, the board following the other nodes, and the runtime.
 
-use crate::board::Board;
+use crate::board::{self, Board};
+use crate::cluster::{Cluster, NodeConfig};
 use crate::dc09::{self, Receiver};
 use crate::intake::{Commands, Intake};
 use crate::keys::Keys;
 use crate::runtime;
 use crate::supervision::Supervision;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -18,12 +19,14 @@ use tokio::task::JoinHandle;
 use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::Settings;
 use watchpost_core::router::Event;
-use watchpost_store::{SqliteStore, StoreError};
+use watchpost_store::{Db, StoreError};
 use watchpost_wire::Window;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub db: PathBuf,
+    /// The store: a SQLite file path or a `postgres://` URL (see `watchpost_store::open`).
+    pub db: String,
+    pub node: NodeConfig,
     pub dc09: SocketAddr,
     /// Where the HTTP API (and console) listens; `None`: no HTTP.
     pub http: Option<SocketAddr>,
@@ -47,7 +50,8 @@ pub enum ServerError {
 pub struct Server {
     pub dc09_addr: SocketAddr,
     pub http_addr: Option<SocketAddr>,
-    pub store: SqliteStore,
+    pub store: Db,
+    pub cluster: Arc<Cluster>,
     /// The open alarms as of the last commit, and their changes.
     pub board: Arc<Board>,
     /// Inputs from agents and adapters.
@@ -65,8 +69,9 @@ const SUPERVISION_TICK: Duration = Duration::from_secs(1);
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServerError> {
-        let store = SqliteStore::open(&config.db).await?;
-        let center = Center::resume(store.clone(), config.settings.clone()).await?;
+        let store = watchpost_store::open(&config.db).await?;
+        let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
+        let mut center = Center::new(store.clone(), config.settings.clone());
         let (effects_tx, effects) = mpsc::unbounded_channel();
 
         let tcp = TcpListener::bind(config.dc09)
@@ -83,8 +88,11 @@ impl Server {
         let (intake, submissions) = Intake::new();
         let (commands, orders) = Commands::new();
         let board = Arc::new(Board::default());
-        let keys = Keys::load(&store).await?;
-        let supervision = Supervision::load(&store, crate::now_ms()).await?;
+        // The partitions this node can take now are driven before anything is received.
+        let adopted = cluster.keep_leases(&mut center, crate::now_ms()).await?;
+        board.update(&center, &adopted);
+        let keys = Keys::load(&*store).await?;
+        let supervision = Supervision::load(&*store, crate::now_ms()).await?;
         let intake_handle = intake.clone();
         let receiver = Arc::new(Receiver {
             intake: intake.clone(),
@@ -100,16 +108,30 @@ impl Server {
                 store.clone(),
                 supervision,
                 intake.clone(),
+                board.clone(),
+                cluster.clone(),
                 stopping.clone(),
             )),
         ];
+        if config.node.shared {
+            background.push(tokio::spawn(board::follow(
+                board.clone(),
+                store.clone(),
+                stopping.clone(),
+            )));
+        }
         let channels = runtime::Channels {
             submissions,
             commands: orders,
             effects: effects_tx,
             stop: stopping,
         };
-        let runtime = tokio::spawn(runtime::run(center, board.clone(), channels));
+        let runtime = tokio::spawn(runtime::run(
+            center,
+            board.clone(),
+            cluster.clone(),
+            channels,
+        ));
         let http_addr = match config.http {
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
@@ -120,6 +142,7 @@ impl Server {
                     .map_err(|e| ServerError::Bind(addr, e))?;
                 let api = crate::api::router(crate::api::ApiState {
                     store: store.clone(),
+                    cluster: cluster.clone(),
                     board: board.clone(),
                     commands: commands.clone(),
                     intake: intake_handle.clone(),
@@ -146,6 +169,7 @@ impl Server {
             dc09_addr,
             http_addr,
             store,
+            cluster,
             board,
             commands,
             intake: intake_handle,
@@ -178,11 +202,14 @@ impl Server {
     }
 }
 
-/// Raises a comm_failure signal for every supervised panel that missed its interval.
+/// Raises a comm_failure signal for every supervised panel this node watches that missed
+/// its interval.
 async fn watch_supervision(
-    store: SqliteStore,
+    store: Db,
     supervision: Supervision,
     intake: Intake,
+    board: Arc<Board>,
+    cluster: Arc<Cluster>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut ticks = 0u64;
@@ -194,12 +221,17 @@ async fn watch_supervision(
         ticks += 1;
         let now = crate::now_ms();
         if ticks.is_multiple_of(10)
-            && let Err(e) = supervision.reload(&store, now).await
+            && let Err(e) = supervision.reload(&*store, now).await
         {
             tracing::warn!("supervision intervals not refreshed: {e}");
         }
+        if cluster.shared()
+            && let Err(e) = supervision.share(&store, &board, now).await
+        {
+            tracing::warn!("supervision not shared with the other nodes: {e}");
+        }
         let late: Vec<_> = supervision
-            .overdue(now)
+            .overdue(now, |account| cluster.drives(account, now))
             .iter()
             .map(|account| dc09::supervision_signal(account, now, Event::CommFailure))
             .collect();

@@ -1,18 +1,29 @@
 //! Supervision: a supervised panel must be heard (any frame, a NULL link test included) at
 //! least once per interval. A missed interval raises a comm_failure signal; the next frame
-//! from that panel raises the restore that closes it.
+//! from that panel raises the restore that closes it. Among several nodes, a panel may be
+//! heard by any of them: when each was last heard is shared through the store, and the node
+//! driving an account's partition is the one that watches it.
 
+use crate::board::Board;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use watchpost_core::Millis;
-use watchpost_store::{AlarmState, Store, StoreError};
+use watchpost_core::{AlarmKind, Millis};
+use watchpost_store::{AlarmState, Db, Store, StoreError};
 
 #[derive(Default)]
 struct State {
     intervals: HashMap<String, Millis>,
     last_heard: HashMap<String, Millis>,
-    failed: HashSet<String>,
+    /// Accounts with a communication failure open, with when it was raised here (0: seen
+    /// on the board).
+    failed: HashMap<String, Millis>,
+    /// Heard here since last shared with the other nodes.
+    unshared: HashMap<String, Millis>,
+    shared_until: Millis,
 }
+
+/// How long a failure raised here counts as open before the board shows it.
+const RAISED_GRACE_MS: Millis = 10_000;
 
 #[derive(Clone, Default)]
 pub struct Supervision {
@@ -22,22 +33,29 @@ pub struct Supervision {
 impl Supervision {
     /// Every supervised account starts its interval now; open comm failures are remembered,
     /// so the next frame restores them.
-    pub async fn load<S: Store>(store: &S, now: Millis) -> Result<Supervision, StoreError> {
+    pub async fn load<S: Store + ?Sized>(
+        store: &S,
+        now: Millis,
+    ) -> Result<Supervision, StoreError> {
         let supervision = Supervision::default();
         supervision.reload(store, now).await?;
         let open = store.alarms(AlarmState::Open).await?;
         let mut state = supervision.state.lock().expect("supervision lock");
         state.failed = open
             .into_iter()
-            .filter(|a| a.kind == watchpost_core::AlarmKind::CommFailure.as_str())
-            .map(|a| a.account)
+            .filter(|a| a.kind == AlarmKind::CommFailure.as_str())
+            .map(|a| (a.account, 0))
             .collect();
         drop(state);
         Ok(supervision)
     }
 
     /// Picks up accounts enrolled or changed since.
-    pub async fn reload<S: Store>(&self, store: &S, now: Millis) -> Result<(), StoreError> {
+    pub async fn reload<S: Store + ?Sized>(
+        &self,
+        store: &S,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let intervals: HashMap<String, Millis> = store.supervised().await?.into_iter().collect();
         let mut state = self.state.lock().expect("supervision lock");
         for account in intervals.keys() {
@@ -55,21 +73,63 @@ impl Supervision {
         } else if state.intervals.contains_key(account) {
             state.last_heard.insert(account.to_string(), now);
         }
-        state.failed.remove(account)
+        if state.intervals.contains_key(account) {
+            state.unshared.insert(account.to_string(), now);
+        }
+        state.failed.remove(account).is_some()
     }
 
-    /// Accounts whose interval ran out since they were last heard, each reported once.
-    pub fn overdue(&self, now: Millis) -> Vec<String> {
+    /// Shares with the other nodes when panels were heard here, learns when they heard
+    /// theirs, and takes the open communication failures from the board (another node may
+    /// have raised one this node's receiver must restore).
+    pub async fn share(&self, store: &Db, board: &Board, now: Millis) -> Result<(), StoreError> {
+        let (heard, since) = {
+            let mut state = self.state.lock().expect("supervision lock");
+            (std::mem::take(&mut state.unshared), state.shared_until)
+        };
+        let heard: Vec<(String, Millis)> = heard.into_iter().collect();
+        if !heard.is_empty() {
+            store.record_heard(&heard).await?;
+        }
+        // Overlapping reads: a node's share may commit a little after its time.
+        let elsewhere = store.heard_since(since - 5_000).await?;
+        let open_failures: HashSet<String> = board
+            .open_alarms()
+            .into_iter()
+            .filter(|(_, a)| a.spec().kind == AlarmKind::CommFailure)
+            .map(|(_, a)| a.spec().account.clone())
+            .collect();
+        let mut state = self.state.lock().expect("supervision lock");
+        state.shared_until = now;
+        for (account, at) in elsewhere {
+            if let Some(last) = state.last_heard.get_mut(&account) {
+                *last = (*last).max(at);
+            }
+        }
+        state
+            .failed
+            .retain(|a, raised| open_failures.contains(a) || now - *raised < RAISED_GRACE_MS);
+        for account in open_failures {
+            state.failed.entry(account).or_insert(0);
+        }
+        Ok(())
+    }
+
+    /// Accounts this node watches (`watched`) whose interval ran out since they were last
+    /// heard, each reported once.
+    pub fn overdue(&self, now: Millis, watched: impl Fn(&str) -> bool) -> Vec<String> {
         let mut state = self.state.lock().expect("supervision lock");
         let State {
             intervals,
             last_heard,
             failed,
+            ..
         } = &mut *state;
         let mut late: Vec<String> = intervals
             .iter()
             .filter(|(account, interval)| {
-                !failed.contains(*account)
+                !failed.contains_key(*account)
+                    && watched(account)
                     && last_heard
                         .get(*account)
                         .is_some_and(|at| now - at > **interval)
@@ -77,7 +137,7 @@ impl Supervision {
             .map(|(account, _)| account.clone())
             .collect();
         late.sort();
-        failed.extend(late.iter().cloned());
+        failed.extend(late.iter().map(|a| (a.clone(), now)));
         late
     }
 }
@@ -95,16 +155,16 @@ mod tests {
             state.last_heard.insert("1234".into(), 0);
         }
         assert!(
-            s.overdue(60_000).is_empty(),
+            s.overdue(60_000, |_| true).is_empty(),
             "exactly the interval is still on time"
         );
         s.heard("1234", 30_000);
-        assert!(s.overdue(90_000).is_empty());
-        assert_eq!(s.overdue(90_001), ["1234"]);
-        assert!(s.overdue(200_000).is_empty(), "reported once");
+        assert!(s.overdue(90_000, |_| true).is_empty());
+        assert_eq!(s.overdue(90_001, |_| true), ["1234"]);
+        assert!(s.overdue(200_000, |_| true).is_empty(), "reported once");
         assert!(s.heard("1234", 200_000), "the next frame restores");
         assert!(!s.heard("1234", 200_001));
-        assert!(s.overdue(250_000).is_empty());
+        assert!(s.overdue(250_000, |_| true).is_empty());
         assert!(!s.heard("unsupervised", 1));
     }
 }

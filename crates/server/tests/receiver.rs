@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use watchpost_core::account::Account;
 use watchpost_server::Server;
-use watchpost_store::{AlarmState, Store};
+use watchpost_store::AlarmState;
 use watchpost_wire::{Chunk, encode_frame, parse_frame};
 use watchpost_wire::{CrcForm, FixedPad, Frame, FrameSplitter, Header, Key, MessageId};
 

@@ -2,16 +2,27 @@
 //! signal, and each alarm's append-only log — and who may use it (users, sessions, API keys),
 //! behind one `Store` trait.
 
+mod coordination;
 mod log;
+mod postgres;
 mod sqlite;
+pub mod testing;
+mod text;
 
+pub use coordination::{
+    AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, PARTITIONS, Partition,
+    partition_of,
+};
 pub use log::{LogBody, LogEntry, replay};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use thiserror::Error;
 use watchpost_core::router::Event;
 use watchpost_core::{Account, AlarmSpec, Disposition, Millis};
@@ -28,6 +39,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("alarm {0} does not exist")]
     NoSuchAlarm(AlarmId),
+    /// The batch was made under a lease another node has since taken: nothing was written.
+    #[error(
+        "the lease of partition {0} was taken by another node: nothing of this batch was written"
+    )]
+    Fenced(Partition),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -74,6 +90,15 @@ pub struct Batch {
     pub closed: Vec<(AlarmId, Millis, Disposition)>,
     /// Fingerprints of the transmissions whose signals this batch stores.
     pub transmissions: Vec<(String, Millis)>,
+    /// Signals (also in `signals`) for partitions another node drives, posted to its inbox.
+    pub forwarded: Vec<(Partition, SignalRecord)>,
+    /// Inbox items this batch acted on: removed, or for a command given its outcome.
+    pub settled: Vec<(i64, Option<String>)>,
+    /// The leases the alarm writes and settled items were made under. Each must still be
+    /// current when the batch is written, or nothing of it is.
+    pub leases: Vec<Lease>,
+    /// The fencing token each alarm's entries are written with (0 when none is given).
+    pub fences: HashMap<AlarmId, i64>,
 }
 
 impl Batch {
@@ -83,7 +108,36 @@ impl Batch {
             && self.entries.is_empty()
             && self.closed.is_empty()
             && self.transmissions.is_empty()
+            && self.forwarded.is_empty()
+            && self.settled.is_empty()
     }
+}
+
+/// A whole store: the center's data and its coordination between nodes.
+pub trait Database: Store + Coordination {}
+
+impl<T: Store + Coordination> Database for T {}
+
+/// The store as the center and its servers share it, whichever backend it is.
+pub type Db = Arc<dyn Database>;
+
+/// Opens (creating and migrating if needed) the store `db` names: a `postgres://` or
+/// `postgresql://` URL is a PostgreSQL database, anything else a SQLite file (a path, or
+/// `sqlite://` and a path).
+pub async fn open(db: &str) -> Result<Db> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(db).await?))
+    } else {
+        let path = db.strip_prefix("sqlite://").unwrap_or(db);
+        Ok(Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    }
+}
+
+/// Whether `db` names a store several nodes can share.
+pub fn is_shared(db: &str) -> bool {
+    !db.starts_with("sqlite://") && db.contains("://")
 }
 
 /// What a signed-in person may do. Ordered: `Agent < Supervisor < Admin`, and each role may do

@@ -1,9 +1,10 @@
 //! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a committed
 //! transaction survives a power cut.
 
+use crate::text::{from_json, from_text, json, to_text};
 use crate::{
-    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, LogEntry, Result, Role, SessionRecord,
-    SignalRecord, Store, StoreError, User,
+    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Result, Role,
+    SessionRecord, SignalRecord, Store, StoreError, User,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -15,30 +16,14 @@ use watchpost_core::account::{Contact, Zone};
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
+mod coordination;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     /// Reads; many at once (WAL lets them run beside the writer).
     pool: SqlitePool,
     /// Writes, one connection: writers queue here instead of sleeping on SQLite's lock.
     writer: SqlitePool,
-}
-
-/// Values stored as text are the serde names of the domain enums.
-fn to_text<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(e) => unreachable!("domain enums serialise: {e}"),
-    }
-}
-
-fn from_text<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_string()))
-        .map_err(|e| StoreError::Corrupt(format!("{column} = {text:?}: {e}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 fn signal_record(r: &sqlx::sqlite::SqliteRow) -> Result<SignalRecord> {
@@ -64,8 +49,35 @@ fn user_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
     })
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("log entries serialise")
+/// Refuses the transaction unless every lease is still current: the UPDATE also locks them,
+/// so no other node can take one until this transaction ends.
+async fn fence(tx: &mut sqlx::SqliteConnection, leases: &[Lease]) -> Result<()> {
+    let mut distinct = leases.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    for chunk in distinct.chunks(100) {
+        let mut check = sqlx::QueryBuilder::new("UPDATE leases SET token = token WHERE ");
+        let mut or = check.separated(" OR ");
+        for lease in chunk {
+            or.push("(part = ")
+                .push_bind_unseparated(i64::from(lease.partition))
+                .push_unseparated(" AND token = ")
+                .push_bind_unseparated(lease.token)
+                .push_unseparated(")");
+        }
+        let held = check.build().execute(&mut *tx).await?.rows_affected();
+        if held != chunk.len() as u64 {
+            let current: Vec<(i64, i64)> = sqlx::query_as("SELECT part, token FROM leases")
+                .fetch_all(&mut *tx)
+                .await?;
+            let lost = chunk
+                .iter()
+                .find(|l| !current.contains(&(i64::from(l.partition), l.token)))
+                .map_or(chunk[0].partition, |l| l.partition);
+            return Err(StoreError::Fenced(lost));
+        }
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -271,6 +283,7 @@ impl Store for SqliteStore {
             return Ok(vec![]);
         }
         let mut tx = self.writer.begin().await?;
+        fence(&mut tx, &batch.leases).await?;
         let mut ids = Vec::with_capacity(batch.signals.len());
         // Many rows per statement: one round trip to SQLite per chunk, not per signal.
         for chunk in batch.signals.chunks(200) {
@@ -306,14 +319,15 @@ impl Store for SqliteStore {
         }
         for chunk in batch.entries.chunks(200) {
             let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body) ",
+                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body, fence) ",
             );
             insert.push_values(chunk, |mut row, (alarm, entry)| {
                 row.push_bind(alarm)
                     .push_bind(entry.seq as i64)
                     .push_bind(entry.at)
                     .push_bind(&entry.actor)
-                    .push_bind(json(&entry.body));
+                    .push_bind(json(&entry.body))
+                    .push_bind(batch.fences.get(alarm).copied().unwrap_or(0));
             });
             insert.build().execute(&mut *tx).await?;
         }
@@ -327,6 +341,26 @@ impl Store for SqliteStore {
                 " ON CONFLICT (fingerprint) DO UPDATE SET received_at = excluded.received_at",
             );
             insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.forwarded.chunks(200) {
+            let mut insert = sqlx::QueryBuilder::new("INSERT INTO inbox (part, posted_at, body) ");
+            insert.push_values(chunk, |mut row, (partition, signal)| {
+                row.push_bind(i64::from(*partition))
+                    .push_bind(signal.received_at)
+                    .push_bind(json(&Inbound::Signal {
+                        signal: signal.clone(),
+                    }));
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        for (id, outcome) in &batch.settled {
+            let query = match outcome {
+                None => sqlx::query("DELETE FROM inbox WHERE id = ?").bind(id),
+                Some(outcome) => sqlx::query("UPDATE inbox SET outcome = ? WHERE id = ?")
+                    .bind(outcome)
+                    .bind(id),
+            };
+            query.execute(&mut *tx).await?;
         }
         for (alarm, at, disposition) in &batch.closed {
             sqlx::query("UPDATE alarms SET closed_at = ?, disposition = ? WHERE id = ?")

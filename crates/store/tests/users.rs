@@ -1,11 +1,13 @@
-//! Users, sessions and API keys on a real SQLite file: they round-trip and survive a reopen,
-//! failed sign-ins are counted and lock at the limit, sessions are touched and swept, and only
-//! hashes are looked up.
+//! Users, sessions and API keys in each store (SQLite on a real file, PostgreSQL): they
+//! round-trip and survive a reopen, failed sign-ins are counted and lock at the limit, sessions
+//! are touched and swept, and only hashes are looked up.
+
+mod common;
 
 use watchpost_core::Account;
 use watchpost_core::account::{Monitoring, Premises, Responder};
 use watchpost_core::password::{HashCost, VerbalPassword};
-use watchpost_store::{ApiKeyRecord, Role, SessionRecord, SqliteStore, Store, User};
+use watchpost_store::{ApiKeyRecord, PgStore, Role, SessionRecord, SqliteStore, Store, User};
 
 fn user(name: &str, role: Role) -> User {
     User {
@@ -28,32 +30,22 @@ fn session(token_hash: &str, user: &str, expires_at: i64) -> SessionRecord {
     }
 }
 
-async fn open() -> (SqliteStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("center.db"))
+/// Two users and a session; one user is then replaced.
+async fn put_users_and_a_session(store: &dyn Store) {
+    store.put_user(&user("zed", Role::Admin)).await.unwrap();
+    store.put_user(&user("ann", Role::Agent)).await.unwrap();
+    store
+        .put_session(&session("h1", "ann", 50_000))
         .await
         .unwrap();
-    (store, dir)
+    // Replacing a user keeps its sessions.
+    let mut ann = user("ann", Role::Supervisor);
+    ann.locked_until = Some(9);
+    store.put_user(&ann).await.unwrap();
 }
 
-#[tokio::test]
-async fn users_round_trip_and_survive_a_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("center.db");
-    {
-        let store = SqliteStore::open(&path).await.unwrap();
-        store.put_user(&user("zed", Role::Admin)).await.unwrap();
-        store.put_user(&user("ann", Role::Agent)).await.unwrap();
-        store
-            .put_session(&session("h1", "ann", 50_000))
-            .await
-            .unwrap();
-        // Replacing a user keeps its sessions.
-        let mut ann = user("ann", Role::Supervisor);
-        ann.locked_until = Some(9);
-        store.put_user(&ann).await.unwrap();
-    }
-    let store = SqliteStore::open(&path).await.unwrap();
+/// What [`put_users_and_a_session`] wrote, read back by a store opened afresh.
+async fn read_users_and_the_session(store: &dyn Store) {
     let ann = store.user("ann").await.unwrap().unwrap();
     assert_eq!(ann.role, Role::Supervisor);
     assert_eq!(ann.locked_until, Some(9));
@@ -75,8 +67,22 @@ async fn users_round_trip_and_survive_a_reopen() {
 }
 
 #[tokio::test]
-async fn failures_are_counted_and_the_limit_locks() {
-    let (store, _dir) = open().await;
+async fn users_round_trip_and_survive_a_reopen_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.db");
+    put_users_and_a_session(&SqliteStore::open(&path).await.unwrap()).await;
+    read_users_and_the_session(&SqliteStore::open(&path).await.unwrap()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn users_round_trip_and_survive_a_reconnect_on_postgres() {
+    let database = common::database().await;
+    put_users_and_a_session(&PgStore::connect(database.url()).await.unwrap()).await;
+    read_users_and_the_session(&PgStore::connect(database.url()).await.unwrap()).await;
+}
+
+async fn failures_are_counted_and_the_limit_locks(store: &dyn Store) {
     store.put_user(&user("ann", Role::Agent)).await.unwrap();
     for n in 1..=2 {
         let ann = store
@@ -111,9 +117,7 @@ async fn failures_are_counted_and_the_limit_locks() {
     );
 }
 
-#[tokio::test]
-async fn sessions_are_touched_deleted_and_swept() {
-    let (store, _dir) = open().await;
+async fn sessions_are_touched_deleted_and_swept(store: &dyn Store) {
     store.put_user(&user("ann", Role::Agent)).await.unwrap();
     store
         .put_session(&session("h1", "ann", 2_000))
@@ -150,9 +154,7 @@ async fn sessions_are_touched_deleted_and_swept() {
     assert!(store.session("h1").await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn a_session_needs_a_user_and_a_fresh_hash() {
-    let (store, _dir) = open().await;
+async fn a_session_needs_a_user_and_a_fresh_hash(store: &dyn Store) {
     assert!(
         store
             .put_session(&session("h1", "ghost", 2_000))
@@ -191,9 +193,7 @@ fn account(number: &str) -> Account {
     }
 }
 
-#[tokio::test]
-async fn api_keys_name_their_account_and_survive_a_reimport() {
-    let (store, _dir) = open().await;
+async fn api_keys_name_their_account_and_survive_a_reimport(store: &dyn Store) {
     store.put_account(&account("4F39")).await.unwrap();
     let key = ApiKeyRecord {
         key_hash: "abc".into(),
@@ -208,6 +208,97 @@ async fn api_keys_name_their_account_and_survive_a_reimport() {
     // Importing the account again replaces its row; its keys stay.
     store.put_account(&account("4F39")).await.unwrap();
     assert_eq!(store.api_key("abc").await.unwrap().as_deref(), Some("4F39"));
+}
+
+#[tokio::test]
+async fn failures_are_counted_and_the_limit_locks_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    failures_are_counted_and_the_limit_locks(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn failures_are_counted_and_the_limit_locks_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    failures_are_counted_and_the_limit_locks(&store).await;
+}
+
+#[tokio::test]
+async fn sessions_are_touched_deleted_and_swept_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    sessions_are_touched_deleted_and_swept(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn sessions_are_touched_deleted_and_swept_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    sessions_are_touched_deleted_and_swept(&store).await;
+}
+
+#[tokio::test]
+async fn a_session_needs_a_user_and_a_fresh_hash_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    a_session_needs_a_user_and_a_fresh_hash(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn a_session_needs_a_user_and_a_fresh_hash_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    a_session_needs_a_user_and_a_fresh_hash(&store).await;
+}
+
+#[tokio::test]
+async fn api_keys_name_their_account_and_survive_a_reimport_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    api_keys_name_their_account_and_survive_a_reimport(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn api_keys_name_their_account_and_survive_a_reimport_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    api_keys_name_their_account_and_survive_a_reimport(&store).await;
+}
+
+/// Failures recorded at once, by as many connections as the store has, are all counted.
+async fn concurrent_failures_are_all_counted(store: &dyn Store) {
+    store.put_user(&user("ann", Role::Agent)).await.unwrap();
+    let fail_five = || async {
+        for _ in 0..5 {
+            store
+                .record_login_failure("ann", 1_000, 500)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    };
+    tokio::join!(
+        fail_five(),
+        fail_five(),
+        fail_five(),
+        fail_five(),
+        fail_five(),
+        fail_five(),
+        fail_five(),
+        fail_five()
+    );
+    let ann = store.user("ann").await.unwrap().unwrap();
+    assert_eq!((ann.failed_logins, ann.locked_until), (40, None));
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    concurrent_failures_are_all_counted(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn concurrent_failures_are_all_counted_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    concurrent_failures_are_all_counted(&store).await;
 }
 
 #[test]

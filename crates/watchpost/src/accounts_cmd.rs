@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use watchpost_core::account_file::AccountTable;
 use watchpost_core::password::HashCost;
 use watchpost_core::toml_file;
-use watchpost_store::{SqliteStore, Store};
 
 #[derive(Subcommand)]
 pub enum AccountsCommand {
@@ -18,7 +17,7 @@ pub enum AccountsCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         #[arg(long, default_value = "watchpost.db")]
-        db: PathBuf,
+        db: String,
     },
 }
 
@@ -91,9 +90,9 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         eprintln!("nothing imported: {refused} refused");
         return Ok(ExitCode::from(2));
     }
-    let store = SqliteStore::open(&db).await?;
+    let store = watchpost_store::open(&db).await?;
     let accounts: Vec<_> = accounts.into_iter().map(|(_, a)| a).collect();
     store.put_accounts(&accounts).await?;
-    println!("imported {} accounts into {}", accounts.len(), db.display());
+    println!("imported {} accounts into {}", accounts.len(), db);
     Ok(ExitCode::SUCCESS)
 }

@@ -2,9 +2,8 @@
 //! `serve` uses the same database.
 
 use clap::{Args, ValueEnum};
-use std::path::PathBuf;
 use watchpost_server::view::alarm_view;
-use watchpost_store::{AlarmState, SqliteStore, Store, replay};
+use watchpost_store::{AlarmState, replay};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum StateArg {
@@ -16,7 +15,7 @@ pub enum StateArg {
 #[derive(Args)]
 pub struct AlarmsArgs {
     #[arg(long, default_value = "watchpost.db")]
-    db: PathBuf,
+    db: String,
     #[arg(long, value_enum, default_value = "all")]
     state: StateArg,
     /// One JSON object per alarm, one per line.
@@ -25,10 +24,10 @@ pub struct AlarmsArgs {
 }
 
 pub async fn run(args: AlarmsArgs) -> anyhow::Result<()> {
-    if !args.db.exists() {
-        anyhow::bail!("--db {}: no such database", args.db.display());
+    if !watchpost_store::is_shared(&args.db) && !std::path::Path::new(&args.db).exists() {
+        anyhow::bail!("--db {}: no such database", args.db);
     }
-    let store = SqliteStore::open(&args.db).await?;
+    let store = watchpost_store::open(&args.db).await?;
     let state = match args.state {
         StateArg::Open => AlarmState::Open,
         StateArg::Closed => AlarmState::Closed,

@@ -193,7 +193,9 @@ async fn self_hosted(
         .collect();
     store.put_accounts(&accounts).await?;
     drop(store);
+    let db = db.display().to_string();
     let mut server = watchpost_server::Server::start(watchpost_server::Config {
+        node: watchpost_server::NodeConfig::new("bench", &db),
         db,
         dc09: "127.0.0.1:0".parse()?,
         http: None,

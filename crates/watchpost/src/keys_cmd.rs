@@ -2,10 +2,8 @@
 //! devices and apps send signals over HTTP. The key is printed once and never again.
 
 use clap::Subcommand;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use watchpost_server::auth::Auth;
-use watchpost_store::SqliteStore;
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -17,14 +15,14 @@ pub enum KeysCommand {
         #[arg(long, default_value = "")]
         label: String,
         #[arg(long, default_value = "watchpost.db")]
-        db: PathBuf,
+        db: String,
     },
 }
 
 pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
     let KeysCommand::Add { account, label, db } = command;
     let now = chrono::Utc::now().timestamp_millis();
-    let auth = Auth::new(SqliteStore::open(&db).await?);
+    let auth = Auth::new(watchpost_store::open(&db).await?);
     match auth.issue_api_key(&account, &label, now).await {
         Ok(key) => {
             eprintln!(

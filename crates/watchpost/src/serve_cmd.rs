@@ -3,21 +3,28 @@
 
 use clap::Args;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use watchpost_core::Settings;
 use watchpost_server::adapters::{self, Dispatch, Manual, Telephony};
 use watchpost_server::sim_telephony::{self, SimDispatch, SimTelephony};
-use watchpost_server::{Config, Server, demo};
-use watchpost_store::{SqliteStore, Store};
+use watchpost_server::{Config, NodeConfig, Server, demo};
 use watchpost_wire::Window;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The database (default: watchpost.db, or watchpost-demo.db with --demo).
+    /// The database: a SQLite file (default: watchpost.db, or watchpost-demo.db with --demo)
+    /// or a PostgreSQL URL (postgres://user@host/db), which several nodes can share.
     #[arg(long)]
-    db: Option<PathBuf>,
+    db: Option<String>,
+    /// This node's name among the nodes sharing the database: unique, and the same across
+    /// its restarts (default: the host name and the HTTP port).
+    #[arg(long)]
+    node: Option<String>,
+    /// How long a node's leases last unless renewed (e.g. 6s, 10s): the longest its alarms
+    /// wait for another node to take them over if it dies.
+    #[arg(long, default_value = "6s", value_parser = humantime::parse_duration)]
+    lease: Duration,
     /// Where the DC-09 receivers listen (TCP and UDP).
     #[arg(long, default_value = "127.0.0.1:7100")]
     dc09: SocketAddr,
@@ -44,36 +51,52 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let db = args.db.clone().unwrap_or_else(|| {
-        PathBuf::from(if args.demo {
-            "watchpost-demo.db"
+        if args.demo {
+            "watchpost-demo.db".into()
         } else {
-            "watchpost.db"
-        })
+            "watchpost.db".into()
+        }
     });
+    if args.lease < Duration::from_secs(1) {
+        anyhow::bail!("--lease {:?}: must be at least 1s", args.lease);
+    }
+    let node = NodeConfig {
+        lease: args.lease,
+        ..NodeConfig::new(
+            &args
+                .node
+                .clone()
+                .unwrap_or_else(|| default_node_name(args.http.port())),
+            &db,
+        )
+    };
     let follow_up = args.follow_up.unwrap_or(if args.demo { 120 } else { 3600 });
     let settings = Settings {
         follow_up_ms: follow_up as i64 * 1000,
         ..Settings::default()
     };
     if args.demo {
-        let store = SqliteStore::open(&db).await?;
-        let enrolled = demo::prepare(&store, watchpost_server::now_ms()).await?;
+        let store = watchpost_store::open(&db).await?;
+        let enrolled = demo::prepare(&*store, watchpost_server::now_ms()).await?;
         if enrolled > 0 {
-            println!(
-                "watchpost: demo database {} created with {enrolled} accounts",
-                db.display()
-            );
+            println!("watchpost: demo database {db} created with {enrolled} accounts");
         }
     }
     let mut server = Server::start(Config {
         db: db.clone(),
+        node: node.clone(),
         dc09: args.dc09,
         http: Some(args.http),
         window: Window::new(args.window_past, args.window_future),
         settings,
     })
     .await?;
-    println!("watchpost: database {}", db.display());
+    println!(
+        "watchpost: database {}, node {} (leases of {:?})",
+        redact(&db),
+        node.name,
+        node.lease
+    );
     println!(
         "watchpost: DC-09 receiver on tcp://{0} and udp://{0}",
         server.dc09_addr
@@ -138,4 +161,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     server.stop().await?;
     println!("watchpost: stopped");
     Ok(())
+}
+
+fn default_node_name(http_port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "watchpost".into());
+    format!("{host}-{http_port}")
+}
+
+/// A database URL as it can be printed: without its password.
+fn redact(db: &str) -> String {
+    match url_password(db) {
+        Some(password) => db.replacen(&format!(":{password}@"), ":***@", 1),
+        None => db.to_string(),
+    }
+}
+
+fn url_password(db: &str) -> Option<&str> {
+    let (_, rest) = db.split_once("://")?;
+    let userinfo = rest.split('@').next().filter(|_| rest.contains('@'))?;
+    userinfo.split_once(':').map(|(_, password)| password)
 }

@@ -3,10 +3,9 @@
 
 use clap::Subcommand;
 use std::io::BufRead;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use watchpost_server::auth::{Auth, AuthError};
-use watchpost_store::{Role, SqliteStore, Store};
+use watchpost_store::Role;
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
@@ -17,12 +16,12 @@ pub enum UsersCommand {
         #[arg(long)]
         role: Role,
         #[arg(long, default_value = "watchpost.db")]
-        db: PathBuf,
+        db: String,
     },
     /// List the users, their roles and any lock.
     List {
         #[arg(long, default_value = "watchpost.db")]
-        db: PathBuf,
+        db: String,
     },
 }
 
@@ -34,7 +33,7 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
             std::io::stdin().lock().read_line(&mut line)?;
             let password = line.strip_suffix('\n').unwrap_or(&line);
             let password = password.strip_suffix('\r').unwrap_or(password);
-            let auth = Auth::new(SqliteStore::open(&db).await?);
+            let auth = Auth::new(watchpost_store::open(&db).await?);
             match auth.add_user(&name, role, password, now).await {
                 Ok(user) => {
                     println!("user {} ({}) added", user.name, user.role);
@@ -57,10 +56,10 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
             }
         }
         UsersCommand::List { db } => {
-            let store = SqliteStore::open(&db).await?;
+            let store = watchpost_store::open(&db).await?;
             let users = store.users().await?;
             if users.is_empty() {
-                println!("no users in {}", db.display());
+                println!("no users in {db}");
             }
             for user in users {
                 let lock = match user.locked_until {

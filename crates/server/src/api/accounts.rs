@@ -15,7 +15,7 @@ use watchpost_core::account::{Contact, Zone};
 use watchpost_core::account_file::AccountTable;
 use watchpost_core::password::HashCost;
 use watchpost_core::{Account, Millis};
-use watchpost_store::{AlarmState, Role, Store};
+use watchpost_store::{AlarmState, Role};
 
 /// An account as the API shows it: everything but secrets.
 #[derive(Serialize)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use watchpost_core::Agency;
 use watchpost_core::alarm::{CallId, Decision};
-use watchpost_store::{AlarmId, AlarmState, Store};
+use watchpost_store::{AlarmId, AlarmState};
 
 #[derive(Deserialize)]
 pub struct ListQuery {

@@ -22,16 +22,17 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use watchpost_core::Millis;
-use watchpost_store::{AlarmId, SqliteStore};
+use watchpost_store::{AlarmId, Db};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct ApiState {
-    pub store: SqliteStore,
+    pub store: Db,
+    pub cluster: Arc<crate::cluster::Cluster>,
     pub board: Arc<Board>,
     pub commands: Commands,
     pub intake: Intake,
-    pub auth: Arc<Auth<SqliteStore>>,
+    pub auth: Arc<Auth>,
     /// Verbal-password attempts per alarm, for rate limiting.
     pub attempts: Arc<Mutex<HashMap<AlarmId, Vec<Millis>>>>,
 }
@@ -77,7 +78,17 @@ pub fn router(state: ApiState) -> Router {
                 .delete(accounts::delete),
         )
         .route("/api/signals", post(signals::receive))
+        .route("/api/cluster", get(cluster))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))
+}
+
+/// The nodes sharing this center and which partitions each drives, as this node last saw
+/// them.
+async fn cluster(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    _caller: caller::Caller,
+) -> axum::Json<crate::cluster::ClusterView> {
+    axum::Json(state.cluster.view())
 }

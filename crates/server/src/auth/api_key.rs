@@ -4,9 +4,9 @@
 use super::token::{is_api_key, new_api_key, sha256_hex};
 use super::{Auth, AuthError};
 use watchpost_core::Millis;
-use watchpost_store::{ApiKeyRecord, Store};
+use watchpost_store::ApiKeyRecord;
 
-impl<S: Store> Auth<S> {
+impl Auth {
     /// Makes a key for an enrolled account and returns it: the only time it is ever seen.
     pub async fn issue_api_key(
         &self,

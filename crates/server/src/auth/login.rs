@@ -6,7 +6,7 @@ use super::password::{blocking, check_new_password, hash_user_password_with, ver
 use super::session::Session;
 use super::{Auth, AuthError};
 use watchpost_core::Millis;
-use watchpost_store::{Role, Store, User};
+use watchpost_store::{Role, User};
 
 const MAX_NAME_CHARS: usize = 64;
 
@@ -26,7 +26,7 @@ fn check_name(name: &str) -> Result<(), AuthError> {
     })
 }
 
-impl<S: Store> Auth<S> {
+impl Auth {
     /// Creates a user; refuses a bad name, a short password or a name already taken.
     pub async fn add_user(
         &self,

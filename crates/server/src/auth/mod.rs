@@ -23,25 +23,25 @@ pub use session::Session;
 pub use watchpost_store::{Role, User};
 
 use std::sync::{Arc, OnceLock};
-use watchpost_store::Store;
+use watchpost_store::Db;
 
 /// The center's gatekeeper over a store. Cheap to clone when the store is.
 #[derive(Clone)]
-pub struct Auth<S> {
-    store: S,
+pub struct Auth {
+    store: Db,
     policy: Policy,
     /// A hash with the policy's cost, verified against when the user does not exist so that
     /// an unknown name takes as long as a wrong password. Made on first need.
     dummy_hash: Arc<OnceLock<String>>,
 }
 
-impl<S: Store> Auth<S> {
+impl Auth {
     /// With the default policy: 12 h idle, 7 days at most, 5 failures lock for 15 minutes.
-    pub fn new(store: S) -> Self {
+    pub fn new(store: Db) -> Self {
         Auth::with_policy(store, Policy::default())
     }
 
-    pub fn with_policy(store: S, policy: Policy) -> Self {
+    pub fn with_policy(store: Db, policy: Policy) -> Self {
         Auth {
             store,
             policy,
@@ -49,7 +49,7 @@ impl<S: Store> Auth<S> {
         }
     }
 
-    pub fn store(&self) -> &S {
+    pub fn store(&self) -> &Db {
         &self.store
     }
 

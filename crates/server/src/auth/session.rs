@@ -6,7 +6,7 @@ use super::token::{is_token, new_token, sha256_hex};
 use super::{Auth, AuthError};
 use std::fmt;
 use watchpost_core::Millis;
-use watchpost_store::{SessionRecord, Store, User};
+use watchpost_store::{SessionRecord, User};
 
 /// What a successful sign-in gives the client. The token is shown here and nowhere else.
 #[derive(Clone)]
@@ -27,7 +27,7 @@ impl fmt::Debug for Session {
     }
 }
 
-impl<S: Store> Auth<S> {
+impl Auth {
     pub(super) async fn open_session(&self, user: User, now: Millis) -> Result<Session, AuthError> {
         let token = new_token();
         let record = SessionRecord {

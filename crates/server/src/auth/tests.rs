@@ -12,7 +12,7 @@ const HOUR: Millis = 60 * MINUTE;
 const T0: Millis = 1_773_100_000_000;
 
 struct Fixture {
-    auth: Auth<SqliteStore>,
+    auth: Auth,
     _dir: tempfile::TempDir,
 }
 
@@ -25,7 +25,7 @@ async fn fixture() -> Fixture {
         hash_cost: HashCost::Fast,
         ..Policy::default()
     };
-    let auth = Auth::with_policy(store, policy);
+    let auth = Auth::with_policy(std::sync::Arc::new(store), policy);
     auth.add_user("ann", Role::Agent, "correct horse", T0)
         .await
         .unwrap();
@@ -172,7 +172,7 @@ async fn lockout_is_configurable() {
         hash_cost: HashCost::Fast,
         ..Policy::default()
     };
-    let auth = Auth::with_policy(store, policy);
+    let auth = Auth::with_policy(std::sync::Arc::new(store), policy);
     auth.add_user("ann", Role::Agent, "correct horse", T0)
         .await
         .unwrap();

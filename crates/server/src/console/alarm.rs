@@ -16,7 +16,7 @@ use serde::Serialize;
 use watchpost_core::account::Account;
 use watchpost_core::alarm::{Call, CallResult, Purpose};
 use watchpost_core::{Action, Alarm, Millis};
-use watchpost_store::{AlarmId, LogBody, Store, User};
+use watchpost_store::{AlarmId, LogBody, User};
 
 pub const KEYS: [Key; 17] = [
     ("t", "take / release"),

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use watchpost_core::account::DAY_MS;
 use watchpost_core::alarm::Purpose;
 use watchpost_core::{Alarm, AlarmKind, Millis};
-use watchpost_store::{AlarmId, AlarmState, Role, Store};
+use watchpost_store::{AlarmId, AlarmState, Role};
 
 /// Delays from the signal, for one kind of alarm.
 #[derive(Default)]

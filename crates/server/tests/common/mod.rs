@@ -9,7 +9,7 @@ use watchpost_core::account::{
 use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_server::auth::Auth;
 use watchpost_server::{Config, Server};
-use watchpost_store::{Role, SqliteStore, Store};
+use watchpost_store::{Db, Role, SqliteStore};
 use watchpost_wire::Window;
 
 pub const VERBAL: &str = "blue falcon";
@@ -57,8 +57,8 @@ pub fn account() -> Account {
 /// A live center on a temporary database, with HTTP if asked for.
 pub struct Center {
     pub server: Server,
-    pub store: SqliteStore,
-    pub auth: Auth<SqliteStore>,
+    pub store: Db,
+    pub auth: Auth,
     /// `http://127.0.0.1:PORT` when HTTP listens.
     pub base: String,
     pub dir: tempfile::TempDir,
@@ -69,13 +69,15 @@ impl Center {
     pub async fn start(accounts: &[Account], users: &[(&str, Role)], http: bool) -> Center {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("center.db");
-        let store = SqliteStore::open(&db).await.unwrap();
+        let store: Db = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
         store.put_accounts(accounts).await.unwrap();
         let auth = Auth::new(store.clone());
         for (name, role) in users {
             auth.add_user(name, *role, PASSWORD, now()).await.unwrap();
         }
+        let db = db.display().to_string();
         let server = Server::start(Config {
+            node: watchpost_server::NodeConfig::new("test", &db),
             db,
             dc09: "127.0.0.1:0".parse().unwrap(),
             http: http.then(|| "127.0.0.1:0".parse().unwrap()),

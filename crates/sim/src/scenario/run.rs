@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashSet};
 use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::alarm::{CallId, Decision, Purpose};
 use watchpost_core::{Action, Alarm, Input, Millis, Settings};
-use watchpost_store::{AlarmId, LogEntry, SignalRecord, SqliteStore, Store, replay};
+use watchpost_store::{AlarmId, Db, LogEntry, SignalRecord, SqliteStore, Store, replay};
 
 /// Arrivals at the same instant apply in this order: what the panel or app sent, then what
 /// happened on the phone.
@@ -59,7 +59,7 @@ const MAX_STEPS: usize = 100_000;
 
 struct Sim<'a> {
     scenario: &'a Scenario,
-    center: Center<SqliteStore>,
+    center: Center,
     queue: BinaryHeap<Reverse<(Millis, Class, u64)>>,
     happenings: std::collections::HashMap<u64, Happening>,
     next_seq: u64,
@@ -74,13 +74,14 @@ struct Sim<'a> {
 pub async fn run(scenario: &Scenario) -> Result<Outcome, RunError> {
     let store = SqliteStore::memory().await?;
     store.put_account(&scenario.account).await?;
+    let store: Db = std::sync::Arc::new(store);
     let settings = Settings {
         follow_up_ms: scenario.delays.follow_up,
         ..Settings::default()
     };
     let mut sim = Sim {
         scenario,
-        center: Center::resume(store, settings).await?,
+        center: Center::resume(store.clone(), settings).await?,
         queue: BinaryHeap::new(),
         happenings: Default::default(),
         next_seq: 0,
@@ -95,7 +96,7 @@ pub async fn run(scenario: &Scenario) -> Result<Outcome, RunError> {
     sim.run().await?;
     let mut alarms = Vec::new();
     for id in sim.opened {
-        let log = sim.center.store().log(id).await?;
+        let log = store.log(id).await?;
         let alarm = replay(&log).map_err(|e| RunError::Replay(id, e))?;
         alarms.push(RunAlarm { id, alarm, log });
     }

@@ -1,0 +1,644 @@
+//! The server store: a PostgreSQL database (or CockroachDB / YugabyteDB, which speak the same
+//! SQL), reached through a pool, for centers that run more than one node.
+
+use crate::text::{from_json, from_text, json, to_text};
+use crate::{
+    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Result, Role,
+    SessionRecord, SignalRecord, Store, StoreError, User,
+};
+use async_trait::async_trait;
+use sqlx::postgres::{PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use std::collections::BTreeMap;
+use watchpost_core::account::{Contact, Zone};
+use watchpost_core::password::VerbalPassword;
+use watchpost_core::{Account, Millis};
+
+/// Rows per multi-row INSERT: far below PostgreSQL's 65535 bind parameters.
+const CHUNK: usize = 200;
+
+mod coordination;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+/// An `INTEGER` column: 4 bytes on PostgreSQL and YugabyteDB, 8 on CockroachDB.
+fn int(r: &PgRow, column: &str) -> Result<i64> {
+    match r.try_get::<i32, _>(column) {
+        Ok(n) => Ok(n.into()),
+        Err(sqlx::Error::ColumnDecode { .. }) => Ok(r.try_get::<i64, _>(column)?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn signal_record(r: &PgRow) -> Result<SignalRecord> {
+    Ok(SignalRecord {
+        account: r.get("account"),
+        received_at: r.get("received_at"),
+        source: r.get("source"),
+        event: from_json("signals.event", r.get("event"))?,
+        raw: r.get("raw"),
+    })
+}
+
+fn user_row(r: &PgRow) -> Result<User> {
+    let role: String = r.get("role");
+    Ok(User {
+        name: r.get("name"),
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("users.role = {role:?}")))?,
+        password_hash: r.get("password_hash"),
+        failed_logins: int(r, "failed_logins")? as u32,
+        locked_until: r.get("locked_until"),
+        created_at: r.get("created_at"),
+    })
+}
+
+/// Refuses the transaction unless every lease is still current: the UPDATE also locks them,
+/// so no other node can take one until this transaction ends (an `acquire` waits, then finds
+/// the token it would replace already written under).
+async fn fence(tx: &mut sqlx::PgConnection, leases: &[Lease]) -> Result<()> {
+    let mut distinct = leases.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    for chunk in distinct.chunks(100) {
+        let mut check = sqlx::QueryBuilder::new("UPDATE leases SET token = token WHERE ");
+        let mut or = check.separated(" OR ");
+        for lease in chunk {
+            or.push("(part = ")
+                .push_bind_unseparated(i32::from(lease.partition))
+                .push_unseparated(" AND token = ")
+                .push_bind_unseparated(lease.token)
+                .push_unseparated(")");
+        }
+        let held = check.build().execute(&mut *tx).await?.rows_affected();
+        if held != chunk.len() as u64 {
+            // BIGINT whatever INTEGER is (4 bytes here, 8 on CockroachDB).
+            let current: Vec<(i64, i64)> =
+                sqlx::query_as("SELECT CAST(part AS BIGINT), token FROM leases")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let lost = chunk
+                .iter()
+                .find(|l| !current.contains(&(i64::from(l.partition), l.token)))
+                .map_or(chunk[0].partition, |l| l.partition);
+            return Err(StoreError::Fenced(lost));
+        }
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/database`) and migrates it.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Inserts or replaces accounts, their contacts and zones, in `tx`. An account named twice
+    /// is written as its last occurrence, as if each replaced the one before.
+    async fn insert_accounts(tx: &mut sqlx::PgConnection, accounts: &[Account]) -> Result<()> {
+        // In key order, so concurrent imports lock rows in the same order and cannot deadlock;
+        // one row per key, since one upsert may not touch a row twice.
+        let accounts: Vec<&Account> = accounts
+            .iter()
+            .map(|a| (a.number.as_str(), a))
+            .collect::<BTreeMap<_, _>>()
+            .into_values()
+            .collect();
+        for chunk in accounts.chunks(CHUNK) {
+            // An upsert, not a delete and insert: a concurrent replace of the same account
+            // waits for this one instead of failing on the key.
+            let mut upsert = sqlx::QueryBuilder::new(
+                "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
+                 enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms) ",
+            );
+            upsert.push_values(chunk, |mut row, a| {
+                row.push_bind(&a.number)
+                    .push_bind(to_text(&a.premises))
+                    .push_bind(&a.address)
+                    .push_bind(&a.country)
+                    .push_bind(&a.region)
+                    .push_bind(to_text(&a.monitoring))
+                    .push_bind(a.enrolled_at)
+                    .push_bind(a.verbal_password.phc())
+                    .push_bind(to_text(&a.responder))
+                    .push_bind(a.test_until)
+                    .push_bind(&a.dc09_key)
+                    .push_bind(a.supervision_ms);
+            });
+            upsert.push(
+                " ON CONFLICT (number) DO UPDATE SET premises = excluded.premises, \
+                 address = excluded.address, country = excluded.country, \
+                 region = excluded.region, monitoring = excluded.monitoring, \
+                 enrolled_at = excluded.enrolled_at, password_hash = excluded.password_hash, \
+                 responder = excluded.responder, test_until = excluded.test_until, \
+                 dc09_key = excluded.dc09_key, supervision_ms = excluded.supervision_ms",
+            );
+            upsert.build().execute(&mut *tx).await?;
+            let numbers: Vec<&str> = chunk.iter().map(|a| a.number.as_str()).collect();
+            for table in ["contacts", "zones"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE account = ANY($1)"))
+                    .bind(&numbers)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let contacts: Vec<(&str, i64, &Contact)> = chunk
+                .iter()
+                .flat_map(|a| {
+                    a.contacts
+                        .iter()
+                        .enumerate()
+                        .map(|(position, c)| (a.number.as_str(), position as i64, c))
+                })
+                .collect();
+            for rows in contacts.chunks(CHUNK) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO contacts (account, position, name, phone) ",
+                );
+                insert.push_values(rows, |mut row, (account, position, c)| {
+                    row.push_bind(*account)
+                        .push_bind(*position)
+                        .push_bind(&c.name)
+                        .push_bind(&c.phone);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            let zones: Vec<(&str, &Zone)> = chunk
+                .iter()
+                .flat_map(|a| a.zones.iter().map(|z| (a.number.as_str(), z)))
+                .collect();
+            for rows in zones.chunks(CHUNK) {
+                let mut insert =
+                    sqlx::QueryBuilder::new("INSERT INTO zones (account, zone, device) ");
+                insert.push_values(rows, |mut row, (account, z)| {
+                    row.push_bind(*account)
+                        .push_bind(z.zone as i64)
+                        .push_bind(to_text(&z.device));
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn put_account(&self, a: &Account) -> Result<()> {
+        self.put_accounts(std::slice::from_ref(a)).await
+    }
+
+    async fn put_accounts(&self, accounts: &[Account]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        Self::insert_accounts(&mut tx, accounts).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recent_transmissions(&self, since: Millis) -> Result<Vec<(String, Millis)>> {
+        Ok(sqlx::query_as(
+            "SELECT fingerprint, received_at FROM transmissions WHERE received_at >= $1",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn forget_transmissions(&self, before: Millis) -> Result<()> {
+        sqlx::query("DELETE FROM transmissions WHERE received_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn account_numbers(&self, after: &str, limit: i64) -> Result<Vec<String>> {
+        // Byte order, as SQLite compares text, whatever collation the database was made with.
+        Ok(sqlx::query_scalar(
+            "SELECT number FROM accounts WHERE number COLLATE \"C\" > $1 \
+             ORDER BY number COLLATE \"C\" LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn delete_account(&self, number: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM accounts WHERE number = $1")
+            .bind(number)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn count_accounts(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn account(&self, number: &str) -> Result<Option<Account>> {
+        // One snapshot for the account and its contacts and zones, as SQLite's reader would
+        // see them between two writes.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let Some(row) = sqlx::query("SELECT * FROM accounts WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let contacts =
+            sqlx::query("SELECT name, phone FROM contacts WHERE account = $1 ORDER BY position")
+                .bind(number)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|r| Contact {
+                    name: r.get("name"),
+                    phone: r.get("phone"),
+                })
+                .collect();
+        let zones = sqlx::query("SELECT zone, device FROM zones WHERE account = $1 ORDER BY zone")
+            .bind(number)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(Zone {
+                    zone: r.get::<i64, _>("zone") as u32,
+                    device: from_text("zones.device", r.get("device"))?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        tx.commit().await?;
+        let hash: String = row.get("password_hash");
+        Ok(Some(Account {
+            number: row.get("number"),
+            premises: from_text("accounts.premises", row.get("premises"))?,
+            address: row.get("address"),
+            country: row.get("country"),
+            region: row.get("region"),
+            monitoring: from_text("accounts.monitoring", row.get("monitoring"))?,
+            enrolled_at: row.get("enrolled_at"),
+            verbal_password: VerbalPassword::from_phc(hash).map_err(StoreError::Corrupt)?,
+            responder: from_text("accounts.responder", row.get("responder"))?,
+            test_until: row.get("test_until"),
+            contacts,
+            zones,
+            dc09_key: row.get("dc09_key"),
+            supervision_ms: row.get("supervision_ms"),
+        }))
+    }
+
+    async fn write(&self, batch: &Batch) -> Result<Vec<i64>> {
+        if batch.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut tx = self.pool.begin().await?;
+        fence(&mut tx, &batch.leases).await?;
+        let mut ids = Vec::with_capacity(batch.signals.len());
+        // Many rows per statement: one round trip per chunk, not per signal.
+        for chunk in batch.signals.chunks(CHUNK) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO signals (account, received_at, source, event, raw) ",
+            );
+            insert.push_values(chunk, |mut row, s| {
+                row.push_bind(&s.account)
+                    .push_bind(s.received_at)
+                    .push_bind(&s.source)
+                    .push_bind(json(&s.event))
+                    .push_bind(&s.raw);
+            });
+            insert.push(" RETURNING id");
+            let mut chunk_ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+            // Ids grow in VALUES order; RETURNING's own order is not promised.
+            chunk_ids.sort_unstable();
+            ids.extend(chunk_ids);
+        }
+        for chunk in batch.opened.chunks(CHUNK) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
+            );
+            insert.push_values(chunk, |mut row, (id, spec)| {
+                row.push_bind(id)
+                    .push_bind(&spec.account)
+                    .push_bind(spec.kind.as_str())
+                    .push_bind(spec.mode.as_str())
+                    .push_bind(spec.kind.priority() as i64)
+                    .push_bind(spec.opened_at);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.entries.chunks(CHUNK) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body, fence) ",
+            );
+            insert.push_values(chunk, |mut row, (alarm, entry)| {
+                row.push_bind(alarm)
+                    .push_bind(entry.seq as i64)
+                    .push_bind(entry.at)
+                    .push_bind(&entry.actor)
+                    .push_bind(json(&entry.body))
+                    .push_bind(batch.fences.get(alarm).copied().unwrap_or(0));
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        // One row per fingerprint, the last one's time (as SQLite, which takes the rows one by
+        // one): PostgreSQL refuses an upsert that touches a row twice.
+        let transmissions: Vec<(&str, Millis)> = batch
+            .transmissions
+            .iter()
+            .map(|(fingerprint, at)| (fingerprint.as_str(), *at))
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        for chunk in transmissions.chunks(CHUNK) {
+            let mut insert =
+                sqlx::QueryBuilder::new("INSERT INTO transmissions (fingerprint, received_at) ");
+            insert.push_values(chunk, |mut row, (fingerprint, at)| {
+                row.push_bind(*fingerprint).push_bind(*at);
+            });
+            insert.push(
+                " ON CONFLICT (fingerprint) DO UPDATE SET received_at = excluded.received_at",
+            );
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.forwarded.chunks(CHUNK) {
+            let mut insert = sqlx::QueryBuilder::new("INSERT INTO inbox (part, posted_at, body) ");
+            insert.push_values(chunk, |mut row, (partition, signal)| {
+                row.push_bind(i32::from(*partition))
+                    .push_bind(signal.received_at)
+                    .push_bind(json(&Inbound::Signal {
+                        signal: signal.clone(),
+                    }));
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        for (id, outcome) in &batch.settled {
+            let query = match outcome {
+                None => sqlx::query("DELETE FROM inbox WHERE id = $1").bind(id),
+                Some(outcome) => sqlx::query("UPDATE inbox SET outcome = $1 WHERE id = $2")
+                    .bind(outcome)
+                    .bind(id),
+            };
+            query.execute(&mut *tx).await?;
+        }
+        for (alarm, at, disposition) in &batch.closed {
+            sqlx::query("UPDATE alarms SET closed_at = $1, disposition = $2 WHERE id = $3")
+                .bind(at)
+                .bind(disposition.as_str())
+                .bind(alarm)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn last_alarm_id(&self) -> Result<AlarmId> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM alarms")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, body FROM alarm_events WHERE alarm_id = $1 ORDER BY seq",
+        )
+        .bind(alarm)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(StoreError::NoSuchAlarm(alarm));
+        }
+        rows.into_iter()
+            .map(|r| {
+                Ok(LogEntry {
+                    seq: int(&r, "seq")? as u32,
+                    at: r.get("at"),
+                    actor: r.get("actor"),
+                    body: from_json("alarm_events.body", r.get("body"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>> {
+        let filter = match state {
+            AlarmState::Open => "WHERE closed_at IS NULL",
+            AlarmState::Closed => "WHERE closed_at IS NOT NULL",
+            AlarmState::All => "",
+        };
+        sqlx::query(&format!("SELECT * FROM alarms {filter} ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(AlarmRow {
+                    id: r.get("id"),
+                    account: r.get("account"),
+                    kind: r.get("kind"),
+                    mode: r.get("mode"),
+                    priority: int(&r, "priority")? as u8,
+                    opened_at: r.get("opened_at"),
+                    closed_at: r.get("closed_at"),
+                    disposition: r.get("disposition"),
+                })
+            })
+            .collect()
+    }
+
+    async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>> {
+        sqlx::query("SELECT * FROM signals WHERE account = $1 ORDER BY id")
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(signal_record)
+            .collect()
+    }
+
+    async fn dc09_keys(&self) -> Result<Vec<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT number, dc09_key FROM accounts WHERE dc09_key IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn supervised(&self) -> Result<Vec<(String, Millis)>> {
+        Ok(sqlx::query_as(
+            "SELECT number, supervision_ms FROM accounts WHERE supervision_ms IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn put_user(&self, u: &User) -> Result<()> {
+        // An upsert, not a delete and insert: the user's sessions must not cascade away.
+        sqlx::query(
+            "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
+             password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
+             locked_until = excluded.locked_until, created_at = excluded.created_at",
+        )
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(&u.password_hash)
+        .bind(u.failed_logins as i64)
+        .bind(u.locked_until)
+        .bind(u.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<User>> {
+        sqlx::query("SELECT * FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_row)
+            .transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        // Byte order, as SQLite sorts text, whatever collation the database was made with.
+        sqlx::query("SELECT * FROM users ORDER BY name COLLATE \"C\"")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(user_row)
+            .collect()
+    }
+
+    async fn record_login_failure(
+        &self,
+        name: &str,
+        limit: u32,
+        lock_until: Millis,
+    ) -> Result<Option<User>> {
+        // One statement: it locks the row, so concurrent failures queue and are all counted.
+        // The right-hand sides all read the row as it was before the update.
+        sqlx::query(
+            "UPDATE users SET \
+             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END, \
+             failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END \
+             WHERE name = $3 RETURNING *",
+        )
+        .bind(limit as i64)
+        .bind(lock_until)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(user_row)
+        .transpose()
+    }
+
+    async fn reset_login_failures(&self, name: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn put_session(&self, s: &SessionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_name, created_at, expires_at, last_seen) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&s.token_hash)
+        .bind(&s.user)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(s.last_seen)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
+        Ok(sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| SessionRecord {
+                token_hash: r.get("token_hash"),
+                user: r.get("user_name"),
+                created_at: r.get("created_at"),
+                expires_at: r.get("expires_at"),
+                last_seen: r.get("last_seen"),
+            }))
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: &str,
+        last_seen: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen = $1, expires_at = $2 WHERE token_hash = $3")
+            .bind(last_seen)
+            .bind(expires_at)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: Millis) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn put_api_key(&self, k: &ApiKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, account, label, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&k.key_hash)
+        .bind(&k.account)
+        .bind(&k.label)
+        .bind(k.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn api_key(&self, key_hash: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT account FROM api_keys WHERE key_hash = $1")
+                .bind(key_hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}
