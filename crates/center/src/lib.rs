@@ -139,13 +139,18 @@ impl Center {
         }
     }
 
-    /// Starts driving a partition under `lease`: its open alarms are picked up where their
-    /// logs left them. Returns their ids.
-    pub async fn adopt(&mut self, lease: Lease) -> Result<Vec<AlarmId>, CenterError> {
-        if let Some(leases) = &mut self.leases {
-            leases.insert(lease.partition, lease);
+    /// Starts driving partitions under these leases: their open alarms are picked up where
+    /// their logs left them. Returns their ids.
+    pub async fn adopt(&mut self, taken: &[Lease]) -> Result<Vec<AlarmId>, CenterError> {
+        if taken.is_empty() {
+            return Ok(vec![]);
         }
-        self.load(|account| partition_of(account) == lease.partition)
+        if let Some(leases) = &mut self.leases {
+            leases.extend(taken.iter().map(|l| (l.partition, *l)));
+        }
+        let partitions: std::collections::HashSet<Partition> =
+            taken.iter().map(|l| l.partition).collect();
+        self.load(|account| partitions.contains(&partition_of(account)))
             .await
     }
 

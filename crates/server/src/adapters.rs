@@ -4,11 +4,12 @@
 //! (demos, training); SIP telephony or electronic dispatch (ASAP-to-PSAP) are further
 //! implementations, and the engine never knows which one is in use.
 
+use crate::board::Board;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use watchpost_center::Effect;
 use watchpost_core::alarm::{CallId, Purpose};
-use watchpost_core::{Action, Agency, AlarmKind};
+use watchpost_core::{Action, Agency, Alarm, AlarmKind};
 use watchpost_store::AlarmId;
 
 /// A call the engine asks for.
@@ -28,11 +29,18 @@ pub trait Telephony: Send + Sync {
     fn place(&self, call: OutboundCall);
     fn leave_voicemail(&self, alarm: AlarmId, call: CallId, message: &str);
     fn hang_up(&self, alarm: AlarmId, call: CallId);
+    /// This node has just taken the alarm over (a restart, or another node died) with a call
+    /// of it in progress: carry that call on. Nothing to do where agents make the calls: the
+    /// console shows the call as the next step.
+    fn resume(&self, _alarm: AlarmId, _state: &Alarm) {}
 }
 
 pub trait Dispatch: Send + Sync {
     fn request(&self, alarm: AlarmId, agency: Agency, kind: AlarmKind, address: &str);
     fn cancel(&self, alarm: AlarmId, agency: Agency);
+    /// This node has just taken the alarm over with dispatches requested and not yet
+    /// confirmed: follow them up. Nothing to do where agents ask the agencies.
+    fn resume(&self, _alarm: AlarmId, _state: &Alarm) {}
 }
 
 /// Agents do it: the console shows each call to make, the message to leave and the agency to
@@ -63,13 +71,33 @@ impl Dispatch for Manual {
     }
 }
 
-/// Hands every action to its adapter until the center stops.
+/// Hands every action to its adapter, and every alarm this node takes over to telephony,
+/// until the center stops.
 pub async fn carry_out(
     mut effects: mpsc::UnboundedReceiver<Vec<Effect>>,
+    mut adopted: mpsc::UnboundedReceiver<Vec<AlarmId>>,
+    board: Arc<Board>,
     telephony: Arc<dyn Telephony>,
     dispatch: Arc<dyn Dispatch>,
 ) {
-    while let Some(batch) = effects.recv().await {
+    loop {
+        let batch = tokio::select! {
+            // Taken-over alarms first: their later actions must find the calls resumed.
+            biased;
+            Some(alarms) = adopted.recv() => {
+                for alarm in alarms {
+                    if let Some(state) = board.get(alarm) {
+                        telephony.resume(alarm, &state);
+                        dispatch.resume(alarm, &state);
+                    }
+                }
+                continue;
+            }
+            batch = effects.recv() => match batch {
+                Some(batch) => batch,
+                None => return,
+            },
+        };
         for Effect { alarm, action } in batch {
             match action {
                 Action::PlaceCall {

@@ -126,7 +126,7 @@ impl Cluster {
         let others = live.iter().filter(|n| n.as_str() != name).count();
         let share = (PARTITIONS as usize).div_ceil(others + 1);
         let rows = self.store.leases().await?;
-        let mut adopted = Vec::new();
+        let mut taken = Vec::new();
         let mut mine: HashSet<Partition> = kept.iter().map(|l| l.partition).collect();
         if mine.len() < share {
             // Our own old leases first (a restart), then those that ran out.
@@ -146,7 +146,7 @@ impl Cluster {
                         lease.partition,
                         lease.token
                     );
-                    adopted.extend(center.adopt(lease).await?);
+                    taken.push(lease);
                     mine.insert(lease.partition);
                 }
             }
@@ -164,6 +164,7 @@ impl Cluster {
                 }
             }
         }
+        let adopted = center.adopt(&taken).await?;
         let rows = self.store.leases().await?;
         *self.view.write().expect("cluster view lock") = ClusterView {
             node: name.to_string(),
@@ -186,11 +187,7 @@ impl Cluster {
             .store
             .renew(&self.config.name, &held, now + self.lease_ms())
             .await?;
-        let mut adopted = Vec::new();
-        for lease in kept {
-            adopted.extend(center.adopt(lease).await?);
-        }
-        Ok(adopted)
+        center.adopt(&kept).await
     }
 
     /// On a graceful stop: gives every lease up, so other nodes take the partitions at once.

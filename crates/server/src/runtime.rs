@@ -160,6 +160,8 @@ pub struct Channels {
     pub submissions: mpsc::Receiver<Submission>,
     pub commands: mpsc::Receiver<Command>,
     pub effects: mpsc::UnboundedSender<Vec<Effect>>,
+    /// Alarms this node took over, for the adapters to carry their calls on.
+    pub adopted: mpsc::UnboundedSender<Vec<watchpost_store::AlarmId>>,
     pub stop: watch::Receiver<bool>,
 }
 
@@ -173,6 +175,7 @@ pub async fn run(
         mut submissions,
         mut commands,
         effects,
+        adopted,
         mut stop,
     } = channels;
     let store = center.store().clone();
@@ -196,8 +199,11 @@ pub async fn run(
             got = commands.recv() => if let Some(first) = got { orders.push(first) },
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {}
             _ = leases.tick() => {
-                let changed = cluster.keep_leases(&mut center, crate::now_ms()).await?;
-                board.update(&center, &changed);
+                let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
+                board.update(&center, &taken);
+                if !taken.is_empty() {
+                    let _ = adopted.send(taken);
+                }
                 continue;
             }
             _ = inbox.tick() => read_inbox = true,
@@ -287,8 +293,8 @@ pub async fn run(
                         "the alarm moved to another node meanwhile; try again".into(),
                     )));
                 }
-                let changed = cluster.start_again(&mut center, crate::now_ms()).await?;
-                board.update(&center, &changed);
+                let taken = cluster.start_again(&mut center, crate::now_ms()).await?;
+                board.update(&center, &taken);
             }
             Err(e) => {
                 // Nothing of this round is stored: nobody is told otherwise, and the center

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::Settings;
 use watchpost_core::router::Event;
-use watchpost_store::{Db, StoreError};
+use watchpost_store::{AlarmId, Db, StoreError};
 use watchpost_wire::Window;
 
 #[derive(Debug, Clone)]
@@ -60,6 +60,9 @@ pub struct Server {
     pub intake: Intake,
     /// What the engine asked for, batch by batch, after each was committed.
     pub effects: mpsc::UnboundedReceiver<Vec<Effect>>,
+    /// Alarms this node took over (at its start, or from a node that died), whose calls and
+    /// dispatches in progress the adapters carry on.
+    pub adopted: mpsc::UnboundedReceiver<Vec<AlarmId>>,
     stop: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
     runtime: JoinHandle<Result<(), CenterError>>,
@@ -73,6 +76,7 @@ impl Server {
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let mut center = Center::new(store.clone(), config.settings.clone());
         let (effects_tx, effects) = mpsc::unbounded_channel();
+        let (adopted_tx, adopted) = mpsc::unbounded_channel();
 
         let tcp = TcpListener::bind(config.dc09)
             .await
@@ -89,8 +93,9 @@ impl Server {
         let (commands, orders) = Commands::new();
         let board = Arc::new(Board::default());
         // The partitions this node can take now are driven before anything is received.
-        let adopted = cluster.keep_leases(&mut center, crate::now_ms()).await?;
-        board.update(&center, &adopted);
+        let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
+        board.update(&center, &taken);
+        let _ = adopted_tx.send(taken);
         let keys = Keys::load(&*store).await?;
         let supervision = Supervision::load(&*store, crate::now_ms()).await?;
         let intake_handle = intake.clone();
@@ -124,6 +129,7 @@ impl Server {
             submissions,
             commands: orders,
             effects: effects_tx,
+            adopted: adopted_tx,
             stop: stopping,
         };
         let runtime = tokio::spawn(runtime::run(
@@ -174,6 +180,7 @@ impl Server {
             commands,
             intake: intake_handle,
             effects,
+            adopted,
             stop,
             background,
             runtime,

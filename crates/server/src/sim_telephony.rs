@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use watchpost_core::alarm::{CallId, CallResult, Decision, Purpose};
-use watchpost_core::{Agency, AlarmKind, Input};
+use watchpost_core::{Agency, Alarm, AlarmKind, Input};
 use watchpost_store::AlarmId;
 
 /// How long things take on the phone, and how people answer.
@@ -180,51 +180,15 @@ pub struct SimTelephony {
 }
 
 impl SimTelephony {
-    /// Starts answering; calls already in progress (after a restart) are picked up where
-    /// they are.
     pub fn start(commands: Commands, board: Arc<Board>, timing: CallTiming) -> SimTelephony {
         let line = Arc::new(Line {
             commands,
-            board: board.clone(),
+            board,
             timing,
         });
-        let mut seed = 0u64;
-        for (alarm, state) in board.open_alarms() {
-            let Some(call) = state.current_call() else {
-                continue;
-            };
-            let (line, id) = (line.clone(), call.id);
-            if call.result.is_none() {
-                // Ringing when the center stopped: the person never picked up.
-                let placed = call.placed_at.is_some();
-                tokio::spawn(async move {
-                    if placed
-                        || line
-                            .after(Duration::ZERO, alarm, Input::CallPlaced { call: id })
-                            .await
-                    {
-                        let timeout = line.timing.ring_timeout;
-                        line.after(timeout, alarm, Input::NoAnswer { call: id })
-                            .await;
-                    }
-                });
-            } else if call.result == Some(CallResult::Answered) {
-                let deciding = call.purpose == Purpose::Verify || call.agent_joined;
-                seed = seed.wrapping_add(1);
-                let mut rng = StdRng::seed_from_u64(seed);
-                tokio::spawn(async move {
-                    if deciding {
-                        line.converse(alarm, id, &mut rng, Duration::ZERO).await;
-                    } else {
-                        line.after(Duration::ZERO, alarm, Input::CallEnded { call: id })
-                            .await;
-                    }
-                });
-            }
-        }
         SimTelephony {
             line,
-            seed: AtomicU64::new(seed),
+            seed: AtomicU64::new(0),
         }
     }
 }
@@ -254,6 +218,43 @@ impl adapters::Telephony for SimTelephony {
 
     /// A hung-up call's remaining steps are refused by the engine, which ends them.
     fn hang_up(&self, _alarm: AlarmId, _call: CallId) {}
+
+    /// The call in progress is picked up where it is: ringing when the last node stopped,
+    /// the person never picked up; in a conversation, it goes on.
+    fn resume(&self, alarm: AlarmId, state: &Alarm) {
+        let Some(call) = state.current_call() else {
+            return;
+        };
+        let (line, id) = (self.line.clone(), call.id);
+        if call.result.is_none() {
+            let placed = call.placed_at.is_some();
+            tokio::spawn(async move {
+                if placed
+                    || line
+                        .after(Duration::ZERO, alarm, Input::CallPlaced { call: id })
+                        .await
+                {
+                    let timeout = line.timing.ring_timeout;
+                    line.after(timeout, alarm, Input::NoAnswer { call: id })
+                        .await;
+                }
+            });
+        } else if call.result == Some(CallResult::Answered) {
+            let deciding = call.purpose == Purpose::Verify || call.agent_joined;
+            let seed = self
+                .seed
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+            let mut rng = StdRng::seed_from_u64(seed);
+            tokio::spawn(async move {
+                if deciding {
+                    line.converse(alarm, id, &mut rng, Duration::ZERO).await;
+                } else {
+                    line.after(Duration::ZERO, alarm, Input::CallEnded { call: id })
+                        .await;
+                }
+            });
+        }
+    }
 }
 
 /// A simulated agency that confirms each request with an incident number after a while.
@@ -262,9 +263,9 @@ pub struct SimDispatch {
     pub confirms_after: Duration,
 }
 
-impl adapters::Dispatch for SimDispatch {
-    fn request(&self, alarm: AlarmId, agency: Agency, _kind: AlarmKind, _address: &str) {
-        let (commands, wait) = (self.commands.clone(), self.confirms_after);
+impl SimDispatch {
+    fn confirm_later(&self, alarm: AlarmId, agency: Agency, wait: Duration) {
+        let commands = self.commands.clone();
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
             let reference = format!("SIM-{}-{alarm}", agency.as_str().to_uppercase());
@@ -273,6 +274,22 @@ impl adapters::Dispatch for SimDispatch {
             let _ = commands.send(alarm, input, "dispatch").await;
         });
     }
+}
+
+impl adapters::Dispatch for SimDispatch {
+    fn request(&self, alarm: AlarmId, agency: Agency, _kind: AlarmKind, _address: &str) {
+        self.confirm_later(alarm, agency, self.confirms_after);
+    }
 
     fn cancel(&self, _alarm: AlarmId, _agency: Agency) {}
+
+    /// Requests the last node made and the agency has not confirmed yet are confirmed as if
+    /// the request had just been made.
+    fn resume(&self, alarm: AlarmId, state: &Alarm) {
+        for d in state.dispatches() {
+            if d.reference.is_none() && d.canceled_at.is_none() {
+                self.confirm_later(alarm, d.agency, self.confirms_after);
+            }
+        }
+    }
 }

@@ -386,14 +386,31 @@ impl Store for PgStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        // Routed signals leave the inbox many at a time; answered commands (few) keep their
+        // outcome for the node that posted them.
+        let routed: Vec<i64> = batch
+            .settled
+            .iter()
+            .filter(|(_, outcome)| outcome.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        for chunk in routed.chunks(CHUNK) {
+            let mut delete = sqlx::QueryBuilder::new("DELETE FROM inbox WHERE id IN (");
+            let mut list = delete.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            delete.push(")");
+            delete.build().execute(&mut *tx).await?;
+        }
         for (id, outcome) in &batch.settled {
-            let query = match outcome {
-                None => sqlx::query("DELETE FROM inbox WHERE id = $1").bind(id),
-                Some(outcome) => sqlx::query("UPDATE inbox SET outcome = $1 WHERE id = $2")
+            if let Some(outcome) = outcome {
+                sqlx::query("UPDATE inbox SET outcome = $1 WHERE id = $2")
                     .bind(outcome)
-                    .bind(id),
-            };
-            query.execute(&mut *tx).await?;
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         for (alarm, at, disposition) in &batch.closed {
             sqlx::query("UPDATE alarms SET closed_at = $1, disposition = $2 WHERE id = $3")

@@ -1,6 +1,8 @@
 //! `watchpost bench intake`: a load generator that measures any SIA DC-09 receiver. N TCP
 //! connections each send plain `SIA-DCS` burglary frames one at a time, wait for the ACK
 //! and time it; the report gives signals, errors, signals/s and ACK latency percentiles.
+//! Several receivers (the nodes of one center) can be loaded at once: the connections are
+//! spread over them, as panels are spread over a center's receivers.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -25,10 +27,20 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct IntakeArgs {
-    /// Receiver to load, host:port. Without it the bench starts its own receiver on a
-    /// temporary database with the accounts enrolled.
-    #[arg(long, value_name = "ADDR")]
+    /// Receivers to load, host:port[,host:port...]; connections are spread over them.
+    /// Without it the bench starts its own nodes (--nodes, on --db) with the accounts
+    /// enrolled.
+    #[arg(long, value_name = "ADDR[,ADDR...]")]
     pub target: Option<String>,
+    /// Without --target: the database of the bench's own nodes: a temporary SQLite file by
+    /// default, or a postgres:// URL (its bench accounts are enrolled again; use a database
+    /// kept for benchmarks).
+    #[arg(long, value_name = "DB")]
+    pub db: Option<String>,
+    /// Without --target: how many nodes to start on --db (more than one needs PostgreSQL).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub nodes: u32,
     /// Concurrent TCP connections, each with one frame in flight.
     #[arg(long, value_name = "N", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -137,13 +149,16 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     let (target, hosted) = match args.target.clone() {
         Some(t) => (t, None),
         None => {
-            let (server, dir) = self_hosted(&args).await?;
-            (server.dc09_addr.to_string(), Some((server, dir)))
+            let (servers, dir) = self_hosted(&args).await?;
+            let targets: Vec<String> = servers.iter().map(|s| s.dc09_addr.to_string()).collect();
+            (targets.join(","), Some((servers, dir)))
         }
     };
     let report = run_load(&target, &args).await?;
-    if let Some((server, _dir)) = hosted {
-        server.stop().await?;
+    if let Some((servers, _dir)) = hosted {
+        for server in servers {
+            server.stop().await?;
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -156,18 +171,25 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the built-in receiver on a temporary database with the bench accounts enrolled;
-/// the database lives as long as the returned directory.
+/// Starts the built-in nodes with the bench accounts enrolled, on `--db` or a temporary
+/// SQLite database that lives as long as the returned directory.
 async fn self_hosted(
     args: &IntakeArgs,
-) -> anyhow::Result<(watchpost_server::Server, tempfile::TempDir)> {
+) -> anyhow::Result<(Vec<watchpost_server::Server>, tempfile::TempDir)> {
     use watchpost_core::account::{Account, Contact, Monitoring, Premises, Responder};
     use watchpost_core::password::{HashCost, VerbalPassword};
-    use watchpost_store::Store;
 
     let dir = tempfile::tempdir()?;
-    let db = dir.path().join("bench.db");
-    let store = watchpost_store::SqliteStore::open(&db).await?;
+    let db = match &args.db {
+        Some(db) => db.clone(),
+        None => dir.path().join("bench.db").display().to_string(),
+    };
+    anyhow::ensure!(
+        args.nodes == 1 || watchpost_store::is_shared(&db),
+        "--nodes {}: several nodes need a shared database (--db postgres://...)",
+        args.nodes
+    );
+    let store = watchpost_store::open(&db).await?;
     let password = VerbalPassword::hash("bench", HashCost::Fast);
     let enrolled_at = chrono::Utc::now().timestamp_millis() - 30 * watchpost_core::account::DAY_MS;
     let accounts: Vec<Account> = (0..args.accounts)
@@ -191,23 +213,45 @@ async fn self_hosted(
             supervision_ms: None,
         })
         .collect();
-    store.put_accounts(&accounts).await?;
+    for chunk in accounts.chunks(1000) {
+        store.put_accounts(chunk).await?;
+    }
     drop(store);
-    let db = db.display().to_string();
-    let mut server = watchpost_server::Server::start(watchpost_server::Config {
-        node: watchpost_server::NodeConfig::new("bench", &db),
-        db,
-        dc09: "127.0.0.1:0".parse()?,
-        http: None,
-        window: watchpost_wire::Window::default(),
-        settings: watchpost_core::Settings::default(),
-    })
-    .await?;
-    // Nobody works these alarms; their actions are in the log.
-    let (_, none) = tokio::sync::mpsc::unbounded_channel();
-    let mut effects = std::mem::replace(&mut server.effects, none);
-    tokio::spawn(async move { while effects.recv().await.is_some() {} });
-    Ok((server, dir))
+    let mut servers = Vec::new();
+    for n in 0..args.nodes {
+        let mut server = watchpost_server::Server::start(watchpost_server::Config {
+            node: watchpost_server::NodeConfig::new(&format!("bench-{n}"), &db),
+            db: db.clone(),
+            dc09: "127.0.0.1:0".parse()?,
+            http: None,
+            window: watchpost_wire::Window::default(),
+            settings: watchpost_core::Settings::default(),
+        })
+        .await?;
+        // Nobody works these alarms; their actions are in the log.
+        let (_, none) = tokio::sync::mpsc::unbounded_channel();
+        let mut effects = std::mem::replace(&mut server.effects, none);
+        tokio::spawn(async move { while effects.recv().await.is_some() {} });
+        servers.push(server);
+    }
+    if args.nodes > 1 {
+        // Until every node holds its share, signals for partitions still to be taken wait
+        // in the inbox: let the leases settle first.
+        let share = (watchpost_store::PARTITIONS as usize).div_ceil(args.nodes as usize);
+        let settled = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < settled {
+            let leases = servers[0].cluster.view().leases;
+            let balanced = servers.iter().all(|s| {
+                let held = leases.iter().filter(|l| l.node == s.cluster.name()).count();
+                held + 1 >= share
+            });
+            if balanced {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok((servers, dir))
 }
 
 /// Loads the receiver at `target` (host:port) as `args` say (`args.target` and
@@ -223,21 +267,25 @@ pub async fn run_load(target: &str, args: &IntakeArgs) -> anyhow::Result<IntakeR
         args.warmup.is_finite() && args.warmup >= 0.0,
         "--warmup must be >= 0"
     );
-    let addr = tokio::net::lookup_host(target)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot resolve {target}: {e}"))?
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("{target} resolves to no address"))?;
-    // Fail fast on a wrong address rather than report a run made only of connect errors.
-    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-        Ok(Ok(_probe)) => {}
-        Ok(Err(e)) => anyhow::bail!("cannot connect to {target}: {e}"),
-        Err(_) => anyhow::bail!("cannot connect to {target}: timed out"),
+    let mut addrs = Vec::new();
+    for target in target.split(',').map(str::trim) {
+        let addr = tokio::net::lookup_host(target)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot resolve {target}: {e}"))?
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("{target} resolves to no address"))?;
+        // Fail fast on a wrong address rather than report a run made only of connect errors.
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(_probe)) => {}
+            Ok(Err(e)) => anyhow::bail!("cannot connect to {target}: {e}"),
+            Err(_) => anyhow::bail!("cannot connect to {target}: timed out"),
+        }
+        addrs.push(addr);
     }
 
     let start = Instant::now();
     let plan = Plan {
-        addr,
+        addrs,
         connections: u64::from(args.connections),
         accounts: u64::from(args.accounts),
         measure_from: start + Duration::from_secs_f64(args.warmup),
@@ -332,7 +380,8 @@ pub fn signal_frame(
 /// What every connection task shares.
 #[derive(Clone)]
 struct Plan {
-    addr: SocketAddr,
+    /// Connection `index` goes to `addrs[index % addrs.len()]`.
+    addrs: Vec<SocketAddr>,
     connections: u64,
     accounts: u64,
     /// Frames written before this instant (and errors before it) are warm-up.
@@ -395,7 +444,7 @@ async fn connection(plan: Plan, index: u64) -> Tally {
     while Instant::now() < plan.end {
         let conn = match stream.as_mut() {
             Some(conn) => conn,
-            None => match connect(&plan).await {
+            None => match connect(&plan, index).await {
                 Ok(conn) => {
                     splitter = FrameSplitter::new();
                     stream.insert(conn)
@@ -451,9 +500,10 @@ async fn connection(plan: Plan, index: u64) -> Tally {
     tally
 }
 
-async fn connect(plan: &Plan) -> Result<TcpStream, NoReply> {
+async fn connect(plan: &Plan, index: u64) -> Result<TcpStream, NoReply> {
     let deadline = (Instant::now() + CONNECT_TIMEOUT).min(plan.end);
-    match timeout_at(deadline, TcpStream::connect(plan.addr)).await {
+    let addr = plan.addrs[(index % plan.addrs.len() as u64) as usize];
+    match timeout_at(deadline, TcpStream::connect(addr)).await {
         Ok(Ok(conn)) => {
             // One small frame in flight at a time: Nagle would only add delay.
             let _ = conn.set_nodelay(true);
@@ -587,6 +637,8 @@ mod tests {
     fn args(seconds: f64) -> IntakeArgs {
         IntakeArgs {
             target: None,
+            db: None,
+            nodes: 1,
             connections: 4,
             seconds,
             accounts: 10,
@@ -612,7 +664,7 @@ mod tests {
     #[test]
     fn plan_spreads_accounts_and_cycles_sequences() {
         let plan = Plan {
-            addr: "127.0.0.1:1".parse().unwrap(),
+            addrs: vec!["127.0.0.1:1".parse().unwrap()],
             connections: 3,
             accounts: 7,
             measure_from: Instant::now(),

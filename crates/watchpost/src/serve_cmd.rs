@@ -107,6 +107,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
     let effects = std::mem::replace(&mut server.effects, none);
+    let (_, none) = tokio::sync::mpsc::unbounded_channel();
+    let adopted = std::mem::replace(&mut server.adopted, none);
     let (stop_demo, demo_stopping) = tokio::sync::watch::channel(false);
     let (telephony, dispatch): (Arc<dyn Telephony>, Arc<dyn Dispatch>) = if args.demo {
         let telephony = SimTelephony::start(
@@ -122,7 +124,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         (Arc::new(Manual), Arc::new(Manual))
     };
-    tokio::spawn(adapters::carry_out(effects, telephony, dispatch));
+    tokio::spawn(adapters::carry_out(
+        effects,
+        adopted,
+        server.board.clone(),
+        telephony,
+        dispatch,
+    ));
     if args.demo {
         let accounts = demo::accounts(watchpost_server::now_ms(), 36);
         let accounts = {
