@@ -180,9 +180,15 @@ impl Coordination for SqliteStore {
 
     async fn alarm_versions(&self, closed_since: Millis) -> Result<Vec<AlarmVersion>> {
         let rows: Vec<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            // Two index range reads (open, recently closed) rather than an OR, which could
+            // scan every alarm ever kept.
             "SELECT a.id, a.closed_at, \
              (SELECT MAX(e.seq) FROM alarm_events e WHERE e.alarm_id = a.id) \
-             FROM alarms a WHERE a.closed_at IS NULL OR a.closed_at >= ?",
+             FROM alarms a WHERE a.closed_at IS NULL \
+             UNION ALL \
+             SELECT a.id, a.closed_at, \
+             (SELECT MAX(e.seq) FROM alarm_events e WHERE e.alarm_id = a.id) \
+             FROM alarms a WHERE a.closed_at >= ?",
         )
         .bind(closed_since)
         .fetch_all(&self.pool)

@@ -2,6 +2,7 @@
 //! child process that is always killed when the test ends, and reading alarms back.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -45,8 +46,34 @@ phone = "+15555550101"
     )
 }
 
-/// Enrols the accounts (TOML text) into `db`.
-pub fn enrol(dir: &Path, db: &Path, toml: &str) {
+/// Runs `watchpost ARGS` with `stdin` as its input; panics unless it succeeds. Returns its
+/// output.
+pub fn cli(args: &[&str], stdin: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run watchpost");
+    child
+        .stdin
+        .take()
+        .expect("its stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write its stdin");
+    let out = child.wait_with_output().expect("wait for watchpost");
+    assert!(
+        out.status.success(),
+        "watchpost {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Enrols the accounts (TOML text) into `db` (a SQLite file or a `postgres://` URL).
+pub fn enrol(dir: &Path, db: impl AsRef<OsStr>, toml: &str) {
     let file = dir.join("accounts.toml");
     std::fs::write(&file, toml).expect("write the accounts file");
     let out = Command::new(BIN)
@@ -62,6 +89,27 @@ pub fn enrol(dir: &Path, db: &Path, toml: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// How `serve` is started, beyond its database and addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// More `serve` arguments: `--node`, `--lease`...
+    pub args: &'a [&'a str],
+    /// More environment for the process, e.g. `RUST_LOG`.
+    pub env: &'a [(&'a str, &'a str)],
+    /// How long it may take to say its DC-09 receiver is on.
+    pub ready_within: Duration,
+}
+
+impl Options<'_> {
+    pub fn ready_within(ready_within: Duration) -> Options<'static> {
+        Options {
+            args: &[],
+            env: &[],
+            ready_within,
+        }
+    }
 }
 
 /// A running `watchpost serve`; SIGKILLed on drop unless it was stopped, so no server outlives
@@ -80,7 +128,7 @@ impl Server {
     /// line. `name` tells this run's log files apart.
     pub fn start(
         dir: &Path,
-        db: &Path,
+        db: impl AsRef<OsStr>,
         addr: SocketAddr,
         name: &str,
         ready_within: Duration,
@@ -91,12 +139,26 @@ impl Server {
     /// Like `start`, with the HTTP API on `http`.
     pub fn start_with_http(
         dir: &Path,
-        db: &Path,
+        db: impl AsRef<OsStr>,
         addr: SocketAddr,
         http: SocketAddr,
         name: &str,
         ready_within: Duration,
     ) -> Server {
+        let options = Options::ready_within(ready_within);
+        Server::start_with_options(dir, db, addr, http, name, options)
+    }
+
+    /// Like `start_with_http`, with more arguments and environment.
+    pub fn start_with_options(
+        dir: &Path,
+        db: impl AsRef<OsStr>,
+        addr: SocketAddr,
+        http: SocketAddr,
+        name: &str,
+        options: Options,
+    ) -> Server {
+        let ready_within = options.ready_within;
         let stdout = dir.join(format!("{name}.stdout"));
         let stderr = dir.join(format!("{name}.stderr"));
         let child = Command::new(BIN)
@@ -107,6 +169,8 @@ impl Server {
             .arg(addr.to_string())
             .arg("--http")
             .arg(http.to_string())
+            .args(options.args)
+            .envs(options.env.iter().copied())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -198,7 +262,7 @@ impl Drop for Server {
 }
 
 /// `watchpost alarms --json --state all`, one value per alarm.
-pub fn alarms(db: &Path) -> Vec<serde_json::Value> {
+pub fn alarms(db: impl AsRef<OsStr>) -> Vec<serde_json::Value> {
     let out = Command::new(BIN)
         .args(["alarms", "--json", "--state", "all", "--db"])
         .arg(db)
