@@ -2,13 +2,13 @@
 //! commit — and a notice each time one changes, for live updates. This node's own commits
 //! update it at once; alarms other nodes drive are followed from the store (`follow`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use watchpost_center::Center;
 use watchpost_core::{Alarm, Millis};
-use watchpost_store::{AlarmId, AlarmVersion, Db, replay};
+use watchpost_store::{AlarmId, AlarmVersion, Db, LogBody, Partition, replay};
 
 /// An alarm changed (opened, moved on, closed).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -34,6 +34,8 @@ struct Alarms {
 
 pub struct Board {
     alarms: RwLock<Alarms>,
+    /// The partitions this node drives: their alarms are shown from its own commits.
+    driven_here: RwLock<HashSet<Partition>>,
     changes: broadcast::Sender<Change>,
 }
 
@@ -41,6 +43,7 @@ impl Default for Board {
     fn default() -> Self {
         Board {
             alarms: RwLock::new(Alarms::default()),
+            driven_here: RwLock::new(HashSet::new()),
             changes: broadcast::channel(4096).0,
         }
     }
@@ -125,8 +128,56 @@ impl Board {
         }
     }
 
+    /// The partitions this node now drives.
+    pub fn drive(&self, partitions: impl IntoIterator<Item = Partition>) {
+        *self.driven_here.write().expect("board lock") = partitions.into_iter().collect();
+    }
+
+    /// Brings a shown alarm up to its stored log by applying the inputs added since; false
+    /// when it must be read whole instead.
+    async fn advance(&self, store: &Db, id: AlarmId) -> bool {
+        let Some((mut alarm, from)) = ({
+            let alarms = self.alarms.read().expect("board lock");
+            alarms
+                .open
+                .get(&id)
+                .map(|shown| (shown.alarm.clone(), shown.next_seq))
+        }) else {
+            return false;
+        };
+        let Ok(entries) = store.log_from(id, from).await else {
+            return false;
+        };
+        let mut next_seq = from;
+        for entry in entries {
+            if entry.seq != next_seq {
+                return false;
+            }
+            match entry.body {
+                LogBody::Input { input } => {
+                    if alarm.handle(entry.at, input).is_err() {
+                        return false;
+                    }
+                    while alarm.poll_action().is_some() {}
+                }
+                LogBody::Action { .. } => {}
+                LogBody::Opened { .. } => return false,
+            }
+            next_seq += 1;
+        }
+        if alarm.closed().is_some() {
+            self.close(id);
+        } else {
+            self.show(id, alarm, next_seq);
+        }
+        true
+    }
+
     /// Shows an alarm as its stored log has it (another node drives it).
     pub async fn reload(&self, store: &Db, id: AlarmId) {
+        if self.advance(store, id).await {
+            return;
+        }
         match store.log(id).await.map(|log| {
             let next_seq = log.last().map_or(0, |e| e.seq + 1);
             replay(&log).map(|alarm| (alarm, next_seq))
@@ -143,7 +194,11 @@ impl Board {
     async fn catch_up(&self, store: &Db, versions: Vec<AlarmVersion>) {
         let listed: HashMap<AlarmId, AlarmVersion> =
             versions.iter().map(|v| (v.alarm, *v)).collect();
+        let driven_here = self.driven_here.read().expect("board lock").clone();
         for version in versions {
+            if driven_here.contains(&version.partition) {
+                continue;
+            }
             if !version.open {
                 self.close(version.alarm);
                 continue;

@@ -200,6 +200,7 @@ pub async fn run(
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {}
             _ = leases.tick() => {
                 let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
+                board.drive(center.held().iter().map(|l| l.partition));
                 board.update(&center, &taken);
                 if !taken.is_empty() {
                     let _ = adopted.send(taken);
@@ -294,6 +295,7 @@ pub async fn run(
                     )));
                 }
                 let taken = cluster.start_again(&mut center, crate::now_ms()).await?;
+                board.drive(center.held().iter().map(|l| l.partition));
                 board.update(&center, &taken);
             }
             Err(e) => {
@@ -307,6 +309,7 @@ pub async fn run(
         }
         seen.prune(&store, now).await?;
     }
+    board.drive([]);
     cluster.leave(&mut center).await
 }
 

@@ -4,7 +4,7 @@
 //! in blocks, how far each alarm's log has got (so every node's board can follow), and when
 //! panels were last heard (so supervision does not depend on which node heard them).
 
-use crate::{AlarmId, Result, SignalRecord};
+use crate::{AlarmId, LogEntry, Result, SignalRecord};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use watchpost_core::{Input, Millis};
@@ -71,6 +71,7 @@ pub struct InboxItem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlarmVersion {
     pub alarm: AlarmId,
+    pub partition: Partition,
     /// The seq its next log entry will have (its log's length).
     pub next_seq: u32,
     pub open: bool,
@@ -116,6 +117,8 @@ pub trait Coordination: Send + Sync {
     async fn command_outcome(&self, id: i64) -> Result<Option<String>>;
     /// Every open alarm's version, and those of alarms closed at or after `closed_since`.
     async fn alarm_versions(&self, closed_since: Millis) -> Result<Vec<AlarmVersion>>;
+    /// An alarm's log entries from seq `from` on, in order (another node wrote them).
+    async fn log_from(&self, alarm: AlarmId, from: u32) -> Result<Vec<LogEntry>>;
     /// Which of these transmission fingerprints are stored.
     async fn known_transmissions(&self, fingerprints: &[String]) -> Result<Vec<String>>;
     /// Panels heard, with when (a later time replaces an earlier one).

@@ -5,7 +5,8 @@
 use super::PgStore;
 use crate::text::{from_json, json};
 use crate::{
-    AlarmId, AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, Partition, Result,
+    AlarmId, AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, LogEntry, Partition,
+    Result,
 };
 use async_trait::async_trait;
 use watchpost_core::{Input, Millis};
@@ -179,14 +180,14 @@ impl Coordination for PgStore {
     }
 
     async fn alarm_versions(&self, closed_since: Millis) -> Result<Vec<AlarmVersion>> {
-        let rows: Vec<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
             // Two index range reads (open, recently closed) rather than an OR, which could
             // scan every alarm ever kept.
-            "SELECT a.id, a.closed_at, \
+            "SELECT a.id, a.account, a.closed_at, \
              (SELECT CAST(MAX(e.seq) AS BIGINT) FROM alarm_events e WHERE e.alarm_id = a.id) \
              FROM alarms a WHERE a.closed_at IS NULL \
              UNION ALL \
-             SELECT a.id, a.closed_at, \
+             SELECT a.id, a.account, a.closed_at, \
              (SELECT CAST(MAX(e.seq) AS BIGINT) FROM alarm_events e WHERE e.alarm_id = a.id) \
              FROM alarms a WHERE a.closed_at >= $1",
         )
@@ -195,12 +196,34 @@ impl Coordination for PgStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(alarm, closed_at, last)| AlarmVersion {
+            .map(|(alarm, account, closed_at, last)| AlarmVersion {
                 alarm,
+                partition: crate::partition_of(&account),
                 next_seq: last.map_or(0, |s| s as u32 + 1),
                 open: closed_at.is_none(),
             })
             .collect())
+    }
+
+    async fn log_from(&self, alarm: AlarmId, from: u32) -> Result<Vec<LogEntry>> {
+        let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+            "SELECT CAST(seq AS BIGINT), at, actor, body FROM alarm_events \
+             WHERE alarm_id = $1 AND seq >= $2 ORDER BY seq",
+        )
+        .bind(alarm)
+        .bind(i64::from(from))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(seq, at, actor, body)| {
+                Ok(LogEntry {
+                    seq: seq as u32,
+                    at,
+                    actor,
+                    body: from_json("alarm_events.body", &body)?,
+                })
+            })
+            .collect()
     }
 
     async fn known_transmissions(&self, fingerprints: &[String]) -> Result<Vec<String>> {
