@@ -236,8 +236,6 @@ pub trait Store: Send + Sync {
     async fn account(&self, number: &str) -> Result<Option<Account>>;
     /// Writes a batch atomically; returns the ids given to its signals, in order.
     async fn write(&self, batch: &Batch) -> Result<Vec<i64>>;
-    /// The highest alarm id ever used (0 when none), so ids can be handed out in memory.
-    async fn last_alarm_id(&self) -> Result<AlarmId>;
     /// An alarm's whole log, in order.
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>>;
     async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>>;

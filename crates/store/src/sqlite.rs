@@ -394,14 +394,6 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    async fn last_alarm_id(&self) -> Result<AlarmId> {
-        Ok(
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM alarms")
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, body FROM alarm_events WHERE alarm_id = ? ORDER BY seq",

@@ -42,7 +42,7 @@ CREATE TABLE signals (
 );
 CREATE INDEX signals_by_account ON signals (account, received_at);
 
--- The application hands out alarm ids (from last_alarm_id), so no sequence.
+-- The application hands out alarm ids (in blocks, from the counter of 0004), so no sequence.
 CREATE TABLE alarms (
     id          BIGINT PRIMARY KEY,
     account     TEXT NOT NULL,
