@@ -377,6 +377,10 @@ async fn an_agent_works_an_alarm_in_the_console() {
         page.contains("<td>burglary</td><td class=\"num\">1</td>"),
         "{page}"
     );
+    assert!(
+        page.contains("<td>test (this one)</td><td class=\"num\">64</td>"),
+        "this node drives every partition: {page}"
+    );
 
     assert!(
         !browser.seen.contains(VERBAL),

@@ -71,6 +71,38 @@ async fn today(state: &ApiState, now: Millis) -> Result<BTreeMap<AlarmKind, Dela
     Ok(by_kind)
 }
 
+/// The nodes sharing the center and how many partitions each drives: a node missing from
+/// the list has died, and its partitions are being taken over.
+fn nodes(state: &ApiState, now: Millis) -> Markup {
+    let view = state.cluster.view();
+    let mut driven: BTreeMap<&str, usize> =
+        view.live_nodes.iter().map(|n| (n.as_str(), 0)).collect();
+    let mut unheld = 0;
+    for lease in &view.leases {
+        match driven.get_mut(lease.node.as_str()) {
+            Some(count) if lease.expires_at >= now => *count += 1,
+            _ => unheld += 1,
+        }
+    }
+    html! {
+        h2 { "Nodes" }
+        table #nodes {
+            thead { tr { th { "Node" } th.num { "Partitions driven" } } }
+            tbody {
+                @for (node, count) in &driven {
+                    tr {
+                        td { (node) @if *node == view.node { " (this one)" } }
+                        td.num { (count) }
+                    }
+                }
+                @if unheld > 0 {
+                    tr { td.muted { "Being taken over" } td.num { (unheld) } }
+                }
+            }
+        }
+    }
+}
+
 async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
     let now = crate::now_ms();
     let open = state.board.open_alarms();
@@ -124,6 +156,7 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
                 }
             }
         }
+        (nodes(state, now))
         h2 { "Today's response times (since 00:00 UTC)" }
         table #response-times {
             thead {
