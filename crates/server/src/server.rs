@@ -211,7 +211,8 @@ impl Server {
 }
 
 /// Raises a comm_failure signal for every supervised panel this node watches that missed
-/// its interval.
+/// its interval, and a restore for each of their failures another node heard the panel
+/// after.
 async fn watch_supervision(
     store: Db,
     supervision: Supervision,
@@ -233,18 +234,27 @@ async fn watch_supervision(
         {
             tracing::warn!("supervision intervals not refreshed: {e}");
         }
-        if cluster.shared()
-            && let Err(e) = supervision.share(&store, &board, now).await
-        {
-            tracing::warn!("supervision not shared with the other nodes: {e}");
+        let watched = |account: &str| cluster.drives(account, now);
+        let mut signals = Vec::new();
+        if cluster.shared() {
+            match supervision.share(&store, &board, now, watched).await {
+                // Heard by another node after their failure opened.
+                Ok(restored) => signals.extend(
+                    restored
+                        .iter()
+                        .map(|account| dc09::supervision_signal(account, now, Event::CommRestored)),
+                ),
+                Err(e) => tracing::warn!("supervision not shared with the other nodes: {e}"),
+            }
         }
-        let late: Vec<_> = supervision
-            .overdue(now, |account| cluster.drives(account, now))
-            .iter()
-            .map(|account| dc09::supervision_signal(account, now, Event::CommFailure))
-            .collect();
-        if !late.is_empty() && !intake.submit(late, None).await {
-            tracing::error!("comm failure signals could not be stored");
+        signals.extend(
+            supervision
+                .overdue(now, watched)
+                .iter()
+                .map(|account| dc09::supervision_signal(account, now, Event::CommFailure)),
+        );
+        if !signals.is_empty() && !intake.submit(signals, None).await {
+            tracing::error!("supervision signals could not be stored");
         }
     }
 }

@@ -81,8 +81,17 @@ impl Supervision {
 
     /// Shares with the other nodes when panels were heard here, learns when they heard
     /// theirs, and takes the open communication failures from the board (another node may
-    /// have raised one this node's receiver must restore).
-    pub async fn share(&self, store: &Db, board: &Board, now: Millis) -> Result<(), StoreError> {
+    /// have raised one this node's receiver must restore). Returns the accounts this node
+    /// watches (`watched`) whose open failure must be restored because another node heard
+    /// the panel after the failure opened: that node's receiver may have heard it before it
+    /// learned of the failure, and then raised no restore.
+    pub async fn share(
+        &self,
+        store: &Db,
+        board: &Board,
+        now: Millis,
+        watched: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
         let (heard, since) = {
             let mut state = self.state.lock().expect("supervision lock");
             (std::mem::take(&mut state.unshared), state.shared_until)
@@ -93,26 +102,44 @@ impl Supervision {
         }
         // Overlapping reads: a node's share may commit a little after its time.
         let elsewhere = store.heard_since(since - 5_000).await?;
-        let open_failures: HashSet<String> = board
-            .open_alarms()
-            .into_iter()
-            .filter(|(_, a)| a.spec().kind == AlarmKind::CommFailure)
-            .map(|(_, a)| a.spec().account.clone())
-            .collect();
+        // Each account's open failure, with when it opened.
+        let mut open_failures: HashMap<String, Millis> = HashMap::new();
+        for (_, alarm) in board.open_alarms() {
+            let spec = alarm.spec();
+            if spec.kind == AlarmKind::CommFailure {
+                let opened = open_failures.entry(spec.account.clone()).or_default();
+                *opened = (*opened).max(spec.opened_at);
+            }
+        }
         let mut state = self.state.lock().expect("supervision lock");
         state.shared_until = now;
+        let mut restore = HashSet::new();
         for (account, at) in elsewhere {
+            // Still failed here: no frame heard here restored it since.
+            if state.failed.contains_key(&account)
+                && open_failures
+                    .get(&account)
+                    .is_some_and(|opened| at > *opened)
+                && watched(&account)
+            {
+                restore.insert(account.clone());
+            }
             if let Some(last) = state.last_heard.get_mut(&account) {
                 *last = (*last).max(at);
             }
         }
-        state
-            .failed
-            .retain(|a, raised| open_failures.contains(a) || now - *raised < RAISED_GRACE_MS);
-        for account in open_failures {
-            state.failed.entry(account).or_insert(0);
+        state.failed.retain(|a, raised| {
+            !restore.contains(a)
+                && (open_failures.contains_key(a) || now - *raised < RAISED_GRACE_MS)
+        });
+        for account in open_failures.into_keys() {
+            if !restore.contains(&account) {
+                state.failed.entry(account).or_insert(0);
+            }
         }
-        Ok(())
+        let mut restore: Vec<String> = restore.into_iter().collect();
+        restore.sort();
+        Ok(restore)
     }
 
     /// Accounts this node watches (`watched`) whose interval ran out since they were last
