@@ -10,6 +10,9 @@ use watchpost_center::{Center, CenterError};
 use watchpost_core::Millis;
 use watchpost_store::{AlarmId, Db, LeaseRow, PARTITIONS, Partition};
 
+/// Answered commands whose poster never came back for the answer are kept this long.
+const FORGET_ANSWERED_MS: Millis = 10 * 60 * 1000;
+
 /// How one node shares the work.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -126,6 +129,7 @@ impl Cluster {
         let others = live.iter().filter(|n| n.as_str() != name).count();
         let share = (PARTITIONS as usize).div_ceil(others + 1);
         let rows = self.store.leases().await?;
+        self.store.forget_answered(now - FORGET_ANSWERED_MS).await?;
         let mut taken = Vec::new();
         let mut mine: HashSet<Partition> = kept.iter().map(|l| l.partition).collect();
         if mine.len() < share {

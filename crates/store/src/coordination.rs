@@ -115,6 +115,9 @@ pub trait Coordination: Send + Sync {
     /// A posted command's outcome once its partition's driver settled it (the item is then
     /// removed); `None` while it waits.
     async fn command_outcome(&self, id: i64) -> Result<Option<String>>;
+    /// Removes answered commands posted before `before` whose poster never read the outcome
+    /// (it stopped while waiting).
+    async fn forget_answered(&self, before: Millis) -> Result<()>;
     /// Every open alarm's version, and those of alarms closed at or after `closed_since`.
     async fn alarm_versions(&self, closed_since: Millis) -> Result<Vec<AlarmVersion>>;
     /// An alarm's log entries from seq `from` on, in order (another node wrote them).

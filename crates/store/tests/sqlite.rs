@@ -389,6 +389,31 @@ async fn a_batch_under_a_lost_lease_writes_nothing(store: &dyn Database) {
     let inbox = store.inbox(&[part], 10).await.unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].inbound, Inbound::Signal { signal });
+
+    // An answer nobody came back for is forgotten after a while; later ones and unanswered
+    // items stay.
+    let note = Input::Note { text: "o".into() };
+    let old = store
+        .post_command(part, 120, id, &note, "agent:amy")
+        .await
+        .unwrap();
+    let recent = store
+        .post_command(part, 130, id, &note, "agent:amy")
+        .await
+        .unwrap();
+    let answered = Batch {
+        settled: vec![(old, Some("ok".into())), (recent, Some("ok".into()))],
+        leases: vec![current],
+        ..Batch::default()
+    };
+    store.write(&answered).await.unwrap();
+    store.forget_answered(125).await.unwrap();
+    assert!(store.command_outcome(old).await.is_err(), "forgotten");
+    assert_eq!(
+        store.command_outcome(recent).await.unwrap().as_deref(),
+        Some("ok")
+    );
+    assert_eq!(store.inbox(&[part], 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

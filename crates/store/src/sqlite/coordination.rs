@@ -179,6 +179,14 @@ impl Coordination for SqliteStore {
         }
     }
 
+    async fn forget_answered(&self, before: Millis) -> Result<()> {
+        sqlx::query("DELETE FROM inbox WHERE outcome IS NOT NULL AND posted_at < ?")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn alarm_versions(&self, closed_since: Millis) -> Result<Vec<AlarmVersion>> {
         let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
             // Two index range reads (open, recently closed) rather than an OR, which could
