@@ -10,12 +10,14 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
+use std::str::FromStr;
 use watchpost_core::account::{Contact, Zone};
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
 /// Rows per multi-row INSERT: far below PostgreSQL's 65535 bind parameters.
 const CHUNK: usize = 200;
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod coordination;
 
@@ -93,9 +95,22 @@ async fn fence(tx: &mut sqlx::PgConnection, leases: &[Lease]) -> Result<()> {
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user@host:port/database`) and migrates it.
     pub async fn connect(url: &str) -> Result<PgStore> {
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+        // One connection of its own first: a pool that cannot connect only says it timed out,
+        // this says why (refused, unknown database, authentication).
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::ConnectOptions::connect(&options))
+            .await
+            .map_err(|_| {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer from the database server within {CONNECT_TIMEOUT:?}"),
+                ))
+            })??;
+        sqlx::Connection::close(first).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .connect(url)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool })

@@ -97,8 +97,24 @@ fn main() -> ExitCode {
             } => bench::intake(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
-            eprintln!("watchpost: {e:#}");
+            eprintln!("watchpost: {}", explain(&e));
             ExitCode::from(2)
         })
     })
+}
+
+/// An error and its causes on one line, each cause said once: many errors already repeat
+/// their source's message in their own.
+fn explain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
