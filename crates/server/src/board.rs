@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use watchpost_center::Center;
 use watchpost_core::{Alarm, Millis};
-use watchpost_store::{AlarmId, AlarmVersion, Db, LogBody, Partition, replay};
+use watchpost_store::{AlarmId, AlarmVersion, Db, LogBody, LogEntry, Partition, replay};
 
 /// An alarm changed (opened, moved on, closed).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -133,29 +133,43 @@ impl Board {
         *self.driven_here.write().expect("board lock") = partitions.into_iter().collect();
     }
 
-    /// Brings a shown alarm up to its stored log by applying the inputs added since; false
-    /// when it must be read whole instead.
-    async fn advance(&self, store: &Db, id: AlarmId) -> bool {
-        let Some((mut alarm, from)) = ({
+    /// Where an alarm shown here stands: its log's length, or 0 when not shown (it must be
+    /// read whole).
+    fn shown_seq(&self, id: AlarmId) -> u32 {
+        let alarms = self.alarms.read().expect("board lock");
+        alarms.open.get(&id).map_or(0, |shown| shown.next_seq)
+    }
+
+    /// Applies log entries from seq `from` on (all of them when `from` is 0) to what is shown;
+    /// false when they do not follow on from it, and the log must be read whole.
+    fn apply(&self, id: AlarmId, from: u32, entries: Vec<LogEntry>) -> bool {
+        let shown = {
             let alarms = self.alarms.read().expect("board lock");
-            alarms
-                .open
-                .get(&id)
-                .map(|shown| (shown.alarm.clone(), shown.next_seq))
-        }) else {
-            return false;
+            alarms.open.get(&id).map(|shown| shown.alarm.clone())
         };
-        let Ok(entries) = store.log_from(id, from).await else {
-            return false;
+        let (mut alarm, rest) = match (from, shown) {
+            (0, _) => match replay(&entries) {
+                Ok(alarm) => (alarm, &entries[entries.len()..]),
+                Err(why) => {
+                    tracing::error!("alarm {id}: log does not replay: {why}");
+                    return true;
+                }
+            },
+            (_, Some(alarm)) => (alarm, &entries[..]),
+            (_, None) => return false,
         };
-        let mut next_seq = from;
-        for entry in entries {
+        let mut next_seq = if from == 0 {
+            entries.len() as u32
+        } else {
+            from
+        };
+        for entry in rest {
             if entry.seq != next_seq {
                 return false;
             }
-            match entry.body {
+            match &entry.body {
                 LogBody::Input { input } => {
-                    if alarm.handle(entry.at, input).is_err() {
+                    if alarm.handle(entry.at, input.clone()).is_err() {
                         return false;
                     }
                     while alarm.poll_action().is_some() {}
@@ -173,28 +187,48 @@ impl Board {
         true
     }
 
-    /// Shows an alarm as its stored log has it (another node drives it).
-    pub async fn reload(&self, store: &Db, id: AlarmId) {
-        if self.advance(store, id).await {
-            return;
+    /// Reads the named alarms' new log entries (in a few statements for all of them) and
+    /// shows what they did.
+    async fn read(&self, store: &Db, ids: &[AlarmId]) {
+        let from: Vec<(AlarmId, u32)> = ids.iter().map(|id| (*id, self.shown_seq(*id))).collect();
+        let mut entries: HashMap<AlarmId, Vec<LogEntry>> = HashMap::new();
+        match store.logs_from(&from).await {
+            Ok(rows) => {
+                for (id, entry) in rows {
+                    entries.entry(id).or_default().push(entry);
+                }
+            }
+            Err(e) => {
+                tracing::warn!("other nodes' alarms not read: {e}");
+                return;
+            }
         }
-        match store.log(id).await.map(|log| {
-            let next_seq = log.last().map_or(0, |e| e.seq + 1);
-            replay(&log).map(|alarm| (alarm, next_seq))
-        }) {
-            Ok(Ok((alarm, _))) if alarm.closed().is_some() => self.close(id),
-            Ok(Ok((alarm, next_seq))) => self.show(id, alarm, next_seq),
-            Ok(Err(why)) => tracing::error!("alarm {id}: log does not replay: {why}"),
-            Err(e) => tracing::warn!("alarm {id}: log not read: {e}"),
+        for (id, seq) in from {
+            let new = entries.remove(&id).unwrap_or_default();
+            if !self.apply(id, seq, new) {
+                // Out of step: read it whole.
+                match store.logs_from(&[(id, 0)]).await {
+                    Ok(rows) => {
+                        self.apply(id, 0, rows.into_iter().map(|(_, e)| e).collect());
+                    }
+                    Err(e) => tracing::warn!("alarm {id}: log not read: {e}"),
+                }
+            }
         }
     }
 
+    /// Shows an alarm as its stored log has it (another node drives it).
+    pub async fn reload(&self, store: &Db, id: AlarmId) {
+        self.read(store, &[id]).await;
+    }
+
     /// Brings the board up to the store's versions: alarms opened or moved on by other nodes
-    /// are read and replayed from their logs, closed ones leave.
+    /// are read (only what they added since) and applied, closed ones leave.
     async fn catch_up(&self, store: &Db, versions: Vec<AlarmVersion>) {
         let listed: HashMap<AlarmId, AlarmVersion> =
             versions.iter().map(|v| (v.alarm, *v)).collect();
         let driven_here = self.driven_here.read().expect("board lock").clone();
+        let mut behind = Vec::new();
         for version in versions {
             if driven_here.contains(&version.partition) {
                 continue;
@@ -203,18 +237,17 @@ impl Board {
                 self.close(version.alarm);
                 continue;
             }
-            let behind = {
-                let alarms = self.alarms.read().expect("board lock");
-                !alarms.closed.contains_key(&version.alarm)
-                    && alarms
-                        .open
-                        .get(&version.alarm)
-                        .is_none_or(|shown| shown.next_seq < version.next_seq)
-            };
-            if behind {
-                self.reload(store, version.alarm).await;
+            let alarms = self.alarms.read().expect("board lock");
+            if !alarms.closed.contains_key(&version.alarm)
+                && alarms
+                    .open
+                    .get(&version.alarm)
+                    .is_none_or(|shown| shown.next_seq < version.next_seq)
+            {
+                behind.push(version.alarm);
             }
         }
+        self.read(store, &behind).await;
         // Closed long enough ago to be out of the listing, and not shown since.
         let stale: Vec<AlarmId> = {
             let alarms = self.alarms.read().expect("board lock");

@@ -120,8 +120,9 @@ pub trait Coordination: Send + Sync {
     async fn forget_answered(&self, before: Millis) -> Result<()>;
     /// Every open alarm's version, and those of alarms closed at or after `closed_since`.
     async fn alarm_versions(&self, closed_since: Millis) -> Result<Vec<AlarmVersion>>;
-    /// An alarm's log entries from seq `from` on, in order (another node wrote them).
-    async fn log_from(&self, alarm: AlarmId, from: u32) -> Result<Vec<LogEntry>>;
+    /// For each `(alarm, from)`, the alarm's log entries from seq `from` on (another node
+    /// wrote them), by alarm then seq. One statement for many alarms.
+    async fn logs_from(&self, from: &[(AlarmId, u32)]) -> Result<Vec<(AlarmId, LogEntry)>>;
     /// Which of these transmission fingerprints are stored.
     async fn known_transmissions(&self, fingerprints: &[String]) -> Result<Vec<String>>;
     /// Panels heard, with when (a later time replaces an earlier one).

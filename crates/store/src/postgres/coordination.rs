@@ -213,25 +213,37 @@ impl Coordination for PgStore {
             .collect())
     }
 
-    async fn log_from(&self, alarm: AlarmId, from: u32) -> Result<Vec<LogEntry>> {
-        let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
-            "SELECT CAST(seq AS BIGINT), at, actor, body FROM alarm_events \
-             WHERE alarm_id = $1 AND seq >= $2 ORDER BY seq",
-        )
-        .bind(alarm)
-        .bind(i64::from(from))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(seq, at, actor, body)| {
-                Ok(LogEntry {
-                    seq: seq as u32,
-                    at,
-                    actor,
-                    body: from_json("alarm_events.body", &body)?,
-                })
-            })
-            .collect()
+    async fn logs_from(&self, from: &[(AlarmId, u32)]) -> Result<Vec<(AlarmId, LogEntry)>> {
+        let mut entries = Vec::new();
+        for chunk in from.chunks(100) {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT alarm_id, CAST(seq AS BIGINT), at, actor, body FROM alarm_events WHERE ",
+            );
+            let mut or = query.separated(" OR ");
+            for (alarm, seq) in chunk {
+                or.push("(alarm_id = ")
+                    .push_bind_unseparated(*alarm)
+                    .push_unseparated(" AND seq >= ")
+                    .push_bind_unseparated(i64::from(*seq))
+                    .push_unseparated(")");
+            }
+            query.push(" ORDER BY alarm_id, seq");
+            let rows: Vec<(i64, i64, i64, String, String)> =
+                query.build_query_as().fetch_all(&self.pool).await?;
+            for (alarm, seq, at, actor, body) in rows {
+                let body = from_json("alarm_events.body", &body)?;
+                entries.push((
+                    alarm,
+                    LogEntry {
+                        seq: seq as u32,
+                        at,
+                        actor,
+                        body,
+                    },
+                ));
+            }
+        }
+        Ok(entries)
     }
 
     async fn known_transmissions(&self, fingerprints: &[String]) -> Result<Vec<String>> {
