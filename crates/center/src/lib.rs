@@ -444,14 +444,9 @@ impl Center {
             .handle(now, input.clone())
             .map_err(|e| CenterError::Rejected(id, e))?;
         let actions = drain(&mut live.alarm);
-        let lease = match &self.leases {
-            None => None,
-            Some(leases) => leases
-                .get(&partition_of(&live.alarm.spec().account))
-                .copied(),
-        };
+        let account = live.alarm.spec().account.clone();
         let seq = live.next_seq;
-        self.fence(id, lease);
+        self.fence(id, self.lease_for(&account).ok().flatten());
         self.pending.entries.push((
             id,
             LogEntry {

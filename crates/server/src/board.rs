@@ -7,7 +7,7 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use watchpost_center::Center;
-use watchpost_core::{Alarm, Millis};
+use watchpost_core::{Alarm, AlarmKind, Millis};
 use watchpost_store::{AlarmId, AlarmVersion, Db, LogBody, LogEntry, Partition, replay};
 
 /// An alarm changed (opened, moved on, closed).
@@ -70,6 +70,19 @@ impl Board {
         alarms
     }
 
+    /// The account and opening time of each open alarm of one kind (without copying the
+    /// alarms).
+    pub fn opened(&self, kind: AlarmKind) -> Vec<(String, Millis)> {
+        let alarms = self.alarms.read().expect("board lock");
+        alarms
+            .open
+            .values()
+            .map(|shown| shown.alarm.spec())
+            .filter(|spec| spec.kind == kind)
+            .map(|spec| (spec.account.clone(), spec.opened_at))
+            .collect()
+    }
+
     pub fn get(&self, id: AlarmId) -> Option<Alarm> {
         let alarms = self.alarms.read().expect("board lock");
         alarms.open.get(&id).map(|shown| shown.alarm.clone())
@@ -128,9 +141,12 @@ impl Board {
         }
     }
 
-    /// The partitions this node now drives.
-    pub fn drive(&self, partitions: impl IntoIterator<Item = Partition>) {
-        *self.driven_here.write().expect("board lock") = partitions.into_iter().collect();
+    /// The center's partitions changed hands: what it now drives is shown from its commits
+    /// (the rest is followed from the store), starting with the alarms it just took over.
+    pub fn follow_center(&self, center: &Center, taken: &[AlarmId]) {
+        *self.driven_here.write().expect("board lock") =
+            center.held().iter().map(|l| l.partition).collect();
+        self.update(center, taken);
     }
 
     /// Where an alarm shown here stands: its log's length, or 0 when not shown (it must be

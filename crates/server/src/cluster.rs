@@ -168,8 +168,14 @@ impl Cluster {
                 }
             }
         }
+        let moved = !taken.is_empty() || mine.len() != kept.len();
         let adopted = center.adopt(&taken).await?;
-        let rows = self.store.leases().await?;
+        // Read again only when this round moved leases; otherwise the first read stands.
+        let rows = if moved {
+            self.store.leases().await?
+        } else {
+            rows
+        };
         *self.view.write().expect("cluster view lock") = ClusterView {
             node: name.to_string(),
             live_nodes: live,

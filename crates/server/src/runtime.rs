@@ -200,8 +200,7 @@ pub async fn run(
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {}
             _ = leases.tick() => {
                 let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
-                board.drive(center.held().iter().map(|l| l.partition));
-                board.update(&center, &taken);
+                board.follow_center(&center, &taken);
                 if !taken.is_empty() {
                     let _ = adopted.send(taken);
                 }
@@ -226,15 +225,18 @@ pub async fn run(
         let now = crate::now_ms();
         let mut answered = Vec::new();
         for order in orders {
-            match center.input(now, order.alarm, order.input.clone(), &order.actor) {
-                Ok(()) => answered.push((order.alarm, order.done)),
-                Err(CenterError::NotOpen(id)) => match driven_elsewhere(&board, &center, id) {
+            if center.alarm(order.alarm).is_none() {
+                match driven_elsewhere(&board, &center, order.alarm) {
                     Some(partition) => forward(store.clone(), board.clone(), order, partition),
                     None => {
-                        let _ = order.done.send(Err(CenterError::NotOpen(id)));
+                        let _ = order.done.send(Err(CenterError::NotOpen(order.alarm)));
                     }
-                },
-                Err(e @ CenterError::Rejected(..)) => {
+                }
+                continue;
+            }
+            match center.input(now, order.alarm, order.input, &order.actor) {
+                Ok(()) => answered.push((order.alarm, order.done)),
+                Err(e @ (CenterError::Rejected(..) | CenterError::NotOpen(_))) => {
                     let _ = order.done.send(Err(e));
                 }
                 Err(e) => return Err(e),
@@ -295,8 +297,7 @@ pub async fn run(
                     )));
                 }
                 let taken = cluster.start_again(&mut center, crate::now_ms()).await?;
-                board.drive(center.held().iter().map(|l| l.partition));
-                board.update(&center, &taken);
+                board.follow_center(&center, &taken);
             }
             Err(e) => {
                 // Nothing of this round is stored: nobody is told otherwise, and the center
@@ -309,8 +310,9 @@ pub async fn run(
         }
         seen.prune(&store, now).await?;
     }
-    board.drive([]);
-    cluster.leave(&mut center).await
+    cluster.leave(&mut center).await?;
+    board.follow_center(&center, &[]);
+    Ok(())
 }
 
 /// The partition of an alarm that is open but driven by another node.

@@ -94,8 +94,7 @@ impl Server {
         let board = Arc::new(Board::default());
         // The partitions this node can take now are driven before anything is received.
         let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
-        board.drive(center.held().iter().map(|l| l.partition));
-        board.update(&center, &taken);
+        board.follow_center(&center, &taken);
         let _ = adopted_tx.send(taken);
         let keys = Keys::load(&*store).await?;
         let supervision = Supervision::load(&*store, crate::now_ms()).await?;

@@ -104,12 +104,9 @@ impl Supervision {
         let elsewhere = store.heard_since(since - 5_000).await?;
         // Each account's open failure, with when it opened.
         let mut open_failures: HashMap<String, Millis> = HashMap::new();
-        for (_, alarm) in board.open_alarms() {
-            let spec = alarm.spec();
-            if spec.kind == AlarmKind::CommFailure {
-                let opened = open_failures.entry(spec.account.clone()).or_default();
-                *opened = (*opened).max(spec.opened_at);
-            }
+        for (account, opened_at) in board.opened(AlarmKind::CommFailure) {
+            let opened = open_failures.entry(account).or_default();
+            *opened = (*opened).max(opened_at);
         }
         let mut state = self.state.lock().expect("supervision lock");
         state.shared_until = now;

@@ -125,7 +125,7 @@ pub type Db = Arc<dyn Database>;
 /// `postgresql://` URL is a PostgreSQL database, anything else a SQLite file (a path, or
 /// `sqlite://` and a path).
 pub async fn open(db: &str) -> Result<Db> {
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+    if is_shared(db) {
         Ok(Arc::new(PgStore::connect(db).await?))
     } else {
         let path = db.strip_prefix("sqlite://").unwrap_or(db);
@@ -135,9 +135,20 @@ pub async fn open(db: &str) -> Result<Db> {
     }
 }
 
-/// Whether `db` names a store several nodes can share.
+/// `db` as it may be printed or logged: a URL's password is masked.
+pub fn printable(db: &str) -> String {
+    match url::Url::parse(db) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => db.to_string(),
+    }
+}
+
+/// Whether `db` names a store several nodes can share: a PostgreSQL database.
 pub fn is_shared(db: &str) -> bool {
-    !db.starts_with("sqlite://") && db.contains("://")
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
 /// What a signed-in person may do. Ordered: `Agent < Supervisor < Admin`, and each role may do
@@ -290,4 +301,20 @@ pub trait Store: Send + Sync {
     async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
     /// The account an API key (by its hash) speaks for.
     async fn api_key(&self, key_hash: &str) -> Result<Option<String>>;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn printable_masks_only_a_password() {
+        assert_eq!(
+            super::printable("postgres://amy:s3cret@db.example:5432/center"),
+            "postgres://amy:***@db.example:5432/center"
+        );
+        assert_eq!(
+            super::printable("postgres://amy@db.example/center"),
+            "postgres://amy@db.example/center"
+        );
+        assert_eq!(super::printable("center.db"), "center.db");
+    }
 }

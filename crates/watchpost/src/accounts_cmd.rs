@@ -93,6 +93,10 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
     let store = watchpost_store::open(&db).await?;
     let accounts: Vec<_> = accounts.into_iter().map(|(_, a)| a).collect();
     store.put_accounts(&accounts).await?;
-    println!("imported {} accounts into {}", accounts.len(), db);
+    println!(
+        "imported {} accounts into {}",
+        accounts.len(),
+        watchpost_store::printable(&db)
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -79,7 +79,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let store = watchpost_store::open(&db).await?;
         let enrolled = demo::prepare(&*store, watchpost_server::now_ms()).await?;
         if enrolled > 0 {
-            println!("watchpost: demo database {db} created with {enrolled} accounts");
+            println!(
+                "watchpost: demo database {} created with {enrolled} accounts",
+                watchpost_store::printable(&db)
+            );
         }
     }
     let mut server = Server::start(Config {
@@ -93,7 +96,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     println!(
         "watchpost: database {}, node {} (leases of {:?})",
-        redact(&db),
+        watchpost_store::printable(&db),
         node.name,
         node.lease
     );
@@ -178,18 +181,4 @@ fn default_node_name(http_port: u16) -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "watchpost".into());
     format!("{host}-{http_port}")
-}
-
-/// A database URL as it can be printed: without its password.
-fn redact(db: &str) -> String {
-    match url_password(db) {
-        Some(password) => db.replacen(&format!(":{password}@"), ":***@", 1),
-        None => db.to_string(),
-    }
-}
-
-fn url_password(db: &str) -> Option<&str> {
-    let (_, rest) = db.split_once("://")?;
-    let userinfo = rest.split('@').next().filter(|_| rest.contains('@'))?;
-    userinfo.split_once(':').map(|(_, password)| password)
 }

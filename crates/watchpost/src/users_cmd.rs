@@ -59,7 +59,7 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
             let store = watchpost_store::open(&db).await?;
             let users = store.users().await?;
             if users.is_empty() {
-                println!("no users in {db}");
+                println!("no users in {}", watchpost_store::printable(&db));
             }
             for user in users {
                 let lock = match user.locked_until {
