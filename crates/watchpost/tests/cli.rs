@@ -1,5 +1,6 @@
 //! The command line as an installer or an administrator uses it: `wire decode` on WIRE.md's
-//! vectors, and `accounts import`, which writes everything or nothing.
+//! vectors, `accounts import`, which writes everything or nothing, and the examples the
+//! README tells a newcomer to run.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -187,4 +188,68 @@ fn accounts_import_writes_everything_or_nothing() {
     let listed = watchpost(&["alarms", "--db", db_arg, "--json"], b"");
     assert_eq!(listed.status.code(), Some(0));
     assert!(listed.stdout.is_empty(), "no alarms yet");
+}
+
+fn examples(dir: &str, extension: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The clock the example frames were written at (their timestamps lie just before it).
+const EXAMPLES_NOW: &str = "2026-03-10T14:05:10Z";
+
+#[test]
+fn the_readme_examples_import_and_decode() {
+    let accounts = examples("accounts", "toml");
+    assert!(accounts.len() >= 5, "{accounts:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db");
+    let mut args = vec!["accounts", "import"];
+    args.extend(accounts.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--db", db.to_str().unwrap()]);
+    let imported = watchpost(&args, b"");
+    let stderr = String::from_utf8_lossy(&imported.stderr);
+    assert_eq!(imported.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "no unknown keys: {stderr}");
+    let account_files: Vec<String> = accounts
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+
+    let frames = examples("frames", "dc09");
+    assert!(frames.len() >= 2, "{frames:?}");
+    let mut encrypted = 0;
+    for frame in &frames {
+        let key_file = frame.with_extension("key");
+        let key = std::fs::read_to_string(&key_file).ok();
+        let mut args = vec!["wire", "decode", "--now", EXAMPLES_NOW];
+        if let Some(key) = &key {
+            args.extend(["--key-hex", key.trim()]);
+        }
+        let out = watchpost(&args, &std::fs::read(frame).unwrap());
+        let v = json(&out);
+        let name = frame.display();
+        assert_eq!(out.status.code(), Some(0), "{name}: {v}");
+        assert_eq!(v["reply"], "ACK", "{name}: {v}");
+        assert!(v["events"][0]["kind"].is_string(), "{name} raises an alarm: {v}");
+        assert_eq!(v["encrypted"], key.is_some(), "{name}: a key beside it, and only then");
+        // Sent by an example account, which holds the same key.
+        let account = v["account"].as_str().unwrap();
+        let number = format!("number = \"{account}\"");
+        let file = account_files
+            .iter()
+            .find(|text| text.contains(&number))
+            .unwrap_or_else(|| panic!("{name}: account {account} is in no example file"));
+        if let Some(key) = &key {
+            encrypted += 1;
+            assert!(file.contains(key.trim()), "{name}: the account has the key");
+        }
+    }
+    assert!(encrypted >= 1, "an encrypted example");
 }
