@@ -5,7 +5,7 @@
 use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
 use watchpost_core::account::Contact;
-use watchpost_core::alarm::{CallResult, Purpose};
+use watchpost_core::alarm::{CallId, CallResult, Purpose};
 use watchpost_core::report::{AlarmReport, alarm_report};
 use watchpost_core::{Alarm, Millis};
 
@@ -22,6 +22,9 @@ pub struct AlarmView {
     pub handler: Option<String>,
     /// A silent alarm: never call the premises.
     pub silent: bool,
+    /// The number of the call the plan waits on (the `{call}` of the call routes), placed or
+    /// not yet; `None` when it waits on no call. A call not yet placed is in no report list.
+    pub current_call: Option<CallId>,
     pub next_step: String,
 }
 
@@ -43,6 +46,7 @@ pub fn alarm_view(id: i64, alarm: &Alarm) -> AlarmView {
         contacts: spec.contacts.clone(),
         handler: alarm.handler().map(str::to_string),
         silent: alarm.is_silent(),
+        current_call: alarm.current_call().map(|call| call.id),
         next_step: next_step(alarm),
     }
 }

@@ -124,6 +124,9 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
     assert_eq!(alarm["kind"], "burglary");
     assert_eq!(alarm["priority"], 2);
     assert!(alarm["next_step"].as_str().unwrap().contains("Ann Lee"));
+    // The call to record outcomes on, before it is placed (and so in no list yet).
+    assert_eq!(alarm["current_call"], 0);
+    assert_eq!(alarm["calls"], json!([]));
     assert!(
         !alarm.to_string().contains("argon2"),
         "no password hash is ever sent"
@@ -138,15 +141,17 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
             json!({ "outcome": outcome }),
         )
     };
-    for (call, what) in [
-        (0, "placed"),
-        (0, "voicemail"),
-        (1, "placed"),
-        (1, "answered"),
+    // Each outcome, and the call the plan waits on after it: voicemail moves it on to Bob.
+    for (call, what, then) in [
+        (0, "placed", 0),
+        (0, "voicemail", 1),
+        (1, "placed", 1),
+        (1, "answered", 1),
     ] {
         let (path, body) = outcome(call, what);
         let (status, view) = api.post(&path, body).await;
         assert_eq!(status, StatusCode::OK, "{what}: {view}");
+        assert_eq!(view["current_call"], then, "{what}: {view}");
     }
     let (status, refused) = api
         .post(
@@ -171,6 +176,7 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(done["disposition"], "canceled_by_contact");
+    assert_eq!(done["current_call"], Value::Null, "closed: waits on no call");
     let calls: Vec<(&str, &str)> = done["calls"]
         .as_array()
         .unwrap()
@@ -281,4 +287,28 @@ async fn admins_manage_accounts_with_the_enrolment_rules() {
     let (status, _) = agent.get("/api/accounts/7001").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     center.server.stop().await.unwrap();
+}
+
+/// The OpenAPI document lists every route the API router serves, and nothing else.
+#[test]
+fn every_api_route_is_in_the_openapi_document() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let router = std::fs::read_to_string(dir.join("mod.rs")).unwrap();
+    let mut served: Vec<&str> = router
+        .split('"')
+        .filter(|text| text.starts_with("/api/"))
+        .collect();
+    served.sort();
+    served.dedup();
+    let openapi: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("openapi.json")).unwrap()).unwrap();
+    let mut documented: Vec<&str> = openapi["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    documented.sort();
+    assert!(served.len() >= 15, "{served:?}");
+    assert_eq!(served, documented);
 }
