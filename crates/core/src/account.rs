@@ -114,7 +114,7 @@ impl Account {
         self.test_until.is_some_and(|until| now < until)
     }
 
-    /// Checks every enrolment rule of PROTOCOLS.md; the first broken one is returned.
+    /// Checks every enrolment rule of docs/protocols.md; the first broken one is returned.
     pub fn validate(&self) -> Result<(), EnrolmentError> {
         validate_number(&self.number)?;
         if self.address.trim().is_empty() {

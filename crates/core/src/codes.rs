@@ -1,5 +1,5 @@
 //! Signal codes: what a SIA DCS event code or a Contact ID event means to the center
-//! (PROTOCOLS.md, "Signal codes → alarm kind").
+//! (docs/wire.md, "SIA DCS data" and "Contact ID over DC-09").
 
 use crate::kind::AlarmKind;
 use serde::{Deserialize, Serialize};

@@ -61,7 +61,7 @@ impl AlarmKind {
         }
     }
 
-    /// Operator queue priority (1 is most urgent), per PROTOCOLS.md.
+    /// Operator queue priority (1 is most urgent), per docs/protocols.md.
     pub fn priority(self) -> u8 {
         match self {
             AlarmKind::Duress

@@ -1,6 +1,6 @@
 //! Response plans as data: who is called, in what order, for what purpose, what a cancel or a
 //! disarm may do at each point, which agency is requested and when. The built-in plans are the
-//! seed's protocols (PROTOCOLS.md); one engine (`alarm.rs`) interprets any plan.
+//! seed's protocols (docs/protocols.md); one engine (`alarm.rs`) interprets any plan.
 
 use crate::account::Responder;
 use crate::kind::{Agency, AlarmKind, Disposition, Mode};

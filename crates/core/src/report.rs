@@ -1,5 +1,5 @@
 //! An alarm as people and tools read it: the alarm fields of the scenario report
-//! (SCENARIOS.md), times in seconds from a chosen origin. A contract: extend, never rename.
+//! (docs/scenarios.md), times in seconds from a chosen origin. A contract: extend, never rename.
 
 use crate::account::Millis;
 use crate::alarm::{Alarm, CallResult, Purpose};

@@ -176,7 +176,11 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(done["disposition"], "canceled_by_contact");
-    assert_eq!(done["current_call"], Value::Null, "closed: waits on no call");
+    assert_eq!(
+        done["current_call"],
+        Value::Null,
+        "closed: waits on no call"
+    );
     let calls: Vec<(&str, &str)> = done["calls"]
         .as_array()
         .unwrap()

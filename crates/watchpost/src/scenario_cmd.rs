@@ -1,5 +1,5 @@
 //! `watchpost scenario run FILE... [--json]`: plays scenario files and reports, per
-//! SCENARIOS.md. Exit status 0 all passed, 1 an expectation failed, 2 a file was refused.
+//! docs/scenarios.md. Exit status 0 all passed, 1 an expectation failed, 2 a file was refused.
 
 use clap::Subcommand;
 use futures::StreamExt;

@@ -191,7 +191,9 @@ fn accounts_import_writes_everything_or_nothing() {
 }
 
 fn examples(dir: &str, extension: &str) -> Vec<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(dir);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
@@ -237,8 +239,15 @@ fn the_readme_examples_import_and_decode() {
         let name = frame.display();
         assert_eq!(out.status.code(), Some(0), "{name}: {v}");
         assert_eq!(v["reply"], "ACK", "{name}: {v}");
-        assert!(v["events"][0]["kind"].is_string(), "{name} raises an alarm: {v}");
-        assert_eq!(v["encrypted"], key.is_some(), "{name}: a key beside it, and only then");
+        assert!(
+            v["events"][0]["kind"].is_string(),
+            "{name} raises an alarm: {v}"
+        );
+        assert_eq!(
+            v["encrypted"],
+            key.is_some(),
+            "{name}: a key beside it, and only then"
+        );
         // Sent by an example account, which holds the same key.
         let account = v["account"].as_str().unwrap();
         let number = format!("number = \"{account}\"");

@@ -1,4 +1,4 @@
-//! The scenario file format of SCENARIOS.md: read from TOML, checked, and turned into an
+//! The scenario file format of docs/scenarios.md: read from TOML, checked, and turned into an
 //! enrolled account, timed events and simulated people. Every refusal names the field.
 
 use serde::Deserialize;
@@ -72,7 +72,7 @@ impl Person {
     };
 }
 
-/// Seconds, as in the file; defaults per SCENARIOS.md.
+/// Seconds, as in the file; defaults per docs/scenarios.md.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Timing {
@@ -306,7 +306,7 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
                             Disposition::parse(text).ok_or_else(|| {
                                 invalid(
                                     "expect.disposition",
-                                    format!("{text:?} is not a disposition of PROTOCOLS.md"),
+                                    format!("{text:?} is not a disposition (docs/protocols.md lists them)"),
                                 )
                             })
                         })

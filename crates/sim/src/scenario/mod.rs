@@ -1,5 +1,5 @@
 //! Scenario files: one account, its signals and its people, played through the real engine
-//! and store in virtual time (SCENARIOS.md).
+//! and store in virtual time (docs/scenarios.md).
 
 mod format;
 mod report;

@@ -1,4 +1,4 @@
-//! The JSON report of SCENARIOS.md, field for field, and the `[expect]` checks against it.
+//! The JSON report of docs/scenarios.md, field for field, and the `[expect]` checks against it.
 //! A contract read by tools outside the project: extend, never rename or drop.
 
 use super::format::Expect;

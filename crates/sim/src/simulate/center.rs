@@ -1,7 +1,7 @@
 //! One automation level played through the real engine in virtual time: a discrete-event
 //! queue of telephony, agent and panel happenings; `watchpost_core::Alarm` per alarm (opened
 //! with `open_spec` and the built-in plans, fed through `route`); agents as a limited
-//! resource that alarms wait for in the PROTOCOLS.md priority queue (priority, then age).
+//! resource that alarms wait for in the priority queue of docs/protocols.md (priority, then age).
 //! No store, no clock, no async: the clock jumps to the next event.
 
 use super::arrivals::{Arrival, Arrivals, Person};
