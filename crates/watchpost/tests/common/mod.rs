@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_watchpost");
 
+/// Who the test centers are to the people they call.
+pub const CENTER_NAME: &str = "Test Monitoring";
+pub const CALLBACK_NUMBER: &str = "+15555550142";
+
 /// A free loopback port for both TCP and UDP (the receiver binds both on one address).
 pub fn free_addr() -> SocketAddr {
     for _ in 0..50 {
@@ -169,6 +173,12 @@ impl Server {
             .arg(addr.to_string())
             .arg("--http")
             .arg(http.to_string())
+            .args([
+                "--center-name",
+                CENTER_NAME,
+                "--callback-number",
+                CALLBACK_NUMBER,
+            ])
             .args(options.args)
             .envs(options.env.iter().copied())
             .stdin(Stdio::null())
