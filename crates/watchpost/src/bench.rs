@@ -226,6 +226,7 @@ async fn self_hosted(
             http: None,
             window: watchpost_wire::Window::default(),
             settings: watchpost_core::Settings::default(),
+            timezone: chrono_tz::Tz::UTC,
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

@@ -87,6 +87,7 @@ struct Resolved {
     http: SocketAddr,
     window: Window,
     settings: Settings,
+    timezone: chrono_tz::Tz,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -188,6 +189,10 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
             center_phone,
             center_name,
         },
+        timezone: args
+            .timezone
+            .or(file.center.timezone)
+            .map_or(chrono_tz::Tz::UTC, |z| z.0),
     })
 }
 
@@ -204,9 +209,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         http,
         window,
         settings,
+        timezone,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
-    if !create && !watchpost_store::exists(&db).await? {
+    let existed = watchpost_store::exists(&db).await?;
+    if !existed && !create {
         anyhow::bail!(
             "database {shown} holds no center: check the name, or give --create (or \
              database.create = true) to start a new, empty one"
@@ -228,9 +235,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         http: Some(http),
         window,
         settings,
+        timezone,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;
+    if !existed && !args.demo {
+        say!("watchpost: created a new, empty center in {shown}");
+    }
     say!(
         "watchpost: database {shown}, node {} (leases of {:?})",
         node.name,

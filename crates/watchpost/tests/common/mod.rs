@@ -162,10 +162,8 @@ impl Server {
         name: &str,
         options: Options,
     ) -> Server {
-        let ready_within = options.ready_within;
-        let stdout = dir.join(format!("{name}.stdout"));
-        let stderr = dir.join(format!("{name}.stderr"));
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .arg("serve")
             .arg("--db")
             .arg(db)
@@ -180,7 +178,23 @@ impl Server {
                 CALLBACK_NUMBER,
             ])
             .args(options.args)
-            .envs(options.env.iter().copied())
+            .envs(options.env.iter().copied());
+        Server::spawn(dir, command, addr, http, name, options.ready_within)
+    }
+
+    /// Runs `command` (a `watchpost serve` with all its arguments) and waits (at most
+    /// `ready_within`) for its "DC-09 receiver on" line for `addr`.
+    pub fn spawn(
+        dir: &Path,
+        mut command: Command,
+        addr: SocketAddr,
+        http: SocketAddr,
+        name: &str,
+        ready_within: Duration,
+    ) -> Server {
+        let stdout = dir.join(format!("{name}.stdout"));
+        let stderr = dir.join(format!("{name}.stderr"));
+        let child = command
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
