@@ -243,6 +243,17 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_file_is_valid() {
+        let sample = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/center.toml"
+        ));
+        let file = load(sample).unwrap();
+        assert_eq!(file.center.callback_number.unwrap().0, "+15555550199");
+        assert_eq!(file.database.url.as_deref(), Some("center.db"));
+    }
+
+    #[test]
     fn a_missing_file_names_its_path_and_cause() {
         let error = load(Path::new("/nowhere/center.toml")).unwrap_err();
         assert!(
