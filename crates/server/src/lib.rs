@@ -22,7 +22,7 @@ pub mod view;
 pub use board::{Board, Change};
 pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};
-pub use server::{Config, Server};
+pub use server::{Config, Server, ServerError};
 
 use watchpost_core::Millis;
 

@@ -33,6 +33,8 @@ pub struct Config {
     /// Accepted DC-09 timestamp skew.
     pub window: Window,
     pub settings: Settings,
+    /// The time zone the console shows clock times in (an IANA zone).
+    pub timezone: chrono_tz::Tz,
 }
 
 #[derive(Debug, Error)]
@@ -154,6 +156,7 @@ impl Server {
                     intake: intake_handle.clone(),
                     auth: Arc::new(crate::auth::Auth::new(store.clone())),
                     attempts: Default::default(),
+                    timezone: config.timezone,
                 });
                 let mut stopped = stop.subscribe();
                 background.push(tokio::spawn(async move {

@@ -62,6 +62,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         http: http.then(|| "127.0.0.1:0".parse().unwrap()),
         window: Window::default(),
         settings: Settings::default(),
+        timezone: chrono_tz::Tz::UTC,
     })
     .await
     .unwrap();

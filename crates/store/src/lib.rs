@@ -33,6 +33,9 @@ pub type AlarmId = i64;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store could not be opened: `db` as `printable` shows it, and why.
+    #[error("database {db}: {cause}")]
+    Open { db: String, cause: String },
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is damaged: {0}")]
@@ -124,14 +127,54 @@ pub type Db = Arc<dyn Database>;
 /// Opens (creating and migrating if needed) the store `db` names: a `postgres://` or
 /// `postgresql://` URL is a PostgreSQL database, anything else a SQLite file (a path, or
 /// `sqlite://` and a path).
+///
+/// An error names the database (password masked) and the cause.
 pub async fn open(db: &str) -> Result<Db> {
-    if is_shared(db) {
-        Ok(Arc::new(PgStore::connect(db).await?))
+    let opened: Result<Db> = if is_shared(db) {
+        PgStore::connect(db).await.map(|s| Arc::new(s) as Db)
     } else {
-        let path = db.strip_prefix("sqlite://").unwrap_or(db);
-        Ok(Arc::new(
-            SqliteStore::open(std::path::Path::new(path)).await?,
-        ))
+        SqliteStore::open(sqlite_path(db))
+            .await
+            .map(|s| Arc::new(s) as Db)
+    };
+    opened.map_err(|e| opening(db, e))
+}
+
+/// Whether `db` already holds a center: the SQLite file exists, or the PostgreSQL database
+/// has been migrated. Creates nothing; commands that must not start a new center ask first.
+pub async fn exists(db: &str) -> Result<bool> {
+    if is_shared(db) {
+        PgStore::holds_center(db).await.map_err(|e| opening(db, e))
+    } else {
+        Ok(sqlite_path(db).exists())
+    }
+}
+
+fn sqlite_path(db: &str) -> &std::path::Path {
+    std::path::Path::new(db.strip_prefix("sqlite://").unwrap_or(db))
+}
+
+/// `error` from opening `db`, as one line that names the database and the cause. SQLite only
+/// says "unable to open database file"; the usual reasons are said in words.
+fn opening(db: &str, error: StoreError) -> StoreError {
+    let cause = match &error {
+        StoreError::Database(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    let path = sqlite_path(db);
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let cause = if is_shared(db) {
+        cause
+    } else if path.is_dir() {
+        "it is a folder, not a database file".to_string()
+    } else if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        format!("the folder {} does not exist", folder.display())
+    } else {
+        cause
+    };
+    StoreError::Open {
+        db: printable(db),
+        cause,
     }
 }
 

@@ -92,21 +92,26 @@ async fn fence(tx: &mut sqlx::PgConnection, leases: &[Lease]) -> Result<()> {
     Ok(())
 }
 
+/// One connection, or why not within `CONNECT_TIMEOUT`.
+async fn connect_once(options: &sqlx::postgres::PgConnectOptions) -> Result<sqlx::PgConnection> {
+    let connected = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::ConnectOptions::connect(options))
+        .await
+        .map_err(|_| {
+            sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer from the database server within {CONNECT_TIMEOUT:?}"),
+            ))
+        })??;
+    Ok(connected)
+}
+
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user@host:port/database`) and migrates it.
     pub async fn connect(url: &str) -> Result<PgStore> {
         let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
         // One connection of its own first: a pool that cannot connect only says it timed out,
         // this says why (refused, unknown database, authentication).
-        let first = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::ConnectOptions::connect(&options))
-            .await
-            .map_err(|_| {
-                sqlx::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no answer from the database server within {CONNECT_TIMEOUT:?}"),
-                ))
-            })??;
-        sqlx::Connection::close(first).await?;
+        sqlx::Connection::close(connect_once(&options).await?).await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(CONNECT_TIMEOUT)
@@ -114,6 +119,21 @@ impl PgStore {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool })
+    }
+
+    /// Whether the database at `url` already holds a center (it has been migrated). Creates
+    /// nothing.
+    pub async fn holds_center(url: &str) -> Result<bool> {
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+        let mut conn = connect_once(&options).await?;
+        let (migrated,): (bool,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations')",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        sqlx::Connection::close(conn).await?;
+        Ok(migrated)
     }
 
     /// Inserts or replaces accounts, their contacts and zones, in `tx`. An account named twice

@@ -1,22 +1,36 @@
 //! `watchpost accounts import FILE...`: enrols accounts from TOML files (`[account]` or
 //! `[[accounts]]` tables, as in scenario files, plus DC-09 keys and supervision). Every file
-//! is checked first; one refusal and nothing at all is written.
+//! is checked first; one refusal and nothing at all is written. An account already enrolled
+//! is replaced only with `--replace`, and the command says which it created and replaced.
 
+use crate::database;
 use clap::Subcommand;
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use watchpost_core::Account;
 use watchpost_core::account_file::AccountTable;
 use watchpost_core::password::HashCost;
 use watchpost_core::toml_file;
+use watchpost_store::Database;
 
 #[derive(Subcommand)]
 pub enum AccountsCommand {
-    /// Enrol (or update) the accounts in TOML files.
+    /// Enrol the accounts in TOML files (all or nothing). Creates the database if it is new.
     Import {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        #[arg(long, default_value = "watchpost.db")]
+        /// Replace accounts already enrolled (without it, one is refused and nothing is
+        /// imported).
+        #[arg(long)]
+        replace: bool,
+        #[arg(
+            long,
+            env = "WATCHPOST_DB",
+            hide_env_values = true,
+            default_value = "watchpost.db"
+        )]
         db: String,
     },
 }
@@ -29,7 +43,7 @@ struct AccountsFile {
 }
 
 pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
-    let AccountsCommand::Import { files, db } = command;
+    let AccountsCommand::Import { files, replace, db } = command;
     let now = chrono::Utc::now().timestamp_millis();
     let mut accounts = Vec::new();
     let mut refused = 0;
@@ -41,12 +55,12 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         let file = match parsed {
             Ok((file, warnings)) => {
                 for warning in warnings {
-                    eprintln!("{name}: warning: {warning}");
+                    err!("{name}: warning: {warning}");
                 }
                 file
             }
             Err(e) => {
-                eprintln!("{name}: {e}");
+                err!("{name}: {e}");
                 refused += 1;
                 continue;
             }
@@ -67,13 +81,13 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
             match table.into_account(&field, now, HashCost::Standard) {
                 Ok(account) => accounts.push((name.to_string(), account)),
                 Err(e) => {
-                    eprintln!("{name}: {e}");
+                    err!("{name}: {e}");
                     refused += 1;
                 }
             }
         }
         if !found {
-            eprintln!("{name}: no [account] or [[accounts]] table");
+            err!("{name}: no [account] or [[accounts]] table");
             refused += 1;
         }
     }
@@ -82,21 +96,71 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
             .iter()
             .any(|(_, a)| a.number == account.number)
         {
-            eprintln!("{file}: account {} is given twice", account.number);
+            err!("{file}: account {} is given twice", account.number);
             refused += 1;
         }
     }
     if refused > 0 {
-        eprintln!("nothing imported: {refused} refused");
+        err!("nothing imported: {refused} refused");
         return Ok(ExitCode::from(2));
     }
-    let store = watchpost_store::open(&db).await?;
-    let accounts: Vec<_> = accounts.into_iter().map(|(_, a)| a).collect();
-    store.put_accounts(&accounts).await?;
-    println!(
+    let store = database::open_or_create(&db).await?;
+    let enrolled = enrolled(&*store)
+        .await
+        .map_err(|e| database::named(&db, e))?;
+    let (replaced, created): (Vec<_>, Vec<_>) = accounts
+        .into_iter()
+        .partition(|(_, a)| enrolled.contains(&a.number));
+    if !replace && !replaced.is_empty() {
+        for (file, account) in &replaced {
+            err!(
+                "{file}: account {} is already enrolled (give --replace to replace it)",
+                account.number
+            );
+        }
+        err!("nothing imported: {} already enrolled", replaced.len());
+        return Ok(ExitCode::from(2));
+    }
+    let numbers = |list: &[(String, Account)]| {
+        list.iter()
+            .map(|(_, a)| a.number.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (created_numbers, replaced_numbers) = (numbers(&created), numbers(&replaced));
+    let accounts: Vec<Account> = created
+        .into_iter()
+        .chain(replaced)
+        .map(|(_, a)| a)
+        .collect();
+    store
+        .put_accounts(&accounts)
+        .await
+        .map_err(|e| database::named(&db, e))?;
+    out!(
         "imported {} accounts into {}",
         accounts.len(),
         watchpost_store::printable(&db)
     );
+    if !created_numbers.is_empty() {
+        out!("created: {created_numbers}");
+    }
+    if !replaced_numbers.is_empty() {
+        out!("replaced: {replaced_numbers}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The numbers of every enrolled account.
+async fn enrolled(store: &dyn Database) -> watchpost_store::Result<HashSet<String>> {
+    let mut numbers = HashSet::new();
+    let mut after = String::new();
+    loop {
+        let page = store.account_numbers(&after, 10_000).await?;
+        let Some(last) = page.last() else {
+            return Ok(numbers);
+        };
+        after = last.clone();
+        numbers.extend(page);
+    }
 }

@@ -1,6 +1,7 @@
 //! `watchpost alarms`: the alarms in a database, rebuilt from their logs. Safe to run while
-//! `serve` uses the same database.
+//! `serve` uses the same database; never creates one.
 
+use crate::database;
 use clap::{Args, ValueEnum};
 use watchpost_server::view::alarm_view;
 use watchpost_store::{AlarmState, replay};
@@ -14,7 +15,12 @@ pub enum StateArg {
 
 #[derive(Args)]
 pub struct AlarmsArgs {
-    #[arg(long, default_value = "watchpost.db")]
+    #[arg(
+        long,
+        env = "WATCHPOST_DB",
+        hide_env_values = true,
+        default_value = "watchpost.db"
+    )]
     db: String,
     #[arg(long, value_enum, default_value = "all")]
     state: StateArg,
@@ -24,23 +30,21 @@ pub struct AlarmsArgs {
 }
 
 pub async fn run(args: AlarmsArgs) -> anyhow::Result<()> {
-    if !watchpost_store::is_shared(&args.db) && !std::path::Path::new(&args.db).exists() {
-        anyhow::bail!("--db {}: no such database", args.db);
-    }
-    let store = watchpost_store::open(&args.db).await?;
+    let store = database::open_existing(&args.db).await?;
     let state = match args.state {
         StateArg::Open => AlarmState::Open,
         StateArg::Closed => AlarmState::Closed,
         StateArg::All => AlarmState::All,
     };
-    for row in store.alarms(state).await? {
-        let log = store.log(row.id).await?;
+    let named = |e| database::named(&args.db, e);
+    for row in store.alarms(state).await.map_err(named)? {
+        let log = store.log(row.id).await.map_err(named)?;
         let alarm = replay(&log).map_err(|e| anyhow::anyhow!("alarm {}: {e}", row.id))?;
         let listed = alarm_view(row.id, &alarm);
         if args.json {
-            println!("{}", serde_json::to_string(&listed)?);
+            out!("{}", serde_json::to_string(&listed)?);
         } else {
-            println!(
+            out!(
                 "{:>6}  {:<10} {:<16} {:<12} p{}  {}  {}",
                 listed.id,
                 listed.account,

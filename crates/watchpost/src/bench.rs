@@ -161,9 +161,9 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        out!("{}", serde_json::to_string(&report)?);
     } else {
-        print!("{}", human(&report));
+        out!("{}", human(&report).trim_end_matches('\n'));
     }
     if report.signals == 0 {
         anyhow::bail!("{target} acknowledged no signal");
@@ -226,6 +226,7 @@ async fn self_hosted(
             http: None,
             window: watchpost_wire::Window::default(),
             settings: watchpost_core::Settings::default(),
+            timezone: chrono_tz::Tz::UTC,
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.
@@ -722,7 +723,7 @@ mod tests {
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "order: {json}");
         assert!(json.starts_with("{\"signals\":"));
-        eprintln!("{}", human(&report));
+        err!("{}", human(&report));
     }
 
     #[tokio::test]

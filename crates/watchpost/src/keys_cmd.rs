@@ -1,6 +1,7 @@
 //! `watchpost keys add --account NUMBER`: makes an API key with which an enrolled account's IP
 //! devices and apps send signals over HTTP. The key is printed once and never again.
 
+use crate::database;
 use clap::Subcommand;
 use std::process::ExitCode;
 use watchpost_server::auth::Auth;
@@ -14,7 +15,12 @@ pub enum KeysCommand {
         /// What the key is for ("front door app"), to tell keys apart later.
         #[arg(long, default_value = "")]
         label: String,
-        #[arg(long, default_value = "watchpost.db")]
+        #[arg(
+            long,
+            env = "WATCHPOST_DB",
+            hide_env_values = true,
+            default_value = "watchpost.db"
+        )]
         db: String,
     },
 }
@@ -22,20 +28,20 @@ pub enum KeysCommand {
 pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
     let KeysCommand::Add { account, label, db } = command;
     let now = chrono::Utc::now().timestamp_millis();
-    let auth = Auth::new(watchpost_store::open(&db).await?);
+    let auth = Auth::new(database::open_or_create(&db).await?);
     match auth.issue_api_key(&account, &label, now).await {
         Ok(key) => {
-            eprintln!(
+            err!(
                 "API key for account {account}: shown this once, keep it now \
                  (send it as Authorization: Bearer <key>)"
             );
-            println!("{key}");
+            out!("{key}");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if !e.is_internal() => {
-            eprintln!("{e}");
+            err!("{e}");
             Ok(ExitCode::from(2))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(database::named(&db, e)),
     }
 }

@@ -1,8 +1,12 @@
 //! The `watchpost` command: the center's entry points.
 
+#[macro_use]
+mod output;
 mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
+mod config;
+mod database;
 mod keys_cmd;
 mod scenario_cmd;
 mod serve_cmd;
@@ -97,7 +101,7 @@ fn main() -> ExitCode {
             } => bench::intake(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
-            eprintln!("watchpost: {}", explain(&e));
+            err!("watchpost: {}", explain(&e));
             ExitCode::from(2)
         })
     })

@@ -31,17 +31,17 @@ pub async fn run(command: ScenarioCommand) -> ExitCode {
         .buffered(8);
     while let Some((path, result)) = results.next().await {
         for warning in &result.warnings {
-            eprintln!("{}: warning: {warning}", path.display());
+            err!("{}: warning: {warning}", path.display());
         }
         counts[result.verdict as usize] += 1;
         worst = worst.max(result.verdict);
         if json {
-            println!(
+            out!(
                 "{}",
                 serde_json::to_string(&result.report).expect("reports serialise")
             );
             if let Some(error) = &result.report.error {
-                eprintln!("{}: {error}", path.display());
+                err!("{}: {error}", path.display());
             }
         } else {
             print_human(&result);
@@ -49,7 +49,7 @@ pub async fn run(command: ScenarioCommand) -> ExitCode {
     }
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     if !json {
-        println!(
+        out!(
             "{} scenarios: {} passed, {} failed, {} invalid in {:.1} ms ({:.2} ms per file)",
             files.len(),
             counts[Verdict::Passed as usize],
@@ -70,19 +70,19 @@ fn print_human(result: &FileRun) {
     let r = &result.report;
     match result.verdict {
         Verdict::Invalid => {
-            println!(
+            out!(
                 "INVALID {}: {}",
                 r.file,
                 r.error.as_deref().unwrap_or("refused")
             );
             return;
         }
-        Verdict::Passed => println!(
+        Verdict::Passed => out!(
             "PASS  {}  [{}]",
             r.scenario.as_deref().unwrap_or(""),
             r.file
         ),
-        Verdict::Failed => println!(
+        Verdict::Failed => out!(
             "FAIL  {}  [{}]",
             r.scenario.as_deref().unwrap_or(""),
             r.file
@@ -95,7 +95,7 @@ fn print_human(result: &FileRun) {
             .map(|c| format!("{} {}", c.to, c.result.unwrap_or("unfinished")))
             .collect();
         let dispatch: Vec<&str> = a.dispatch.iter().map(|d| d.agency).collect();
-        println!(
+        out!(
             "      {} ({}) {} at {}s · calls: {} · dispatch: {}",
             a.kind,
             a.mode,
@@ -114,6 +114,6 @@ fn print_human(result: &FileRun) {
         );
     }
     for failure in &r.failures {
-        println!("      - {failure}");
+        out!("      - {failure}");
     }
 }

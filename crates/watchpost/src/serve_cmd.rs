@@ -1,8 +1,12 @@
 //! `watchpost serve`: runs the live center until SIGTERM or Ctrl-C. With `--demo`, a demo
 //! center: demo accounts and user, simulated people on the phone, a trickle of signals.
 
+use crate::config::values::{CenterName, PhoneNumber, Span, TimeZone};
+use crate::config::{self, ConfigFile};
+use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use watchpost_core::Settings;
@@ -11,35 +15,60 @@ use watchpost_server::sim_telephony::{self, SimDispatch, SimTelephony};
 use watchpost_server::{Config, NodeConfig, Server, demo};
 use watchpost_wire::Window;
 
+/// Each option overrides its key in `--config` (README, Configuration).
 #[derive(Args)]
 pub struct ServeArgs {
+    /// The center configuration file (TOML); each option below overrides its key.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The database: a SQLite file (default: watchpost.db, or watchpost-demo.db with --demo)
     /// or a PostgreSQL URL (postgres://user@host/db), which several nodes can share.
-    #[arg(long)]
+    /// [key: database.url]
+    #[arg(long, env = "WATCHPOST_DB", hide_env_values = true)]
     db: Option<String>,
+    /// Make a new, empty center if the database holds none (without it, serve refuses to
+    /// start on a database it would have to create, such as a misspelt file name).
+    /// [key: database.create]
+    #[arg(long)]
+    create: bool,
+    /// The center's name as voicemails and automated calls say it ("This is NAME with an
+    /// urgent message..."). [key: center.name]
+    #[arg(long)]
+    center_name: Option<CenterName>,
+    /// The number people are asked to call back, in E.164 (+15555550199).
+    /// [key: center.callback_number]
+    #[arg(long)]
+    callback_number: Option<PhoneNumber>,
+    /// The IANA time zone the console shows times in (default UTC). [key: center.timezone]
+    #[arg(long)]
+    timezone: Option<TimeZone>,
     /// This node's name among the nodes sharing the database: unique, and the same across
-    /// its restarts (default: the host name and the HTTP port).
+    /// its restarts (default: the host name and the HTTP port). [key: cluster.node]
     #[arg(long)]
     node: Option<String>,
-    /// How long a node's leases last unless renewed (e.g. 6s, 10s): the longest its alarms
-    /// wait for another node to take them over if it dies.
-    #[arg(long, default_value = "6s", value_parser = humantime::parse_duration)]
-    lease: Duration,
-    /// Where the DC-09 receivers listen (TCP and UDP).
-    #[arg(long, default_value = "127.0.0.1:7100")]
-    dc09: SocketAddr,
-    /// Where the HTTP API listens.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    http: SocketAddr,
-    /// Seconds a DC-09 timestamp may lag the receiver clock.
-    #[arg(long, default_value_t = 40)]
-    window_past: u32,
-    /// Seconds a DC-09 timestamp may lead the receiver clock.
-    #[arg(long, default_value_t = 20)]
-    window_future: u32,
-    /// How long a dispatched alarm stays open for follow-up (seconds; 3600, or 120 with --demo).
+    /// How long a node's leases last unless renewed (default 6s): the longest its alarms
+    /// wait for another node to take them over if it dies. [key: cluster.lease]
     #[arg(long)]
-    follow_up: Option<u64>,
+    lease: Option<Span>,
+    /// Where the DC-09 receivers listen, TCP and UDP (default 127.0.0.1:7100).
+    /// [key: receiver.listen]
+    #[arg(long)]
+    dc09: Option<SocketAddr>,
+    /// Where the HTTP API and console listen (default 127.0.0.1:8080). [key: http.listen]
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// How far a DC-09 timestamp may lag the receiver clock (default 40s).
+    /// [key: receiver.window_past]
+    #[arg(long)]
+    window_past: Option<Span>,
+    /// How far a DC-09 timestamp may lead the receiver clock (default 20s).
+    /// [key: receiver.window_future]
+    #[arg(long)]
+    window_future: Option<Span>,
+    /// How long a dispatched alarm stays open for follow-up (default 60m, or 2m with
+    /// --demo). [key: alarms.follow_up]
+    #[arg(long)]
+    follow_up: Option<Span>,
     /// A demo center: demo accounts and a demo/demo admin, simulated people answering the
     /// phone, and a steady trickle of signals of every kind.
     #[arg(long)]
@@ -49,63 +78,181 @@ pub struct ServeArgs {
     demo_every: u64,
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let db = args.db.clone().unwrap_or_else(|| {
+/// What `serve` runs with: each option, else its key in the file, else the default.
+struct Resolved {
+    db: String,
+    create: bool,
+    node: NodeConfig,
+    dc09: SocketAddr,
+    http: SocketAddr,
+    window: Window,
+    settings: Settings,
+    timezone: chrono_tz::Tz,
+}
+
+/// The demo center's words: not a real center's, so a demo never passes for one.
+const DEMO_NAME: &str = "the watchpost demo center";
+const DEMO_CALLBACK: &str = "+15555550199";
+
+fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
+    let db = args.db.clone().or(file.database.url).unwrap_or_else(|| {
         if args.demo {
             "watchpost-demo.db".into()
         } else {
             "watchpost.db".into()
         }
     });
-    if args.lease < Duration::from_secs(1) {
-        anyhow::bail!("--lease {:?}: must be at least 1s", args.lease);
+    let lease = args
+        .lease
+        .or(file.cluster.lease)
+        .map_or(NodeConfig::DEFAULT_LEASE, |s| s.0);
+    if lease < Duration::from_secs(1) {
+        anyhow::bail!("cluster.lease (--lease) {lease:?}: must be at least 1s");
+    }
+    let http = args
+        .http
+        .or(file.http.listen)
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let name = args
+        .node
+        .clone()
+        .or(file.cluster.node)
+        .unwrap_or_else(|| default_node_name(http.port()));
+    if name.trim().is_empty() {
+        anyhow::bail!("cluster.node (--node): is empty");
     }
     let node = NodeConfig {
-        lease: args.lease,
-        ..NodeConfig::new(
-            &args
-                .node
-                .clone()
-                .unwrap_or_else(|| default_node_name(args.http.port())),
-            &db,
-        )
+        lease,
+        ..NodeConfig::new(&name, &db)
     };
-    let follow_up = args.follow_up.unwrap_or(if args.demo { 120 } else { 3600 });
-    let settings = Settings {
-        follow_up_ms: follow_up as i64 * 1000,
-        ..Settings::default()
+    let window = |option: Option<Span>, key: Option<Span>, name: &str, default: u32| {
+        option
+            .or(key)
+            .map_or(Ok(default), Span::whole_seconds)
+            .map_err(|e| anyhow::anyhow!("receiver.{name} (--{}): {e}", name.replace('_', "-")))
     };
+    let window = Window::new(
+        window(
+            args.window_past,
+            file.receiver.window_past,
+            "window_past",
+            40,
+        )?,
+        window(
+            args.window_future,
+            file.receiver.window_future,
+            "window_future",
+            20,
+        )?,
+    );
+    let follow_up = args
+        .follow_up
+        .or(file.alarms.follow_up)
+        .map_or(if args.demo { 120 } else { 3600 } * 1000, |s| {
+            s.0.as_millis() as i64
+        });
+    let center_name = args.center_name.clone().or(file.center.name).map(|n| n.0);
+    let center_phone = args
+        .callback_number
+        .clone()
+        .or(file.center.callback_number)
+        .map(|n| n.0);
+    let (center_name, center_phone) = match (center_name, center_phone) {
+        (Some(name), Some(phone)) => (name, phone),
+        (name, phone) if args.demo => (
+            name.unwrap_or_else(|| DEMO_NAME.into()),
+            phone.unwrap_or_else(|| DEMO_CALLBACK.into()),
+        ),
+        (None, _) => anyhow::bail!(
+            "center.name is not set: voicemails and automated calls say who is calling \
+             (\"This is NAME with an urgent message\"); set it in the [center] table of \
+             --config FILE, or give --center-name"
+        ),
+        (_, None) => anyhow::bail!(
+            "center.callback_number is not set: voicemails and automated calls ask people to \
+             call the center back at it; set it in the [center] table of --config FILE, or \
+             give --callback-number"
+        ),
+    };
+    Ok(Resolved {
+        db,
+        create: args.create || file.database.create.unwrap_or(false) || args.demo,
+        node,
+        dc09: args
+            .dc09
+            .or(file.receiver.listen)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7100))),
+        http,
+        window,
+        settings: Settings {
+            follow_up_ms: follow_up,
+            center_phone,
+            center_name,
+        },
+        timezone: args
+            .timezone
+            .or(file.center.timezone)
+            .map_or(chrono_tz::Tz::UTC, |z| z.0),
+    })
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(path) => config::load(path).map_err(anyhow::Error::msg)?,
+        None => ConfigFile::default(),
+    };
+    let Resolved {
+        db,
+        create,
+        node,
+        dc09,
+        http,
+        window,
+        settings,
+        timezone,
+    } = resolve(&args, file)?;
+    let shown = watchpost_store::printable(&db);
+    let existed = watchpost_store::exists(&db).await?;
+    if !existed && !create {
+        anyhow::bail!(
+            "database {shown} holds no center: check the name, or give --create (or \
+             database.create = true) to start a new, empty one"
+        );
+    }
     if args.demo {
         let store = watchpost_store::open(&db).await?;
-        let enrolled = demo::prepare(&*store, watchpost_server::now_ms()).await?;
+        let enrolled = demo::prepare(&*store, watchpost_server::now_ms())
+            .await
+            .with_context(|| format!("database {shown}"))?;
         if enrolled > 0 {
-            println!(
-                "watchpost: demo database {} created with {enrolled} accounts",
-                watchpost_store::printable(&db)
-            );
+            say!("watchpost: demo database {shown} created with {enrolled} accounts");
         }
     }
     let mut server = Server::start(Config {
         db: db.clone(),
         node: node.clone(),
-        dc09: args.dc09,
-        http: Some(args.http),
-        window: Window::new(args.window_past, args.window_future),
+        dc09,
+        http: Some(http),
+        window,
         settings,
+        timezone,
     })
-    .await?;
-    println!(
-        "watchpost: database {}, node {} (leases of {:?})",
-        watchpost_store::printable(&db),
+    .await
+    .map_err(|e| crate::database::named(&db, e))?;
+    if !existed && !args.demo {
+        say!("watchpost: created a new, empty center in {shown}");
+    }
+    say!(
+        "watchpost: database {shown}, node {} (leases of {:?})",
         node.name,
         node.lease
     );
-    println!(
+    say!(
         "watchpost: DC-09 receiver on tcp://{0} and udp://{0}",
         server.dc09_addr
     );
     let http = server.http_addr.expect("serve always listens for HTTP");
-    println!(
+    say!(
         "watchpost: console on http://{http}/ and API on http://{http}/api (OpenAPI: /api/openapi.json)"
     );
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
@@ -151,7 +298,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.demo_every.max(1)),
             demo_stopping,
         ));
-        println!(
+        say!(
             "watchpost: demo: log in as {} / {} (every account's verbal password: {:?}); simulated people answer the phone",
             demo::USER,
             demo::PASSWORD,
@@ -165,12 +312,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         e = server.failed() => Some(e),
     };
     if let Some(e) = failure {
-        return Err(e.into());
+        return Err(crate::database::named(&db, e));
     }
-    println!("watchpost: stopping");
+    say!("watchpost: stopping");
     let _ = stop_demo.send(true);
-    server.stop().await?;
-    println!("watchpost: stopped");
+    server
+        .stop()
+        .await
+        .map_err(|e| crate::database::named(&db, e))?;
+    say!("watchpost: stopped");
     Ok(())
 }
 

@@ -189,16 +189,16 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     });
     let elapsed = started.elapsed().as_secs_f64();
     if args.json {
-        println!("{}", serde_json::to_string(&results)?);
+        out!("{}", serde_json::to_string(&results)?);
     } else {
-        print!("{}", table::render(&results));
+        out!("{}", table::render(&results).trim_end_matches('\n'));
     }
     if let Some(path) = &args.report {
         std::fs::write(path, watchpost_sim::simulate::html::render(&results))
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
     let simulated: u64 = results.levels.iter().map(|l| l.alarms).sum();
-    eprintln!(
+    err!(
         "simulated {simulated} alarms in {elapsed:.2} s: {:.0} alarms/s ({:.2} M/min)",
         simulated as f64 / elapsed,
         simulated as f64 / elapsed * 60.0 / 1e6

@@ -1,6 +1,7 @@
 //! `watchpost users add NAME --role ROLE` (the password is the first line of stdin) and
 //! `watchpost users list`: the people who sign in to the console and the API.
 
+use crate::database;
 use clap::Subcommand;
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -9,18 +10,29 @@ use watchpost_store::Role;
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
-    /// Add a user; the password is read from the first line of standard input.
+    /// Add a user; the password is read from the first line of standard input. Creates the
+    /// database if it is new.
     Add {
         name: String,
         /// agent, supervisor or admin.
         #[arg(long)]
         role: Role,
-        #[arg(long, default_value = "watchpost.db")]
+        #[arg(
+            long,
+            env = "WATCHPOST_DB",
+            hide_env_values = true,
+            default_value = "watchpost.db"
+        )]
         db: String,
     },
     /// List the users, their roles and any lock.
     List {
-        #[arg(long, default_value = "watchpost.db")]
+        #[arg(
+            long,
+            env = "WATCHPOST_DB",
+            hide_env_values = true,
+            default_value = "watchpost.db"
+        )]
         db: String,
     },
 }
@@ -33,40 +45,38 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
             std::io::stdin().lock().read_line(&mut line)?;
             let password = line.strip_suffix('\n').unwrap_or(&line);
             let password = password.strip_suffix('\r').unwrap_or(password);
-            let auth = Auth::new(watchpost_store::open(&db).await?);
+            let auth = Auth::new(database::open_or_create(&db).await?);
             match auth.add_user(&name, role, password, now).await {
                 Ok(user) => {
-                    println!("user {} ({}) added", user.name, user.role);
+                    out!("user {} ({}) added", user.name, user.role);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(AuthError::Invalid {
                     field: "password",
                     reason,
                 }) => {
-                    eprintln!(
-                        "{reason} (the password is read from the first line of standard input)"
-                    );
+                    err!("{reason} (the password is read from the first line of standard input)");
                     Ok(ExitCode::from(2))
                 }
                 Err(e) if !e.is_internal() => {
-                    eprintln!("{e}");
+                    err!("{e}");
                     Ok(ExitCode::from(2))
                 }
-                Err(e) => Err(e.into()),
+                Err(e) => Err(database::named(&db, e)),
             }
         }
         UsersCommand::List { db } => {
-            let store = watchpost_store::open(&db).await?;
-            let users = store.users().await?;
+            let store = database::open_existing(&db).await?;
+            let users = store.users().await.map_err(|e| database::named(&db, e))?;
             if users.is_empty() {
-                println!("no users in {}", watchpost_store::printable(&db));
+                out!("no users in {}", watchpost_store::printable(&db));
             }
             for user in users {
                 let lock = match user.locked_until {
                     Some(until) if until > now => format!("  locked until {}", time(until)),
                     _ => String::new(),
                 };
-                println!(
+                out!(
                     "{:<24} {:<10} added {}{lock}",
                     user.name,
                     user.role,

@@ -46,18 +46,18 @@ pub fn run(command: WireCommand) -> ExitCode {
         Ok(key) => Some(key),
         Err(e) if e.is_empty() => None,
         Err(e) => {
-            eprintln!("watchpost wire decode: {e}");
+            err!("watchpost wire decode: {e}");
             return ExitCode::from(2);
         }
     };
     let mut frame = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut frame) {
-        eprintln!("watchpost wire decode: cannot read stdin: {e}");
+        err!("watchpost wire decode: cannot read stdin: {e}");
         return ExitCode::from(2);
     }
     let window = Window::new(window_past, window_future);
     let inspection = inspect(&frame, key.as_ref(), now.unwrap_or_else(Utc::now), window);
-    println!(
+    out!(
         "{}",
         serde_json::to_string(&inspection).expect("inspections serialise")
     );

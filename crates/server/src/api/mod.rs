@@ -35,6 +35,8 @@ pub struct ApiState {
     pub auth: Arc<Auth>,
     /// Verbal-password attempts per alarm, for rate limiting.
     pub attempts: Arc<Mutex<HashMap<AlarmId, Vec<Millis>>>>,
+    /// The time zone the console shows clock times in.
+    pub timezone: chrono_tz::Tz,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");

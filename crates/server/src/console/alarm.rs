@@ -48,6 +48,8 @@ pub struct Screen<'a> {
     pub recorded: Option<String>,
     /// Why the last action was refused.
     pub error: Option<&'a str>,
+    /// The time zone clock times are shown in.
+    pub tz: chrono_tz::Tz,
 }
 
 /// What the automated call in progress plays, as the engine asked for it (`PlaceCall`).
@@ -93,6 +95,7 @@ pub async fn panel(
         user,
         recorded,
         error,
+        tz: state.timezone,
     }))
 }
 
@@ -186,9 +189,9 @@ pub fn render(s: &Screen) -> Markup {
                 h1 { span class={ "prio p" (priority) } { "P" (priority) } " " span.kind { (words(spec.kind.as_str())) } }
                 span.badge { (spec.mode.as_str()) }
                 span.muted {
-                    "Alarm #" (id) " · signal at " (format::date_time(spec.opened_at))
+                    "Alarm #" (id) " · signal at " (format::date_time(spec.opened_at, s.tz))
                     @if let Some((at, _)) = alarm.closed() {
-                        " · closed at " (clock(at))
+                        " · closed at " (clock(at, s.tz))
                     } @else {
                         " · open for " span.age data-since=(spec.opened_at) { (format::age(crate::now_ms() - spec.opened_at)) }
                     }
@@ -380,7 +383,7 @@ fn voicemails(s: &Screen) -> Markup {
                     @for (n, call) in left.iter().rev().enumerate() {
                         @if n > 0 { ", " }
                         strong { (call.to) }
-                        @if let Some(at) = call.ended_at.or(call.placed_at) { " at " (clock(at)) }
+                        @if let Some(at) = call.ended_at.or(call.placed_at) { " at " (clock(at, s.tz)) }
                     }
                     ". The message:"
                 }
@@ -396,7 +399,7 @@ fn dispatch_forms(s: &Screen) -> Markup {
         @if s.alarm.is_open() {
             @for d in s.alarm.dispatches().iter().filter(|d| d.reference.is_none() && d.canceled_at.is_none()) {
                 div.card {
-                    h3 { (name_of(&d.agency)) " requested at " (clock(d.requested_at)) }
+                    h3 { (name_of(&d.agency)) " requested at " (clock(d.requested_at, s.tz)) }
                     (action(s.id, "dispatch/confirm", html! {
                         input type="hidden" name="agency" value=(d.agency.as_str());
                         label for=(format!("ref-{}", d.agency)) { "Agency's incident number " kbd { "i" } }
@@ -489,10 +492,10 @@ fn zones(s: &Screen) -> Markup {
     }
 }
 
-fn time_cell(opened: Millis, at: Option<Millis>) -> Markup {
+fn time_cell(s: &Screen, opened: Millis, at: Option<Millis>) -> Markup {
     html! {
         @if let Some(at) = at {
-            span.clock { (clock(at)) } " " span.muted { (format::offset(opened, at)) }
+            span.clock { (clock(at, s.tz)) } " " span.muted { (format::offset(opened, at)) }
         }
     }
 }
@@ -515,9 +518,9 @@ fn calls_table(s: &Screen) -> Markup {
                             td.num { (call.id + 1) }
                             td { (call.to) }
                             td { (call.purpose.as_str()) }
-                            td { (time_cell(opened, call.placed_at)) }
-                            td { (time_cell(opened, call.answered_at)) }
-                            td { (time_cell(opened, call.ended_at)) }
+                            td { (time_cell(s, opened, call.placed_at)) }
+                            td { (time_cell(s, opened, call.answered_at)) }
+                            td { (time_cell(s, opened, call.ended_at)) }
                             td { (call_state(call)) @if call.voicemail_left { " (message left)" } }
                             td {
                                 @match call.verified {
@@ -546,14 +549,14 @@ fn dispatch_table(s: &Screen) -> Markup {
                     @for d in s.alarm.dispatches() {
                         tr {
                             td { (name_of(&d.agency)) }
-                            td { (time_cell(opened, Some(d.requested_at))) }
+                            td { (time_cell(s, opened, Some(d.requested_at))) }
                             td {
                                 @match &d.reference {
                                     Some(reference) => strong { (reference) },
                                     None => span.muted { "not confirmed" },
                                 }
                             }
-                            td { (time_cell(opened, d.canceled_at)) }
+                            td { (time_cell(s, opened, d.canceled_at)) }
                         }
                     }
                 }
@@ -571,7 +574,7 @@ fn timeline(s: &Screen) -> Markup {
             tbody {
                 @for entry in s.alarm.timeline() {
                     tr {
-                        td { (time_cell(opened, Some(entry.at))) }
+                        td { (time_cell(s, opened, Some(entry.at))) }
                         td { (words(&entry.event)) }
                         td { (entry.detail) }
                     }

@@ -1,19 +1,25 @@
-//! Times as the console shows them: clock times in UTC, ages, and offsets from the signal.
+//! Times as the console shows them: clock times in the center's time zone, ages, and
+//! offsets from the signal.
 
 use chrono::DateTime;
+use chrono_tz::Tz;
 use watchpost_core::Millis;
 
-/// `02:14:05` (UTC).
-pub fn clock(at: Millis) -> String {
+/// `02:14:05`, in `tz`.
+pub fn clock(at: Millis, tz: Tz) -> String {
     DateTime::from_timestamp_millis(at)
-        .map(|t| t.format("%H:%M:%S").to_string())
+        .map(|t| t.with_timezone(&tz).format("%H:%M:%S").to_string())
         .unwrap_or_default()
 }
 
-/// `2026-03-10 02:14:05 UTC`.
-pub fn date_time(at: Millis) -> String {
+/// `2026-03-10 02:14:05 UTC`, or `2026-03-09 20:14:05 CST` in America/Chicago.
+pub fn date_time(at: Millis, tz: Tz) -> String {
     DateTime::from_timestamp_millis(at)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .map(|t| {
+            t.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -62,6 +68,12 @@ mod tests {
         assert_eq!(age(7_620_000), "2h 07m");
         assert_eq!(offset(1_000, 66_000), "+1:05");
         assert_eq!(duration(61_600), "1m 02s");
-        assert_eq!(clock(0), "00:00:00");
+        assert_eq!(clock(0, Tz::UTC), "00:00:00");
+        let signal = 1_773_108_845_000; // 2026-03-10T02:14:05Z
+        assert_eq!(date_time(signal, Tz::UTC), "2026-03-10 02:14:05 UTC");
+        assert_eq!(
+            date_time(signal, chrono_tz::America::Chicago),
+            "2026-03-09 21:14:05 CDT"
+        );
     }
 }

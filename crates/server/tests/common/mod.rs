@@ -83,6 +83,7 @@ impl Center {
             http: http.then(|| "127.0.0.1:0".parse().unwrap()),
             window: Window::default(),
             settings: Settings::default(),
+            timezone: chrono_tz::Tz::UTC,
         })
         .await
         .unwrap();

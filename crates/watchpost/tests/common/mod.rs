@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_watchpost");
 
+/// Who the test centers are to the people they call.
+pub const CENTER_NAME: &str = "Test Monitoring";
+pub const CALLBACK_NUMBER: &str = "+15555550142";
+
 /// A free loopback port for both TCP and UDP (the receiver binds both on one address).
 pub fn free_addr() -> SocketAddr {
     for _ in 0..50 {
@@ -158,10 +162,8 @@ impl Server {
         name: &str,
         options: Options,
     ) -> Server {
-        let ready_within = options.ready_within;
-        let stdout = dir.join(format!("{name}.stdout"));
-        let stderr = dir.join(format!("{name}.stderr"));
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .arg("serve")
             .arg("--db")
             .arg(db)
@@ -169,8 +171,30 @@ impl Server {
             .arg(addr.to_string())
             .arg("--http")
             .arg(http.to_string())
+            .args([
+                "--center-name",
+                CENTER_NAME,
+                "--callback-number",
+                CALLBACK_NUMBER,
+            ])
             .args(options.args)
-            .envs(options.env.iter().copied())
+            .envs(options.env.iter().copied());
+        Server::spawn(dir, command, addr, http, name, options.ready_within)
+    }
+
+    /// Runs `command` (a `watchpost serve` with all its arguments) and waits (at most
+    /// `ready_within`) for its "DC-09 receiver on" line for `addr`.
+    pub fn spawn(
+        dir: &Path,
+        mut command: Command,
+        addr: SocketAddr,
+        http: SocketAddr,
+        name: &str,
+        ready_within: Duration,
+    ) -> Server {
+        let stdout = dir.join(format!("{name}.stdout"));
+        let stderr = dir.join(format!("{name}.stderr"));
+        let child = command
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))

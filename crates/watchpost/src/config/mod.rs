@@ -1,0 +1,264 @@
+//! The center configuration file that `watchpost serve --config FILE` reads (TOML): one table
+//! per concern, every key optional, unknown keys and secrets refused. README, Configuration.
+//!
+//! A later table is one more field of `ConfigFile` and one struct like the ones here.
+
+pub mod values;
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+use values::{CenterName, PhoneNumber, Span, TimeZone};
+
+/// The whole file. Every table and key may be left out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    pub center: CenterTable,
+    pub database: DatabaseTable,
+    pub receiver: ReceiverTable,
+    pub http: HttpTable,
+    pub alarms: AlarmsTable,
+    pub cluster: ClusterTable,
+}
+
+/// `[center]`: who the center is to the people it calls.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CenterTable {
+    pub name: Option<CenterName>,
+    pub callback_number: Option<PhoneNumber>,
+    pub timezone: Option<TimeZone>,
+}
+
+/// `[database]`: where the center keeps its record.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseTable {
+    /// A SQLite file or a `postgres://` URL without its password.
+    pub url: Option<String>,
+    /// Whether `serve` may make a new, empty center when `url` holds none.
+    pub create: Option<bool>,
+}
+
+/// `[receiver]`: the SIA DC-09 receivers (TCP and UDP on one address).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceiverTable {
+    pub listen: Option<SocketAddr>,
+    pub window_past: Option<Span>,
+    pub window_future: Option<Span>,
+}
+
+/// `[http]`: the HTTP API and the console.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpTable {
+    pub listen: Option<SocketAddr>,
+}
+
+/// `[alarms]`: center-wide rules of the response protocols.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlarmsTable {
+    pub follow_up: Option<Span>,
+}
+
+/// `[cluster]`: this node among the nodes sharing a PostgreSQL database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterTable {
+    pub node: Option<String>,
+    pub lease: Option<Span>,
+}
+
+/// Reads and checks the file at `path`. The error is one line: the path, then the key as
+/// `table.key` (or the line of a syntax error) and the reason.
+pub fn load(path: &Path) -> Result<ConfigFile, String> {
+    let at = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{at}: {e}"))?;
+    // Secrets first: a password must be refused as one, not as an unknown key.
+    if let Ok(table) = text.parse::<toml::Table>() {
+        refuse_secrets("", &table).map_err(|e| format!("{at}: {e}"))?;
+    }
+    let (file, _) = watchpost_core::toml_file::read::<ConfigFile>(&text)
+        .map_err(|e| format!("{at}: {}", one_line(&e)))?;
+    Ok(file)
+}
+
+/// The TOML parser's messages span lines; a refusal at start is one.
+fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(": ")
+}
+
+/// Words that make a key a secret; a secret comes from the environment, where it is not
+/// copied with the file into backups, tickets and version control.
+const SECRET_WORDS: [&str; 7] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "credential",
+    "api_key",
+    "private_key",
+];
+
+fn refuse_secrets(prefix: &str, table: &toml::Table) -> Result<(), String> {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let lower = key.to_ascii_lowercase();
+        if SECRET_WORDS.iter().any(|w| lower.contains(w)) {
+            return Err(format!(
+                "{path}: secrets are never read from the configuration file; \
+                 give them in the environment (README, Configuration)"
+            ));
+        }
+        match value {
+            toml::Value::Table(inner) => refuse_secrets(&path, inner)?,
+            toml::Value::String(text) if url_has_password(text) => {
+                return Err(format!(
+                    "{path}: the URL holds a password, and secrets are never read from the \
+                     configuration file; give the password in PGPASSWORD, or the whole URL in \
+                     WATCHPOST_DB"
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn url_has_password(text: &str) -> bool {
+    text.contains("://")
+        && url::Url::parse(text).is_ok_and(|u| u.password().is_some_and(|p| !p.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<ConfigFile, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("center.toml");
+        std::fs::write(&path, text).unwrap();
+        load(&path).map_err(|e| e.replace(&format!("{}: ", path.display()), ""))
+    }
+
+    #[test]
+    fn a_full_file_is_read() {
+        let file = load_text(
+            r#"
+            [center]
+            name = "Acme Monitoring"
+            callback_number = "+15555550142"
+            timezone = "America/Chicago"
+            [database]
+            url = "center.db"
+            create = true
+            [receiver]
+            listen = "0.0.0.0:7100"
+            window_past = "2m"
+            window_future = 30
+            [http]
+            listen = "127.0.0.1:9090"
+            [alarms]
+            follow_up = "90m"
+            [cluster]
+            node = "site-a-1"
+            lease = "10s"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.center.name.unwrap().0, "Acme Monitoring");
+        assert_eq!(file.receiver.window_past, Some(Span::seconds(120)));
+        assert_eq!(file.receiver.window_future, Some(Span::seconds(30)));
+        assert_eq!(file.alarms.follow_up, Some(Span::seconds(5400)));
+        assert_eq!(file.cluster.lease, Some(Span::seconds(10)));
+        assert_eq!(file.database.create, Some(true));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_key() {
+        let cases = [
+            (
+                "[center]\ncallback_number = \"555-0199\"",
+                "center.callback_number: \"555-0199\" is not an E.164 number (like +15555550199)",
+            ),
+            (
+                "[center]\ntimezone = \"Mars/Olympus\"",
+                "center.timezone: \"Mars/Olympus\" is not an IANA time zone",
+            ),
+            ("[center]\nname = \"\"", "center.name: is empty"),
+            ("[receiver]\nlisten = \"localhost\"", "receiver.listen: "),
+            (
+                "[receiver]\nwindow_past = \"soon\"",
+                "receiver.window_past: \"soon\" is not a duration",
+            ),
+            (
+                "[alarms]\nfollow_up = -5",
+                "alarms.follow_up: -5 is negative",
+            ),
+            ("[database]\ncreate = \"yes\"", "database.create: "),
+            (
+                "[center]\nnmae = \"Acme\"",
+                "center.nmae: unknown field `nmae`",
+            ),
+            (
+                "[telephony]\nsip = \"x\"",
+                "telephony: unknown field `telephony`",
+            ),
+            ("[center\nname = 1", "line 1"),
+        ];
+        for (text, expected) in cases {
+            let error = load_text(text).unwrap_err();
+            assert!(error.starts_with(expected), "{text:?}: {error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_refused() {
+        let error = load_text("[database]\npassword = \"hunter2\"").unwrap_err();
+        assert!(
+            error.starts_with("database.password: secrets are never read"),
+            "{error}"
+        );
+        let error =
+            load_text("[database]\nurl = \"postgres://watchpost:hunter2@db/center\"").unwrap_err();
+        assert!(
+            error.starts_with("database.url: the URL holds a password"),
+            "{error}"
+        );
+        assert!(!error.contains("hunter2"));
+        assert!(load_text("[database]\nurl = \"postgres://watchpost@db/center\"").is_ok());
+    }
+
+    #[test]
+    fn the_sample_file_is_valid() {
+        let sample = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/center.toml"
+        ));
+        let file = load(sample).unwrap();
+        assert_eq!(file.center.callback_number.unwrap().0, "+15555550199");
+        assert_eq!(file.database.url.as_deref(), Some("center.db"));
+    }
+
+    #[test]
+    fn a_missing_file_names_its_path_and_cause() {
+        let error = load(Path::new("/nowhere/center.toml")).unwrap_err();
+        assert!(
+            error.starts_with("/nowhere/center.toml: No such file"),
+            "{error}"
+        );
+    }
+}
