@@ -11,8 +11,8 @@ use watchpost_store::{Db, StoreError, printable};
 pub async fn open_existing(db: &str) -> anyhow::Result<Db> {
     if !watchpost_store::exists(db).await? {
         bail!(
-            "database {}: no such database (check the path, or create it with \
-             `watchpost accounts import`)",
+            "database {} holds no center: check the name (`watchpost accounts import` makes \
+             a new one)",
             printable(db)
         );
     }

@@ -265,7 +265,7 @@ fn serve_starts_only_on_a_center_unless_told_to_create_one() {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(
-            stderr(&out).contains(&format!("database {misspelt_arg}: no such database")),
+            stderr(&out).contains(&format!("database {misspelt_arg} holds no center")),
             "{}",
             stderr(&out)
         );
