@@ -2,8 +2,8 @@
 //! `watchpost accounts import` — checked and turned into an enrolled `Account`. Every refusal
 //! names its field.
 
-use crate::account_number::canonical;
 use crate::account::{Account, Contact, Millis, Monitoring, Premises, Responder, Zone, check_zone};
+use crate::account_number::canonical;
 use crate::password::{HashCost, VerbalPassword};
 use chrono::DateTime;
 use serde::Deserialize;
@@ -202,6 +202,9 @@ monitoring = "self"
             "accounts[2].number: \"12-4\" has '-' at position 3 (an account number is 1 to 16 letters and digits)"
         );
         let err = table("").into_account("account", 0, HashCost::Fast);
-        assert!(err.unwrap_err().starts_with("account.number: \"\" is empty"));
+        assert!(
+            err.unwrap_err()
+                .starts_with("account.number: \"\" is empty")
+        );
     }
 }

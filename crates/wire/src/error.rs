@@ -2,8 +2,8 @@
 //! decisions about well-formed frames (NAK for the clock, DUH for what it cannot handle).
 
 use crate::cid::CidError;
-use watchpost_core::account_number::AccountNumberError;
 use thiserror::Error;
+use watchpost_core::account_number::AccountNumberError;
 
 /// A frame that is not well formed DC-09, or cannot be opened.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

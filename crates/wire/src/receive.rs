@@ -141,7 +141,11 @@ pub(crate) fn decide(
 
     if header.id.is_reply() {
         // Never answer an answer; read what can be read, for inspection.
-        let key = if header.encrypted { key_for(&out) } else { None };
+        let key = if header.encrypted {
+            key_for(&out)
+        } else {
+            None
+        };
         if !header.encrypted || key.is_some() {
             match open_payload(&header, payload, key.as_ref()) {
                 Ok(content) => out.content = Some(content),

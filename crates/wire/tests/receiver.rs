@@ -314,7 +314,10 @@ fn a_lower_case_account_is_received_as_its_canonical_number() {
     assert_eq!(got.error, None);
     let message = got.message.unwrap();
     assert_eq!(message.account, "70BC");
-    assert_eq!(message.events[0].kind(), Some(watchpost_core::AlarmKind::Fire));
+    assert_eq!(
+        message.events[0].kind(),
+        Some(watchpost_core::AlarmKind::Fire)
+    );
 }
 
 #[test]
@@ -349,10 +352,16 @@ fn header_and_data_naming_different_accounts_are_refused_with_duh() {
     assert_eq!(got.reply.unwrap().bytes, wrap("\"DUH\"0001L0#1234[]"));
     // Leading zeros are part of the number.
     let raw = wrap("\"SIA-DCS\"0001L0#01234[#1234|Nri1/BA12]");
-    assert_eq!(reply_kind(&decide(&raw, None, any_now())), Some(ReplyKind::Duh));
+    assert_eq!(
+        reply_kind(&decide(&raw, None, any_now())),
+        Some(ReplyKind::Duh)
+    );
     // Case is not.
     let raw = wrap("\"SIA-DCS\"0001L0#ab12[#AB12|Nri1/BA12]");
-    assert_eq!(reply_kind(&decide(&raw, None, any_now())), Some(ReplyKind::Ack));
+    assert_eq!(
+        reply_kind(&decide(&raw, None, any_now())),
+        Some(ReplyKind::Ack)
+    );
 }
 
 #[test]
