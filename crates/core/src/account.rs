@@ -5,6 +5,7 @@ use crate::account_number::{AccountNumberError, canonical, without_leading_zeros
 use crate::kind::AlarmKind;
 use crate::password::VerbalPassword;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use thiserror::Error;
 
 /// Milliseconds since the Unix epoch, UTC. The engine's only notion of time.
@@ -269,24 +270,30 @@ fn validate_number(number: &str) -> Result<(), EnrolmentError> {
     }
 }
 
-/// Refuses `number` when an enrolled number differs from it only by leading zeros (`0123`
-/// beside `123`): the two would be different accounts that people read as one. `enrolled` are
-/// canonical numbers already enrolled, `number` among them or not.
+/// Refuses the first of `numbers` (canonical, to be enrolled together) when a number differs
+/// from it only by leading zeros (`0123` beside `123`), among the `enrolled` ones or the other
+/// `numbers`: the two would be different accounts that people read as one. A number already
+/// enrolled is replaced, not a twin.
 pub fn check_leading_zero_twins<'a>(
-    number: &str,
+    numbers: &[&'a str],
     enrolled: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), EnrolmentError> {
-    let bare = without_leading_zeros(number);
-    match enrolled
+    let mut by_digits: HashMap<&str, &str> = enrolled
         .into_iter()
-        .find(|other| *other != number && without_leading_zeros(other) == bare)
-    {
-        Some(other) => Err(EnrolmentError::LeadingZeroTwin {
-            number: number.to_string(),
-            enrolled: other.to_string(),
-        }),
-        None => Ok(()),
+        .map(|n| (without_leading_zeros(n), n))
+        .collect();
+    for number in numbers {
+        match by_digits.insert(without_leading_zeros(number), number) {
+            Some(other) if other != *number => {
+                return Err(EnrolmentError::LeadingZeroTwin {
+                    number: number.to_string(),
+                    enrolled: other.to_string(),
+                });
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 /// `+` then 2 to 15 digits, the first not zero.
@@ -448,7 +455,7 @@ mod tests {
     #[test]
     fn leading_zero_twins_are_refused_but_not_the_same_number() {
         let enrolled = ["0123", "4F39"];
-        let err = check_leading_zero_twins("123", enrolled).unwrap_err();
+        let err = check_leading_zero_twins(&["4F39", "123"], enrolled).unwrap_err();
         assert_eq!(
             err,
             EnrolmentError::LeadingZeroTwin {
@@ -459,10 +466,21 @@ mod tests {
         assert!(err.to_string().starts_with(
             "account.number: \"123\" differs from enrolled account \"0123\" only by leading zeros"
         ));
-        assert!(check_leading_zero_twins("00123", enrolled).is_err());
-        assert_eq!(check_leading_zero_twins("0123", enrolled), Ok(()));
-        assert_eq!(check_leading_zero_twins("1230", enrolled), Ok(()));
-        assert!(check_leading_zero_twins("04F39", ["4F39"]).is_err());
+        assert!(check_leading_zero_twins(&["00123"], enrolled).is_err());
+        assert_eq!(check_leading_zero_twins(&["0123"], enrolled), Ok(()));
+        assert_eq!(
+            check_leading_zero_twins(&["1230", "4F39"], enrolled),
+            Ok(())
+        );
+        let err = check_leading_zero_twins(&["04F3", "4F3"], []).unwrap_err();
+        assert_eq!(
+            err,
+            EnrolmentError::LeadingZeroTwin {
+                number: "4F3".into(),
+                enrolled: "04F3".into()
+            },
+            "twins within one import"
+        );
     }
 
     #[test]

@@ -56,6 +56,16 @@ pub fn without_leading_zeros(canonical: &str) -> &str {
     canonical.trim_start_matches('0')
 }
 
+/// Every other number with the same digits once leading zeros are removed (`123`, `0123`,
+/// `00123`... up to [`MAX_LEN`] characters), for an indexed lookup of twins.
+pub fn leading_zero_twins(canonical: &str) -> Vec<String> {
+    let bare = without_leading_zeros(canonical);
+    (0..=MAX_LEN.saturating_sub(bare.len()))
+        .map(|zeros| format!("{}{bare}", "0".repeat(zeros)))
+        .filter(|twin| twin != canonical && !twin.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +110,10 @@ mod tests {
         assert_eq!(without_leading_zeros("123"), "123");
         assert_eq!(without_leading_zeros("1230"), "1230");
         assert_eq!(without_leading_zeros("000"), "");
+        assert_eq!(leading_zero_twins("0123")[..3], ["123", "00123", "000123"]);
+        assert_eq!(leading_zero_twins("0123").len(), 13);
+        assert!(leading_zero_twins(&"1".repeat(16)).is_empty());
+        assert_eq!(leading_zero_twins("0").len(), 15, "0 is the twin of 00...");
     }
 
     proptest! {

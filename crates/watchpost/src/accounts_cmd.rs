@@ -6,9 +6,11 @@ use clap::Subcommand;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use watchpost_core::EnrolmentError;
 use watchpost_core::account_file::AccountTable;
 use watchpost_core::password::HashCost;
 use watchpost_core::toml_file;
+use watchpost_server::enrolment::refuse_leading_zero_twins;
 
 #[derive(Subcommand)]
 pub enum AccountsCommand {
@@ -91,6 +93,20 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let store = watchpost_store::open(&db).await?;
+    let numbers: Vec<&str> = accounts.iter().map(|(_, a)| a.number.as_str()).collect();
+    if let Err(refusal) = refuse_leading_zero_twins(&*store, &numbers).await? {
+        let refused = match &refusal {
+            EnrolmentError::LeadingZeroTwin { number, .. } => number.as_str(),
+            _ => "",
+        };
+        let (file, _) = accounts
+            .iter()
+            .find(|(_, a)| a.number == refused)
+            .unwrap_or(&accounts[0]);
+        eprintln!("{file}: {refusal}");
+        eprintln!("nothing imported: 1 refused");
+        return Ok(ExitCode::from(2));
+    }
     let accounts: Vec<_> = accounts.into_iter().map(|(_, a)| a).collect();
     store.put_accounts(&accounts).await?;
     println!(
