@@ -1,9 +1,11 @@
 //! Accounts: the monitored premises, its contacts and zones, and the enrolment rules that
 //! decide whether professional monitoring may be offered at all.
 
+use crate::account_number::{AccountNumberError, canonical, without_leading_zeros};
 use crate::kind::AlarmKind;
 use crate::password::VerbalPassword;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use thiserror::Error;
 
 /// Milliseconds since the Unix epoch, UTC. The engine's only notion of time.
@@ -175,8 +177,15 @@ pub fn check_zone(premises: Premises, zone: &Zone) -> Result<(), EnrolmentError>
 pub enum EnrolmentError {
     #[error("{field}: is required")]
     Missing { field: &'static str },
-    #[error("account.number: {number:?} is not an account number (1 to 16 letters and digits)")]
-    Number { number: String },
+    #[error("account.number: {number:?} {reason}")]
+    Number {
+        number: String,
+        reason: AccountNumberError,
+    },
+    #[error(
+        "account.number: {number:?} differs from enrolled account {enrolled:?} only by leading zeros; a panel sends its number exactly as programmed, so use {enrolled:?} or remove it first"
+    )]
+    LeadingZeroTwin { number: String, enrolled: String },
     #[error(
         "account.country: {country:?} is not served: professional monitoring is available only in the US and Canada"
     )]
@@ -246,15 +255,45 @@ pub fn validate_service_area(country: &str, region: &str) -> Result<(), Enrolmen
     }
 }
 
+/// An enrolled number is in canonical form; account files and the API canonicalise it first.
 fn validate_number(number: &str) -> Result<(), EnrolmentError> {
-    let ok = (1..=16).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(EnrolmentError::Number {
+    match canonical(number) {
+        Ok(c) if c == number => Ok(()),
+        Ok(_) => Err(EnrolmentError::Number {
             number: number.to_string(),
-        })
+            reason: AccountNumberError::NotCanonical,
+        }),
+        Err(reason) => Err(EnrolmentError::Number {
+            number: number.to_string(),
+            reason,
+        }),
     }
+}
+
+/// Refuses the first of `numbers` (canonical, to be enrolled together) when a number differs
+/// from it only by leading zeros (`0123` beside `123`), among the `enrolled` ones or the other
+/// `numbers`: the two would be different accounts that people read as one. A number already
+/// enrolled is replaced, not a twin.
+pub fn check_leading_zero_twins<'a>(
+    numbers: &[&'a str],
+    enrolled: impl IntoIterator<Item = &'a str>,
+) -> Result<(), EnrolmentError> {
+    let mut by_digits: HashMap<&str, &str> = enrolled
+        .into_iter()
+        .map(|n| (without_leading_zeros(n), n))
+        .collect();
+    for number in numbers {
+        match by_digits.insert(without_leading_zeros(number), number) {
+            Some(other) if other != *number => {
+                return Err(EnrolmentError::LeadingZeroTwin {
+                    number: number.to_string(),
+                    enrolled: other.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `+` then 2 to 15 digits, the first not zero.
@@ -398,6 +437,50 @@ mod tests {
         a.premises = Premises::Residential;
         a.zones[0].device = DeviceType::Smoke;
         assert_eq!(a.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_account_built_in_code_must_carry_a_canonical_number() {
+        let mut a = sample();
+        a.number = "4f39".into();
+        let err = a.validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "account.number: \"4f39\" is not in canonical form (upper case)"
+        );
+        a.number = "4F 39".into();
+        assert!(matches!(a.validate(), Err(EnrolmentError::Number { .. })));
+    }
+
+    #[test]
+    fn leading_zero_twins_are_refused_but_not_the_same_number() {
+        let enrolled = ["0123", "4F39"];
+        let err = check_leading_zero_twins(&["4F39", "123"], enrolled).unwrap_err();
+        assert_eq!(
+            err,
+            EnrolmentError::LeadingZeroTwin {
+                number: "123".into(),
+                enrolled: "0123".into()
+            }
+        );
+        assert!(err.to_string().starts_with(
+            "account.number: \"123\" differs from enrolled account \"0123\" only by leading zeros"
+        ));
+        assert!(check_leading_zero_twins(&["00123"], enrolled).is_err());
+        assert_eq!(check_leading_zero_twins(&["0123"], enrolled), Ok(()));
+        assert_eq!(
+            check_leading_zero_twins(&["1230", "4F39"], enrolled),
+            Ok(())
+        );
+        let err = check_leading_zero_twins(&["04F3", "4F3"], []).unwrap_err();
+        assert_eq!(
+            err,
+            EnrolmentError::LeadingZeroTwin {
+                number: "4F3".into(),
+                enrolled: "04F3".into()
+            },
+            "twins within one import"
+        );
     }
 
     #[test]

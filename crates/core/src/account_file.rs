@@ -3,6 +3,7 @@
 //! names its field.
 
 use crate::account::{Account, Contact, Millis, Monitoring, Premises, Responder, Zone, check_zone};
+use crate::account_number::canonical;
 use crate::password::{HashCost, VerbalPassword};
 use chrono::DateTime;
 use serde::Deserialize;
@@ -42,11 +43,13 @@ pub fn parse_time(field: &str, text: &str) -> Result<Millis, String> {
 }
 
 impl AccountTable {
-    /// Checks every rule and builds the account. `field` is how the table is named in
-    /// messages (`account`, `accounts[2]`); `now` stands in for a self-monitored account's
-    /// missing enrolment time.
+    /// Checks every rule and builds the account, its number in canonical form (`5a5b` is
+    /// account `5A5B`). `field` is how the table is named in messages (`account`,
+    /// `accounts[2]`); `now` stands in for a self-monitored account's missing enrolment time.
     pub fn into_account(self, field: &str, now: Millis, cost: HashCost) -> Result<Account, String> {
         let name = |sub: &str| format!("{field}.{sub}");
+        let number = canonical(&self.number)
+            .map_err(|reason| format!("{}: {:?} {reason}", name("number"), self.number))?;
         let enrolled_at = match (&self.enrolled, self.monitoring) {
             (Some(text), _) => parse_time(&name("enrolled"), text)?,
             (None, Monitoring::SelfMonitored) => now,
@@ -102,7 +105,7 @@ impl AccountTable {
             ));
         }
         let account = Account {
-            number: self.number,
+            number,
             premises: self.premises,
             address: self.address,
             country: self.country,
@@ -166,5 +169,42 @@ mod tests {
         assert!(key_from_hex("abc").is_err());
         assert!(key_from_hex(&"zz".repeat(16)).is_err());
         assert!(key_from_ascii("short").is_err());
+    }
+
+    fn table(number: &str) -> AccountTable {
+        toml::from_str(&format!(
+            r#"number = "{number}"
+premises = "residential"
+address = "1 Main St"
+country = "US"
+region = "IL"
+monitoring = "self"
+"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_number_is_enrolled_in_canonical_form() {
+        let account = table("5a5b").into_account("account", 0, HashCost::Fast);
+        assert_eq!(account.unwrap().number, "5A5B");
+        let account = table("0123").into_account("account", 0, HashCost::Fast);
+        assert_eq!(account.unwrap().number, "0123");
+    }
+
+    #[test]
+    fn a_bad_number_names_the_field_and_the_reason() {
+        let err = table("12-4")
+            .into_account("accounts[2]", 0, HashCost::Fast)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "accounts[2].number: \"12-4\" has '-' at position 3 (an account number is 1 to 16 letters and digits)"
+        );
+        let err = table("").into_account("account", 0, HashCost::Fast);
+        assert!(
+            err.unwrap_err()
+                .starts_with("account.number: \"\" is empty")
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod account_file;
+pub mod account_number;
 pub mod alarm;
 pub mod codes;
 pub mod kind;

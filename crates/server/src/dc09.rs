@@ -27,20 +27,10 @@ pub struct Receiver {
 impl Receiver {
     /// The reply to one frame, after whatever it carried was committed.
     pub async fn handle(&self, raw: &[u8]) -> Option<Vec<u8>> {
-        // A panel with a key must always encrypt: a plain frame in its name could be forged,
-        // an alarm or a link test keeping a cut line looking alive.
-        if let Ok((crc, header)) = parse_header_only(raw)
-            && !header.encrypted
-            && let Some(account) = header.account.as_deref()
-            && self.keys.get(account).is_some()
-        {
-            tracing::warn!("plain DC-09 frame for account {account}, which must encrypt: refused");
-            return Some(duh(&header, Some(account), crc).bytes);
-        }
         let now = chrono::Utc::now();
         let received = receive_with(
             raw,
-            |header| header.account.as_deref().and_then(|a| self.keys.get(a)),
+            |account| account.and_then(|a| self.keys.get(a)),
             now,
             self.window,
             &mut RngPad(rand::rngs::StdRng::from_entropy()),
@@ -49,6 +39,18 @@ impl Receiver {
             tracing::debug!("DC-09 frame not accepted: {error}");
         }
         if let Some(message) = &received.message {
+            // A panel with a key must always encrypt: a plain frame in its name could be
+            // forged, an alarm or a link test keeping a cut line looking alive. Its account
+            // may be in the header or only in the data block.
+            if !message.encrypted && self.keys.get(&message.account).is_some() {
+                tracing::warn!(
+                    "plain DC-09 frame for account {}, which must encrypt: refused",
+                    message.account
+                );
+                let (crc, header) = parse_header_only(raw).ok()?;
+                let echo = header.account.as_deref().unwrap_or(&message.account);
+                return Some(duh(&header, Some(echo), crc).bytes);
+            }
             let now_ms = now.timestamp_millis();
             if self.supervision.heard(&message.account, now_ms) {
                 let intake = self.intake.clone();

@@ -11,6 +11,7 @@ mod console;
 mod dc09;
 pub mod demo;
 pub mod desk;
+pub mod enrolment;
 mod intake;
 mod keys;
 mod runtime;

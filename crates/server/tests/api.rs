@@ -316,3 +316,92 @@ fn every_api_route_is_in_the_openapi_document() {
     assert!(served.len() >= 15, "{served:?}");
     assert_eq!(served, documented);
 }
+
+/// `5a5b` in a path or a body is account `5A5B`; a number that differs from an enrolled one
+/// only by leading zeros is refused; API keys speak for the canonical number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_number_is_one_account_however_it_is_spelt() {
+    let mut enrolled = account();
+    enrolled.number = "5A5B".into();
+    let center = Center::start(&[enrolled], &[("root", Role::Admin)], true).await;
+    let client = Client::new();
+    let login: Value = client
+        .post(format!("{}/api/login", center.base))
+        .json(&json!({"name": "root", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = Api {
+        client: client.clone(),
+        base: center.base.clone(),
+        token: login["token"].as_str().unwrap().to_string(),
+    };
+    let (status, shown) = admin.get("/api/accounts/5a5b").await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["number"], "5A5B");
+    let (status, refused) = admin.get("/api/accounts/5A-5B").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "number");
+
+    let key = center.api_key("5a5b").await;
+    let (status, _) = Api {
+        client: client.clone(),
+        base: center.base.clone(),
+        token: key,
+    }
+    .post("/api/signals", json!({"sia": "FA004"}))
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(center.store.signals("5A5B").await.unwrap().len(), 1);
+
+    let deleted = client
+        .delete(format!("{}/api/accounts/5a5b", center.base))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted.status(),
+        StatusCode::CONFLICT,
+        "5a5b is 5A5B, whose fire alarm is open"
+    );
+
+    let put = |number: &str, body: Value| {
+        client
+            .put(format!("{}/api/accounts/{number}", center.base))
+            .bearer_auth(&admin.token)
+            .json(&body)
+            .send()
+    };
+    let body = |number: &str| {
+        json!({
+            "number": number, "premises": "residential", "address": "1 Oak St",
+            "country": "US", "region": "IL", "monitoring": "self",
+        })
+    };
+    let replaced = put("5a5b", body("5a5b")).await.unwrap();
+    assert_eq!(
+        replaced.status(),
+        StatusCode::OK,
+        "the same account, replaced"
+    );
+    let shown: Value = replaced.json().await.unwrap();
+    assert_eq!(shown["number"], "5A5B");
+    let (_, listed) = admin.get("/api/accounts").await;
+    assert_eq!(listed["accounts"], json!(["5A5B"]));
+
+    let twin = put("05A5B", body("05a5b")).await.unwrap();
+    assert_eq!(twin.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused: Value = twin.json().await.unwrap();
+    assert_eq!(refused["field"], "number");
+    assert_eq!(
+        refused["error"],
+        "\"05A5B\" differs from enrolled account \"5A5B\" only by leading zeros; \
+         a panel sends its number exactly as programmed, so use \"5A5B\" or remove it first"
+    );
+
+    center.server.stop().await.unwrap();
+}

@@ -303,6 +303,8 @@ pub trait Store: Send + Sync {
     async fn count_accounts(&self) -> Result<i64>;
     /// Account numbers in order, after `after`, at most `limit`.
     async fn account_numbers(&self, after: &str, limit: i64) -> Result<Vec<String>>;
+    /// Those of `numbers` that are enrolled, in no particular order (one indexed lookup each).
+    async fn enrolled_among(&self, numbers: &[String]) -> Result<Vec<String>>;
     /// Removes an account with its contacts and zones; false when there was none. Its
     /// signals and alarms stay: the record is kept.
     async fn delete_account(&self, number: &str) -> Result<bool>;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use watchpost_core::account_number::canonical;
 use watchpost_core::{Action, Alarm, AlarmSpec, Input, Millis, Rejected};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +34,12 @@ pub fn replay(entries: &[LogEntry]) -> Result<Alarm, String> {
     else {
         return Err("the log does not start with the alarm's opening".into());
     };
-    let mut alarm = Alarm::open((**spec).clone());
+    let mut spec = (**spec).clone();
+    // Logs written before account numbers were canonical may carry a lower-case one.
+    if let Ok(number) = canonical(&spec.account) {
+        spec.account = number;
+    }
+    let mut alarm = Alarm::open(spec);
     let mut derived: VecDeque<Action> = std::iter::from_fn(|| alarm.poll_action()).collect();
     for entry in entries {
         match &entry.body {
@@ -62,5 +68,60 @@ pub fn replay(entries: &[LogEntry]) -> Result<Alarm, String> {
     match derived.front() {
         Some(a) => Err(format!("{a:?} derived but not logged")),
         None => Ok(alarm),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watchpost_core::account::{Contact, Monitoring, Premises, Responder};
+    use watchpost_core::password::{HashCost, VerbalPassword};
+    use watchpost_core::router::{Event, open_spec};
+    use watchpost_core::{Account, AlarmKind, Settings, SignalClass};
+
+    #[test]
+    fn a_log_written_under_a_lower_case_number_replays_under_the_canonical_one() {
+        let account = Account {
+            number: "5a5b".into(),
+            premises: Premises::Residential,
+            address: "12 Elm St".into(),
+            country: "US".into(),
+            region: "IL".into(),
+            monitoring: Monitoring::Professional,
+            enrolled_at: 0,
+            verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
+            responder: Responder::Police,
+            test_until: None,
+            contacts: vec![Contact {
+                name: "Ann".into(),
+                phone: "+15555550101".into(),
+            }],
+            zones: vec![],
+            dc09_key: None,
+            supervision_ms: None,
+        };
+        let event = Event::Panel {
+            class: SignalClass::Alarm(AlarmKind::Fire),
+            code: "FA".into(),
+            zone: Some(4),
+        };
+        let spec = open_spec(&account, AlarmKind::Fire, &event, 0, &Settings::default());
+        let mut opened = Alarm::open(spec.clone());
+        let actions =
+            std::iter::from_fn(|| opened.poll_action()).map(|action| LogBody::Action { action });
+        let log: Vec<LogEntry> = std::iter::once(LogBody::Opened {
+            spec: Box::new(spec),
+        })
+        .chain(actions)
+        .zip(0..)
+        .map(|(body, seq)| LogEntry {
+            seq,
+            at: 0,
+            actor: "engine".into(),
+            body,
+        })
+        .collect();
+        let alarm = replay(&log).unwrap();
+        assert_eq!(alarm.spec().account, "5A5B");
     }
 }

@@ -266,6 +266,15 @@ impl Store for PgStore {
         .await?)
     }
 
+    async fn enrolled_among(&self, numbers: &[String]) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT number FROM accounts WHERE number = ANY($1)")
+                .bind(numbers)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     async fn delete_account(&self, number: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM accounts WHERE number = $1")
             .bind(number)

@@ -217,6 +217,17 @@ impl Store for SqliteStore {
         .await?)
     }
 
+    async fn enrolled_among(&self, numbers: &[String]) -> Result<Vec<String>> {
+        // One bound JSON array rather than a placeholder each: no limit on how many.
+        let numbers = serde_json::Value::from(numbers.to_vec()).to_string();
+        Ok(sqlx::query_scalar(
+            "SELECT number FROM accounts WHERE number IN (SELECT value FROM json_each(?))",
+        )
+        .bind(numbers)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn delete_account(&self, number: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM accounts WHERE number = ?")
             .bind(number)

@@ -252,6 +252,11 @@ async fn accounts_are_replaced_listed_and_deleted(store: &dyn Store) {
         ["0001", "4F39", "B200", "a100"]
     );
     assert_eq!(store.account_numbers("4F39", 1).await.unwrap(), ["B200"]);
+    let asked = ["0001", "A100", "a100", "ZZZ"].map(String::from);
+    let mut enrolled = store.enrolled_among(&asked).await.unwrap();
+    enrolled.sort();
+    assert_eq!(enrolled, ["0001", "a100"], "exact numbers, one lookup each");
+    assert!(store.enrolled_among(&[]).await.unwrap().is_empty());
     let mut keys = store.dc09_keys().await.unwrap();
     keys.sort();
     assert_eq!(

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use watchpost_core::Account;
 use watchpost_core::account_file::AccountTable;
 use watchpost_core::password::HashCost;
 use watchpost_core::toml_file;
+use watchpost_core::{Account, EnrolmentError};
+use watchpost_server::enrolment::refuse_leading_zero_twins;
 use watchpost_store::Database;
 
 #[derive(Subcommand)]
@@ -105,6 +106,23 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let store = database::open_or_create(&db).await?;
+    let numbers: Vec<&str> = accounts.iter().map(|(_, a)| a.number.as_str()).collect();
+    if let Err(refusal) = refuse_leading_zero_twins(&*store, &numbers)
+        .await
+        .map_err(|e| database::named(&db, e))?
+    {
+        let refused = match &refusal {
+            EnrolmentError::LeadingZeroTwin { number, .. } => number.as_str(),
+            _ => "",
+        };
+        let (file, _) = accounts
+            .iter()
+            .find(|(_, a)| a.number == refused)
+            .unwrap_or(&accounts[0]);
+        err!("{file}: {refusal}");
+        err!("nothing imported: 1 refused");
+        return Ok(ExitCode::from(2));
+    }
     let enrolled = enrolled(&*store)
         .await
         .map_err(|e| database::named(&db, e))?;

@@ -32,8 +32,9 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
     match auth.issue_api_key(&account, &label, now).await {
         Ok(key) => {
             err!(
-                "API key for account {account}: shown this once, keep it now \
-                 (send it as Authorization: Bearer <key>)"
+                "API key for account {}: shown this once, keep it now \
+                 (send it as Authorization: Bearer <key>)",
+                account.to_ascii_uppercase()
             );
             out!("{key}");
             Ok(ExitCode::SUCCESS)

@@ -262,3 +262,70 @@ fn the_readme_examples_import_and_decode() {
     }
     assert!(encrypted >= 1, "an encrypted example");
 }
+
+/// One `[account]` table numbered `number`, at `address`.
+fn account_file(number: &str, address: &str) -> String {
+    format!(
+        r#"[account]
+number = "{number}"
+premises = "residential"
+address = "{address}"
+country = "US"
+region = "IL"
+monitoring = "self"
+"#
+    )
+}
+
+#[tokio::test]
+async fn accounts_import_takes_any_case_as_one_account_and_refuses_a_leading_zero_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db");
+    let db_arg = db.to_str().unwrap();
+    let import = |number: &str, address: &str| {
+        let file = dir.path().join(format!("{number}.toml"));
+        std::fs::write(&file, account_file(number, address)).unwrap();
+        watchpost(
+            &["accounts", "import", file.to_str().unwrap(), "--db", db_arg],
+            b"",
+        )
+    };
+    for (number, address) in [("5a5b", "1 Oak St"), ("5A5B", "2 Oak St")] {
+        let imported = import(number, address);
+        assert_eq!(
+            imported.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+    }
+    let twin = import("05a5b", "3 Oak St");
+    assert_eq!(twin.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&twin.stderr);
+    assert!(
+        stderr.contains(
+            "05a5b.toml: account.number: \"05A5B\" differs from enrolled account \"5A5B\" only by leading zeros"
+        ),
+        "{stderr}"
+    );
+    let bad = import("5a-5b", "4 Oak St");
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("account.number: \"5a-5b\" has '-' at position 3"),
+        "{stderr}"
+    );
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{db_arg}"))
+        .await
+        .unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT number, address FROM accounts")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, [("5A5B".to_string(), "2 Oak St".to_string())]);
+
+    let key = watchpost(&["keys", "add", "--account", "5a5b", "--db", db_arg], b"");
+    assert_eq!(key.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&key.stderr).contains("API key for account 5A5B"));
+}

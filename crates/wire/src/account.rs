@@ -1,18 +1,20 @@
-//! Account numbers: 3 to 16 hex characters, found after `#` in the header or at the start
-//! of the data block (`#acct|...`) when the header has none.
+//! Account numbers on the wire: after `#` in the header, or at the start of the data block
+//! (`#acct|...`). Frames keep them as sent, to echo them in replies; what the center receives
+//! is the canonical number (watchpost-core's `account_number::canonical`).
 
-/// Whether `bytes` is a well-formed account (either case accepted, kept as sent).
-pub(crate) fn is_account(bytes: &[u8]) -> bool {
-    (3..=16).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_hexdigit)
+use watchpost_core::account_number::{self, AccountNumberError};
+
+/// The canonical number for an account as sent, or why it is none.
+pub(crate) fn canonical(sent: &str) -> Result<String, AccountNumberError> {
+    account_number::canonical(sent)
 }
 
-/// Splits `#acct|rest` into its account (if well formed) and the rest; data without a
-/// leading `#` is all rest.
+/// Splits `#acct|rest` into the account as sent (not yet checked) and the rest; data without
+/// a leading `#` is all rest.
 pub fn split_data_account(data: &str) -> (Option<&str>, &str) {
     let Some(tail) = data.strip_prefix('#') else {
         return (None, data);
     };
     let (account, rest) = tail.split_once('|').unwrap_or((tail, ""));
-    let account = is_account(account.as_bytes()).then_some(account);
-    (account, rest)
+    (Some(account), rest)
 }

@@ -1,7 +1,7 @@
 //! Writing any DC-09 frame, in clear or encrypted, so tests and the panel simulator can
 //! produce what real panels send.
 
-use crate::account::is_account;
+use crate::account::canonical;
 use crate::content::XData;
 use crate::crypto;
 use crate::envelope::{MAX_BODY, seal_envelope};
@@ -23,7 +23,7 @@ pub enum EncodeError {
     Receiver,
     #[error("the line number must be 0 to 6 hex digits")]
     Line,
-    #[error("the account must be 3 to 16 hex characters")]
+    #[error("the account must be 1 to 16 letters and digits")]
     Account,
     #[error("the data may not contain ']'")]
     Data,
@@ -108,7 +108,7 @@ fn validate(frame: &Frame) -> Result<(), EncodeError> {
         return Err(EncodeError::Line);
     }
     if let Some(account) = &header.account
-        && !is_account(account.as_bytes())
+        && canonical(account).is_err()
     {
         return Err(EncodeError::Account);
     }

@@ -3,6 +3,7 @@
 
 use crate::cid::CidError;
 use thiserror::Error;
+use watchpost_core::account_number::AccountNumberError;
 
 /// A frame that is not well formed DC-09, or cannot be opened.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -29,8 +30,8 @@ pub enum FrameError {
     BadReceiver,
     #[error("the line number (L) is not 0 to 6 hex digits")]
     BadLine,
-    #[error("the account (#) is not 3 to 16 hex characters")]
-    BadAccount,
+    #[error("the account (#) {0}")]
+    BadAccount(AccountNumberError),
     #[error("the header is not followed by a '[' data block")]
     NoData,
     #[error("the data block has no closing ']'")]
@@ -75,6 +76,10 @@ pub enum WireError {
     NoKey(String),
     #[error("the frame names no account, neither in the header nor in the data")]
     NoAccount,
+    #[error("the account in the data block (#...|) {0}")]
+    BadDataAccount(AccountNumberError),
+    #[error("the header names account {header} but the data block names {data}")]
+    AccountMismatch { header: String, data: String },
     #[error("the Contact ID data cannot be read: {0}")]
     BadContactId(#[from] CidError),
 }

@@ -1,7 +1,7 @@
 //! The routing part of a DC-09 body: `"id"`, sequence, receiver, line and account, read and
 //! written.
 
-use crate::account::is_account;
+use crate::account::canonical;
 use crate::cursor::Cursor;
 use crate::error::FrameError;
 
@@ -17,6 +17,13 @@ pub enum MessageId {
     Rsp,
     /// A well-formed id this crate does not know.
     Other(String),
+}
+
+impl Header {
+    /// The header's account as a canonical number (`#5a5b` is `5A5B`).
+    pub fn account_number(&self) -> Option<String> {
+        self.account.as_deref().and_then(|a| canonical(a).ok())
+    }
 }
 
 impl MessageId {
@@ -72,7 +79,8 @@ pub struct Header {
     pub receiver: Option<String>,
     /// Hex digits after `L`; `Some("")` for a bare `L`, `None` when there is no `L`.
     pub line: Option<String>,
-    /// Account after `#`, `None` when the header has none.
+    /// Account after `#` as sent (replies echo it), `None` when the header has none. What
+    /// the center receives is `Message::account`, the canonical number.
     pub account: Option<String>,
 }
 
@@ -117,11 +125,9 @@ pub(crate) fn parse_header(cur: &mut Cursor<'_>) -> Result<Header, FrameError> {
         cur.take_while(|b| b.is_ascii_hexdigit());
     }
     let account = if cur.eat(b'#') {
-        let digits = cur.take_while(|b| b.is_ascii_alphanumeric());
-        if !is_account(digits) {
-            return Err(FrameError::BadAccount);
-        }
-        Some(ascii(digits))
+        let sent = ascii(cur.take_while(|b| b.is_ascii_alphanumeric()));
+        canonical(&sent).map_err(FrameError::BadAccount)?;
+        Some(sent)
     } else {
         None
     };

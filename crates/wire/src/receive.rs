@@ -1,6 +1,7 @@
 //! The receiver's decision for one frame, as a pure function of the bytes, the key, the
 //! receiver clock and the timestamp window: ACK, NAK, DUH or silence.
 
+use crate::account::canonical;
 use crate::content::{Content, XData, open_payload};
 use crate::crc::CrcForm;
 use crate::envelope::trim_trailing_nul;
@@ -31,7 +32,8 @@ pub struct Received {
 pub struct Message {
     pub id: MessageId,
     pub encrypted: bool,
-    /// From the header, or from the data block when the header has none.
+    /// The canonical account number (`#5a5b` is `5A5B`), from the header, or from the data
+    /// block when the header has none; when both name one, they agree.
     pub account: String,
     pub sequence: u16,
     pub receiver: Option<String>,
@@ -55,10 +57,11 @@ pub fn receive(
 }
 
 /// Decides the answer to `raw`, asking `key_for` for the key of an encrypted frame once its
-/// (clear) header, with the account, has been read.
+/// (clear) header has been read, with the header's account as a canonical number (`None`
+/// when the header names none).
 pub fn receive_with(
     raw: &[u8],
-    key_for: impl FnOnce(&Header) -> Option<Key>,
+    key_for: impl FnOnce(Option<&str>) -> Option<Key>,
     now: DateTime<Utc>,
     window: Window,
     pad: &mut dyn PadSource,
@@ -70,7 +73,10 @@ pub fn receive_with(
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub header: Option<Header>,
+    /// The canonical account number, once known.
     pub account: Option<String>,
+    /// The account as the panel sent it, which replies echo.
+    pub echo: Option<String>,
     pub content: Option<Content>,
     pub events: Vec<Event>,
     pub reply: Option<Reply>,
@@ -114,7 +120,7 @@ impl Outcome {
 
 pub(crate) fn decide(
     raw: &[u8],
-    key_for: impl FnOnce(&Header) -> Option<Key>,
+    key_for: impl FnOnce(Option<&str>) -> Option<Key>,
     now: DateTime<Utc>,
     window: Window,
     pad: &mut dyn PadSource,
@@ -126,15 +132,17 @@ pub(crate) fn decide(
         Err(error) => return Outcome::default().reject(reply::nak(now, form), error.into()),
     };
     let mut out = Outcome {
-        account: header.account.clone(),
+        account: header.account_number(),
+        echo: header.account.clone(),
         header: Some(header.clone()),
         ..Outcome::default()
     };
+    let key_for = |out: &Outcome| key_for(out.account.as_deref());
 
     if header.id.is_reply() {
         // Never answer an answer; read what can be read, for inspection.
         let key = if header.encrypted {
-            key_for(&header)
+            key_for(&out)
         } else {
             None
         };
@@ -147,20 +155,21 @@ pub(crate) fn decide(
         return out;
     }
     if !header.id.is_event() {
-        if !header.encrypted && out.account.is_none() {
-            out.account = open_payload(&header, payload, None)
+        if !header.encrypted && out.echo.is_none() {
+            out.echo = open_payload(&header, payload, None)
                 .ok()
-                .and_then(|c| read_events(&header.id, &c.data).0);
+                .and_then(|c| read_events(&header.id, &c.data).0)
+                .filter(|sent| canonical(sent).is_ok());
         }
-        let duh = reply::duh(&header, out.account.as_deref(), crc);
+        let duh = reply::duh(&header, out.echo.as_deref(), crc);
         let error = WireError::UnsupportedId(header.id.as_str().to_owned());
         return out.reject(duh, error);
     }
     let key = if header.encrypted {
-        match key_for(&header) {
+        match key_for(&out) {
             Some(key) => Some(key),
             None => {
-                let duh = reply::duh(&header, out.account.as_deref(), crc);
+                let duh = reply::duh(&header, out.echo.as_deref(), crc);
                 let account = out.account.clone().unwrap_or_else(|| "(none)".to_owned());
                 return out.reject(duh, WireError::NoKey(account));
             }
@@ -174,7 +183,6 @@ pub(crate) fn decide(
     };
     let (data_account, events) = read_events(&header.id, &content.data);
     let timestamp = content.timestamp;
-    out.account = out.account.or(data_account);
     out.content = Some(content);
     let events = match events {
         Ok(events) => {
@@ -195,16 +203,37 @@ pub(crate) fn decide(
         };
         return out.reject(reply::nak(now, crc), error);
     }
-    let Some(account) = out.account.clone() else {
+    // A frame is matched to one account or refused: never ACKed for an account it does not
+    // name (README, "Account numbers").
+    if let Some(sent) = data_account {
+        match (canonical(&sent), out.account.clone()) {
+            (Err(reason), _) => {
+                return out.reject(reply::nak(now, crc), WireError::BadDataAccount(reason));
+            }
+            (Ok(data), Some(header_account)) if data != header_account => {
+                let duh = reply::duh(&header, out.echo.as_deref(), crc);
+                let error = WireError::AccountMismatch {
+                    header: header_account,
+                    data,
+                };
+                return out.reject(duh, error);
+            }
+            (Ok(data), _) => {
+                out.account = Some(data);
+                out.echo = out.echo.or(Some(sent));
+            }
+        }
+    }
+    let Some(echo) = out.echo.clone() else {
         return out.reject(reply::nak(now, crc), WireError::NoAccount);
     };
     if let Err(error) = events {
-        let duh = reply::duh(&header, Some(&account), crc);
+        let duh = reply::duh(&header, Some(&echo), crc);
         return out.reject(duh, error.into());
     }
     let ack = match &key {
-        Some(key) => reply::encrypted_ack(&header, Some(&account), crc, key, now, pad),
-        None => reply::ack(&header, Some(&account), crc, timestamp.map(|_| now)),
+        Some(key) => reply::encrypted_ack(&header, Some(&echo), crc, key, now, pad),
+        None => reply::ack(&header, Some(&echo), crc, timestamp.map(|_| now)),
     };
     out.reply = Some(ack);
     out

@@ -4,6 +4,7 @@ mod common;
 
 use chrono::TimeDelta;
 use common::*;
+use watchpost_core::account_number::AccountNumberError;
 use watchpost_wire::*;
 
 fn decide(raw: &[u8], key: Option<&Key>, now: chrono::DateTime<chrono::Utc>) -> Received {
@@ -144,10 +145,7 @@ fn key_per_account() {
     let now = at(2018, 10, 26, 7, 50, 26);
     let got = receive_with(
         ENCRYPTED,
-        |header| {
-            (header.account.as_deref() == Some("12345"))
-                .then(|| Key::from_ascii(ENCRYPTED_KEY).unwrap())
-        },
+        |account| (account == Some("12345")).then(|| Key::from_ascii(ENCRYPTED_KEY).unwrap()),
         now,
         Window::default(),
         &mut FixedPad(b'0'),
@@ -299,4 +297,115 @@ fn no_account_anywhere_is_naked() {
     let got = decide(&raw, None, any_now());
     assert_eq!(got.error, Some(WireError::NoAccount));
     assert_eq!(reply_kind(&got), Some(ReplyKind::Nak));
+}
+
+/// DC-09 account numbers are hexadecimal and case means nothing: the message carries the
+/// canonical number, the ACK echoes what the panel sent.
+#[test]
+fn a_lower_case_account_is_received_as_its_canonical_number() {
+    let raw = wrap("\"SIA-DCS\"0043L0#5a5b[#5a5b|Nri1/FA4]");
+    let got = decide(&raw, None, any_now());
+    assert_eq!(got.error, None);
+    assert_eq!(got.message.unwrap().account, "5A5B");
+    assert_eq!(got.reply.unwrap().bytes, wrap("\"ACK\"0043L0#5a5b[]"));
+
+    let cid = wrap("\"ADM-CID\"0002L0#70bc[#70BC|1110 01 004]");
+    let got = decide(&cid, None, any_now());
+    assert_eq!(got.error, None);
+    let message = got.message.unwrap();
+    assert_eq!(message.account, "70BC");
+    assert_eq!(
+        message.events[0].kind(),
+        Some(watchpost_core::AlarmKind::Fire)
+    );
+}
+
+#[test]
+fn the_key_is_looked_up_by_the_canonical_number() {
+    let now = at(2018, 10, 26, 7, 50, 26);
+    let mut asked = Vec::new();
+    let _ = receive_with(
+        &wrap("\"*SIA-DCS\"0001L0#abc12[00]"),
+        |account| {
+            asked.push(account.map(str::to_owned));
+            None
+        },
+        now,
+        Window::default(),
+        &mut FixedPad(b'0'),
+    );
+    assert_eq!(asked, [Some("ABC12".to_owned())]);
+}
+
+#[test]
+fn header_and_data_naming_different_accounts_are_refused_with_duh() {
+    let raw = wrap("\"SIA-DCS\"0001L0#1234[#1235|Nri1/BA12]");
+    let got = decide(&raw, None, any_now());
+    assert_eq!(
+        got.error,
+        Some(WireError::AccountMismatch {
+            header: "1234".into(),
+            data: "1235".into()
+        })
+    );
+    assert_eq!(got.message, None);
+    assert_eq!(got.reply.unwrap().bytes, wrap("\"DUH\"0001L0#1234[]"));
+    // Leading zeros are part of the number.
+    let raw = wrap("\"SIA-DCS\"0001L0#01234[#1234|Nri1/BA12]");
+    assert_eq!(
+        reply_kind(&decide(&raw, None, any_now())),
+        Some(ReplyKind::Duh)
+    );
+    // Case is not.
+    let raw = wrap("\"SIA-DCS\"0001L0#ab12[#AB12|Nri1/BA12]");
+    assert_eq!(
+        reply_kind(&decide(&raw, None, any_now())),
+        Some(ReplyKind::Ack)
+    );
+}
+
+#[test]
+fn a_malformed_account_is_naked() {
+    for (body, error) in [
+        (
+            "\"SIA-DCS\"0001L0#1234[#12 34|Nri1/BA12]",
+            WireError::BadDataAccount(AccountNumberError::Character {
+                found: ' ',
+                position: 3,
+            }),
+        ),
+        (
+            "\"SIA-DCS\"0001L0[#|Nri1/BA12]",
+            WireError::BadDataAccount(AccountNumberError::Empty),
+        ),
+        (
+            "\"SIA-DCS\"0001L0#12345678901234567[Nri1/BA12]",
+            WireError::Frame(FrameError::BadAccount(AccountNumberError::TooLong {
+                len: 17,
+            })),
+        ),
+        (
+            "\"SIA-DCS\"0001L0#[Nri1/BA12]",
+            WireError::Frame(FrameError::BadAccount(AccountNumberError::Empty)),
+        ),
+    ] {
+        let got = decide(&wrap(body), None, any_now());
+        assert_eq!(got.error, Some(error), "{body}");
+        assert_eq!(reply_kind(&got), Some(ReplyKind::Nak), "{body}");
+        assert_eq!(got.message, None);
+    }
+}
+
+/// Some panels send letters beyond F; enrolment takes any letters and digits, so the
+/// receiver hears them all, short numbers included.
+#[test]
+fn letters_beyond_hex_and_short_numbers_are_heard() {
+    for (sent, number) in [("g7x2", "G7X2"), ("7", "7"), ("0042", "0042")] {
+        let raw = wrap(&format!("\"SIA-DCS\"0001L0#{sent}[#{sent}|Nri1/BA12]"));
+        let got = decide(&raw, None, any_now());
+        assert_eq!(got.error, None, "{sent}");
+        assert_eq!(got.message.unwrap().account, number);
+        let echo = format!("\"ACK\"0001L0#{sent}[]");
+        assert_eq!(got.reply.unwrap().bytes, wrap(&echo));
+    }
 }

@@ -5,6 +5,7 @@
 use super::body::Body;
 use super::caller::Caller;
 use super::{ApiError, ApiState};
+use crate::enrolment::refuse_leading_zero_twins;
 use crate::view::rfc3339;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use watchpost_core::account::{Contact, Zone};
 use watchpost_core::account_file::AccountTable;
+use watchpost_core::account_number::canonical;
 use watchpost_core::password::HashCost;
 use watchpost_core::{Account, Millis};
 use watchpost_store::{AlarmState, Role};
@@ -89,12 +91,18 @@ pub async fn list(
     Ok(Json(json!({ "accounts": numbers })))
 }
 
+/// The account number in the path, in canonical form (`5a5b` is `5A5B`).
+fn path_number(number: &str) -> Result<String, ApiError> {
+    canonical(number).map_err(|reason| ApiError::field("number", format!("{number:?} {reason}")))
+}
+
 pub async fn one(
     State(state): State<ApiState>,
     caller: Caller,
     Path(number): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
     caller.require(Role::Agent)?;
+    let number = path_number(&number)?;
     let account = state
         .store
         .account(&number)
@@ -112,13 +120,20 @@ pub async fn put(
     Body(table): Body<AccountTable>,
 ) -> Result<(StatusCode, Json<AccountView>), ApiError> {
     caller.require(Role::Admin)?;
-    if table.number != number {
+    let number = path_number(&number)?;
+    if canonical(&table.number).as_ref() != Ok(&number) {
         return Err(ApiError::field(
             "number",
             format!(
                 "{:?} differs from the account in the path, {number:?}",
                 table.number
             ),
+        ));
+    }
+    if let Err(refusal) = refuse_leading_zero_twins(&*state.store, &[&number]).await? {
+        return Err(ApiError::field(
+            "number",
+            refusal.to_string().replacen("account.number: ", "", 1),
         ));
     }
     let now = crate::now_ms();
@@ -147,6 +162,7 @@ pub async fn delete(
     Path(number): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
+    let number = path_number(&number)?;
     let open = state.store.alarms(AlarmState::Open).await?;
     if open.iter().any(|a| a.account == number) {
         return Err(ApiError::new(

@@ -4,16 +4,22 @@
 use super::token::{is_api_key, new_api_key, sha256_hex};
 use super::{Auth, AuthError};
 use watchpost_core::Millis;
+use watchpost_core::account_number::canonical;
 use watchpost_store::ApiKeyRecord;
 
 impl Auth {
-    /// Makes a key for an enrolled account and returns it: the only time it is ever seen.
+    /// Makes a key for an enrolled account (its number in any case) and returns it: the only
+    /// time it is ever seen.
     pub async fn issue_api_key(
         &self,
         account: &str,
         label: &str,
         now: Millis,
     ) -> Result<String, AuthError> {
+        let account = &canonical(account).map_err(|reason| AuthError::Invalid {
+            field: "account",
+            reason: format!("{account:?} {reason}"),
+        })?;
         if self.store.account(account).await?.is_none() {
             return Err(AuthError::NoSuchAccount(account.to_string()));
         }

@@ -301,6 +301,22 @@ async fn keys_are_only_issued_for_enrolled_accounts() {
 }
 
 #[tokio::test]
+async fn a_key_asked_for_in_lower_case_speaks_for_the_canonical_number() {
+    let f = fixture().await;
+    f.auth.store().put_account(&account("4F39")).await.unwrap();
+    let key = f.auth.issue_api_key("4f39", "", T0).await.unwrap();
+    assert_eq!(
+        f.auth.account_for_key(&key).await.unwrap().as_deref(),
+        Some("4F39")
+    );
+    let e = f.auth.issue_api_key("4F-39", "", T0).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "account: \"4F-39\" has '-' at position 3 (an account number is 1 to 16 letters and digits)"
+    );
+}
+
+#[tokio::test]
 async fn roles_are_ordered_admin_supervisor_agent() {
     assert!(Role::Admin > Role::Supervisor && Role::Supervisor > Role::Agent);
     let user = |role| User {
