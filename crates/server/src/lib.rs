@@ -13,6 +13,7 @@ pub mod demo;
 pub mod desk;
 mod intake;
 mod keys;
+mod retransmit;
 mod runtime;
 mod server;
 pub mod sim_telephony;
