@@ -5,7 +5,7 @@
 //! the account in between, a link test included, makes a repeat a new event: some panels
 //! never change their sequence number.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use watchpost_core::Millis;
 use watchpost_store::{Db, StoreError, Transmission};
 use watchpost_wire::Message;
@@ -67,21 +67,21 @@ impl LastFrames {
         now: Millis,
     ) -> Result<Round, StoreError> {
         let mut last = HashMap::new();
-        let mut unknown = Vec::new();
+        let mut unknown = HashSet::new();
         let before_start = now - self.started_at < RESEND_WINDOW_MS;
         for t in frames {
-            if last.contains_key(&t.account) || unknown.contains(&t.account) {
-                continue;
-            }
             match self.recent.get(&t.account) {
                 Some(known) if !self.shared => {
                     last.insert(t.account.clone(), known.clone());
                 }
-                _ if self.shared || before_start => unknown.push(t.account.clone()),
+                _ if self.shared || before_start => {
+                    unknown.insert(t.account.clone());
+                }
                 _ => {}
             }
         }
         if !unknown.is_empty() {
+            let unknown: Vec<String> = unknown.into_iter().collect();
             for t in store.last_transmissions(&unknown).await? {
                 last.insert(t.account, (t.fingerprint, t.received_at));
             }
