@@ -14,7 +14,7 @@ use watchpost_core::router::{Route, open_spec, route};
 use watchpost_core::{Account, Action, Alarm, AlarmKind, Input, Millis, Rejected, Settings};
 use watchpost_store::{
     AlarmId, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry, Partition,
-    SignalRecord, StoreError, partition_of, replay,
+    SignalRecord, StoreError, Transmission, partition_of, replay,
 };
 
 #[derive(Debug, Error)]
@@ -426,9 +426,9 @@ impl Center {
         Ok(account)
     }
 
-    /// Remembers, in the pending commit, that a transmission's signals were stored.
-    pub fn remember_transmission(&mut self, fingerprint: String, at: Millis) {
-        self.pending.transmissions.push((fingerprint, at));
+    /// Records, in the pending commit, a DC-09 frame as its account's most recent one.
+    pub fn remember_transmission(&mut self, frame: Transmission) {
+        self.pending.transmissions.push(frame);
     }
 
     /// Applies one input to an open alarm; its log entries join the pending batch.

@@ -2,7 +2,7 @@
 //! message is committed through the intake before its ACK is sent, so an ACK always means
 //! stored. Malformed frames get a NAK and never end the connection.
 
-use crate::intake::{Fingerprint, Intake};
+use crate::intake::Intake;
 use crate::keys::Keys;
 use crate::supervision::Supervision;
 use rand::SeedableRng;
@@ -76,14 +76,12 @@ impl Receiver {
                     raw: message.data.clone(),
                 })
                 .collect();
-            // A link test carries nothing to store; it only proves the panel is there.
-            if !signals.is_empty() {
-                let fingerprint =
-                    Fingerprint::dc09(&message.account, message.sequence, &message.data);
-                if !self.intake.submit(signals, Some(fingerprint)).await {
-                    // Not stored, so not acknowledged: the panel will send it again.
-                    return None;
-                }
+            // Every frame goes through the intake, a link test too (it stores no signal): it
+            // is the account's most recent frame, so a repeat after it is a new event.
+            let frame = crate::retransmit::transmission(message, now_ms);
+            if !self.intake.submit(signals, Some(frame)).await {
+                // Not stored, so not acknowledged: the panel will send it again.
+                return None;
             }
         }
         received.reply.map(|reply| reply.bytes)

@@ -3,21 +3,13 @@
 //! durable.
 
 use tokio::sync::{mpsc, oneshot};
-use watchpost_store::SignalRecord;
-
-/// Identifies a transmission: a panel retransmits with the same account, sequence and data.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Fingerprint(pub String);
-
-impl Fingerprint {
-    pub fn dc09(account: &str, sequence: u16, data: &str) -> Fingerprint {
-        Fingerprint(format!("dc09|{account}|{sequence:04}|{data}"))
-    }
-}
+use watchpost_store::{SignalRecord, Transmission};
 
 pub struct Submission {
     pub signals: Vec<SignalRecord>,
-    pub fingerprint: Option<Fingerprint>,
+    /// The DC-09 frame that carried them (or nothing, for a link test), to tell a resend
+    /// from a new event; `None` for signals from elsewhere, never taken for resends.
+    pub transmission: Option<Transmission>,
     pub done: oneshot::Sender<bool>,
 }
 
@@ -32,17 +24,17 @@ impl Intake {
         (Intake { tx }, rx)
     }
 
-    /// Stores `signals`; true once they are durably stored (or were already, for a
-    /// retransmission), false if they could not be.
+    /// Stores `signals` (and the frame that carried them); true once they are durably stored
+    /// (or were already, for a retransmission), false if they could not be.
     pub async fn submit(
         &self,
         signals: Vec<SignalRecord>,
-        fingerprint: Option<Fingerprint>,
+        transmission: Option<Transmission>,
     ) -> bool {
         let (done, answer) = oneshot::channel();
         let submission = Submission {
             signals,
-            fingerprint,
+            transmission,
             done,
         };
         if self.tx.send(submission).await.is_err() {

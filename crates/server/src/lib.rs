@@ -14,6 +14,7 @@ pub mod desk;
 pub mod enrolment;
 mod intake;
 mod keys;
+mod retransmit;
 mod runtime;
 mod server;
 pub mod sim_telephony;

@@ -2,14 +2,14 @@
 //! waiting (and every timer that is due, and every inbox item other nodes posted for the
 //! partitions it drives), records and routes the signals, and commits all of it — signals,
 //! alarm logs, closings — in one transaction (group commit). Only then are the senders told
-//! their signals are stored and the actions handed to the adapters. A retransmission of a
-//! signal already stored is acknowledged again and not stored twice. Between rounds it keeps
+//! their signals are stored and the actions handed to the adapters. A retransmission
+//! (`crate::retransmit`) is acknowledged again and not stored twice. Between rounds it keeps
 //! its leases (`crate::cluster`).
 
 use crate::board::Board;
 use crate::cluster::Cluster;
-use crate::intake::{Command, Fingerprint, Submission};
-use std::collections::{HashMap, HashSet};
+use crate::intake::{Command, Submission};
+use crate::retransmit::LastFrames;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -17,8 +17,6 @@ use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::Millis;
 use watchpost_store::{Db, SignalRecord, StoreError, partition_of};
 
-/// How long a retransmission is recognised.
-const RETRANSMIT_WINDOW_MS: Millis = 5 * 60 * 1000;
 const MAX_ROUND: usize = 8192;
 /// How often the inbox is read for items other nodes posted.
 const INBOX_EVERY: Duration = Duration::from_millis(100);
@@ -26,76 +24,6 @@ const INBOX_BATCH: i64 = 2000;
 /// How often a command posted to another node is checked for its outcome, and for how long.
 const OUTCOME_EVERY: Duration = Duration::from_millis(20);
 const OUTCOME_WAIT: Duration = Duration::from_secs(30);
-
-/// Transmissions recently stored, by fingerprint. Kept in the store too (in the same commit
-/// as their signals), so a panel that resends after a restart — or to another node — is
-/// still recognised.
-struct Seen {
-    at: HashMap<Fingerprint, Millis>,
-    pruned_at: Millis,
-    /// Other nodes store transmissions too: ask the store about those not seen here.
-    shared: bool,
-}
-
-impl Seen {
-    async fn load(store: &Db, now: Millis, shared: bool) -> Result<Seen, CenterError> {
-        let at = store
-            .recent_transmissions(now - RETRANSMIT_WINDOW_MS)
-            .await?
-            .into_iter()
-            .map(|(fingerprint, at)| (Fingerprint(fingerprint), at))
-            .collect();
-        Ok(Seen {
-            at,
-            pruned_at: now,
-            shared,
-        })
-    }
-
-    fn recent(&self, f: &Fingerprint, now: Millis) -> bool {
-        self.at
-            .get(f)
-            .is_some_and(|at| now - at < RETRANSMIT_WINDOW_MS)
-    }
-
-    /// Of this round's fingerprints not seen here, those another node already stored.
-    async fn stored_elsewhere(
-        &self,
-        store: &Db,
-        round: &[Submission],
-        now: Millis,
-    ) -> Result<HashSet<Fingerprint>, CenterError> {
-        if !self.shared {
-            return Ok(HashSet::new());
-        }
-        let unknown: Vec<String> = round
-            .iter()
-            .filter_map(|s| s.fingerprint.as_ref())
-            .filter(|f| !self.recent(f, now))
-            .map(|f| f.0.clone())
-            .collect();
-        if unknown.is_empty() {
-            return Ok(HashSet::new());
-        }
-        Ok(store
-            .known_transmissions(&unknown)
-            .await?
-            .into_iter()
-            .map(Fingerprint)
-            .collect())
-    }
-
-    async fn prune(&mut self, store: &Db, now: Millis) -> Result<(), CenterError> {
-        if now - self.pruned_at > RETRANSMIT_WINDOW_MS {
-            self.at.retain(|_, at| now - *at < RETRANSMIT_WINDOW_MS);
-            store
-                .forget_transmissions(now - RETRANSMIT_WINDOW_MS)
-                .await?;
-            self.pruned_at = now;
-        }
-        Ok(())
-    }
-}
 
 /// Records and routes one signal; an unknown account or an input an alarm refuses is
 /// reported (the signal stays stored), a store failure stops the center.
@@ -179,8 +107,8 @@ pub async fn run(
         mut stop,
     } = channels;
     let store = center.store().clone();
-    let mut seen = Seen::load(&store, crate::now_ms(), cluster.shared()).await?;
-    let mut waiting: Vec<(oneshot::Sender<bool>, Option<Fingerprint>)> = Vec::new();
+    let mut last_frames = LastFrames::new(crate::now_ms(), cluster.shared());
+    let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
     let mut leases = tokio::time::interval(cluster.renew_every());
     let mut inbox = tokio::time::interval(INBOX_EVERY);
     let mut stopping = false;
@@ -248,31 +176,28 @@ pub async fn run(
                 center.settle(now, item).await?;
             }
         }
-        let elsewhere = seen.stored_elsewhere(&store, &round, now).await?;
-        let mut in_round = HashSet::new();
+        let frames = round.iter().filter_map(|s| s.transmission.as_ref());
+        let mut frames = last_frames.round(&store, frames, now).await?;
         for submission in round {
-            let repeat = submission.fingerprint.as_ref().is_some_and(|f| {
-                seen.recent(f, now) || in_round.contains(f) || elsewhere.contains(f)
-            });
-            if !repeat {
-                if let Some(f) = &submission.fingerprint {
-                    in_round.insert(f.clone());
-                    center.remember_transmission(f.0.clone(), now);
-                }
+            let mut resend = false;
+            if let Some(frame) = submission.transmission {
+                resend = frames.is_resend(&frame);
+                // A resend too: the window runs from the latest time the panel sent it.
+                center.remember_transmission(frame);
+            }
+            if !resend {
                 for signal in submission.signals {
                     take(&mut center, now, signal).await?;
                 }
             }
-            waiting.push((submission.done, submission.fingerprint));
+            waiting.push(submission.done);
         }
         center.fire_due(now)?;
         match center.commit_changes().await {
             Ok((done, touched)) => {
                 board.update(&center, &touched);
-                for (sender, fingerprint) in waiting.drain(..) {
-                    if let Some(f) = fingerprint {
-                        seen.at.insert(f, now);
-                    }
+                last_frames.commit(frames);
+                for sender in waiting.drain(..) {
                     let _ = sender.send(true);
                 }
                 for (_, sender) in answered {
@@ -287,7 +212,7 @@ pub async fn run(
                 // stored. Senders are told (panels resend), and the center starts again from
                 // what the store holds for the partitions it still drives.
                 tracing::warn!("partition {partition} was taken over: round not stored");
-                for (sender, _) in waiting.drain(..) {
+                for sender in waiting.drain(..) {
                     let _ = sender.send(false);
                 }
                 for (alarm, sender) in answered {
@@ -302,13 +227,13 @@ pub async fn run(
             Err(e) => {
                 // Nothing of this round is stored: nobody is told otherwise, and the center
                 // stops, to resume from what the store holds.
-                for (sender, _) in waiting.drain(..) {
+                for sender in waiting.drain(..) {
                     let _ = sender.send(false);
                 }
                 return Err(e);
             }
         }
-        seen.prune(&store, now).await?;
+        last_frames.prune(&store, now).await?;
     }
     cluster.leave(&mut center).await?;
     board.follow_center(&center, &[]);

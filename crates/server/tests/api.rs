@@ -1,6 +1,7 @@
 //! The HTTP API on a real server over loopback: an agent logs in and works a burglary from an
 //! app signal to `canceled_by_contact` — voicemail for contact 1, a wrong then a right
-//! password from contact 2, a cancel — while live events arrive; refusals name their field.
+//! password from contact 2, a cancel — while live events arrive; refusals name their field;
+//! every signal posted is stored, the same one twice too.
 
 mod common;
 
@@ -404,4 +405,29 @@ async fn an_account_number_is_one_account_however_it_is_spelt() {
     );
 
     center.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_signal_posted_is_a_new_one_even_the_same_twice() {
+    // An app has no sequence number to tell a resend by: it gets its answer once stored.
+    let center = Center::start(&[account()], &[], true).await;
+    let app = Api {
+        client: Client::new(),
+        base: center.base.clone(),
+        token: center.api_key("4F39").await,
+    };
+    for _ in 0..2 {
+        let (status, _) = app.post("/api/signals", json!({"sia": "BA003"})).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let store = center.store.clone();
+    center.server.stop().await.unwrap();
+    let raws: Vec<String> = store
+        .signals("4F39")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.raw)
+        .collect();
+    assert_eq!(raws, ["BA003", "BA003"]);
 }

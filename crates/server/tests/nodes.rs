@@ -763,3 +763,57 @@ async fn a_panel_heard_by_any_node_stays_supervised() {
     nodes.stop().await;
     eprintln!("test took {:?}", test_started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn a_resend_to_the_other_node_is_recognised_and_a_constant_sequence_keeps_every_event() {
+    let numbered = |number: &str| Account {
+        number: number.into(),
+        ..account()
+    };
+    let nodes = Nodes::start(&[numbered("1234"), numbered("5678")], &[], false).await;
+    let mut to_a = TcpStream::connect(nodes.a.server.dc09_addr).await.unwrap();
+    let mut to_b = TcpStream::connect(nodes.b.server.dc09_addr).await.unwrap();
+    // The ACK from a was lost: the panel resends to its backup receiver, b; then the other
+    // way round.
+    let alarm = sia("1234", 3, "ri1/BA12");
+    assert_eq!(exchange(&mut to_a, &alarm).await, MessageId::Ack);
+    assert_eq!(exchange(&mut to_b, &alarm).await, MessageId::Ack);
+    let disarm = sia("1234", 4, "ri1/OP001");
+    assert_eq!(exchange(&mut to_b, &disarm).await, MessageId::Ack);
+    assert_eq!(exchange(&mut to_a, &disarm).await, MessageId::Ack);
+    // A panel that always sends sequence 1, alternating receivers: what the other node
+    // received in between makes each repeat a new event (a cannot trust what it saw itself).
+    let alarm = sia("5678", 1, "ri1/BA12");
+    let sent = [
+        ('a', alarm.clone()),
+        ('b', sia("5678", 1, "ri1/OP001")),
+        ('a', alarm.clone()),
+        ('b', link_test("5678", 1)),
+        ('a', alarm.clone()),
+        ('b', alarm),
+    ];
+    for (node, bytes) in sent {
+        let to = if node == 'a' { &mut to_a } else { &mut to_b };
+        assert_eq!(exchange(to, &bytes).await, MessageId::Ack);
+    }
+    let raws = |account: &'static str| {
+        let store = nodes.store.clone();
+        async move {
+            let signals = store.signals(account).await.unwrap();
+            signals.into_iter().map(|s| s.raw).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(raws("1234").await, ["#1234|Nri1/BA12", "#1234|Nri1/OP001"]);
+    assert_eq!(
+        raws("5678").await,
+        [
+            "#5678|Nri1/BA12",
+            "#5678|Nri1/OP001",
+            "#5678|Nri1/BA12",
+            "#5678|Nri1/BA12"
+        ],
+        "the last frame repeats the one a received just before: a resend"
+    );
+    nodes.stop().await;
+}

@@ -123,8 +123,6 @@ pub trait Coordination: Send + Sync {
     /// For each `(alarm, from)`, the alarm's log entries from seq `from` on (another node
     /// wrote them), by alarm then seq. One statement for many alarms.
     async fn logs_from(&self, from: &[(AlarmId, u32)]) -> Result<Vec<(AlarmId, LogEntry)>>;
-    /// Which of these transmission fingerprints are stored.
-    async fn known_transmissions(&self, fingerprints: &[String]) -> Result<Vec<String>>;
     /// Panels heard, with when (a later time replaces an earlier one).
     async fn record_heard(&self, heard: &[(String, Millis)]) -> Result<()>;
     /// Panels heard at or after `since`.

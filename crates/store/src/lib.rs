@@ -63,6 +63,28 @@ pub struct SignalRecord {
     pub raw: String,
 }
 
+/// An account's most recent DC-09 frame, as the retransmission rule compares frames: a panel
+/// resends a frame it got no ACK for before it sends anything else (README, "How the receiver
+/// behaves").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmission {
+    pub account: String,
+    /// Message id, sequence and data block, decrypted: no pad and no timestamp, which a resend
+    /// may change.
+    pub fingerprint: String,
+    pub received_at: Millis,
+}
+
+impl Transmission {
+    /// Of each account's transmissions, the last one, by account: an upsert may not touch a
+    /// row twice.
+    pub fn latest(all: &[Transmission]) -> Vec<&Transmission> {
+        let by_account: std::collections::BTreeMap<&str, &Transmission> =
+            all.iter().map(|t| (t.account.as_str(), t)).collect();
+        by_account.into_values().collect()
+    }
+}
+
 /// An alarm as the queue and listings see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlarmRow {
@@ -91,8 +113,9 @@ pub struct Batch {
     pub opened: Vec<(AlarmId, AlarmSpec)>,
     pub entries: Vec<(AlarmId, LogEntry)>,
     pub closed: Vec<(AlarmId, Millis, Disposition)>,
-    /// Fingerprints of the transmissions whose signals this batch stores.
-    pub transmissions: Vec<(String, Millis)>,
+    /// The DC-09 frames this batch stores (with their signals, if any), in the order received:
+    /// each account's last one becomes its most recent transmission.
+    pub transmissions: Vec<Transmission>,
     /// Signals (also in `signals`) for partitions another node drives, posted to its inbox.
     pub forwarded: Vec<(Partition, SignalRecord)>,
     /// Inbox items this batch acted on: removed, or for a command given its outcome.
@@ -308,9 +331,9 @@ pub trait Store: Send + Sync {
     /// Removes an account with its contacts and zones; false when there was none. Its
     /// signals and alarms stay: the record is kept.
     async fn delete_account(&self, number: &str) -> Result<bool>;
-    /// Transmissions stored since `since`, with when.
-    async fn recent_transmissions(&self, since: Millis) -> Result<Vec<(String, Millis)>>;
-    /// Forgets transmissions stored before `before`.
+    /// The most recent transmission of each of these accounts that has one.
+    async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>>;
+    /// Forgets the most recent transmissions received before `before`.
     async fn forget_transmissions(&self, before: Millis) -> Result<()>;
 
     /// Inserts a user or replaces one of the same name (its sessions are kept).

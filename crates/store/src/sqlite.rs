@@ -4,7 +4,7 @@
 use crate::text::{from_json, from_text, json, to_text};
 use crate::{
     AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Result, Role,
-    SessionRecord, SignalRecord, Store, StoreError, User,
+    SessionRecord, SignalRecord, Store, StoreError, Transmission, User,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -190,17 +190,32 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn recent_transmissions(&self, since: Millis) -> Result<Vec<(String, Millis)>> {
-        Ok(sqlx::query_as(
-            "SELECT fingerprint, received_at FROM transmissions WHERE received_at >= ?",
-        )
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?)
+    async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>> {
+        let mut found = Vec::new();
+        for chunk in accounts.chunks(CHUNK) {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT account, fingerprint, received_at FROM last_transmissions WHERE account IN (",
+            );
+            let mut list = query.separated(", ");
+            for account in chunk {
+                list.push_bind(account);
+            }
+            query.push(")");
+            let rows: Vec<(String, String, Millis)> =
+                query.build_query_as().fetch_all(&self.pool).await?;
+            found.extend(rows.into_iter().map(|(account, fingerprint, received_at)| {
+                Transmission {
+                    account,
+                    fingerprint,
+                    received_at,
+                }
+            }));
+        }
+        Ok(found)
     }
 
     async fn forget_transmissions(&self, before: Millis) -> Result<()> {
-        sqlx::query("DELETE FROM transmissions WHERE received_at < ?")
+        sqlx::query("DELETE FROM last_transmissions WHERE received_at < ?")
             .bind(before)
             .execute(&self.writer)
             .await?;
@@ -345,14 +360,18 @@ impl Store for SqliteStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
-        for chunk in batch.transmissions.chunks(200) {
-            let mut insert =
-                sqlx::QueryBuilder::new("INSERT INTO transmissions (fingerprint, received_at) ");
-            insert.push_values(chunk, |mut row, (fingerprint, at)| {
-                row.push_bind(fingerprint).push_bind(at);
+        for chunk in Transmission::latest(&batch.transmissions).chunks(CHUNK) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO last_transmissions (account, fingerprint, received_at) ",
+            );
+            insert.push_values(chunk, |mut row, t| {
+                row.push_bind(&t.account)
+                    .push_bind(&t.fingerprint)
+                    .push_bind(t.received_at);
             });
             insert.push(
-                " ON CONFLICT (fingerprint) DO UPDATE SET received_at = excluded.received_at",
+                " ON CONFLICT (account) DO UPDATE SET fingerprint = excluded.fingerprint, \
+                 received_at = excluded.received_at",
             );
             insert.build().execute(&mut *tx).await?;
         }

@@ -1,6 +1,6 @@
 //! Each store (SQLite on a real file, PostgreSQL): accounts round-trip with contacts and zones
-//! and survive a reopen, alarm logs keep their order and refuse duplicates, and a failed batch
-//! leaves nothing behind. SQLite's file is in WAL mode with synchronous=FULL.
+//! and survive a reopen, alarm logs keep their order and refuse duplicates, each account's
+//! most recent DC-09 frame is kept, and a failed batch leaves nothing behind. SQLite's file is in WAL mode with synchronous=FULL.
 
 mod common;
 
@@ -10,7 +10,7 @@ use watchpost_core::router::{Event, open_spec};
 use watchpost_core::{Account, AlarmKind, Disposition, Input, Settings, SignalClass};
 use watchpost_store::{
     AlarmState, Batch, Database, Inbound, LogBody, LogEntry, PgStore, SignalRecord, SqliteStore,
-    Store, StoreError, partition_of,
+    Store, StoreError, Transmission, partition_of,
 };
 
 fn account() -> Account {
@@ -54,6 +54,14 @@ fn burglary() -> Event {
 
 /// Enrolls `enrolled`, stores two signals with an alarm and its log, and closes the alarm; a
 /// batch repeating a sequence number fails on the way.
+fn transmission(fingerprint: &str, at: i64) -> Transmission {
+    Transmission {
+        account: "4F39".into(),
+        fingerprint: fingerprint.into(),
+        received_at: at,
+    }
+}
+
 async fn write_account_signals_and_log(store: &dyn Store, enrolled: &Account) {
     let event = burglary();
     store.put_account(enrolled).await.unwrap();
@@ -85,10 +93,10 @@ async fn write_account_signals_and_log(store: &dyn Store, enrolled: &Account) {
             signals: vec![signal.clone(), signal],
             opened: vec![(id, spec)],
             entries: vec![(id, opened)],
-            // Received twice in one batch: remembered once, with the later time.
+            // Two frames of one account in one batch: the later one is its most recent.
             transmissions: vec![
-                ("dc09|4F39|0001|#4F39|NBA003".into(), 9),
-                ("dc09|4F39|0001|#4F39|NBA003".into(), 10),
+                transmission("SIA-DCS|0001|#4F39|NBA003", 9),
+                transmission("NULL|0001|", 10),
             ],
             ..Batch::default()
         })
@@ -139,13 +147,19 @@ async fn read_account_signals_and_log(store: &dyn Store, enrolled: &Account) {
     let signals = store.signals("4F39").await.unwrap();
     assert_eq!(signals.len(), 2);
     assert_eq!(signals[0].event, burglary());
-    let remembered = store.recent_transmissions(5).await.unwrap();
-    assert_eq!(
-        remembered,
-        [("dc09|4F39|0001|#4F39|NBA003".to_string(), 10)]
-    );
+    let accounts = ["4F39".to_string(), "FFFF".to_string()];
+    let last = store.last_transmissions(&accounts).await.unwrap();
+    assert_eq!(last, [transmission("NULL|0001|", 10)]);
+    store.forget_transmissions(10).await.unwrap();
+    assert_eq!(store.last_transmissions(&accounts).await.unwrap().len(), 1);
     store.forget_transmissions(11).await.unwrap();
-    assert!(store.recent_transmissions(0).await.unwrap().is_empty());
+    assert!(
+        store
+            .last_transmissions(&accounts)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let alarms = store.alarms(AlarmState::Closed).await.unwrap();
     assert_eq!(alarms.len(), 1);
     assert_eq!(alarms[0].disposition.as_deref(), Some("on_test"));

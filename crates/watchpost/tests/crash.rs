@@ -1,6 +1,8 @@
 //! Nothing acknowledged is lost: panels load the live center over several TCP connections,
 //! the center is SIGKILLed in the middle of it, restarted on the same database, and every
-//! frame that was ACKed before the kill must be in the `signals` table exactly once.
+//! frame that was ACKed before the kill must be in the `signals` table exactly once. Some
+//! panels never change their sequence number: each of their events must be stored, however
+//! often the same one comes again after other frames.
 
 mod common;
 
@@ -18,6 +20,10 @@ use watchpost_wire::{
 
 const ACCOUNTS: usize = 20;
 const CONNECTIONS: usize = 6;
+/// Panels that send sequence 0001 on every message, each on a connection of its own.
+const CONSTANT: [&str; 2] = ["7101", "7102"];
+/// The account the restarted center is probed with, which the load does not use.
+const PROBE: &str = "7000";
 const LOAD_BEFORE_KILL: Duration = Duration::from_millis(1500);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -32,10 +38,14 @@ struct Sent {
 }
 
 fn frame(account: &str, sequence: u16, data: &str) -> Vec<u8> {
+    encode(MessageId::SiaDcs, account, sequence, data)
+}
+
+fn encode(id: MessageId, account: &str, sequence: u16, data: &str) -> Vec<u8> {
     let frame = Frame {
         crc: CrcForm::Hex,
         header: Header {
-            id: MessageId::SiaDcs,
+            id,
             encrypted: false,
             sequence,
             receiver: Some("1".into()),
@@ -130,6 +140,43 @@ fn load(addr: SocketAddr, connection: usize, stop: Arc<AtomicBool>) -> Outcome {
     outcome
 }
 
+/// A panel whose sequence number is always 1: a test report, another, a link test and the
+/// second again, over and over. Each repeat comes after another frame: a new event.
+fn load_constant(addr: SocketAddr, account: &str, stop: Arc<AtomicBool>) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut splitter = FrameSplitter::new();
+    let cycle = [
+        (MessageId::SiaDcs, format!("#{account}|Nri1/RP1")),
+        (MessageId::SiaDcs, format!("#{account}|Nri1/RP2")),
+        (MessageId::Null, String::new()),
+        (MessageId::SiaDcs, format!("#{account}|Nri1/RP2")),
+    ];
+    for (id, data) in cycle.iter().cycle() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let sent = Sent {
+            account: account.into(),
+            data: data.clone(),
+            sequence: 1,
+            bytes: encode(id.clone(), account, 1, data),
+        };
+        match exchange(&mut stream, &mut splitter, &sent) {
+            Ok(true) => outcome.acked.push(sent),
+            Ok(false) => outcome.refused.push(sent),
+            Err(_) => {
+                outcome.in_flight = Some(sent);
+                break;
+            }
+        }
+    }
+    outcome
+}
+
 /// How many times each (account, raw) of a DC-09 signal is in the database.
 fn stored(db: &std::path::Path) -> HashMap<(String, String), i64> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -158,7 +205,10 @@ fn nothing_acknowledged_is_lost_when_the_center_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("watchpost.db");
     let accounts: String = (0..ACCOUNTS)
-        .map(|i| account_toml(&format!("{}", 7001 + i), ""))
+        .map(|i| format!("{}", 7001 + i))
+        .chain(CONSTANT.map(String::from))
+        .chain([PROBE.to_string()])
+        .map(|number| account_toml(&number, ""))
         .collect();
     enrol(dir.path(), &db, &accounts);
     let enrolled = started.elapsed();
@@ -172,19 +222,30 @@ fn nothing_acknowledged_is_lost_when_the_center_is_killed() {
             std::thread::spawn(move || load(addr, c, stop))
         })
         .collect();
+    let constant: Vec<_> = CONSTANT
+        .iter()
+        .map(|account| {
+            let stop = stop.clone();
+            std::thread::spawn(move || load_constant(addr, account, stop))
+        })
+        .collect();
     std::thread::sleep(LOAD_BEFORE_KILL);
     let first_logs = server.logs();
     server.kill();
     // Connections fail at once when the process dies; `stop` covers one that would not.
     stop.store(true, Ordering::Relaxed);
-    let outcomes: Vec<Outcome> = panels
-        .into_iter()
-        .map(|p| p.join().expect("a panel thread"))
-        .collect();
+    let join = |panel: std::thread::JoinHandle<Outcome>| panel.join().expect("a panel thread");
+    let outcomes: Vec<Outcome> = panels.into_iter().map(join).collect();
+    let constant: Vec<Outcome> = constant.into_iter().map(join).collect();
     let acked: Vec<Sent> = outcomes.iter().flat_map(|o| o.acked.clone()).collect();
-    let refused: Vec<Sent> = outcomes.iter().flat_map(|o| o.refused.clone()).collect();
+    let refused: Vec<Sent> = outcomes
+        .iter()
+        .chain(&constant)
+        .flat_map(|o| o.refused.clone())
+        .collect();
     let in_flight: Vec<Sent> = outcomes
         .iter()
+        .chain(&constant)
         .filter_map(|o| o.in_flight.clone())
         .collect();
     assert!(
@@ -203,12 +264,12 @@ fn nothing_acknowledged_is_lost_when_the_center_is_killed() {
     let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect again");
     stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
     let mut splitter = FrameSplitter::new();
-    let probe_data = "#7001|Nri1/RP99999999";
+    let probe_data = format!("#{PROBE}|Nri1/RP99999999");
     let probe = Sent {
-        account: "7001".into(),
-        data: probe_data.into(),
+        account: PROBE.into(),
         sequence: 1,
-        bytes: frame("7001", 1, probe_data),
+        bytes: frame(PROBE, 1, &probe_data),
+        data: probe_data,
     };
     let probe_acked = exchange(&mut stream, &mut splitter, &probe);
     assert!(
@@ -252,7 +313,9 @@ fn nothing_acknowledged_is_lost_when_the_center_is_killed() {
         .sum();
     // A frame stored but not yet ACKed when the process died comes again after the restart:
     // the panel retransmits it, and the receiver must recognise it.
-    let in_flight_doubled = in_flight.iter().filter(|s| count(s) > 1).count();
+    // (A constant-sequence panel's frame is checked with its account's other events below.)
+    let unique_in_flight: Vec<&Sent> = outcomes.iter().flat_map(|o| &o.in_flight).collect();
+    let in_flight_doubled = unique_in_flight.iter().filter(|s| count(s) > 1).count();
     println!(
         "crash: {} frames ACKed before SIGKILL at {:?}, {} of them stored exactly once; \
          {} in flight at the kill, retransmitted after the restart ({} of those stored twice); \
@@ -280,10 +343,44 @@ fn nothing_acknowledged_is_lost_when_the_center_is_killed() {
     );
     assert_eq!(count(&probe), 1, "the frame sent after the restart");
     assert!(
-        in_flight.iter().all(|s| count(s) == 1),
+        unique_in_flight.iter().all(|s| count(s) == 1),
         "a frame in flight at the kill and retransmitted after the restart is missing or \
          stored twice: {in_flight_doubled} doubled"
     );
-    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    // A constant-sequence panel's event is stored once for each time it was ACKed, and once
+    // more for the frame in flight at the kill (stored before it or after the restart).
+    let mut expected: HashMap<(String, String), i64> = HashMap::new();
+    for outcome in &constant {
+        let sent = outcome.acked.iter().chain(&outcome.in_flight);
+        for s in sent.filter(|s| !s.data.is_empty()) {
+            *expected
+                .entry((s.account.clone(), s.data.clone()))
+                .or_default() += 1;
+        }
+    }
+    let repeated: i64 = expected.values().sum();
+    let constant_rows: HashMap<(String, String), i64> = counts
+        .iter()
+        .filter(|((account, _), _)| CONSTANT.contains(&account.as_str()))
+        .map(|(key, n)| (key.clone(), *n))
+        .collect();
+    println!(
+        "crash: constant-sequence panels: {} frames ACKed, {repeated} events expected, {} \
+         stored",
+        constant.iter().map(|o| o.acked.len()).sum::<usize>(),
+        constant_rows.values().sum::<i64>()
+    );
+    assert!(
+        expected.values().all(|n| *n > 2),
+        "the constant-sequence panels hardly ran: {expected:?}"
+    );
+    assert_eq!(
+        constant_rows, expected,
+        "a constant-sequence panel's repeated events, stored vs ACKed"
+    );
+    let twice: Vec<_> = counts
+        .iter()
+        .filter(|((account, _), n)| **n > 1 && !CONSTANT.contains(&account.as_str()))
+        .collect();
     assert!(twice.is_empty(), "frames stored twice: {twice:?}");
 }

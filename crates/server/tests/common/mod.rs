@@ -75,18 +75,7 @@ impl Center {
         for (name, role) in users {
             auth.add_user(name, *role, PASSWORD, now()).await.unwrap();
         }
-        let db = db.display().to_string();
-        let server = Server::start(Config {
-            node: watchpost_server::NodeConfig::new("test", &db),
-            db,
-            dc09: "127.0.0.1:0".parse().unwrap(),
-            http: http.then(|| "127.0.0.1:0".parse().unwrap()),
-            window: Window::default(),
-            settings: Settings::default(),
-            timezone: chrono_tz::Tz::UTC,
-        })
-        .await
-        .unwrap();
+        let server = serve(&db.display().to_string(), http).await;
         let base = server
             .http_addr
             .map(|a| format!("http://{a}"))
@@ -100,12 +89,43 @@ impl Center {
         }
     }
 
+    /// Stops the center and starts it again on the same database (new ports).
+    pub async fn restart(self) -> Center {
+        let http = self.server.http_addr.is_some();
+        self.server.stop().await.unwrap();
+        let db = self.dir.path().join("center.db").display().to_string();
+        let server = serve(&db, http).await;
+        Center {
+            base: server
+                .http_addr
+                .map(|a| format!("http://{a}"))
+                .unwrap_or_default(),
+            store: server.store.clone(),
+            server,
+            ..self
+        }
+    }
+
     pub async fn api_key(&self, account: &str) -> String {
         self.auth
             .issue_api_key(account, "test", now())
             .await
             .unwrap()
     }
+}
+
+async fn serve(db: &str, http: bool) -> Server {
+    Server::start(Config {
+        node: watchpost_server::NodeConfig::new("test", db),
+        db: db.to_string(),
+        dc09: "127.0.0.1:0".parse().unwrap(),
+        http: http.then(|| "127.0.0.1:0".parse().unwrap()),
+        window: Window::default(),
+        settings: Settings::default(),
+        timezone: chrono_tz::Tz::UTC,
+    })
+    .await
+    .unwrap()
 }
 
 pub fn now() -> i64 {

@@ -246,27 +246,6 @@ impl Coordination for SqliteStore {
         Ok(entries)
     }
 
-    async fn known_transmissions(&self, fingerprints: &[String]) -> Result<Vec<String>> {
-        let mut known = Vec::new();
-        for chunk in fingerprints.chunks(500) {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT fingerprint FROM transmissions WHERE fingerprint IN (",
-            );
-            let mut list = query.separated(", ");
-            for f in chunk {
-                list.push_bind(f);
-            }
-            query.push(")");
-            known.extend(
-                query
-                    .build_query_scalar::<String>()
-                    .fetch_all(&self.pool)
-                    .await?,
-            );
-        }
-        Ok(known)
-    }
-
     async fn record_heard(&self, heard: &[(String, Millis)]) -> Result<()> {
         // One row per account: an upsert may not touch the same row twice.
         let mut latest = std::collections::BTreeMap::new();
