@@ -282,23 +282,31 @@ async fn accounts_import_takes_any_case_as_one_account_and_refuses_a_leading_zer
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("center.db");
     let db_arg = db.to_str().unwrap();
-    let import = |number: &str, address: &str| {
+    let import_with = |number: &str, address: &str, more: &[&str]| {
         let file = dir.path().join(format!("{number}.toml"));
         std::fs::write(&file, account_file(number, address)).unwrap();
-        watchpost(
-            &["accounts", "import", file.to_str().unwrap(), "--db", db_arg],
-            b"",
-        )
+        let mut args = vec!["accounts", "import", file.to_str().unwrap(), "--db", db_arg];
+        args.extend_from_slice(more);
+        watchpost(&args, b"")
     };
-    for (number, address) in [("5a5b", "1 Oak St"), ("5A5B", "2 Oak St")] {
-        let imported = import(number, address);
-        assert_eq!(
-            imported.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&imported.stderr)
-        );
-    }
+    let import = |number: &str, address: &str| import_with(number, address, &[]);
+    let first = import("5a5b", "1 Oak St");
+    assert_eq!(first.status.code(), Some(0));
+    let again = import("5A5B", "2 Oak St");
+    assert_eq!(again.status.code(), Some(2), "5A5B is 5a5b, already enrolled");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("account 5A5B is already enrolled"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let replaced = import_with("5A5B", "2 Oak St", &["--replace"]);
+    assert_eq!(
+        replaced.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replaced.stderr)
+    );
+    assert!(String::from_utf8_lossy(&replaced.stdout).contains("replaced: 5A5B"));
     let twin = import("05a5b", "3 Oak St");
     assert_eq!(twin.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&twin.stderr);
