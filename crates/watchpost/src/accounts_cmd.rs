@@ -14,7 +14,6 @@ use watchpost_core::password::HashCost;
 use watchpost_core::toml_file;
 use watchpost_core::{Account, EnrolmentError};
 use watchpost_server::enrolment::refuse_leading_zero_twins;
-use watchpost_store::Database;
 
 #[derive(Subcommand)]
 pub enum AccountsCommand {
@@ -123,9 +122,13 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         err!("nothing imported: 1 refused");
         return Ok(ExitCode::from(2));
     }
-    let enrolled = enrolled(&*store)
+    let wanted: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    let enrolled: HashSet<String> = store
+        .enrolled_among(&wanted)
         .await
-        .map_err(|e| database::named(&db, e))?;
+        .map_err(|e| database::named(&db, e))?
+        .into_iter()
+        .collect();
     let (replaced, created): (Vec<_>, Vec<_>) = accounts
         .into_iter()
         .partition(|(_, a)| enrolled.contains(&a.number));
@@ -167,18 +170,4 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         out!("replaced: {replaced_numbers}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The numbers of every enrolled account.
-async fn enrolled(store: &dyn Database) -> watchpost_store::Result<HashSet<String>> {
-    let mut numbers = HashSet::new();
-    let mut after = String::new();
-    loop {
-        let page = store.account_numbers(&after, 10_000).await?;
-        let Some(last) = page.last() else {
-            return Ok(numbers);
-        };
-        after = last.clone();
-        numbers.extend(page);
-    }
 }

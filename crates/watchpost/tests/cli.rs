@@ -282,32 +282,27 @@ async fn accounts_import_takes_any_case_as_one_account_and_refuses_a_leading_zer
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("center.db");
     let db_arg = db.to_str().unwrap();
-    let import_with = |number: &str, address: &str, more: &[&str]| {
+    let import = |number: &str, address: &str, options: &[&str]| {
         let file = dir.path().join(format!("{number}.toml"));
         std::fs::write(&file, account_file(number, address)).unwrap();
         let mut args = vec!["accounts", "import", file.to_str().unwrap(), "--db", db_arg];
-        args.extend_from_slice(more);
+        args.extend(options);
         watchpost(&args, b"")
     };
-    let import = |number: &str, address: &str| import_with(number, address, &[]);
-    let first = import("5a5b", "1 Oak St");
-    assert_eq!(first.status.code(), Some(0));
-    let again = import("5A5B", "2 Oak St");
-    assert_eq!(again.status.code(), Some(2), "5A5B is 5a5b, already enrolled");
-    assert!(
-        String::from_utf8_lossy(&again.stderr).contains("account 5A5B is already enrolled"),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
-    let replaced = import_with("5A5B", "2 Oak St", &["--replace"]);
+    let created = import("5a5b", "1 Oak St", &[]);
+    assert_eq!(created.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&created.stdout).contains("created: 5A5B"));
+    let again = import("5A5B", "2 Oak St", &[]);
     assert_eq!(
-        replaced.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&replaced.stderr)
+        again.status.code(),
+        Some(2),
+        "5A5B is the account 5a5b made"
     );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("account 5A5B is already enrolled"));
+    let replaced = import("5A5B", "2 Oak St", &["--replace"]);
+    assert_eq!(replaced.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&replaced.stdout).contains("replaced: 5A5B"));
-    let twin = import("05a5b", "3 Oak St");
+    let twin = import("05a5b", "3 Oak St", &["--replace"]);
     assert_eq!(twin.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&twin.stderr);
     assert!(
@@ -316,7 +311,7 @@ async fn accounts_import_takes_any_case_as_one_account_and_refuses_a_leading_zer
         ),
         "{stderr}"
     );
-    let bad = import("5a-5b", "4 Oak St");
+    let bad = import("5a-5b", "4 Oak St", &[]);
     assert_eq!(bad.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(

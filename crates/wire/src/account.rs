@@ -2,12 +2,7 @@
 //! (`#acct|...`). Frames keep them as sent, to echo them in replies; what the center receives
 //! is the canonical number (watchpost-core's `account_number::canonical`).
 
-use watchpost_core::account_number::{self, AccountNumberError};
-
-/// The canonical number for an account as sent, or why it is none.
-pub(crate) fn canonical(sent: &str) -> Result<String, AccountNumberError> {
-    account_number::canonical(sent)
-}
+pub(crate) use watchpost_core::account_number::canonical;
 
 /// Splits `#acct|rest` into the account as sent (not yet checked) and the rest; data without
 /// a leading `#` is all rest.
