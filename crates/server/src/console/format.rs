@@ -1,9 +1,10 @@
 //! Times as the console shows them: clock times in the center's time zone, ages, and
 //! offsets from the signal.
 
-use chrono::DateTime;
+use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
 use watchpost_core::Millis;
+use watchpost_core::account::DAY_MS;
 
 /// `02:14:05`, in `tz`.
 pub fn clock(at: Millis, tz: Tz) -> String {
@@ -12,7 +13,7 @@ pub fn clock(at: Millis, tz: Tz) -> String {
         .unwrap_or_default()
 }
 
-/// `2026-03-10 02:14:05 UTC`, or `2026-03-09 20:14:05 CST` in America/Chicago.
+/// `2026-03-10 02:14:05 UTC`, or `2026-03-09 21:14:05 CDT` in America/Chicago.
 pub fn date_time(at: Millis, tz: Tz) -> String {
     DateTime::from_timestamp_millis(at)
         .map(|t| {
@@ -21,6 +22,17 @@ pub fn date_time(at: Millis, tz: Tz) -> String {
                 .to_string()
         })
         .unwrap_or_default()
+}
+
+/// The start of the day `now` falls in, in `tz` (where a clock change skips midnight, the
+/// UTC day's).
+pub fn midnight(now: Millis, tz: Tz) -> Millis {
+    DateTime::from_timestamp_millis(now)
+        .and_then(|t| {
+            let day = t.with_timezone(&tz).date_naive().and_hms_opt(0, 0, 0)?;
+            tz.from_local_datetime(&day).earliest()
+        })
+        .map_or(now - now.rem_euclid(DAY_MS), |m| m.timestamp_millis())
 }
 
 /// A duration as the queue shows an age: `45s`, `3m 05s`, `2h 07m` (as console.js does).
@@ -74,6 +86,11 @@ mod tests {
         assert_eq!(
             date_time(signal, chrono_tz::America::Chicago),
             "2026-03-09 21:14:05 CDT"
+        );
+        assert_eq!(midnight(signal, Tz::UTC), 1_773_100_800_000); // 2026-03-10T00:00Z
+        assert_eq!(
+            midnight(signal, chrono_tz::America::Chicago),
+            1_773_032_400_000 // 2026-03-09T05:00Z, midnight CDT
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The supervisor's view: queue depth, the oldest open alarm, who handles what, and today's
 //! response times by kind — signal to first call placed and signal to dispatch requested,
-//! median and max — over the alarms opened since midnight UTC. Refreshes on `alarm` events.
+//! median and max — over the alarms opened since midnight in the center's time zone.
+//! Refreshes on `alarm` events.
 
 use super::format::{self, words};
 use super::layout;
@@ -12,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
-use watchpost_core::account::DAY_MS;
 use watchpost_core::alarm::Purpose;
 use watchpost_core::{Alarm, AlarmKind, Millis};
 use watchpost_store::{AlarmId, AlarmState, Role};
@@ -59,7 +59,7 @@ fn median_max(values: &mut [Millis]) -> Option<(Millis, Millis)> {
 
 /// Today's delays by kind, from the store (closed alarms replayed) and the board.
 async fn today(state: &ApiState, now: Millis) -> Result<BTreeMap<AlarmKind, Delays>, ApiError> {
-    let midnight = now - now.rem_euclid(DAY_MS);
+    let midnight = format::midnight(now, state.timezone);
     let mut by_kind: BTreeMap<AlarmKind, Delays> = BTreeMap::new();
     for row in state.store.alarms(AlarmState::All).await? {
         if row.opened_at < midnight {
@@ -157,7 +157,7 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
             }
         }
         (nodes(state, now))
-        h2 { "Today's response times (since 00:00 UTC)" }
+        h2 { "Today's response times (since 00:00 " (state.timezone.name()) ")" }
         table #response-times {
             thead {
                 tr {
