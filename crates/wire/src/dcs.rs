@@ -24,6 +24,9 @@ pub struct DcsEvent {
     pub text: Option<String>,
 }
 
+/// The lower-case modifiers the reader knows; any other lower-case pair is read as a code.
+const MODIFIERS: [&str; 5] = ["ri", "id", "pi", "ti", "da"];
+
 /// Modifiers seen so far; they apply to the codes that follow them in the message.
 #[derive(Debug, Default)]
 struct Modifiers {
@@ -94,8 +97,17 @@ impl Reader {
                 c if c.is_ascii_lowercase() && next.is_some_and(|n| n.is_ascii_lowercase()) => {
                     let name: String = [c, next.unwrap_or_default()].iter().collect();
                     self.at += 2;
-                    let value = self.take_while(|c| c.is_ascii_digit() || c == ':' || c == '-');
-                    self.modifiers.set(&name, &value);
+                    if MODIFIERS.contains(&name.as_str()) {
+                        let value =
+                            self.take_while(|c| c.is_ascii_digit() || c == ':' || c == '-');
+                        self.modifiers.set(&name, &value);
+                    } else {
+                        // Some panels send their codes in lower case (`Nba12`): an event read
+                        // as a code is stored, where skipped as an unknown modifier it would be
+                        // ACKed and lost.
+                        let digits = self.take_while(|c| c.is_ascii_digit());
+                        self.push_event(name.to_ascii_uppercase(), number(&digits));
+                    }
                 }
                 c if c.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_uppercase()) => {
                     let code: String = [c, next.unwrap_or_default()].iter().collect();
@@ -183,6 +195,15 @@ mod tests {
         assert_eq!(events[0].code, "BA");
         assert_eq!(events[0].number, Some(12));
         assert_eq!(events[0].area, Some(1));
+    }
+
+    #[test]
+    fn codes_in_lower_case_are_codes_not_unknown_modifiers() {
+        let events = parse_dcs("Nri1/ba12/id3/fa3");
+        let read: Vec<_> = events.iter().map(|e| (e.code.as_str(), e.number)).collect();
+        assert_eq!(read, [("BA", Some(12)), ("FA", Some(3))]);
+        assert_eq!(events[0].area, Some(1));
+        assert_eq!(events[1].user, Some(3));
     }
 
     #[test]
