@@ -285,12 +285,17 @@ async fn accounts_import_takes_any_case_as_one_account_and_refuses_a_leading_zer
     let import = |number: &str, address: &str| {
         let file = dir.path().join(format!("{number}.toml"));
         std::fs::write(&file, account_file(number, address)).unwrap();
+        let file = file.to_str().unwrap();
         watchpost(
-            &["accounts", "import", file.to_str().unwrap(), "--db", db_arg],
+            &["accounts", "import", file, "--replace", "--db", db_arg],
             b"",
         )
     };
-    for (number, address) in [("5a5b", "1 Oak St"), ("5A5B", "2 Oak St")] {
+    // The second spelling replaces the first: one account.
+    for (number, address, did) in [
+        ("5a5b", "1 Oak St", "created: 5A5B"),
+        ("5A5B", "2 Oak St", "replaced: 5A5B"),
+    ] {
         let imported = import(number, address);
         assert_eq!(
             imported.status.code(),
@@ -298,6 +303,7 @@ async fn accounts_import_takes_any_case_as_one_account_and_refuses_a_leading_zer
             "{}",
             String::from_utf8_lossy(&imported.stderr)
         );
+        assert!(String::from_utf8_lossy(&imported.stdout).contains(did));
     }
     let twin = import("05a5b", "3 Oak St");
     assert_eq!(twin.status.code(), Some(2));
