@@ -98,8 +98,7 @@ impl Reader {
                     let name: String = [c, next.unwrap_or_default()].iter().collect();
                     self.at += 2;
                     if MODIFIERS.contains(&name.as_str()) {
-                        let value =
-                            self.take_while(|c| c.is_ascii_digit() || c == ':' || c == '-');
+                        let value = self.take_while(|c| c.is_ascii_digit() || c == ':' || c == '-');
                         self.modifiers.set(&name, &value);
                     } else {
                         // Some panels send their codes in lower case (`Nba12`): an event read
