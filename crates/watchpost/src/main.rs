@@ -3,6 +3,7 @@
 mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
+mod bench_flood;
 mod keys_cmd;
 mod scenario_cmd;
 mod serve_cmd;
@@ -68,6 +69,8 @@ enum Command {
 enum BenchCommand {
     /// Load a DC-09 receiver (ours, or any --target) and measure durable ACKs.
     Intake(bench::IntakeArgs),
+    /// Time one more signal joining an alarm that already holds 10, 1,000, 100,000 signals.
+    Flood(bench_flood::FloodArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +98,9 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Intake(args),
             } => bench::intake(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Flood(args),
+            } => bench_flood::flood(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             eprintln!("watchpost: {}", explain(&e));
