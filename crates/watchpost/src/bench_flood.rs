@@ -4,7 +4,8 @@
 //! alarm, joins that many signals to it, then times further signals one commit each through
 //! the same path as `serve`: the center routes and applies it, the store commits it, this
 //! node's board shows the alarm, and a second board follows it from the store as another
-//! node's would.
+//! node's would. Each history is measured twice: with runaway accounts off, every signal
+//! is a timeline row; with the default limit, the flood is counted in one grouped row.
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use watchpost_center::Center;
 use watchpost_core::account::{Account, Contact, DAY_MS, Monitoring, Premises, Responder};
 use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_core::router::parse_sia;
-use watchpost_core::{Millis, Settings};
+use watchpost_core::{Millis, RunawayLimit, Settings};
 use watchpost_server::Board;
 use watchpost_store::{Db, SignalRecord, SqliteStore, Store};
 
@@ -36,6 +37,8 @@ pub struct FloodArgs {
 #[derive(Debug, Clone, Serialize)]
 pub struct FloodRow {
     pub history: u32,
+    /// `listed` (runaway accounts off) or `grouped` (the default runaway limit).
+    pub mode: &'static str,
     /// Routed and applied by the center, and committed (an in-memory SQLite store, so that
     /// the disk does not hide the center's own cost).
     pub commit_us: f64,
@@ -55,19 +58,21 @@ const FILL_ROUND: u32 = 8192;
 pub async fn flood(args: FloodArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for &history in &args.history {
-        rows.push(measure(history, args.signals).await?);
+        for runaway in [None, Some(RunawayLimit::default())] {
+            rows.push(measure(history, args.signals, runaway).await?);
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string(&rows)?);
     } else {
         println!(
-            "{:>9} {:>10} {:>9} {:>10} {:>10} {:>9}",
-            "history", "commit µs", "board µs", "follow µs", "total µs", "max µs"
+            "{:>9} {:>8} {:>10} {:>9} {:>10} {:>10} {:>9}",
+            "history", "mode", "commit µs", "board µs", "follow µs", "total µs", "max µs"
         );
         for r in &rows {
             println!(
-                "{:>9} {:>10.1} {:>9.1} {:>10.1} {:>10.1} {:>9.0}",
-                r.history, r.commit_us, r.board_us, r.follow_us, r.total_us, r.max_us
+                "{:>9} {:>8} {:>10.1} {:>9.1} {:>10.1} {:>10.1} {:>9.0}",
+                r.history, r.mode, r.commit_us, r.board_us, r.follow_us, r.total_us, r.max_us
             );
         }
     }
@@ -106,12 +111,20 @@ fn burglary(at: Millis) -> SignalRecord {
     }
 }
 
-async fn measure(history: u32, signals: u32) -> anyhow::Result<FloodRow> {
+async fn measure(
+    history: u32,
+    signals: u32,
+    runaway: Option<RunawayLimit>,
+) -> anyhow::Result<FloodRow> {
     let store = SqliteStore::memory().await?;
     let start: Millis = 1_800_000_000_000;
     store.put_account(&account(start)).await?;
     let store: Db = Arc::new(store);
-    let mut center = Center::resume(store.clone(), Settings::default()).await?;
+    let settings = Settings {
+        runaway,
+        ..Settings::default()
+    };
+    let mut center = Center::resume(store.clone(), settings).await?;
     let board = Board::default();
     let follower = Board::default();
     let mut now = start;
@@ -158,6 +171,7 @@ async fn measure(history: u32, signals: u32) -> anyhow::Result<FloodRow> {
     let per = |d: Duration| (d.as_secs_f64() * 1e6 / f64::from(signals) * 10.0).round() / 10.0;
     Ok(FloodRow {
         history,
+        mode: if runaway.is_some() { "grouped" } else { "listed" },
         commit_us: per(commit),
         board_us: per(shown),
         follow_us: per(follow),
