@@ -67,6 +67,16 @@ pub struct Center {
 impl Center {
     /// Enrols `accounts` and the users (`PASSWORD` for all), then starts the center.
     pub async fn start(accounts: &[Account], users: &[(&str, Role)], http: bool) -> Center {
+        Center::start_with(accounts, users, http, Settings::default()).await
+    }
+
+    /// `start` with these center settings.
+    pub async fn start_with(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        http: bool,
+        settings: Settings,
+    ) -> Center {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("center.db");
         let store: Db = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
@@ -82,7 +92,7 @@ impl Center {
             dc09: "127.0.0.1:0".parse().unwrap(),
             http: http.then(|| "127.0.0.1:0".parse().unwrap()),
             window: Window::default(),
-            settings: Settings::default(),
+            settings,
         })
         .await
         .unwrap();
