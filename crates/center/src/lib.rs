@@ -217,7 +217,8 @@ impl Center {
         for id in &ids {
             self.untrack(*id);
         }
-        self.rates.retain(|account, _| partition_of(account) != partition);
+        self.rates
+            .retain(|account, _| partition_of(account) != partition);
         self.calm_checks
             .retain(|(_, account)| partition_of(account) != partition);
         ids
@@ -410,7 +411,9 @@ impl Center {
         match route(event, &open) {
             Route::Open(kind) => {
                 let spec = open_spec(&enrolled, kind, event, now, &self.settings);
-                received.opened.push(self.open(now, spec, actor, lease).await?);
+                received
+                    .opened
+                    .push(self.open(now, spec, actor, lease).await?);
             }
             Route::Feed(ids, input) => {
                 // A silent alarm must never surface in a conversation with a caller.
@@ -435,7 +438,9 @@ impl Center {
             && !open.iter().any(|(_, k)| *k == AlarmKind::RunawayAccount)
         {
             let spec = runaway_spec(&enrolled, limit, now, &self.settings);
-            received.opened.push(self.open(now, spec, CENTER_ACTOR, lease).await?);
+            received
+                .opened
+                .push(self.open(now, spec, CENTER_ACTOR, lease).await?);
         }
         Ok(received)
     }

@@ -9,7 +9,9 @@ use watchpost_core::account::{Contact, DAY_MS, Monitoring, Premises, Responder};
 use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_core::router::parse_sia;
 use watchpost_core::{Account, Alarm, AlarmKind, RunawayLimit, Settings};
-use watchpost_store::{AlarmId, AlarmRow, AlarmState, Db, SignalRecord, SqliteStore, Store, replay};
+use watchpost_store::{
+    AlarmId, AlarmRow, AlarmState, Db, SignalRecord, SqliteStore, Store, replay,
+};
 
 const ACCOUNT: &str = "4F39";
 const START: i64 = 1_800_000_000_000;
@@ -106,7 +108,9 @@ impl Test {
 
     async fn alarms(&self, kind: AlarmKind) -> Vec<AlarmRow> {
         let all = self.store.alarms(AlarmState::All).await.unwrap();
-        all.into_iter().filter(|a| a.kind == kind.as_str()).collect()
+        all.into_iter()
+            .filter(|a| a.kind == kind.as_str())
+            .collect()
     }
 
     async fn replayed(&self, id: AlarmId) -> Alarm {
@@ -132,18 +136,30 @@ async fn beyond_the_limit_joined_signals_are_counted_and_one_item_tells_the_oper
     assert!(t.alarms(AlarmKind::RunawayAccount).await.is_empty());
     // The 11th takes the account over: it and the rest are counted.
     let opened = t.send("BA003", START + 1_000).await;
-    assert_eq!(opened.len(), 1, "the runaway item opens with the 11th signal");
+    assert_eq!(
+        opened.len(),
+        1,
+        "the runaway item opens with the 11th signal"
+    );
     t.flood("BA003", START + 1_100, 10, 500).await;
     t.send("BR003", START + 7_000).await;
 
     let live = t.center.alarm(burglary).unwrap().clone();
     assert_eq!(live.grouped_signals(), 502);
-    assert_eq!(rows(&live, "signal").len(), 10, "the opening signal and 9 more");
+    assert_eq!(
+        rows(&live, "signal").len(),
+        10,
+        "the opening signal and 9 more"
+    );
     assert_eq!(
         rows(&live, "grouped"),
         ["… and 502 more signals: BA zone 3 ×501, BR zone 3 (restore) ×1"]
     );
-    assert_eq!(t.replayed(burglary).await, live, "replay equals the live alarm");
+    assert_eq!(
+        t.replayed(burglary).await,
+        live,
+        "replay equals the live alarm"
+    );
     assert!(live.is_open(), "repeats change nothing in the protocol");
     let items = t.alarms(AlarmKind::RunawayAccount).await;
     assert_eq!(items.len(), 1, "exactly one runaway item: {items:?}");
@@ -176,7 +192,11 @@ async fn a_fire_in_a_burglary_flood_opens_and_a_disarm_cancels() {
         "the fire was a working alarm, canceled like any before dispatch"
     );
     let replayed = t.replayed(burglary).await;
-    assert_eq!(replayed.grouped_signals(), 191, "201 burglary signals, 10 listed");
+    assert_eq!(
+        replayed.grouped_signals(),
+        191,
+        "201 burglary signals, 10 listed"
+    );
     assert_eq!(
         rows(&replayed, "grouped").len(),
         1,

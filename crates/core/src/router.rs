@@ -157,7 +157,14 @@ pub fn runaway_spec(
         limit.signals,
         limit.window_ms as f64 / 1000.0
     );
-    spec(account, AlarmKind::RunawayAccount, None, trigger, now, settings)
+    spec(
+        account,
+        AlarmKind::RunawayAccount,
+        None,
+        trigger,
+        now,
+        settings,
+    )
 }
 
 fn spec(

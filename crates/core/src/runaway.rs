@@ -156,7 +156,10 @@ impl Rate {
             return Pace::Runaway;
         }
         let over = self.recent.len() > limit.signals as usize
-            && self.recent.front().is_some_and(|first| now - first < limit.window_ms);
+            && self
+                .recent
+                .front()
+                .is_some_and(|first| now - first < limit.window_ms);
         if over {
             self.runaway = true;
             Pace::RanAway
@@ -206,7 +209,11 @@ mod tests {
         for at in [0, 1_000, 2_000, 3_000] {
             assert_eq!(rate.record(at, LIMIT), Pace::Normal, "{at}");
         }
-        assert_eq!(rate.record(9_999, LIMIT), Pace::RanAway, "the fifth within 10 s");
+        assert_eq!(
+            rate.record(9_999, LIMIT),
+            Pace::RanAway,
+            "the fifth within 10 s"
+        );
         assert_eq!(rate.record(20_000, LIMIT), Pace::Runaway);
     }
 
@@ -229,7 +236,11 @@ mod tests {
         assert_eq!(rate.calm_at(LIMIT), Some(10_200));
         assert!(!rate.calm(10_199, LIMIT));
         rate.record(10_000, LIMIT);
-        assert_eq!(rate.calm_at(LIMIT), Some(10_300), "a later signal puts it off");
+        assert_eq!(
+            rate.calm_at(LIMIT),
+            Some(10_300),
+            "a later signal puts it off"
+        );
         assert!(rate.calm(10_300, LIMIT));
         assert!(!rate.is_runaway());
         assert_eq!(rate.calm_at(LIMIT), None);
@@ -240,7 +251,11 @@ mod tests {
         let mut rate = Rate::runaway_since(50_000);
         assert_eq!(rate.calm_at(LIMIT), Some(60_000));
         assert_eq!(rate.record(55_000, LIMIT), Pace::Runaway);
-        assert_eq!(rate.calm_at(LIMIT), Some(60_000), "one signal is within half");
+        assert_eq!(
+            rate.calm_at(LIMIT),
+            Some(60_000),
+            "one signal is within half"
+        );
         assert!(rate.calm(60_000, LIMIT));
     }
 
@@ -248,7 +263,10 @@ mod tests {
     fn limits_parse_and_print() {
         assert_eq!(parse_runaway("30/60s"), Ok(Some(RunawayLimit::default())));
         assert_eq!(parse_runaway("30/1m"), Ok(Some(RunawayLimit::default())));
-        assert_eq!(parse_runaway(" 30 / 60 "), Ok(Some(RunawayLimit::default())));
+        assert_eq!(
+            parse_runaway(" 30 / 60 "),
+            Ok(Some(RunawayLimit::default()))
+        );
         assert_eq!(parse_runaway("off"), Ok(None));
         assert_eq!(RunawayLimit::default().to_string(), "30/60s");
         assert_eq!(

@@ -68,7 +68,9 @@ async fn flood(addr: SocketAddr, first: u16, count: u16) {
     let per = count / CONNECTIONS;
     let senders: Vec<_> = (0..CONNECTIONS)
         .map(|c| {
-            let frames = (0..per).map(|i| sia(first + c * per + i, "ri1/BA003")).collect();
+            let frames = (0..per)
+                .map(|i| sia(first + c * per + i, "ri1/BA003"))
+                .collect();
             tokio::spawn(send_all(addr, frames))
         })
         .collect();
@@ -78,7 +80,10 @@ async fn flood(addr: SocketAddr, first: u16, count: u16) {
 }
 
 async fn one(addr: SocketAddr, sequence: u16, block: &str) {
-    assert!(send_all(addr, vec![sia(sequence, block)]).await, "{block} ACKed");
+    assert!(
+        send_all(addr, vec![sia(sequence, block)]).await,
+        "{block} ACKed"
+    );
 }
 
 async fn alarms(store: &Db, kind: &str) -> Vec<AlarmRow> {
@@ -134,7 +139,12 @@ async fn a_flood_is_acked_stored_and_counted_and_a_fire_or_a_disarm_in_it_is_act
     let base = &center.base;
     let token = token(base).await;
     let client = reqwest::Client::new();
-    let get = |path: String| client.get(format!("{base}{path}")).bearer_auth(&token).send();
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+    };
     let first: Value = get(format!("/api/alarms/{}", burglaries[0].id))
         .await
         .unwrap()
@@ -180,7 +190,11 @@ async fn a_flood_is_acked_stored_and_counted_and_a_fire_or_a_disarm_in_it_is_act
         .iter()
         .map(|a| a["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["burglary", "runaway_account"], "the item is in the queue");
+    assert_eq!(
+        kinds,
+        ["burglary", "runaway_account"],
+        "the item is in the queue"
+    );
 
     let live = center.server.board.get(second).unwrap();
     let replayed = replay(&store.log(second).await.unwrap()).unwrap();

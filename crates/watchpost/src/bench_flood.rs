@@ -171,7 +171,11 @@ async fn measure(
     let per = |d: Duration| (d.as_secs_f64() * 1e6 / f64::from(signals) * 10.0).round() / 10.0;
     Ok(FloodRow {
         history,
-        mode: if runaway.is_some() { "grouped" } else { "listed" },
+        mode: if runaway.is_some() {
+            "grouped"
+        } else {
+            "listed"
+        },
         commit_us: per(commit),
         board_us: per(shown),
         follow_us: per(follow),
