@@ -10,8 +10,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use thiserror::Error;
-use watchpost_core::router::{Route, open_spec, route};
-use watchpost_core::{Account, Action, Alarm, AlarmKind, Input, Millis, Rejected, Settings};
+use watchpost_core::router::{Route, open_spec, route, runaway_spec};
+use watchpost_core::runaway::{Pace, Rate};
+use watchpost_core::{
+    Account, Action, Alarm, AlarmKind, AlarmSpec, Input, Millis, Rejected, Settings,
+};
 use watchpost_store::{
     AlarmId, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry, Partition,
     SignalRecord, StoreError, Transmission, partition_of, replay,
@@ -100,6 +103,13 @@ pub struct Center {
     effects: Vec<Effect>,
     /// Recently read accounts, so a burst of signals does not re-read them each time.
     accounts: HashMap<String, (Account, Millis)>,
+    /// Each account's recent signals, to tell a runaway (`settings.runaway`).
+    rates: HashMap<String, Rate>,
+    /// When a runaway account is next checked for having calmed down (it may have sent
+    /// more since: then it is checked again later).
+    calm_checks: BTreeSet<(Millis, String)>,
+    /// `rates` is pruned of quiet accounts when it grows past this.
+    rates_prune_at: usize,
 }
 
 /// How long an account read from the store is trusted: changes apply within this time.
@@ -107,6 +117,9 @@ const ACCOUNT_FRESH_MS: Millis = 5_000;
 const ACCOUNT_CACHE_MAX: usize = 100_000;
 /// Alarm ids reserved at a time (a restart leaves the rest of a block unused).
 const ID_BLOCK: i64 = 100;
+const RATES_PRUNE_MIN: usize = 1024;
+/// Who opens and closes runaway items, in their logs.
+const CENTER_ACTOR: &str = "center";
 
 fn drain(alarm: &mut Alarm) -> Vec<Action> {
     std::iter::from_fn(|| alarm.poll_action()).collect()
@@ -136,6 +149,9 @@ impl Center {
             pending: Batch::default(),
             effects: Vec::new(),
             accounts: HashMap::new(),
+            rates: HashMap::new(),
+            calm_checks: BTreeSet::new(),
+            rates_prune_at: RATES_PRUNE_MIN,
         }
     }
 
@@ -156,6 +172,9 @@ impl Center {
 
     async fn load(&mut self, wanted: impl Fn(&str) -> bool) -> Result<Vec<AlarmId>, CenterError> {
         let mut loaded = Vec::new();
+        // When each account's alarms were last written to: a runaway's count resumes there.
+        let mut last_at: HashMap<String, Millis> = HashMap::new();
+        let mut runaways = Vec::new();
         for row in self.store.alarms(AlarmState::Open).await? {
             if !wanted(&row.account) {
                 continue;
@@ -163,8 +182,22 @@ impl Center {
             let log = self.store.log(row.id).await?;
             let alarm = replay(&log).map_err(|e| CenterError::Replay(row.id, e))?;
             let next_seq = log.last().map_or(0, |e| e.seq + 1);
+            let at = last_at.entry(row.account.clone()).or_insert(Millis::MIN);
+            *at = (*at).max(log.last().map_or(Millis::MIN, |e| e.at));
+            if alarm.spec().kind == AlarmKind::RunawayAccount {
+                runaways.push(row.account.clone());
+            }
             self.track(row.id, alarm, next_seq);
             loaded.push(row.id);
+        }
+        if let Some(limit) = self.settings.runaway {
+            for account in runaways {
+                let rate = Rate::runaway_since(last_at[&account]);
+                if let Some(at) = rate.calm_at(limit) {
+                    self.calm_checks.insert((at, account.clone()));
+                }
+                self.rates.insert(account, rate);
+            }
         }
         Ok(loaded)
     }
@@ -184,6 +217,10 @@ impl Center {
         for id in &ids {
             self.untrack(*id);
         }
+        self.rates
+            .retain(|account, _| partition_of(account) != partition);
+        self.calm_checks
+            .retain(|(_, account)| partition_of(account) != partition);
         ids
     }
 
@@ -269,9 +306,11 @@ impl Center {
         self.open.get(&id).map(|live| live.next_seq)
     }
 
-    /// The earliest time an open alarm needs waking.
+    /// The earliest time an open alarm needs waking, or a runaway account checking.
     pub fn next_timer(&self) -> Option<Millis> {
-        self.timers.first().map(|(at, _)| *at)
+        let alarm = self.timers.first().map(|(at, _)| *at);
+        let calm = self.calm_checks.first().map(|(at, _)| *at);
+        alarm.into_iter().chain(calm).min()
     }
 
     /// Writes everything routed and applied since the last commit in one transaction, then
@@ -361,6 +400,7 @@ impl Center {
     ) -> Result<Received, CenterError> {
         let lease = self.lease_for(&signal.account).ok().flatten();
         let enrolled = self.account(&signal.account, now).await?;
+        let pace = self.pace(&signal.account, now);
         let event = &signal.event;
         let mut received = Received::default();
         let open = self
@@ -371,27 +411,9 @@ impl Center {
         match route(event, &open) {
             Route::Open(kind) => {
                 let spec = open_spec(&enrolled, kind, event, now, &self.settings);
-                let mut alarm = Alarm::open(spec.clone());
-                let actions = drain(&mut alarm);
-                let id = self.new_alarm_id().await?;
-                self.fence(id, lease);
-                let opened = LogEntry {
-                    seq: 0,
-                    at: now,
-                    actor: actor.to_string(),
-                    body: LogBody::Opened {
-                        spec: Box::new(spec.clone()),
-                    },
-                };
-                self.pending.opened.push((id, spec));
-                self.pending.entries.push((id, opened));
-                let next_seq = self.log_actions(id, 1, now, actions);
-                if let Some((at, disposition)) = alarm.closed() {
-                    self.pending.closed.push((id, at, disposition));
-                } else {
-                    self.track(id, alarm, next_seq);
-                }
-                received.opened.push(id);
+                received
+                    .opened
+                    .push(self.open(now, spec, actor, lease).await?);
             }
             Route::Feed(ids, input) => {
                 // A silent alarm must never surface in a conversation with a caller.
@@ -400,13 +422,128 @@ impl Center {
                     Input::Callback { .. } => ids.into_iter().filter(|id| !silent(id)).collect(),
                     _ => ids,
                 };
+                // A runaway account's signals that change nothing are counted, not listed.
+                let input = match input {
+                    Input::Signal { detail } if pace != Pace::Normal => Input::Grouped { detail },
+                    other => other,
+                };
                 for id in ids {
                     self.input(now, id, input.clone(), actor)?;
                 }
             }
             Route::Record => {}
         }
+        if pace == Pace::RanAway
+            && let Some(limit) = self.settings.runaway
+            && !open.iter().any(|(_, k)| *k == AlarmKind::RunawayAccount)
+        {
+            let spec = runaway_spec(&enrolled, limit, now, &self.settings);
+            received
+                .opened
+                .push(self.open(now, spec, CENTER_ACTOR, lease).await?);
+        }
         Ok(received)
+    }
+
+    /// Opens an alarm (in the pending batch) and drives it if it stays open.
+    async fn open(
+        &mut self,
+        now: Millis,
+        spec: AlarmSpec,
+        actor: &str,
+        lease: Option<Lease>,
+    ) -> Result<AlarmId, CenterError> {
+        let mut alarm = Alarm::open(spec.clone());
+        let actions = drain(&mut alarm);
+        let id = self.new_alarm_id().await?;
+        self.fence(id, lease);
+        let opened = LogEntry {
+            seq: 0,
+            at: now,
+            actor: actor.to_string(),
+            body: LogBody::Opened {
+                spec: Box::new(spec.clone()),
+            },
+        };
+        self.pending.opened.push((id, spec));
+        self.pending.entries.push((id, opened));
+        let next_seq = self.log_actions(id, 1, now, actions);
+        if let Some((at, disposition)) = alarm.closed() {
+            self.pending.closed.push((id, at, disposition));
+        } else {
+            self.track(id, alarm, next_seq);
+        }
+        Ok(id)
+    }
+
+    /// Counts a signal from `account` against the runaway limit.
+    fn pace(&mut self, account: &str, now: Millis) -> Pace {
+        let Some(limit) = self.settings.runaway else {
+            return Pace::Normal;
+        };
+        if self.rates.len() >= self.rates_prune_at {
+            // Quiet accounts need no count: one signal cannot take them over the limit.
+            self.rates.retain(|_, rate| {
+                rate.is_runaway() || rate.last().is_some_and(|at| now - at < limit.window_ms)
+            });
+            self.rates_prune_at = (self.rates.len() * 2).max(RATES_PRUNE_MIN);
+        }
+        let rate = match self.rates.get_mut(account) {
+            Some(rate) => rate,
+            None => self
+                .rates
+                .entry(account.to_string())
+                .or_insert_with(|| Rate::new(now)),
+        };
+        let pace = rate.record(now, limit);
+        if pace == Pace::RanAway
+            && let Some(at) = rate.calm_at(limit)
+        {
+            self.calm_checks.insert((at, account.to_string()));
+        }
+        pace
+    }
+
+    /// Closes the runaway items of accounts that have calmed down by `now`; those that have
+    /// not are checked again when they may have.
+    fn calm_due(&mut self, now: Millis) -> Result<(), CenterError> {
+        let Some(limit) = self.settings.runaway else {
+            return Ok(());
+        };
+        while let Some((at, _)) = self.calm_checks.first()
+            && *at <= now
+        {
+            let (_, account) = self.calm_checks.pop_first().expect("a first check");
+            let Some(rate) = self.rates.get_mut(&account) else {
+                continue;
+            };
+            if !rate.calm(now, limit) {
+                if let Some(later) = rate.calm_at(limit) {
+                    self.calm_checks.insert((later, account));
+                }
+                continue;
+            }
+            let items: Vec<AlarmId> = self
+                .by_account
+                .get(&account)
+                .into_iter()
+                .flatten()
+                .filter(|(_, kind)| *kind == AlarmKind::RunawayAccount)
+                .map(|(id, _)| *id)
+                .collect();
+            let detail = format!(
+                "calm again: at most {} signals within {} s",
+                limit.signals / 2,
+                limit.window_ms as f64 / 1000.0
+            );
+            for id in items {
+                let input = Input::Restored {
+                    detail: detail.clone(),
+                };
+                self.input(now, id, input, CENTER_ACTOR)?;
+            }
+        }
+        Ok(())
     }
 
     async fn account(&mut self, number: &str, now: Millis) -> Result<Account, CenterError> {
@@ -468,7 +605,8 @@ impl Center {
         Ok(())
     }
 
-    /// Wakes every alarm whose timer is due at `now`.
+    /// Wakes every alarm whose timer is due at `now`, and closes the runaway items of
+    /// accounts that have calmed down.
     pub fn fire_due(&mut self, now: Millis) -> Result<(), CenterError> {
         while let Some(&(at, id)) = self.timers.first() {
             if at > now {
@@ -476,7 +614,7 @@ impl Center {
             }
             self.input(now, id, Input::Timer, "timer")?;
         }
-        Ok(())
+        self.calm_due(now)
     }
 
     /// Logs actions from `seq` on and queues them as effects; returns the next free seq.

@@ -18,6 +18,8 @@ pub enum AlarmKind {
     Freeze,
     /// Trouble: the panel missed its supervision interval.
     CommFailure,
+    /// Trouble: the account sends more signals than its limit (`crate::runaway`).
+    RunawayAccount,
 }
 
 impl AlarmKind {
@@ -43,6 +45,7 @@ impl AlarmKind {
             AlarmKind::Water => "water",
             AlarmKind::Freeze => "freeze",
             AlarmKind::CommFailure => "comm_failure",
+            AlarmKind::RunawayAccount => "runaway_account",
         }
     }
 
@@ -58,6 +61,7 @@ impl AlarmKind {
             AlarmKind::Water => "a water leak alarm",
             AlarmKind::Freeze => "a low temperature alarm",
             AlarmKind::CommFailure => "a communication failure",
+            AlarmKind::RunawayAccount => "a runaway account",
         }
     }
 
@@ -71,7 +75,7 @@ impl AlarmKind {
             | AlarmKind::Medical => 1,
             AlarmKind::Burglary => 2,
             AlarmKind::Water | AlarmKind::Freeze => 3,
-            AlarmKind::CommFailure => 4,
+            AlarmKind::CommFailure | AlarmKind::RunawayAccount => 4,
         }
     }
 

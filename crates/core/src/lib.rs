@@ -11,6 +11,7 @@ pub mod password;
 pub mod plan;
 pub mod report;
 pub mod router;
+pub mod runaway;
 pub mod toml_file;
 
 pub use account::{Account, EnrolmentError, Millis};
@@ -18,3 +19,4 @@ pub use alarm::{Action, Alarm, AlarmSpec, Input, Rejected, Settings};
 pub use codes::{SignalClass, classify_cid, classify_sia};
 pub use kind::{Agency, AlarmKind, Disposition, Mode};
 pub use router::{Event, Route, open_spec, route};
+pub use runaway::{RunawayLimit, parse_runaway};

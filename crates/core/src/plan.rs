@@ -275,8 +275,8 @@ fn professional(kind: AlarmKind) -> Plan {
             ..base
         },
         AlarmKind::Water | AlarmKind::Freeze => water_and_freeze(),
-        // The queue shows it until the panel is heard again.
-        AlarmKind::CommFailure => Plan {
+        // The queue shows it until the panel is heard again, or the account calms down.
+        AlarmKind::CommFailure | AlarmKind::RunawayAccount => Plan {
             hold_until_restored: true,
             ..base
         },
@@ -300,7 +300,10 @@ fn water_and_freeze() -> Plan {
 fn practice(kind: AlarmKind) -> Plan {
     let pro = professional(kind);
     match kind {
-        AlarmKind::Water | AlarmKind::Freeze | AlarmKind::CommFailure => pro,
+        AlarmKind::Water
+        | AlarmKind::Freeze
+        | AlarmKind::CommFailure
+        | AlarmKind::RunawayAccount => pro,
         // Silent: logged, never called, never dispatched.
         AlarmKind::Duress => Plan {
             steps: vec![],

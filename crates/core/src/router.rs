@@ -6,6 +6,7 @@ use crate::alarm::{AlarmSpec, Input, Settings, Unmonitored};
 use crate::codes::{SignalClass, classify_cid, classify_sia};
 use crate::kind::{Agency, AlarmKind, Disposition, Mode};
 use crate::plan::Plan;
+use crate::runaway::RunawayLimit;
 use serde::{Deserialize, Serialize};
 
 /// Something that happened at an account, from its panel, its app or its people.
@@ -140,8 +141,42 @@ pub fn open_spec(
     now: Millis,
     settings: &Settings,
 ) -> AlarmSpec {
+    spec(account, kind, event.zone(), event.describe(), now, settings)
+}
+
+/// The spec of an account's runaway trouble item (`crate::runaway`), opened at `now`.
+pub fn runaway_spec(
+    account: &Account,
+    limit: RunawayLimit,
+    now: Millis,
+    settings: &Settings,
+) -> AlarmSpec {
+    let trigger = format!(
+        "more than {} signals within {} s: signals that only join an open alarm are counted \
+         there, not listed",
+        limit.signals,
+        limit.window_ms as f64 / 1000.0
+    );
+    spec(
+        account,
+        AlarmKind::RunawayAccount,
+        None,
+        trigger,
+        now,
+        settings,
+    )
+}
+
+fn spec(
+    account: &Account,
+    kind: AlarmKind,
+    zone: Option<u32>,
+    trigger: String,
+    now: Millis,
+    settings: &Settings,
+) -> AlarmSpec {
     let mode = account.mode_at(now);
-    let zone = event.zone().and_then(|z| account.zone(z));
+    let zone = zone.and_then(|z| account.zone(z));
     let unmonitored = |disposition, reason: String| {
         Some(Unmonitored {
             disposition,
@@ -182,7 +217,7 @@ pub fn open_spec(
         kind,
         mode,
         opened_at: now,
-        trigger: event.describe(),
+        trigger,
         plan: if unmonitored.is_some() {
             None
         } else {

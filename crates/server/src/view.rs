@@ -7,7 +7,7 @@ use serde::Serialize;
 use watchpost_core::account::Contact;
 use watchpost_core::alarm::{CallId, CallResult, Purpose};
 use watchpost_core::report::{AlarmReport, alarm_report};
-use watchpost_core::{Alarm, Millis};
+use watchpost_core::{Alarm, AlarmKind, Millis};
 
 #[derive(Debug, Serialize)]
 pub struct AlarmView {
@@ -25,6 +25,9 @@ pub struct AlarmView {
     /// The number of the call the plan waits on (the `{call}` of the call routes), placed or
     /// not yet; `None` when it waits on no call. A call not yet placed is in no report list.
     pub current_call: Option<CallId>,
+    /// Signals from a runaway account counted in the timeline's `grouped` rows instead of
+    /// listed one by one (README, "Runaway accounts").
+    pub grouped_signals: u64,
     pub next_step: String,
 }
 
@@ -47,6 +50,7 @@ pub fn alarm_view(id: i64, alarm: &Alarm) -> AlarmView {
         handler: alarm.handler().map(str::to_string),
         silent: alarm.is_silent(),
         current_call: alarm.current_call().map(|call| call.id),
+        grouped_signals: alarm.grouped_signals(),
         next_step: next_step(alarm),
     }
 }
@@ -100,6 +104,12 @@ pub fn next_step(alarm: &Alarm) -> String {
                 "Talking with {who}: check the verbal password (two tries), then record cancel or dispatch."
             ),
         };
+    }
+    if alarm.is_held() && spec.kind == AlarmKind::RunawayAccount {
+        return "The panel floods the center: its signals are stored and acted on, and those that \
+                only repeat are counted on its alarms. Have its installer service it; this closes \
+                by itself once the account calms down."
+            .into();
     }
     if alarm.is_held() {
         return "Wait for the panel to be heard again.".into();

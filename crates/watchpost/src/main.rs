@@ -5,6 +5,7 @@ mod output;
 mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
+mod bench_flood;
 mod config;
 mod database;
 mod keys_cmd;
@@ -72,6 +73,8 @@ enum Command {
 enum BenchCommand {
     /// Load a DC-09 receiver (ours, or any --target) and measure durable ACKs.
     Intake(bench::IntakeArgs),
+    /// Time one more signal joining an alarm that already holds 10, 1,000, 100,000 signals.
+    Flood(bench_flood::FloodArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +102,9 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Intake(args),
             } => bench::intake(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Flood(args),
+            } => bench_flood::flood(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));

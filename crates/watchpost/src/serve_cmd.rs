@@ -1,7 +1,7 @@
 //! `watchpost serve`: runs the live center until SIGTERM or Ctrl-C. With `--demo`, a demo
 //! center: demo accounts and user, simulated people on the phone, a trickle of signals.
 
-use crate::config::values::{CenterName, PhoneNumber, Span, TimeZone};
+use crate::config::values::{CenterName, PhoneNumber, Runaway, Span, TimeZone};
 use crate::config::{self, ConfigFile};
 use anyhow::Context;
 use clap::Args;
@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use watchpost_core::Settings;
+use watchpost_core::{RunawayLimit, Settings};
 use watchpost_server::adapters::{self, Dispatch, Manual, Telephony};
 use watchpost_server::sim_telephony::{self, SimDispatch, SimTelephony};
 use watchpost_server::{Config, NodeConfig, Server, demo};
@@ -65,6 +65,11 @@ pub struct ServeArgs {
     /// [key: receiver.window_future]
     #[arg(long)]
     window_future: Option<Span>,
+    /// An account sending more than SIGNALS within WINDOW is a runaway: its signals that only
+    /// join an alarm are counted instead of listed (default 30/60s; `off` for never).
+    /// [key: receiver.runaway]
+    #[arg(long, value_name = "SIGNALS/WINDOW")]
+    runaway: Option<Runaway>,
     /// How long a dispatched alarm stays open for follow-up (default 60m, or 2m with
     /// --demo). [key: alarms.follow_up]
     #[arg(long)]
@@ -188,6 +193,10 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
             follow_up_ms: follow_up,
             center_phone,
             center_name,
+            runaway: args
+                .runaway
+                .or(file.receiver.runaway)
+                .map_or(Some(RunawayLimit::default()), |r| r.0),
         },
         timezone: args
             .timezone

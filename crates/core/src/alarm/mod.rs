@@ -38,7 +38,15 @@ pub struct Alarm {
     running: Option<Running>,
     calls: Vec<Call>,
     dispatches: Vec<Dispatch>,
-    timeline: Vec<TimelineEntry>,
+    /// A persistent vector: a copy of the alarm (the board's, after every commit) shares it
+    /// instead of copying it, so an alarm's history never makes a signal cost more.
+    timeline: imbl::Vector<TimelineEntry>,
+    /// Signals counted in groups instead of listed (from a runaway account), in all.
+    #[serde(default)]
+    grouped: u64,
+    /// The group being counted, while it is still the timeline's last row.
+    #[serde(default)]
+    group: Option<Group>,
     /// A person was reached by some outbound call.
     reached: bool,
     /// A verified person on a deciding call said it was a false alarm.
@@ -71,7 +79,9 @@ impl Alarm {
             running: None,
             calls: Vec::new(),
             dispatches: Vec::new(),
-            timeline: Vec::new(),
+            timeline: imbl::Vector::new(),
+            grouped: 0,
+            group: None,
             reached: false,
             contact_canceled: false,
             canceled: None,
@@ -105,8 +115,13 @@ impl Alarm {
         &self.dispatches
     }
 
-    pub fn timeline(&self) -> &[TimelineEntry] {
+    pub fn timeline(&self) -> &imbl::Vector<TimelineEntry> {
         &self.timeline
+    }
+
+    /// How many signals this alarm counted in groups instead of listing them.
+    pub fn grouped_signals(&self) -> u64 {
+        self.grouped
     }
 
     pub fn is_open(&self) -> bool {
@@ -166,6 +181,7 @@ impl Alarm {
         }
         match input {
             Input::Signal { detail } => self.note(now, "signal", detail),
+            Input::Grouped { detail } => self.group(now, detail),
             Input::Note { text } => self.note(now, "note", text),
             Input::ResponderUpdate { text } => self.note(now, "responder_update", text),
             Input::Disarm { detail } => {
@@ -373,11 +389,28 @@ impl Alarm {
     }
 
     fn note(&mut self, at: Millis, event: &str, detail: String) {
-        self.timeline.push(TimelineEntry {
+        self.timeline.push_back(TimelineEntry {
             at,
             event: event.into(),
             detail,
         });
+    }
+
+    /// Counts a signal in the group that is the timeline's last row, or starts a group after
+    /// whatever was listed since the last one.
+    fn group(&mut self, now: Millis, detail: String) {
+        self.grouped += 1;
+        let last = self.timeline.len().checked_sub(1);
+        if self.group.as_ref().is_none_or(|g| Some(g.row) != last) {
+            self.note(now, "grouped", String::new());
+            self.group = Some(Group::at(self.timeline.len() - 1));
+        }
+        let group = self.group.as_mut().expect("a group was just started");
+        group.count(detail);
+        let text = group.describe();
+        if let Some(row) = self.timeline.back_mut() {
+            row.detail = text;
+        }
     }
 
     fn call(&self, call: CallId) -> Result<&Call, Rejected> {

@@ -4,6 +4,7 @@
 use crate::account::{Contact, Millis, Responder};
 use crate::kind::{Agency, AlarmKind, Disposition, Mode};
 use crate::plan::Plan;
+use crate::runaway::RunawayLimit;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -18,6 +19,22 @@ pub struct Settings {
     /// Left in voicemails and automated messages.
     pub center_phone: String,
     pub center_name: String,
+    /// Beyond this rate an account is a runaway (`crate::runaway`); `None`: never. The
+    /// center reads it, not the engine; an alarm's log keeps it only when it is not the
+    /// default.
+    #[serde(
+        default = "default_runaway",
+        skip_serializing_if = "is_default_runaway"
+    )]
+    pub runaway: Option<RunawayLimit>,
+}
+
+fn default_runaway() -> Option<RunawayLimit> {
+    Some(RunawayLimit::default())
+}
+
+fn is_default_runaway(limit: &Option<RunawayLimit>) -> bool {
+    *limit == default_runaway()
 }
 
 impl Default for Settings {
@@ -26,6 +43,7 @@ impl Default for Settings {
             follow_up_ms: 3_600_000,
             center_phone: "+18005550199".into(),
             center_name: "the watchpost monitoring center".into(),
+            runaway: default_runaway(),
         }
     }
 }
@@ -169,12 +187,74 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
+/// Signals counted in one timeline row (`grouped`) instead of one row each: those of a
+/// runaway account that only join the alarm, from the row's time until something else is
+/// listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Group {
+    /// Its row in the timeline.
+    pub row: usize,
+    count: u64,
+    /// How many of each signal (as the timeline words it), in order of first arrival.
+    signals: Vec<(String, u64)>,
+    /// Signals beyond the first `GROUP_KINDS` different ones.
+    others: u64,
+}
+
+/// Different signals a group names; the rest are counted together.
+const GROUP_KINDS: usize = 6;
+
+impl Group {
+    pub fn at(row: usize) -> Group {
+        Group {
+            row,
+            count: 0,
+            signals: Vec::new(),
+            others: 0,
+        }
+    }
+
+    pub fn count(&mut self, detail: String) {
+        self.count += 1;
+        if let Some((_, n)) = self.signals.iter_mut().find(|(d, _)| *d == detail) {
+            *n += 1;
+        } else if self.signals.len() < GROUP_KINDS {
+            self.signals.push((detail, 1));
+        } else {
+            self.others += 1;
+        }
+    }
+
+    /// `… and 412 more signals: BA zone 3 ×400, BR zone 3 ×12`.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "… and {} more signal{}: ",
+            self.count,
+            if self.count == 1 { "" } else { "s" }
+        );
+        for (i, (detail, n)) in self.signals.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("{detail} ×{n}"));
+        }
+        if self.others > 0 {
+            text.push_str(&format!(", others ×{}", self.others));
+        }
+        text
+    }
+}
+
 /// Everything that can happen to an alarm from outside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
     /// A further signal of the same kind, an arming or a restore: recorded only.
     Signal {
+        detail: String,
+    },
+    /// Such a signal from a runaway account: counted in a group, not listed.
+    Grouped {
         detail: String,
     },
     Disarm {

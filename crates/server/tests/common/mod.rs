@@ -67,6 +67,16 @@ pub struct Center {
 impl Center {
     /// Enrols `accounts` and the users (`PASSWORD` for all), then starts the center.
     pub async fn start(accounts: &[Account], users: &[(&str, Role)], http: bool) -> Center {
+        Center::start_with(accounts, users, http, Settings::default()).await
+    }
+
+    /// `start` with these center settings.
+    pub async fn start_with(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        http: bool,
+        settings: Settings,
+    ) -> Center {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("center.db");
         let store: Db = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
@@ -75,7 +85,7 @@ impl Center {
         for (name, role) in users {
             auth.add_user(name, *role, PASSWORD, now()).await.unwrap();
         }
-        let server = serve(&db.display().to_string(), http).await;
+        let server = serve(&db.display().to_string(), http, settings).await;
         let base = server
             .http_addr
             .map(|a| format!("http://{a}"))
@@ -94,7 +104,7 @@ impl Center {
         let http = self.server.http_addr.is_some();
         self.server.stop().await.unwrap();
         let db = self.dir.path().join("center.db").display().to_string();
-        let server = serve(&db, http).await;
+        let server = serve(&db, http, Settings::default()).await;
         Center {
             base: server
                 .http_addr
@@ -114,14 +124,14 @@ impl Center {
     }
 }
 
-async fn serve(db: &str, http: bool) -> Server {
+async fn serve(db: &str, http: bool, settings: Settings) -> Server {
     Server::start(Config {
         node: watchpost_server::NodeConfig::new("test", db),
         db: db.to_string(),
         dc09: "127.0.0.1:0".parse().unwrap(),
         http: http.then(|| "127.0.0.1:0".parse().unwrap()),
         window: Window::default(),
-        settings: Settings::default(),
+        settings,
         timezone: chrono_tz::Tz::UTC,
     })
     .await

@@ -249,6 +249,8 @@ fn sia_code(kind: AlarmKind) -> &'static str {
         AlarmKind::Water => "WA",
         AlarmKind::Freeze => "ZA",
         AlarmKind::CommFailure => "YC",
+        // No panel code: the center raises it (the simulator never generates one).
+        AlarmKind::RunawayAccount => "",
     }
 }
 

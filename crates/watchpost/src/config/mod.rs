@@ -8,7 +8,7 @@ pub mod values;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::Path;
-use values::{CenterName, PhoneNumber, Span, TimeZone};
+use values::{CenterName, PhoneNumber, Runaway, Span, TimeZone};
 
 /// The whole file. Every table and key may be left out.
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +48,8 @@ pub struct ReceiverTable {
     pub listen: Option<SocketAddr>,
     pub window_past: Option<Span>,
     pub window_future: Option<Span>,
+    /// Beyond this rate an account's joining signals are counted, not listed.
+    pub runaway: Option<Runaway>,
 }
 
 /// `[http]`: the HTTP API and the console.
@@ -168,6 +170,7 @@ mod tests {
             listen = "0.0.0.0:7100"
             window_past = "2m"
             window_future = 30
+            runaway = "50/2m"
             [http]
             listen = "127.0.0.1:9090"
             [alarms]
@@ -181,6 +184,8 @@ mod tests {
         assert_eq!(file.center.name.unwrap().0, "Acme Monitoring");
         assert_eq!(file.receiver.window_past, Some(Span::seconds(120)));
         assert_eq!(file.receiver.window_future, Some(Span::seconds(30)));
+        let runaway = file.receiver.runaway.unwrap().0.unwrap();
+        assert_eq!((runaway.signals, runaway.window_ms), (50, 120_000));
         assert_eq!(file.alarms.follow_up, Some(Span::seconds(5400)));
         assert_eq!(file.cluster.lease, Some(Span::seconds(10)));
         assert_eq!(file.database.create, Some(true));
@@ -208,6 +213,10 @@ mod tests {
                 "alarms.follow_up: -5 is negative",
             ),
             ("[database]\ncreate = \"yes\"", "database.create: "),
+            (
+                "[receiver]\nrunaway = \"often\"",
+                "receiver.runaway: \"often\": expected SIGNALS/WINDOW",
+            ),
             (
                 "[center]\nnmae = \"Acme\"",
                 "center.nmae: unknown field `nmae`",

@@ -119,6 +119,19 @@ impl FromStr for TimeZone {
     }
 }
 
+/// A runaway limit (`30/60s`) or `off` (README, "Runaway accounts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Runaway(pub Option<watchpost_core::RunawayLimit>);
+
+impl FromStr for Runaway {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Runaway, String> {
+        watchpost_core::parse_runaway(text).map(Runaway)
+    }
+}
+
 macro_rules! try_from_string {
     ($($t:ty),*) => {$(
         impl TryFrom<String> for $t {
@@ -129,7 +142,7 @@ macro_rules! try_from_string {
         }
     )*};
 }
-try_from_string!(PhoneNumber, CenterName, TimeZone);
+try_from_string!(PhoneNumber, CenterName, TimeZone, Runaway);
 
 #[cfg(test)]
 mod tests {
