@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the live center: DC-09 receivers and the engine in real time.
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Play scenario files through the real engine in virtual time.
     Scenario {
         #[command(subcommand)]
@@ -91,7 +91,7 @@ fn main() -> ExitCode {
         .expect("a tokio runtime starts");
     runtime.block_on(async {
         let result = match cli.command {
-            Command::Serve(args) => serve_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Serve(args) => serve_cmd::run(*args).await.map(|()| ExitCode::SUCCESS),
             Command::Scenario { command } => Ok(scenario_cmd::run(command).await),
             Command::Accounts { command } => accounts_cmd::run(command).await,
             Command::Alarms(args) => alarms_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
