@@ -434,7 +434,8 @@ async fn a_killed_node_s_alarms_and_panels_continue_on_the_other_node() {
         a_http,
         "a",
         Options {
-            args: &["--node", "a"],
+            // The load is a flood by design; runaway accounts are tested on their own.
+            args: &["--node", "a", "--runaway", "off"],
             env: &[LOG_FILTER],
             ready_within: ready,
         },
@@ -447,7 +448,8 @@ async fn a_killed_node_s_alarms_and_panels_continue_on_the_other_node() {
         b_http,
         "b",
         Options {
-            args: &["--node", "b"],
+            // The load is a flood by design; runaway accounts are tested on their own.
+            args: &["--node", "b", "--runaway", "off"],
             env: &[LOG_FILTER],
             ready_within: ready,
         },
