@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 use watchpost_center::{Center, CenterError};
-use watchpost_core::account::{Contact, Monitoring, Premises, Responder};
-use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_core::router::Event;
 use watchpost_core::{Account, AlarmKind, Input, Settings, SignalClass};
 use watchpost_store::testing::{TestDatabase, server_url};
@@ -15,25 +13,7 @@ use watchpost_store::{
 };
 
 fn account(number: &str) -> Account {
-    Account {
-        number: number.into(),
-        premises: Premises::Residential,
-        address: "12 Elm St".into(),
-        country: "US".into(),
-        region: "IL".into(),
-        monitoring: Monitoring::Professional,
-        enrolled_at: 0,
-        verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
-        responder: Responder::Police,
-        test_until: None,
-        contacts: vec![Contact {
-            name: "Ann".into(),
-            phone: "+15555550101".into(),
-        }],
-        zones: vec![],
-        dc09_key: None,
-        supervision_ms: None,
-    }
+    watchpost_store::testing::account(number)
 }
 
 fn burglary(account: &str, at: i64) -> SignalRecord {

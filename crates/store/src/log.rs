@@ -74,32 +74,12 @@ pub fn replay(entries: &[LogEntry]) -> Result<Alarm, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use watchpost_core::account::{Contact, Monitoring, Premises, Responder};
-    use watchpost_core::password::{HashCost, VerbalPassword};
     use watchpost_core::router::{Event, open_spec};
-    use watchpost_core::{Account, AlarmKind, Settings, SignalClass};
+    use watchpost_core::{AlarmKind, Settings, SignalClass};
 
     #[test]
     fn a_log_written_under_a_lower_case_number_replays_under_the_canonical_one() {
-        let account = Account {
-            number: "5a5b".into(),
-            premises: Premises::Residential,
-            address: "12 Elm St".into(),
-            country: "US".into(),
-            region: "IL".into(),
-            monitoring: Monitoring::Professional,
-            enrolled_at: 0,
-            verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
-            responder: Responder::Police,
-            test_until: None,
-            contacts: vec![Contact {
-                name: "Ann".into(),
-                phone: "+15555550101".into(),
-            }],
-            zones: vec![],
-            dc09_key: None,
-            supervision_ms: None,
-        };
+        let account = crate::testing::account("5a5b");
         let event = Event::Panel {
             class: SignalClass::Alarm(AlarmKind::Fire),
             code: "FA".into(),

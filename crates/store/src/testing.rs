@@ -1,4 +1,5 @@
-//! For tests that need a PostgreSQL store: a fresh, empty database per test on the server named
+//! Fixtures for tests: a professionally monitored account, and for tests that need a
+//! PostgreSQL store a fresh, empty database per test on the server named
 //! by `WATCHPOST_TEST_PG` (e.g. `postgres://postgres@127.0.0.1:5432`), dropped afterwards.
 //!
 //! ```no_run
@@ -15,6 +16,33 @@ use sqlx::{ConnectOptions, Connection};
 use std::hash::BuildHasher;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use watchpost_core::Account;
+use watchpost_core::account::{Contact, Monitoring, Premises, Responder};
+use watchpost_core::password::{HashCost, VerbalPassword};
+
+/// A residential account numbered `number`, professionally monitored in IL, with one contact
+/// (Ann, +15555550101) and verbal password "blue falcon" (hashed at the fast test cost).
+pub fn account(number: &str) -> Account {
+    Account {
+        number: number.into(),
+        premises: Premises::Residential,
+        address: "12 Elm St".into(),
+        country: "US".into(),
+        region: "IL".into(),
+        monitoring: Monitoring::Professional,
+        enrolled_at: 0,
+        verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
+        responder: Responder::Police,
+        test_until: None,
+        contacts: vec![Contact {
+            name: "Ann".into(),
+            phone: "+15555550101".into(),
+        }],
+        zones: vec![],
+        dc09_key: None,
+        supervision_ms: None,
+    }
+}
 
 /// The environment variable naming the PostgreSQL server tests may create databases on.
 pub const SERVER_ENV: &str = "WATCHPOST_TEST_PG";

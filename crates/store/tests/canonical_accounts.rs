@@ -7,24 +7,13 @@
 mod common;
 
 use watchpost_core::Account;
-use watchpost_core::account::{Contact, DeviceType, Monitoring, Premises, Responder, Zone};
-use watchpost_core::password::{HashCost, VerbalPassword};
+use watchpost_core::account::{Contact, DeviceType, Zone};
 use watchpost_core::router::Event;
 use watchpost_core::{AlarmKind, SignalClass};
 use watchpost_store::{AlarmState, PgStore, SqliteStore, Store};
 
 fn account(number: &str, contact: &str) -> Account {
     Account {
-        number: number.into(),
-        premises: Premises::Residential,
-        address: "12 Elm St".into(),
-        country: "US".into(),
-        region: "IL".into(),
-        monitoring: Monitoring::Professional,
-        enrolled_at: 0,
-        verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
-        responder: Responder::Police,
-        test_until: None,
         contacts: vec![Contact {
             name: contact.into(),
             phone: "+15555550101".into(),
@@ -34,7 +23,7 @@ fn account(number: &str, contact: &str) -> Account {
             device: DeviceType::Smoke,
         }],
         dc09_key: Some("30313233343536373839414243444546".into()),
-        supervision_ms: None,
+        ..watchpost_store::testing::account(number)
     }
 }
 
