@@ -4,12 +4,16 @@
 //!
 //! Time inside a detector is counted in frames fed: frame `n` covers `n*20..(n+1)*20` ms.
 
+pub mod amd;
+pub mod beep;
 pub mod dtmf;
 pub mod g711;
 mod goertzel;
 pub mod rtp;
 pub mod sdp;
 
+pub use amd::{Amd, AmdConfig, Answer, Verdict};
+pub use beep::{Beep, BeepConfig, BeepDetector, DropConfig, DropTimer, MessageStart, StartReason};
 pub use dtmf::{
     DtmfError, EventReceiver, InbandDtmf, TelephoneEvent, digit_event, encode_event, event_digit,
     parse_event,
