@@ -115,12 +115,12 @@ impl BeepDetector {
         let tone = self.tone(frame);
         let index = self.frame;
         self.frame += 1;
-        if let (Some(run), Some(hz)) = (self.run.as_mut(), tone) {
-            if hz.abs_diff(run.first_hz) <= self.config.max_drift_hz {
-                run.frames += 1;
-                run.hz_sum += u64::from(hz);
-                return None;
-            }
+        if let (Some(run), Some(hz)) = (self.run.as_mut(), tone)
+            && hz.abs_diff(run.first_hz) <= self.config.max_drift_hz
+        {
+            run.frames += 1;
+            run.hz_sum += u64::from(hz);
+            return None;
         }
         let ended = self.close();
         self.run = tone.map(|hz| Run {

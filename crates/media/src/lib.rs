@@ -6,21 +6,29 @@
 
 pub mod amd;
 pub mod beep;
+pub mod bridge;
 pub mod dtmf;
 pub mod g711;
 mod goertzel;
+pub mod mix;
+pub mod recorder;
 pub mod rtp;
 pub mod sdp;
+pub mod wav;
 
 pub use amd::{Amd, AmdConfig, Answer, Verdict};
 pub use beep::{Beep, BeepConfig, BeepDetector, DropConfig, DropTimer, MessageStart, StartReason};
+pub use bridge::{Bridge, LegMedia};
 pub use dtmf::{
     DtmfError, EventReceiver, InbandDtmf, TelephoneEvent, digit_event, encode_event, event_digit,
     parse_event,
 };
 pub use g711::Law;
+pub use mix::mix;
+pub use recorder::Recorder;
 pub use rtp::{Packet, Reorder, RtpError, Sender, parse};
 pub use sdp::{Direction, Media, SdpError, answer, offer, parse_answer};
+pub use wav::{WavError, frames, read_8k_mono, resample_to_8k};
 
 /// Audio sample rate everywhere in this crate: 8 kHz (G.711, RFC 3551 §4.5.14).
 pub const SAMPLE_RATE: u32 = 8000;

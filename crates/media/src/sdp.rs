@@ -253,10 +253,10 @@ fn parse(sdp: &str) -> Result<(Media, Chosen), SdpError> {
                 };
                 if direction.is_some() {
                     section.direction = direction;
-                } else if let Some(map) = value.strip_prefix("rtpmap:") {
-                    if let Some((pt, encoding)) = parse_rtpmap(map) {
-                        section.rtpmap.insert(pt, encoding);
-                    }
+                } else if let Some((pt, encoding)) =
+                    value.strip_prefix("rtpmap:").and_then(parse_rtpmap)
+                {
+                    section.rtpmap.insert(pt, encoding);
                 }
             }
             _ => {}
