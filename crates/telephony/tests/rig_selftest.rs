@@ -41,6 +41,7 @@ fn baresip_hears_the_answering_machine_beep_where_it_is() {
 
     let heard = phone.heard();
     let (start, end) = rig::find_tone(&heard, 1000).expect("the beep in the recording");
+    eprintln!("beep heard {start}..{end} ms; the file's beep ends at {beep_end} ms");
     assert!(
         end.abs_diff(beep_end) <= 100,
         "beep heard {start}..{end} ms, it ends at {beep_end} ms"
@@ -76,8 +77,10 @@ fn one_baresip_hears_what_another_says() {
     let heard = caller.heard();
     let said = rig::read_wav(&sentence);
     let (at, correlation) = rig::locate(&heard, &said).expect("the sentence in the recording");
+    eprintln!("sentence found at {at} ms, envelope correlation {correlation:.3}");
     assert!(correlation > 0.8, "correlation {correlation:.3} at {at} ms");
     let (voiced_heard, voiced_said) = (rig::voiced_ms(&heard), rig::voiced_ms(&said));
+    eprintln!("speech heard {voiced_heard} ms of {voiced_said} ms said");
     assert!(
         voiced_heard + 200 >= voiced_said,
         "heard {voiced_heard} ms of speech of {voiced_said}"

@@ -34,7 +34,7 @@ pub struct BaresipConfig {
 }
 
 impl BaresipConfig {
-    /// A phone at `sip_port` with ctrl_tcp at `sip_port - 1000` and RTP ports
+    /// A phone at `sip_port` (at least 1024) with ctrl_tcp at `sip_port - 1000` and RTP ports
     /// `20000 + 20 × (sip_port mod 1000)` and the 19 after: distinct for distinct SIP ports.
     pub fn new(user: &str, sip_port: u16, source: PathBuf, auto_answer: bool) -> BaresipConfig {
         let rtp = 20_000 + 20 * (sip_port % 1000);
