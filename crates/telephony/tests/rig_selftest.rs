@@ -277,3 +277,46 @@ fn locates_a_shifted_copy_and_rejects_noise() {
         "haystack too short"
     );
 }
+
+#[test]
+#[ignore = "needs root, sipp, baresip, kamailio, espeak-ng, sox (.ci/run installs them)"]
+fn kamailio_challenges_and_relays_onward_to_a_trunk_peer() {
+    rig::isolate();
+    let fixtures = Fixtures::new();
+    let trunk = rig::kamailio(5060, &[("center", "centerpw")], Some("127.0.0.1:5080"));
+    let mut contact = rig::sipp_uas(
+        Uas::Answer {
+            audio: fixtures.person(),
+        },
+        5080,
+    );
+    let mut center = BaresipConfig::new("center", 5090, fixtures.person(), false);
+    center.register = Some((
+        "sip:127.0.0.1:5060".into(),
+        "center".into(),
+        "centerpw".into(),
+    ));
+    let mut center = Baresip::start(center);
+
+    center.command("dial", "sip:+15550100002@127.0.0.1:5060");
+    center
+        .wait_event("CALL_ESTABLISHED", 10 * SECOND)
+        .expect("the contact answers");
+    center.command("hangup", "");
+    closed(&mut center, 5 * SECOND);
+    assert!(
+        contact.wait_exit(5 * SECOND).is_some_and(|s| s.success()),
+        "{}",
+        contact.log()
+    );
+    assert!(
+        contact.log().contains("INVITE sip:+15550100002@"),
+        "{}",
+        contact.log()
+    );
+    let invites = trunk
+        .log()
+        .matches("INVITE sip:+15550100002@127.0.0.1:5060 from")
+        .count();
+    assert_eq!(invites, 2, "407 first, then relayed:\n{}", trunk.log());
+}
