@@ -1,2 +1,187 @@
-//! SIP telephony for the live center, behind the server's `Telephony` trait: signalling on
-//! `rsipstack`, media from `watchpost-media`.
+//! SIP telephony for the live center, behind the server's `Telephony` trait: the center places
+//! its own calls through a trunk, detects answering machines, leaves its message after the
+//! beep, and tells the engine each outcome as the inputs an agent would give. Signalling is
+//! `rsipstack` (pinned); media comes from the sans-IO `watchpost-media`. README, "Telephony".
+
+pub mod call;
+pub mod config;
+pub mod endpoint;
+pub mod flow;
+pub mod jitter;
+pub mod leg;
+pub mod test_call;
+pub mod tts;
+
+pub use config::{Credentials, SipConfig, Trunk};
+pub use endpoint::StartError;
+
+use call::{Command, Dial};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use watchpost_core::Input;
+use watchpost_core::alarm::CallId;
+use watchpost_media::amd::Verdict;
+use watchpost_media::beep::MessageStart;
+use watchpost_server::adapters::{OutboundCall, Telephony};
+use watchpost_store::AlarmId;
+
+/// What happened on a call, in order: the engine's inputs, and what the record and the
+/// diagnostic command show besides.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The INVITE went out.
+    Invited,
+    /// 180 Ringing or 183 Session Progress.
+    Provisional { code: u16, reason: String },
+    /// The final response to the INVITE.
+    Final { code: u16, reason: String },
+    /// The call rang for `ring_timeout` and was cancelled.
+    RingTimeout,
+    /// The answering-machine detector's verdict.
+    Detected(Verdict),
+    /// When and why the voicemail message started.
+    MessageStarted(MessageStart),
+    /// A message played to its end.
+    Played,
+    /// The contact pressed a key.
+    Digit(char),
+    /// For the engine.
+    Input(Input),
+    /// Something went wrong that the call could not get past (no RTP port, bad SDP, no voice).
+    Failed(String),
+    /// The call is over.
+    Ended,
+}
+
+/// Everything calls share.
+pub struct Shared {
+    pub config: SipConfig,
+    pub endpoint: endpoint::Endpoint,
+    pub ports: leg::Ports,
+    pub speaker: tts::Speaker,
+    pub jitter: jitter::Jitter,
+    events: mpsc::UnboundedSender<(Option<AlarmId>, CallId, Event)>,
+}
+
+impl Shared {
+    fn report(&self, alarm: Option<AlarmId>, call: CallId, event: Event) {
+        let _ = self.events.send((alarm, call, event));
+    }
+}
+
+/// A call's events, labelled with its alarm (none for a test call).
+pub type Events = mpsc::UnboundedReceiver<(Option<AlarmId>, CallId, Event)>;
+
+/// The SIP telephony: one user agent, any number of calls at once.
+pub struct SipTelephony {
+    shared: Arc<Shared>,
+    calls: Arc<Mutex<Calls>>,
+}
+
+/// The calls in progress, by alarm and call, and how to reach each.
+type Calls = HashMap<(AlarmId, CallId), mpsc::UnboundedSender<Command>>;
+
+impl SipTelephony {
+    /// Starts the user agent and checks the voice. Returns the telephony and the stream of
+    /// every call's events (the engine's inputs among them). Errors: the address is taken,
+    /// the caller ID is not E.164, the voice program is missing.
+    pub async fn start(config: SipConfig) -> Result<(SipTelephony, Events), StartError> {
+        let (shared, events) = Shared::start(config).await?;
+        Ok((
+            SipTelephony {
+                shared: Arc::new(shared),
+                calls: Arc::default(),
+            },
+            events,
+        ))
+    }
+
+    /// How late the 20 ms sends have been so far (the RTP pacing benchmark).
+    pub fn jitter(&self) -> &jitter::Jitter {
+        &self.shared.jitter
+    }
+
+    fn send(&self, alarm: AlarmId, call: CallId, command: Command) {
+        if let Some(tx) = self.calls.lock().unwrap().get(&(alarm, call)) {
+            let _ = tx.send(command);
+        }
+    }
+
+    /// The agent overturned the detector on `call` (README, "Telephony": agent calls).
+    pub fn agent_says(&self, alarm: AlarmId, call: CallId, machine: bool) {
+        self.send(alarm, call, Command::AgentSays { machine });
+    }
+}
+
+impl Shared {
+    /// The user agent, the voice and the RTP ports. Errors: as `SipTelephony::start`.
+    pub async fn start(config: SipConfig) -> Result<(Shared, Events), StartError> {
+        if !watchpost_core::account::is_e164(&config.caller_id) {
+            return Err(StartError::CallerId(config.caller_id.clone()));
+        }
+        let speaker = tts::Speaker::start(config.voice.clone()).await?;
+        let endpoint = endpoint::Endpoint::start(&config).await?;
+        let (events, rx) = mpsc::unbounded_channel();
+        Ok((
+            Shared {
+                ports: leg::Ports::new(config.rtp_ports.clone()),
+                config,
+                endpoint,
+                speaker,
+                jitter: jitter::Jitter::default(),
+                events,
+            },
+            rx,
+        ))
+    }
+}
+
+impl Telephony for SipTelephony {
+    fn place(&self, call: OutboundCall) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let key = (call.alarm, call.call);
+        self.calls.lock().unwrap().insert(key, tx);
+        let shared = self.shared.clone();
+        let calls = self.calls.clone();
+        let dial = Dial {
+            alarm: Some(call.alarm),
+            call: call.call,
+            to: call.phone,
+            purpose: call.purpose,
+            message: call.message,
+            offers_agent: call.offers_agent,
+        };
+        tokio::spawn(async move {
+            call::run(shared, dial, rx).await;
+            calls.lock().unwrap().remove(&key);
+        });
+    }
+
+    fn leave_voicemail(&self, alarm: AlarmId, call: CallId, message: &str) {
+        self.send(alarm, call, Command::Voicemail(message.to_string()));
+    }
+
+    fn hang_up(&self, alarm: AlarmId, call: CallId) {
+        self.send(alarm, call, Command::HangUp);
+    }
+}
+
+/// Hands each call's inputs to the engine, in order, as the actor `telephony`, and logs the
+/// rest of what happened on the line. Runs until the telephony stops.
+pub async fn feed(mut events: Events, commands: watchpost_server::Commands) {
+    while let Some((alarm, call, event)) = events.recv().await {
+        match (alarm, event) {
+            (Some(alarm), Event::Input(input)) => {
+                if let Err(e) = commands.send(alarm, input, "telephony").await {
+                    // The engine moved on (a disarm ended the call, the alarm closed).
+                    tracing::debug!(alarm, call, error = %e, "telephony input refused");
+                }
+            }
+            (alarm, Event::Failed(reason)) => {
+                tracing::warn!(alarm, call, %reason, "call failed");
+            }
+            (alarm, event) => tracing::info!(alarm, call, ?event, "call"),
+        }
+    }
+}

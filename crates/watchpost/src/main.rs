@@ -6,6 +6,7 @@ mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
 mod bench_flood;
+mod call_cmd;
 mod config;
 mod database;
 mod keys_cmd;
@@ -62,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: wire_cmd::WireCommand,
     },
+    /// Phone calls through the SIP trunk.
+    Call {
+        #[command(subcommand)]
+        command: call_cmd::CallCommand,
+    },
     /// Benchmarks that print numbers.
     Bench {
         #[command(subcommand)]
@@ -99,6 +105,7 @@ fn main() -> ExitCode {
             Command::Users { command } => users_cmd::run(command).await,
             Command::Keys { command } => keys_cmd::run(command).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
+            Command::Call { command } => call_cmd::run(command).await,
             Command::Bench {
                 command: BenchCommand::Intake(args),
             } => bench::intake(args).await.map(|()| ExitCode::SUCCESS),

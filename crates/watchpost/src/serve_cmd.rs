@@ -1,6 +1,7 @@
 //! `watchpost serve`: runs the live center until SIGTERM or Ctrl-C. With `--demo`, a demo
 //! center: demo accounts and user, simulated people on the phone, a trickle of signals.
 
+use crate::config::telephony::Choice;
 use crate::config::values::{CenterName, PhoneNumber, Runaway, Span, TimeZone};
 use crate::config::{self, ConfigFile};
 use anyhow::Context;
@@ -13,6 +14,7 @@ use watchpost_core::{RunawayLimit, Settings};
 use watchpost_server::adapters::{self, Dispatch, Manual, Telephony};
 use watchpost_server::sim_telephony::{self, SimDispatch, SimTelephony};
 use watchpost_server::{Config, NodeConfig, Server, demo};
+use watchpost_telephony::SipTelephony;
 use watchpost_wire::Window;
 
 /// Each option overrides its key in `--config` (README, Configuration).
@@ -93,6 +95,7 @@ struct Resolved {
     window: Window,
     settings: Settings,
     timezone: chrono_tz::Tz,
+    telephony: config::telephony::Choice,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -179,7 +182,12 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
              give --callback-number"
         ),
     };
+    let telephony = file
+        .telephony
+        .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
     Ok(Resolved {
+        telephony,
         db,
         create: args.create || file.database.create.unwrap_or(false) || args.demo,
         node,
@@ -219,6 +227,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         window,
         settings,
         timezone,
+        telephony,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -269,19 +278,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
     let adopted = std::mem::replace(&mut server.adopted, none);
     let (stop_demo, demo_stopping) = tokio::sync::watch::channel(false);
-    let (telephony, dispatch): (Arc<dyn Telephony>, Arc<dyn Dispatch>) = if args.demo {
-        let telephony = SimTelephony::start(
+    let telephony: Arc<dyn Telephony> = match telephony {
+        Choice::Manual => Arc::new(Manual),
+        Choice::Sim => Arc::new(SimTelephony::start(
             server.commands.clone(),
             server.board.clone(),
             sim_telephony::CallTiming::default(),
-        );
-        let agency = SimDispatch {
+        )),
+        Choice::Sip(config) => {
+            let (listen, trunk) = (config.listen, config.trunk.uri());
+            let (sip, events) = SipTelephony::start(*config).await?;
+            tokio::spawn(watchpost_telephony::feed(events, server.commands.clone()));
+            say!(
+                "watchpost: SIP telephony on udp://{listen} and tcp://{listen}, calls through {trunk}"
+            );
+            Arc::new(sip)
+        }
+    };
+    let dispatch: Arc<dyn Dispatch> = if args.demo {
+        Arc::new(SimDispatch {
             commands: server.commands.clone(),
             confirms_after: Duration::from_secs(20),
-        };
-        (Arc::new(telephony), Arc::new(agency))
+        })
     } else {
-        (Arc::new(Manual), Arc::new(Manual))
+        Arc::new(Manual)
     };
     tokio::spawn(adapters::carry_out(
         effects,

@@ -1,0 +1,276 @@
+//! What the center does on an answered outbound call, sans-IO: it listens (answering-machine
+//! detection), speaks its message to a person, waits for the beep and leaves the message on a
+//! machine, listens for "1" on a practice call, and says when to hang up. The driver feeds it
+//! the contact's 20 ms frames, digits and ticks, and carries out its steps.
+
+use std::sync::Arc;
+use watchpost_core::Input;
+use watchpost_core::alarm::CallId;
+use watchpost_media::amd::{Amd, AmdConfig, Answer, Verdict};
+use watchpost_media::beep::{DropConfig, DropTimer, MessageStart, StartReason};
+
+/// What the flow asks of the driver.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Give the engine this input (`Answered`, `Voicemail`, `AgentJoined`, `CallEnded`).
+    Report(Input),
+    /// Play these 8 kHz samples to the contact from now on, replacing what was playing.
+    Play(Arc<Vec<i16>>),
+    /// End the call (BYE).
+    HangUp,
+    /// The detector's verdict, for the call's record and the diagnostic command.
+    Detected(Verdict),
+    /// Where the voicemail message started, for the record.
+    MessageStarted(MessageStart),
+}
+
+/// Who is on the center's side of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// An automated call: the center speaks `message`; on a machine the detector decides
+    /// alone (TELEPHONY.md §3.4). `offers_agent`: the message ends with "press 1".
+    Automated { offers_agent: bool },
+    /// A call with an agent, who hears the greeting and can overturn the detector.
+    Agent,
+}
+
+enum Phase {
+    Listening(Box<Amd>),
+    /// A machine answered: waiting for the beep, and for the engine's message.
+    Dropping {
+        timer: Box<DropTimer>,
+        /// When the timer started, since the answer: its times count from there.
+        since_ms: u32,
+        start: Option<MessageStart>,
+        message: Option<Arc<Vec<i16>>>,
+    },
+    /// Playing to the end; then hang up, or wait for "1".
+    Speaking {
+        then: Then,
+    },
+    PressOne {
+        until_ms: u32,
+    },
+    /// A person is on the line with an agent (or the call is done): nothing more to do here.
+    Done,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Then {
+    HangUp,
+    PressOne,
+}
+
+/// One answered call.
+pub struct Flow {
+    call: CallId,
+    side: Side,
+    message: Option<Arc<Vec<i16>>>,
+    drop: DropConfig,
+    press_one_ms: u32,
+    /// Milliseconds since the answer, by frames heard or ticks, whichever is later.
+    now_ms: u32,
+    phase: Phase,
+}
+
+impl Flow {
+    /// A call answered now. `message` is what an automated call says to a person (rendered
+    /// already, so a person never waits on the voice). `press_one_ms`: how long to wait for
+    /// "1" after the message.
+    pub fn answered(
+        call: CallId,
+        side: Side,
+        message: Option<Arc<Vec<i16>>>,
+        amd: AmdConfig,
+        drop: DropConfig,
+        press_one_ms: u32,
+    ) -> Flow {
+        Flow {
+            call,
+            side,
+            message,
+            drop,
+            press_one_ms,
+            now_ms: 0,
+            phase: Phase::Listening(Box::new(Amd::new(amd))),
+        }
+    }
+
+    /// The contact's next 20 ms frame (160 samples at 8 kHz).
+    pub fn heard(&mut self, frame: &[i16]) -> Vec<Step> {
+        self.now_ms += watchpost_media::FRAME_MS;
+        let mut steps = Vec::new();
+        match &mut self.phase {
+            Phase::Listening(amd) => {
+                if let Some(verdict) = amd.push(frame) {
+                    steps.push(Step::Detected(verdict.clone()));
+                    self.decide(verdict.answer, &mut steps);
+                }
+            }
+            Phase::Dropping {
+                timer,
+                since_ms,
+                start,
+                ..
+            } => {
+                if let (None, Some(at)) = (&start, timer.push(frame)) {
+                    let at = since_answer(at, *since_ms);
+                    steps.push(Step::MessageStarted(at));
+                    *start = Some(at);
+                    self.leave_message(&mut steps);
+                }
+            }
+            _ => {}
+        }
+        self.timers(&mut steps);
+        steps
+    }
+
+    /// Wall-clock time since the answer, every 20 ms or so: a peer that sends no RTP still
+    /// gets a verdict, a beep wait still gives up, a press-1 wait still ends.
+    pub fn tick(&mut self, since_answer_ms: u32) -> Vec<Step> {
+        let mut steps = Vec::new();
+        if since_answer_ms > self.now_ms + 200 {
+            // Nothing heard for a while: the time passes as silence.
+            while self.now_ms + watchpost_media::FRAME_MS <= since_answer_ms {
+                steps.extend(self.heard(&[0; watchpost_media::FRAME_SAMPLES]));
+            }
+            return steps;
+        }
+        self.timers(&mut steps);
+        steps
+    }
+
+    /// The person pressed a key (RFC 4733 or in-band).
+    pub fn digit(&mut self, digit: char) -> Vec<Step> {
+        let offers_agent = matches!(self.side, Side::Automated { offers_agent: true });
+        let listening = matches!(self.phase, Phase::Speaking { .. } | Phase::PressOne { .. });
+        if digit == '1' && offers_agent && listening {
+            self.phase = Phase::Done;
+            return vec![
+                Step::Play(Arc::new(Vec::new())),
+                Step::Report(Input::AgentJoined { call: self.call }),
+            ];
+        }
+        Vec::new()
+    }
+
+    /// The engine's voicemail message, rendered (`Action::LeaveVoicemail`).
+    pub fn voicemail_message(&mut self, samples: Arc<Vec<i16>>) -> Vec<Step> {
+        let mut steps = Vec::new();
+        if let Phase::Dropping { message, .. } = &mut self.phase {
+            *message = Some(samples);
+            self.leave_message(&mut steps);
+        }
+        steps
+    }
+
+    /// The agent said who answered, overturning the detector (agent calls only).
+    pub fn agent_says(&mut self, machine: bool) -> Vec<Step> {
+        let mut steps = Vec::new();
+        match (&self.phase, machine) {
+            (Phase::Listening(_), _) => self.decide(
+                if machine {
+                    Answer::Machine
+                } else {
+                    Answer::Person
+                },
+                &mut steps,
+            ),
+            // "It's a person" while the center waits for a beep: the agent takes the call.
+            (Phase::Dropping { .. }, false) => {
+                self.phase = Phase::Done;
+                steps.push(Step::Report(Input::Answered { call: self.call }));
+            }
+            _ => {}
+        }
+        steps
+    }
+
+    /// Whether the flow has nothing more to do on its own.
+    pub fn done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    fn decide(&mut self, answer: Answer, steps: &mut Vec<Step>) {
+        // An unsure detector on an automated call speaks to a person: a person must never
+        // wait in silence, and the message plays to its end on a machine too.
+        let machine = answer == Answer::Machine;
+        if machine {
+            steps.push(Step::Report(Input::Voicemail { call: self.call }));
+            self.phase = Phase::Dropping {
+                timer: Box::new(DropTimer::new(self.drop.clone())),
+                since_ms: self.now_ms,
+                start: None,
+                message: None,
+            };
+            return;
+        }
+        steps.push(Step::Report(Input::Answered { call: self.call }));
+        match (self.side, &self.message) {
+            (Side::Automated { offers_agent }, Some(message)) => {
+                steps.push(Step::Play(message.clone()));
+                self.phase = Phase::Speaking {
+                    then: if offers_agent {
+                        Then::PressOne
+                    } else {
+                        Then::HangUp
+                    },
+                };
+            }
+            _ => self.phase = Phase::Done,
+        }
+    }
+
+    fn leave_message(&mut self, steps: &mut Vec<Step>) {
+        if let Phase::Dropping {
+            start: Some(_),
+            message: Some(message),
+            ..
+        } = &self.phase
+        {
+            let message = message.clone();
+            steps.push(Step::Play(message.clone()));
+            self.phase = Phase::Speaking { then: Then::HangUp };
+        }
+    }
+
+    /// The message asked for last has played to its end.
+    pub fn played(&mut self) -> Vec<Step> {
+        let mut steps = Vec::new();
+        if let Phase::Speaking { then } = self.phase {
+            match then {
+                Then::HangUp => self.finish(&mut steps),
+                Then::PressOne => {
+                    self.phase = Phase::PressOne {
+                        until_ms: self.now_ms + self.press_one_ms,
+                    }
+                }
+            }
+        }
+        steps
+    }
+
+    fn timers(&mut self, steps: &mut Vec<Step>) {
+        match self.phase {
+            Phase::PressOne { until_ms } if self.now_ms >= until_ms => self.finish(steps),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, steps: &mut Vec<Step>) {
+        self.phase = Phase::Done;
+        steps.push(Step::HangUp);
+        steps.push(Step::Report(Input::CallEnded { call: self.call }));
+    }
+}
+
+/// A drop timer's times, which count from the machine's verdict, counted from the answer.
+fn since_answer(mut at: MessageStart, since_ms: u32) -> MessageStart {
+    at.at_ms += since_ms;
+    if let StartReason::Beep(beep) = &mut at.reason {
+        beep.start_ms += since_ms;
+        beep.end_ms += since_ms;
+    }
+    at
+}

@@ -1,0 +1,290 @@
+//! The center's outbound calls against real peers (baresip, sipp, kamailio), each test in a
+//! private network namespace of its own: a person, an answering machine with beeps of several
+//! pitches, busy, no answer, a trunk that asks for digest authentication, "press 1".
+
+mod rig;
+
+use rig::{Baresip, BaresipConfig, Fixtures, Uas};
+use std::time::Duration;
+use watchpost_core::Input;
+use watchpost_core::alarm::Purpose;
+use watchpost_media::amd::Answer;
+use watchpost_media::beep::StartReason;
+use watchpost_server::adapters::{OutboundCall, Telephony};
+use watchpost_telephony::test_call::{self, Summary};
+use watchpost_telephony::{Credentials, Event, SipConfig, SipTelephony};
+
+const PEERS: &str = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng \
+                     and sox (.ci/run installs them)";
+const MESSAGE: &str = "This is the Acme monitoring center with an urgent message about a \
+                       burglary alarm at 12 Main Street. Please call us back as soon as \
+                       possible at 5 5 5, 0 1 9 9. Again, our number is 5 5 5, 0 1 9 9.";
+
+/// Runs `test` on a thread of its own inside a fresh network namespace, with its own runtime.
+fn isolated<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
+    std::thread::spawn(move || {
+        rig::isolate();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(test());
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+fn center(trunk: &str) -> SipConfig {
+    let mut config = SipConfig::new(
+        "127.0.0.1:5070".parse().unwrap(),
+        trunk.parse().unwrap(),
+        "+15555550199".into(),
+    );
+    config.rtp_ports = 30000..=30999;
+    config
+}
+
+fn phone(fixtures: &Fixtures, source: std::path::PathBuf) -> Baresip {
+    let _ = fixtures;
+    Baresip::start(BaresipConfig {
+        sip_port: 5080,
+        ctrl_port: 4480,
+        rtp_ports: (22000, 22100),
+        source,
+        auto_answer: true,
+        user: "+15555550101".into(),
+        register: None,
+    })
+}
+
+/// Our message, as the center's voice renders it, for finding it in what a peer heard.
+async fn message_audio() -> Vec<i16> {
+    let speaker = watchpost_telephony::tts::Speaker::start(Default::default())
+        .await
+        .unwrap();
+    speaker.say(MESSAGE).await.unwrap().to_vec()
+}
+
+fn assert_heard_whole_message(
+    heard: &[i16],
+    message: &[i16],
+    not_before_ms: u32,
+    summary: &Summary,
+) {
+    let (at, correlation) = rig::locate(heard, message)
+        .unwrap_or_else(|| panic!("our message is not in what the peer heard: {summary:?}"));
+    assert!(
+        correlation > 0.7,
+        "the message heard differs from ours (correlation {correlation:.2}): {summary:?}"
+    );
+    assert!(
+        at >= not_before_ms,
+        "the message started at {at} ms, before {not_before_ms} ms: {summary:?}"
+    );
+    let from = (at as usize * 8).min(heard.len());
+    let tail = &heard[from..];
+    let spoken = rig::voiced_ms(message);
+    let heard_ms = rig::voiced_ms(&tail[..tail.len().min(message.len() + 8000)]);
+    assert!(
+        heard_ms + 300 >= spoken,
+        "only {heard_ms} ms of our {spoken} ms of speech were heard: {summary:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_machine_gets_the_whole_message_after_its_beep() {
+    let _ = PEERS;
+    for (hz, beep_ms) in [(1000, 500), (440, 300), (2000, 800)] {
+        isolated(move || async move {
+            let fixtures = Fixtures::new();
+            let (greeting, beep_end) = fixtures.machine(hz, beep_ms);
+            let mut machine = phone(&fixtures, greeting);
+            let summary = test_call::run(center("sip:127.0.0.1:5080"), "+15555550101", MESSAGE)
+                .await
+                .unwrap();
+            assert_eq!(summary.outcome, Some("voicemail"), "{summary:?}");
+            let verdict = summary.detected.clone().unwrap();
+            assert_eq!(verdict.answer, Answer::Machine, "{summary:?}");
+            let start = summary.message_started.unwrap();
+            let StartReason::Beep(beep) = &start.reason else {
+                panic!("no beep found at {hz} Hz: {summary:?}");
+            };
+            assert!(beep.hz.abs_diff(hz) <= 50, "{hz} Hz beep heard as {beep:?}");
+            // The machine's greeting starts at its answer, as the center's clock does.
+            assert!(
+                beep.end_ms.abs_diff(beep_end) <= 100,
+                "the beep ended at {beep_end} ms, found at {} ms",
+                beep.end_ms
+            );
+            assert!(start.at_ms >= beep_end, "{summary:?}");
+            assert!(summary.played_to_end, "{summary:?}");
+            machine.wait_event("CALL_CLOSED", Duration::from_secs(10));
+            // What it heard is recorded from the first packet it decoded, a little after the
+            // answer: all of our message is in it, after the silence we sent while it spoke.
+            let heard = machine.heard();
+            let speech_before =
+                rig::voiced_ms(&heard[..(beep_end as usize * 8 - 4000).min(heard.len())]);
+            assert_eq!(speech_before, 0, "the machine heard us before its beep");
+            assert_heard_whole_message(&heard, &message_audio().await, 0, &summary);
+        });
+    }
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_person_hears_the_message_at_once() {
+    isolated(|| async {
+        let fixtures = Fixtures::new();
+        let mut person = phone(&fixtures, fixtures.person());
+        let summary = test_call::run(center("sip:127.0.0.1:5080"), "+15555550101", MESSAGE)
+            .await
+            .unwrap();
+        assert_eq!(summary.outcome, Some("answered"), "{summary:?}");
+        let verdict = summary.detected.clone().unwrap();
+        assert_eq!(verdict.answer, Answer::Person, "{summary:?}");
+        assert!(verdict.at_ms < 3000, "a person waited {} ms", verdict.at_ms);
+        assert!(summary.message_started.is_none(), "{summary:?}");
+        assert!(summary.played_to_end, "{summary:?}");
+        person.wait_event("CALL_CLOSED", Duration::from_secs(10));
+        assert_heard_whole_message(&person.heard(), &message_audio().await, 0, &summary);
+    });
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn busy_and_declined_are_busy_unavailable_is_no_answer() {
+    for (uas, code, outcome) in [
+        (Uas::Busy, 486, "busy"),
+        (Uas::Decline, 603, "busy"),
+        (Uas::Unavailable, 480, "no_answer"),
+    ] {
+        isolated(move || async move {
+            let _peer = rig::sipp_uas(uas, 5080);
+            let summary = test_call::run(center("sip:127.0.0.1:5080"), "+15555550101", MESSAGE)
+                .await
+                .unwrap();
+            assert_eq!(
+                summary.final_response.as_ref().map(|f| f.0),
+                Some(code),
+                "{summary:?}"
+            );
+            assert_eq!(summary.outcome, Some(outcome), "{summary:?}");
+            assert!(!summary.played_to_end);
+        });
+    }
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
+    isolated(|| async {
+        let peer = rig::sipp_uas(Uas::NoAnswer, 5080);
+        let mut config = center("sip:127.0.0.1:5080");
+        config.ring_timeout = Duration::from_secs(5);
+        let summary = test_call::run(config, "+15555550101", MESSAGE)
+            .await
+            .unwrap();
+        assert_eq!(summary.outcome, Some("no_answer"), "{summary:?}");
+        assert_eq!(
+            summary.final_response.as_ref().map(|f| f.0),
+            Some(487),
+            "{summary:?}"
+        );
+        assert!(
+            summary.provisional.iter().any(|(c, _)| *c == 180),
+            "{summary:?}"
+        );
+        assert!(
+            (Duration::from_secs(5)..Duration::from_secs(9)).contains(&summary.duration),
+            "{summary:?}"
+        );
+        assert!(
+            peer.log().contains("CANCEL"),
+            "sipp saw no CANCEL: {}",
+            peer.log()
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_trunk_that_asks_for_digest_gets_it() {
+    isolated(|| async {
+        let fixtures = Fixtures::new();
+        let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], Some("127.0.0.1:5080"));
+        let _person = phone(&fixtures, fixtures.person());
+        let mut config = center("sip:127.0.0.1:5060");
+        let summary = test_call::run(config.clone(), "+15555550101", MESSAGE)
+            .await
+            .unwrap();
+        assert_eq!(
+            summary.final_response.as_ref().map(|f| f.0),
+            Some(407),
+            "{summary:?}"
+        );
+        // A second user agent, as a second `watchpost call test` would be.
+        config.listen = "127.0.0.1:5072".parse().unwrap();
+        config.credentials = Some(Credentials {
+            username: "center".into(),
+            password: "trunk-pw".into(),
+        });
+        let summary = test_call::run(config, "+15555550101", MESSAGE)
+            .await
+            .unwrap();
+        assert_eq!(summary.outcome, Some("answered"), "{summary:?}");
+        assert!(summary.played_to_end, "{summary:?}");
+    });
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn pressing_1_on_a_practice_call_asks_for_an_agent() {
+    isolated(|| async {
+        let fixtures = Fixtures::new();
+        let _peer = rig::sipp_uas(
+            Uas::PressOne {
+                audio: fixtures.person(),
+            },
+            5080,
+        );
+        let (sip, mut events) = SipTelephony::start(center("sip:127.0.0.1:5080"))
+            .await
+            .unwrap();
+        sip.place(OutboundCall {
+            alarm: 7,
+            call: 0,
+            to: "Jane".into(),
+            phone: "+15555550101".into(),
+            purpose: Purpose::Automated,
+            message: Some(format!("{MESSAGE} Press 1 to speak with an agent.")),
+            offers_agent: true,
+        });
+        let mut inputs = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while let Ok(Some((alarm, _, event))) =
+            tokio::time::timeout_at(deadline, events.recv()).await
+        {
+            assert_eq!(alarm, Some(7));
+            if let Event::Input(input) = event {
+                let joined = matches!(input, Input::AgentJoined { .. });
+                inputs.push(input);
+                if joined {
+                    break;
+                }
+            }
+        }
+        assert!(
+            matches!(
+                inputs.as_slice(),
+                [
+                    Input::CallPlaced { call: 0 },
+                    Input::Answered { call: 0 },
+                    Input::AgentJoined { call: 0 }
+                ]
+            ),
+            "{inputs:?}"
+        );
+    });
+}

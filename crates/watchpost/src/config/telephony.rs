@@ -1,0 +1,222 @@
+//! `[telephony]`: who makes the center's phone calls — agents by hand (`manual`), simulated
+//! people (`sim`, demos and training) or the center itself over SIP (`sip`). README,
+//! "Telephony".
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use watchpost_telephony::config::parse_port_range;
+use watchpost_telephony::tts::Voice;
+use watchpost_telephony::{Credentials, SipConfig, Trunk};
+
+/// The table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelephonyTable {
+    pub adapter: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub trunk: Option<String>,
+    pub username: Option<String>,
+    /// The name of the environment variable that holds the trunk password.
+    pub password_env: Option<String>,
+    pub register: Option<bool>,
+    pub rtp_ports: Option<String>,
+    pub tts: Option<String>,
+    pub ring_timeout: Option<super::values::Span>,
+}
+
+/// The adapter chosen, checked.
+pub enum Choice {
+    Manual,
+    Sim,
+    Sip(Box<SipConfig>),
+}
+
+impl TelephonyTable {
+    /// Checks every key; `caller_id` is the center's callback number (E.164), `demo` makes
+    /// `sim` the default. `env` reads an environment variable (the password). Errors are one
+    /// line naming `telephony.<key>` and the reason.
+    pub fn choose(
+        self,
+        caller_id: &str,
+        demo: bool,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Choice, String> {
+        let adapter = self
+            .adapter
+            .clone()
+            .unwrap_or_else(|| if demo { "sim" } else { "manual" }.into());
+        let sip_only = [
+            ("listen", self.listen.is_some()),
+            ("trunk", self.trunk.is_some()),
+            ("username", self.username.is_some()),
+            ("password_env", self.password_env.is_some()),
+            ("register", self.register.is_some()),
+            ("rtp_ports", self.rtp_ports.is_some()),
+            ("tts", self.tts.is_some()),
+            ("ring_timeout", self.ring_timeout.is_some()),
+        ];
+        match adapter.as_str() {
+            "manual" | "sim" => {
+                if let Some((key, _)) = sip_only.iter().find(|(_, set)| *set) {
+                    return Err(format!(
+                        "telephony.{key}: only used with adapter = \"sip\" (adapter is \
+                         {adapter:?})"
+                    ));
+                }
+                Ok(if adapter == "sim" {
+                    Choice::Sim
+                } else {
+                    Choice::Manual
+                })
+            }
+            "sip" => self.sip(caller_id, env).map(|c| Choice::Sip(Box::new(c))),
+            other => Err(format!(
+                "telephony.adapter: {other:?} is not one of manual, sim, sip"
+            )),
+        }
+    }
+
+    fn sip(
+        self,
+        caller_id: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<SipConfig, String> {
+        let listen = self
+            .listen
+            .ok_or("telephony.listen: required with adapter = \"sip\" (our SIP address, like 127.0.0.1:5070)")?;
+        let trunk: Trunk = self
+            .trunk
+            .as_deref()
+            .ok_or("telephony.trunk: required with adapter = \"sip\" (where calls go, like sip:trunk.example.net:5060)")?
+            .parse()
+            .map_err(|e| format!("telephony.trunk: {e}"))?;
+        let mut config = SipConfig::new(listen, trunk, caller_id.to_string());
+        config.credentials = match (self.username, self.password_env) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(
+                    "telephony.password_env: required with telephony.username (the \
+                            name of the environment variable that holds the password)"
+                        .into(),
+                );
+            }
+            (None, Some(_)) => {
+                return Err("telephony.username: required with telephony.password_env".into());
+            }
+            (Some(username), Some(variable)) => {
+                if username.trim().is_empty() {
+                    return Err("telephony.username: is empty".into());
+                }
+                let password = env(&variable).filter(|p| !p.is_empty()).ok_or_else(|| {
+                    format!(
+                        "telephony.password_env: the environment variable {variable} is not set"
+                    )
+                })?;
+                Some(Credentials { username, password })
+            }
+        };
+        config.register = self.register.unwrap_or(false);
+        if config.register && config.credentials.is_none() {
+            return Err(
+                "telephony.register: registering needs telephony.username and \
+                        telephony.password_env"
+                    .into(),
+            );
+        }
+        if let Some(ports) = self.rtp_ports {
+            config.rtp_ports =
+                parse_port_range(&ports).map_err(|e| format!("telephony.rtp_ports: {e}"))?;
+        }
+        if let Some(tts) = self.tts {
+            config.voice = tts
+                .parse::<Voice>()
+                .map_err(|e| format!("telephony.tts: {e}"))?;
+        }
+        if let Some(ring) = self.ring_timeout {
+            if !(5..=120).contains(&ring.0.as_secs()) {
+                return Err(format!(
+                    "telephony.ring_timeout: {:?} is outside 5s to 120s",
+                    ring.0
+                ));
+            }
+            config.ring_timeout = ring.0;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choose(text: &str, env: &[(&str, &str)]) -> Result<Choice, String> {
+        let table: TelephonyTable = toml::from_str(text).map_err(|e| e.to_string())?;
+        table.choose("+15555550100", false, |k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn a_sip_table_is_read() {
+        let Choice::Sip(config) = choose(
+            r#"adapter = "sip"
+               listen = "127.0.0.1:5070"
+               trunk = "sip:127.0.0.1:5080"
+               username = "center"
+               password_env = "SIP_PW"
+               register = true
+               rtp_ports = "30000-30099"
+               tts = "flite"
+               ring_timeout = "25s""#,
+            &[("SIP_PW", "pw")],
+        )
+        .unwrap() else {
+            panic!("not sip")
+        };
+        assert_eq!(config.trunk.port, 5080);
+        assert_eq!(config.credentials.unwrap().password, "pw");
+        assert_eq!(config.rtp_ports, 30000..=30099);
+        assert_eq!(config.ring_timeout.as_secs(), 25);
+        assert_eq!(config.caller_id, "+15555550100");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_key() {
+        let sip = "adapter = \"sip\"\nlisten = \"127.0.0.1:5070\"\ntrunk = \"sip:h\"\n";
+        let cases = [
+            (
+                "adapter = \"pbx\"",
+                "telephony.adapter: \"pbx\" is not one of",
+            ),
+            (
+                "trunk = \"sip:h\"",
+                "telephony.trunk: only used with adapter = \"sip\"",
+            ),
+            ("adapter = \"sip\"", "telephony.listen: required"),
+            (
+                &format!("{sip}username = \"c\""),
+                "telephony.password_env: required",
+            ),
+            (
+                &format!("{sip}username = \"c\"\npassword_env = \"NOPE\""),
+                "NOPE is not set",
+            ),
+            (
+                &format!("{sip}register = true"),
+                "telephony.register: registering needs",
+            ),
+            (&format!("{sip}rtp_ports = \"9-1\""), "telephony.rtp_ports:"),
+            (&format!("{sip}tts = \"say\""), "telephony.tts:"),
+            (
+                &format!("{sip}ring_timeout = \"1s\""),
+                "telephony.ring_timeout:",
+            ),
+        ];
+        for (text, says) in cases {
+            let e = choose(text, &[]).err().unwrap_or_default();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+}
