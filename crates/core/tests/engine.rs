@@ -343,6 +343,49 @@ fn water_is_automated_and_stops_at_the_first_person() {
 }
 
 #[test]
+fn an_answer_taken_for_a_person_can_be_corrected_to_voicemail_until_anything_was_said() {
+    let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 2));
+    drain(&mut a);
+    a.handle(1_000, Input::CallPlaced { call: 0 }).unwrap();
+    a.handle(5_000, Input::Answered { call: 0 }).unwrap();
+    // The agent hears a greeting: it was a machine after all.
+    a.handle(7_000, Input::Voicemail { call: 0 }).unwrap();
+    let actions = drain(&mut a);
+    assert!(
+        matches!(
+            actions[..],
+            [
+                Action::LeaveVoicemail { call: 0, .. },
+                Action::PlaceCall {
+                    call: 1,
+                    contact: 1,
+                    ..
+                }
+            ]
+        ),
+        "{actions:?}"
+    );
+    assert_eq!(a.calls()[0].result, Some(CallResult::Voicemail));
+    assert_eq!(a.calls()[0].answered_at, None);
+
+    // Once the password was asked for, the call was a conversation: no correction.
+    a.handle(8_000, Input::CallPlaced { call: 1 }).unwrap();
+    a.handle(9_000, Input::Answered { call: 1 }).unwrap();
+    a.handle(
+        10_000,
+        Input::PasswordChecked {
+            call: 1,
+            matched: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        a.handle(11_000, Input::Voicemail { call: 1 }),
+        Err(Rejected::AlreadyAnswered(1))
+    );
+}
+
+#[test]
 fn voicemail_message_says_where_what_and_how_to_call_back() {
     let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 2));
     drain(&mut a);

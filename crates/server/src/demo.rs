@@ -151,6 +151,7 @@ pub async fn prepare<S: Store + ?Sized>(store: &S, now: Millis) -> Result<usize,
             failed_logins: 0,
             locked_until: None,
             created_at: now,
+            phone: None,
         })
         .await?;
     Ok(accounts.len())

@@ -271,6 +271,9 @@ pub struct User {
     /// Signing in is refused before this time (it may be in the past: then it is over).
     pub locked_until: Option<Millis>,
     pub created_at: Millis,
+    /// The agent's phone: a SIP URI (`sip:amy@10.0.0.21:5060`) the center calls to connect
+    /// the agent to a contact when it places the call itself (README, "Telephony").
+    pub phone: Option<String>,
 }
 
 impl fmt::Debug for User {

@@ -55,6 +55,7 @@ fn user_row(r: &PgRow) -> Result<User> {
         failed_logins: int(r, "failed_logins")? as u32,
         locked_until: r.get("locked_until"),
         created_at: r.get("created_at"),
+        phone: r.get("phone"),
     })
 }
 
@@ -555,10 +556,11 @@ impl Store for PgStore {
         // An upsert, not a delete and insert: the user's sessions must not cascade away.
         sqlx::query(
             "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             created_at, phone) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
              password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
-             locked_until = excluded.locked_until, created_at = excluded.created_at",
+             locked_until = excluded.locked_until, created_at = excluded.created_at, \
+             phone = excluded.phone",
         )
         .bind(&u.name)
         .bind(u.role.as_str())
@@ -566,6 +568,7 @@ impl Store for PgStore {
         .bind(u.failed_logins as i64)
         .bind(u.locked_until)
         .bind(u.created_at)
+        .bind(&u.phone)
         .execute(&self.pool)
         .await?;
         Ok(())

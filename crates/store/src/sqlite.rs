@@ -49,6 +49,7 @@ fn user_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
         failed_logins: r.get::<i64, _>("failed_logins") as u32,
         locked_until: r.get("locked_until"),
         created_at: r.get("created_at"),
+        phone: r.get("phone"),
     })
 }
 
@@ -500,10 +501,11 @@ impl Store for SqliteStore {
         // An upsert, not a delete and insert: the user's sessions must not cascade away.
         sqlx::query(
             "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?) \
+             created_at, phone) VALUES (?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
              password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
-             locked_until = excluded.locked_until, created_at = excluded.created_at",
+             locked_until = excluded.locked_until, created_at = excluded.created_at, \
+             phone = excluded.phone",
         )
         .bind(&u.name)
         .bind(u.role.as_str())
@@ -511,6 +513,7 @@ impl Store for SqliteStore {
         .bind(u.failed_logins as i64)
         .bind(u.locked_until)
         .bind(u.created_at)
+        .bind(&u.phone)
         .execute(&self.writer)
         .await?;
         Ok(())

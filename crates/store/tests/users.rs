@@ -17,6 +17,7 @@ fn user(name: &str, role: Role) -> User {
         failed_logins: 0,
         locked_until: None,
         created_at: 1_000,
+        phone: None,
     }
 }
 
@@ -41,6 +42,7 @@ async fn put_users_and_a_session(store: &dyn Store) {
     // Replacing a user keeps its sessions.
     let mut ann = user("ann", Role::Supervisor);
     ann.locked_until = Some(9);
+    ann.phone = Some("sip:ann@10.0.0.21:5060".into());
     store.put_user(&ann).await.unwrap();
 }
 
@@ -52,6 +54,7 @@ async fn read_users_and_the_session(store: &dyn Store) {
     assert_eq!(ann, {
         let mut u = user("ann", Role::Supervisor);
         u.locked_until = Some(9);
+        u.phone = Some("sip:ann@10.0.0.21:5060".into());
         u
     });
     assert!(store.user("bob").await.unwrap().is_none());

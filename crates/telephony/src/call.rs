@@ -1,20 +1,26 @@
-//! One outbound call from INVITE to BYE: ringing, the final response mapped to the engine's
-//! outcome (TELEPHONY.md §6.9), then the media loop that paces our audio every 20 ms and
+//! One call the engine placed, from INVITE to BYE. An automated call rings the contact and
+//! speaks; an agent call first rings the phone of the agent who has the alarm, then the
+//! contact, and bridges the two legs itself (B2BUA) so it can let the agent go the moment a
+//! machine answers and stay on the line to leave the message. The final response becomes the
+//! engine's outcome (TELEPHONY.md §6.9); then a media loop paces our audio every 20 ms and
 //! feeds what the contact says to the call's `Flow`.
 
+use crate::agent::{Agent, Found};
 use crate::flow::{Flow, Side, Step};
+use crate::invite::{Invited, Progress, Target, invite};
 use crate::leg::{Heard, Leg};
 use crate::{Event, Shared};
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
-use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::sip::{Header, Response, StatusCode, Uri};
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::Header;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use watchpost_core::Input;
 use watchpost_core::alarm::{CallId, Purpose};
-use watchpost_media::{FRAME_SAMPLES, sdp};
+use watchpost_media::FRAME_SAMPLES;
 use watchpost_store::AlarmId;
 
 /// What the engine may still ask of a call in progress.
@@ -24,8 +30,6 @@ pub enum Command {
     Voicemail(String),
     /// End the call now (`Action::HangUp`): CANCEL while ringing, BYE once answered.
     HangUp,
-    /// The agent overturned the detector: `true` it's a machine, `false` a person.
-    AgentSays { machine: bool },
 }
 
 /// A call to place.
@@ -42,21 +46,21 @@ pub struct Dial {
     pub offers_agent: bool,
 }
 
-/// How a call that was never answered ended, from its final response (RFC 3261 §21).
-pub fn unanswered(status: u16) -> Input {
-    let call = 0;
+/// How a call that was never answered ended, from its final response (RFC 3261 §21): busy
+/// for 486 Busy Here, 600 Busy Everywhere and 603 Decline (the person or their network
+/// refused it now); no answer for everything else (480, 404, 408, 487, 5xx…).
+pub fn unanswered(call: CallId, status: u16) -> Input {
     match status {
         486 | 600 | 603 => Input::Busy { call },
         _ => Input::NoAnswer { call },
     }
 }
 
-fn with_call(input: Input, call: CallId) -> Input {
-    match input {
-        Input::Busy { .. } => Input::Busy { call },
-        _ => Input::NoAnswer { call },
-    }
-}
+/// How long an agent's phone may ring (it should answer by itself) before the call waits and
+/// tries again.
+const AGENT_RING: Duration = Duration::from_secs(15);
+/// How often a waiting agent call looks for the alarm's agent.
+const AGENT_POLL: Duration = Duration::from_millis(500);
 
 /// Places the call and carries it to its end, reporting each event on `shared.events`, the
 /// last one `Event::Ended`.
@@ -67,147 +71,74 @@ pub async fn run(shared: Arc<Shared>, dial: Dial, commands: mpsc::UnboundedRecei
 }
 
 async fn attempt(shared: Arc<Shared>, dial: Dial, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let report = |event: Event| shared.report(dial.alarm, dial.call, event);
     let call = dial.call;
+    let report = |event: Event| shared.report(dial.alarm, call, event);
+    let agent_call = dial.purpose != Purpose::Automated;
+    let agent = match (agent_call, dial.alarm, &shared.agents) {
+        (true, Some(alarm), Some(_)) => {
+            match ring_agent(&shared, alarm, call, &mut commands).await {
+                Some(agent) => Some(agent),
+                None => return,
+            }
+        }
+        // An agent call without agents' phones (a test call, or none configured): the
+        // agent dials by hand, as with the manual telephony.
+        (true, _, _) if dial.alarm.is_some() => {
+            tracing::info!(call, to = %dial.to, "call for an agent to make");
+            return;
+        }
+        _ => None,
+    };
     let message = dial.message.clone().map(|text| {
         let shared = shared.clone();
         tokio::spawn(async move { shared.speaker.say(&text).await })
     });
-    let socket = match shared.ports.bind(shared.config.media_ip()).await {
-        Ok(socket) => socket,
-        Err(e) => {
-            tracing::error!(call, error = %e, "no RTP port for a call");
-            report(Event::Failed(e.to_string()));
-            report(Event::Input(Input::NoAnswer { call }));
-            return;
-        }
-    };
-    let local_rtp = socket.local_addr().expect("a bound socket has an address");
-    let offer = sdp::offer(
-        local_rtp.ip(),
-        local_rtp.port(),
-        rand::random::<u32>() as u64,
-        &[
-            watchpost_media::g711::Law::Mu,
-            watchpost_media::g711::Law::A,
-        ],
-    );
-    let call_id = format!("{:032x}@watchpost", rand::random::<u128>());
-    let callee = match Uri::try_from(shared.config.trunk.uri_for(&dial.to).as_str()) {
-        Ok(uri) => uri,
-        Err(e) => {
-            report(Event::Failed(format!(
-                "{:?} cannot be dialled: {e}",
-                dial.to
-            )));
-            report(Event::Input(Input::NoAnswer { call }));
-            return;
-        }
-    };
     let identity = format!(
         "<sip:{}@{}>",
         shared.config.caller_id, shared.config.trunk.host
     );
-    let option = InviteOption {
-        caller_display_name: None,
-        caller: shared.endpoint.contact.clone(),
-        callee,
-        contact: shared.endpoint.contact.clone(),
-        content_type: Some("application/sdp".into()),
-        offer: Some(offer.into_bytes()),
-        credential: shared.endpoint.credential.clone(),
-        headers: Some(vec![Header::Other("P-Asserted-Identity".into(), identity)]),
-        call_id: Some(call_id.clone()),
-        ..Default::default()
+    let target = Target {
+        uri: shared.config.trunk.uri_for(&dial.to),
+        headers: vec![Header::Other("P-Asserted-Identity".into(), identity)],
+        ring_timeout: shared.config.ring_timeout,
     };
-    let (state_tx, mut states) = shared.endpoint.dialogs.new_dialog_state_channel();
-    let dialogs = shared.endpoint.dialogs.clone();
-    let mut invite = tokio::spawn(async move { dialogs.do_invite(option, state_tx).await });
-    report(Event::Invited);
-    report(Event::Input(Input::CallPlaced { call }));
-
-    let ring_until = Instant::now() + shared.config.ring_timeout;
-    let cancel = || {
-        for dialog in shared
-            .endpoint
-            .dialogs
-            .get_client_dialog_by_call_id(&call_id)
-        {
-            tokio::spawn(async move {
-                let _ = dialog.hangup().await;
-            });
+    let progress = |p: Progress| match p {
+        Progress::Sent => {
+            report(Event::Invited);
+            report(Event::Input(Input::CallPlaced { call }));
+        }
+        Progress::Provisional { code, reason } => report(Event::Provisional { code, reason }),
+        Progress::Final { code, reason } => report(Event::Final { code, reason }),
+        Progress::RingTimeout => report(Event::RingTimeout),
+    };
+    let hang_up_agent = |agent: Option<AgentLeg>| async move {
+        if let Some(agent) = agent {
+            let _ = agent.dialog.bye().await;
         }
     };
-    let mut hung_up = false;
-    let (dialog, answer) = loop {
-        tokio::select! {
-            result = &mut invite => match result {
-                Ok(Ok((dialog, Some(response)))) if response.status_code == StatusCode::OK => {
-                    if hung_up {
-                        let _ = dialog.bye().await;
-                        return;
-                    }
-                    break (dialog, response);
-                }
-                Ok(Ok((_, response))) => {
-                    let (code, reason) = status_of(response.as_ref());
-                    report(Event::Final { code, reason: reason.clone() });
-                    if !hung_up {
-                        let timed_out = Instant::now() >= ring_until;
-                        let outcome = if timed_out { Input::NoAnswer { call } } else {
-                            with_call(unanswered(code), call)
-                        };
-                        report(Event::Input(outcome));
-                    }
-                    return;
-                }
-                Ok(Err(e)) => {
-                    report(Event::Failed(e.to_string()));
-                    if !hung_up {
-                        report(Event::Input(Input::NoAnswer { call }));
-                    }
-                    return;
-                }
-                Err(_) => return,
-            },
-            Some(state) = states.recv() => {
-                if let DialogState::Early(_, response) = state {
-                    let (code, reason) = status_of(Some(&response));
-                    report(Event::Provisional { code, reason });
-                }
+    let (dialog, media, socket, mut states) =
+        match invite(&shared, target, &progress, &mut commands).await {
+            Invited::Answered {
+                dialog,
+                media,
+                socket,
+                states,
+            } => (dialog, media, socket, states),
+            Invited::Unanswered { code, timed_out } => {
+                report(Event::Input(if timed_out {
+                    Input::NoAnswer { call }
+                } else {
+                    unanswered(call, code)
+                }));
+                return hang_up_agent(agent).await;
             }
-            _ = tokio::time::sleep_until(ring_until), if !hung_up => {
-                // No answer: CANCEL; the 487 (or a 200 that crossed it) ends the loop.
-                report(Event::RingTimeout);
-                cancel();
-                hung_up = true;
+            Invited::HungUp => return hang_up_agent(agent).await,
+            Invited::Failed(reason) => {
+                report(Event::Failed(reason));
                 report(Event::Input(Input::NoAnswer { call }));
+                return hang_up_agent(agent).await;
             }
-            command = commands.recv() => match command {
-                Some(Command::HangUp) | None => {
-                    if !hung_up {
-                        cancel();
-                        hung_up = true;
-                    }
-                }
-                Some(_) => {}
-            },
-        }
-    };
-    report(Event::Final {
-        code: 200,
-        reason: "OK".into(),
-    });
-    let media = match sdp::parse_answer(&String::from_utf8_lossy(answer.body())) {
-        Ok(media) => media,
-        Err(e) => {
-            // RFC 3264 §6: an answer we cannot use ends the call; count it as unanswered.
-            report(Event::Failed(format!("the answer's SDP: {e}")));
-            let _ = dialog.bye().await;
-            report(Event::Input(Input::NoAnswer { call }));
-            return;
-        }
-    };
+        };
     let message = match message {
         Some(rendering) => match rendering.await {
             Ok(Ok(samples)) => Some(samples),
@@ -220,11 +151,12 @@ async fn attempt(shared: Arc<Shared>, dial: Dial, mut commands: mpsc::UnboundedR
         },
         None => None,
     };
-    let side = match dial.purpose {
-        Purpose::Automated => Side::Automated {
+    let side = if agent_call {
+        Side::Agent
+    } else {
+        Side::Automated {
             offers_agent: dial.offers_agent,
-        },
-        _ => Side::Agent,
+        }
     };
     let flow = Flow::answered(
         call,
@@ -234,19 +166,103 @@ async fn attempt(shared: Arc<Shared>, dial: Dial, mut commands: mpsc::UnboundedR
         shared.config.drop.clone(),
         shared.config.press_one_wait.as_millis() as u32,
     );
-    let leg = Leg::new(socket, &media);
-    let ended_by_peer = converse(&shared, &dial, flow, leg, &mut commands, &mut states).await;
+    let contact = Leg::new(socket, &media);
+    let ended_by_peer = converse(
+        &shared,
+        &dial,
+        flow,
+        contact,
+        agent,
+        &mut commands,
+        &mut states,
+    )
+    .await;
     if !ended_by_peer {
         let _ = dialog.bye().await;
     }
 }
+
+/// The agent's answered phone.
+struct AgentLeg {
+    agent: Agent,
+    dialog: InviteDialog,
+    leg: Leg,
+    states: mpsc::UnboundedReceiver<DialogState>,
+}
+
+/// Waits for the alarm's agent and rings their phone until it answers. `None`: the call
+/// is not ours to make any more (hung up, the alarm gone, or its agent dials by hand).
+async fn ring_agent(
+    shared: &Shared,
+    alarm: AlarmId,
+    call: CallId,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+) -> Option<AgentLeg> {
+    let agents = shared.agents.as_ref().expect("agent calls have agents");
+    loop {
+        match agents.for_alarm(alarm).await {
+            Found::Agent(agent) => {
+                let target = Target {
+                    uri: agent.phone.clone(),
+                    headers: vec![Header::Other(
+                        "Call-Info".into(),
+                        "<sip:watchpost>;answer-after=0".into(),
+                    )],
+                    ring_timeout: AGENT_RING,
+                };
+                match invite(shared, target, &|_| {}, commands).await {
+                    Invited::Answered {
+                        dialog,
+                        media,
+                        socket,
+                        states,
+                    } => {
+                        tracing::info!(alarm, call, agent = %agent.name, "agent's phone answered");
+                        return Some(AgentLeg {
+                            leg: Leg::new(socket, &media),
+                            agent,
+                            dialog,
+                            states,
+                        });
+                    }
+                    Invited::HungUp => return None,
+                    Invited::Unanswered { code, .. } => {
+                        tracing::warn!(alarm, call, agent = %agent.name, phone = %agent.phone, code, "the agent's phone did not answer");
+                    }
+                    Invited::Failed(reason) => {
+                        tracing::warn!(alarm, call, agent = %agent.name, phone = %agent.phone, %reason, "the agent's phone could not be called");
+                    }
+                }
+            }
+            Found::Waiting => {}
+            Found::NoPhone(name) => {
+                tracing::info!(alarm, call, agent = %name, "the agent has no phone: a call for them to make");
+                return None;
+            }
+            Found::Gone => return None,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(AGENT_POLL) => {}
+            command = commands.recv() => {
+                if matches!(command, Some(Command::HangUp) | None) {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// At most this many 20 ms frames wait to cross the bridge: a peer whose clock runs fast
+/// must not build up delay.
+const BRIDGE_DEPTH: usize = 5;
 
 /// The answered call's media loop. Returns whether the contact hung up.
 async fn converse(
     shared: &Arc<Shared>,
     dial: &Dial,
     mut flow: Flow,
-    mut leg: Leg,
+    mut contact: Leg,
+    mut agent: Option<AgentLeg>,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     states: &mut mpsc::UnboundedReceiver<DialogState>,
 ) -> bool {
@@ -256,17 +272,20 @@ async fn converse(
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut playing: Option<(Arc<Vec<i16>>, usize)> = None;
-    let mut buffer = vec![0u8; 2048];
+    let mut to_contact: VecDeque<Vec<i16>> = VecDeque::new();
+    let mut to_agent: VecDeque<Vec<i16>> = VecDeque::new();
+    let mut contact_buffer = vec![0u8; 2048];
+    let mut agent_buffer = vec![0u8; 2048];
     let mut steps: Vec<Step> = Vec::new();
-    let mut reported_outcome = false;
-    // A call without a fresh verdict for this long is abandoned (a peer that answers and then
-    // sends nothing, and never hangs up): the engine moves on.
-    let limit = Duration::from_secs(600);
+    let mut outcome_reported = false;
+    let mut ended_reported = false;
+    // A call nobody ends (a peer that answers, then sends nothing and never hangs up) is
+    // abandoned after this long.
+    let limit = Duration::from_secs(3600);
     loop {
         tokio::select! {
             scheduled = ticker.tick() => {
-                let late = scheduled.elapsed();
-                shared.jitter.record(late);
+                shared.jitter.record(scheduled.elapsed());
                 let mut frame = [0i16; FRAME_SAMPLES];
                 if let Some((samples, at)) = &mut playing {
                     let end = (*at + FRAME_SAMPLES).min(samples.len());
@@ -277,9 +296,17 @@ async fn converse(
                         playing = None;
                         steps.extend(flow.played());
                     }
+                } else if let Some(spoken) = to_contact.pop_front() {
+                    frame[..spoken.len().min(FRAME_SAMPLES)].copy_from_slice(&spoken[..spoken.len().min(FRAME_SAMPLES)]);
                 }
-                if let Err(e) = leg.send(&frame).await {
-                    tracing::debug!(call, error = %e, "RTP send");
+                if let Err(e) = contact.send(&frame).await {
+                    tracing::debug!(call, error = %e, "RTP send to the contact");
+                }
+                if let Some(agent) = &mut agent {
+                    let heard = to_agent.pop_front().unwrap_or_else(|| vec![0; FRAME_SAMPLES]);
+                    if let Err(e) = agent.leg.send(&heard).await {
+                        tracing::debug!(call, error = %e, "RTP send to the agent");
+                    }
                 }
                 let since = answered_at.elapsed();
                 if since > limit {
@@ -287,11 +314,17 @@ async fn converse(
                 }
                 steps.extend(flow.tick(since.as_millis() as u32));
             }
-            received = leg.socket.recv_from(&mut buffer) => {
+            received = contact.socket.recv_from(&mut contact_buffer) => {
                 if let Ok((n, from)) = received {
-                    for heard in leg.received(&buffer[..n], from) {
+                    for heard in contact.received(&contact_buffer[..n], from) {
                         steps.extend(match heard {
-                            Heard::Frame(frame) => flow.heard(&frame),
+                            Heard::Frame(frame) => {
+                                let steps = flow.heard(&frame);
+                                if agent.is_some() {
+                                    push_bounded(&mut to_agent, frame);
+                                }
+                                steps
+                            }
                             Heard::Digit(digit) => {
                                 report(Event::Digit(digit));
                                 flow.digit(digit)
@@ -300,6 +333,35 @@ async fn converse(
                     }
                 }
             }
+            event = agent_event(&mut agent, &mut agent_buffer) => match event {
+                AgentEvent::Datagram(n, from) => {
+                    if let Some(a) = &mut agent {
+                        for heard in a.leg.received(&agent_buffer[..n], from) {
+                            if let Heard::Frame(frame) = heard {
+                                push_bounded(&mut to_contact, frame);
+                            }
+                        }
+                    }
+                }
+                AgentEvent::State(state) if matches!(*state, DialogState::Terminated(..)) => {
+                    let reason = match *state {
+                        DialogState::Terminated(_, reason) => Some(reason),
+                        _ => None,
+                    };
+                    let name = agent.take().map(|a| a.agent.name).unwrap_or_default();
+                    tracing::info!(call, agent = %name, ?reason, "the agent hung up");
+                    to_contact.clear();
+                    if !flow.dropping() {
+                        // The agent ended the conversation: so does the center.
+                        if !outcome_reported {
+                            report(Event::Input(Input::Answered { call }));
+                        }
+                        report(Event::Input(Input::CallEnded { call }));
+                        return false;
+                    }
+                }
+                AgentEvent::State(_) => {}
+            },
             command = commands.recv() => match command {
                 Some(Command::Voicemail(text)) => match shared.speaker.say(&text).await {
                     Ok(samples) => steps.extend(flow.voicemail_message(samples)),
@@ -310,19 +372,22 @@ async fn converse(
                         return false;
                     }
                 },
-                Some(Command::AgentSays { machine }) => steps.extend(flow.agent_says(machine)),
-                Some(Command::HangUp) | None => return false,
+                Some(Command::HangUp) | None => {
+                    release(&mut agent).await;
+                    return false;
+                }
             },
             Some(state) = states.recv() => {
                 if let DialogState::Terminated(_, reason) = state {
                     let by_peer = !matches!(reason, TerminatedReason::UacBye | TerminatedReason::UacCancel);
-                    if by_peer && !flow.done() {
-                        if !reported_outcome {
+                    if by_peer && !ended_reported {
+                        if !outcome_reported {
                             // Hung up before the detector spoke: someone answered.
                             report(Event::Input(Input::Answered { call }));
                         }
                         report(Event::Input(Input::CallEnded { call }));
                     }
+                    release(&mut agent).await;
                     return by_peer;
                 }
             }
@@ -331,8 +396,10 @@ async fn converse(
         for step in steps.drain(..) {
             match step {
                 Step::Report(input) => {
-                    if matches!(input, Input::Answered { .. } | Input::Voicemail { .. }) {
-                        reported_outcome = true;
+                    match input {
+                        Input::Answered { .. } | Input::Voicemail { .. } => outcome_reported = true,
+                        Input::CallEnded { .. } => ended_reported = true,
+                        _ => {}
                     }
                     report(Event::Input(input));
                 }
@@ -340,25 +407,52 @@ async fn converse(
                     playing = (!samples.is_empty()).then_some((samples, 0));
                 }
                 Step::HangUp => hang_up = true,
+                Step::ReleaseAgent => {
+                    to_contact.clear();
+                    to_agent.clear();
+                    release(&mut agent).await;
+                }
                 Step::Detected(verdict) => report(Event::Detected(verdict)),
                 Step::MessageStarted(start) => report(Event::MessageStarted(start)),
             }
         }
         if hang_up {
+            release(&mut agent).await;
             return false;
         }
     }
 }
 
-fn status_of(response: Option<&Response>) -> (u16, String) {
-    match response {
-        Some(r) => (
-            r.status_code.code(),
-            r.wire_reason
-                .clone()
-                .unwrap_or_else(|| r.status_code.to_string()),
-        ),
-        None => (408, "no final response".into()),
+fn push_bounded(queue: &mut VecDeque<Vec<i16>>, frame: Vec<i16>) {
+    if queue.len() >= BRIDGE_DEPTH {
+        queue.pop_front();
+    }
+    queue.push_back(frame);
+}
+
+async fn release(agent: &mut Option<AgentLeg>) {
+    if let Some(a) = agent.take() {
+        let _ = a.dialog.bye().await;
+    }
+}
+
+/// What the agent's leg brought.
+enum AgentEvent {
+    Datagram(usize, std::net::SocketAddr),
+    State(Box<DialogState>),
+}
+
+/// The agent's next datagram or dialog state; never, without an agent.
+async fn agent_event(agent: &mut Option<AgentLeg>, buffer: &mut [u8]) -> AgentEvent {
+    let Some(a) = agent else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        received = a.leg.socket.recv_from(buffer) => match received {
+            Ok((n, from)) => AgentEvent::Datagram(n, from),
+            Err(_) => std::future::pending().await,
+        },
+        Some(state) = a.states.recv() => AgentEvent::State(Box::new(state)),
     }
 }
 
@@ -369,10 +463,16 @@ mod tests {
     #[test]
     fn final_responses_map_to_the_engine_outcomes() {
         for busy in [486, 600, 603] {
-            assert!(matches!(unanswered(busy), Input::Busy { .. }), "{busy}");
+            assert!(
+                matches!(unanswered(3, busy), Input::Busy { call: 3 }),
+                "{busy}"
+            );
         }
         for none in [404, 408, 480, 487, 500, 503] {
-            assert!(matches!(unanswered(none), Input::NoAnswer { .. }), "{none}");
+            assert!(
+                matches!(unanswered(3, none), Input::NoAnswer { call: 3 }),
+                "{none}"
+            );
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Step {
     Play(Arc<Vec<i16>>),
     /// End the call (BYE).
     HangUp,
+    /// A machine answered an agent call: let the agent go at once, to call the next contact;
+    /// the center stays on the line to leave the message.
+    ReleaseAgent,
     /// The detector's verdict, for the call's record and the diagnostic command.
     Detected(Verdict),
     /// Where the voicemail message started, for the record.
@@ -155,9 +158,13 @@ impl Flow {
         Vec::new()
     }
 
-    /// The engine's voicemail message, rendered (`Action::LeaveVoicemail`).
+    /// The engine's voicemail message, rendered (`Action::LeaveVoicemail`). On an agent call
+    /// taken for a person, it is the agent saying "it's voicemail": the center takes over.
     pub fn voicemail_message(&mut self, samples: Arc<Vec<i16>>) -> Vec<Step> {
         let mut steps = Vec::new();
+        if self.side == Side::Agent && !matches!(self.phase, Phase::Dropping { .. }) {
+            self.start_dropping(&mut steps);
+        }
         if let Phase::Dropping { message, .. } = &mut self.phase {
             *message = Some(samples);
             self.leave_message(&mut steps);
@@ -165,31 +172,9 @@ impl Flow {
         steps
     }
 
-    /// The agent said who answered, overturning the detector (agent calls only).
-    pub fn agent_says(&mut self, machine: bool) -> Vec<Step> {
-        let mut steps = Vec::new();
-        match (&self.phase, machine) {
-            (Phase::Listening(_), _) => self.decide(
-                if machine {
-                    Answer::Machine
-                } else {
-                    Answer::Person
-                },
-                &mut steps,
-            ),
-            // "It's a person" while the center waits for a beep: the agent takes the call.
-            (Phase::Dropping { .. }, false) => {
-                self.phase = Phase::Done;
-                steps.push(Step::Report(Input::Answered { call: self.call }));
-            }
-            _ => {}
-        }
-        steps
-    }
-
-    /// Whether the flow has nothing more to do on its own.
-    pub fn done(&self) -> bool {
-        matches!(self.phase, Phase::Done)
+    /// Whether the center is on the line to leave a voicemail message.
+    pub fn dropping(&self) -> bool {
+        matches!(self.phase, Phase::Dropping { .. })
     }
 
     fn decide(&mut self, answer: Answer, steps: &mut Vec<Step>) {
@@ -198,12 +183,7 @@ impl Flow {
         let machine = answer == Answer::Machine;
         if machine {
             steps.push(Step::Report(Input::Voicemail { call: self.call }));
-            self.phase = Phase::Dropping {
-                timer: Box::new(DropTimer::new(self.drop.clone())),
-                since_ms: self.now_ms,
-                start: None,
-                message: None,
-            };
+            self.start_dropping(steps);
             return;
         }
         steps.push(Step::Report(Input::Answered { call: self.call }));
@@ -220,6 +200,18 @@ impl Flow {
             }
             _ => self.phase = Phase::Done,
         }
+    }
+
+    fn start_dropping(&mut self, steps: &mut Vec<Step>) {
+        if self.side == Side::Agent {
+            steps.push(Step::ReleaseAgent);
+        }
+        self.phase = Phase::Dropping {
+            timer: Box::new(DropTimer::new(self.drop.clone())),
+            since_ms: self.now_ms,
+            start: None,
+            message: None,
+        };
     }
 
     fn leave_message(&mut self, steps: &mut Vec<Step>) {

@@ -3,10 +3,12 @@
 //! beep, and tells the engine each outcome as the inputs an agent would give. Signalling is
 //! `rsipstack` (pinned); media comes from the sans-IO `watchpost-media`. README, "Telephony".
 
+pub mod agent;
 pub mod call;
 pub mod config;
 pub mod endpoint;
 pub mod flow;
+pub mod invite;
 pub mod jitter;
 pub mod leg;
 pub mod test_call;
@@ -61,6 +63,8 @@ pub struct Shared {
     pub ports: leg::Ports,
     pub speaker: tts::Speaker,
     pub jitter: jitter::Jitter,
+    /// Where agent calls find the agent's phone; none: agents dial by hand.
+    pub agents: Option<agent::Agents>,
     events: mpsc::UnboundedSender<(Option<AlarmId>, CallId, Event)>,
 }
 
@@ -86,8 +90,14 @@ impl SipTelephony {
     /// Starts the user agent and checks the voice. Returns the telephony and the stream of
     /// every call's events (the engine's inputs among them). Errors: the address is taken,
     /// the caller ID is not E.164, the voice program is missing.
-    pub async fn start(config: SipConfig) -> Result<(SipTelephony, Events), StartError> {
-        let (shared, events) = Shared::start(config).await?;
+    /// `agents`: where agent calls find the phone of the alarm's agent; without it they are
+    /// left to the agents to dial by hand.
+    pub async fn start(
+        config: SipConfig,
+        agents: Option<agent::Agents>,
+    ) -> Result<(SipTelephony, Events), StartError> {
+        let (mut shared, events) = Shared::start(config).await?;
+        shared.agents = agents;
         Ok((
             SipTelephony {
                 shared: Arc::new(shared),
@@ -107,11 +117,6 @@ impl SipTelephony {
             let _ = tx.send(command);
         }
     }
-
-    /// The agent overturned the detector on `call` (README, "Telephony": agent calls).
-    pub fn agent_says(&self, alarm: AlarmId, call: CallId, machine: bool) {
-        self.send(alarm, call, Command::AgentSays { machine });
-    }
 }
 
 impl Shared {
@@ -130,6 +135,7 @@ impl Shared {
                 endpoint,
                 speaker,
                 jitter: jitter::Jitter::default(),
+                agents: None,
                 events,
             },
             rx,

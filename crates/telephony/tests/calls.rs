@@ -244,12 +244,12 @@ fn pressing_1_on_a_practice_call_asks_for_an_agent() {
     isolated(|| async {
         let fixtures = Fixtures::new();
         let _peer = rig::sipp_uas(
-            Uas::PressOne {
+            Uas::HelloPressOne {
                 audio: fixtures.person(),
             },
             5080,
         );
-        let (sip, mut events) = SipTelephony::start(center("sip:127.0.0.1:5080"))
+        let (sip, mut events) = SipTelephony::start(center("sip:127.0.0.1:5080"), None)
             .await
             .unwrap();
         sip.place(OutboundCall {

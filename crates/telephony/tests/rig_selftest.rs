@@ -196,12 +196,7 @@ fn two_isolated_tests_use_the_same_ports_at_once() {
 fn sipp_presses_one_and_cancels_are_answered() {
     rig::isolate();
     let fixtures = Fixtures::new();
-    let mut press = rig::sipp_uas(
-        Uas::PressOne {
-            audio: fixtures.person(),
-        },
-        5080,
-    );
+    let mut press = rig::sipp_uas(Uas::PressOne, 5080);
     let mut ringing = rig::sipp_uas(Uas::NoAnswer, 5082);
     let mut phone = Baresip::start(BaresipConfig::new("center", 5090, fixtures.person(), false));
 

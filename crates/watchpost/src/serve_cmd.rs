@@ -287,7 +287,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )),
         Choice::Sip(config) => {
             let (listen, trunk) = (config.listen, config.trunk.uri());
-            let (sip, events) = SipTelephony::start(*config).await?;
+            let agents = watchpost_telephony::agent::Agents {
+                board: server.board.clone(),
+                store: server.store.clone(),
+            };
+            let (sip, events) = SipTelephony::start(*config, Some(agents)).await?;
             tokio::spawn(watchpost_telephony::feed(events, server.commands.clone()));
             say!(
                 "watchpost: SIP telephony on udp://{listen} and tcp://{listen}, calls through {trunk}"

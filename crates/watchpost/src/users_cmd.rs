@@ -25,6 +25,20 @@ pub enum UsersCommand {
         )]
         db: String,
     },
+    /// Set the SIP URI of an agent's phone (sip:amy@10.0.0.21:5060), which the center calls
+    /// to connect the agent to a contact when it places calls itself (telephony.adapter =
+    /// "sip"); without a URI, clear it.
+    Phone {
+        name: String,
+        uri: Option<String>,
+        #[arg(
+            long,
+            env = "WATCHPOST_DB",
+            hide_env_values = true,
+            default_value = "watchpost.db"
+        )]
+        db: String,
+    },
     /// List the users, their roles and any lock.
     List {
         #[arg(
@@ -65,6 +79,23 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(database::named(&db, e)),
             }
         }
+        UsersCommand::Phone { name, uri, db } => {
+            let auth = Auth::new(database::open_existing(&db).await?);
+            match auth.set_phone(&name, uri.as_deref()).await {
+                Ok(user) => {
+                    match &user.phone {
+                        Some(phone) => out!("user {} has the phone {phone}", user.name),
+                        None => out!("user {} has no phone", user.name),
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) if !e.is_internal() => {
+                    err!("{e}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(database::named(&db, e)),
+            }
+        }
         UsersCommand::List { db } => {
             let store = database::open_existing(&db).await?;
             let users = store.users().await.map_err(|e| database::named(&db, e))?;
@@ -76,8 +107,12 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
                     Some(until) if until > now => format!("  locked until {}", time(until)),
                     _ => String::new(),
                 };
+                let phone = user
+                    .phone
+                    .as_deref()
+                    .map_or(String::new(), |p| format!("  phone {p}"));
                 out!(
-                    "{:<24} {:<10} added {}{lock}",
+                    "{:<24} {:<10} added {}{lock}{phone}",
                     user.name,
                     user.role,
                     time(user.created_at)

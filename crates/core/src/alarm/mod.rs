@@ -210,7 +210,23 @@ impl Alarm {
                 self.note(now, "answered", detail);
             }
             Input::Voicemail { call } => {
-                self.unanswered(call)?;
+                // Taken for a person, it was a machine: an agent (or the detector) may say so
+                // until anything was said on the call (README, "Telephony").
+                if self.unanswered(call).is_err() {
+                    let c = self.current(call)?;
+                    let untouched = c.result == Some(CallResult::Answered)
+                        && c.password_attempts == 0
+                        && c.decision.is_none()
+                        && !c.agent_joined;
+                    if !untouched {
+                        return Err(Rejected::AlreadyAnswered(call));
+                    }
+                    self.calls[call as usize].answered_at = None;
+                    self.reached = self
+                        .calls
+                        .iter()
+                        .any(|c| c.id != call && c.result == Some(CallResult::Answered));
+                }
                 let message = messages::voicemail(&self.spec);
                 let c = self.outcome(call, CallResult::Voicemail);
                 c.voicemail_left = true;

@@ -49,7 +49,28 @@ impl Auth {
             failed_logins: 0,
             locked_until: None,
             created_at: now,
+            phone: None,
         };
+        self.store.put_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Sets (or with `None` clears) the SIP URI of the user's phone, which the center calls to
+    /// connect the agent to a contact (README, "Telephony"). Errors: an unknown user
+    /// (`Invalid { field: "name" }`), a phone that is not `sip:user@host[:port]`.
+    pub async fn set_phone(&self, name: &str, phone: Option<&str>) -> Result<User, AuthError> {
+        if let Some(phone) = phone {
+            check_phone(phone)?;
+        }
+        let mut user = self
+            .store
+            .user(name)
+            .await?
+            .ok_or_else(|| AuthError::Invalid {
+                field: "name",
+                reason: format!("no user is called {name:?}"),
+            })?;
+        user.phone = phone.map(str::to_string);
         self.store.put_user(&user).await?;
         Ok(user)
     }
@@ -95,4 +116,33 @@ impl Auth {
         }
         self.open_session(user, now).await
     }
+}
+
+/// `sip:user@host[:port]`, the way a desk phone or softphone is reached (RFC 3261 §19.1).
+fn check_phone(phone: &str) -> Result<(), AuthError> {
+    let invalid = |reason: &str| AuthError::Invalid {
+        field: "phone",
+        reason: format!("{phone:?} {reason}"),
+    };
+    let rest = phone
+        .strip_prefix("sip:")
+        .ok_or_else(|| invalid("is not a SIP URI (sip:user@host[:port])"))?;
+    let (user, host) = rest
+        .split_once('@')
+        .ok_or_else(|| invalid("has no user part (sip:user@host[:port])"))?;
+    let host = host.split(';').next().unwrap_or_default();
+    let (host, port) = host.rsplit_once(':').unwrap_or((host, "5060"));
+    if user.is_empty() || host.is_empty() {
+        return Err(invalid("has an empty user or host"));
+    }
+    if phone
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+    {
+        return Err(invalid("holds spaces or brackets"));
+    }
+    if port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(invalid("has a bad port"));
+    }
+    Ok(())
 }

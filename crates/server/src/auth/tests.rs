@@ -326,6 +326,7 @@ async fn roles_are_ordered_admin_supervisor_agent() {
         failed_logins: 0,
         locked_until: None,
         created_at: 0,
+        phone: None,
     };
     for have in Role::ALL {
         for needed in Role::ALL {
@@ -393,6 +394,7 @@ fn users_never_show_their_hash() {
         failed_logins: 0,
         locked_until: None,
         created_at: 0,
+        phone: None,
     };
     assert!(!format!("{user:?}").contains(&phc));
 }

@@ -23,10 +23,12 @@ pub enum Uas {
     /// 180, 2 s later 200 with PCMU; plays `audio` (any WAV; converted to µ-law) after the ACK
     /// and waits for BYE (uas_answer.xml).
     Answer { audio: PathBuf },
-    /// 180, 200 at once; says `audio` after the ACK (a person's "Hello?") and 3 s after the
-    /// ACK sends the RFC 4733 digit 1 from
+    /// 180, 200 at once; 3 s after the ACK sends the RFC 4733 digit 1 from
     /// /usr/share/sip-tester/dtmf_2833_1.pcap, then waits for BYE (uas_press_one.xml).
-    PressOne { audio: PathBuf },
+    PressOne,
+    /// As `PressOne`, saying `audio` after the ACK first (a person's "Hello?"), so an
+    /// answering-machine detector hears a person (uas_hello_press_one.xml).
+    HelloPressOne { audio: PathBuf },
     /// Digest first: 401 with WWW-Authenticate (not 407: sipp 3.6.1's verifyauth only reads
     /// Authorization), then as `Answer` if the re-sent INVITE's credentials match `user` and
     /// `password`, else 403 and exit status 1 (uas_digest_answer.xml). For a 407 trunk put
@@ -53,9 +55,10 @@ pub fn sipp_uas(kind: Uas, port: u16) -> Peer {
         Uas::Decline => "uas_decline.xml",
         Uas::Unavailable => "uas_unavailable.xml",
         Uas::NoAnswer => "uas_noanswer.xml",
-        Uas::PressOne { audio } => {
+        Uas::PressOne => "uas_press_one.xml",
+        Uas::HelloPressOne { audio } => {
             stage_audio(&audio, dir.path());
-            "uas_press_one.xml"
+            "uas_hello_press_one.xml"
         }
         Uas::Answer { audio } => {
             stage_audio(&audio, dir.path());
