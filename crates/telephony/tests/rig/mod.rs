@@ -44,7 +44,11 @@ pub fn isolate() {
 
 /// `crates/telephony/tests/peers`: the sipp scenarios and the kamailio template.
 pub fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+    // Through the telephony crate, so other crates' tests can use the rig too.
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../telephony/tests/peers"
+    ))
 }
 
 /// Runs a tool to completion; panics naming the tool, its arguments and its stderr when it is

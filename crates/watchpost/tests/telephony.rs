@@ -1,0 +1,307 @@
+//! A professional burglary worked over real phones: `watchpost serve` with SIP telephony
+//! calls through a trunk that asks for digest (kamailio), contact 1 is an answering machine
+//! (the agent is let go at once, the center leaves the message after the beep), contact 2 is a
+//! person bridged to the agent's phone, and the agent cancels with the verbal password. Runs in
+//! a private network namespace of its own with baresip phones.
+
+#[path = "../../telephony/tests/rig/mod.rs"]
+mod rig;
+
+mod common;
+
+use common::{BIN, Server, account_toml, cli, free_addr};
+use reqwest::Client;
+use rig::{Baresip, BaresipConfig, Fixtures};
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SECOND: Duration = Duration::from_secs(1);
+const AGENT_SAYS: &str = "Monitoring center, this is Amy. May I have your password please?";
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_burglary_reaches_a_machine_then_a_person_bridged_to_the_agent() {
+    std::thread::spawn(|| {
+        rig::isolate();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(burglary());
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+fn registered(user: &str, port: u16, source: std::path::PathBuf, password: &str) -> Baresip {
+    let mut config = BaresipConfig::new(user, port, source, true);
+    config.register = Some(("sip:127.0.0.1:5060".into(), user.into(), password.into()));
+    Baresip::start(config)
+}
+
+async fn burglary() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Fixtures::new();
+    let _trunk = rig::kamailio(
+        5060,
+        &[
+            ("center", "trunk-pw"),
+            ("+15555550101", "machine-pw"),
+            ("+15555550102", "person-pw"),
+        ],
+        None,
+    );
+    let (greeting, beep_end) = fixtures.machine(1000, 500);
+    let mut machine = registered("+15555550101", 5080, greeting, "machine-pw");
+    // Long enough to outlast the machine's call (baresip hangs up at the end of its audio).
+    let hello = fixtures.then_silence(&fixtures.person(), 60_000);
+    let mut person = registered("+15555550102", 5082, hello, "person-pw");
+    // The agent listens first (a machine's greeting must not hear her), then says the same
+    // sentence again and again, so the person hears it whole.
+    let sentence = fixtures.then_silence(&fixtures.say(AGENT_SAYS), 1000);
+    let agent_audio = dir.path().join("agent.wav");
+    let mut sox = Command::new("sox");
+    sox.arg(fixtures.silence(4000));
+    for _ in 0..8 {
+        sox.arg(&sentence);
+    }
+    assert!(sox.arg(&agent_audio).status().unwrap().success());
+    let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
+
+    let db = dir.path().join("center.db");
+    let db_arg = db.to_str().unwrap();
+    let accounts = account_toml("4F39", "").replace(
+        "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n",
+        "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n\n\
+         [[accounts.contacts]]\nname = \"Bo Lee\"\nphone = \"+15555550102\"\n",
+    );
+    let file = dir.path().join("accounts.toml");
+    std::fs::write(&file, accounts).unwrap();
+    cli(
+        &["accounts", "import", file.to_str().unwrap(), "--db", db_arg],
+        "",
+    );
+    cli(
+        &["users", "add", "amy", "--role", "agent", "--db", db_arg],
+        "correct horse battery\n",
+    );
+    cli(
+        &[
+            "users",
+            "phone",
+            "amy",
+            "sip:amy@127.0.0.1:5090",
+            "--db",
+            db_arg,
+        ],
+        "",
+    );
+    let key = cli(&["keys", "add", "--account", "4F39", "--db", db_arg], "")
+        .trim()
+        .to_string();
+    let config = dir.path().join("center.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[center]\nname = \"{}\"\ncallback_number = \"{}\"\n\n[telephony]\nadapter = \"sip\"\n\
+             listen = \"127.0.0.1:5070\"\ntrunk = \"sip:127.0.0.1:5060\"\nusername = \"center\"\n\
+             password_env = \"TEST_TRUNK_PASSWORD\"\nrtp_ports = \"30000-30999\"\n",
+            common::CENTER_NAME,
+            common::CALLBACK_NUMBER
+        ),
+    )
+    .unwrap();
+    let (dc09, http) = (free_addr(), free_addr());
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--db", db_arg, "--config"])
+        .arg(&config)
+        .args(["--dc09", &dc09.to_string(), "--http", &http.to_string()])
+        .env("TEST_TRUNK_PASSWORD", "trunk-pw")
+        .env("RUST_LOG", "watchpost_telephony=info");
+    let server = Server::spawn(dir.path(), command, dc09, http, "center", 20 * SECOND);
+    let deadline = Instant::now() + 10 * SECOND;
+    while !server
+        .stdout_text()
+        .contains("SIP telephony on udp://127.0.0.1:5070")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no SIP telephony\n{}",
+            server.logs()
+        );
+        std::thread::sleep(SECOND / 20);
+    }
+
+    let base = format!("http://{http}");
+    let client = Client::new();
+    let sent = client
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "BA003"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 202);
+    let login: Value = client
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "amy", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let get = |path: String| {
+        let (client, token, base) = (client.clone(), token.clone(), base.clone());
+        async move {
+            client
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let post = |path: String, body: Value| {
+        let (client, token, base) = (client.clone(), token.clone(), base.clone());
+        async move {
+            let response = client
+                .post(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            assert!(status.is_success(), "POST {path}: {status} {body}");
+            body
+        }
+    };
+    let queue = get("/api/alarms".into()).await;
+    let id = queue["alarms"][0]["id"]
+        .as_i64()
+        .expect("the burglary is queued");
+    // Nobody has the alarm: its first call waits for an agent, as the queue shows.
+    tokio::time::sleep(2 * SECOND).await;
+    let called = |events: Vec<Value>| {
+        events
+            .iter()
+            .any(|e| e["type"].as_str().is_some_and(|t| t.starts_with("CALL_")))
+    };
+    assert!(
+        !called(machine.events()),
+        "a contact was called before an agent took the alarm"
+    );
+    post(format!("/api/alarms/{id}/take"), json!({})).await;
+
+    // Contact 1 is a machine: the agent is let go while the center waits for the beep.
+    let amy_released = {
+        amy.wait_event("CALL_ESTABLISHED", 10 * SECOND)
+            .unwrap_or_else(|| panic!("amy's phone was not called\n{}", server.logs()));
+        amy.wait_event("CALL_CLOSED", 20 * SECOND)
+            .unwrap_or_else(|| panic!("amy was never released\n{}", server.logs()));
+        Instant::now()
+    };
+    machine
+        .wait_event("CALL_CLOSED", 40 * SECOND)
+        .unwrap_or_else(|| panic!("the machine's call never ended\n{}", server.logs()));
+    let machine_ended = Instant::now();
+    assert!(
+        machine_ended > amy_released + 3 * SECOND,
+        "amy was released only {:?} before the message ended",
+        machine_ended - amy_released
+    );
+    let heard = machine.heard();
+    let before_beep = &heard[..(beep_end as usize * 8 - 4000).min(heard.len())];
+    assert_eq!(
+        rig::voiced_ms(before_beep),
+        0,
+        "the machine heard us over its greeting"
+    );
+    let message_ms = rig::voiced_ms(&heard[(beep_end as usize * 8).min(heard.len())..]);
+    assert!(
+        message_ms > 5000,
+        "only {message_ms} ms of message were left"
+    );
+
+    // Contact 2 is a person, bridged to amy.
+    amy.wait_event("CALL_ESTABLISHED", 20 * SECOND)
+        .unwrap_or_else(|| {
+            panic!(
+                "amy's phone was not called for contact 2\n{}",
+                server.logs()
+            )
+        });
+    let deadline = Instant::now() + 30 * SECOND;
+    let alarm = loop {
+        let alarm = get(format!("/api/alarms/{id}")).await;
+        if alarm["calls"][1]["result"] == "answered" {
+            break alarm;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "contact 2 never answered: {alarm}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    };
+    assert_eq!(alarm["calls"][0]["result"], "voicemail", "{alarm}");
+    assert_eq!(alarm["calls"][0]["voicemail_left"], true, "{alarm}");
+    // Let amy talk for a while, then check the password and cancel.
+    tokio::time::sleep(8 * SECOND).await;
+    let now = get(format!("/api/alarms/{id}")).await;
+    assert!(
+        now["calls"][1]["ended_at_s"].is_null(),
+        "the call with amy ended by itself: {now}\n{}",
+        server.logs()
+    );
+    let checked = post(
+        format!("/api/alarms/{id}/calls/1/password"),
+        json!({"password": "blue falcon"}),
+    )
+    .await;
+    assert_eq!(checked["matched"], true);
+    post(
+        format!("/api/alarms/{id}/calls/1/decision"),
+        json!({"decision": "cancel"}),
+    )
+    .await;
+    amy.command("hangup", "");
+    person
+        .wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| {
+            panic!(
+                "the person's call did not end with amy's\n{}",
+                server.logs()
+            )
+        });
+    let alarm = get(format!("/api/alarms/{id}")).await;
+    assert!(alarm["closed_at"].is_string(), "{alarm}");
+    assert!(
+        alarm["disposition"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("canceled")),
+        "{alarm}"
+    );
+
+    // What crossed the bridge: the person heard amy's sentence, amy heard the person.
+    let said = rig::read_wav(&fixtures.say(AGENT_SAYS));
+    let (_, correlation) =
+        rig::locate(&person.heard(), &said).unwrap_or_else(|| panic!("the person never heard amy"));
+    assert!(
+        correlation > 0.6,
+        "the person heard amy badly ({correlation:.2})"
+    );
+    assert!(
+        rig::voiced_ms(&amy.heard()) > 200,
+        "amy never heard the person"
+    );
+}
