@@ -33,6 +33,32 @@ pub enum Found {
 }
 
 impl Agents {
+    /// An agent with a phone who has no open alarm: whom an unmatched call back rings.
+    /// `Found::Waiting` when every agent is busy or none has a phone.
+    pub async fn free(&self) -> Found {
+        let busy: std::collections::HashSet<String> = self
+            .board
+            .open_alarms()
+            .iter()
+            .filter_map(|(_, alarm)| alarm.handler().map(str::to_string))
+            .collect();
+        match self.store.users().await {
+            Ok(users) => users
+                .into_iter()
+                .find(|u| u.phone.is_some() && !busy.contains(&u.name))
+                .map_or(Found::Waiting, |u| {
+                    Found::Agent(Agent {
+                        phone: u.phone.unwrap_or_default(),
+                        name: u.name,
+                    })
+                }),
+            Err(e) => {
+                tracing::warn!(error = %e, "agents could not be looked up");
+                Found::Waiting
+            }
+        }
+    }
+
     pub async fn for_alarm(&self, alarm: AlarmId) -> Found {
         let Some(state) = self.board.get(alarm) else {
             return Found::Gone;

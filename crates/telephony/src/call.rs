@@ -167,9 +167,14 @@ async fn attempt(shared: Arc<Shared>, dial: Dial, mut commands: mpsc::UnboundedR
         shared.config.press_one_wait.as_millis() as u32,
     );
     let contact = Leg::new(socket, &media);
+    let line = Line {
+        we_are_uac: true,
+        outcome_reported: false,
+    };
     let ended_by_peer = converse(
         &shared,
         &dial,
+        line,
         flow,
         contact,
         agent,
@@ -183,7 +188,7 @@ async fn attempt(shared: Arc<Shared>, dial: Dial, mut commands: mpsc::UnboundedR
 }
 
 /// The agent's answered phone.
-struct AgentLeg {
+pub(crate) struct AgentLeg {
     agent: Agent,
     dialog: InviteDialog,
     leg: Leg,
@@ -192,7 +197,7 @@ struct AgentLeg {
 
 /// Waits for the alarm's agent and rings their phone until it answers. `None`: the call
 /// is not ours to make any more (hung up, the alarm gone, or its agent dials by hand).
-async fn ring_agent(
+pub(crate) async fn ring_agent(
     shared: &Shared,
     alarm: AlarmId,
     call: CallId,
@@ -202,36 +207,8 @@ async fn ring_agent(
     loop {
         match agents.for_alarm(alarm).await {
             Found::Agent(agent) => {
-                let target = Target {
-                    uri: agent.phone.clone(),
-                    headers: vec![Header::Other(
-                        "Call-Info".into(),
-                        "<sip:watchpost>;answer-after=0".into(),
-                    )],
-                    ring_timeout: AGENT_RING,
-                };
-                match invite(shared, target, &|_| {}, commands).await {
-                    Invited::Answered {
-                        dialog,
-                        media,
-                        socket,
-                        states,
-                    } => {
-                        tracing::info!(alarm, call, agent = %agent.name, "agent's phone answered");
-                        return Some(AgentLeg {
-                            leg: Leg::new(socket, &media),
-                            agent,
-                            dialog,
-                            states,
-                        });
-                    }
-                    Invited::HungUp => return None,
-                    Invited::Unanswered { code, .. } => {
-                        tracing::warn!(alarm, call, agent = %agent.name, phone = %agent.phone, code, "the agent's phone did not answer");
-                    }
-                    Invited::Failed(reason) => {
-                        tracing::warn!(alarm, call, agent = %agent.name, phone = %agent.phone, %reason, "the agent's phone could not be called");
-                    }
+                if let Some(leg) = ring(shared, agent, Some(alarm), call, commands).await {
+                    return Some(leg);
                 }
             }
             Found::Waiting => {}
@@ -252,14 +229,68 @@ async fn ring_agent(
     }
 }
 
+/// Rings one agent's phone once; it should answer by itself (`Call-Info: answer-after=0`).
+pub(crate) async fn ring(
+    shared: &Shared,
+    agent: Agent,
+    alarm: Option<AlarmId>,
+    call: CallId,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+) -> Option<AgentLeg> {
+    let target = Target {
+        uri: agent.phone.clone(),
+        headers: vec![Header::Other(
+            "Call-Info".into(),
+            "<sip:watchpost>;answer-after=0".into(),
+        )],
+        ring_timeout: AGENT_RING,
+    };
+    match invite(shared, target, &|_| {}, commands).await {
+        Invited::Answered {
+            dialog,
+            media,
+            socket,
+            states,
+        } => {
+            tracing::info!(alarm, call, agent = %agent.name, "agent's phone answered");
+            Some(AgentLeg {
+                leg: Leg::new(socket, &media),
+                agent,
+                dialog,
+                states,
+            })
+        }
+        Invited::HungUp => None,
+        Invited::Unanswered { code, .. } => {
+            tracing::warn!(alarm, call, agent = %agent.name, phone = %agent.phone, code, "the agent's phone did not answer");
+            None
+        }
+        Invited::Failed(reason) => {
+            tracing::warn!(alarm, call, agent = %agent.name, phone = %agent.phone, %reason, "the agent's phone could not be called");
+            None
+        }
+    }
+}
+
 /// At most this many 20 ms frames wait to cross the bridge: a peer whose clock runs fast
 /// must not build up delay.
 const BRIDGE_DEPTH: usize = 5;
 
+/// Which side of the contact's dialog the center is on, and what the engine knows already.
+pub(crate) struct Line {
+    /// We sent the INVITE (an outbound call); else the contact did (a call back).
+    pub we_are_uac: bool,
+    /// The engine already knows the call was answered (a call back is answered by the
+    /// center).
+    pub outcome_reported: bool,
+}
+
 /// The answered call's media loop. Returns whether the contact hung up.
-async fn converse(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn converse(
     shared: &Arc<Shared>,
     dial: &Dial,
+    line: Line,
     mut flow: Flow,
     mut contact: Leg,
     mut agent: Option<AgentLeg>,
@@ -277,7 +308,7 @@ async fn converse(
     let mut contact_buffer = vec![0u8; 2048];
     let mut agent_buffer = vec![0u8; 2048];
     let mut steps: Vec<Step> = Vec::new();
-    let mut outcome_reported = false;
+    let mut outcome_reported = line.outcome_reported;
     let mut ended_reported = false;
     // A call nobody ends (a peer that answers, then sends nothing and never hangs up) is
     // abandoned after this long.
@@ -379,7 +410,12 @@ async fn converse(
             },
             Some(state) = states.recv() => {
                 if let DialogState::Terminated(_, reason) = state {
-                    let by_peer = !matches!(reason, TerminatedReason::UacBye | TerminatedReason::UacCancel);
+                    let ours = if line.we_are_uac {
+                        matches!(reason, TerminatedReason::UacBye | TerminatedReason::UacCancel)
+                    } else {
+                        matches!(reason, TerminatedReason::UasBye)
+                    };
+                    let by_peer = !ours;
                     if by_peer && !ended_reported {
                         if !outcome_reported {
                             // Hung up before the detector spoke: someone answered.

@@ -35,6 +35,8 @@ pub struct SipConfig {
     pub drop: DropConfig,
     /// How long a practice call waits for the person to press 1 once its message ended.
     pub press_one_wait: Duration,
+    /// Where national numbers presented by callers are from (ISO 3166, like `US`).
+    pub region: phonenumber::country::Id,
 }
 
 impl SipConfig {
@@ -52,6 +54,7 @@ impl SipConfig {
             amd: AmdConfig::default(),
             drop: DropConfig::default(),
             press_one_wait: Duration::from_secs(8),
+            region: phonenumber::country::Id::US,
         }
     }
 

@@ -2,6 +2,7 @@
 //! dialog layer, requests that arrive inside a dialog (BYE, re-INVITE, INFO…) handed to their
 //! dialog, REGISTER kept fresh when the trunk wants it.
 
+use crate::Shared;
 use crate::config::SipConfig;
 use rsipstack::EndpointBuilder;
 use rsipstack::dialog::authenticate::Credential;
@@ -12,7 +13,7 @@ use rsipstack::transaction::TransactionReceiver;
 use rsipstack::transport::TransportLayer;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -37,8 +38,10 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Binds UDP and TCP on `config.listen` and starts serving. Errors: `StartError::Listen`.
-    pub async fn start(config: &SipConfig) -> Result<Endpoint, StartError> {
+    /// Binds UDP and TCP on `config.listen` and starts serving. Returns the endpoint and the
+    /// requests that arrive outside any dialog (for `serve_requests`). Errors:
+    /// `StartError::Listen`.
+    pub async fn start(config: &SipConfig) -> Result<(Endpoint, TransactionReceiver), StartError> {
         let listen_error = |e: &dyn std::fmt::Display| StartError::Listen {
             addr: config.listen.to_string(),
             reason: e.to_string(),
@@ -71,7 +74,6 @@ impl Endpoint {
                 tracing::error!(error = %e, "SIP endpoint stopped");
             }
         });
-        tokio::spawn(serve_requests(dialogs.clone(), incoming));
         let contact = Uri::try_from(format!("sip:{}@{}", config.caller_id, config.listen).as_str())
             .map_err(|_| StartError::CallerId(config.caller_id.clone()))?;
         let credential = config.credentials.as_ref().map(|c| Credential {
@@ -94,7 +96,7 @@ impl Endpoint {
                 endpoint.stop.clone(),
             ));
         }
-        Ok(endpoint)
+        Ok((endpoint, incoming))
     }
 }
 
@@ -105,10 +107,14 @@ impl Drop for Endpoint {
 }
 
 /// Requests from peers: in-dialog ones go to their dialog; OPTIONS (a trunk's keep-alive) is
-/// answered; a new INVITE is refused for now with 480 (callbacks take it later); the rest 405.
-async fn serve_requests(dialogs: Arc<DialogLayer>, mut incoming: TransactionReceiver) {
+/// answered; a new INVITE is a call to the center (`inbound`); the rest get 405. Ends when the
+/// telephony is dropped.
+pub async fn serve_requests(shared: Weak<Shared>, mut incoming: TransactionReceiver) {
     while let Some(mut tx) = incoming.recv().await {
-        if let Some(mut dialog) = dialogs.match_dialog(&tx) {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if let Some(mut dialog) = shared.endpoint.dialogs.match_dialog(&tx) {
             tokio::spawn(async move {
                 if let Err(e) = dialog.handle(&mut tx).await {
                     tracing::debug!(error = %e, "in-dialog request");
@@ -120,7 +126,10 @@ async fn serve_requests(dialogs: Arc<DialogLayer>, mut incoming: TransactionRece
             Method::Options => StatusCode::OK,
             Method::Ack => continue,
             Method::Bye | Method::Cancel => StatusCode::CallTransactionDoesNotExist,
-            Method::Invite => StatusCode::TemporarilyUnavailable,
+            Method::Invite => {
+                tokio::spawn(crate::inbound::answer(shared, tx));
+                continue;
+            }
             _ => StatusCode::MethodNotAllowed,
         };
         tokio::spawn(async move {

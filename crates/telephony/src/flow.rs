@@ -99,6 +99,19 @@ impl Flow {
         }
     }
 
+    /// A call the center answered and bridges to an agent (a call back): nothing to detect.
+    pub fn bridged(call: CallId) -> Flow {
+        Flow {
+            call,
+            side: Side::Agent,
+            message: None,
+            drop: DropConfig::default(),
+            press_one_ms: 0,
+            now_ms: 0,
+            phase: Phase::Done,
+        }
+    }
+
     /// The contact's next 20 ms frame (160 samples at 8 kHz).
     pub fn heard(&mut self, frame: &[i16]) -> Vec<Step> {
         self.now_ms += watchpost_media::FRAME_MS;

@@ -5,9 +5,11 @@
 
 pub mod agent;
 pub mod call;
+pub mod caller;
 pub mod config;
 pub mod endpoint;
 pub mod flow;
+pub mod inbound;
 pub mod invite;
 pub mod jitter;
 pub mod leg;
@@ -96,11 +98,10 @@ impl SipTelephony {
         config: SipConfig,
         agents: Option<agent::Agents>,
     ) -> Result<(SipTelephony, Events), StartError> {
-        let (mut shared, events) = Shared::start(config).await?;
-        shared.agents = agents;
+        let (shared, events) = Shared::start(config, agents).await?;
         Ok((
             SipTelephony {
-                shared: Arc::new(shared),
+                shared,
                 calls: Arc::default(),
             },
             events,
@@ -120,26 +121,29 @@ impl SipTelephony {
 }
 
 impl Shared {
-    /// The user agent, the voice and the RTP ports. Errors: as `SipTelephony::start`.
-    pub async fn start(config: SipConfig) -> Result<(Shared, Events), StartError> {
+    /// The user agent, the voice and the RTP ports, answering calls to the center (which
+    /// need `agents`). Errors: as `SipTelephony::start`.
+    pub async fn start(
+        config: SipConfig,
+        agents: Option<agent::Agents>,
+    ) -> Result<(Arc<Shared>, Events), StartError> {
         if !watchpost_core::account::is_e164(&config.caller_id) {
             return Err(StartError::CallerId(config.caller_id.clone()));
         }
         let speaker = tts::Speaker::start(config.voice.clone()).await?;
-        let endpoint = endpoint::Endpoint::start(&config).await?;
+        let (endpoint, incoming) = endpoint::Endpoint::start(&config).await?;
         let (events, rx) = mpsc::unbounded_channel();
-        Ok((
-            Shared {
-                ports: leg::Ports::new(config.rtp_ports.clone()),
-                config,
-                endpoint,
-                speaker,
-                jitter: jitter::Jitter::default(),
-                agents: None,
-                events,
-            },
-            rx,
-        ))
+        let shared = Arc::new(Shared {
+            ports: leg::Ports::new(config.rtp_ports.clone()),
+            config,
+            endpoint,
+            speaker,
+            jitter: jitter::Jitter::default(),
+            agents,
+            events,
+        });
+        tokio::spawn(endpoint::serve_requests(Arc::downgrade(&shared), incoming));
+        Ok((shared, rx))
     }
 }
 

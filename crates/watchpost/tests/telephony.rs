@@ -41,6 +41,81 @@ fn registered(user: &str, port: u16, source: std::path::PathBuf, password: &str)
     Baresip::start(config)
 }
 
+/// A center with SIP telephony through the kamailio trunk on :5060, account 4F39 with
+/// `contacts`, agent amy (phone sip:amy@127.0.0.1:5090), an API key for 4F39. Returns the
+/// running server and the key.
+fn center(dir: &std::path::Path, contacts: &[(&str, &str)]) -> (Server, String) {
+    let mut accounts = account_toml("4F39", "");
+    let first = "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n";
+    let listed: String = contacts
+        .iter()
+        .map(|(name, phone)| {
+            format!("\n[[accounts.contacts]]\nname = \"{name}\"\nphone = \"{phone}\"\n")
+        })
+        .collect();
+    accounts = accounts.replace(first, &listed);
+    let db = dir.join("center.db");
+    let db_arg = db.to_str().unwrap();
+    let file = dir.join("accounts.toml");
+    std::fs::write(&file, accounts).unwrap();
+    cli(
+        &["accounts", "import", file.to_str().unwrap(), "--db", db_arg],
+        "",
+    );
+    cli(
+        &["users", "add", "amy", "--role", "agent", "--db", db_arg],
+        "correct horse battery\n",
+    );
+    cli(
+        &[
+            "users",
+            "phone",
+            "amy",
+            "sip:amy@127.0.0.1:5090",
+            "--db",
+            db_arg,
+        ],
+        "",
+    );
+    let key = cli(&["keys", "add", "--account", "4F39", "--db", db_arg], "")
+        .trim()
+        .to_string();
+    let config = dir.join("center.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[center]\nname = \"{}\"\ncallback_number = \"{}\"\n\n[telephony]\nadapter = \"sip\"\n\
+             listen = \"127.0.0.1:5070\"\ntrunk = \"sip:127.0.0.1:5060\"\nusername = \"center\"\n\
+             password_env = \"TEST_TRUNK_PASSWORD\"\nrtp_ports = \"30000-30999\"\n",
+            common::CENTER_NAME,
+            common::CALLBACK_NUMBER
+        ),
+    )
+    .unwrap();
+    let (dc09, http) = (free_addr(), free_addr());
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--db", db_arg, "--config"])
+        .arg(&config)
+        .args(["--dc09", &dc09.to_string(), "--http", &http.to_string()])
+        .env("TEST_TRUNK_PASSWORD", "trunk-pw")
+        .env("RUST_LOG", "watchpost_telephony=info");
+    let server = Server::spawn(dir, command, dc09, http, "center", 20 * SECOND);
+    let deadline = Instant::now() + 10 * SECOND;
+    while !server
+        .stdout_text()
+        .contains("SIP telephony on udp://127.0.0.1:5070")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no SIP telephony\n{}",
+            server.logs()
+        );
+        std::thread::sleep(SECOND / 20);
+    }
+    (server, key)
+}
+
 async fn burglary() {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = Fixtures::new();
@@ -70,71 +145,11 @@ async fn burglary() {
     assert!(sox.arg(&agent_audio).status().unwrap().success());
     let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
 
-    let db = dir.path().join("center.db");
-    let db_arg = db.to_str().unwrap();
-    let accounts = account_toml("4F39", "").replace(
-        "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n",
-        "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n\n\
-         [[accounts.contacts]]\nname = \"Bo Lee\"\nphone = \"+15555550102\"\n",
+    let (server, key) = center(
+        dir.path(),
+        &[("Ann Lee", "+15555550101"), ("Bo Lee", "+15555550102")],
     );
-    let file = dir.path().join("accounts.toml");
-    std::fs::write(&file, accounts).unwrap();
-    cli(
-        &["accounts", "import", file.to_str().unwrap(), "--db", db_arg],
-        "",
-    );
-    cli(
-        &["users", "add", "amy", "--role", "agent", "--db", db_arg],
-        "correct horse battery\n",
-    );
-    cli(
-        &[
-            "users",
-            "phone",
-            "amy",
-            "sip:amy@127.0.0.1:5090",
-            "--db",
-            db_arg,
-        ],
-        "",
-    );
-    let key = cli(&["keys", "add", "--account", "4F39", "--db", db_arg], "")
-        .trim()
-        .to_string();
-    let config = dir.path().join("center.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[center]\nname = \"{}\"\ncallback_number = \"{}\"\n\n[telephony]\nadapter = \"sip\"\n\
-             listen = \"127.0.0.1:5070\"\ntrunk = \"sip:127.0.0.1:5060\"\nusername = \"center\"\n\
-             password_env = \"TEST_TRUNK_PASSWORD\"\nrtp_ports = \"30000-30999\"\n",
-            common::CENTER_NAME,
-            common::CALLBACK_NUMBER
-        ),
-    )
-    .unwrap();
-    let (dc09, http) = (free_addr(), free_addr());
-    let mut command = Command::new(BIN);
-    command
-        .args(["serve", "--db", db_arg, "--config"])
-        .arg(&config)
-        .args(["--dc09", &dc09.to_string(), "--http", &http.to_string()])
-        .env("TEST_TRUNK_PASSWORD", "trunk-pw")
-        .env("RUST_LOG", "watchpost_telephony=info");
-    let server = Server::spawn(dir.path(), command, dc09, http, "center", 20 * SECOND);
-    let deadline = Instant::now() + 10 * SECOND;
-    while !server
-        .stdout_text()
-        .contains("SIP telephony on udp://127.0.0.1:5070")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "no SIP telephony\n{}",
-            server.logs()
-        );
-        std::thread::sleep(SECOND / 20);
-    }
-
+    let http = server.http;
     let base = format!("http://{http}");
     let client = Client::new();
     let sent = client
@@ -303,5 +318,132 @@ async fn burglary() {
     assert!(
         rig::voiced_ms(&amy.heard()) > 200,
         "amy never heard the person"
+    );
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_contact_calling_back_reaches_the_agent_who_has_the_alarm() {
+    std::thread::spawn(|| {
+        rig::isolate();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(callback());
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+async fn callback() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Fixtures::new();
+    // Ann's own phone is not reachable: the center's call to her is not answered.
+    let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], None);
+    let agent_audio = fixtures.then_silence(&fixtures.person(), 60_000);
+    let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
+    let (server, key) = center(dir.path(), &[("Ann Lee", "+15555550101")]);
+    let base = format!("http://{}", server.http);
+    let client = Client::new();
+    let sent = client
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "BA003"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 202);
+    let login: Value = client
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "amy", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let alarm = |id: i64| {
+        let (client, token, base) = (client.clone(), token.clone(), base.clone());
+        async move {
+            client
+                .get(format!("{base}/api/alarms/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let taken = client
+        .post(format!("{base}/api/alarms/1/take"))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(taken.status().is_success());
+    // The call to Ann goes unanswered; the plan moves on without a call in progress.
+    let deadline = Instant::now() + 40 * SECOND;
+    loop {
+        let now = alarm(1).await;
+        if now["calls"][0]["result"].is_string() && now["current_call"].is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the call to Ann never ended: {now}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
+
+    // Ann calls back, with her number asserted by the trunk's side.
+    let says = fixtures.then_silence(
+        &fixtures.say("Hi, this is Ann, I got a call from you."),
+        1000,
+    );
+    let mut ann = rig::sipp_callback(
+        "sip:+15555550142@127.0.0.1:5070",
+        "+15555550101",
+        says,
+        8 * SECOND,
+        5084,
+    );
+    amy.wait_event("CALL_ESTABLISHED", 15 * SECOND)
+        .unwrap_or_else(|| {
+            panic!(
+                "amy's phone did not ring for the call back\n{}",
+                server.logs()
+            )
+        });
+    assert!(
+        ann.wait_exit(30 * SECOND).is_some_and(|s| s.success()),
+        "the call back failed: {}\n{}",
+        ann.log(),
+        server.logs()
+    );
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's call did not end with Ann's\n{}", server.logs()));
+    let now = alarm(1).await;
+    assert_eq!(now["callbacks"][0]["from"], "Ann Lee", "{now}");
+    assert!(
+        now["callbacks"][0]["ended_at_s"].is_number(),
+        "{now}\n{}",
+        server.logs()
+    );
+    assert!(
+        rig::voiced_ms(&amy.heard()) > 1000,
+        "amy did not hear Ann ({} ms voiced of {} samples)\n{}\n{}",
+        ann.log(),
+        rig::voiced_ms(&amy.heard()),
+        amy.heard().len(),
+        server.logs()
     );
 }

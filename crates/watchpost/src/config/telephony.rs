@@ -22,6 +22,8 @@ pub struct TelephonyTable {
     pub rtp_ports: Option<String>,
     pub tts: Option<String>,
     pub ring_timeout: Option<super::values::Span>,
+    /// Where callers' national numbers are from (ISO 3166 alpha-2, like `US`).
+    pub region: Option<String>,
 }
 
 /// The adapter chosen, checked.
@@ -54,6 +56,7 @@ impl TelephonyTable {
             ("rtp_ports", self.rtp_ports.is_some()),
             ("tts", self.tts.is_some()),
             ("ring_timeout", self.ring_timeout.is_some()),
+            ("region", self.region.is_some()),
         ];
         match adapter.as_str() {
             "manual" | "sim" => {
@@ -141,6 +144,13 @@ impl TelephonyTable {
             }
             config.ring_timeout = ring.0;
         }
+        if let Some(region) = self.region {
+            config.region = region.to_ascii_uppercase().parse().map_err(|_| {
+                format!(
+                    "telephony.region: {region:?} is not an ISO 3166 country code (like US or GB)"
+                )
+            })?;
+        }
         Ok(config)
     }
 }
@@ -169,7 +179,8 @@ mod tests {
                register = true
                rtp_ports = "30000-30099"
                tts = "flite"
-               ring_timeout = "25s""#,
+               ring_timeout = "25s"
+               region = "gb""#,
             &[("SIP_PW", "pw")],
         )
         .unwrap() else {
@@ -180,6 +191,7 @@ mod tests {
         assert_eq!(config.rtp_ports, 30000..=30099);
         assert_eq!(config.ring_timeout.as_secs(), 25);
         assert_eq!(config.caller_id, "+15555550100");
+        assert_eq!(config.region, phonenumber::country::Id::GB);
     }
 
     #[test]

@@ -1,0 +1,211 @@
+//! A call to the center's number: a contact calling back. The caller's number is matched
+//! against the contacts of open alarms (`caller`); with one match the engine gets its
+//! callback input and the alarm's agent is rung, with the alarm on their screen; otherwise the
+//! call goes to a free agent with the caller's number in the log. The caller hears a short
+//! "please hold" until an agent's phone answers, then the center bridges the two.
+
+use crate::agent::Found;
+use crate::call::{self, Command, Line};
+use crate::flow::Flow;
+use crate::leg::Leg;
+use crate::{Event, Shared, caller};
+use rsipstack::dialog::dialog::DialogState;
+use rsipstack::sip::StatusCode;
+use rsipstack::transaction::transaction::Transaction;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use watchpost_core::Input;
+use watchpost_core::alarm::CallId;
+use watchpost_media::sdp;
+
+/// What the caller hears while an agent's phone rings.
+pub const HOLD: &str = "Thank you for calling back. Please hold while we connect you to an agent.";
+
+/// Answers one inbound INVITE and carries the call to its end.
+pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
+    let headers: Vec<(String, String)> = tx
+        .original
+        .headers
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let number = caller::caller_number(&pairs, &shared.config.trunk.host, shared.config.region);
+    let Some(agents) = shared.agents.clone() else {
+        let _ = tx.reply(StatusCode::TemporarilyUnavailable).await;
+        return;
+    };
+    let offer = String::from_utf8_lossy(&tx.original.body).into_owned();
+    let socket = match shared.ports.bind(shared.config.media_ip()).await {
+        Ok(socket) => socket,
+        Err(e) => {
+            tracing::error!(error = %e, "no RTP port for a call back");
+            let _ = tx.reply(StatusCode::ServiceUnavailable).await;
+            return;
+        }
+    };
+    let local = socket.local_addr().expect("a bound socket has an address");
+    let (answer, media) = match sdp::answer(&offer, local.ip(), local.port(), rand::random()) {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::info!(error = %e, "a call back offered no codec we speak");
+            let _ = tx.reply(StatusCode::NotAcceptableHere).await;
+            return;
+        }
+    };
+    let (state_tx, mut states) = shared.endpoint.dialogs.new_dialog_state_channel();
+    let dialog = match shared.endpoint.dialogs.get_or_create_server_invite(
+        &tx,
+        state_tx,
+        None,
+        Some(shared.endpoint.contact.clone()),
+    ) {
+        Ok(dialog) => dialog,
+        Err(e) => {
+            tracing::warn!(error = %e, "an inbound INVITE could not start a dialog");
+            return;
+        }
+    };
+    let mut handling = dialog.clone();
+    tokio::spawn(async move {
+        let _ = handling.handle(&mut tx).await;
+    });
+    let content_type = rsipstack::sip::Header::ContentType("application/sdp".into());
+    if dialog
+        .accept(Some(vec![content_type]), Some(answer.into_bytes()))
+        .is_err()
+    {
+        return;
+    }
+
+    // Whose call it is.
+    let alarms = agents.board.open_alarms();
+    let found = number
+        .as_deref()
+        .map(|n| caller::matches(&alarms, n))
+        .unwrap_or_default();
+    let (alarm, call) = match found.as_slice() {
+        [(alarm, contact)] => {
+            let call = alarms
+                .iter()
+                .find(|(id, _)| id == alarm)
+                .map_or(0, |(_, a)| a.calls().len() as CallId);
+            shared.report(
+                Some(*alarm),
+                call,
+                Event::Input(Input::Callback { contact: *contact }),
+            );
+            (Some(*alarm), call)
+        }
+        _ => {
+            tracing::info!(
+                caller = number.as_deref().unwrap_or("withheld"),
+                alarms = found.len(),
+                "a call to the center that matches no single open alarm: for a free agent"
+            );
+            (None, 0)
+        }
+    };
+    let (commands_tx, mut commands) = mpsc::unbounded_channel::<Command>();
+    let report = |event: Event| shared.report(alarm, call, event);
+
+    // Hold, and ring an agent: the alarm's, or a free one.
+    let mut contact = Leg::new(socket, &media);
+    let hold = shared.speaker.say(HOLD).await.ok();
+    let agent = {
+        let ringing = async {
+            match alarm {
+                Some(alarm) => call::ring_agent(&shared, alarm, call, &mut commands).await,
+                None => loop {
+                    if let Found::Agent(agent) = agents.free().await
+                        && let Some(leg) =
+                            call::ring(&shared, agent, None, call, &mut commands).await
+                    {
+                        break Some(leg);
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                },
+            }
+        };
+        tokio::select! {
+            leg = ringing => leg,
+            hung_up = hold_until_agent(&mut contact, hold, &mut states) => {
+                if hung_up {
+                    report(Event::Input(Input::CallEnded { call }));
+                }
+                None
+            }
+        }
+    };
+    drop(commands_tx);
+    let Some(agent) = agent else {
+        let _ = dialog.bye().await;
+        return;
+    };
+    let (_keep, mut commands) = mpsc::unbounded_channel();
+    let dial = call::Dial {
+        alarm,
+        call,
+        to: number.unwrap_or_default(),
+        purpose: watchpost_core::alarm::Purpose::Callback,
+        message: None,
+        offers_agent: false,
+    };
+    let line = Line {
+        we_are_uac: false,
+        outcome_reported: true,
+    };
+    let flow = Flow::bridged(call);
+    let ended_by_caller = call::converse(
+        &shared,
+        &dial,
+        line,
+        flow,
+        contact,
+        Some(agent),
+        &mut commands,
+        &mut states,
+    )
+    .await;
+    if !ended_by_caller {
+        let _ = dialog.bye().await;
+    }
+    report(Event::Ended);
+}
+
+/// Plays the hold message (then silence) to the caller until the future is dropped; returns
+/// `true` if the caller hung up first.
+async fn hold_until_agent(
+    contact: &mut Leg,
+    hold: Option<Arc<Vec<i16>>>,
+    states: &mut mpsc::UnboundedReceiver<DialogState>,
+) -> bool {
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    let mut at = 0;
+    let mut buffer = [0u8; 2048];
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let mut frame = [0i16; watchpost_media::FRAME_SAMPLES];
+                if let Some(hold) = &hold {
+                    let end = (at + frame.len()).min(hold.len());
+                    if at < end {
+                        frame[..end - at].copy_from_slice(&hold[at..end]);
+                    }
+                    at = end;
+                }
+                let _ = contact.send(&frame).await;
+            }
+            // What the caller says while holding goes nowhere.
+            _ = contact.socket.recv_from(&mut buffer) => {}
+            state = states.recv() => match state {
+                Some(DialogState::Terminated(..)) | None => return true,
+                Some(_) => {}
+            }
+        }
+    }
+}
