@@ -14,6 +14,8 @@ use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::Header;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -303,6 +305,8 @@ pub(crate) async fn converse(
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut playing: Option<(Arc<Vec<i16>>, usize)> = None;
+    // "Press 1 to speak with an agent": an agent is being rung for the person on the line.
+    let mut ringing: Option<Pin<Box<dyn Future<Output = AgentLeg> + Send + '_>>> = None;
     let mut to_contact: VecDeque<Vec<i16>> = VecDeque::new();
     let mut to_agent: VecDeque<Vec<i16>> = VecDeque::new();
     let mut contact_buffer = vec![0u8; 2048];
@@ -393,6 +397,11 @@ pub(crate) async fn converse(
                 }
                 AgentEvent::State(_) => {}
             },
+            leg = async { ringing.as_mut().expect("guarded").await }, if ringing.is_some() => {
+                ringing = None;
+                playing = None;
+                agent = Some(leg);
+            }
             command = commands.recv() => match command {
                 Some(Command::Voicemail(text)) => match shared.speaker.say(&text).await {
                     Ok(samples) => steps.extend(flow.voicemail_message(samples)),
@@ -435,6 +444,15 @@ pub(crate) async fn converse(
                     match input {
                         Input::Answered { .. } | Input::Voicemail { .. } => outcome_reported = true,
                         Input::CallEnded { .. } => ended_reported = true,
+                        Input::AgentJoined { .. } if agent.is_none() => {
+                            ringing = Some(Box::pin(any_agent(shared, dial.alarm, call)));
+                            playing = shared
+                                .speaker
+                                .say(crate::inbound::HOLD_PRESSED)
+                                .await
+                                .ok()
+                                .map(|hold| (hold, 0));
+                        }
                         _ => {}
                     }
                     report(Event::Input(input));
@@ -456,6 +474,31 @@ pub(crate) async fn converse(
             release(&mut agent).await;
             return false;
         }
+    }
+}
+
+/// The alarm's agent if they have a phone, else a free agent, rung until one answers: for
+/// a person who asked for an agent. Without agents' phones, never.
+async fn any_agent(shared: &Shared, alarm: Option<AlarmId>, call: CallId) -> AgentLeg {
+    let Some(agents) = &shared.agents else {
+        return std::future::pending().await;
+    };
+    // Nobody can cancel this ringing but the call's end, which drops it.
+    let (_keep, mut commands) = mpsc::unbounded_channel();
+    loop {
+        let found = match alarm {
+            Some(alarm) => match agents.for_alarm(alarm).await {
+                Found::Agent(agent) => Found::Agent(agent),
+                _ => agents.free().await,
+            },
+            None => agents.free().await,
+        };
+        if let Found::Agent(agent) = found
+            && let Some(leg) = ring(shared, agent, alarm, call, &mut commands).await
+        {
+            return leg;
+        }
+        tokio::time::sleep(AGENT_POLL).await;
     }
 }
 

@@ -21,6 +21,8 @@ use watchpost_media::sdp;
 
 /// What the caller hears while an agent's phone rings.
 pub const HOLD: &str = "Thank you for calling back. Please hold while we connect you to an agent.";
+/// What a person who pressed 1 hears while an agent's phone rings.
+pub const HOLD_PRESSED: &str = "Please hold while we connect you to an agent.";
 
 /// Answers one inbound INVITE and carries the call to its end.
 pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {

@@ -44,8 +44,16 @@ fn registered(user: &str, port: u16, source: std::path::PathBuf, password: &str)
 /// A center with SIP telephony through the kamailio trunk on :5060, account 4F39 with
 /// `contacts`, agent amy (phone sip:amy@127.0.0.1:5090), an API key for 4F39. Returns the
 /// running server and the key.
-fn center(dir: &std::path::Path, contacts: &[(&str, &str)]) -> (Server, String) {
+fn center(dir: &std::path::Path, contacts: &[(&str, &str)], practice: bool) -> (Server, String) {
     let mut accounts = account_toml("4F39", "");
+    if practice {
+        // Enrolled yesterday: in its 7-day practice period, calls are automated.
+        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+        accounts = accounts.replace(
+            "enrolled = \"2025-01-01T00:00:00Z\"",
+            &format!("enrolled = \"{}\"", yesterday.format("%Y-%m-%dT%H:%M:%SZ")),
+        );
+    }
     let first = "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n";
     let listed: String = contacts
         .iter()
@@ -148,6 +156,7 @@ async fn burglary() {
     let (server, key) = center(
         dir.path(),
         &[("Ann Lee", "+15555550101"), ("Bo Lee", "+15555550102")],
+        false,
     );
     let http = server.http;
     let base = format!("http://{http}");
@@ -344,7 +353,7 @@ async fn callback() {
     let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], None);
     let agent_audio = fixtures.then_silence(&fixtures.person(), 60_000);
     let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
-    let (server, key) = center(dir.path(), &[("Ann Lee", "+15555550101")]);
+    let (server, key) = center(dir.path(), &[("Ann Lee", "+15555550101")], false);
     let base = format!("http://{}", server.http);
     let client = Client::new();
     let sent = client
@@ -446,4 +455,63 @@ async fn callback() {
         amy.heard().len(),
         server.logs()
     );
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn pressing_1_on_a_practice_call_connects_a_free_agent() {
+    std::thread::spawn(|| {
+        rig::isolate();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(press_one());
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+async fn press_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Fixtures::new();
+    // Ann answers, says hello, listens to the message and presses 1.
+    let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], Some("127.0.0.1:5080"));
+    let _ann = rig::sipp_uas(
+        rig::Uas::HelloPressOne {
+            audio: fixtures.person(),
+        },
+        5080,
+    );
+    let agent_audio = fixtures.then_silence(&fixtures.person(), 60_000);
+    let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
+    let (server, key) = center(dir.path(), &[("Ann Lee", "+15555550101")], true);
+    let base = format!("http://{}", server.http);
+    let client = Client::new();
+    let sent = client
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "BA003"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 202);
+    // Nobody took the alarm: the automated call needs no agent until Ann presses 1; then
+    // amy, free, is rung and bridged.
+    amy.wait_event("CALL_ESTABLISHED", 30 * SECOND)
+        .unwrap_or_else(|| panic!("no agent was rung after Ann pressed 1\n{}", server.logs()));
+    let alarms = common::alarms(dir.path().join("center.db"));
+    let events: Vec<&str> = alarms[0]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|row| row["event"].as_str())
+        .collect();
+    assert!(
+        events.contains(&"agent_joined"),
+        "{events:?}\n{}",
+        server.logs()
+    );
+    assert_eq!(alarms[0]["mode"], "practice");
 }
