@@ -64,7 +64,13 @@ fn a_recording_is_listed_in_the_timeline_and_changes_nothing_else() {
     assert_eq!(a.calls(), before.calls());
     assert_eq!(a.poll_timeout(), before.poll_timeout());
     assert_eq!(
-        a.handle(4_000, Input::Recorded { call: 7, duration_ms: 1 }),
+        a.handle(
+            4_000,
+            Input::Recorded {
+                call: 7,
+                duration_ms: 1
+            }
+        ),
         Err(Rejected::UnknownCall(7))
     );
 }

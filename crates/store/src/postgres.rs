@@ -1,19 +1,19 @@
 //! The server store: a PostgreSQL database (or CockroachDB / YugabyteDB, which speak the same
 //! SQL), reached through a pool, for centers that run more than one node.
 
+use crate::recording::{COLUMNS, RecordingTuple};
 use crate::text::{from_json, from_text, json, to_text};
 use crate::{
-    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Result, Role,
-    Recording, SessionRecord, SignalRecord, Store, StoreError, Transmission, User,
+    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Recording,
+    Result, Role, SessionRecord, SignalRecord, Store, StoreError, Transmission, User,
 };
-use crate::recording::{COLUMNS, RecordingTuple};
 use async_trait::async_trait;
-use watchpost_core::alarm::CallId;
 use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use watchpost_core::account::{Contact, Zone};
+use watchpost_core::alarm::CallId;
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 

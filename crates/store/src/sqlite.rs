@@ -1,20 +1,20 @@
 //! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a committed
 //! transaction survives a power cut.
 
+use crate::recording::{COLUMNS, RecordingTuple};
 use crate::text::{from_json, from_text, json, to_text};
 use crate::{
-    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Result, Role,
-    Recording, SessionRecord, SignalRecord, Store, StoreError, Transmission, User,
+    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Recording,
+    Result, Role, SessionRecord, SignalRecord, Store, StoreError, Transmission, User,
 };
-use crate::recording::{COLUMNS, RecordingTuple};
 use async_trait::async_trait;
-use watchpost_core::alarm::CallId;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 use watchpost_core::account::{Contact, Zone};
+use watchpost_core::alarm::CallId;
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
