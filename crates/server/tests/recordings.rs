@@ -177,6 +177,21 @@ async fn a_recording_is_listed_played_by_range_and_only_to_a_signed_in_user() {
         assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{path}");
     }
 
+    let openapi: Value = client
+        .get(format!("{base}/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/alarms/{id}/recordings",
+        "/api/alarms/{id}/recordings/{call}",
+    ] {
+        assert!(openapi["paths"][path]["get"].is_object(), "{path}");
+    }
+
     // Listed in the timeline, with a player in the console.
     let alarm: Value = client
         .get(format!("{base}/api/alarms/{id}"))
