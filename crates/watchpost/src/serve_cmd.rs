@@ -183,10 +183,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
              give --callback-number"
         ),
     };
-    let recordings = file
-        .telephony
-        .recordings(&db)
-        .map_err(anyhow::Error::msg)?;
+    let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())

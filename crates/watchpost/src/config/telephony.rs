@@ -245,13 +245,23 @@ mod tests {
         assert_eq!(days.keep.as_secs(), 400 * 86_400);
         // Manual and sim telephony record nothing: no folder needs naming.
         assert!(recordings("", "postgres://db/center").is_ok());
-        assert!(recordings("adapter = \"sip\"\nrecordings = \"/srv/rec\"", "postgres://db/c").is_ok());
+        assert!(
+            recordings(
+                "adapter = \"sip\"\nrecordings = \"/srv/rec\"",
+                "postgres://db/c"
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn each_bad_recordings_value_names_its_key() {
         let cases = [
-            ("recordings = \"\"", "center.db", "telephony.recordings: is empty"),
+            (
+                "recordings = \"\"",
+                "center.db",
+                "telephony.recordings: is empty",
+            ),
             (
                 "adapter = \"sip\"",
                 "postgres://db/center",
