@@ -72,9 +72,12 @@ pub async fn one(
     if starts {
         tracing::info!(target: "audit", user = %caller.0.name, alarm = id, call, "call recording played");
     }
+    let audio = response.status().is_success();
     let mut response = response.map(Body::new).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    if audio {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    }
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
