@@ -274,10 +274,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "watchpost: DC-09 receiver on tcp://{0} and udp://{0}",
         server.dc09_addr
     );
+    // humantime would say 400 days as "1year 1month 4days 7h 26m 24s".
+    let keep = match recordings.keep.as_secs() {
+        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        _ => humantime::format_duration(recordings.keep).to_string(),
+    };
     say!(
-        "watchpost: call recordings in {}, kept {}",
-        recordings.dir.display(),
-        humantime::format_duration(recordings.keep)
+        "watchpost: call recordings in {}, kept {keep}",
+        recordings.dir.display()
     );
     let http = server.http_addr.expect("serve always listens for HTTP");
     say!(
