@@ -39,6 +39,43 @@ fn current(alarm: &Alarm) -> u32 {
 }
 
 #[test]
+fn a_recording_is_listed_in_the_timeline_and_changes_nothing_else() {
+    let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 2));
+    drain(&mut a);
+    a.handle(1_000, Input::CallPlaced { call: 0 }).unwrap();
+    a.handle(2_000, Input::NoAnswer { call: 0 }).unwrap();
+    drain(&mut a);
+    let before = a.clone();
+    a.handle(
+        3_000,
+        Input::Recorded {
+            call: 0,
+            duration_ms: 72_400,
+        },
+    )
+    .unwrap();
+    assert!(drain(&mut a).is_empty(), "a recording asks for nothing");
+    let last = a.timeline().last().unwrap();
+    assert_eq!(
+        (last.at, last.event.as_str(), last.detail.as_str()),
+        (3_000, "recorded", "Call 1 recorded (1 min 12 s)")
+    );
+    assert_eq!(a.timeline().len(), before.timeline().len() + 1);
+    assert_eq!(a.calls(), before.calls());
+    assert_eq!(a.poll_timeout(), before.poll_timeout());
+    assert_eq!(
+        a.handle(
+            4_000,
+            Input::Recorded {
+                call: 7,
+                duration_ms: 1
+            }
+        ),
+        Err(Rejected::UnknownCall(7))
+    );
+}
+
+#[test]
 fn burglary_disarm_before_dispatch_hangs_up_and_cancels() {
     let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 2));
     assert!(matches!(

@@ -14,6 +14,7 @@ pub mod desk;
 pub mod enrolment;
 mod intake;
 mod keys;
+pub mod recordings;
 mod retransmit;
 mod runtime;
 mod server;
@@ -24,6 +25,7 @@ pub mod view;
 pub use board::{Board, Change};
 pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};
+pub use recordings::{RecordingError, Recordings, RecordingsConfig};
 pub use server::{Config, Server, ServerError};
 
 use watchpost_core::Millis;

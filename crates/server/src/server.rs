@@ -7,6 +7,7 @@ use crate::cluster::{Cluster, NodeConfig};
 use crate::dc09::{self, Receiver};
 use crate::intake::{Commands, Intake};
 use crate::keys::Keys;
+use crate::recordings::Recordings;
 use crate::runtime;
 use crate::supervision::Supervision;
 use std::net::SocketAddr;
@@ -35,6 +36,8 @@ pub struct Config {
     pub settings: Settings,
     /// The time zone the console shows clock times in (an IANA zone).
     pub timezone: chrono_tz::Tz,
+    /// Where call recordings are kept, and for how long.
+    pub recordings: crate::recordings::RecordingsConfig,
 }
 
 #[derive(Debug, Error)]
@@ -60,6 +63,8 @@ pub struct Server {
     pub commands: Commands,
     /// Signals from other sources than DC-09 (the HTTP API, supervision).
     pub intake: Intake,
+    /// Call recordings: telephony saves each call's audio here.
+    pub recordings: Arc<Recordings>,
     /// What the engine asked for, batch by batch, after each was committed.
     pub effects: mpsc::UnboundedReceiver<Vec<Effect>>,
     /// Alarms this node took over (at its start, or from a node that died), whose calls and
@@ -94,6 +99,11 @@ impl Server {
         let (intake, submissions) = Intake::new();
         let (commands, orders) = Commands::new();
         let board = Arc::new(Board::default());
+        let recordings = Arc::new(Recordings::new(
+            store.clone(),
+            commands.clone(),
+            config.recordings.clone(),
+        ));
         // The partitions this node can take now are driven before anything is received.
         let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
         board.follow_center(&center, &taken);
@@ -120,6 +130,11 @@ impl Server {
                 stopping.clone(),
             )),
         ];
+        let sweeping = recordings.clone();
+        let sweep_stop = stopping.clone();
+        background.push(tokio::spawn(async move {
+            sweeping.sweep_daily(sweep_stop).await
+        }));
         if config.node.shared {
             background.push(tokio::spawn(board::follow(
                 board.clone(),
@@ -155,6 +170,7 @@ impl Server {
                     commands: commands.clone(),
                     intake: intake_handle.clone(),
                     auth: Arc::new(crate::auth::Auth::new(store.clone())),
+                    recordings: recordings.clone(),
                     attempts: Default::default(),
                     timezone: config.timezone,
                 });
@@ -182,6 +198,7 @@ impl Server {
             board,
             commands,
             intake: intake_handle,
+            recordings,
             effects,
             adopted,
             stop,

@@ -291,3 +291,125 @@ async fn an_agent_cancels_a_burglary_in_chromium() {
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
+
+/// Three seconds of a call: a 440 Hz tone from the contact, 660 Hz from the center, as the SIP
+/// adapter's recorder writes it (stereo 8 kHz µ-law WAV).
+fn call_recording() -> Vec<u8> {
+    let mut recorder = watchpost_media::recorder::Recorder::new();
+    let tone = |hz: f64, frame: u32| -> Vec<i16> {
+        (0..160)
+            .map(|i| {
+                let t = f64::from(frame * 160 + i) / 8000.0;
+                ((t * hz * std::f64::consts::TAU).sin() * 6_000.0) as i16
+            })
+            .collect()
+    };
+    for frame in 0..150 {
+        recorder.contact(frame * 20, &tone(440.0, frame));
+        recorder.center(frame * 20, &tone(660.0, frame));
+    }
+    recorder.finish()
+}
+
+/// The timeline's player plays a call recording: Chromium decodes the µ-law WAV, fetched with
+/// the session cookie and by range, and its clock moves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
+async fn chromium_plays_a_call_recording_from_the_timeline() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let key = center.api_key("4F39").await;
+    let base = center.base.clone();
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "input[name=name]")
+        .await
+        .send_keys("amy")
+        .await
+        .unwrap();
+    wait_for(&c, "input[name=password]")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    click(&c, "form.login button[type=submit]").await;
+    wait_text(&c, "h1", "Open alarms: 0").await;
+
+    let api = reqwest::Client::new();
+    let signal = api
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "BA003"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signal.status(), reqwest::StatusCode::ACCEPTED);
+    wait_text(&c, "#queue-table tbody", "burglary").await;
+    let id = center.server.board.open_alarms()[0].0;
+    let login: serde_json::Value = api
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "amy", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    for path in ["take", "calls/0/outcome"] {
+        let done = api
+            .post(format!("{base}/api/alarms/{id}/{path}"))
+            .bearer_auth(&token)
+            .json(&json!({"outcome": "placed"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), reqwest::StatusCode::OK, "{path}");
+    }
+    center
+        .server
+        .recordings
+        .save(id, 0, common::now(), 3_000, &call_recording())
+        .await
+        .unwrap();
+
+    c.goto(&format!("{base}/console/alarms/{id}"))
+        .await
+        .unwrap();
+    wait_text(&c, "table.timeline", "Call 1 recorded (3 s)").await;
+    wait_for(&c, "table.timeline audio.recording").await;
+    // Chromium lets a page play sound only after the person has used it: a click.
+    click(&c, "div.alarm-head h1").await;
+    let heard = c
+        .execute_async(
+            r#"
+            const done = arguments[arguments.length - 1];
+            const a = document.querySelector('table.timeline audio.recording');
+            a.addEventListener('error', () => done({ error: a.error ? a.error.code : -1 }));
+            const started = performance.now();
+            a.play().then(() => {
+                const check = () => {
+                    if (a.currentTime > 1.0) {
+                        done({ played: a.currentTime, duration: a.duration });
+                    } else if (performance.now() - started > 10000) {
+                        done({ stuck: a.currentTime, ready: a.readyState });
+                    } else {
+                        setTimeout(check, 100);
+                    }
+                };
+                check();
+            }).catch((e) => done({ refused: String(e) }));
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    println!("chromium: {heard}");
+    assert!(heard["played"].as_f64().is_some_and(|t| t > 1.0), "{heard}");
+    let duration = heard["duration"].as_f64().unwrap();
+    assert!((duration - 3.0).abs() < 0.05, "{heard}");
+
+    c.close().await.unwrap();
+    center.server.stop().await.unwrap();
+}

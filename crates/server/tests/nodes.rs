@@ -63,6 +63,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         window: Window::default(),
         settings: Settings::default(),
         timezone: chrono_tz::Tz::UTC,
+        recordings: watchpost_server::RecordingsConfig::beside(url),
     })
     .await
     .unwrap();

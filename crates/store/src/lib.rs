@@ -5,6 +5,7 @@
 mod coordination;
 mod log;
 mod postgres;
+mod recording;
 mod sqlite;
 pub mod testing;
 mod text;
@@ -15,6 +16,7 @@ pub use coordination::{
 };
 pub use log::{LogBody, LogEntry, replay};
 pub use postgres::PgStore;
+pub use recording::Recording;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -372,6 +374,26 @@ pub trait Store: Send + Sync {
     async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
     /// The account an API key (by its hash) speaks for.
     async fn api_key(&self, key_hash: &str) -> Result<Option<String>>;
+
+    /// Lists a call recording whose file is already durable; replaces the row of the same
+    /// alarm and call.
+    async fn put_recording(&self, recording: &Recording) -> Result<()>;
+    /// An alarm's recordings, by call.
+    async fn recordings(&self, alarm: AlarmId) -> Result<Vec<Recording>>;
+    async fn recording(
+        &self,
+        alarm: AlarmId,
+        call: watchpost_core::alarm::CallId,
+    ) -> Result<Option<Recording>>;
+    /// Recordings started before `before` whose alarm is closed, oldest first, at most
+    /// `limit`. An open alarm's recordings are never among them.
+    async fn expired_recordings(&self, before: Millis, limit: i64) -> Result<Vec<Recording>>;
+    /// Forgets a recording (its file is the caller's); false when there was none.
+    async fn delete_recording(
+        &self,
+        alarm: AlarmId,
+        call: watchpost_core::alarm::CallId,
+    ) -> Result<bool>;
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The server store: a PostgreSQL database (or CockroachDB / YugabyteDB, which speak the same
 //! SQL), reached through a pool, for centers that run more than one node.
 
+use crate::recording::{COLUMNS, RecordingTuple};
 use crate::text::{from_json, from_text, json, to_text};
 use crate::{
-    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Result, Role,
-    SessionRecord, SignalRecord, Store, StoreError, Transmission, User,
+    AlarmId, AlarmRow, AlarmState, ApiKeyRecord, Batch, Inbound, Lease, LogEntry, Recording,
+    Result, Role, SessionRecord, SignalRecord, Store, StoreError, Transmission, User,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgPoolOptions, PgRow};
@@ -12,6 +13,7 @@ use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use watchpost_core::account::{Contact, Zone};
+use watchpost_core::alarm::CallId;
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
@@ -706,5 +708,67 @@ impl Store for PgStore {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    async fn put_recording(&self, r: &Recording) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO recordings (alarm, call_id, started_at, duration_ms, bytes, file) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (alarm, call_id) DO UPDATE SET \
+             started_at = excluded.started_at, duration_ms = excluded.duration_ms, \
+             bytes = excluded.bytes, file = excluded.file",
+        )
+        .bind(r.alarm)
+        .bind(i64::from(r.call))
+        .bind(r.started_at)
+        .bind(i64::from(r.duration_ms))
+        .bind(i64::try_from(r.bytes).unwrap_or(i64::MAX))
+        .bind(&r.file)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn recordings(&self, alarm: AlarmId) -> Result<Vec<Recording>> {
+        let rows: Vec<RecordingTuple> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM recordings WHERE alarm = $1 ORDER BY call_id"
+        ))
+        .bind(alarm)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Recording::from_tuple).collect()
+    }
+
+    async fn recording(&self, alarm: AlarmId, call: CallId) -> Result<Option<Recording>> {
+        let row: Option<RecordingTuple> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM recordings WHERE alarm = $1 AND call_id = $2"
+        ))
+        .bind(alarm)
+        .bind(i64::from(call))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Recording::from_tuple).transpose()
+    }
+
+    async fn expired_recordings(&self, before: Millis, limit: i64) -> Result<Vec<Recording>> {
+        let rows: Vec<RecordingTuple> = sqlx::query_as(
+            "SELECT r.alarm, r.call_id, r.started_at, r.duration_ms, r.bytes, r.file \
+             FROM recordings r JOIN alarms a ON a.id = r.alarm \
+             WHERE r.started_at < $1 AND a.closed_at IS NOT NULL \
+             ORDER BY r.started_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Recording::from_tuple).collect()
+    }
+
+    async fn delete_recording(&self, alarm: AlarmId, call: CallId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM recordings WHERE alarm = $1 AND call_id = $2")
+            .bind(alarm)
+            .bind(i64::from(call))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

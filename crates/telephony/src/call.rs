@@ -23,6 +23,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use watchpost_core::Input;
 use watchpost_core::alarm::{CallId, Purpose};
 use watchpost_media::FRAME_SAMPLES;
+use watchpost_media::recorder::Recorder;
 use watchpost_store::AlarmId;
 
 /// What the engine may still ask of a call in progress.
@@ -287,9 +288,48 @@ pub(crate) struct Line {
     pub outcome_reported: bool,
 }
 
-/// The answered call's media loop. Returns whether the contact hung up.
+/// The answered call's media loop, recorded (both sides, README "Telephony": recordings).
+/// Returns whether the contact hung up.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn converse(
+    shared: &Arc<Shared>,
+    dial: &Dial,
+    line: Line,
+    flow: Flow,
+    contact: Leg,
+    agent: Option<AgentLeg>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    states: &mut mpsc::UnboundedReceiver<DialogState>,
+) -> bool {
+    let started_at = watchpost_server::now_ms();
+    let mut recorder = Recorder::new();
+    let ended_by_peer = media_loop(
+        shared,
+        dial,
+        line,
+        flow,
+        contact,
+        agent,
+        commands,
+        states,
+        &mut recorder,
+    )
+    .await;
+    if let (Some(recordings), Some(alarm)) = (&shared.recordings, dial.alarm) {
+        let (recordings, call) = (recordings.clone(), dial.call);
+        tokio::spawn(async move {
+            let duration = recorder.duration_ms();
+            let wav = recorder.finish();
+            if let Err(e) = recordings.save(alarm, call, started_at, duration, &wav).await {
+                tracing::error!(alarm, call, error = %e, "the call's recording was not kept");
+            }
+        });
+    }
+    ended_by_peer
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn media_loop(
     shared: &Arc<Shared>,
     dial: &Dial,
     line: Line,
@@ -298,7 +338,10 @@ pub(crate) async fn converse(
     mut agent: Option<AgentLeg>,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     states: &mut mpsc::UnboundedReceiver<DialogState>,
+    recorder: &mut Recorder,
 ) -> bool {
+    // Where each side's next frame goes in the recording, in ms since the answer.
+    let (mut sent_ms, mut heard_ms) = (0u32, 0u32);
     let call = dial.call;
     let report = |event: Event| shared.report(dial.alarm, call, event);
     let answered_at = Instant::now();
@@ -334,6 +377,8 @@ pub(crate) async fn converse(
                 } else if let Some(spoken) = to_contact.pop_front() {
                     frame[..spoken.len().min(FRAME_SAMPLES)].copy_from_slice(&spoken[..spoken.len().min(FRAME_SAMPLES)]);
                 }
+                recorder.center(sent_ms, &frame);
+                sent_ms += watchpost_media::FRAME_MS;
                 if let Err(e) = contact.send(&frame).await {
                     tracing::debug!(call, error = %e, "RTP send to the contact");
                 }
@@ -354,6 +399,8 @@ pub(crate) async fn converse(
                     for heard in contact.received(&contact_buffer[..n], from) {
                         steps.extend(match heard {
                             Heard::Frame(frame) => {
+                                recorder.contact(heard_ms, &frame);
+                                heard_ms += watchpost_media::FRAME_MS;
                                 let steps = flow.heard(&frame);
                                 if agent.is_some() {
                                     push_bounded(&mut to_agent, frame);

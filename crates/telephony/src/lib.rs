@@ -67,6 +67,8 @@ pub struct Shared {
     pub jitter: jitter::Jitter,
     /// Where agent calls find the agent's phone; none: agents dial by hand.
     pub agents: Option<agent::Agents>,
+    /// Where each alarm call's recording is kept; none: calls are not recorded.
+    pub recordings: Option<Arc<watchpost_server::Recordings>>,
     events: mpsc::UnboundedSender<(Option<AlarmId>, CallId, Event)>,
 }
 
@@ -93,12 +95,13 @@ impl SipTelephony {
     /// every call's events (the engine's inputs among them). Errors: the address is taken,
     /// the caller ID is not E.164, the voice program is missing.
     /// `agents`: where agent calls find the phone of the alarm's agent; without it they are
-    /// left to the agents to dial by hand.
+    /// left to the agents to dial by hand. `recordings`: where each call's audio is kept.
     pub async fn start(
         config: SipConfig,
         agents: Option<agent::Agents>,
+        recordings: Option<Arc<watchpost_server::Recordings>>,
     ) -> Result<(SipTelephony, Events), StartError> {
-        let (shared, events) = Shared::start(config, agents).await?;
+        let (shared, events) = Shared::start(config, agents, recordings).await?;
         Ok((
             SipTelephony {
                 shared,
@@ -126,6 +129,7 @@ impl Shared {
     pub async fn start(
         config: SipConfig,
         agents: Option<agent::Agents>,
+        recordings: Option<Arc<watchpost_server::Recordings>>,
     ) -> Result<(Arc<Shared>, Events), StartError> {
         if !watchpost_core::account::is_e164(&config.caller_id) {
             return Err(StartError::CallerId(config.caller_id.clone()));
@@ -140,6 +144,7 @@ impl Shared {
             speaker,
             jitter: jitter::Jitter::default(),
             agents,
+            recordings,
             events,
         });
         tokio::spawn(endpoint::serve_requests(Arc::downgrade(&shared), incoming));

@@ -33,7 +33,7 @@ pub struct Summary {
 /// Calls `to` (E.164) and says `text` (twice over on a machine it is the message left after
 /// the beep). Returns once the call ended. Errors: the user agent or the voice cannot start.
 pub async fn run(config: SipConfig, to: &str, text: &str) -> Result<Summary, StartError> {
-    let (shared, mut events) = Shared::start(config, None).await?;
+    let (shared, mut events) = Shared::start(config, None, None).await?;
     let (commands, rx) = mpsc::unbounded_channel();
     let dial = Dial {
         alarm: None,

@@ -249,7 +249,7 @@ fn pressing_1_on_a_practice_call_asks_for_an_agent() {
             },
             5080,
         );
-        let (sip, mut events) = SipTelephony::start(center("sip:127.0.0.1:5080"), None)
+        let (sip, mut events) = SipTelephony::start(center("sip:127.0.0.1:5080"), None, None)
             .await
             .unwrap();
         sip.place(OutboundCall {

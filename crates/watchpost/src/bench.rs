@@ -227,6 +227,7 @@ async fn self_hosted(
             window: watchpost_wire::Window::default(),
             settings: watchpost_core::Settings::default(),
             timezone: chrono_tz::Tz::UTC,
+            recordings: watchpost_server::RecordingsConfig::beside(&db),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

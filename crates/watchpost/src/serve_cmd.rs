@@ -96,6 +96,7 @@ struct Resolved {
     settings: Settings,
     timezone: chrono_tz::Tz,
     telephony: config::telephony::Choice,
+    recordings: watchpost_server::RecordingsConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -182,12 +183,14 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
              give --callback-number"
         ),
     };
+    let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
     Ok(Resolved {
         telephony,
+        recordings,
         db,
         create: args.create || file.database.create.unwrap_or(false) || args.demo,
         node,
@@ -228,6 +231,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings,
         timezone,
         telephony,
+        recordings,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -254,6 +258,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         window,
         settings,
         timezone,
+        recordings: recordings.clone(),
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;
@@ -268,6 +273,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     say!(
         "watchpost: DC-09 receiver on tcp://{0} and udp://{0}",
         server.dc09_addr
+    );
+    // humantime would say 400 days as "1year 1month 4days 7h 26m 24s".
+    let keep = match recordings.keep.as_secs() {
+        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        _ => humantime::format_duration(recordings.keep).to_string(),
+    };
+    say!(
+        "watchpost: call recordings in {}, kept {keep}",
+        recordings.dir.display()
     );
     let http = server.http_addr.expect("serve always listens for HTTP");
     say!(
@@ -291,7 +305,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 board: server.board.clone(),
                 store: server.store.clone(),
             };
-            let (sip, events) = SipTelephony::start(*config, Some(agents)).await?;
+            let recordings = Some(server.recordings.clone());
+            let (sip, events) = SipTelephony::start(*config, Some(agents), recordings).await?;
             tokio::spawn(watchpost_telephony::feed(events, server.commands.clone()));
             say!(
                 "watchpost: SIP telephony on udp://{listen} and tcp://{listen}, calls through {trunk}"

@@ -255,7 +255,7 @@ fn a_bad_file_is_refused_in_one_line_naming_the_key() {
         ),
         (
             format!("{center}[telephony]\nprovider = \"sip\""),
-            format!("watchpost: {file}: telephony: unknown field `telephony`"),
+            format!("watchpost: {file}: telephony.provider: unknown field `provider`"),
         ),
         (
             format!("{center}[database]\nurl = \"postgres://watchpost:hunter2@db/center\""),

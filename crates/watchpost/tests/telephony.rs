@@ -41,6 +41,21 @@ fn registered(user: &str, port: u16, source: std::path::PathBuf, password: &str)
     Baresip::start(config)
 }
 
+/// The two channels of a recording (stereo 8 kHz µ-law WAV, 58-byte header).
+fn stereo_mulaw(wav: &[u8]) -> (Vec<i16>, Vec<i16>) {
+    assert_eq!(&wav[..4], b"RIFF");
+    let data = wav
+        .windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk")
+        + 8;
+    let mut pcm = Vec::new();
+    watchpost_media::g711::Law::Mu.decode(&wav[data..], &mut pcm);
+    let left = pcm.iter().step_by(2).copied().collect();
+    let right = pcm.iter().skip(1).step_by(2).copied().collect();
+    (left, right)
+}
+
 /// A center with SIP telephony through the kamailio trunk on :5060, account 4F39 with
 /// `contacts`, agent amy (phone sip:amy@127.0.0.1:5090), an API key for 4F39. Returns the
 /// running server and the key.
@@ -314,6 +329,36 @@ async fn burglary() {
             .as_str()
             .is_some_and(|d| d.starts_with("canceled")),
         "{alarm}"
+    );
+
+    // Both calls were recorded, both sides: the machine's greeting on the left, our message on
+    // the right.
+    let deadline = Instant::now() + 10 * SECOND;
+    let listed = loop {
+        let listed = get(format!("/api/alarms/{id}/recordings")).await;
+        if listed["recordings"].as_array().is_some_and(|r| r.len() == 2) {
+            break listed;
+        }
+        assert!(Instant::now() < deadline, "recordings: {listed}\n{}", server.logs());
+        tokio::time::sleep(SECOND / 5).await;
+    };
+    assert!(listed["recordings"][0]["duration_ms"].as_u64().unwrap() > 15_000, "{listed}");
+    let wav = client
+        .get(format!("{base}/api/alarms/{id}/recordings/0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let (contact_side, center_side) = stereo_mulaw(&wav);
+    assert!(rig::voiced_ms(&contact_side) > 3000, "the greeting is not in the recording");
+    assert!(rig::voiced_ms(&center_side) > 5000, "the message is not in the recording");
+    let timeline = get(format!("/api/alarms/{id}")).await["timeline"].clone();
+    assert!(
+        timeline.as_array().unwrap().iter().any(|row| row["event"] == "recorded"),
+        "{timeline}"
     );
 
     // What crossed the bridge: the person heard amy's sentence, amy heard the person.

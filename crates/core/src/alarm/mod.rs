@@ -183,6 +183,11 @@ impl Alarm {
             Input::Signal { detail } => self.note(now, "signal", detail),
             Input::Grouped { detail } => self.group(now, detail),
             Input::Note { text } => self.note(now, "note", text),
+            Input::Recorded { call, duration_ms } => {
+                self.call(call)?;
+                let detail = format!("Call {} recorded ({})", call + 1, spoken(duration_ms));
+                self.note(now, "recorded", detail);
+            }
             Input::ResponderUpdate { text } => self.note(now, "responder_update", text),
             Input::Disarm { detail } => {
                 self.note(now, "disarm", detail);
@@ -818,5 +823,16 @@ impl Alarm {
         self.close_at = None;
         self.actions.push_back(Action::Close { disposition });
         self.note(now, "closed", disposition.to_string());
+    }
+}
+
+/// A recording's length as the timeline says it: `42 s`, `1 min 12 s`, `1 h 3 min`
+/// (whole seconds, rounded down).
+fn spoken(duration_ms: u32) -> String {
+    let s = duration_ms / 1000;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, sec) => format!("{sec} s"),
+        (0, min, sec) => format!("{min} min {sec} s"),
+        (h, min, _) => format!("{h} h {min} min"),
     }
 }

@@ -309,6 +309,14 @@ pub enum Input {
     Note {
         text: String,
     },
+    /// The audio of a call (both sides) was stored; listed in the timeline, nothing else
+    /// changes. Sent by the live center after the recording is durable (issue 11, item 8);
+    /// scenarios never produce it.
+    Recorded {
+        call: CallId,
+        /// How long the recording lasts, in milliseconds.
+        duration_ms: u32,
+    },
     /// An agent closes a dispatched alarm before its follow-up window ends.
     AgentClose,
     /// The trouble condition an alarm holds open for has cleared.

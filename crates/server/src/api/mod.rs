@@ -10,6 +10,7 @@ pub(crate) mod caller;
 mod error;
 mod events;
 mod login;
+mod recordings;
 mod signals;
 
 pub use error::ApiError;
@@ -33,6 +34,8 @@ pub struct ApiState {
     pub commands: Commands,
     pub intake: Intake,
     pub auth: Arc<Auth>,
+    /// Call recordings, listed and served to signed-in users.
+    pub recordings: Arc<crate::recordings::Recordings>,
     /// Verbal-password attempts per alarm, for rate limiting.
     pub attempts: Arc<Mutex<HashMap<AlarmId, Vec<Millis>>>>,
     /// The time zone the console shows clock times in.
@@ -71,6 +74,8 @@ pub fn router(state: ApiState) -> Router {
             post(alarms::confirm_dispatch),
         )
         .route("/api/alarms/{id}/notes", post(alarms::note))
+        .route("/api/alarms/{id}/recordings", get(recordings::list))
+        .route("/api/alarms/{id}/recordings/{call}", get(recordings::one))
         .route("/api/alarms/{id}/close", post(alarms::close))
         .route("/api/accounts", get(accounts::list))
         .route(

@@ -1,6 +1,8 @@
 //! The alarm screen: where and what, the protocol's next step spelled out, the call in
 //! progress with its outcome buttons, the password check (match / no match only), the
-//! decision, dispatch records and incident numbers, callbacks, notes, and the full timeline.
+//! decision, dispatch records and incident numbers, callbacks, notes, and the full timeline,
+//! where each call recording has a player (and recordings saved after the alarm closed are
+//! listed below it).
 //! The panel re-renders after each action and on each `alarm` event for this alarm.
 
 use super::format::{self, clock, words};
@@ -14,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use watchpost_core::account::Account;
-use watchpost_core::alarm::{Call, CallResult, Purpose};
-use watchpost_core::{Action, Alarm, Millis};
-use watchpost_store::{AlarmId, LogBody, User};
+use watchpost_core::alarm::{Call, CallId, CallResult, Purpose};
+use watchpost_core::{Action, Alarm, Input, Millis};
+use watchpost_store::{AlarmId, LogBody, Recording, User};
 
 pub const KEYS: [Key; 17] = [
     ("t", "take / release"),
@@ -50,6 +52,25 @@ pub struct Screen<'a> {
     pub error: Option<&'a str>,
     /// The time zone clock times are shown in.
     pub tz: chrono_tz::Tz,
+    /// The alarm's call recordings, by call.
+    pub recordings: Vec<Recording>,
+    /// The call of each `recorded` timeline row, in order (from the log's `Recorded` inputs).
+    pub recorded_calls: Vec<CallId>,
+}
+
+/// The calls whose recording the timeline lists, in the order of its `recorded` rows.
+async fn recorded_calls(state: &ApiState, id: AlarmId) -> Vec<CallId> {
+    let Ok(log) = state.store.log(id).await else {
+        return Vec::new();
+    };
+    log.into_iter()
+        .filter_map(|entry| match entry.body {
+            LogBody::Input {
+                input: Input::Recorded { call, .. },
+            } => Some(call),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What the automated call in progress plays, as the engine asked for it (`PlaceCall`).
@@ -88,6 +109,15 @@ pub async fn panel(
         }
     };
     let recorded = recorded_message(state, id, &alarm).await;
+    let recordings = state.recordings.list(id).await.unwrap_or_else(|e| {
+        tracing::warn!("alarm screen: recordings of alarm {id}: {e}");
+        Vec::new()
+    });
+    let recorded_calls = if recordings.is_empty() {
+        Vec::new()
+    } else {
+        recorded_calls(state, id).await
+    };
     Ok(render(&Screen {
         id,
         alarm: &alarm,
@@ -96,6 +126,8 @@ pub async fn panel(
         recorded,
         error,
         tz: state.timezone,
+        recordings,
+        recorded_calls,
     }))
 }
 
@@ -236,6 +268,7 @@ pub fn render(s: &Screen) -> Markup {
             (calls_table(s))
             (dispatch_table(s))
             (timeline(s))
+            (late_recordings(s))
         }
     }
 }
@@ -567,6 +600,7 @@ fn dispatch_table(s: &Screen) -> Markup {
 
 fn timeline(s: &Screen) -> Markup {
     let opened = s.alarm.spec().opened_at;
+    let mut recorded = s.recorded_calls.iter();
     html! {
         h2 { "Timeline" }
         table.timeline {
@@ -576,7 +610,51 @@ fn timeline(s: &Screen) -> Markup {
                     tr {
                         td { (time_cell(s, opened, Some(entry.at))) }
                         td { (words(&entry.event)) }
-                        td { (entry.detail) }
+                        td {
+                            (entry.detail)
+                            @if entry.event == "recorded"
+                                && let Some(call) = recorded.next()
+                                && s.recordings.iter().any(|r| r.call == *call) {
+                                " " (player(s.id, *call))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A player for one call's recording; the browser fetches it with the session cookie.
+fn player(id: AlarmId, call: CallId) -> Markup {
+    html! {
+        audio.recording controls preload="none"
+            src=(format!("/api/alarms/{id}/recordings/{call}"))
+            aria-label=(format!("Recording of call {}", call + 1)) {}
+    }
+}
+
+/// Recordings the timeline does not list: saved after their alarm closed.
+fn late_recordings(s: &Screen) -> Markup {
+    let late: Vec<&Recording> = s
+        .recordings
+        .iter()
+        .filter(|r| !s.recorded_calls.contains(&r.call))
+        .collect();
+    let opened = s.alarm.spec().opened_at;
+    html! {
+        @if !late.is_empty() {
+            h2 { "Recordings" }
+            table.recordings {
+                thead { tr { th { "#" } th { "Started" } th { "Length" } th { "Play" } } }
+                tbody {
+                    @for r in late {
+                        tr {
+                            td.num { (r.call + 1) }
+                            td { (time_cell(s, opened, Some(r.started_at))) }
+                            td { (format::age(i64::from(r.duration_ms))) }
+                            td { (player(s.id, r.call)) }
+                        }
                     }
                 }
             }

@@ -133,6 +133,7 @@ async fn serve(db: &str, http: bool, settings: Settings) -> Server {
         window: Window::default(),
         settings,
         timezone: chrono_tz::Tz::UTC,
+        recordings: watchpost_server::RecordingsConfig::beside(db),
     })
     .await
     .unwrap()

@@ -1,9 +1,11 @@
 //! `[telephony]`: who makes the center's phone calls — agents by hand (`manual`), simulated
-//! people (`sim`, demos and training) or the center itself over SIP (`sip`). README,
-//! "Telephony".
+//! people (`sim`, demos and training) or the center itself over SIP (`sip`) — and where the
+//! calls' recordings are kept, for how long. README, "Telephony" and "Configuration".
 
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use watchpost_server::RecordingsConfig;
 use watchpost_telephony::config::parse_port_range;
 use watchpost_telephony::tts::Voice;
 use watchpost_telephony::{Credentials, SipConfig, Trunk};
@@ -24,7 +26,14 @@ pub struct TelephonyTable {
     pub ring_timeout: Option<super::values::Span>,
     /// Where callers' national numbers are from (ISO 3166 alpha-2, like `US`).
     pub region: Option<String>,
+    /// The folder call recordings are kept in.
+    pub recordings: Option<PathBuf>,
+    /// How long call recordings are kept (of closed alarms; an open alarm's never go).
+    pub recordings_keep: Option<super::values::Span>,
 }
+
+/// The shortest retention accepted: the sweep runs daily.
+const SHORTEST_KEEP_SECS: u64 = 24 * 3600;
 
 /// The adapter chosen, checked.
 pub enum Choice {
@@ -34,6 +43,39 @@ pub enum Choice {
 }
 
 impl TelephonyTable {
+    /// Where recordings go for the store `db`: `recordings` (default `recordings/` beside a
+    /// SQLite file) and `recordings_keep` (default 400 days, at least 1 day). A PostgreSQL
+    /// center with `adapter = "sip"` must name the folder: its nodes each save and serve
+    /// recordings, so it must be one they share. Errors name `telephony.<key>` and the reason.
+    pub fn recordings(&self, db: &str) -> Result<RecordingsConfig, String> {
+        let mut config = RecordingsConfig::beside(db);
+        match &self.recordings {
+            Some(dir) if dir.as_os_str().is_empty() => {
+                return Err("telephony.recordings: is empty".into());
+            }
+            Some(dir) => config.dir = dir.clone(),
+            None if watchpost_store::is_shared(db) && self.adapter.as_deref() == Some("sip") => {
+                return Err(
+                    "telephony.recordings: required with a PostgreSQL database and adapter = \
+                     \"sip\" (a folder every node shares, like /srv/watchpost/recordings)"
+                        .into(),
+                );
+            }
+            None => {}
+        }
+        if let Some(keep) = self.recordings_keep {
+            if keep.0.as_secs() < SHORTEST_KEEP_SECS {
+                return Err(format!(
+                    "telephony.recordings_keep: {:?} is shorter than 1 day (dispatch records \
+                     are usually kept a year or more)",
+                    keep.0
+                ));
+            }
+            config.keep = keep.0;
+        }
+        Ok(config)
+    }
+
     /// Checks every key; `caller_id` is the center's callback number (E.164), `demo` makes
     /// `sim` the default. `env` reads an environment variable (the password). Errors are one
     /// line naming `telephony.<key>` and the reason.
@@ -192,6 +234,62 @@ mod tests {
         assert_eq!(config.ring_timeout.as_secs(), 25);
         assert_eq!(config.caller_id, "+15555550100");
         assert_eq!(config.region, phonenumber::country::Id::GB);
+    }
+
+    fn recordings(text: &str, db: &str) -> Result<RecordingsConfig, String> {
+        let table: TelephonyTable = toml::from_str(text).map_err(|e| e.to_string())?;
+        table.recordings(db)
+    }
+
+    #[test]
+    fn recordings_are_kept_beside_the_database_for_400_days_unless_told() {
+        let default = recordings("", "/var/lib/watchpost/center.db").unwrap();
+        assert_eq!(default.dir, PathBuf::from("/var/lib/watchpost/recordings"));
+        assert_eq!(default.keep.as_secs(), 400 * 86_400);
+        let set = recordings(
+            "recordings = \"/srv/rec\"\nrecordings_keep = \"2years\"",
+            "center.db",
+        )
+        .unwrap();
+        assert_eq!(set.dir, PathBuf::from("/srv/rec"));
+        assert!(set.keep.as_secs() > 700 * 86_400, "{:?}", set.keep);
+        let days = recordings("recordings_keep = \"400d\"", "center.db").unwrap();
+        assert_eq!(days.keep.as_secs(), 400 * 86_400);
+        // Manual and sim telephony record nothing: no folder needs naming.
+        assert!(recordings("", "postgres://db/center").is_ok());
+        assert!(
+            recordings(
+                "adapter = \"sip\"\nrecordings = \"/srv/rec\"",
+                "postgres://db/c"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn each_bad_recordings_value_names_its_key() {
+        let cases = [
+            (
+                "recordings = \"\"",
+                "center.db",
+                "telephony.recordings: is empty",
+            ),
+            (
+                "adapter = \"sip\"",
+                "postgres://db/center",
+                "telephony.recordings: required with a PostgreSQL database",
+            ),
+            (
+                "recordings_keep = \"12h\"",
+                "center.db",
+                "telephony.recordings_keep: 43200s is shorter than 1 day",
+            ),
+            ("recordings_keep = \"soon\"", "center.db", "not a duration"),
+        ];
+        for (text, db, says) in cases {
+            let e = recordings(text, db).err().unwrap_or_default();
+            assert!(e.contains(says), "{text}: {e}");
+        }
     }
 
     #[test]
