@@ -4,8 +4,10 @@
 //! Each 20 ms frame is voice when its mean absolute amplitude reaches `silence_threshold`,
 //! else silence. A word is at least `minimum_word_ms` of voice after at least
 //! `between_words_silence_ms` of silence; the first voice ends the initial silence and starts
-//! the greeting. People say a word or two and wait; machines talk on.
+//! the greeting. People say a word or two and wait; machines talk on. One rule is ours, not
+//! Asterisk's: a beep heard before the verdict makes it a machine.
 
+use crate::beep::BeepDetector;
 use crate::{FRAME_MS, mean_abs};
 
 /// The classifier's thresholds. `Default` gives Asterisk's defaults (TELEPHONY.md §3.1,
@@ -32,6 +34,10 @@ pub struct AmdConfig {
     pub silence_threshold: u16,
     /// Longest single utterance; reaching it → Machine, "max_word_length" (5000 ms).
     pub maximum_word_ms: u32,
+    /// Not in Asterisk: a beep ([`BeepDetector`], TELEPHONY.md §3.3) heard before any other
+    /// verdict → Machine, "beep" (true). A short greeting ("Leave a message.") is as long as a
+    /// person's "Hello, this is John speaking"; the beep after it is what tells them apart.
+    pub beep_is_machine: bool,
 }
 
 impl Default for AmdConfig {
@@ -46,6 +52,7 @@ impl Default for AmdConfig {
             maximum_words: 3,
             silence_threshold: 256,
             maximum_word_ms: 5000,
+            beep_is_machine: true,
         }
     }
 }
@@ -65,7 +72,7 @@ pub enum Answer {
 pub struct Verdict {
     pub answer: Answer,
     /// One of "initial_silence", "after_greeting_silence", "max_words", "long_greeting",
-    /// "max_word_length", "too_long".
+    /// "max_word_length", "too_long", and "beep" (see [`AmdConfig::beep_is_machine`]).
     pub cause: &'static str,
     /// Milliseconds of audio fed when the decision was made (since the answer).
     pub at_ms: u32,
@@ -87,6 +94,7 @@ pub struct Amd {
     in_word: bool,
     in_greeting: bool,
     decided: bool,
+    beeps: BeepDetector,
 }
 
 impl Amd {
@@ -101,6 +109,7 @@ impl Amd {
             in_word: false,
             in_greeting: false,
             decided: false,
+            beeps: BeepDetector::new(),
         }
     }
 
@@ -110,7 +119,11 @@ impl Amd {
         if self.decided {
             return None;
         }
-        let verdict = self.step(mean_abs(frame) >= u32::from(self.config.silence_threshold));
+        let beep = self.config.beep_is_machine && self.beeps.push(frame).is_some();
+        let mut verdict = self.step(mean_abs(frame) >= u32::from(self.config.silence_threshold));
+        if beep && verdict.as_ref().is_none_or(|v| v.answer != Answer::Machine) {
+            verdict = Some(self.verdict(Answer::Machine, "beep"));
+        }
         self.decided = verdict.is_some();
         verdict
     }
@@ -275,6 +288,37 @@ pub(crate) mod tests {
         assert_eq!(
             (v.answer, v.cause, v.at_ms),
             (Answer::NotSure, "too_long", 5000)
+        );
+    }
+
+    #[test]
+    fn a_beep_after_a_short_greeting_is_a_machine() {
+        let mut frames: Vec<Vec<i16>> = Vec::new();
+        frames.extend((0..50).map(|_| voice(3000))); // 1 s "Leave a message."
+        frames.extend((0..20).map(|_| vec![0; FRAME_SAMPLES])); // 400 ms pause
+        let beep: Vec<i16> = (0..8 * 300)
+            .map(|i| {
+                (6000.0 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 8000.0).sin()) as i16
+            })
+            .collect();
+        frames.extend(beep.chunks(FRAME_SAMPLES).map(<[i16]>::to_vec));
+        frames.extend((0..100).map(|_| vec![0; FRAME_SAMPLES]));
+        let verdict = |config: AmdConfig| {
+            let mut amd = Amd::new(config);
+            frames.iter().find_map(|f| amd.push(f)).unwrap()
+        };
+        let v = verdict(AmdConfig::default());
+        assert_eq!(
+            (v.answer, v.cause, v.at_ms),
+            (Answer::Machine, "beep", 1700 + 20)
+        );
+        let asterisk = verdict(AmdConfig {
+            beep_is_machine: false,
+            ..AmdConfig::default()
+        });
+        assert_eq!(
+            (asterisk.answer, asterisk.cause),
+            (Answer::Person, "after_greeting_silence")
         );
     }
 
