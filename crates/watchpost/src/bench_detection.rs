@@ -37,6 +37,9 @@ pub struct DetectionArgs {
     /// Write each misclassified answer as a WAV into DIR/failures (left: the answer).
     #[arg(long)]
     pub keep_failures: bool,
+    /// Start from Asterisk's AMD defaults (AmdConfig::asterisk) instead of ours.
+    #[arg(long)]
+    pub asterisk: bool,
     /// Override AmdConfig::maximum_words.
     #[arg(long)]
     pub maximum_words: Option<u32>,
@@ -107,7 +110,11 @@ pub fn detection(args: DetectionArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| std::env::temp_dir().join("watchpost-detection-corpus"));
     std::fs::create_dir_all(dir.join("tts"))
         .with_context(|| format!("creating {}", dir.display()))?;
-    let mut config = AmdConfig::default();
+    let mut config = if args.asterisk {
+        AmdConfig::asterisk()
+    } else {
+        AmdConfig::default()
+    };
     let amd_description = describe_overrides(&args, &mut config);
     let mut beep = BeepConfig::default();
     beep.min_share = args.beep_min_share.unwrap_or(beep.min_share);
@@ -156,10 +163,15 @@ fn describe_overrides(args: &DetectionArgs, config: &mut AmdConfig) -> String {
         config.silence_threshold = v;
         changed.push(format!("silence_threshold={v}"));
     }
-    if changed.is_empty() {
-        "defaults".into()
+    let base = if args.asterisk {
+        "Asterisk defaults"
     } else {
-        format!("defaults with {}", changed.join(", "))
+        "defaults"
+    };
+    if changed.is_empty() {
+        base.into()
+    } else {
+        format!("{base} with {}", changed.join(", "))
     }
 }
 
@@ -750,6 +762,7 @@ mod tests {
             dir: None,
             json: false,
             keep_failures: false,
+            asterisk: false,
             maximum_words: None,
             greeting_ms: None,
             after_greeting_silence_ms: None,
