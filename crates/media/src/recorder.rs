@@ -1,7 +1,8 @@
 //! A call's recording: both sides in one stereo file, placed by time so they stay aligned.
 //!
 //! The file is a WAV of G.711 µ-law (WAVE_FORMAT_MULAW, RFC 2361), 8 kHz, 2 channels: 16 000
-//! bytes a second, a quarter of 16-bit stereo, and Chromium plays it in an `<audio>` element.
+//! bytes a second, a quarter of 16-bit stereo, and Chromium plays it in an `<audio>` element
+//! (checked with headless Chromium: the element loads it with its full duration).
 //! The header is written here because `hound` writes PCM only; it is 58 bytes.
 
 use crate::g711::Law;

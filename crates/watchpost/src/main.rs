@@ -5,6 +5,7 @@ mod output;
 mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
+mod bench_detection;
 mod bench_flood;
 mod call_cmd;
 mod config;
@@ -81,6 +82,8 @@ enum BenchCommand {
     Intake(bench::IntakeArgs),
     /// Time one more signal joining an alarm that already holds 10, 1,000, 100,000 signals.
     Flood(bench_flood::FloodArgs),
+    /// Answering-machine and beep detection over a synthetic espeak-ng corpus of answers.
+    Detection(bench_detection::DetectionArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +115,9 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Flood(args),
             } => bench_flood::flood(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Detection(args),
+            } => bench_detection::detection(args).map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));
