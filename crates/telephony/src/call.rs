@@ -320,7 +320,10 @@ pub(crate) async fn converse(
         tokio::spawn(async move {
             let duration = recorder.duration_ms();
             let wav = recorder.finish();
-            if let Err(e) = recordings.save(alarm, call, started_at, duration, &wav).await {
+            if let Err(e) = recordings
+                .save(alarm, call, started_at, duration, &wav)
+                .await
+            {
                 tracing::error!(alarm, call, error = %e, "the call's recording was not kept");
             }
         });

@@ -74,6 +74,9 @@ pub struct Flow {
     /// Milliseconds since the answer, by frames heard or ticks, whichever is later.
     now_ms: u32,
     phase: Phase,
+    /// The drop timer runs from the answer, beside the detector, so a beep heard before the
+    /// verdict (a short greeting) is not missed; with the time the message may start, if found.
+    early: Option<(Box<DropTimer>, Option<MessageStart>)>,
 }
 
 impl Flow {
@@ -92,6 +95,7 @@ impl Flow {
             call,
             side,
             message,
+            early: Some((Box::new(DropTimer::new(drop.clone())), None)),
             drop,
             press_one_ms,
             now_ms: 0,
@@ -109,6 +113,7 @@ impl Flow {
             press_one_ms: 0,
             now_ms: 0,
             phase: Phase::Done,
+            early: None,
         }
     }
 
@@ -116,6 +121,9 @@ impl Flow {
     pub fn heard(&mut self, frame: &[i16]) -> Vec<Step> {
         self.now_ms += watchpost_media::FRAME_MS;
         let mut steps = Vec::new();
+        if let Some((timer, start @ None)) = &mut self.early {
+            *start = timer.push(frame);
+        }
         match &mut self.phase {
             Phase::Listening(amd) => {
                 if let Some(verdict) = amd.push(frame) {
@@ -200,6 +208,10 @@ impl Flow {
             return;
         }
         steps.push(Step::Report(Input::Answered { call: self.call }));
+        // An agent may still say "it's voicemail": keep listening for the beep meanwhile.
+        if self.side != Side::Agent {
+            self.early = None;
+        }
         match (self.side, &self.message) {
             (Side::Automated { offers_agent }, Some(message)) => {
                 steps.push(Step::Play(message.clone()));
@@ -219,11 +231,25 @@ impl Flow {
         if self.side == Side::Agent {
             steps.push(Step::ReleaseAgent);
         }
-        self.phase = Phase::Dropping {
-            timer: Box::new(DropTimer::new(self.drop.clone())),
-            since_ms: self.now_ms,
-            start: None,
-            message: None,
+        self.phase = match self.early.take() {
+            // Listening from the answer: the timer's times are the call's.
+            Some((timer, start)) => {
+                if let Some(start) = start {
+                    steps.push(Step::MessageStarted(start));
+                }
+                Phase::Dropping {
+                    timer,
+                    since_ms: 0,
+                    start,
+                    message: None,
+                }
+            }
+            None => Phase::Dropping {
+                timer: Box::new(DropTimer::new(self.drop.clone())),
+                since_ms: self.now_ms,
+                start: None,
+                message: None,
+            },
         };
     }
 
@@ -278,4 +304,210 @@ fn since_answer(mut at: MessageStart, since_ms: u32) -> MessageStart {
         beep.end_ms += since_ms;
     }
     at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watchpost_media::FRAME_SAMPLES;
+
+    /// 20 ms frames of `ms` of speech-like noise (a word) or silence, or a tone.
+    fn noise(ms: u32, seed: &mut u32) -> Vec<Vec<i16>> {
+        (0..ms / 20)
+            .map(|_| {
+                (0..FRAME_SAMPLES)
+                    .map(|_| {
+                        *seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                        (*seed >> 16) as i16 % 6000
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+    fn silence(ms: u32) -> Vec<Vec<i16>> {
+        vec![vec![0; FRAME_SAMPLES]; (ms / 20) as usize]
+    }
+    fn tone(hz: f64, ms: u32) -> Vec<Vec<i16>> {
+        let samples: Vec<i16> = (0..ms as usize * 8)
+            .map(|n| (8000.0 * (2.0 * std::f64::consts::PI * hz * n as f64 / 8000.0).sin()) as i16)
+            .collect();
+        samples.chunks(FRAME_SAMPLES).map(<[i16]>::to_vec).collect()
+    }
+
+    fn flow(side: Side) -> Flow {
+        let message = Arc::new(vec![100i16; 8000]);
+        Flow::answered(
+            7,
+            side,
+            Some(message),
+            AmdConfig::default(),
+            DropConfig::default(),
+            4000,
+        )
+    }
+
+    fn feed(flow: &mut Flow, frames: Vec<Vec<i16>>) -> Vec<Step> {
+        frames.iter().flat_map(|f| flow.heard(f)).collect()
+    }
+
+    fn reports(steps: &[Step]) -> Vec<Input> {
+        steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Report(input) => Some(input.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Eight words of a greeting, then a beep and silence: a machine.
+    fn machine() -> Vec<Vec<i16>> {
+        let mut seed = 1;
+        let mut frames = Vec::new();
+        for _ in 0..8 {
+            frames.extend(noise(300, &mut seed));
+            frames.extend(silence(120));
+        }
+        frames.extend(silence(400));
+        frames.extend(tone(1000.0, 500));
+        frames.extend(silence(3000));
+        frames
+    }
+
+    #[test]
+    fn a_person_hears_the_message_then_the_call_ends() {
+        let mut f = flow(Side::Automated {
+            offers_agent: false,
+        });
+        let mut seed = 9;
+        let mut frames = noise(400, &mut seed);
+        frames.extend(silence(3000));
+        let steps = feed(&mut f, frames);
+        assert_eq!(reports(&steps), [Input::Answered { call: 7 }]);
+        assert!(
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::Play(m) if m.len() == 8000))
+        );
+        let end = f.played();
+        assert!(matches!(
+            end[..],
+            [Step::HangUp, Step::Report(Input::CallEnded { call: 7 })]
+        ));
+    }
+
+    #[test]
+    fn a_machine_gets_the_message_after_its_beep() {
+        let mut f = flow(Side::Automated {
+            offers_agent: false,
+        });
+        let mut steps = Vec::new();
+        let mut asked = false;
+        for frame in machine() {
+            steps.extend(f.heard(&frame));
+            if !asked && reports(&steps).contains(&Input::Voicemail { call: 7 }) {
+                // The engine answers with its voicemail message.
+                asked = true;
+                steps.extend(f.voicemail_message(Arc::new(vec![5; 800])));
+            }
+        }
+        assert_eq!(reports(&steps), [Input::Voicemail { call: 7 }]);
+        let start = steps
+            .iter()
+            .find_map(|s| match s {
+                Step::MessageStarted(start) => Some(*start),
+                _ => None,
+            })
+            .expect("the message started");
+        let StartReason::Beep(beep) = start.reason else {
+            panic!("no beep: {start:?}")
+        };
+        // 8 words of 420 ms and 400 ms of silence: the beep is from 3.76 s to 4.26 s.
+        assert!(beep.end_ms.abs_diff(4260) <= 40, "{beep:?}");
+        assert!(start.at_ms > beep.end_ms, "{start:?}");
+        let played = steps
+            .iter()
+            .position(|s| matches!(s, Step::Play(m) if m.len() == 800));
+        assert!(played.is_some(), "the message was never played");
+    }
+
+    #[test]
+    fn pressing_1_stops_the_message_and_asks_for_an_agent() {
+        let mut f = flow(Side::Automated { offers_agent: true });
+        let mut seed = 3;
+        let mut frames = noise(400, &mut seed);
+        frames.extend(silence(2000));
+        feed(&mut f, frames);
+        assert!(f.digit('2').is_empty());
+        let steps = f.digit('1');
+        assert!(matches!(&steps[0], Step::Play(m) if m.is_empty()));
+        assert_eq!(reports(&steps), [Input::AgentJoined { call: 7 }]);
+        // Once is enough.
+        assert!(f.digit('1').is_empty());
+    }
+
+    #[test]
+    fn without_the_offer_1_does_nothing_and_the_call_ends_after_the_message() {
+        let mut f = flow(Side::Automated {
+            offers_agent: false,
+        });
+        let mut seed = 3;
+        let mut frames = noise(400, &mut seed);
+        frames.extend(silence(2000));
+        feed(&mut f, frames);
+        assert!(f.digit('1').is_empty());
+    }
+
+    #[test]
+    fn a_practice_call_waits_for_1_after_its_message_then_hangs_up() {
+        let mut f = flow(Side::Automated { offers_agent: true });
+        let mut seed = 3;
+        let mut frames = noise(400, &mut seed);
+        frames.extend(silence(2000));
+        feed(&mut f, frames);
+        assert!(f.played().is_empty(), "it waits for 1");
+        let steps = feed(&mut f, silence(4100));
+        assert_eq!(reports(&steps), [Input::CallEnded { call: 7 }]);
+    }
+
+    #[test]
+    fn a_machine_on_an_agent_call_releases_the_agent() {
+        let mut f = flow(Side::Agent);
+        let steps = feed(&mut f, machine());
+        let voicemail = steps
+            .iter()
+            .position(|s| matches!(s, Step::Report(Input::Voicemail { .. })))
+            .expect("a machine verdict");
+        assert!(matches!(steps[voicemail + 1], Step::ReleaseAgent));
+        assert!(f.dropping());
+    }
+
+    #[test]
+    fn an_agent_who_hears_a_machine_after_a_person_verdict_hands_it_to_the_center() {
+        let mut f = flow(Side::Agent);
+        let mut seed = 5;
+        let mut frames = noise(400, &mut seed);
+        frames.extend(silence(2000));
+        let steps = feed(&mut f, frames);
+        assert_eq!(reports(&steps), [Input::Answered { call: 7 }]);
+        // The agent's "Voicemail": the engine sends its message. The greeting was followed by
+        // 2 s of silence already (the drop timer listened from the answer): it starts now.
+        let steps = f.voicemail_message(Arc::new(vec![5; 800]));
+        assert!(matches!(steps[0], Step::ReleaseAgent), "{steps:?}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| matches!(s, Step::Play(m) if m.len() == 800)),
+            "{steps:?}"
+        );
+    }
+
+    #[test]
+    fn a_peer_that_sends_nothing_still_gets_a_verdict() {
+        let mut f = flow(Side::Automated {
+            offers_agent: false,
+        });
+        let steps = f.tick(6000);
+        assert_eq!(reports(&steps), [Input::Voicemail { call: 7 }], "{steps:?}");
+    }
 }

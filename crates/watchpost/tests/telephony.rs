@@ -336,13 +336,23 @@ async fn burglary() {
     let deadline = Instant::now() + 10 * SECOND;
     let listed = loop {
         let listed = get(format!("/api/alarms/{id}/recordings")).await;
-        if listed["recordings"].as_array().is_some_and(|r| r.len() == 2) {
+        if listed["recordings"]
+            .as_array()
+            .is_some_and(|r| r.len() == 2)
+        {
             break listed;
         }
-        assert!(Instant::now() < deadline, "recordings: {listed}\n{}", server.logs());
+        assert!(
+            Instant::now() < deadline,
+            "recordings: {listed}\n{}",
+            server.logs()
+        );
         tokio::time::sleep(SECOND / 5).await;
     };
-    assert!(listed["recordings"][0]["duration_ms"].as_u64().unwrap() > 15_000, "{listed}");
+    assert!(
+        listed["recordings"][0]["duration_ms"].as_u64().unwrap() > 15_000,
+        "{listed}"
+    );
     let wav = client
         .get(format!("{base}/api/alarms/{id}/recordings/0"))
         .bearer_auth(&token)
@@ -353,11 +363,21 @@ async fn burglary() {
         .await
         .unwrap();
     let (contact_side, center_side) = stereo_mulaw(&wav);
-    assert!(rig::voiced_ms(&contact_side) > 3000, "the greeting is not in the recording");
-    assert!(rig::voiced_ms(&center_side) > 5000, "the message is not in the recording");
+    assert!(
+        rig::voiced_ms(&contact_side) > 3000,
+        "the greeting is not in the recording"
+    );
+    assert!(
+        rig::voiced_ms(&center_side) > 5000,
+        "the message is not in the recording"
+    );
     let timeline = get(format!("/api/alarms/{id}")).await["timeline"].clone();
     assert!(
-        timeline.as_array().unwrap().iter().any(|row| row["event"] == "recorded"),
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["event"] == "recorded"),
         "{timeline}"
     );
 
