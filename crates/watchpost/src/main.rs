@@ -5,7 +5,11 @@ mod output;
 mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
+mod bench_calls;
 mod bench_flood;
+mod bench_invite;
+mod bench_proc;
+mod bench_trunk;
 mod call_cmd;
 mod config;
 mod database;
@@ -81,6 +85,10 @@ enum BenchCommand {
     Intake(bench::IntakeArgs),
     /// Time one more signal joining an alarm that already holds 10, 1,000, 100,000 signals.
     Flood(bench_flood::FloodArgs),
+    /// Time a signal to its first call's INVITE, through a fake trunk on loopback.
+    Invite(bench_invite::InviteArgs),
+    /// Hold many automated calls at once against sipp, with media both ways.
+    Calls(bench_calls::CallsArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +120,12 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Flood(args),
             } => bench_flood::flood(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Invite(args),
+            } => bench_invite::invite(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Calls(args),
+            } => bench_calls::calls(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));
