@@ -324,4 +324,18 @@ mod tests {
         assert!(watchpost_core::account::is_e164(&phone(99_998)));
         assert_ne!(phone(1), phone(10));
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "needs espeak-ng or flite (.ci/run installs them)"]
+    async fn every_signal_reaches_the_trunk_as_an_invite() {
+        let args = InviteArgs {
+            signals: 5,
+            every_ms: 20,
+            json: true,
+        };
+        let report = measure(&args).await.expect("runs");
+        assert_eq!((report.invites, report.missing), (5, 0), "{report:?}");
+        assert!(report.p50_ms > 0.0, "{report:?}");
+        assert!(report.p50_ms <= report.p99_ms && report.p99_ms <= report.max_ms);
+    }
 }
