@@ -6,8 +6,8 @@
 //! Once every call is up, the steady state is measured for `--seconds`, then all hang up.
 //!
 //! Ports, all on 127.0.0.1 and away from a center's defaults (SIP 5060, RTP 20000-20999):
-//! the center's SIP on 35070 (UDP and TCP), its RTP on 36000-36999, sipp's SIP on 35080 and
-//! sipp's RTP from 38000 up.
+//! the center's SIP on 35070 (UDP and TCP), its RTP on 36000-37999 (1,000 calls), sipp's SIP on
+//! 35080 and sipp's RTP on 38000 (sipp 3.6.1 streams every call from that one port).
 
 use crate::bench_invite::voice;
 use crate::bench_proc::{cpu_time, udp_counters, udp_drops};
@@ -28,9 +28,9 @@ use watchpost_telephony::{Event, Events, Shared, SipConfig, Trunk};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct CallsArgs {
-    /// Calls placed and held at once.
+    /// Calls placed and held at once (the bench's RTP ports hold 1,000).
     #[arg(long, value_name = "N", default_value_t = 200,
-          value_parser = clap::value_parser!(u32).range(1..=2000))]
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub calls: u32,
     /// Seconds of steady state measured once every call is up.
     #[arg(long, value_name = "S", default_value_t = 20,
@@ -47,7 +47,7 @@ pub struct CallsArgs {
 
 const SIP_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 35_070);
 const SIPP_PORT: u16 = 35_080;
-const RTP_PORTS: std::ops::RangeInclusive<u16> = 36_000..=36_999;
+const RTP_PORTS: std::ops::RangeInclusive<u16> = 36_000..=37_999;
 const SIPP_MEDIA_PORT: u16 = 38_000;
 /// How long calls may take to come up after the last one was placed.
 const SETTLE: Duration = Duration::from_secs(15);

@@ -51,7 +51,8 @@ const GRACE: Duration = Duration::from_secs(5);
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Signal → INVITE latencies in milliseconds. `missing`: signals whose INVITE never came
-/// within 5 s of the last signal.
+/// within 5 s of the last signal. `ack_*`: the same frames' DC-09 ACKs (the signal stored),
+/// the part of the wait before the engine acts.
 #[derive(Debug, Clone, Serialize)]
 pub struct InviteReport {
     pub signals: u32,
@@ -61,6 +62,8 @@ pub struct InviteReport {
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    pub ack_p50_ms: f64,
+    pub ack_p99_ms: f64,
     pub every_ms: u64,
 }
 
@@ -158,7 +161,8 @@ pub async fn invite(args: InviteArgs) -> anyhow::Result<()> {
         out!(
             "signals      {} water alarms, one every {} ms, each from its own account\n\
              INVITEs      {} ({} missing)\n\
-             signal → INVITE  p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+             signal → INVITE  p50 {} ms, p90 {} ms, p99 {} ms, max {} ms\n\
+             signal → ACK     p50 {} ms, p99 {} ms",
             report.signals,
             report.every_ms,
             report.invites,
@@ -166,7 +170,9 @@ pub async fn invite(args: InviteArgs) -> anyhow::Result<()> {
             report.p50_ms,
             report.p90_ms,
             report.p99_ms,
-            report.max_ms
+            report.max_ms,
+            report.ack_p50_ms,
+            report.ack_p99_ms
         );
     }
     anyhow::ensure!(report.invites > 0, "no INVITE reached the bench's trunk");
@@ -227,7 +233,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
     let (arrived, mut arrivals) = mpsc::unbounded_channel();
     let trunk_task = tokio::spawn(bench_trunk::serve(trunk, arrived));
 
-    let written = send_signals(server.dc09_addr, args).await?;
+    let (written, mut acks) = send_signals(server.dc09_addr, args).await?;
     let by_phone: HashMap<String, usize> =
         (0..args.signals).map(|i| (phone(i), i as usize)).collect();
     let mut first: Vec<Option<Instant>> = vec![None; args.signals as usize];
@@ -253,6 +259,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         .collect();
     latencies.sort_unstable();
     let ms = |us: u64| (us as f64 / 10.0).round() / 100.0;
+    acks.sort_unstable();
     let invites = latencies.len() as u32;
     Ok(InviteReport {
         signals: args.signals,
@@ -262,16 +269,23 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         p90_ms: ms(percentile(&latencies, 0.90)),
         p99_ms: ms(percentile(&latencies, 0.99)),
         max_ms: ms(latencies.last().copied().unwrap_or(0)),
+        ack_p50_ms: ms(percentile(&acks, 0.50)),
+        ack_p99_ms: ms(percentile(&acks, 0.99)),
         every_ms: args.every_ms,
     })
 }
 
 /// Sends one water alarm per account on one TCP connection, every `every_ms`, each after
-/// the last one's ACK. Returns when each frame was written (none for a frame not sent).
-async fn send_signals(dc09: SocketAddr, args: &InviteArgs) -> anyhow::Result<Vec<Option<Instant>>> {
+/// the last one's ACK. Returns when each frame was written (none for a frame not sent), and
+/// each one's wait for its reply in microseconds.
+async fn send_signals(
+    dc09: SocketAddr,
+    args: &InviteArgs,
+) -> anyhow::Result<(Vec<Option<Instant>>, Vec<u64>)> {
     let mut conn = TcpStream::connect(dc09).await?;
     conn.set_nodelay(true)?;
     let mut written = vec![None; args.signals as usize];
+    let mut acks = Vec::with_capacity(args.signals as usize);
     let mut splitter = watchpost_wire::FrameSplitter::new();
     let mut buf = vec![0u8; 4096];
     let start = Instant::now();
@@ -279,7 +293,8 @@ async fn send_signals(dc09: SocketAddr, args: &InviteArgs) -> anyhow::Result<Vec
         tokio::time::sleep_until(start + Duration::from_millis(args.every_ms * u64::from(i))).await;
         let sequence = u16::try_from(i % 9999 + 1).unwrap_or(1);
         let frame = water_frame(FIRST_ACCOUNT + i, sequence)?;
-        written[i as usize] = Some(Instant::now());
+        let sent = Instant::now();
+        written[i as usize] = Some(sent);
         conn.write_all(&frame).await?;
         let deadline = Instant::now() + ACK_TIMEOUT;
         loop {
@@ -288,11 +303,12 @@ async fn send_signals(dc09: SocketAddr, args: &InviteArgs) -> anyhow::Result<Vec
                 .with_context(|| format!("signal {i}: no reply within 5 s"))??;
             anyhow::ensure!(n > 0, "the center closed the DC-09 connection");
             if !splitter.push(&buf[..n]).is_empty() {
+                acks.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
                 break;
             }
         }
     }
-    Ok(written)
+    Ok((written, acks))
 }
 
 #[cfg(test)]
