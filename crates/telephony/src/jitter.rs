@@ -31,6 +31,13 @@ impl Jitter {
         self.buckets.lock().unwrap().iter().sum()
     }
 
+    /// Sends so far per 100 µs bucket of lateness, the last bucket holding 100 ms and later:
+    /// subtracting two snapshots gives one window's sends (the steady state of `watchpost
+    /// bench calls`).
+    pub fn buckets(&self) -> Vec<u64> {
+        self.buckets.lock().unwrap().clone()
+    }
+
     /// The lateness below which `share` (0..=1) of the sends were, rounded up to 100 µs.
     pub fn quantile(&self, share: f64) -> Duration {
         let buckets = self.buckets.lock().unwrap();

@@ -561,7 +561,7 @@ fn judge(chunk: &Chunk, sequence: u16) -> Result<(), Fault> {
 }
 
 /// Nearest-rank percentile of sorted samples; 0 when there are none.
-fn percentile(sorted: &[u64], q: f64) -> u64 {
+pub(crate) fn percentile(sorted: &[u64], q: f64) -> u64 {
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted
         .get(rank.clamp(1, sorted.len().max(1)) - 1)

@@ -5,8 +5,12 @@ mod output;
 mod accounts_cmd;
 mod alarms_cmd;
 mod bench;
+mod bench_calls;
 mod bench_detection;
 mod bench_flood;
+mod bench_invite;
+mod bench_proc;
+mod bench_trunk;
 mod call_cmd;
 mod config;
 mod database;
@@ -84,6 +88,10 @@ enum BenchCommand {
     Flood(bench_flood::FloodArgs),
     /// Answering-machine and beep detection over a synthetic espeak-ng corpus of answers.
     Detection(bench_detection::DetectionArgs),
+    /// Time a signal to its first call's INVITE, through a fake trunk on loopback.
+    Invite(bench_invite::InviteArgs),
+    /// Hold many automated calls at once against sipp, with media both ways.
+    Calls(bench_calls::CallsArgs),
 }
 
 fn main() -> ExitCode {
@@ -118,6 +126,12 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Detection(args),
             } => bench_detection::detection(args).map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Invite(args),
+            } => bench_invite::invite(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Calls(args),
+            } => bench_calls::calls(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));
