@@ -29,9 +29,10 @@ pub struct SipConfig {
     pub voice: crate::tts::Voice,
     /// How long a call may ring before it is cancelled and counted as no answer.
     pub ring_timeout: Duration,
-    /// Answering-machine detection (TELEPHONY.md §3.1), Asterisk's defaults.
+    /// Answering-machine detection (docs/telephony.md, "Person or machine").
     pub amd: AmdConfig,
-    /// When a voicemail message starts after a machine answered (TELEPHONY.md §3.3).
+    /// When a voicemail message starts after a machine answered (docs/telephony.md, "The
+    /// voicemail drop").
     pub drop: DropConfig,
     /// How long a practice call waits for the person to press 1 once its message ended.
     pub press_one_wait: Duration,

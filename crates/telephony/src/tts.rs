@@ -84,6 +84,9 @@ pub enum TtsError {
 pub struct Speaker {
     voice: Voice,
     cache: Mutex<HashMap<String, Arc<Vec<i16>>>>,
+    /// Renders at once: in a storm each alarm's message differs (its address), and unbounded
+    /// voice processes would starve the intake of CPU (README, `bench invite`).
+    rendering: tokio::sync::Semaphore,
 }
 
 /// Beyond this many distinct messages the cache starts over: each alarm's messages differ by
@@ -97,6 +100,7 @@ impl Speaker {
         let speaker = Speaker {
             voice,
             cache: Mutex::new(HashMap::new()),
+            rendering: tokio::sync::Semaphore::new(2),
         };
         speaker.render("Test.").await.map_err(|e| match e {
             TtsError::Failed { program, reason } | TtsError::Audio { program, reason } => {
@@ -127,6 +131,7 @@ impl Speaker {
     }
 
     async fn render(&self, text: &str) -> Result<Vec<i16>, TtsError> {
+        let _turn = self.rendering.acquire().await.expect("never closed");
         let (program, mut command) = match &self.voice {
             Voice::Espeak {
                 voice,
@@ -176,10 +181,17 @@ impl Speaker {
                 ),
             });
         }
-        watchpost_media::wav::read_8k_mono(&output.stdout).map_err(|e| TtsError::Audio {
-            program,
-            reason: e.to_string(),
-        })
+        // Decoding and resampling is CPU work: off the threads that take signals in.
+        tokio::task::spawn_blocking(move || watchpost_media::wav::read_8k_mono(&output.stdout))
+            .await
+            .map_err(|e| TtsError::Audio {
+                program,
+                reason: e.to_string(),
+            })?
+            .map_err(|e| TtsError::Audio {
+                program,
+                reason: e.to_string(),
+            })
     }
 }
 
