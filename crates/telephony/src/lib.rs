@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use watchpost_core::Input;
-use watchpost_core::alarm::CallId;
+use watchpost_core::alarm::{CallId, Purpose};
 use watchpost_media::amd::Verdict;
 use watchpost_media::beep::MessageStart;
 use watchpost_server::adapters::{OutboundCall, Telephony};
@@ -179,6 +179,49 @@ impl Telephony for SipTelephony {
 
     fn hang_up(&self, alarm: AlarmId, call: CallId) {
         self.send(alarm, call, Command::HangUp);
+    }
+
+    /// This node took the alarm over (a restart, or another node died) with a call of it in
+    /// progress. That call's SIP dialog died with the node that had it, so nothing is left to
+    /// carry on: an agent call still ringing is dialled again; an automated call still
+    /// ringing, whose words were the old node's, counts as unanswered; an answered call has
+    /// ended. Either way the plan moves on rather than wait for a call nobody is making.
+    fn resume(&self, alarm: AlarmId, state: &watchpost_core::Alarm) {
+        let Some(call) = state.current_call() else {
+            return;
+        };
+        if self.calls.lock().unwrap().contains_key(&(alarm, call.id)) {
+            return;
+        }
+        let id = call.id;
+        let report = |input| self.shared.report(Some(alarm), id, Event::Input(input));
+        match call.result {
+            None if call.purpose != Purpose::Automated => {
+                let phone = state
+                    .spec()
+                    .contacts
+                    .get(call.contact)
+                    .map(|c| c.phone.clone());
+                if let Some(phone) = phone {
+                    tracing::info!(
+                        alarm,
+                        call = id,
+                        "dialling again a call the old node had placed"
+                    );
+                    self.place(OutboundCall {
+                        alarm,
+                        call: id,
+                        to: call.to.clone(),
+                        phone,
+                        purpose: call.purpose,
+                        message: None,
+                        offers_agent: false,
+                    });
+                }
+            }
+            None => report(Input::NoAnswer { call: id }),
+            Some(_) => report(Input::CallEnded { call: id }),
+        }
     }
 }
 

@@ -288,3 +288,66 @@ fn pressing_1_on_a_practice_call_asks_for_an_agent() {
         );
     });
 }
+
+/// A water alarm of account 4F39 with one contact, its first call placed and as far as
+/// `inputs` took it.
+fn water_alarm(inputs: &[Input]) -> watchpost_core::Alarm {
+    use watchpost_core::account::{Contact, Responder};
+    use watchpost_core::{AlarmKind, AlarmSpec, Mode, Settings, plan::Plan};
+    let mut alarm = watchpost_core::Alarm::open(AlarmSpec {
+        account: "4F39".into(),
+        address: "12 Elm St".into(),
+        contacts: vec![Contact {
+            name: "Ann".into(),
+            phone: "+15555550101".into(),
+        }],
+        responder: Responder::Police,
+        kind: AlarmKind::Water,
+        mode: Mode::Professional,
+        opened_at: 0,
+        trigger: "test".into(),
+        plan: Plan::builtin(AlarmKind::Water, Mode::Professional),
+        unmonitored: None,
+        settings: Settings::default(),
+    });
+    for (i, input) in inputs.iter().enumerate() {
+        alarm.handle(i as i64 * 1000, input.clone()).unwrap();
+    }
+    alarm
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and espeak-ng (.ci/run installs them)"]
+fn a_call_lost_with_the_node_that_made_it_lets_the_plan_move_on() {
+    isolated(|| async {
+        let (sip, mut events) = SipTelephony::start(center("sip:127.0.0.1:5080"), None, None)
+            .await
+            .unwrap();
+        let mut next = async || loop {
+            let (alarm, call, event) = tokio::time::timeout(Duration::from_secs(5), events.recv())
+                .await
+                .expect("an input within 5 s")
+                .unwrap();
+            if let Event::Input(input) = event {
+                return (alarm, call, input);
+            }
+        };
+        // Still ringing when the node died: the automated call counts as unanswered.
+        sip.resume(7, &water_alarm(&[Input::CallPlaced { call: 0 }]));
+        assert_eq!(next().await, (Some(7), 0, Input::NoAnswer { call: 0 }));
+        // Answered (its message was playing): the call has ended.
+        let answered = water_alarm(&[Input::CallPlaced { call: 0 }, Input::Answered { call: 0 }]);
+        sip.resume(8, &answered);
+        assert_eq!(next().await, (Some(8), 0, Input::CallEnded { call: 0 }));
+        // An alarm with no call in progress: nothing to do.
+        sip.resume(
+            9,
+            &water_alarm(&[Input::CallPlaced { call: 0 }, Input::NoAnswer { call: 0 }]),
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), events.recv())
+                .await
+                .is_err()
+        );
+    });
+}
