@@ -20,21 +20,6 @@ const MESSAGE: &str = "This is the Acme monitoring center with an urgent message
                        burglary alarm at 12 Main Street. Please call us back as soon as \
                        possible at 5 5 5, 0 1 9 9. Again, our number is 5 5 5, 0 1 9 9.";
 
-/// Runs `test` on a thread of its own inside a fresh network namespace, with its own runtime.
-fn isolated<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
-    std::thread::spawn(move || {
-        rig::isolate();
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(test());
-    })
-    .join()
-    .unwrap_or_else(|e| std::panic::resume_unwind(e));
-}
-
 fn center(trunk: &str) -> SipConfig {
     let mut config = SipConfig::new(
         "127.0.0.1:5070".parse().unwrap(),
@@ -97,7 +82,7 @@ fn assert_heard_whole_message(
 fn a_machine_gets_the_whole_message_after_its_beep() {
     let _ = PEERS;
     for (hz, beep_ms) in [(1000, 500), (440, 300), (2000, 800)] {
-        isolated(move || async move {
+        rig::isolated(move || async move {
             let fixtures = Fixtures::new();
             let (greeting, beep_end) = fixtures.machine(hz, beep_ms);
             let mut machine = phone(&fixtures, greeting);
@@ -135,7 +120,7 @@ fn a_machine_gets_the_whole_message_after_its_beep() {
 #[test]
 #[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
 fn a_person_hears_the_message_at_once() {
-    isolated(|| async {
+    rig::isolated(|| async {
         let fixtures = Fixtures::new();
         let mut person = phone(&fixtures, fixtures.person());
         let summary = test_call::run(center("sip:127.0.0.1:5080"), "+15555550101", MESSAGE)
@@ -160,7 +145,7 @@ fn busy_and_declined_are_busy_unavailable_is_no_answer() {
         (Uas::Decline, 603, "busy"),
         (Uas::Unavailable, 480, "no_answer"),
     ] {
-        isolated(move || async move {
+        rig::isolated(move || async move {
             let _peer = rig::sipp_uas(uas, 5080);
             let summary = test_call::run(center("sip:127.0.0.1:5080"), "+15555550101", MESSAGE)
                 .await
@@ -179,7 +164,7 @@ fn busy_and_declined_are_busy_unavailable_is_no_answer() {
 #[test]
 #[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
 fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
-    isolated(|| async {
+    rig::isolated(|| async {
         let peer = rig::sipp_uas(Uas::NoAnswer, 5080);
         let mut config = center("sip:127.0.0.1:5080");
         config.ring_timeout = Duration::from_secs(5);
@@ -211,7 +196,7 @@ fn a_call_nobody_answers_is_cancelled_at_the_ring_timeout() {
 #[test]
 #[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
 fn a_trunk_that_asks_for_digest_gets_it() {
-    isolated(|| async {
+    rig::isolated(|| async {
         let fixtures = Fixtures::new();
         let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], Some("127.0.0.1:5080"));
         let _person = phone(&fixtures, fixtures.person());
@@ -241,7 +226,7 @@ fn a_trunk_that_asks_for_digest_gets_it() {
 #[test]
 #[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
 fn pressing_1_on_a_practice_call_asks_for_an_agent() {
-    isolated(|| async {
+    rig::isolated(|| async {
         let fixtures = Fixtures::new();
         let _peer = rig::sipp_uas(
             Uas::HelloPressOne {
@@ -319,7 +304,7 @@ fn water_alarm(inputs: &[Input]) -> watchpost_core::Alarm {
 #[test]
 #[ignore = "needs root for a network namespace, and espeak-ng (.ci/run installs them)"]
 fn a_call_lost_with_the_node_that_made_it_lets_the_plan_move_on() {
-    isolated(|| async {
+    rig::isolated(|| async {
         let (sip, mut events) = SipTelephony::start(center("sip:127.0.0.1:5080"), None, None)
             .await
             .unwrap();

@@ -360,10 +360,21 @@ pub fn signal_frame(
     zone: u32,
     at: DateTime<Utc>,
 ) -> Result<Vec<u8>, EncodeError> {
+    sia_dcs_frame(account, sequence, &format!("BA{zone:03}"), at)
+}
+
+/// A plain `SIA-DCS` frame for `account` carrying one event (`BA003`, `WA001`): `#acct` and
+/// `L0` in the header, data `#acct|Nri1/<event>` and the timestamp `at`.
+pub fn sia_dcs_frame(
+    account: u64,
+    sequence: u16,
+    event: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<u8>, EncodeError> {
     let account = account.to_string();
     let frame = Frame {
         crc: CrcForm::Hex,
-        data: format!("#{account}|Nri1/BA{zone:03}"),
+        data: format!("#{account}|Nri1/{event}"),
         header: Header {
             id: MessageId::SiaDcs,
             encrypted: false,

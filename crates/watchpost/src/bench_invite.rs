@@ -24,7 +24,6 @@ use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_server::adapters::{self, Manual, Telephony};
 use watchpost_telephony::tts::Voice;
 use watchpost_telephony::{SipConfig, SipTelephony, Trunk};
-use watchpost_wire::{CrcForm, FixedPad, Frame, Header, MessageId, encode_frame};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct InviteArgs {
@@ -133,22 +132,12 @@ fn account(i: u32, enrolled_at: i64, password: &VerbalPassword) -> Account {
 
 /// A plain `SIA-DCS` water alarm (`WA`, zone 1) from `account`.
 fn water_frame(account: u32, sequence: u16) -> anyhow::Result<Vec<u8>> {
-    let account = account.to_string();
-    let frame = Frame {
-        crc: CrcForm::Hex,
-        data: format!("#{account}|Nri1/WA001"),
-        header: Header {
-            id: MessageId::SiaDcs,
-            encrypted: false,
-            sequence,
-            receiver: None,
-            line: Some("0".to_owned()),
-            account: Some(account),
-        },
-        xdata: Vec::new(),
-        timestamp: Some(Utc::now()),
-    };
-    Ok(encode_frame(&frame, None, &mut FixedPad(b'0'))?)
+    Ok(crate::bench::sia_dcs_frame(
+        u64::from(account),
+        sequence,
+        "WA001",
+        Utc::now(),
+    )?)
 }
 
 /// `watchpost bench invite`: runs the bench and prints the report. Errors: no voice, a port
@@ -324,7 +313,7 @@ mod tests {
             None,
             Utc::now(),
             watchpost_wire::Window::default(),
-            &mut FixedPad(b'0'),
+            &mut watchpost_wire::FixedPad(b'0'),
         );
         let message = got.message.expect("accepted");
         assert_eq!(message.account, "300007");

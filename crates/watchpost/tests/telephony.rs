@@ -22,23 +22,39 @@ const AGENT_SAYS: &str = "Monitoring center, this is Amy. May I have your passwo
 #[test]
 #[ignore = "needs root for a network namespace, and baresip, kamailio, espeak-ng and sox (.ci/run installs them)"]
 fn a_burglary_reaches_a_machine_then_a_person_bridged_to_the_agent() {
-    std::thread::spawn(|| {
-        rig::isolate();
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(burglary());
-    })
-    .join()
-    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    rig::isolated(burglary);
 }
 
 fn registered(user: &str, port: u16, source: std::path::PathBuf, password: &str) -> Baresip {
     let mut config = BaresipConfig::new(user, port, source, true);
     config.register = Some(("sip:127.0.0.1:5060".into(), user.into(), password.into()));
     Baresip::start(config)
+}
+
+/// A burglary (BA zone 3) from account 4F39, through the API with its key.
+async fn burglary_signal(client: &Client, base: &str, key: &str) {
+    let sent = client
+        .post(format!("{base}/api/signals"))
+        .bearer_auth(key)
+        .json(&json!({"sia": "BA003"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 202);
+}
+
+/// amy's session token.
+async fn sign_in_amy(client: &Client, base: &str) -> String {
+    let login: Value = client
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "amy", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().unwrap().to_string()
 }
 
 /// The two channels of a recording (stereo 8 kHz µ-law WAV, 58-byte header).
@@ -176,24 +192,8 @@ async fn burglary() {
     let http = server.http;
     let base = format!("http://{http}");
     let client = Client::new();
-    let sent = client
-        .post(format!("{base}/api/signals"))
-        .bearer_auth(&key)
-        .json(&json!({"sia": "BA003"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status().as_u16(), 202);
-    let login: Value = client
-        .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    burglary_signal(&client, &base, &key).await;
+    let token = sign_in_amy(&client, &base).await;
     let get = |path: String| {
         let (client, token, base) = (client.clone(), token.clone(), base.clone());
         async move {
@@ -398,17 +398,7 @@ async fn burglary() {
 #[test]
 #[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
 fn a_contact_calling_back_reaches_the_agent_who_has_the_alarm() {
-    std::thread::spawn(|| {
-        rig::isolate();
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(callback());
-    })
-    .join()
-    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    rig::isolated(callback);
 }
 
 async fn callback() {
@@ -421,24 +411,8 @@ async fn callback() {
     let (server, key) = center(dir.path(), &[("Ann Lee", "+15555550101")], false);
     let base = format!("http://{}", server.http);
     let client = Client::new();
-    let sent = client
-        .post(format!("{base}/api/signals"))
-        .bearer_auth(&key)
-        .json(&json!({"sia": "BA003"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status().as_u16(), 202);
-    let login: Value = client
-        .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    burglary_signal(&client, &base, &key).await;
+    let token = sign_in_amy(&client, &base).await;
     let alarm = |id: i64| {
         let (client, token, base) = (client.clone(), token.clone(), base.clone());
         async move {
@@ -525,17 +499,7 @@ async fn callback() {
 #[test]
 #[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
 fn pressing_1_on_a_practice_call_connects_a_free_agent() {
-    std::thread::spawn(|| {
-        rig::isolate();
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(press_one());
-    })
-    .join()
-    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    rig::isolated(press_one);
 }
 
 async fn press_one() {
@@ -554,14 +518,7 @@ async fn press_one() {
     let (server, key) = center(dir.path(), &[("Ann Lee", "+15555550101")], true);
     let base = format!("http://{}", server.http);
     let client = Client::new();
-    let sent = client
-        .post(format!("{base}/api/signals"))
-        .bearer_auth(&key)
-        .json(&json!({"sia": "BA003"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status().as_u16(), 202);
+    burglary_signal(&client, &base, &key).await;
     // Nobody took the alarm: the automated call needs no agent until Ann presses 1; then
     // amy, free, is rung and bridged.
     amy.wait_event("CALL_ESTABLISHED", 30 * SECOND)

@@ -42,6 +42,22 @@ pub fn isolate() {
     run_tool("ip", &["route", "add", "default", "dev", "lo"]);
 }
 
+/// Runs `test` on a thread of its own inside a fresh network namespace (`isolate`), on a
+/// runtime of its own built after it; a panic in it is the caller's.
+pub fn isolated<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F + Send + 'static) {
+    std::thread::spawn(move || {
+        isolate();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("rig: a tokio runtime")
+            .block_on(test());
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
 /// `crates/telephony/tests/peers`: the sipp scenarios and the kamailio template.
 pub fn peers_dir() -> PathBuf {
     // Through the telephony crate, so other crates' tests can use the rig too.
