@@ -107,6 +107,13 @@ pub async fn invite(
     loop {
         tokio::select! {
             result = &mut sent => {
+                // A 180 that came just before the final response is still queued: say it first.
+                while let Ok(state) = states.try_recv() {
+                    if let DialogState::Early(_, response) = state {
+                        let (code, reason) = status_of(Some(&response));
+                        progress(Progress::Provisional { code, reason });
+                    }
+                }
                 return match result {
                     Ok(Ok((dialog, Some(response)))) if response.status_code == StatusCode::OK => {
                         progress(Progress::Final { code: 200, reason: "OK".into() });
@@ -163,14 +170,18 @@ pub async fn invite(
     }
 }
 
+/// The status code and its reason phrase (`Busy Here`), as the peer wrote it when it did.
 fn status_of(response: Option<&Response>) -> (u16, String) {
     match response {
-        Some(r) => (
-            r.status_code.code(),
-            r.wire_reason
-                .clone()
-                .unwrap_or_else(|| r.status_code.to_string()),
-        ),
+        Some(r) => {
+            let code = r.status_code.code();
+            let reason = r.wire_reason.clone().unwrap_or_else(|| {
+                let text = r.status_code.to_string();
+                text.strip_prefix(&code.to_string())
+                    .map_or(text.clone(), |rest| rest.trim().to_string())
+            });
+            (code, reason)
+        }
         None => (408, "no final response".into()),
     }
 }
