@@ -336,3 +336,40 @@ fn a_call_lost_with_the_node_that_made_it_lets_the_plan_move_on() {
         );
     });
 }
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, kamailio and espeak-ng (.ci/run installs them)"]
+fn a_registered_center_is_reached_through_its_trunk() {
+    rig::isolated(|| async {
+        let fixtures = Fixtures::new();
+        let trunk = rig::kamailio(5060, &[("center", "trunk-pw"), ("bob", "bob-pw")], None);
+        let mut config = center("sip:127.0.0.1:5060");
+        config.register = true;
+        config.credentials = Some(Credentials {
+            username: "center".into(),
+            password: "trunk-pw".into(),
+        });
+        let (_sip, _events) = SipTelephony::start(config, None, None).await.unwrap();
+        assert!(
+            trunk.wait_log(
+                "REGISTER sip:127.0.0.1:5060 from sip:center@",
+                Duration::from_secs(5)
+            ),
+            "the center never registered: {}",
+            trunk.log()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // A caller on the trunk reaches the center by its registration; with no agents'
+        // phones to ring it answers 480.
+        let mut caller = rig::BaresipConfig::new("bob", 5090, fixtures.person(), false);
+        caller.register = Some(("sip:127.0.0.1:5060".into(), "bob".into(), "bob-pw".into()));
+        let mut bob = Baresip::start(caller);
+        bob.command("dial", "sip:center@127.0.0.1:5060");
+        assert!(
+            bob.wait_log("480 Temporarily Unavailable", Duration::from_secs(10)),
+            "the call did not reach the center: {}\n{}",
+            bob.log(),
+            trunk.log()
+        );
+    });
+}
