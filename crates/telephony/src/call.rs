@@ -104,6 +104,7 @@ async fn attempt(shared: Arc<Shared>, dial: Dial, mut commands: mpsc::UnboundedR
         uri: shared.config.trunk.uri_for(&dial.to),
         headers: vec![Header::Other("P-Asserted-Identity".into(), identity)],
         ring_timeout: shared.config.ring_timeout,
+        trunk: true,
     };
     let progress = |p: Progress| match p {
         Progress::Sent => {
@@ -247,6 +248,7 @@ pub(crate) async fn ring(
             "<sip:watchpost>;answer-after=0".into(),
         )],
         ring_timeout: AGENT_RING,
+        trunk: false,
     };
     match invite(shared, target, &|_| {}, commands).await {
         Invited::Answered {

@@ -23,6 +23,9 @@ pub struct Target {
     /// agent's phone (so it answers by itself).
     pub headers: Vec<Header>,
     pub ring_timeout: Duration,
+    /// Answer a digest challenge with the trunk's credentials: for the trunk only, never for
+    /// an agent's phone, which must not learn anything derived from the trunk password.
+    pub trunk: bool,
 }
 
 /// What the callee's side did.
@@ -81,7 +84,7 @@ pub async fn invite(
         contact: shared.endpoint.contact.clone(),
         content_type: Some("application/sdp".into()),
         offer: Some(offer.into_bytes()),
-        credential: shared.endpoint.credential.clone(),
+        credential: shared.endpoint.credential.clone().filter(|_| target.trunk),
         headers: Some(target.headers),
         call_id: Some(call_id.clone()),
         ..Default::default()
