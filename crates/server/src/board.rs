@@ -37,6 +37,8 @@ pub struct Board {
     /// The partitions this node drives: their alarms are shown from its own commits.
     driven_here: RwLock<HashSet<Partition>>,
     changes: broadcast::Sender<Change>,
+    /// The center places its calls itself (SIP telephony): agents are told so, not to dial.
+    center_dials: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Board {
@@ -45,6 +47,7 @@ impl Default for Board {
             alarms: RwLock::new(Alarms::default()),
             driven_here: RwLock::new(HashSet::new()),
             changes: broadcast::channel(4096).0,
+            center_dials: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -81,6 +84,17 @@ impl Board {
             .filter(|spec| spec.kind == kind)
             .map(|spec| (spec.account.clone(), spec.opened_at))
             .collect()
+    }
+
+    /// Whether the center places its calls itself (`telephony.adapter = "sip"`), which the
+    /// agents' next steps say; set once at start.
+    pub fn set_center_dials(&self, yes: bool) {
+        self.center_dials
+            .store(yes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn center_dials(&self) -> bool {
+        self.center_dials.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn get(&self, id: AlarmId) -> Option<Alarm> {

@@ -37,7 +37,8 @@ pub fn rfc3339(at: Millis) -> String {
         .unwrap_or_default()
 }
 
-pub fn alarm_view(id: i64, alarm: &Alarm) -> AlarmView {
+/// `center_dials`: the center places calls itself (SIP telephony), and the next step says so.
+pub fn alarm_view(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmView {
     let spec = alarm.spec();
     AlarmView {
         id,
@@ -51,12 +52,12 @@ pub fn alarm_view(id: i64, alarm: &Alarm) -> AlarmView {
         silent: alarm.is_silent(),
         current_call: alarm.current_call().map(|call| call.id),
         grouped_signals: alarm.grouped_signals(),
-        next_step: next_step(alarm),
+        next_step: next_step(alarm, center_dials),
     }
 }
 
 /// What the plan waits for, in the words an agent needs at 3 a.m.
-pub fn next_step(alarm: &Alarm) -> String {
+pub fn next_step(alarm: &Alarm, center_dials: bool) -> String {
     let spec = alarm.spec();
     if let Some((_, disposition)) = alarm.closed() {
         return format!("Closed: {disposition}.");
@@ -86,6 +87,20 @@ pub fn next_step(alarm: &Alarm) -> String {
             (Purpose::Automated, Some(CallResult::Answered), _) if !call.agent_joined => {
                 format!("{who} is hearing the recorded message.")
             }
+            (_, None, None) if center_dials => format!(
+                "The center calls {who} once an agent has the alarm, ringing that agent's phone \
+                 first: take it, then {}.",
+                if call.purpose == Purpose::Notify {
+                    "tell them about the alarm"
+                } else {
+                    "ask for the verbal password and record cancel or dispatch"
+                }
+            ),
+            (_, None, Some(_)) if center_dials => format!(
+                "The center is calling {who} and records the outcome itself (a machine gets the \
+                 message and frees you); record voicemail only if the detector took a machine for \
+                 a person."
+            ),
             (_, None, None) => format!(
                 "Call {who} to {}.",
                 if call.purpose == Purpose::Notify {

@@ -40,7 +40,8 @@ pub async fn run(args: AlarmsArgs) -> anyhow::Result<()> {
     for row in store.alarms(state).await.map_err(named)? {
         let log = store.log(row.id).await.map_err(named)?;
         let alarm = replay(&log).map_err(|e| anyhow::anyhow!("alarm {}: {e}", row.id))?;
-        let listed = alarm_view(row.id, &alarm);
+        // Read from the store, not a running center: next steps as agents who dial would see them.
+        let listed = alarm_view(row.id, &alarm, false);
         if args.json {
             out!("{}", serde_json::to_string(&listed)?);
         } else {

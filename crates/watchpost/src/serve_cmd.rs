@@ -308,6 +308,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let recordings = Some(server.recordings.clone());
             let (sip, events) = SipTelephony::start(*config, Some(agents), recordings).await?;
             tokio::spawn(watchpost_telephony::feed(events, server.commands.clone()));
+            server.board.set_center_dials(true);
             say!(
                 "watchpost: SIP telephony on udp://{listen} and tcp://{listen}, calls through {trunk}"
             );

@@ -239,6 +239,13 @@ async fn burglary() {
         !called(machine.events()),
         "a contact was called before an agent took the alarm"
     );
+    let waiting = get(format!("/api/alarms/{id}")).await;
+    assert!(
+        waiting["next_step"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("The center calls Ann Lee")),
+        "agents must not be told to dial: {waiting}"
+    );
     post(format!("/api/alarms/{id}/take"), json!({})).await;
 
     // Contact 1 is a machine: the agent is let go while the center waits for the beep.

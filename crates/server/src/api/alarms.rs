@@ -53,13 +53,17 @@ pub async fn list(
             .board
             .open_alarms()
             .iter()
-            .map(|(id, a)| alarm_view(*id, a))
+            .map(|(id, a)| alarm_view(*id, a, state.board.center_dials()))
             .collect()
     } else {
         let rows = state.store.alarms(which).await?;
         let mut views = Vec::new();
         for row in &rows[rows.len().saturating_sub(limit)..] {
-            views.push(alarm_view(row.id, &desk::load(&state, row.id).await?));
+            views.push(alarm_view(
+                row.id,
+                &desk::load(&state, row.id).await?,
+                state.board.center_dials(),
+            ));
         }
         views
     };
@@ -71,7 +75,8 @@ pub async fn one(
     _caller: Caller,
     Path(id): Path<AlarmId>,
 ) -> Result<Json<AlarmView>, ApiError> {
-    Ok(Json(alarm_view(id, &desk::load(&state, id).await?)))
+    let alarm = desk::load(&state, id).await?;
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
 pub async fn take(
@@ -80,7 +85,7 @@ pub async fn take(
     Path(id): Path<AlarmId>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::take(&state, &caller.0, id).await?;
-    Ok(Json(alarm_view(id, &alarm)))
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
 pub async fn release(
@@ -89,7 +94,7 @@ pub async fn release(
     Path(id): Path<AlarmId>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::release(&state, &caller.0, id).await?;
-    Ok(Json(alarm_view(id, &alarm)))
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
 #[derive(Deserialize)]
@@ -104,7 +109,7 @@ pub async fn outcome(
     Body(body): Body<OutcomeBody>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::outcome(&state, &caller.0, id, call, body.outcome).await?;
-    Ok(Json(alarm_view(id, &alarm)))
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
 #[derive(Deserialize)]
@@ -135,7 +140,7 @@ pub async fn decision(
     Body(body): Body<DecisionBody>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::decide(&state, &caller.0, id, call, body.decision).await?;
-    Ok(Json(alarm_view(id, &alarm)))
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
 #[derive(Deserialize)]
@@ -152,7 +157,7 @@ pub async fn callback(
 ) -> Result<Json<Value>, ApiError> {
     let (call, alarm) = desk::callback(&state, &caller.0, id, &body.contact).await?;
     Ok(Json(
-        json!({ "call": call, "alarm": alarm_view(id, &alarm) }),
+        json!({ "call": call, "alarm": alarm_view(id, &alarm, state.board.center_dials()) }),
     ))
 }
 
@@ -169,7 +174,7 @@ pub async fn confirm_dispatch(
     Body(body): Body<ConfirmBody>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::confirm_dispatch(&state, &caller.0, id, body.agency, &body.reference).await?;
-    Ok(Json(alarm_view(id, &alarm)))
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
 #[derive(Deserialize)]
@@ -184,7 +189,7 @@ pub async fn note(
     Body(body): Body<NoteBody>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::note(&state, &caller.0, id, &body.text).await?;
-    Ok(Json(alarm_view(id, &alarm)))
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
 pub async fn close(
@@ -193,5 +198,5 @@ pub async fn close(
     Path(id): Path<AlarmId>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::close(&state, &caller.0, id).await?;
-    Ok(Json(alarm_view(id, &alarm)))
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }

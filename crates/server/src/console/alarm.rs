@@ -56,6 +56,8 @@ pub struct Screen<'a> {
     pub recordings: Vec<Recording>,
     /// The call of each `recorded` timeline row, in order (from the log's `Recorded` inputs).
     pub recorded_calls: Vec<CallId>,
+    /// The center places its calls itself (SIP telephony).
+    pub center_dials: bool,
 }
 
 /// The calls whose recording the timeline lists, in the order of its `recorded` rows.
@@ -128,6 +130,7 @@ pub async fn panel(
         tz: state.timezone,
         recordings,
         recorded_calls,
+        center_dials: state.board.center_dials(),
     }))
 }
 
@@ -242,7 +245,7 @@ pub fn render(s: &Screen) -> Markup {
             @if alarm.is_silent() {
                 div.banner-silent role="alert" { "SILENT — never call the premises. Never discuss this alarm with a caller." }
             }
-            div.next-step #next-step { (next_step(alarm)) }
+            div.next-step #next-step { (next_step(alarm, s.center_dials)) }
             div.grid {
                 div {
                     @if open { (handler(s)) }

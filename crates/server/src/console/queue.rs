@@ -23,18 +23,22 @@ pub async fn page(State(state): State<ApiState>, agent: Agent) -> Markup {
     let content = html! {
         div #queue-live hx-get="/console/queue" hx-trigger="sse:alarm"
             hx-swap="innerHTML" hx-sync="this:queue last" {
-            (table(&state.board.open_alarms(), &agent))
+            (table(&state.board.open_alarms(), &agent, state.board.center_dials()))
         }
     };
     layout::page("Queue", Some(&agent.user), true, &KEYS, content)
 }
 
 pub async fn fragment(State(state): State<ApiState>, agent: Agent) -> Markup {
-    table(&state.board.open_alarms(), &agent)
+    table(
+        &state.board.open_alarms(),
+        &agent,
+        state.board.center_dials(),
+    )
 }
 
 /// The queue's heading and table; `alarms` are already in queue order.
-fn table(alarms: &[(AlarmId, Alarm)], agent: &Agent) -> Markup {
+fn table(alarms: &[(AlarmId, Alarm)], agent: &Agent, center_dials: bool) -> Markup {
     let now = crate::now_ms();
     let mine = alarms
         .iter()
@@ -57,14 +61,14 @@ fn table(alarms: &[(AlarmId, Alarm)], agent: &Agent) -> Markup {
                     tr { td.muted colspan="8" { "No open alarms." } }
                 }
                 @for (id, alarm) in alarms {
-                    (row(*id, alarm, now))
+                    (row(*id, alarm, now, center_dials))
                 }
             }
         }
     }
 }
 
-fn row(id: AlarmId, alarm: &Alarm, now: watchpost_core::Millis) -> Markup {
+fn row(id: AlarmId, alarm: &Alarm, now: watchpost_core::Millis, center_dials: bool) -> Markup {
     let spec = alarm.spec();
     let priority = spec.kind.priority();
     let href = format!("/console/alarms/{id}");
@@ -91,7 +95,7 @@ fn row(id: AlarmId, alarm: &Alarm, now: watchpost_core::Millis) -> Markup {
                 @if alarm.is_silent() {
                     span.silent-tag { "SILENT — never call the premises" } " "
                 }
-                (next_step(alarm))
+                (next_step(alarm, center_dials))
             }
         }
     }
