@@ -74,17 +74,6 @@ impl Law {
         .unwrap_or(0);
         out.truncate(start + written);
     }
-
-    /// Re-encodes G.711 bytes of this law into `to` (appending), through linear PCM.
-    pub fn transcode(self, bytes: &[u8], to: Law, out: &mut Vec<u8>) {
-        if self == to {
-            out.extend_from_slice(bytes);
-            return;
-        }
-        let mut pcm = Vec::with_capacity(bytes.len());
-        self.decode(bytes, &mut pcm);
-        to.encode(&pcm, out);
-    }
 }
 
 #[cfg(test)]
@@ -127,21 +116,5 @@ mod tests {
         assert_eq!((Law::A.payload_type(), Law::A.name()), (8, "PCMA"));
         assert_eq!(Law::from_name("pcma"), Some(Law::A));
         assert_eq!(Law::from_payload_type(18), None);
-    }
-
-    #[test]
-    fn transcode_keeps_the_signal() {
-        let pcm: Vec<i16> = (0..160)
-            .map(|i| ((i as f64 * 0.3).sin() * 8000.0) as i16)
-            .collect();
-        let mut mu = Vec::new();
-        Law::Mu.encode(&pcm, &mut mu);
-        let mut a = Vec::new();
-        Law::Mu.transcode(&mu, Law::A, &mut a);
-        let mut back = Vec::new();
-        Law::A.decode(&a, &mut back);
-        for (x, y) in pcm.iter().zip(&back) {
-            assert!((i32::from(*x) - i32::from(*y)).abs() < 600);
-        }
     }
 }

@@ -18,7 +18,7 @@ pub mod wav;
 
 pub use amd::{Amd, AmdConfig, Answer, Verdict};
 pub use beep::{Beep, BeepConfig, BeepDetector, DropConfig, DropTimer, MessageStart, StartReason};
-pub use bridge::{Bridge, LegMedia};
+pub use bridge::Bridge;
 pub use dtmf::{
     DtmfError, EventReceiver, InbandDtmf, TelephoneEvent, digit_event, encode_event, event_digit,
     parse_event,

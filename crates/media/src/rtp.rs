@@ -213,11 +213,6 @@ impl Sender {
         self.ssrc
     }
 
-    /// The sequence number the next packet will carry.
-    pub fn next_sequence(&self) -> u16 {
-        self.sequence
-    }
-
     /// The timestamp the next audio packet will carry (8 kHz units).
     pub fn next_timestamp(&self) -> u32 {
         self.timestamp

@@ -13,7 +13,6 @@ use crate::{Event, Shared};
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::Header;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,6 +22,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use watchpost_core::Input;
 use watchpost_core::alarm::{CallId, Purpose};
 use watchpost_media::FRAME_SAMPLES;
+use watchpost_media::bridge::Bridge;
 use watchpost_media::recorder::Recorder;
 use watchpost_store::AlarmId;
 
@@ -277,10 +277,6 @@ pub(crate) async fn ring(
     }
 }
 
-/// At most this many 20 ms frames wait to cross the bridge: a peer whose clock runs fast
-/// must not build up delay.
-const BRIDGE_DEPTH: usize = 5;
-
 /// Which side of the contact's dialog the center is on, and what the engine knows already.
 pub(crate) struct Line {
     /// We sent the INVITE (an outbound call); else the contact did (a call back).
@@ -355,8 +351,7 @@ async fn media_loop(
     let mut playing: Option<(Arc<Vec<i16>>, usize)> = None;
     // "Press 1 to speak with an agent": an agent is being rung for the person on the line.
     let mut ringing: Option<Pin<Box<dyn Future<Output = AgentLeg> + Send + '_>>> = None;
-    let mut to_contact: VecDeque<Vec<i16>> = VecDeque::new();
-    let mut to_agent: VecDeque<Vec<i16>> = VecDeque::new();
+    let mut bridge = Bridge::new();
     let mut contact_buffer = vec![0u8; 2048];
     let mut agent_buffer = vec![0u8; 2048];
     let mut steps: Vec<Step> = Vec::new();
@@ -379,7 +374,7 @@ async fn media_loop(
                         playing = None;
                         steps.extend(flow.played());
                     }
-                } else if let Some(spoken) = to_contact.pop_front() {
+                } else if let Some(spoken) = bridge.for_contact() {
                     frame[..spoken.len().min(FRAME_SAMPLES)].copy_from_slice(&spoken[..spoken.len().min(FRAME_SAMPLES)]);
                 }
                 recorder.center(sent_ms, &frame);
@@ -388,7 +383,7 @@ async fn media_loop(
                     tracing::debug!(call, error = %e, "RTP send to the contact");
                 }
                 if let Some(agent) = &mut agent {
-                    let heard = to_agent.pop_front().unwrap_or_else(|| vec![0; FRAME_SAMPLES]);
+                    let heard = bridge.for_agent();
                     if let Err(e) = agent.leg.send(&heard).await {
                         tracing::debug!(call, error = %e, "RTP send to the agent");
                     }
@@ -408,7 +403,7 @@ async fn media_loop(
                                 heard_ms += watchpost_media::FRAME_MS;
                                 let steps = flow.heard(&frame);
                                 if agent.is_some() {
-                                    push_bounded(&mut to_agent, frame);
+                                    bridge.from_contact(frame);
                                 }
                                 steps
                             }
@@ -425,7 +420,7 @@ async fn media_loop(
                     if let Some(a) = &mut agent {
                         for heard in a.leg.received(&agent_buffer[..n], from) {
                             if let Heard::Frame(frame) = heard {
-                                push_bounded(&mut to_contact, frame);
+                                bridge.from_agent(frame);
                             }
                         }
                     }
@@ -437,7 +432,7 @@ async fn media_loop(
                     };
                     let name = agent.take().map(|a| a.agent.name).unwrap_or_default();
                     tracing::info!(call, agent = %name, ?reason, "the agent hung up");
-                    to_contact.clear();
+                    bridge.clear();
                     if !flow.dropping() {
                         // The agent ended the conversation: so does the center.
                         if !outcome_reported {
@@ -514,8 +509,7 @@ async fn media_loop(
                 }
                 Step::HangUp => hang_up = true,
                 Step::ReleaseAgent => {
-                    to_contact.clear();
-                    to_agent.clear();
+                    bridge.clear();
                     release(&mut agent).await;
                 }
                 Step::Detected(verdict) => report(Event::Detected(verdict)),
@@ -552,13 +546,6 @@ async fn any_agent(shared: &Shared, alarm: Option<AlarmId>, call: CallId) -> Age
         }
         tokio::time::sleep(AGENT_POLL).await;
     }
-}
-
-fn push_bounded(queue: &mut VecDeque<Vec<i16>>, frame: Vec<i16>) {
-    if queue.len() >= BRIDGE_DEPTH {
-        queue.pop_front();
-    }
-    queue.push_back(frame);
 }
 
 async fn release(agent: &mut Option<AgentLeg>) {

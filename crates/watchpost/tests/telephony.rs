@@ -43,18 +43,58 @@ async fn burglary_signal(client: &Client, base: &str, key: &str) {
     assert_eq!(sent.status().as_u16(), 202);
 }
 
-/// amy's session token.
-async fn sign_in_amy(client: &Client, base: &str) -> String {
-    let login: Value = client
-        .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().unwrap().to_string()
+/// The API as amy, signed in.
+struct Api {
+    client: Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn sign_in(client: &Client, base: &str) -> Api {
+        let login: Value = client
+            .post(format!("{base}/api/login"))
+            .json(&json!({"name": "amy", "password": "correct horse battery"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            client: client.clone(),
+            base: base.to_string(),
+            token: login["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn get(&self, path: String) -> Value {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Panics unless the answer is a success.
+    async fn post(&self, path: String, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "POST {path}: {status} {body}");
+        body
+    }
 }
 
 /// The two channels of a recording (stereo 8 kHz µ-law WAV, 58-byte header).
@@ -193,37 +233,9 @@ async fn burglary() {
     let base = format!("http://{http}");
     let client = Client::new();
     burglary_signal(&client, &base, &key).await;
-    let token = sign_in_amy(&client, &base).await;
-    let get = |path: String| {
-        let (client, token, base) = (client.clone(), token.clone(), base.clone());
-        async move {
-            client
-                .get(format!("{base}{path}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let post = |path: String, body: Value| {
-        let (client, token, base) = (client.clone(), token.clone(), base.clone());
-        async move {
-            let response = client
-                .post(format!("{base}{path}"))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            assert!(status.is_success(), "POST {path}: {status} {body}");
-            body
-        }
-    };
+    let api = Api::sign_in(&client, &base).await;
+    let get = |path: String| api.get(path);
+    let post = |path: String, body: Value| api.post(path, body);
     let queue = get("/api/alarms".into()).await;
     let id = queue["alarms"][0]["id"]
         .as_i64()
@@ -362,7 +374,7 @@ async fn burglary() {
     );
     let wav = client
         .get(format!("{base}/api/alarms/{id}/recordings/0"))
-        .bearer_auth(&token)
+        .bearer_auth(&api.token)
         .send()
         .await
         .unwrap()
@@ -419,29 +431,9 @@ async fn callback() {
     let base = format!("http://{}", server.http);
     let client = Client::new();
     burglary_signal(&client, &base, &key).await;
-    let token = sign_in_amy(&client, &base).await;
-    let alarm = |id: i64| {
-        let (client, token, base) = (client.clone(), token.clone(), base.clone());
-        async move {
-            client
-                .get(format!("{base}/api/alarms/{id}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let taken = client
-        .post(format!("{base}/api/alarms/1/take"))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert!(taken.status().is_success());
+    let api = Api::sign_in(&client, &base).await;
+    let alarm = |id: i64| api.get(format!("/api/alarms/{id}"));
+    api.post("/api/alarms/1/take".into(), json!({})).await;
     // The call to Ann goes unanswered; the plan moves on without a call in progress.
     let deadline = Instant::now() + 40 * SECOND;
     loop {
