@@ -65,19 +65,10 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
         .await
         .unwrap();
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
-    let login: Value = client
-        .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     let api = Api {
         client: client.clone(),
         base: base.clone(),
-        token: login["token"].as_str().unwrap().to_string(),
+        token: common::sign_in(&client, &base, "amy").await,
     };
     let openapi: Value = client
         .get(format!("{base}/api/openapi.json"))

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Center, PASSWORD, account};
+use common::{Center, account};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use watchpost_core::router::{Event, open_spec};
@@ -25,19 +25,6 @@ fn wav() -> Vec<u8> {
         recorder.contact(frame * 20, &tone);
     }
     recorder.finish()
-}
-
-async fn login(client: &Client, base: &str) -> String {
-    let login: Value = client
-        .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().unwrap().to_string()
 }
 
 /// Opens a burglary through the signals API and places its first call; returns the alarm.
@@ -85,7 +72,7 @@ async fn a_recording_is_listed_played_by_range_and_only_to_a_signed_in_user() {
     let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
     let client = Client::new();
     let base = center.base.clone();
-    let token = login(&client, &base).await;
+    let token = common::sign_in(&client, &base, "amy").await;
     let id = open_alarm(&center, &client, &token).await;
     let wav = wav();
     let recordings = &center.server.recordings;
@@ -232,7 +219,7 @@ async fn a_recording_is_listed_played_by_range_and_only_to_a_signed_in_user() {
 async fn the_sweep_deletes_old_recordings_of_closed_alarms_only() {
     let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
     let client = Client::new();
-    let token = login(&client, &center.base).await;
+    let token = common::sign_in(&client, &center.base, "amy").await;
     let open = open_alarm(&center, &client, &token).await;
     // A closed alarm written straight to the store, under an id the center will not use.
     let closed = 1_000_000;

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::{Center, PASSWORD, account};
-use serde_json::{Value, json};
+use common::{Center, account};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -91,19 +91,6 @@ async fn alarms(store: &Db, kind: &str) -> Vec<AlarmRow> {
     all.into_iter().filter(|a| a.kind == kind).collect()
 }
 
-async fn token(base: &str) -> String {
-    let login: Value = reqwest::Client::new()
-        .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_is_acked_stored_and_counted_and_a_fire_or_a_disarm_in_it_is_acted_on() {
     let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
@@ -137,7 +124,7 @@ async fn a_flood_is_acked_stored_and_counted_and_a_fire_or_a_disarm_in_it_is_act
 
     // The API shows the count and the grouped row; the console shows the row.
     let base = &center.base;
-    let token = token(base).await;
+    let token = common::sign_in(&reqwest::Client::new(), base, "amy").await;
     let client = reqwest::Client::new();
     let get = |path: String| {
         client

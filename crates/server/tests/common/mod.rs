@@ -142,3 +142,20 @@ async fn serve(db: &str, http: bool, settings: Settings) -> Server {
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// Signs `name` in (with `PASSWORD`) over HTTP; returns the session token.
+pub async fn sign_in(client: &reqwest::Client, base: &str, name: &str) -> String {
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({"name": name, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} could not sign in: {login}"))
+        .to_string()
+}
