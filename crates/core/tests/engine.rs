@@ -423,6 +423,120 @@ fn an_answer_taken_for_a_person_can_be_corrected_to_voicemail_until_anything_was
 }
 
 #[test]
+fn an_agent_overturns_a_machine_verdict_and_the_person_is_a_reached_contact() {
+    let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 3));
+    drain(&mut a);
+    a.handle(1_000, Input::CallPlaced { call: 0 }).unwrap();
+    a.handle(4_000, Input::Voicemail { call: 0 }).unwrap();
+    assert!(a.can_overturn(0));
+    drain(&mut a);
+    a.handle(4_500, Input::CallPlaced { call: 1 }).unwrap();
+    // The agent heard "hello?": a person, not a machine.
+    a.handle(6_000, Input::Answered { call: 0 }).unwrap();
+    assert_eq!(
+        drain(&mut a),
+        [Action::HangUp { call: 1 }, Action::ConnectAgent { call: 0 }]
+    );
+    assert!(!a.can_overturn(0), "once is enough");
+    let calls = a.calls();
+    assert_eq!(calls[0].result, Some(CallResult::Answered));
+    assert_eq!(calls[0].answered_at, Some(6_000));
+    assert!(!calls[0].voicemail_left);
+    assert_eq!(calls[1].result, Some(CallResult::NoAnswer));
+    assert_eq!(calls[1].ended_at, Some(6_000));
+    assert_eq!(current(&a), 0);
+
+    // The person verifies and cancels, exactly as on any answered call.
+    a.handle(
+        9_000,
+        Input::PasswordChecked {
+            call: 0,
+            matched: true,
+        },
+    )
+    .unwrap();
+    a.handle(
+        10_000,
+        Input::Decision {
+            call: 0,
+            decision: Decision::Cancel,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        drain(&mut a),
+        [Action::Close {
+            disposition: Disposition::CanceledByContact
+        }]
+    );
+}
+
+#[test]
+fn an_overturned_call_that_ends_unverified_moves_on_as_any_reached_contact_would() {
+    let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 3));
+    drain(&mut a);
+    a.handle(4_000, Input::Voicemail { call: 0 }).unwrap();
+    drain(&mut a);
+    // Overturned before the next call was even placed: that call never rang.
+    a.handle(5_000, Input::Answered { call: 0 }).unwrap();
+    assert_eq!(a.calls()[1].result, None);
+    drain(&mut a);
+    // It was a machine after all: back to the plan, with the same next contact.
+    a.handle(7_000, Input::Voicemail { call: 0 }).unwrap();
+    let actions = drain(&mut a);
+    assert!(
+        matches!(
+            actions[..],
+            [
+                Action::LeaveVoicemail { call: 0, .. },
+                Action::PlaceCall {
+                    call: 2,
+                    contact: 1,
+                    ..
+                }
+            ]
+        ),
+        "{actions:?}"
+    );
+    // A person who hangs up unverified on a deciding call asks for help.
+    a.handle(8_000, Input::Answered { call: 0 }).unwrap();
+    drain(&mut a);
+    a.handle(9_000, Input::CallEnded { call: 0 }).unwrap();
+    assert!(
+        drain(&mut a)
+            .iter()
+            .any(|x| matches!(x, Action::RequestDispatch { .. }))
+    );
+}
+
+#[test]
+fn a_machine_verdict_cannot_be_overturned_once_the_plan_moved_past_it() {
+    // The last contact: the step is over and the plan went on to dispatch.
+    let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 1));
+    drain(&mut a);
+    a.handle(4_000, Input::Voicemail { call: 0 }).unwrap();
+    assert!(!a.can_overturn(0));
+    assert_eq!(
+        a.handle(5_000, Input::Answered { call: 0 }),
+        Err(Rejected::CallEnded(0))
+    );
+
+    // The next contact answered already.
+    let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 3));
+    drain(&mut a);
+    a.handle(4_000, Input::Voicemail { call: 0 }).unwrap();
+    a.handle(9_000, Input::Answered { call: 1 }).unwrap();
+    assert!(!a.can_overturn(0));
+
+    // Automated calls are the detector's alone.
+    let mut a = Alarm::open(spec(AlarmKind::Water, Mode::Professional, 3));
+    drain(&mut a);
+    a.handle(4_000, Input::Voicemail { call: 0 }).unwrap();
+    a.handle(20_000, Input::CallEnded { call: 0 }).unwrap();
+    assert!(!a.can_overturn(0));
+}
+
+#[test]
 fn voicemail_message_says_where_what_and_how_to_call_back() {
     let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 2));
     drain(&mut a);

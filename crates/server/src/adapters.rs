@@ -29,6 +29,10 @@ pub trait Telephony: Send + Sync {
     fn place(&self, call: OutboundCall);
     fn leave_voicemail(&self, alarm: AlarmId, call: CallId, message: &str);
     fn hang_up(&self, alarm: AlarmId, call: CallId);
+    /// An agent said a person answered a call taken for a machine, and the center is still on
+    /// the line leaving its message (`Action::ConnectAgent`): stop the message and connect the
+    /// person to an agent. Nothing to do where agents make the calls: they are on the line.
+    fn connect_agent(&self, _alarm: AlarmId, _call: CallId) {}
     /// This node has just taken the alarm over (a restart, or another node died) with a call
     /// of it in progress: carry that call on. Nothing to do where agents make the calls: the
     /// console shows the call as the next step.
@@ -121,6 +125,7 @@ pub async fn carry_out(
                     telephony.leave_voicemail(alarm, call, &message)
                 }
                 Action::HangUp { call } => telephony.hang_up(alarm, call),
+                Action::ConnectAgent { call } => telephony.connect_agent(alarm, call),
                 Action::RequestDispatch {
                     agency,
                     kind,

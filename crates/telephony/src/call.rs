@@ -33,6 +33,9 @@ pub enum Command {
     Voicemail(String),
     /// End the call now (`Action::HangUp`): CANCEL while ringing, BYE once answered.
     HangUp,
+    /// An agent said the machine is a person (`Action::ConnectAgent`): stop the message and
+    /// connect them to an agent.
+    ConnectAgent,
 }
 
 /// A call to place.
@@ -349,7 +352,8 @@ async fn media_loop(
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut playing: Option<(Arc<Vec<i16>>, usize)> = None;
-    // "Press 1 to speak with an agent": an agent is being rung for the person on the line.
+    // "Press 1 to speak with an agent", or "it's a person": an agent is being rung for the
+    // person on the line.
     let mut ringing: Option<Pin<Box<dyn Future<Output = AgentLeg> + Send + '_>>> = None;
     let mut bridge = Bridge::new();
     let mut contact_buffer = vec![0u8; 2048];
@@ -459,6 +463,16 @@ async fn media_loop(
                         return false;
                     }
                 },
+                Some(Command::ConnectAgent) => {
+                    let stopped = flow.overturn();
+                    if stopped.is_empty() {
+                        // The message is over: nobody to connect; it stays a voicemail.
+                        report(Event::Input(Input::Voicemail { call }));
+                    } else {
+                        steps.extend(stopped);
+                        (ringing, playing) = call_an_agent(shared, dial.alarm, call).await;
+                    }
+                }
                 Some(Command::HangUp) | None => {
                     release(&mut agent).await;
                     return false;
@@ -492,13 +506,7 @@ async fn media_loop(
                         Input::Answered { .. } | Input::Voicemail { .. } => outcome_reported = true,
                         Input::CallEnded { .. } => ended_reported = true,
                         Input::AgentJoined { .. } if agent.is_none() => {
-                            ringing = Some(Box::pin(any_agent(shared, dial.alarm, call)));
-                            playing = shared
-                                .speaker
-                                .say(crate::inbound::HOLD_PRESSED)
-                                .await
-                                .ok()
-                                .map(|hold| (hold, 0));
+                            (ringing, playing) = call_an_agent(shared, dial.alarm, call).await;
                         }
                         _ => {}
                     }
@@ -521,6 +529,21 @@ async fn media_loop(
             return false;
         }
     }
+}
+
+/// An agent being rung for the person on the line, and the "please hold" they hear meanwhile.
+type Ringing<'a> = (
+    Option<Pin<Box<dyn Future<Output = AgentLeg> + Send + 'a>>>,
+    Option<(Arc<Vec<i16>>, usize)>,
+);
+
+/// Starts ringing an agent for the person on the line (`any_agent`), who is asked to hold.
+async fn call_an_agent(shared: &Shared, alarm: Option<AlarmId>, call: CallId) -> Ringing<'_> {
+    let hold = shared.speaker.say(crate::inbound::HOLD_PRESSED).await.ok();
+    (
+        Some(Box::pin(any_agent(shared, alarm, call))),
+        hold.map(|hold| (hold, 0)),
+    )
 }
 
 /// The alarm's agent if they have a phone, else a free agent, rung until one answers: for

@@ -193,6 +193,19 @@ impl Flow {
         steps
     }
 
+    /// An agent said the machine is a person (`Action::ConnectAgent`): stop waiting for the
+    /// beep or playing the message; the driver connects an agent. Empty when the center is
+    /// not leaving a message on an agent's call (nothing to overturn).
+    pub fn overturn(&mut self) -> Vec<Step> {
+        let leaving = matches!(self.phase, Phase::Dropping { .. } | Phase::Speaking { .. });
+        if self.side != Side::Agent || !leaving {
+            return Vec::new();
+        }
+        self.phase = Phase::Done;
+        self.early = None;
+        vec![Step::Play(Arc::new(Vec::new()))]
+    }
+
     /// Whether the center is on the line to leave a voicemail message.
     pub fn dropping(&self) -> bool {
         matches!(self.phase, Phase::Dropping { .. })
@@ -500,6 +513,34 @@ mod tests {
                 .any(|s| matches!(s, Step::Play(m) if m.len() == 800)),
             "{steps:?}"
         );
+    }
+
+    #[test]
+    fn an_agent_who_hears_a_person_after_a_machine_verdict_stops_the_message() {
+        let mut f = flow(Side::Agent);
+        feed(&mut f, machine());
+        assert!(f.dropping());
+        let steps = f.overturn();
+        assert!(
+            matches!(&steps[..], [Step::Play(m)] if m.is_empty()),
+            "{steps:?}"
+        );
+        assert!(!f.dropping());
+        // Nothing more happens on its own: no message, no hang-up, whatever is heard.
+        let mut seed = 11;
+        let later = feed(&mut f, noise(3000, &mut seed));
+        assert!(later.is_empty(), "{later:?}");
+        // "It's voicemail" after all: the center takes the line back.
+        let steps = f.voicemail_message(Arc::new(vec![5; 800]));
+        assert!(matches!(steps[0], Step::ReleaseAgent), "{steps:?}");
+        assert!(f.dropping());
+
+        // An automated call is the detector's alone.
+        let mut f = flow(Side::Automated {
+            offers_agent: false,
+        });
+        feed(&mut f, machine());
+        assert!(f.overturn().is_empty());
     }
 
     #[test]

@@ -116,9 +116,11 @@ impl SipTelephony {
         &self.shared.jitter
     }
 
-    fn send(&self, alarm: AlarmId, call: CallId, command: Command) {
-        if let Some(tx) = self.calls.lock().unwrap().get(&(alarm, call)) {
-            let _ = tx.send(command);
+    /// Whether the call was still in progress to take the command.
+    fn send(&self, alarm: AlarmId, call: CallId, command: Command) -> bool {
+        match self.calls.lock().unwrap().get(&(alarm, call)) {
+            Some(tx) => tx.send(command).is_ok(),
+            None => false,
         }
     }
 }
@@ -179,6 +181,15 @@ impl Telephony for SipTelephony {
 
     fn hang_up(&self, alarm: AlarmId, call: CallId) {
         self.send(alarm, call, Command::HangUp);
+    }
+
+    /// With the call gone (the message was left and the center hung up, or the contact did),
+    /// nobody is there to connect: the engine hears it was a voicemail after all.
+    fn connect_agent(&self, alarm: AlarmId, call: CallId) {
+        if !self.send(alarm, call, Command::ConnectAgent) {
+            let input = Input::Voicemail { call };
+            self.shared.report(Some(alarm), call, Event::Input(input));
+        }
     }
 
     /// This node took the alarm over (a restart, or another node died) with a call of it in

@@ -28,6 +28,10 @@ struct Running {
     /// Contacts still to call in this step, in order.
     remaining: VecDeque<usize>,
     call: CallId,
+    /// The call before `call` in this step, when it ended on a machine: an agent may still
+    /// say a person answered it (`Input::Answered` after `Input::Voicemail`).
+    #[serde(default)]
+    after_voicemail: Option<CallId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +166,34 @@ impl Alarm {
         messages::voicemail(&self.spec)
     }
 
+    /// Whether an agent (or the detector) may still say that `call`, taken for a person,
+    /// reached a machine: the call in progress, answered, and nothing said on it yet (no
+    /// password asked, no decision, no agent joined).
+    pub fn can_say_voicemail(&self, call: CallId) -> bool {
+        self.current(call).is_ok_and(|c| {
+            c.result == Some(CallResult::Answered)
+                && c.password_attempts == 0
+                && c.decision.is_none()
+                && !c.agent_joined
+        })
+    }
+
+    /// Whether an agent may still say that `call`, taken for a machine, reached a person
+    /// (`Input::Answered` after `Input::Voicemail`): an agent's call (verify or notify) whose
+    /// step has moved on only as far as ringing the next contact. Automated calls are the
+    /// detector's alone (README, "Telephony").
+    pub fn can_overturn(&self, call: CallId) -> bool {
+        let Ok(c) = self.call(call) else { return false };
+        let agents_call = matches!(c.purpose, Purpose::Verify | Purpose::Notify);
+        let next_unanswered = self.running.as_ref().is_some_and(|r| {
+            r.after_voicemail == Some(call) && self.calls[r.call as usize].result.is_none()
+        });
+        self.closed.is_none()
+            && agents_call
+            && c.result == Some(CallResult::Voicemail)
+            && next_unanswered
+    }
+
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
@@ -207,6 +239,10 @@ impl Alarm {
                 self.note(now, "call_placed", detail);
             }
             Input::Answered { call } => {
+                if self.unanswered(call).is_err() && self.can_overturn(call) {
+                    self.overturn(now, call);
+                    return Ok(());
+                }
                 self.unanswered(call)?;
                 let c = self.outcome(call, CallResult::Answered);
                 c.answered_at = Some(now);
@@ -218,12 +254,8 @@ impl Alarm {
                 // Taken for a person, it was a machine: an agent (or the detector) may say so
                 // until anything was said on the call (README, "Telephony").
                 if self.unanswered(call).is_err() {
-                    let c = self.current(call)?;
-                    let untouched = c.result == Some(CallResult::Answered)
-                        && c.password_attempts == 0
-                        && c.decision.is_none()
-                        && !c.agent_joined;
-                    if !untouched {
+                    self.current(call)?;
+                    if !self.can_say_voicemail(call) {
                         return Err(Rejected::AlreadyAnswered(call));
                     }
                     self.calls[call as usize].answered_at = None;
@@ -561,6 +593,7 @@ impl Alarm {
         let c = &mut self.calls[call as usize];
         c.ended_at = Some(now);
         let reached = c.result == Some(CallResult::Answered);
+        let machine = c.result == Some(CallResult::Voicemail);
         let Some(mut running) = self.running.take() else {
             return;
         };
@@ -576,6 +609,7 @@ impl Alarm {
             _ => match running.remaining.pop_front() {
                 Some(next) => {
                     running.call = self.place_call(now, next, &running.calling);
+                    running.after_voicemail = machine.then_some(call);
                     self.running = Some(running);
                     return;
                 }
@@ -589,6 +623,39 @@ impl Alarm {
             self.prepend(steps);
         }
         self.advance(now);
+    }
+
+    /// A person answered `call` after all (`can_overturn` holds): the next contact's call is
+    /// ended unanswered and that contact goes back to the head of the step, the person's call
+    /// is the step's call again, and the center connects them to an agent
+    /// (`Action::ConnectAgent`). The person is then a reached contact: the same rules apply
+    /// as if the detector had never spoken.
+    fn overturn(&mut self, now: Millis, call: CallId) {
+        let mut running = self
+            .running
+            .take()
+            .expect("can_overturn: a step is running");
+        let next = &mut self.calls[running.call as usize];
+        next.ended_at = Some(now);
+        if next.placed_at.is_some() {
+            next.result = Some(CallResult::NoAnswer);
+        }
+        let (next_id, next_contact, next_to) = (next.id, next.contact, next.to.clone());
+        self.actions.push_back(Action::HangUp { call: next_id });
+        self.note(now, "hang_up", next_to);
+        running.remaining.push_front(next_contact);
+        running.call = call;
+        running.after_voicemail = None;
+        self.running = Some(running);
+        let c = &mut self.calls[call as usize];
+        c.result = Some(CallResult::Answered);
+        c.voicemail_left = false;
+        c.ended_at = None;
+        c.answered_at = Some(now);
+        let detail = format!("{}: a person, not a machine", c.to);
+        self.reached = true;
+        self.actions.push_back(Action::ConnectAgent { call });
+        self.note(now, "answered", detail);
     }
 
     fn prepend(&mut self, steps: Vec<Step>) {
@@ -626,6 +693,7 @@ impl Alarm {
                         calling,
                         remaining,
                         call,
+                        after_voicemail: None,
                     });
                 }
                 None => {

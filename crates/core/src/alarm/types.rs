@@ -264,6 +264,8 @@ pub enum Input {
     CallPlaced {
         call: CallId,
     },
+    /// A person answered. After `Voicemail` on an agent's call, it is the agent overturning
+    /// the detector while the center is still on the line (`Alarm::can_overturn`).
     Answered {
         call: CallId,
     },
@@ -356,6 +358,12 @@ pub enum Action {
         message: String,
     },
     HangUp {
+        call: CallId,
+    },
+    /// A person is on the center's side of this call (the center was leaving a voicemail
+    /// message when an agent said it is a person): stop the message and connect them to an
+    /// agent, the alarm's first.
+    ConnectAgent {
         call: CallId,
     },
     RequestDispatch {

@@ -20,11 +20,12 @@ use watchpost_core::alarm::{Call, CallId, CallResult, Purpose};
 use watchpost_core::{Action, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, Recording, User};
 
-pub const KEYS: [Key; 17] = [
+pub const KEYS: [Key; 18] = [
     ("t", "take / release"),
     ("l", "dialled"),
     ("a", "answered"),
     ("v", "voicemail"),
+    ("o", "it's a person"),
     ("n", "no answer"),
     ("b", "busy"),
     ("j", "agent joined"),
@@ -348,6 +349,12 @@ fn call_card(s: &Screen, call: &Call) -> Markup {
                     p.message { (message) }
                 }
             } @else if call.result == Some(CallResult::Answered) {
+                @if call.purpose != Purpose::Automated && s.alarm.can_say_voicemail(call.id) {
+                    (action(s.id, &format!("{path}/outcome"), html! {
+                        (outcome("v", "It's voicemail", "", "voicemail"))
+                        span.muted { "(a machine after all: it gets the message, you call the next contact)" }
+                    }))
+                }
                 @if call.purpose == Purpose::Automated && !call.agent_joined {
                     p { "The person is hearing the recorded message." }
                     @if let Some(message) = &s.recorded {
@@ -424,6 +431,12 @@ fn voicemails(s: &Screen) -> Markup {
                     ". The message:"
                 }
                 p.message #voicemail-message { (s.alarm.voicemail_message()) }
+                @for call in left.iter().filter(|c| s.alarm.can_overturn(c.id)) {
+                    (action(s.id, &format!("calls/{}/outcome", call.id), html! {
+                        (key_button("o", &format!("It's a person: {}", call.to), "good", Some(("outcome", "answered"))))
+                        span.muted { "(the center stops the message and connects them to you)" }
+                    }))
+                }
             }
         }
     }

@@ -263,9 +263,10 @@ impl Sim<'_> {
                 Action::HangUp { call } => {
                     self.hung_up.insert((alarm, call));
                 }
-                // Dispatch requests and voicemail drops need no answer in a scenario; the
-                // alarm's log already records them.
+                // Dispatch requests, voicemail drops and reconnections need no answer in a
+                // scenario; the alarm's log already records them.
                 Action::LeaveVoicemail { .. }
+                | Action::ConnectAgent { .. }
                 | Action::RequestDispatch { .. }
                 | Action::CancelDispatch { .. }
                 | Action::Close { .. } => {}

@@ -571,7 +571,8 @@ impl<F: FnMut(&Alarm, &Record)> Sim<'_, F> {
                         live.busy = false;
                     }
                 }
-                Action::LeaveVoicemail { .. } => {}
+                // Simulated agents never overturn the detector, so nobody is reconnected.
+                Action::LeaveVoicemail { .. } | Action::ConnectAgent { .. } => {}
                 Action::Close { disposition } => {
                     live.engine_closed = Some(rel);
                     live.disposition = disposition;
