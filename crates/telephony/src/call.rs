@@ -115,6 +115,7 @@ async fn attempt(shared: Arc<Shared>, dial: Dial, mut commands: mpsc::UnboundedR
             report(Event::Input(Input::CallPlaced { call }));
         }
         Progress::Provisional { code, reason } => report(Event::Provisional { code, reason }),
+        Progress::EarlyMedia => report(Event::EarlyMedia),
         Progress::Final { code, reason } => report(Event::Final { code, reason }),
         Progress::RingTimeout => report(Event::RingTimeout),
     };

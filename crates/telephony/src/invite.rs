@@ -1,6 +1,6 @@
-//! One outbound INVITE, from our SDP offer to its final response: ringing, a ring timeout
-//! that CANCELs, a hang-up asked for meanwhile, digest answered by rsipstack (RFC 3261 §22).
-//! Used for the contact's leg (through the trunk) and for the agent's phone.
+//! One outbound INVITE, from our SDP offer to its final response: ringing, early media, a ring
+//! timeout that CANCELs, a hang-up asked for meanwhile, digest answered by rsipstack (RFC 3261
+//! §22). Used for the contact's leg (through the trunk) and for the agent's phone.
 
 use crate::Shared;
 use crate::call::Command;
@@ -49,8 +49,17 @@ pub enum Invited {
 /// What the INVITE went through, as it happens.
 pub enum Progress {
     Sent,
-    Provisional { code: u16, reason: String },
-    Final { code: u16, reason: String },
+    Provisional {
+        code: u16,
+        reason: String,
+    },
+    /// The first RTP before the answer (a 183's ringback or announcement, RFC 3960). It is
+    /// read and dropped, never classified: the detector hears only what follows the 200.
+    EarlyMedia,
+    Final {
+        code: u16,
+        reason: String,
+    },
     RingTimeout,
 }
 
@@ -96,6 +105,8 @@ pub async fn invite(
     let ring_until = Instant::now() + target.ring_timeout;
     let mut cancelled = false;
     let mut timed_out = false;
+    let mut early = [0u8; 2048];
+    let mut early_heard = false;
     let cancel = || {
         for dialog in shared
             .endpoint
@@ -150,6 +161,14 @@ pub async fn invite(
                     Ok(Err(e)) => Invited::Failed(e.to_string()),
                     Err(e) => Invited::Failed(e.to_string()),
                 };
+            }
+            // Left queued, early media would reach the detector after the 200 as if the
+            // contact had said it.
+            Ok(_) = socket.recv_from(&mut early) => {
+                if !early_heard {
+                    early_heard = true;
+                    progress(Progress::EarlyMedia);
+                }
             }
             Some(state) = states.recv() => {
                 if let DialogState::Early(_, response) = state {

@@ -38,6 +38,8 @@ pub enum Event {
     Invited,
     /// 180 Ringing or 183 Session Progress.
     Provisional { code: u16, reason: String },
+    /// RTP arrived before the answer (early media): listened to, not classified.
+    EarlyMedia,
     /// The final response to the INVITE.
     Final { code: u16, reason: String },
     /// The call rang for `ring_timeout` and was cancelled.

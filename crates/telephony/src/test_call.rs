@@ -16,6 +16,8 @@ use watchpost_media::beep::MessageStart;
 pub struct Summary {
     /// 180/183 responses seen, in order.
     pub provisional: Vec<(u16, String)>,
+    /// RTP came before the answer (a 183's ringback or announcement); it was not classified.
+    pub early_media: bool,
     /// The INVITE's final response.
     pub final_response: Option<(u16, String)>,
     /// What the engine would have been told: `answered`, `voicemail`, `busy`, `no_answer`.
@@ -49,6 +51,7 @@ pub async fn run(config: SipConfig, to: &str, text: &str) -> Result<Summary, Sta
     while let Some((_, _, event)) = events.recv().await {
         match event {
             Event::Provisional { code, reason } => summary.provisional.push((code, reason)),
+            Event::EarlyMedia => summary.early_media = true,
             Event::Final { code, reason } => summary.final_response = Some((code, reason)),
             Event::Detected(verdict) => summary.detected = Some(verdict),
             Event::MessageStarted(start) => summary.message_started = Some(start),

@@ -373,3 +373,33 @@ fn a_registered_center_is_reached_through_its_trunk() {
         );
     });
 }
+
+#[test]
+#[ignore = "needs root for a network namespace, and sipp, espeak-ng and sox (.ci/run installs them)"]
+fn early_media_is_heard_but_never_taken_for_the_answer() {
+    rig::isolated(|| async {
+        let fixtures = Fixtures::new();
+        // 4 s of a network announcement before the answer, then a person's "Hello?". Taken
+        // for the answer's first words, the announcement would be a machine's greeting.
+        let announcement = fixtures.say(
+            "The wireless customer you are calling is not available at the moment, please hold \
+             while we try to connect your call.",
+        );
+        let mut peer = rig::sipp_uas(
+            Uas::EarlyMedia {
+                early: announcement,
+                audio: fixtures.person(),
+            },
+            5080,
+        );
+        let summary = test_call::run(center("sip:127.0.0.1:5080"), "+15555550101", MESSAGE)
+            .await
+            .unwrap();
+        assert!(summary.early_media, "{summary:?}\n{}", peer.log());
+        assert_eq!(summary.provisional[0].0, 183, "{summary:?}");
+        assert_eq!(summary.outcome, Some("answered"), "{summary:?}");
+        let verdict = summary.detected.clone().unwrap();
+        assert_eq!(verdict.answer, Answer::Person, "{summary:?}");
+        assert!(peer.wait_exit(Duration::from_secs(20)).is_some());
+    });
+}

@@ -79,6 +79,9 @@ fn lines(s: &Summary) -> Vec<String> {
     for (code, reason) in &s.provisional {
         lines.push(format!("sip: {code} {reason}"));
     }
+    if s.early_media {
+        lines.push("sip: early media before the answer (heard, not classified)".into());
+    }
     match &s.final_response {
         Some((code, reason)) => lines.push(format!(
             "sip: {code} {reason} ({})",
@@ -147,6 +150,7 @@ fn json(s: &Summary) -> serde_json::Value {
     });
     serde_json::json!({
         "provisional": s.provisional.iter().map(|(c, r)| serde_json::json!({"code": c, "reason": r})).collect::<Vec<_>>(),
+        "early_media": s.early_media,
         "final": s.final_response.as_ref().map(|(c, r)| serde_json::json!({"code": c, "reason": r})),
         "outcome": s.outcome,
         "detector": s.detected.as_ref().map(|v| serde_json::json!({

@@ -536,3 +536,154 @@ async fn press_one() {
     );
     assert_eq!(alarms[0]["mode"], "practice");
 }
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn an_agent_overturns_a_machine_verdict_and_is_connected_to_the_person() {
+    rig::isolated(overturn);
+}
+
+async fn overturn() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Fixtures::new();
+    let _trunk = rig::kamailio(
+        5060,
+        &[
+            ("center", "trunk-pw"),
+            ("+15555550101", "ann-pw"),
+            ("+15555550102", "bo-pw"),
+        ],
+        None,
+    );
+    // Ann answers with a long "hello?…": the detector takes it for a greeting.
+    let rambling = fixtures.say(
+        "Hello? Hello? Yes, this is Ann Lee speaking, I am at home right now. Who is calling \
+         please? Hello? Is anyone there? I can hear something on the line, hello? Hello? \
+         Yes, this is Ann, who is this, please say something.",
+    );
+    let mut ann = registered(
+        "+15555550101",
+        5080,
+        fixtures.then_silence(&rambling, 60_000),
+        "ann-pw",
+    );
+    // Bo never answers: his phone rings until the center gives up on him.
+    let mut bo_config = BaresipConfig::new(
+        "+15555550102",
+        5082,
+        fixtures.then_silence(&fixtures.person(), 60_000),
+        false,
+    );
+    bo_config.register = Some((
+        "sip:127.0.0.1:5060".into(),
+        "+15555550102".into(),
+        "bo-pw".into(),
+    ));
+    let mut bo = Baresip::start(bo_config);
+    let agent_audio = dir.path().join("agent.wav");
+    let sentence = fixtures.then_silence(&fixtures.say(AGENT_SAYS), 1000);
+    let mut sox = Command::new("sox");
+    for _ in 0..10 {
+        sox.arg(&sentence);
+    }
+    assert!(sox.arg(&agent_audio).status().unwrap().success());
+    let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
+
+    let (server, key) = center(
+        dir.path(),
+        &[("Ann Lee", "+15555550101"), ("Bo Lee", "+15555550102")],
+        false,
+    );
+    let base = format!("http://{}", server.http);
+    let client = Client::new();
+    burglary_signal(&client, &base, &key).await;
+    let api = Api::sign_in(&client, &base).await;
+    api.post("/api/alarms/1/take".into(), json!({})).await;
+
+    // The detector says machine: amy is let go and the plan moves on to Bo.
+    let deadline = Instant::now() + 30 * SECOND;
+    loop {
+        let now = api.get("/api/alarms/1".into()).await;
+        if now["calls"][0]["result"] == "voicemail" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Ann's call was never taken for a machine: {now}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 10).await;
+    }
+    // Amy heard "hello?": she overturns it at once.
+    api.post(
+        "/api/alarms/1/calls/0/outcome".into(),
+        json!({"outcome": "answered"}),
+    )
+    .await;
+    let now = api.get("/api/alarms/1".into()).await;
+    assert_eq!(now["calls"][0]["result"], "answered", "{now}");
+    assert!(now["calls"][1]["ended_at_s"].is_number(), "{now}");
+    assert_eq!(now["current_call"], 0, "{now}");
+
+    // Amy's phone rings again, now for Ann, who is still on the line; they talk a while.
+    let deadline = Instant::now() + 20 * SECOND;
+    while server
+        .logs()
+        .matches("agent's phone answered")
+        .nth(2)
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "amy's phone was not rung for Ann\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    tokio::time::sleep(6 * SECOND).await;
+    assert!(
+        !called_and_answered(bo.events()),
+        "Bo's phone was answered although nobody picked it up"
+    );
+    let checked = api
+        .post(
+            "/api/alarms/1/calls/0/password".into(),
+            json!({"password": "blue falcon"}),
+        )
+        .await;
+    assert_eq!(checked["matched"], true);
+    api.post(
+        "/api/alarms/1/calls/0/decision".into(),
+        json!({"decision": "cancel"}),
+    )
+    .await;
+    let closed = api.get("/api/alarms/1".into()).await;
+    assert_eq!(closed["disposition"], "canceled_by_contact", "{closed}");
+    let timeline = closed["timeline"].as_array().unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|row| row["event"] == "answered"
+                && row["detail"] == "Ann Lee: a person, not a machine"),
+        "{closed}"
+    );
+    // Ann heard amy's question over the bridge; the voicemail message never reached her.
+    let said = rig::read_wav(&fixtures.say(AGENT_SAYS));
+    amy.command("hangup", "");
+    ann.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("Ann's call did not end with amy's\n{}", server.logs()));
+    let (_, correlation) =
+        rig::locate(&ann.heard(), &said).unwrap_or_else(|| panic!("Ann never heard amy"));
+    assert!(correlation > 0.6, "Ann heard amy badly ({correlation:.2})");
+    amy.wait_event("CALL_CLOSED", 10 * SECOND);
+    assert!(
+        rig::voiced_ms(&amy.heard()) > 2000,
+        "amy did not hear Ann ({} ms)",
+        rig::voiced_ms(&amy.heard())
+    );
+}
+
+/// Whether a baresip phone answered a call (its events include an established call).
+fn called_and_answered(events: Vec<Value>) -> bool {
+    events.iter().any(|e| e["type"] == "CALL_ESTABLISHED")
+}

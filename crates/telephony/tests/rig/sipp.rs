@@ -23,6 +23,9 @@ pub enum Uas {
     /// 180, 2 s later 200 with PCMU; plays `audio` (any WAV; converted to µ-law) after the ACK
     /// and waits for BYE (uas_answer.xml).
     Answer { audio: PathBuf },
+    /// 183 with SDP and `early` played as early media for 4 s, then 200 with PCMU; plays
+    /// `audio` after the ACK and waits for BYE (uas_early_media.xml).
+    EarlyMedia { early: PathBuf, audio: PathBuf },
     /// 180, 200 at once; 3 s after the ACK sends the RFC 4733 digit 1 from
     /// /usr/share/sip-tester/dtmf_2833_1.pcap, then waits for BYE (uas_press_one.xml).
     PressOne,
@@ -63,6 +66,11 @@ pub fn sipp_uas(kind: Uas, port: u16) -> Peer {
         Uas::Answer { audio } => {
             stage_audio(&audio, dir.path());
             "uas_answer.xml"
+        }
+        Uas::EarlyMedia { early, audio } => {
+            stage_audio(&audio, dir.path());
+            stage_as(&early, &dir.path().join("early.wav"));
+            "uas_early_media.xml"
         }
         Uas::DigestAnswer {
             user,
@@ -140,11 +148,15 @@ fn sipp(scenario: &str, port: u16) -> Command {
 
 /// Puts `audio` as µ-law at `dir/audio.wav`, where the scenarios' rtp_stream looks.
 fn stage_audio(audio: &Path, dir: &Path) {
-    let target = dir.join("audio.wav");
+    stage_as(audio, &dir.join("audio.wav"));
+}
+
+/// `audio` as the µ-law WAV `target`.
+fn stage_as(audio: &Path, target: &Path) {
     if is_ulaw(audio) {
-        std::fs::copy(audio, &target)
+        std::fs::copy(audio, target)
             .unwrap_or_else(|error| panic!("rig: copy {}: {error}", audio.display()));
     } else {
-        to_ulaw(audio, &target);
+        to_ulaw(audio, target);
     }
 }
