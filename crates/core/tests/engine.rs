@@ -76,6 +76,30 @@ fn a_recording_is_listed_in_the_timeline_and_changes_nothing_else() {
 }
 
 #[test]
+fn a_detector_verdict_is_listed_in_the_timeline_and_changes_nothing_else() {
+    let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 2));
+    drain(&mut a);
+    a.handle(1_000, Input::CallPlaced { call: 0 }).unwrap();
+    let before = a.clone();
+    let detail = "the detector heard a machine: 2.1 s of voice".to_string();
+    a.handle(3_000, Input::Detected { call: 0, detail })
+        .unwrap();
+    assert!(drain(&mut a).is_empty());
+    assert_eq!(a.calls(), before.calls());
+    let last = a.timeline().last().unwrap();
+    assert_eq!(last.event, "detected");
+    assert!(
+        last.detail
+            .ends_with(": the detector heard a machine: 2.1 s of voice")
+    );
+    let detail = String::new();
+    assert_eq!(
+        a.handle(4_000, Input::Detected { call: 9, detail }),
+        Err(Rejected::UnknownCall(9))
+    );
+}
+
+#[test]
 fn burglary_disarm_before_dispatch_hangs_up_and_cancels() {
     let mut a = Alarm::open(spec(AlarmKind::Burglary, Mode::Professional, 2));
     assert!(matches!(

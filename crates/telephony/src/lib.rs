@@ -243,6 +243,15 @@ impl Telephony for SipTelephony {
 pub async fn feed(mut events: Events, commands: watchpost_server::Commands) {
     while let Some((alarm, call, event)) = events.recv().await {
         match (alarm, event) {
+            (Some(alarm), Event::Detected(verdict)) => {
+                let input = Input::Detected {
+                    call,
+                    detail: describe(&verdict),
+                };
+                if let Err(e) = commands.send(alarm, input, "telephony").await {
+                    tracing::debug!(alarm, call, error = %e, "telephony input refused");
+                }
+            }
             (Some(alarm), Event::Input(input)) => {
                 if let Err(e) = commands.send(alarm, input, "telephony").await {
                     // The engine moved on (a disarm ended the call, the alarm closed).
@@ -255,4 +264,21 @@ pub async fn feed(mut events: Events, commands: watchpost_server::Commands) {
             (alarm, event) => tracing::info!(alarm, call, ?event, "call"),
         }
     }
+}
+
+/// A verdict in an agent's words, e.g. "the detector heard a machine: a greeting of 2.1 s,
+/// 6 words (max_words), decided 3.3 s after the answer".
+fn describe(v: &Verdict) -> String {
+    let answer = match v.answer {
+        watchpost_media::amd::Answer::Person => "a person",
+        watchpost_media::amd::Answer::Machine => "a machine",
+        watchpost_media::amd::Answer::NotSure => "nothing sure",
+    };
+    format!(
+        "the detector heard {answer}: {:.1} s of voice, {} words ({}), decided {:.1} s after the answer",
+        f64::from(v.greeting_ms) / 1000.0,
+        v.words,
+        v.cause,
+        f64::from(v.at_ms) / 1000.0
+    )
 }

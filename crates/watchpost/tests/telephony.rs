@@ -667,6 +667,14 @@ async fn overturn() {
                 && row["detail"] == "Ann Lee: a person, not a machine"),
         "{closed}"
     );
+    // Why the center let amy go is in the timeline, for her and for the supervisor.
+    assert!(
+        timeline.iter().any(|row| row["event"] == "detected"
+            && row["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Ann Lee: the detector heard a machine"))),
+        "{closed}"
+    );
     // Ann heard amy's question over the bridge; the voicemail message never reached her.
     let said = rig::read_wav(&fixtures.say(AGENT_SAYS));
     amy.command("hangup", "");

@@ -220,6 +220,10 @@ impl Alarm {
                 let detail = format!("Call {} recorded ({})", call + 1, spoken(duration_ms));
                 self.note(now, "recorded", detail);
             }
+            Input::Detected { call, detail } => {
+                let to = self.call(call)?.to.clone();
+                self.note(now, "detected", format!("{to}: {detail}"));
+            }
             Input::ResponderUpdate { text } => self.note(now, "responder_update", text),
             Input::Disarm { detail } => {
                 self.note(now, "disarm", detail);

@@ -319,6 +319,14 @@ pub enum Input {
         /// How long the recording lasts, in milliseconds.
         duration_ms: u32,
     },
+    /// The answering-machine detector's verdict on an answered call, in words (what it
+    /// heard and when it decided): listed in the timeline, so the agent sees why, nothing else
+    /// changes (the outcome itself comes as `Answered` or `Voicemail`). Sent by the live
+    /// center's SIP telephony; scenarios never produce it.
+    Detected {
+        call: CallId,
+        detail: String,
+    },
     /// An agent closes a dispatched alarm before its follow-up window ends.
     AgentClose,
     /// The trouble condition an alarm holds open for has cleared.
