@@ -264,7 +264,7 @@ async fn an_agent_works_an_alarm_in_the_console() {
     let (status, panel, _) = browser
         .post(
             &format!("{screen}/calls/0/outcome"),
-            &[("outcome", "answered")],
+            &[("outcome", "busy")],
             true,
         )
         .await;
