@@ -116,23 +116,36 @@ fn stereo_mulaw(wav: &[u8]) -> (Vec<i16>, Vec<i16>) {
 /// `contacts`, agent amy (phone sip:amy@127.0.0.1:5090), an API key for 4F39. Returns the
 /// running server and the key.
 fn center(dir: &std::path::Path, contacts: &[(&str, &str)], practice: bool) -> (Server, String) {
-    let mut accounts = account_toml("4F39", "");
-    if practice {
-        // Enrolled yesterday: in its 7-day practice period, calls are automated.
-        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
-        accounts = accounts.replace(
-            "enrolled = \"2025-01-01T00:00:00Z\"",
-            &format!("enrolled = \"{}\"", yesterday.format("%Y-%m-%dT%H:%M:%SZ")),
-        );
+    let (server, mut keys) = center_with(dir, &[("4F39", contacts)], practice);
+    (server, keys.remove(0))
+}
+
+/// `center` with these accounts, each with its contacts; returns an API key for each.
+fn center_with(
+    dir: &std::path::Path,
+    enrolled: &[(&str, &[(&str, &str)])],
+    practice: bool,
+) -> (Server, Vec<String>) {
+    let mut accounts = String::new();
+    for (number, contacts) in enrolled {
+        let mut account = account_toml(number, "");
+        if practice {
+            // Enrolled yesterday: in its 7-day practice period, calls are automated.
+            let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+            account = account.replace(
+                "enrolled = \"2025-01-01T00:00:00Z\"",
+                &format!("enrolled = \"{}\"", yesterday.format("%Y-%m-%dT%H:%M:%SZ")),
+            );
+        }
+        let first = "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n";
+        let listed: String = contacts
+            .iter()
+            .map(|(name, phone)| {
+                format!("\n[[accounts.contacts]]\nname = \"{name}\"\nphone = \"{phone}\"\n")
+            })
+            .collect();
+        accounts += &account.replace(first, &listed);
     }
-    let first = "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n";
-    let listed: String = contacts
-        .iter()
-        .map(|(name, phone)| {
-            format!("\n[[accounts.contacts]]\nname = \"{name}\"\nphone = \"{phone}\"\n")
-        })
-        .collect();
-    accounts = accounts.replace(first, &listed);
     let db = dir.join("center.db");
     let db_arg = db.to_str().unwrap();
     let file = dir.join("accounts.toml");
@@ -156,9 +169,14 @@ fn center(dir: &std::path::Path, contacts: &[(&str, &str)], practice: bool) -> (
         ],
         "",
     );
-    let key = cli(&["keys", "add", "--account", "4F39", "--db", db_arg], "")
-        .trim()
-        .to_string();
+    let keys = enrolled
+        .iter()
+        .map(|(number, _)| {
+            cli(&["keys", "add", "--account", number, "--db", db_arg], "")
+                .trim()
+                .to_string()
+        })
+        .collect();
     let config = dir.join("center.toml");
     std::fs::write(
         &config,
@@ -192,7 +210,7 @@ fn center(dir: &std::path::Path, contacts: &[(&str, &str)], practice: bool) -> (
         );
         std::thread::sleep(SECOND / 20);
     }
-    (server, key)
+    (server, keys)
 }
 
 async fn burglary() {
@@ -493,6 +511,260 @@ async fn callback() {
         amy.heard().len(),
         server.logs()
     );
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_call_back_matching_two_alarms_waits_until_the_agent_attaches_it() {
+    rig::isolated(lines);
+}
+
+async fn lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Fixtures::new();
+    // Nobody's own phone is reachable: the center's calls to them are not answered.
+    let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], None);
+    let agent_audio = fixtures.then_silence(&fixtures.person(), 60_000);
+    let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
+    // Ann is a contact of two accounts; Cal of a third, with no alarm.
+    let ann: &[(&str, &str)] = &[("Ann Lee", "+15555550101")];
+    let cal: &[(&str, &str)] = &[("Cal Roe", "+15555550177")];
+    let (server, keys) = center_with(
+        dir.path(),
+        &[("4F39", ann), ("5A11", ann), ("7B22", cal)],
+        false,
+    );
+    let base = format!("http://{}", server.http);
+    let client = Client::new();
+    let api = Api::sign_in(&client, &base).await;
+    let alarm = |id: i64| api.get(format!("/api/alarms/{id}"));
+    // Alarm 1 on 4F39, taken by amy: the call to Ann goes unanswered. Alarm 2 on 5A11: nobody
+    // took it, so its agent call waits.
+    burglary_signal(&client, &base, &keys[0]).await;
+    let deadline = Instant::now() + 10 * SECOND;
+    while alarm(1).await["account"] != "4F39" {
+        assert!(Instant::now() < deadline, "no alarm 1\n{}", server.logs());
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    api.post("/api/alarms/1/take".into(), json!({})).await;
+    // The call to Ann goes unanswered; the plan moves on without a call in progress.
+    let deadline = Instant::now() + 40 * SECOND;
+    loop {
+        let now = alarm(1).await;
+        if now["calls"][0]["result"].is_string() && now["current_call"].is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the call to Ann never ended: {now}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
+
+    // Ann calls back, with her number asserted by the trunk's side.
+    let says = fixtures.then_silence(
+        &fixtures.say("Hi, this is Ann, I got a call from you."),
+        1000,
+    );
+    let mut ann = rig::sipp_callback(
+        "sip:+15555550142@127.0.0.1:5070",
+        "+15555550101",
+        says,
+        8 * SECOND,
+        5084,
+    );
+    amy.wait_event("CALL_ESTABLISHED", 15 * SECOND)
+        .unwrap_or_else(|| {
+            panic!(
+                "amy's phone did not ring for the call back\n{}",
+                server.logs()
+            )
+        });
+    assert!(
+        ann.wait_exit(30 * SECOND).is_some_and(|s| s.success()),
+        "the call back failed: {}\n{}",
+        ann.log(),
+        server.logs()
+    );
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's call did not end with Ann's\n{}", server.logs()));
+    let now = alarm(1).await;
+    assert_eq!(now["callbacks"][0]["from"], "Ann Lee", "{now}");
+    assert!(
+        now["callbacks"][0]["ended_at_s"].is_number(),
+        "{now}\n{}",
+        server.logs()
+    );
+    assert!(
+        rig::voiced_ms(&amy.heard()) > 1000,
+        "amy did not hear Ann ({} ms voiced of {} samples)\n{}\n{}",
+        ann.log(),
+        rig::voiced_ms(&amy.heard()),
+        amy.heard().len(),
+        server.logs()
+    );
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_call_back_matching_two_alarms_waits_until_the_agent_attaches_it() {
+    rig::isolated(lines);
+}
+
+async fn lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Fixtures::new();
+    // Nobody's own phone is reachable: the center's calls to them are not answered.
+    let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], None);
+    let agent_audio = fixtures.then_silence(&fixtures.person(), 60_000);
+    let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
+    // Ann is a contact of two accounts; Cal of a third, with no alarm.
+    let ann: &[(&str, &str)] = &[("Ann Lee", "+15555550101")];
+    let cal: &[(&str, &str)] = &[("Cal Roe", "+15555550177")];
+    let (server, keys) = center_with(
+        dir.path(),
+        &[("4F39", ann), ("5A11", ann), ("7B22", cal)],
+        false,
+    );
+    let base = format!("http://{}", server.http);
+    let client = Client::new();
+    let api = Api::sign_in(&client, &base).await;
+    let alarm = |id: i64| api.get(format!("/api/alarms/{id}"));
+    let until = |what: &str, mut ok: Box<dyn FnMut() -> bool + '_>| {
+        let deadline = Instant::now() + 40 * SECOND;
+        while !ok() {
+            assert!(Instant::now() < deadline, "{what}\n{}", server.logs());
+            std::thread::sleep(SECOND / 5);
+        }
+    };
+    // Alarm 1 on 4F39, taken by amy: the call to Ann goes unanswered. Alarm 2 on 5A11: nobody
+    // took it, so its agent call waits.
+    burglary_signal(&client, &base, &keys[0]).await;
+    let db = dir.path().join("center.db");
+    until(
+        "no alarm 1",
+        Box::new(|| common::alarms(&db).len() == 1),
+    );
+    api.post("/api/alarms/1/take".into(), json!({})).await;
+    burglary_signal(&client, &base, &keys[1]).await;
+    let deadline = Instant::now() + 40 * SECOND;
+    loop {
+        let now = alarm(1).await;
+        if now["calls"][0]["result"].is_string() && now["current_call"].is_null() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the call to Ann never ended: {now}\n{}", server.logs());
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    assert_eq!(alarm(2).await["account"], "5A11");
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
+
+    // Ann calls back: her number is on both alarms. The call waits for an agent to say which;
+    // amy, who has one of them, is rung meanwhile.
+    let says = fixtures.then_silence(&fixtures.say("Hi, this is Ann, I got a call from you."), 1000);
+    let mut ann_calls = rig::sipp_callback(
+        "sip:+15555550142@127.0.0.1:5070",
+        "+15555550101",
+        says,
+        12 * SECOND,
+        5084,
+    );
+    amy.wait_event("CALL_ESTABLISHED", 15 * SECOND)
+        .unwrap_or_else(|| panic!("amy's phone did not ring for the call back\n{}", server.logs()));
+    let deadline = Instant::now() + 10 * SECOND;
+    let line = loop {
+        let waiting = api.get("/api/lines".into()).await;
+        if waiting["lines"][0]["agent"] == "amy" {
+            break waiting["lines"][0].clone();
+        }
+        assert!(Instant::now() < deadline, "no line on amy's phone: {waiting}\n{}", server.logs());
+        tokio::time::sleep(SECOND / 5).await;
+    };
+    assert_eq!(line["caller"], "+15555550101", "{line}");
+    let candidates: Vec<(i64, &str)> = line["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["alarm"].as_i64().unwrap(), c["account"].as_str().unwrap()))
+        .collect();
+    assert_eq!(candidates, [(1, "4F39"), (2, "5A11")], "{line}");
+    assert!(alarm(1).await["callbacks"].as_array().unwrap().is_empty());
+    let attached = api
+        .post(format!("/api/lines/{}/attach", line["id"]), json!({"alarm": 1, "contact": 0}))
+        .await;
+    let call = attached["call"].as_i64().unwrap();
+    assert_eq!(api.get("/api/lines".into()).await["lines"], json!([]));
+    assert!(
+        ann_calls.wait_exit(30 * SECOND).is_some_and(|s| s.success()),
+        "the call back failed: {}\n{}",
+        ann_calls.log(),
+        server.logs()
+    );
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's call did not end with Ann's\n{}", server.logs()));
+    // Her hang-up ended alarm 1's callback, whose recording is the whole call.
+    let deadline = Instant::now() + 10 * SECOND;
+    loop {
+        let now = alarm(1).await;
+        let recordings = api.get("/api/alarms/1/recordings".into()).await;
+        if now["callbacks"][0]["ended_at_s"].is_number()
+            && recordings["recordings"][0]["call"] == call
+        {
+            assert_eq!(now["callbacks"][0]["from"], "Ann Lee", "{now}");
+            let ms = recordings["recordings"][0]["duration_ms"].as_i64().unwrap();
+            assert!(ms > 8_000, "a recording of {ms} ms of a 12 s call");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alarm 1 has no ended callback with its recording: {now} {recordings}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    assert!(alarm(2).await["callbacks"].as_array().unwrap().is_empty());
+
+    // Cal calls: his number is on no open alarm, and amy is busy with hers. The call waits
+    // with his number; an account search finds his account only because he is enrolled.
+    let mut cal_calls = rig::sipp_callback(
+        "sip:+15555550142@127.0.0.1:5070",
+        "+15555550177",
+        fixtures.then_silence(&fixtures.say("Hello, this is Cal."), 1000),
+        6 * SECOND,
+        5086,
+    );
+    let deadline = Instant::now() + 10 * SECOND;
+    let line = loop {
+        let waiting = api.get("/api/lines".into()).await;
+        if waiting["lines"][0].is_object() {
+            break waiting["lines"][0].clone();
+        }
+        assert!(Instant::now() < deadline, "Cal's call is not waiting\n{}", server.logs());
+        tokio::time::sleep(SECOND / 5).await;
+    };
+    assert_eq!(line["caller"], "+15555550177", "{line}");
+    assert_eq!(line["candidates"], json!([]), "{line}");
+    assert!(line["agent"].is_null(), "{line}");
+    let found = api.get("/api/accounts?phone=%2B15555550177".into()).await;
+    assert_eq!(found["accounts"][0]["number"], "7B22", "{found}");
+    assert_eq!(found["accounts"][0]["open_alarms"], json!([]), "{found}");
+    let nobody = api.get("/api/accounts?phone=%2B15555550199".into()).await;
+    assert_eq!(nobody["accounts"], json!([]), "{nobody}");
+    assert!(
+        cal_calls.wait_exit(30 * SECOND).is_some_and(|s| s.success()),
+        "Cal's call failed: {}\n{}",
+        cal_calls.log(),
+        server.logs()
+    );
+    let deadline = Instant::now() + 5 * SECOND;
+    while api.get("/api/lines".into()).await["lines"] != json!([]) {
+        assert!(Instant::now() < deadline, "Cal's call still waits after he hung up");
+        tokio::time::sleep(SECOND / 5).await;
+    }
 }
 
 #[test]
