@@ -205,7 +205,10 @@ async fn callback_from(
     if index >= contacts {
         return Err(ApiError::field(
             "contact",
-            format!("alarm {id} has {contacts} contacts (0 to {}); {index} is not one", contacts.saturating_sub(1)),
+            format!(
+                "alarm {id} has {contacts} contacts (0 to {}); {index} is not one",
+                contacts.saturating_sub(1)
+            ),
         ));
     }
     let alarm = act(state, agent, id, Input::Callback { contact: index }).await?;

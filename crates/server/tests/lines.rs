@@ -143,14 +143,34 @@ async fn an_agent_attaches_a_waiting_call_to_an_alarm() {
     let path = format!("/api/lines/{id}/attach");
     let attach = |body: Value| api.post(&path, body);
     let refusals = [
-        (json!({"alarm": 99, "contact": 0}), StatusCode::UNPROCESSABLE_ENTITY, "alarm"),
-        (json!({"alarm": 1, "contact": 7}), StatusCode::UNPROCESSABLE_ENTITY, "contact"),
-        (json!({"alarm": 2, "contact": 0}), StatusCode::CONFLICT, "alarm"),
-        (json!({"alarm": 1, "contact": -1}), StatusCode::UNPROCESSABLE_ENTITY, "contact"),
+        (
+            json!({"alarm": 99, "contact": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "alarm",
+        ),
+        (
+            json!({"alarm": 1, "contact": 7}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contact",
+        ),
+        (
+            json!({"alarm": 2, "contact": 0}),
+            StatusCode::CONFLICT,
+            "alarm",
+        ),
+        (
+            json!({"alarm": 1, "contact": -1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "contact",
+        ),
     ];
     for (body, status, field) in refusals {
         let (got, refused) = attach(body.clone()).await;
-        assert_eq!((got, refused["field"].as_str()), (status, Some(field)), "{body}: {refused}");
+        assert_eq!(
+            (got, refused["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {refused}"
+        );
         assert!(refused["error"].is_string(), "{refused}");
     }
     let (status, refused) = api
@@ -171,9 +191,16 @@ async fn an_agent_attaches_a_waiting_call_to_an_alarm() {
     assert_eq!(done["alarm"]["callbacks"][0]["from"], "Bob Lee", "{done}");
     let (status, again) = attach(json!({"alarm": 1, "contact": 1})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
-    assert!(again["error"].as_str().unwrap().contains("already"), "{again}");
+    assert!(
+        again["error"].as_str().unwrap().contains("already"),
+        "{again}"
+    );
     let (_, listed) = api.get("/api/lines").await;
-    assert_eq!(listed["lines"], json!([]), "an attached call no longer waits");
+    assert_eq!(
+        listed["lines"],
+        json!([]),
+        "an attached call no longer waits"
+    );
 
     // A call that ended cannot be attached.
     drop(call);
@@ -188,9 +215,15 @@ async fn agents_find_a_callers_accounts_by_phone() {
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["phone"], "+15555550101");
     let accounts = found["accounts"].as_array().unwrap();
-    let numbers: Vec<&str> = accounts.iter().map(|a| a["number"].as_str().unwrap()).collect();
+    let numbers: Vec<&str> = accounts
+        .iter()
+        .map(|a| a["number"].as_str().unwrap())
+        .collect();
     assert_eq!(numbers, ["4F39", "5A11"], "{found}");
-    assert_eq!(accounts[0]["contacts"], json!([{"index": 0, "name": "Ann Lee"}]));
+    assert_eq!(
+        accounts[0]["contacts"],
+        json!([{"index": 0, "name": "Ann Lee"}])
+    );
     assert_eq!(accounts[0]["address"], "12 Elm St, Springfield, IL 62701");
     assert_eq!(accounts[0]["open_alarms"][0]["id"], 1, "{found}");
     assert_eq!(accounts[0]["open_alarms"][0]["contacts"][0]["index"], 0);
@@ -215,8 +248,14 @@ async fn agents_find_a_callers_accounts_by_phone() {
     assert!(page.contains("withheld"), "{page}");
     assert!(page.contains("Search accounts by phone"), "{page}");
     let found = api
-        .page(&format!("/console/lines/{}/search?phone=5555550101", call.id()))
+        .page(&format!(
+            "/console/lines/{}/search?phone=5555550101",
+            call.id()
+        ))
         .await;
     assert!(found.contains("About alarm #1 — Ann Lee (4F39)"), "{found}");
-    assert!(found.contains("5A11") && !found.contains("alarm #2"), "{found}");
+    assert!(
+        found.contains("5A11") && !found.contains("alarm #2"),
+        "{found}"
+    );
 }

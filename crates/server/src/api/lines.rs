@@ -1,12 +1,12 @@
 //! Calls to the center not yet attached to an alarm (`crate::lines`): `GET /api/lines` lists
 //! them; `POST /api/lines/{id}/attach` makes one an alarm's callback.
 
-use crate::view::alarm_view;
 use super::body::Body;
 use super::caller::Caller;
 use super::{ApiError, ApiState};
 use crate::desk;
 use crate::lines::LineId;
+use crate::view::alarm_view;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;

@@ -87,7 +87,13 @@ fn one(line: &Line, now: watchpost_core::Millis) -> Markup {
     }
 }
 
-fn attach_button(line: LineId, alarm: AlarmId, contact: usize, name: &str, account: &str) -> Markup {
+fn attach_button(
+    line: LineId,
+    alarm: AlarmId,
+    contact: usize,
+    name: &str,
+    account: &str,
+) -> Markup {
     html! {
         form.attach method="post" action=(format!("/console/lines/{line}/attach")) {
             input type="hidden" name="alarm" value=(alarm);
@@ -173,7 +179,13 @@ pub async fn attach(
                 p { a href="/console" data-key="q" { "Back to the queue " kbd { "q" } } }
             };
             let keys = [("q", "queue")];
-            let page = layout::page("Call to the center", Some(&agent.user), false, &keys, content);
+            let page = layout::page(
+                "Call to the center",
+                Some(&agent.user),
+                false,
+                &keys,
+                content,
+            );
             (e.status, page).into_response()
         }
     }
