@@ -1,10 +1,11 @@
 //! What an agent can do to an alarm: load it, take and release it, record a call's outcome,
-//! check a verbal password, record the caller's decision, a callback, the agency's incident
+//! check a verbal password, record the caller's decision, a callback (also by attaching a call to the center), the agency's incident
 //! number, a note, and close a dispatched alarm. Each action is one input to the engine,
 //! committed to the alarm's log before it returns the alarm as it now stands. The JSON API
 //! and the console both call these, so both follow the same rules.
 
 use crate::api::{ApiError, ApiState};
+use crate::lines::{LineError, LineId};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use watchpost_core::alarm::{CallId, Decision, Purpose};
@@ -160,13 +161,7 @@ pub async fn callback(
     contact: &str,
 ) -> Result<(Option<CallId>, Alarm), ApiError> {
     require_agent(agent)?;
-    let alarm = load(state, id).await?;
-    if alarm.is_silent() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "a silent alarm is never discussed with a caller",
-        ));
-    }
+    let alarm = discussable(state, id).await?;
     let index = alarm
         .spec()
         .contacts
@@ -178,13 +173,92 @@ pub async fn callback(
                 format!("{contact:?} is not on this account's contact list"),
             )
         })?;
+    let (call, alarm) = callback_from(state, agent, id, index).await?;
+    Ok((Some(call), alarm))
+}
+
+/// The alarm, unless it is silent: a silent alarm is never discussed with a caller (409).
+async fn discussable(state: &ApiState, id: AlarmId) -> Result<Alarm, ApiError> {
+    let alarm = load(state, id).await?;
+    if alarm.is_silent() {
+        return Err(ApiError {
+            field: Some("alarm".into()),
+            ..ApiError::new(
+                StatusCode::CONFLICT,
+                "a silent alarm is never discussed with a caller",
+            )
+        });
+    }
+    Ok(alarm)
+}
+
+/// Contact `index` of the alarm's contact list called the center back; returns the new call
+/// and the alarm. Errors: no such alarm (404), a silent one (409), no such contact (422
+/// `contact`), a closed alarm (409).
+async fn callback_from(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    index: usize,
+) -> Result<(CallId, Alarm), ApiError> {
+    let contacts = discussable(state, id).await?.spec().contacts.len();
+    if index >= contacts {
+        return Err(ApiError::field(
+            "contact",
+            format!(
+                "alarm {id} has {contacts} contacts (0 to {}); {index} is not one",
+                contacts.saturating_sub(1)
+            ),
+        ));
+    }
     let alarm = act(state, agent, id, Input::Callback { contact: index }).await?;
+    // The callback's call is the one the input just added: the last.
     let call = alarm
         .calls()
-        .iter()
-        .rev()
-        .find(|c| c.purpose == Purpose::Callback)
-        .map(|c| c.id);
+        .last()
+        .filter(|c| c.purpose == Purpose::Callback)
+        .map(|c| c.id)
+        .ok_or_else(|| ApiError::internal(format!("alarm {id}: a callback added no call")))?;
+    Ok((call, alarm))
+}
+
+/// The call to the center on `line` is about this alarm: contact `contact` (an index into
+/// its contact list) is calling. The alarm gets a callback, as `callback`, and the call its
+/// call: its end and its recording are the alarm's from then on. Errors, each naming the
+/// field: no such line or its call ended (404), another agent attaching it or it is attached
+/// (409), no such alarm (422 `alarm`), a silent alarm (409 `alarm`), no such contact (422
+/// `contact`), a closed alarm (409).
+pub async fn attach_line(
+    state: &ApiState,
+    agent: &User,
+    line: LineId,
+    id: AlarmId,
+    contact: usize,
+) -> Result<(CallId, Alarm), ApiError> {
+    require_agent(agent)?;
+    let claim = state.lines.claim(line).map_err(|e| match e {
+        LineError::Unknown(_) => ApiError::not_found(e.to_string()),
+        LineError::Busy(_) | LineError::Attached(..) => {
+            ApiError::new(StatusCode::CONFLICT, e.to_string())
+        }
+    })?;
+    let (call, alarm) = callback_from(state, agent, id, contact)
+        .await
+        .map_err(|e| match e.status {
+            StatusCode::NOT_FOUND => ApiError::field("alarm", e.message),
+            _ => e,
+        })?;
+    if claim.attach(id, call).is_err() {
+        // The caller hung up while the callback was being committed: it ended too.
+        state
+            .commands
+            .send(id, Input::CallEnded { call }, &actor(agent))
+            .await?;
+        return Err(ApiError::not_found(format!(
+            "line {line}: the caller hung up before the call was attached"
+        )));
+    }
+    tracing::info!(line, alarm = id, call, agent = %agent.name, "call to the center attached");
     Ok((call, alarm))
 }
 

@@ -14,6 +14,8 @@ pub mod desk;
 pub mod enrolment;
 mod intake;
 mod keys;
+pub mod lines;
+pub mod phone;
 pub mod recordings;
 mod retransmit;
 mod runtime;
@@ -25,6 +27,7 @@ pub mod view;
 pub use board::{Board, Change};
 pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};
+pub use lines::Lines;
 pub use recordings::{RecordingError, Recordings, RecordingsConfig};
 pub use server::{Config, Server, ServerError};
 

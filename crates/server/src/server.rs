@@ -38,6 +38,9 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// Where call recordings are kept, and for how long.
     pub recordings: crate::recordings::RecordingsConfig,
+    /// Where national phone numbers (typed in an account search, presented by callers) are
+    /// from.
+    pub region: crate::phone::Region,
 }
 
 #[derive(Debug, Error)]
@@ -65,6 +68,9 @@ pub struct Server {
     pub intake: Intake,
     /// Call recordings: telephony saves each call's audio here.
     pub recordings: Arc<Recordings>,
+    /// Calls to the center not yet attached to an alarm: the telephony registers them, agents
+    /// attach them.
+    pub lines: Arc<crate::lines::Lines>,
     /// What the engine asked for, batch by batch, after each was committed.
     pub effects: mpsc::UnboundedReceiver<Vec<Effect>>,
     /// Alarms this node took over (at its start, or from a node that died), whose calls and
@@ -130,6 +136,7 @@ impl Server {
                 stopping.clone(),
             )),
         ];
+        let lines = Arc::new(crate::lines::Lines::new(config.region));
         let sweeping = recordings.clone();
         let sweep_stop = stopping.clone();
         background.push(tokio::spawn(async move {
@@ -171,6 +178,7 @@ impl Server {
                     intake: intake_handle.clone(),
                     auth: Arc::new(crate::auth::Auth::new(store.clone())),
                     recordings: recordings.clone(),
+                    lines: lines.clone(),
                     attempts: Default::default(),
                     timezone: config.timezone,
                 });
@@ -199,6 +207,7 @@ impl Server {
             commands,
             intake: intake_handle,
             recordings,
+            lines,
             effects,
             adopted,
             stop,

@@ -64,6 +64,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         settings: Settings::default(),
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(url),
+        region: watchpost_server::phone::Region::US,
     })
     .await
     .unwrap();

@@ -333,6 +333,8 @@ pub trait Store: Send + Sync {
     async fn account_numbers(&self, after: &str, limit: i64) -> Result<Vec<String>>;
     /// Those of `numbers` that are enrolled, in no particular order (one indexed lookup each).
     async fn enrolled_among(&self, numbers: &[String]) -> Result<Vec<String>>;
+    /// The accounts with a contact at `phone` (E.164, compared exactly), in order.
+    async fn accounts_with_phone(&self, phone: &str) -> Result<Vec<String>>;
     /// Removes an account with its contacts and zones; false when there was none. Its
     /// signals and alarms stay: the record is kept.
     async fn delete_account(&self, number: &str) -> Result<bool>;

@@ -293,6 +293,15 @@ impl Store for PgStore {
         )
     }
 
+    async fn accounts_with_phone(&self, phone: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT account FROM contacts WHERE phone = $1 ORDER BY account",
+        )
+        .bind(phone)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn delete_account(&self, number: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM accounts WHERE number = $1")
             .bind(number)

@@ -271,6 +271,19 @@ async fn accounts_are_replaced_listed_and_deleted(store: &dyn Store) {
     enrolled.sort();
     assert_eq!(enrolled, ["0001", "a100"], "exact numbers, one lookup each");
     assert!(store.enrolled_among(&[]).await.unwrap().is_empty());
+    let phone = &store.account("0001").await.unwrap().unwrap().contacts[0].phone;
+    assert_eq!(
+        store.accounts_with_phone(phone).await.unwrap(),
+        ["0001", "4F39", "B200", "a100"],
+        "each account with a contact at that number, once"
+    );
+    assert!(
+        store
+            .accounts_with_phone("+19999999999")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let mut keys = store.dc09_keys().await.unwrap();
     keys.sort();
     assert_eq!(

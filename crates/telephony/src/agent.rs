@@ -19,6 +19,9 @@ pub struct Agent {
 pub struct Agents {
     pub board: Arc<Board>,
     pub store: Db,
+    /// Where calls to the center that match no single open alarm wait for an agent to attach
+    /// them.
+    pub lines: Arc<watchpost_server::Lines>,
 }
 
 /// Where an alarm's agent call stands.

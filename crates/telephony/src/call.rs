@@ -17,7 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use watchpost_core::Input;
 use watchpost_core::alarm::{CallId, Purpose};
@@ -50,6 +50,20 @@ pub struct Dial {
     /// What an automated call says.
     pub message: Option<String>,
     pub offers_agent: bool,
+    /// A call to the center that matched no single alarm: the alarm and call an agent
+    /// attached it to, once they have (`watchpost_server::lines`). From then on its events
+    /// and its recording are that call's.
+    pub attached: Option<watch::Receiver<Option<(AlarmId, CallId)>>>,
+}
+
+impl Dial {
+    /// The alarm and call the call's events belong to now.
+    pub fn label(&self) -> (Option<AlarmId>, CallId) {
+        match self.attached.as_ref().and_then(|a| *a.borrow()) {
+            Some((alarm, call)) => (Some(alarm), call),
+            None => (self.alarm, self.call),
+        }
+    }
 }
 
 /// How a call that was never answered ended, from its final response (RFC 3261 §21): busy
@@ -317,8 +331,8 @@ pub(crate) async fn converse(
         &mut recorder,
     )
     .await;
-    if let (Some(recordings), Some(alarm)) = (&shared.recordings, dial.alarm) {
-        let (recordings, call) = (recordings.clone(), dial.call);
+    if let (Some(recordings), (Some(alarm), call)) = (&shared.recordings, dial.label()) {
+        let recordings = recordings.clone();
         tokio::spawn(async move {
             let duration = recorder.duration_ms();
             let wav = recorder.finish();
@@ -348,7 +362,10 @@ async fn media_loop(
     // Where each side's next frame goes in the recording, in ms since the answer.
     let (mut sent_ms, mut heard_ms) = (0u32, 0u32);
     let call = dial.call;
-    let report = |event: Event| shared.report(dial.alarm, call, event);
+    let report = |event: Event| {
+        let (alarm, call) = dial.label();
+        shared.report(alarm, call, event)
+    };
     let answered_at = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -439,6 +456,7 @@ async fn media_loop(
                     tracing::info!(call, agent = %name, ?reason, "the agent hung up");
                     bridge.clear();
                     if !flow.dropping() {
+                        let call = dial.label().1;
                         // The agent ended the conversation: so does the center.
                         if !outcome_reported {
                             report(Event::Input(Input::Answered { call }));
@@ -488,6 +506,7 @@ async fn media_loop(
                     };
                     let by_peer = !ours;
                     if by_peer && !ended_reported {
+                        let call = dial.label().1;
                         if !outcome_reported {
                             // Hung up before the detector spoke: someone answered.
                             report(Event::Input(Input::Answered { call }));

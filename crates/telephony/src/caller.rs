@@ -30,7 +30,7 @@ pub fn caller_number(
     let from_trunk = via_host.as_deref() == Some(trunk_host);
     let asserted = header("P-Asserted-Identity").filter(|_| from_trunk);
     let identity = asserted.or_else(|| header("From"))?;
-    normalise(user_part(identity)?, region)
+    watchpost_server::phone::normalise(user_part(identity)?, region)
 }
 
 /// The user part of a name-addr or addr-spec: `"Jane" <sip:+1555@host>;tag=x` → `+1555`,
@@ -47,19 +47,6 @@ fn user_part(value: &str) -> Option<&str> {
         .or_else(|| uri.trim().strip_prefix("tel:"))?;
     let user = rest.split(['@', ';']).next()?;
     (!user.is_empty()).then_some(user)
-}
-
-/// E.164 for a dialled or presented number, or `None` when it is not a phone number
-/// (`anonymous`, a name).
-pub fn normalise(number: &str, region: phonenumber::country::Id) -> Option<String> {
-    if !number
-        .chars()
-        .all(|c| c.is_ascii_digit() || "+-(). ".contains(c))
-    {
-        return None;
-    }
-    let parsed = phonenumber::parse(Some(region), number).ok()?;
-    Some(parsed.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 /// The open alarms with a contact at `number` (E.164), as (alarm, contact index). A silent

@@ -1,10 +1,12 @@
 //! A call to the center's number: a contact calling back. The caller's number is matched
 //! against the contacts of open alarms (`caller`); with one match the engine gets its
-//! callback input and the alarm's agent is rung, with the alarm on their screen; otherwise the
-//! call goes to a free agent with the caller's number in the log. The caller hears a short
-//! "please hold" until an agent's phone answers, then the center bridges the two.
+//! callback input and the alarm's agent is rung, with the alarm on their screen. With several
+//! or none the call waits in `watchpost_server::lines` for an agent to attach it to an alarm
+//! (the agent of one of the matching alarms is rung, else a free one); once attached, its end
+//! and recording are that alarm's. The caller hears a short "please hold" until an agent's
+//! phone answers, then the center bridges the two.
 
-use crate::agent::Found;
+use crate::agent::{Agent, Agents, Found};
 use crate::call::{self, Command, Line};
 use crate::flow::Flow;
 use crate::leg::Leg;
@@ -15,9 +17,11 @@ use rsipstack::transaction::transaction::Transaction;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use watchpost_core::Input;
 use watchpost_core::alarm::CallId;
+use watchpost_core::{Alarm, Input};
 use watchpost_media::sdp;
+use watchpost_server::lines::Candidate;
+use watchpost_store::AlarmId;
 
 /// What the caller hears while an agent's phone rings.
 pub const HOLD: &str = "Thank you for calling back. Please hold while we connect you to an agent.";
@@ -90,6 +94,7 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
         .as_deref()
         .map(|n| caller::matches(&alarms, n))
         .unwrap_or_default();
+    let mut waiting = None;
     let (alarm, call) = match found.as_slice() {
         [(alarm, contact)] => {
             let call = alarms
@@ -107,15 +112,34 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
             tracing::info!(
                 caller = number.as_deref().unwrap_or("withheld"),
                 alarms = found.len(),
-                "a call to the center that matches no single open alarm: for a free agent"
+                "a call to the center that matches no single open alarm: an agent attaches it"
             );
+            let candidates = found
+                .iter()
+                .filter_map(|(alarm, contact)| candidate(&alarms, *alarm, *contact))
+                .collect();
+            let arrived = watchpost_server::now_ms();
+            waiting = Some(agents.lines.register(number.clone(), arrived, candidates));
             (None, 0)
         }
     };
+    let dial = call::Dial {
+        alarm,
+        call,
+        to: number.unwrap_or_default(),
+        purpose: watchpost_core::alarm::Purpose::Callback,
+        message: None,
+        offers_agent: false,
+        attached: waiting.as_ref().map(|line| line.attached()),
+    };
     let (commands_tx, mut commands) = mpsc::unbounded_channel::<Command>();
-    let report = |event: Event| shared.report(alarm, call, event);
+    let report = |event: Event| {
+        let (alarm, call) = dial.label();
+        shared.report(alarm, call, event)
+    };
 
-    // Hold, and ring an agent: the alarm's, or a free one.
+    // Hold, and ring an agent: the alarm's, or for a waiting call the agent of one of the
+    // alarms it may be about (of the alarm it was attached to, once it is), or a free one.
     let mut contact = Leg::new(socket, &media);
     let hold = shared.speaker.say(HOLD).await.ok();
     let agent = {
@@ -123,11 +147,20 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
             match alarm {
                 Some(alarm) => call::ring_agent(&shared, alarm, call, &mut commands).await,
                 None => loop {
-                    if let Found::Agent(agent) = agents.free().await
-                        && let Some(leg) =
+                    let alarms: Vec<AlarmId> = match dial.label() {
+                        (Some(attached), _) => vec![attached],
+                        (None, _) => found.iter().map(|(alarm, _)| *alarm).collect(),
+                    };
+                    if let Some(agent) = agent_for(&agents, &alarms).await {
+                        let name = agent.name.clone();
+                        if let Some(leg) =
                             call::ring(&shared, agent, None, call, &mut commands).await
-                    {
-                        break Some(leg);
+                        {
+                            if let Some(line) = &waiting {
+                                line.set_agent(Some(&name));
+                            }
+                            break Some(leg);
+                        }
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 },
@@ -137,7 +170,7 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
             leg = ringing => leg,
             hung_up = hold_until_agent(&mut contact, hold, &mut states) => {
                 if hung_up {
-                    report(Event::Input(Input::CallEnded { call }));
+                    report(Event::Input(Input::CallEnded { call: dial.label().1 }));
                 }
                 None
             }
@@ -149,14 +182,6 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
         return;
     };
     let (_keep, mut commands) = mpsc::unbounded_channel();
-    let dial = call::Dial {
-        alarm,
-        call,
-        to: number.unwrap_or_default(),
-        purpose: watchpost_core::alarm::Purpose::Callback,
-        message: None,
-        offers_agent: false,
-    };
     let line = Line {
         we_are_uac: false,
         outcome_reported: true,
@@ -177,6 +202,31 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
         let _ = dialog.bye().await;
     }
     report(Event::Ended);
+}
+
+/// What the console shows of an alarm a waiting call may be about.
+fn candidate(alarms: &[(AlarmId, Alarm)], id: AlarmId, contact: usize) -> Option<Candidate> {
+    let (_, alarm) = alarms.iter().find(|(a, _)| *a == id)?;
+    let spec = alarm.spec();
+    Some(Candidate {
+        alarm: id,
+        contact,
+        name: spec.contacts.get(contact)?.name.clone(),
+        account: spec.account.clone(),
+    })
+}
+
+/// The agent of the first of `alarms` who has one with a phone, else a free agent.
+async fn agent_for(agents: &Agents, alarms: &[AlarmId]) -> Option<Agent> {
+    for alarm in alarms {
+        if let Found::Agent(agent) = agents.for_alarm(*alarm).await {
+            return Some(agent);
+        }
+    }
+    match agents.free().await {
+        Found::Agent(agent) => Some(agent),
+        _ => None,
+    }
 }
 
 /// Plays the hold message (then silence) to the caller until the future is dropped; returns

@@ -170,6 +170,7 @@ impl Telephony for SipTelephony {
             purpose: call.purpose,
             message: call.message,
             offers_agent: call.offers_agent,
+            attached: None,
         };
         tokio::spawn(async move {
             call::run(shared, dial, rx).await;

@@ -44,6 +44,7 @@ pub async fn run(config: SipConfig, to: &str, text: &str) -> Result<Summary, Sta
         purpose: Purpose::Automated,
         message: Some(text.to_string()),
         offers_agent: false,
+        attached: None,
     };
     let started = Instant::now();
     let running = tokio::spawn(call::run(shared.clone(), dial, rx));

@@ -228,6 +228,7 @@ async fn self_hosted(
             settings: watchpost_core::Settings::default(),
             timezone: chrono_tz::Tz::UTC,
             recordings: watchpost_server::RecordingsConfig::beside(&db),
+            region: watchpost_server::phone::Region::US,
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

@@ -351,6 +351,7 @@ async fn run(args: &CallsArgs) -> anyhow::Result<CallsReport> {
             purpose: Purpose::Automated,
             message: Some(text.clone()),
             offers_agent: false,
+            attached: None,
         };
         tokio::spawn(call::run(shared.clone(), dial, rx));
     }

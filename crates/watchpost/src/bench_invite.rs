@@ -191,6 +191,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         settings: watchpost_core::Settings::default(),
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(&db),
+        region: watchpost_server::phone::Region::US,
     })
     .await?;
 

@@ -259,6 +259,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings,
         timezone,
         recordings: recordings.clone(),
+        // Callers' numbers and the numbers agents type are read alike.
+        region: match &telephony {
+            Choice::Sip(config) => config.region,
+            _ => watchpost_server::phone::Region::US,
+        },
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;
@@ -304,6 +309,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let agents = watchpost_telephony::agent::Agents {
                 board: server.board.clone(),
                 store: server.store.clone(),
+                lines: server.lines.clone(),
             };
             let recordings = Some(server.recordings.clone());
             let (sip, events) = SipTelephony::start(*config, Some(agents), recordings).await?;

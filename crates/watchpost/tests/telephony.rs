@@ -116,23 +116,36 @@ fn stereo_mulaw(wav: &[u8]) -> (Vec<i16>, Vec<i16>) {
 /// `contacts`, agent amy (phone sip:amy@127.0.0.1:5090), an API key for 4F39. Returns the
 /// running server and the key.
 fn center(dir: &std::path::Path, contacts: &[(&str, &str)], practice: bool) -> (Server, String) {
-    let mut accounts = account_toml("4F39", "");
-    if practice {
-        // Enrolled yesterday: in its 7-day practice period, calls are automated.
-        let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
-        accounts = accounts.replace(
-            "enrolled = \"2025-01-01T00:00:00Z\"",
-            &format!("enrolled = \"{}\"", yesterday.format("%Y-%m-%dT%H:%M:%SZ")),
-        );
+    let (server, mut keys) = center_with(dir, &[("4F39", contacts)], practice);
+    (server, keys.remove(0))
+}
+
+/// `center` with these accounts, each with its contacts; returns an API key for each.
+fn center_with(
+    dir: &std::path::Path,
+    enrolled: &[(&str, &[(&str, &str)])],
+    practice: bool,
+) -> (Server, Vec<String>) {
+    let mut accounts = String::new();
+    for (number, contacts) in enrolled {
+        let mut account = account_toml(number, "");
+        if practice {
+            // Enrolled yesterday: in its 7-day practice period, calls are automated.
+            let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+            account = account.replace(
+                "enrolled = \"2025-01-01T00:00:00Z\"",
+                &format!("enrolled = \"{}\"", yesterday.format("%Y-%m-%dT%H:%M:%SZ")),
+            );
+        }
+        let first = "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n";
+        let listed: String = contacts
+            .iter()
+            .map(|(name, phone)| {
+                format!("\n[[accounts.contacts]]\nname = \"{name}\"\nphone = \"{phone}\"\n")
+            })
+            .collect();
+        accounts += &account.replace(first, &listed);
     }
-    let first = "\n[[accounts.contacts]]\nname = \"Ann Lee\"\nphone = \"+15555550101\"\n";
-    let listed: String = contacts
-        .iter()
-        .map(|(name, phone)| {
-            format!("\n[[accounts.contacts]]\nname = \"{name}\"\nphone = \"{phone}\"\n")
-        })
-        .collect();
-    accounts = accounts.replace(first, &listed);
     let db = dir.join("center.db");
     let db_arg = db.to_str().unwrap();
     let file = dir.join("accounts.toml");
@@ -156,9 +169,14 @@ fn center(dir: &std::path::Path, contacts: &[(&str, &str)], practice: bool) -> (
         ],
         "",
     );
-    let key = cli(&["keys", "add", "--account", "4F39", "--db", db_arg], "")
-        .trim()
-        .to_string();
+    let keys = enrolled
+        .iter()
+        .map(|(number, _)| {
+            cli(&["keys", "add", "--account", number, "--db", db_arg], "")
+                .trim()
+                .to_string()
+        })
+        .collect();
     let config = dir.join("center.toml");
     std::fs::write(
         &config,
@@ -192,7 +210,7 @@ fn center(dir: &std::path::Path, contacts: &[(&str, &str)], practice: bool) -> (
         );
         std::thread::sleep(SECOND / 20);
     }
-    (server, key)
+    (server, keys)
 }
 
 async fn burglary() {
@@ -433,6 +451,101 @@ async fn callback() {
     burglary_signal(&client, &base, &key).await;
     let api = Api::sign_in(&client, &base).await;
     let alarm = |id: i64| api.get(format!("/api/alarms/{id}"));
+    api.post("/api/alarms/1/take".into(), json!({})).await;
+    // The call to Ann goes unanswered; the plan moves on without a call in progress.
+    let deadline = Instant::now() + 40 * SECOND;
+    loop {
+        let now = alarm(1).await;
+        if now["calls"][0]["result"].is_string() && now["current_call"].is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the call to Ann never ended: {now}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
+
+    // Ann calls back, with her number asserted by the trunk's side.
+    let says = fixtures.then_silence(
+        &fixtures.say("Hi, this is Ann, I got a call from you."),
+        1000,
+    );
+    let mut ann = rig::sipp_callback(
+        "sip:+15555550142@127.0.0.1:5070",
+        "+15555550101",
+        says,
+        8 * SECOND,
+        5084,
+    );
+    amy.wait_event("CALL_ESTABLISHED", 15 * SECOND)
+        .unwrap_or_else(|| {
+            panic!(
+                "amy's phone did not ring for the call back\n{}",
+                server.logs()
+            )
+        });
+    assert!(
+        ann.wait_exit(30 * SECOND).is_some_and(|s| s.success()),
+        "the call back failed: {}\n{}",
+        ann.log(),
+        server.logs()
+    );
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's call did not end with Ann's\n{}", server.logs()));
+    let now = alarm(1).await;
+    assert_eq!(now["callbacks"][0]["from"], "Ann Lee", "{now}");
+    assert!(
+        now["callbacks"][0]["ended_at_s"].is_number(),
+        "{now}\n{}",
+        server.logs()
+    );
+    assert!(
+        rig::voiced_ms(&amy.heard()) > 1000,
+        "amy did not hear Ann ({} ms voiced of {} samples)\n{}\n{}",
+        ann.log(),
+        rig::voiced_ms(&amy.heard()),
+        amy.heard().len(),
+        server.logs()
+    );
+}
+
+#[test]
+#[ignore = "needs root for a network namespace, and baresip, sipp, kamailio, espeak-ng and sox (.ci/run installs them)"]
+fn a_call_back_matching_two_alarms_waits_until_the_agent_attaches_it() {
+    rig::isolated(lines);
+}
+
+async fn lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Fixtures::new();
+    // Nobody's own phone is reachable: the center's calls to them are not answered.
+    let _trunk = rig::kamailio(5060, &[("center", "trunk-pw")], None);
+    let agent_audio = fixtures.then_silence(&fixtures.person(), 60_000);
+    let mut amy = Baresip::start(BaresipConfig::new("amy", 5090, agent_audio, true));
+    // Ann is a contact of two accounts; Cal of a third, with no alarm.
+    let ann: &[(&str, &str)] = &[("Ann Lee", "+15555550101")];
+    let cal: &[(&str, &str)] = &[("Cal Roe", "+15555550177")];
+    let (server, keys) = center_with(
+        dir.path(),
+        &[("4F39", ann), ("5A11", ann), ("7B22", cal)],
+        false,
+    );
+    let base = format!("http://{}", server.http);
+    let client = Client::new();
+    let api = Api::sign_in(&client, &base).await;
+    let alarm = |id: i64| api.get(format!("/api/alarms/{id}"));
+    // Alarm 1 on 4F39, taken by amy: the call to Ann goes unanswered. Alarm 2 on 5A11: nobody
+    // took it, so its agent call waits.
+    burglary_signal(&client, &base, &keys[0]).await;
+    let deadline = Instant::now() + 10 * SECOND;
+    while alarm(1).await["account"] != "4F39" {
+        assert!(Instant::now() < deadline, "no alarm 1\n{}", server.logs());
+        tokio::time::sleep(SECOND / 5).await;
+    }
     api.post("/api/alarms/1/take".into(), json!({})).await;
     // The call to Ann goes unanswered; the plan moves on without a call in progress.
     let deadline = Instant::now() + 40 * SECOND;

@@ -1,5 +1,5 @@
 //! Account administration: read an account (agents), list them (supervisors), enrol, change
-//! or remove one (admins). The same checks as `accounts import`; the verbal password and the
+//! or remove one (admins); find the accounts of a caller by phone (agents). The same checks as `accounts import`; the verbal password and the
 //! DC-09 key go in and never come out.
 
 use super::body::Body;
@@ -72,13 +72,21 @@ fn view(a: &Account, now: Millis) -> AccountView {
 pub struct Page {
     after: Option<String>,
     limit: Option<i64>,
+    /// Search by a contact's phone instead of listing.
+    phone: Option<String>,
 }
 
+/// `GET /api/accounts`: account numbers in order (supervisors), or with `?phone=` the accounts
+/// with a contact at that number (agents; `by_phone`).
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(phone) = &page.phone {
+        caller.require(Role::Agent)?;
+        return Ok(Json(json!(by_phone(&state, phone).await?)));
+    }
     caller.require(Role::Supervisor)?;
     let limit = page.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -177,4 +185,83 @@ pub async fn delete(
             "account {number:?} is not enrolled"
         )))
     }
+}
+
+/// The accounts a phone number belongs to, for an agent with a caller on the line.
+#[derive(Serialize)]
+pub struct PhoneSearch {
+    /// The number searched for, in E.164.
+    pub phone: String,
+    pub accounts: Vec<PhoneMatch>,
+}
+
+#[derive(Serialize)]
+pub struct PhoneMatch {
+    pub number: String,
+    pub address: String,
+    /// The account's contacts at that number, with their index in its contact list.
+    pub contacts: Vec<IndexedContact>,
+    /// The account's open alarms, never a silent one (a silent alarm is never discussed
+    /// with a caller).
+    pub open_alarms: Vec<OpenAlarm>,
+}
+
+#[derive(Serialize)]
+pub struct IndexedContact {
+    pub index: usize,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct OpenAlarm {
+    pub id: watchpost_store::AlarmId,
+    pub kind: &'static str,
+    pub opened_at_ms: Millis,
+    pub handler: Option<String>,
+    /// The caller's entries in this alarm's contact list (its list as when it opened).
+    pub contacts: Vec<IndexedContact>,
+}
+
+/// The accounts with a contact at `typed` (anything a phone shows, like `(555) 555-0101`;
+/// national numbers are of the center's region). Error: not a phone number (422 `phone`).
+pub async fn by_phone(state: &ApiState, typed: &str) -> Result<PhoneSearch, ApiError> {
+    let phone = crate::phone::normalise(typed.trim(), state.lines.region())
+        .ok_or_else(|| ApiError::field("phone", format!("{typed:?} is not a phone number")))?;
+    let at_phone = |contacts: &[Contact]| -> Vec<IndexedContact> {
+        contacts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.phone == phone)
+            .map(|(index, c)| IndexedContact {
+                index,
+                name: c.name.clone(),
+            })
+            .collect()
+    };
+    let open = state.board.open_alarms();
+    let mut accounts = Vec::new();
+    for number in state.store.accounts_with_phone(&phone).await? {
+        // Removed since the lookup: nothing to show.
+        let Some(account) = state.store.account(&number).await? else {
+            continue;
+        };
+        let open_alarms = open
+            .iter()
+            .filter(|(_, a)| a.spec().account == number && !a.is_silent())
+            .map(|(id, a)| OpenAlarm {
+                id: *id,
+                kind: a.spec().kind.as_str(),
+                opened_at_ms: a.spec().opened_at,
+                handler: a.handler().map(str::to_string),
+                contacts: at_phone(&a.spec().contacts),
+            })
+            .collect();
+        accounts.push(PhoneMatch {
+            contacts: at_phone(&account.contacts),
+            number,
+            address: account.address,
+            open_alarms,
+        });
+    }
+    Ok(PhoneSearch { phone, accounts })
 }

@@ -1,4 +1,6 @@
-//! `GET /api/events`: server-sent events, one `alarm` event each time an alarm changes.
+//! `GET /api/events`: server-sent events, one `alarm` event each time an alarm changes and
+//! one `line` event (`{"line": id}`) each time a call to the center waiting for an alarm
+//! arrives, is answered by an agent, is attached or ends.
 
 use super::ApiState;
 use super::caller::Caller;
@@ -11,13 +13,20 @@ pub async fn stream(
     State(state): State<ApiState>,
     _caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
-    let changes = BroadcastStream::new(state.board.subscribe()).filter_map(|change| {
-        // A lagging client skips what it missed; it refetches on the next change.
+    // A lagging client skips what it missed; it refetches on the next change.
+    let alarms = BroadcastStream::new(state.board.subscribe()).filter_map(|change| {
         let change = change.ok()?;
         Some(Ok(Event::default()
             .event("alarm")
             .json_data(&change)
             .unwrap_or_default()))
     });
-    Sse::new(changes).keep_alive(KeepAlive::default())
+    let lines = BroadcastStream::new(state.lines.subscribe()).filter_map(|line| {
+        let line = line.ok()?;
+        Some(Ok(Event::default()
+            .event("line")
+            .json_data(serde_json::json!({ "line": line }))
+            .unwrap_or_default()))
+    });
+    Sse::new(alarms.merge(lines)).keep_alive(KeepAlive::default())
 }

@@ -1,14 +1,15 @@
-//! The HTTP API (JSON): login, alarms and the agent actions the console uses, signals from IP
-//! devices and apps, live events. Every route but login, signals (API keys) and the OpenAPI
+//! The HTTP API (JSON): login, alarms and the agent actions the console uses, calls to the
+//! center waiting for an alarm, signals from IP devices and apps, live events. Every route but login, signals (API keys) and the OpenAPI
 //! document needs `Authorization: Bearer <token>` (or the console's session cookie). The
 //! router also serves the console (`crate::console`).
 
-mod accounts;
+pub(crate) mod accounts;
 mod alarms;
 mod body;
 pub(crate) mod caller;
 mod error;
 mod events;
+mod lines;
 mod login;
 mod recordings;
 mod signals;
@@ -36,6 +37,8 @@ pub struct ApiState {
     pub auth: Arc<Auth>,
     /// Call recordings, listed and served to signed-in users.
     pub recordings: Arc<crate::recordings::Recordings>,
+    /// Calls to the center not yet attached to an alarm.
+    pub lines: Arc<crate::lines::Lines>,
     /// Verbal-password attempts per alarm, for rate limiting.
     pub attempts: Arc<Mutex<HashMap<AlarmId, Vec<Millis>>>>,
     /// The time zone the console shows clock times in.
@@ -77,6 +80,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/alarms/{id}/recordings", get(recordings::list))
         .route("/api/alarms/{id}/recordings/{call}", get(recordings::one))
         .route("/api/alarms/{id}/close", post(alarms::close))
+        .route("/api/lines", get(lines::list))
+        .route("/api/lines/{id}/attach", post(lines::attach))
         .route("/api/accounts", get(accounts::list))
         .route(
             "/api/accounts/{number}",

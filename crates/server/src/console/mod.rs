@@ -8,6 +8,7 @@ mod alarm;
 mod assets;
 mod format;
 mod layout;
+mod lines;
 mod login;
 mod queue;
 mod session;
@@ -26,6 +27,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/logout", post(login::logout))
         .route("/console", get(queue::page))
         .route("/console/queue", get(queue::fragment))
+        .route("/console/lines", get(lines::fragment))
+        .route("/console/lines/{id}/search", get(lines::search))
+        .route("/console/lines/{id}/attach", post(lines::attach))
         .route("/console/supervisor", get(supervisor::page))
         .route("/console/supervisor/stats", get(supervisor::fragment))
         .route("/console/alarms/{id}", get(alarm::page))

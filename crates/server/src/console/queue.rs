@@ -1,6 +1,7 @@
 //! The live queue: every open alarm, most urgent first then oldest, with its age ticking, who
 //! handles it and the protocol's next step. Silent (duress) alarms are marked. The table
-//! re-fetches itself on each `alarm` event.
+//! re-fetches itself on each `alarm` event. Above it, calls to the center waiting for an
+//! agent to say which alarm they are about (`super::lines`).
 
 use super::format;
 use super::layout::{self, Key};
@@ -21,6 +22,7 @@ const KEYS: [Key; 4] = [
 
 pub async fn page(State(state): State<ApiState>, agent: Agent) -> Markup {
     let content = html! {
+        (super::lines::live(&state.lines.waiting()))
         div #queue-live hx-get="/console/queue" hx-trigger="sse:alarm"
             hx-swap="innerHTML" hx-sync="this:queue last" {
             (table(&state.board.open_alarms(), &agent, state.board.center_dials()))

@@ -134,6 +134,7 @@ async fn serve(db: &str, http: bool, settings: Settings) -> Server {
         settings,
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(db),
+        region: watchpost_server::phone::Region::US,
     })
     .await
     .unwrap()
