@@ -538,16 +538,20 @@ async fn lines() {
     let client = Client::new();
     let api = Api::sign_in(&client, &base).await;
     let alarm = |id: i64| api.get(format!("/api/alarms/{id}"));
+    let until = |what: &str, mut ok: Box<dyn FnMut() -> bool + '_>| {
+        let deadline = Instant::now() + 40 * SECOND;
+        while !ok() {
+            assert!(Instant::now() < deadline, "{what}\n{}", server.logs());
+            std::thread::sleep(SECOND / 5);
+        }
+    };
     // Alarm 1 on 4F39, taken by amy: the call to Ann goes unanswered. Alarm 2 on 5A11: nobody
     // took it, so its agent call waits.
     burglary_signal(&client, &base, &keys[0]).await;
-    let deadline = Instant::now() + 10 * SECOND;
-    while alarm(1).await["account"] != "4F39" {
-        assert!(Instant::now() < deadline, "no alarm 1\n{}", server.logs());
-        tokio::time::sleep(SECOND / 5).await;
-    }
+    let db = dir.path().join("center.db");
+    until("no alarm 1", Box::new(|| common::alarms(&db).len() == 1));
     api.post("/api/alarms/1/take".into(), json!({})).await;
-    // The call to Ann goes unanswered; the plan moves on without a call in progress.
+    burglary_signal(&client, &base, &keys[1]).await;
     let deadline = Instant::now() + 40 * SECOND;
     loop {
         let now = alarm(1).await;
@@ -561,19 +565,21 @@ async fn lines() {
         );
         tokio::time::sleep(SECOND / 5).await;
     }
+    assert_eq!(alarm(2).await["account"], "5A11");
     amy.wait_event("CALL_CLOSED", 10 * SECOND)
         .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
 
-    // Ann calls back, with her number asserted by the trunk's side.
+    // Ann calls back: her number is on both alarms. The call waits for an agent to say which;
+    // amy, who has one of them, is rung meanwhile.
     let says = fixtures.then_silence(
         &fixtures.say("Hi, this is Ann, I got a call from you."),
         1000,
     );
-    let mut ann = rig::sipp_callback(
+    let mut ann_calls = rig::sipp_callback(
         "sip:+15555550142@127.0.0.1:5070",
         "+15555550101",
         says,
-        8 * SECOND,
+        12 * SECOND,
         5084,
     );
     amy.wait_event("CALL_ESTABLISHED", 15 * SECOND)
@@ -583,29 +589,114 @@ async fn lines() {
                 server.logs()
             )
         });
+    let deadline = Instant::now() + 10 * SECOND;
+    let line = loop {
+        let waiting = api.get("/api/lines".into()).await;
+        if waiting["lines"][0]["agent"] == "amy" {
+            break waiting["lines"][0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no line on amy's phone: {waiting}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    };
+    assert_eq!(line["caller"], "+15555550101", "{line}");
+    let candidates: Vec<(i64, &str)> = line["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["alarm"].as_i64().unwrap(), c["account"].as_str().unwrap()))
+        .collect();
+    assert_eq!(candidates, [(1, "4F39"), (2, "5A11")], "{line}");
+    assert!(alarm(1).await["callbacks"].as_array().unwrap().is_empty());
+    let attached = api
+        .post(
+            format!("/api/lines/{}/attach", line["id"]),
+            json!({"alarm": 1, "contact": 0}),
+        )
+        .await;
+    let call = attached["call"].as_i64().unwrap();
+    assert_eq!(api.get("/api/lines".into()).await["lines"], json!([]));
     assert!(
-        ann.wait_exit(30 * SECOND).is_some_and(|s| s.success()),
+        ann_calls
+            .wait_exit(30 * SECOND)
+            .is_some_and(|s| s.success()),
         "the call back failed: {}\n{}",
-        ann.log(),
+        ann_calls.log(),
         server.logs()
     );
     amy.wait_event("CALL_CLOSED", 10 * SECOND)
         .unwrap_or_else(|| panic!("amy's call did not end with Ann's\n{}", server.logs()));
-    let now = alarm(1).await;
-    assert_eq!(now["callbacks"][0]["from"], "Ann Lee", "{now}");
+    // Her hang-up ended alarm 1's callback, whose recording is the whole call.
+    let deadline = Instant::now() + 10 * SECOND;
+    loop {
+        let now = alarm(1).await;
+        let recordings = api.get("/api/alarms/1/recordings".into()).await;
+        if now["callbacks"][0]["ended_at_s"].is_number()
+            && recordings["recordings"][0]["call"] == call
+        {
+            assert_eq!(now["callbacks"][0]["from"], "Ann Lee", "{now}");
+            let ms = recordings["recordings"][0]["duration_ms"].as_i64().unwrap();
+            assert!(ms > 8_000, "a recording of {ms} ms of a 12 s call");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alarm 1 has no ended callback with its recording: {now} {recordings}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    assert!(alarm(2).await["callbacks"].as_array().unwrap().is_empty());
+
+    // Cal calls: his number is on no open alarm, and amy is busy with hers. The call waits
+    // with his number; an account search finds his account only because he is enrolled.
+    let mut cal_calls = rig::sipp_callback(
+        "sip:+15555550142@127.0.0.1:5070",
+        "+15555550177",
+        fixtures.then_silence(&fixtures.say("Hello, this is Cal."), 1000),
+        6 * SECOND,
+        5086,
+    );
+    let deadline = Instant::now() + 10 * SECOND;
+    let line = loop {
+        let waiting = api.get("/api/lines".into()).await;
+        if waiting["lines"][0].is_object() {
+            break waiting["lines"][0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Cal's call is not waiting\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    };
+    assert_eq!(line["caller"], "+15555550177", "{line}");
+    assert_eq!(line["candidates"], json!([]), "{line}");
+    assert!(line["agent"].is_null(), "{line}");
+    let found = api.get("/api/accounts?phone=%2B15555550177".into()).await;
+    assert_eq!(found["accounts"][0]["number"], "7B22", "{found}");
+    assert_eq!(found["accounts"][0]["open_alarms"], json!([]), "{found}");
+    let nobody = api.get("/api/accounts?phone=%2B15555550199".into()).await;
+    assert_eq!(nobody["accounts"], json!([]), "{nobody}");
     assert!(
-        now["callbacks"][0]["ended_at_s"].is_number(),
-        "{now}\n{}",
+        cal_calls
+            .wait_exit(30 * SECOND)
+            .is_some_and(|s| s.success()),
+        "Cal's call failed: {}\n{}",
+        cal_calls.log(),
         server.logs()
     );
-    assert!(
-        rig::voiced_ms(&amy.heard()) > 1000,
-        "amy did not hear Ann ({} ms voiced of {} samples)\n{}\n{}",
-        ann.log(),
-        rig::voiced_ms(&amy.heard()),
-        amy.heard().len(),
-        server.logs()
-    );
+    let deadline = Instant::now() + 5 * SECOND;
+    while api.get("/api/lines".into()).await["lines"] != json!([]) {
+        assert!(
+            Instant::now() < deadline,
+            "Cal's call still waits after he hung up"
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
 }
 
 #[test]
