@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Center, account};
+use common::{Api, Center, account};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -13,38 +13,7 @@ use watchpost_core::account::Contact;
 use watchpost_server::lines::Candidate;
 use watchpost_store::Role;
 
-struct Api {
-    client: Client,
-    base: String,
-    token: String,
-}
-
 impl Api {
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
     /// A console page, as the signed-in browser gets it.
     async fn page(&self, path: &str) -> String {
         self.client
