@@ -453,21 +453,7 @@ async fn callback() {
     let alarm = |id: i64| api.get(format!("/api/alarms/{id}"));
     api.post("/api/alarms/1/take".into(), json!({})).await;
     // The call to Ann goes unanswered; the plan moves on without a call in progress.
-    let deadline = Instant::now() + 40 * SECOND;
-    loop {
-        let now = alarm(1).await;
-        if now["calls"][0]["result"].is_string() && now["current_call"].is_null() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the call to Ann never ended: {now}\n{}",
-            server.logs()
-        );
-        tokio::time::sleep(SECOND / 5).await;
-    }
-    amy.wait_event("CALL_CLOSED", 10 * SECOND)
-        .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
+    first_call_unanswered(&api, &server, &mut amy).await;
 
     // Ann calls back, with her number asserted by the trunk's side.
     let says = fixtures.then_silence(
@@ -552,22 +538,8 @@ async fn lines() {
     until("no alarm 1", Box::new(|| common::alarms(&db).len() == 1));
     api.post("/api/alarms/1/take".into(), json!({})).await;
     burglary_signal(&client, &base, &keys[1]).await;
-    let deadline = Instant::now() + 40 * SECOND;
-    loop {
-        let now = alarm(1).await;
-        if now["calls"][0]["result"].is_string() && now["current_call"].is_null() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the call to Ann never ended: {now}\n{}",
-            server.logs()
-        );
-        tokio::time::sleep(SECOND / 5).await;
-    }
+    first_call_unanswered(&api, &server, &mut amy).await;
     assert_eq!(alarm(2).await["account"], "5A11");
-    amy.wait_event("CALL_CLOSED", 10 * SECOND)
-        .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
 
     // Ann calls back: her number is on both alarms. The call waits for an agent to say which;
     // amy, who has one of them, is rung meanwhile.
@@ -898,4 +870,24 @@ async fn overturn() {
 /// Whether a baresip phone answered a call (its events include an established call).
 fn called_and_answered(events: Vec<Value>) -> bool {
     events.iter().any(|e| e["type"] == "CALL_ESTABLISHED")
+}
+
+/// Waits until alarm 1's first call (to a contact whose phone nobody answers) has ended with
+/// no call in progress after it, and amy's phone, rung for it, has hung up.
+async fn first_call_unanswered(api: &Api, server: &Server, amy: &mut Baresip) {
+    let deadline = Instant::now() + 40 * SECOND;
+    loop {
+        let now = api.get("/api/alarms/1".into()).await;
+        if now["calls"][0]["result"].is_string() && now["current_call"].is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the call to Ann never ended: {now}\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+    amy.wait_event("CALL_CLOSED", 10 * SECOND)
+        .unwrap_or_else(|| panic!("amy's first call never ended\n{}", server.logs()));
 }
