@@ -453,7 +453,7 @@ impl Center {
         actor: &str,
         lease: Option<Lease>,
     ) -> Result<AlarmId, CenterError> {
-        let mut alarm = Alarm::open(spec.clone());
+        let mut alarm = Alarm::open_by(spec.clone(), actor);
         let actions = drain(&mut alarm);
         let id = self.new_alarm_id().await?;
         self.fence(id, lease);
@@ -471,9 +471,38 @@ impl Center {
         if let Some((at, disposition)) = alarm.closed() {
             self.pending.closed.push((id, at, disposition));
         } else {
+            let (account, kind) = (alarm.spec().account.clone(), alarm.spec().kind);
             self.track(id, alarm, next_seq);
+            self.spread_duress(now, id, &account, kind)?;
         }
         Ok(id)
+    }
+
+    /// PROTOCOLS.md, Duress 3: an alarm that just opened at `account` learns of the duress
+    /// alarms open there, or, if it is one, every other open alarm there learns of it.
+    fn spread_duress(
+        &mut self,
+        now: Millis,
+        id: AlarmId,
+        account: &str,
+        kind: AlarmKind,
+    ) -> Result<(), CenterError> {
+        let others: Vec<(AlarmId, AlarmKind)> = self
+            .by_account
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter(|(other, _)| *other != id)
+            .copied()
+            .collect();
+        for (other, other_kind) in others {
+            if kind == AlarmKind::Duress {
+                self.input(now, other, Input::DuressOpen { alarm: id }, CENTER_ACTOR)?;
+            } else if other_kind == AlarmKind::Duress {
+                self.input(now, id, Input::DuressOpen { alarm: other }, CENTER_ACTOR)?;
+            }
+        }
+        Ok(())
     }
 
     /// Counts a signal from `account` against the runaway limit.
@@ -577,9 +606,20 @@ impl Center {
         actor: &str,
     ) -> Result<(), CenterError> {
         let live = self.open.get_mut(&id).ok_or(CenterError::NotOpen(id))?;
+        // Issue 12, finding 3: only the agent handling an alarm acts on it.
+        if let Some(agent) = actor.strip_prefix("agent:") {
+            live.alarm
+                .may_act(agent, &input)
+                .map_err(|e| CenterError::Rejected(id, e))?;
+        }
+        let was_open = live.alarm.is_open();
         live.alarm
-            .handle(now, input.clone())
-            .map_err(|e| CenterError::Rejected(id, e))?;
+            .handle_by(now, actor, input.clone())
+            .map_err(|e| match e {
+                // Kept only for the tasks it owes: to everything else it is closed.
+                Rejected::Closed => CenterError::NotOpen(id),
+                e => CenterError::Rejected(id, e),
+            })?;
         let actions = drain(&mut live.alarm);
         let account = live.alarm.spec().account.clone();
         let seq = live.next_seq;
@@ -595,12 +635,33 @@ impl Center {
         ));
         let next_seq = self.log_actions(id, seq + 1, now, actions);
         let live = self.open.remove(&id).expect("still tracked");
-        if let Some((at, disposition)) = live.alarm.closed() {
-            self.pending.closed.push((id, at, disposition));
-            self.open.insert(id, live);
-            self.untrack(id);
-        } else {
-            self.track(id, live.alarm, next_seq);
+        // `track` finds the old timer only on a tracked alarm: drop it here.
+        if let Some(at) = live.timer {
+            self.timers.remove(&(at, id));
+        }
+        let closed_duress =
+            was_open && !live.alarm.is_open() && live.alarm.spec().kind == AlarmKind::Duress;
+        match live.alarm.closed() {
+            // Closed and owing no agency anything: it leaves. Tasks still owed keep it here
+            // (and open in the store) until agents confirm them (issue 12, finding 5).
+            Some((at, disposition)) if !live.alarm.in_queue() => {
+                self.pending.closed.push((id, at, disposition));
+                self.open.insert(id, live);
+                self.untrack(id);
+            }
+            _ => self.track(id, live.alarm, next_seq),
+        }
+        if closed_duress {
+            let others: Vec<AlarmId> = self
+                .by_account
+                .get(&account)
+                .into_iter()
+                .flatten()
+                .map(|(other, _)| *other)
+                .collect();
+            for other in others {
+                self.input(now, other, Input::DuressClosed { alarm: id }, CENTER_ACTOR)?;
+            }
         }
         Ok(())
     }
@@ -646,11 +707,17 @@ impl Center {
         if let Some(at) = timer {
             self.timers.insert((at, id));
         }
+        // Signals route only to open alarms; a closed one that still owes tasks is not one.
         let account = self
             .by_account
             .entry(alarm.spec().account.clone())
             .or_default();
-        if !account.iter().any(|(a, _)| *a == id) {
+        if !alarm.is_open() {
+            account.retain(|(a, _)| *a != id);
+            if account.is_empty() {
+                self.by_account.remove(&alarm.spec().account);
+            }
+        } else if !account.iter().any(|(a, _)| *a == id) {
             account.push((id, alarm.spec().kind));
         }
         self.open.insert(

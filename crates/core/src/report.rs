@@ -38,6 +38,10 @@ pub struct CallReport {
     pub voicemail_left: bool,
     pub verified: Option<bool>,
     pub decision: Option<&'static str>,
+    /// Extension, filled by the live center's view only: the password check on this call,
+    /// `not_checked` | `match` | `no_match`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,6 +51,9 @@ pub struct CallbackReport {
     pub ended_at_s: Option<f64>,
     pub verified: Option<bool>,
     pub decision: Option<&'static str>,
+    /// Extension, as `CallReport::password`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +61,10 @@ pub struct TimelineReport {
     pub at_s: f64,
     pub event: String,
     pub detail: String,
+    /// Extension, filled by the live center's view only: who caused the row, in words
+    /// (`agent ann`, `panel`, `system`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 /// Seconds since the scenario's start.
@@ -97,6 +108,7 @@ pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
                     voicemail_left: c.voicemail_left,
                     verified: c.verified,
                     decision: c.decision.map(|d| d.as_str()),
+                    password: None,
                 })
             })
             .collect(),
@@ -108,6 +120,7 @@ pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
                 at_s: s(t.at),
                 event: t.event.clone(),
                 detail: t.detail.clone(),
+                by: None,
             })
             .collect(),
         callbacks: alarm
@@ -120,6 +133,7 @@ pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
                 ended_at_s: c.ended_at.map(s),
                 verified: c.verified,
                 decision: c.decision.map(|d| d.as_str()),
+                password: None,
             })
             .collect(),
     }

@@ -598,6 +598,9 @@ enum Poke {
     Timer,
     AgentClose,
     StaleCall(u32),
+    Duress(bool),
+    Confirm,
+    StandDown,
 }
 
 fn poke() -> impl Strategy<Value = Poke> {
@@ -617,6 +620,9 @@ fn poke() -> impl Strategy<Value = Poke> {
         Just(Poke::Timer),
         Just(Poke::AgentClose),
         (0u32..6).prop_map(Poke::StaleCall),
+        any::<bool>().prop_map(Poke::Duress),
+        Just(Poke::Confirm),
+        Just(Poke::StandDown),
     ]
 }
 
@@ -661,8 +667,27 @@ fn input_for(alarm: &Alarm, poke: &Poke) -> Input {
         Poke::AppCancel => Input::AppCancel,
         Poke::Callback(contact) => Input::Callback { contact: *contact },
         Poke::Timer => Input::Timer,
-        Poke::AgentClose => Input::AgentClose,
+        Poke::AgentClose => Input::AgentClose {
+            resolution: Some("test".into()),
+            reason: Some("the agency gave no number".into()),
+        },
         Poke::StaleCall(call) => Input::Answered { call: *call },
+        Poke::Duress(true) => Input::DuressOpen { alarm: 99 },
+        Poke::Duress(false) => Input::DuressClosed { alarm: 99 },
+        Poke::Confirm => Input::DispatchConfirmed {
+            agency: alarm
+                .dispatches()
+                .first()
+                .map_or(Agency::Police, |d| d.agency),
+            reference: "INC-1".into(),
+        },
+        Poke::StandDown => Input::StandDownConfirmed {
+            agency: alarm
+                .dispatches()
+                .first()
+                .map_or(Agency::Police, |d| d.agency),
+            told: "Sgt. Ray".into(),
+        },
     }
 }
 
@@ -696,6 +721,22 @@ proptest! {
                         .iter()
                         .filter(|a| matches!(a, Action::Close { .. }))
                         .count();
+                    // PROTOCOLS.md, Duress 3: nothing cancels while a duress is open.
+                    let premises_cancel = matches!(
+                        input,
+                        Input::Disarm { .. } | Input::AppCancel | Input::Decision { .. }
+                    );
+                    if premises_cancel && !before.duress_open().is_empty() && before.is_open() {
+                        let canceled = matches!(
+                            alarm.closed(),
+                            Some((_, Disposition::CanceledByDisarm
+                                | Disposition::CanceledByApp
+                                | Disposition::CanceledByContact
+                                | Disposition::DispatchCanceled
+                                | Disposition::DispatchCancelRequested))
+                        );
+                        prop_assert!(!canceled, "{:?} canceled under duress", input);
+                    }
                 }
             }
             if alarm.is_open() {

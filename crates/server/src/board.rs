@@ -199,7 +199,10 @@ impl Board {
             }
             match &entry.body {
                 LogBody::Input { input } => {
-                    if alarm.handle(entry.at, input.clone()).is_err() {
+                    if alarm
+                        .handle_by(entry.at, &entry.actor, input.clone())
+                        .is_err()
+                    {
                         return false;
                     }
                     while alarm.poll_action().is_some() {}
@@ -209,7 +212,7 @@ impl Board {
             }
             next_seq += 1;
         }
-        if alarm.closed().is_some() {
+        if !alarm.in_queue() {
             self.close(id);
         } else {
             self.show(id, alarm, next_seq);

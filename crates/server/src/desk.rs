@@ -1,14 +1,17 @@
-//! What an agent can do to an alarm: load it, take and release it, record a call's outcome,
-//! check a verbal password, record the caller's decision, a callback (also by attaching a call to the center), the agency's incident
-//! number, a note, and close a dispatched alarm. Each action is one input to the engine,
-//! committed to the alarm's log before it returns the alarm as it now stands. The JSON API
-//! and the console both call these, so both follow the same rules.
+//! What an agent can do to an alarm: load it, take and release it (a supervisor may take it
+//! over), record a call's outcome, check a verbal password, record the caller's decision, a
+//! callback (also by attaching a call to the center), the agency's incident number or whom
+//! they told to stand down, a note, and close a dispatched alarm with a resolution code. Each
+//! action is one input to the engine, committed to the alarm's log before it returns the alarm
+//! as it now stands. The JSON API and the console both call these, so both follow the same
+//! rules; only the agent handling an alarm acts on it (issue 12, finding 3; the center checks
+//! it again when it applies the input, so no race lets another agent through).
 
 use crate::api::{ApiError, ApiState};
 use crate::lines::{LineError, LineId};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use watchpost_core::alarm::{CallId, Decision, Purpose};
+use watchpost_core::alarm::{CallId, Decision, Purpose, Rejected};
 use watchpost_core::{Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, Role, User, replay};
 
@@ -37,10 +40,53 @@ fn require_agent(agent: &User) -> Result<(), ApiError> {
         .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))
 }
 
+/// 409, naming the field `alarm`: the agent may not give `input` to alarm `id` now.
+fn refused(id: AlarmId, why: Rejected) -> ApiError {
+    ApiError {
+        field: Some("alarm".into()),
+        ..ApiError::new(StatusCode::CONFLICT, format!("alarm {id}: {why}"))
+    }
+}
+
+/// The alarm, if `agent` may give it `input`: only its handler acts on it (`Alarm::may_act`).
+/// Errors: no such alarm (404), not taken or someone else's (409 `alarm`).
+async fn handled(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    input: &Input,
+) -> Result<Alarm, ApiError> {
+    require_agent(agent)?;
+    let alarm = load(state, id).await?;
+    alarm
+        .may_act(&agent.name, input)
+        .map_err(|why| refused(id, why))?;
+    Ok(alarm)
+}
+
 /// Sends one input as `agent` and answers with the alarm after it.
 async fn act(state: &ApiState, agent: &User, id: AlarmId, input: Input) -> Result<Alarm, ApiError> {
-    require_agent(agent)?;
-    state.commands.send(id, input, &actor(agent)).await?;
+    handled(state, agent, id, &input).await?;
+    send(state, agent, id, input).await
+}
+
+async fn send(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    input: Input,
+) -> Result<Alarm, ApiError> {
+    state
+        .commands
+        .send(id, input, &actor(agent))
+        .await
+        .map_err(|e| match e {
+            watchpost_center::CenterError::Rejected(
+                _,
+                why @ (Rejected::NotTaken | Rejected::TakenBy(_)),
+            ) => refused(id, why),
+            e => e.into(),
+        })?;
     load(state, id).await
 }
 
@@ -57,6 +103,34 @@ pub async fn release(state: &ApiState, agent: &User, id: AlarmId) -> Result<Alar
         agent: agent.name.clone(),
     };
     act(state, agent, id, input).await
+}
+
+/// A supervisor takes the alarm over from whoever handles it; logged and shown ("sue took
+/// over from ann"). Errors: not a supervisor (403), no such alarm (404), closed (409).
+pub async fn take_over(state: &ApiState, agent: &User, id: AlarmId) -> Result<Alarm, ApiError> {
+    crate::auth::require(agent, Role::Supervisor)
+        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
+    let input = Input::TakeOver {
+        agent: agent.name.clone(),
+    };
+    act(state, agent, id, input).await
+}
+
+/// Takes an alarm nobody handles for `agent`, so that a caller on the line is never kept
+/// waiting for a separate "take"; someone else's alarm is refused (409 `alarm`).
+async fn take_if_free(state: &ApiState, agent: &User, id: AlarmId) -> Result<(), ApiError> {
+    let alarm = load(state, id).await?;
+    match alarm.handler() {
+        None => {
+            let input = Input::Take {
+                agent: agent.name.clone(),
+            };
+            send(state, agent, id, input).await?;
+            Ok(())
+        }
+        Some(h) if h == agent.name => Ok(()),
+        Some(h) => Err(refused(id, Rejected::TakenBy(h.to_string()))),
+    }
 }
 
 /// What the agent saw happen on a call.
@@ -108,7 +182,12 @@ pub async fn check_password(
     call: CallId,
     said: String,
 ) -> Result<bool, ApiError> {
-    require_agent(agent)?;
+    // A non-handler must not even learn whether a password matches.
+    let input = Input::PasswordChecked {
+        call,
+        matched: false,
+    };
+    handled(state, agent, id, &input).await?;
     let now = crate::now_ms();
     {
         let mut attempts = state.attempts.lock().expect("attempts lock");
@@ -137,11 +216,14 @@ pub async fn check_password(
         .await
         .map_err(ApiError::internal)?;
     let input = Input::PasswordChecked { call, matched };
-    state.commands.send(id, input, &actor(agent)).await?;
+    send(state, agent, id, input).await?;
     Ok(matched)
 }
 
-/// What the person on the call asked for.
+/// What the person on the call asked for. A cancel is taken only from a caller whose password
+/// matched on this call (issue 12, finding 1): otherwise it is refused (409 `decision`), and the
+/// agent records dispatch by name; the API never turns a cancel into a dispatch. (The engine's
+/// rule that an unverified cancel is a dispatch request stays for the simulator's callers.)
 pub async fn decide(
     state: &ApiState,
     agent: &User,
@@ -149,7 +231,25 @@ pub async fn decide(
     call: CallId,
     decision: Decision,
 ) -> Result<Alarm, ApiError> {
-    act(state, agent, id, Input::Decision { call, decision }).await
+    let input = Input::Decision { call, decision };
+    let alarm = handled(state, agent, id, &input).await?;
+    if decision == Decision::Cancel
+        && let Some(c) = alarm.calls().get(call as usize)
+        && c.verified != Some(true)
+    {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            ..ApiError::field(
+                "decision",
+                format!(
+                    "call {call}: the password has not matched on this call ({}), so the \
+                     caller cannot cancel: check the password, or record dispatch",
+                    c.password().replace('_', " ")
+                ),
+            )
+        });
+    }
+    send(state, agent, id, input).await
 }
 
 /// A contact (named as on the account) called the center back; returns the new call, handled
@@ -162,6 +262,7 @@ pub async fn callback(
 ) -> Result<(Option<CallId>, Alarm), ApiError> {
     require_agent(agent)?;
     let alarm = discussable(state, id).await?;
+    take_if_free(state, agent, id).await?;
     let index = alarm
         .spec()
         .contacts
@@ -211,6 +312,7 @@ async fn callback_from(
             ),
         ));
     }
+    take_if_free(state, agent, id).await?;
     let alarm = act(state, agent, id, Input::Callback { contact: index }).await?;
     // The callback's call is the one the input just added: the last.
     let call = alarm
@@ -284,6 +386,30 @@ pub async fn confirm_dispatch(
     act(state, agent, id, input).await
 }
 
+/// Records whom the agent told at the agency to stand down, after a cancellation (issue 12,
+/// finding 5). Errors: `told` empty (422), no such canceled dispatch or already confirmed (409).
+pub async fn stand_down(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    agency: Agency,
+    told: &str,
+) -> Result<Alarm, ApiError> {
+    let told = told.trim();
+    if told.is_empty() {
+        return Err(ApiError::field(
+            "told",
+            "name whom you told at the agency to stand down",
+        ));
+    }
+    let input = Input::StandDownConfirmed {
+        agency,
+        told: told.to_string(),
+    };
+    act(state, agent, id, input).await
+}
+
+/// A note, by the handler or a supervisor (who need not take the alarm over to annotate it).
 pub async fn note(
     state: &ApiState,
     agent: &User,
@@ -297,10 +423,61 @@ pub async fn note(
     let input = Input::Note {
         text: text.to_string(),
     };
-    act(state, agent, id, input).await
+    require_agent(agent)?;
+    if agent.role < Role::Supervisor {
+        load(state, id)
+            .await?
+            .handled_by(&agent.name)
+            .map_err(|why| refused(id, why))?;
+    }
+    send(state, agent, id, input).await
 }
 
-/// Closes a dispatched alarm before its follow-up window ends.
-pub async fn close(state: &ApiState, agent: &User, id: AlarmId) -> Result<Alarm, ApiError> {
-    act(state, agent, id, Input::AgentClose).await
+/// Closes a dispatched alarm before its follow-up window ends: the handler only, with a
+/// resolution code from the center's list, and with a reason when a dispatch has no incident
+/// number (issue 12, finding 3). Errors: `resolution` missing or not on the list (422), a
+/// dispatch unconfirmed and no `reason` (422 `reason`), not the handler (409 `alarm`), the plan
+/// still running (409).
+pub async fn close(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    resolution: Option<&str>,
+    reason: Option<&str>,
+) -> Result<Alarm, ApiError> {
+    let codes = &state.resolution_codes;
+    let resolution = resolution.map(str::trim).unwrap_or_default();
+    if resolution.is_empty() {
+        return Err(ApiError::field(
+            "resolution",
+            format!("closing needs a resolution code: one of {}", codes.listed()),
+        ));
+    }
+    if codes.text(resolution).is_none() {
+        return Err(ApiError::field(
+            "resolution",
+            format!("{resolution:?} is not one of {}", codes.listed()),
+        ));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let input = Input::AgentClose {
+        resolution: Some(resolution.to_string()),
+        reason: reason.map(str::to_string),
+    };
+    let alarm = handled(state, agent, id, &input).await?;
+    let unconfirmed = alarm
+        .dispatches()
+        .iter()
+        .find(|d| d.reference.is_none() && d.canceled_at.is_none());
+    if let (Some(d), None) = (unconfirmed, reason) {
+        return Err(ApiError::field(
+            "reason",
+            format!(
+                "the {} dispatch has no incident number: record it first, or give the reason \
+                 to close without it",
+                d.agency
+            ),
+        ));
+    }
+    send(state, agent, id, input).await
 }

@@ -17,6 +17,7 @@ mod keys;
 pub mod lines;
 pub mod phone;
 pub mod recordings;
+pub mod resolution;
 mod retransmit;
 mod runtime;
 mod server;

@@ -41,6 +41,8 @@ pub struct Config {
     /// Where national phone numbers (typed in an account search, presented by callers) are
     /// from.
     pub region: crate::phone::Region,
+    /// What the handler may close an alarm with.
+    pub resolution_codes: crate::resolution::ResolutionCodes,
 }
 
 #[derive(Debug, Error)]
@@ -181,6 +183,7 @@ impl Server {
                     lines: lines.clone(),
                     attempts: Default::default(),
                     timezone: config.timezone,
+                    resolution_codes: Arc::new(config.resolution_codes.clone()),
                 });
                 let mut stopped = stop.subscribe();
                 background.push(tokio::spawn(async move {

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use watchpost_core::alarm::{CallId, CallResult, Decision, Purpose};
+use watchpost_core::alarm::{CallId, CallResult, Decision, Purpose, TaskKind};
 use watchpost_core::{Agency, Alarm, AlarmKind, Input};
 use watchpost_store::AlarmId;
 
@@ -152,26 +152,51 @@ impl Line {
             Decision::Dispatch
         };
         let attempts = if knows { 1 } else { 2 };
+        // Only the handler acts on an alarm: the simulated agent takes it for the
+        // conversation (refused if a person took it meanwhile) and gives it back after.
+        let sim = || "sim".to_string();
+        if self
+            .commands
+            .send(alarm, Input::Take { agent: sim() }, SIM_AGENT)
+            .await
+            .is_err()
+        {
+            return;
+        }
+        self.converse_taken(alarm, call, knows, attempts, decision)
+            .await;
+        let _ = self
+            .commands
+            .send(alarm, Input::Release { agent: sim() }, SIM_AGENT)
+            .await;
+    }
+
+    async fn converse_taken(
+        &self,
+        alarm: AlarmId,
+        call: CallId,
+        knows: bool,
+        attempts: u8,
+        decision: Decision,
+    ) {
         for _ in 0..attempts {
             let checked = Input::PasswordChecked {
                 call,
                 matched: knows,
             };
-            if self
-                .commands
-                .send(alarm, checked, "agent:sim")
-                .await
-                .is_err()
-            {
+            if self.commands.send(alarm, checked, SIM_AGENT).await.is_err() {
                 return;
             }
         }
         let _ = self
             .commands
-            .send(alarm, Input::Decision { call, decision }, "agent:sim")
+            .send(alarm, Input::Decision { call, decision }, SIM_AGENT)
             .await;
     }
 }
+
+/// Who the simulated agent's inputs are logged as.
+const SIM_AGENT: &str = "agent:sim";
 
 /// Simulated people on the phone.
 pub struct SimTelephony {
@@ -257,38 +282,55 @@ impl adapters::Telephony for SimTelephony {
     }
 }
 
-/// A simulated agency that confirms each request with an incident number after a while.
+/// A simulated agency that confirms each request with an incident number, and each
+/// cancellation with the name of its dispatcher, after a while: the tasks a manual center's
+/// agents do by phone (README, "Dispatch tasks").
 pub struct SimDispatch {
     pub commands: Commands,
     pub confirms_after: Duration,
 }
 
+/// Whom the simulated agency's stand-downs are confirmed with.
+const SIM_DISPATCHER: &str = "the simulated dispatcher";
+
 impl SimDispatch {
-    fn confirm_later(&self, alarm: AlarmId, agency: Agency, wait: Duration) {
+    fn confirm_later(&self, alarm: AlarmId, input: Input) {
         let commands = self.commands.clone();
+        let wait = self.confirms_after;
         tokio::spawn(async move {
             tokio::time::sleep(wait).await;
-            let reference = format!("SIM-{}-{alarm}", agency.as_str().to_uppercase());
-            let input = Input::DispatchConfirmed { agency, reference };
-            // Closed meanwhile (canceled): nothing to confirm.
+            // Settled meanwhile (canceled, or an agent confirmed it): nothing to confirm.
             let _ = commands.send(alarm, input, "dispatch").await;
         });
+    }
+
+    fn confirm_request(&self, alarm: AlarmId, agency: Agency) {
+        let reference = format!("SIM-{}-{alarm}", agency.as_str().to_uppercase());
+        self.confirm_later(alarm, Input::DispatchConfirmed { agency, reference });
+    }
+
+    fn confirm_stand_down(&self, alarm: AlarmId, agency: Agency) {
+        let told = SIM_DISPATCHER.to_string();
+        self.confirm_later(alarm, Input::StandDownConfirmed { agency, told });
     }
 }
 
 impl adapters::Dispatch for SimDispatch {
     fn request(&self, alarm: AlarmId, agency: Agency, _kind: AlarmKind, _address: &str) {
-        self.confirm_later(alarm, agency, self.confirms_after);
+        self.confirm_request(alarm, agency);
     }
 
-    fn cancel(&self, _alarm: AlarmId, _agency: Agency) {}
+    fn cancel(&self, alarm: AlarmId, agency: Agency) {
+        self.confirm_stand_down(alarm, agency);
+    }
 
-    /// Requests the last node made and the agency has not confirmed yet are confirmed as if
-    /// the request had just been made.
+    /// What the last node asked and the agency has not confirmed yet is confirmed as if it
+    /// had just been asked.
     fn resume(&self, alarm: AlarmId, state: &Alarm) {
-        for d in state.dispatches() {
-            if d.reference.is_none() && d.canceled_at.is_none() {
-                self.confirm_later(alarm, d.agency, self.confirms_after);
+        for task in state.open_tasks() {
+            match task.kind {
+                TaskKind::Request => self.confirm_request(alarm, task.agency),
+                TaskKind::StandDown => self.confirm_stand_down(alarm, task.agency),
             }
         }
     }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
 use watchpost_core::account::Contact;
-use watchpost_core::alarm::{CallId, CallResult, Purpose};
+use watchpost_core::alarm::{CallId, CallResult, Purpose, Task, TaskKind};
 use watchpost_core::report::{AlarmReport, alarm_report};
 use watchpost_core::{Alarm, AlarmKind, Millis};
 
@@ -29,6 +29,33 @@ pub struct AlarmView {
     /// listed one by one (README, "Runaway accounts").
     pub grouped_signals: u64,
     pub next_step: String,
+    /// What agents still owe the agencies (a request without its incident number, a
+    /// cancellation nobody confirmed telling them), each with `since` in milliseconds since
+    /// the epoch; the alarm stays in the queue until there are none (issue 12, finding 5).
+    pub tasks: Vec<Task>,
+    /// Duress alarms open at this account: nothing from the premises cancels this alarm
+    /// while any is (PROTOCOLS.md, Duress 3).
+    pub duress_open: Vec<i64>,
+    /// The resolution code the handler closed the alarm with.
+    pub resolution: Option<String>,
+}
+
+/// Who caused a timeline row, in words, from the log's actor: `agent ann`, `panel`, `app`,
+/// `telephony`, `dispatch interface`, `system`.
+pub fn actor_words(actor: &str) -> String {
+    if let Some(name) = actor.strip_prefix("agent:") {
+        return format!("agent {name}");
+    }
+    match actor {
+        "sia" | "cid" | "panel" => "panel",
+        "app" => "app",
+        "telephony" => "telephony",
+        "dispatch" => "dispatch interface",
+        "supervision" => "system (supervision)",
+        "" | "timer" | "engine" | "center" => "system",
+        other => other,
+    }
+    .to_string()
 }
 
 pub fn rfc3339(at: Millis) -> String {
@@ -40,12 +67,28 @@ pub fn rfc3339(at: Millis) -> String {
 /// `center_dials`: the center places calls itself (SIP telephony), and the next step says so.
 pub fn alarm_view(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmView {
     let spec = alarm.spec();
+    let mut report = alarm_report(spec.opened_at, alarm);
+    for (row, entry) in report.timeline.iter_mut().zip(alarm.timeline()) {
+        row.by = Some(actor_words(&entry.by));
+    }
+    // The report's calls are the outbound ones that were placed, in order; callbacks apart.
+    let (callbacks, outbound): (Vec<_>, Vec<_>) = alarm
+        .calls()
+        .iter()
+        .partition(|c| c.purpose == Purpose::Callback);
+    let placed = outbound.iter().filter(|c| c.placed_at.is_some());
+    for (row, call) in report.calls.iter_mut().zip(placed) {
+        row.password = Some(call.password());
+    }
+    for (row, call) in report.callbacks.iter_mut().zip(callbacks) {
+        row.password = Some(call.password());
+    }
     AlarmView {
         id,
         account: spec.account.clone(),
         opened_at: rfc3339(spec.opened_at),
         closed_at: alarm.closed().map(|(at, _)| rfc3339(at)),
-        report: alarm_report(spec.opened_at, alarm),
+        report,
         address: spec.address.clone(),
         contacts: spec.contacts.clone(),
         handler: alarm.handler().map(str::to_string),
@@ -53,12 +96,29 @@ pub fn alarm_view(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmView {
         current_call: alarm.current_call().map(|call| call.id),
         grouped_signals: alarm.grouped_signals(),
         next_step: next_step(alarm, center_dials),
+        tasks: alarm.open_tasks(),
+        duress_open: alarm.duress_open().to_vec(),
+        resolution: alarm.resolution().map(str::to_string),
     }
 }
 
 /// What the plan waits for, in the words an agent needs at 3 a.m.
 pub fn next_step(alarm: &Alarm, center_dials: bool) -> String {
     let spec = alarm.spec();
+    if let Some(task) = alarm.open_tasks().first()
+        && alarm.closed().is_some()
+    {
+        return match task.kind {
+            TaskKind::StandDown => format!(
+                "Closed, but {} has not been told to stand down: call them, then record whom you told.",
+                task.agency
+            ),
+            TaskKind::Request => format!(
+                "Closed, but the {} request has no incident number: record it.",
+                task.agency
+            ),
+        };
+    }
     if let Some((_, disposition)) = alarm.closed() {
         return format!("Closed: {disposition}.");
     }

@@ -29,6 +29,7 @@ pub fn replay(entries: &[LogEntry]) -> Result<Alarm, String> {
     let mut entries = entries.iter();
     let Some(LogEntry {
         body: LogBody::Opened { spec },
+        actor: opened_by,
         ..
     }) = entries.next()
     else {
@@ -39,7 +40,7 @@ pub fn replay(entries: &[LogEntry]) -> Result<Alarm, String> {
     if let Ok(number) = canonical(&spec.account) {
         spec.account = number;
     }
-    let mut alarm = Alarm::open(spec);
+    let mut alarm = Alarm::open_by(spec, opened_by);
     let mut derived: VecDeque<Action> = std::iter::from_fn(|| alarm.poll_action()).collect();
     for entry in entries {
         match &entry.body {
@@ -59,7 +60,7 @@ pub fn replay(entries: &[LogEntry]) -> Result<Alarm, String> {
                     return Err(format!("entry {}: {a:?} derived but not logged", entry.seq));
                 }
                 alarm
-                    .handle(entry.at, input.clone())
+                    .handle_by(entry.at, &entry.actor, input.clone())
                     .map_err(|e: Rejected| format!("entry {}: {e}", entry.seq))?;
                 derived.extend(std::iter::from_fn(|| alarm.poll_action()));
             }

@@ -97,6 +97,7 @@ struct Resolved {
     timezone: chrono_tz::Tz,
     telephony: config::telephony::Choice,
     recordings: watchpost_server::RecordingsConfig,
+    resolution_codes: watchpost_server::resolution::ResolutionCodes,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -213,6 +214,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
             .timezone
             .or(file.center.timezone)
             .map_or(chrono_tz::Tz::UTC, |z| z.0),
+        resolution_codes: file.alarms.resolution_codes.unwrap_or_default(),
     })
 }
 
@@ -232,6 +234,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         timezone,
         telephony,
         recordings,
+        resolution_codes,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -264,6 +267,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Choice::Sip(config) => config.region,
             _ => watchpost_server::phone::Region::US,
         },
+        resolution_codes,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;

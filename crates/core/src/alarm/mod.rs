@@ -64,14 +64,30 @@ pub struct Alarm {
     /// The agent working the alarm, if one took it.
     #[serde(default)]
     handler: Option<String>,
+    /// Duress alarms open at this account (ids in the center): while any is, nothing from
+    /// the premises cancels this alarm (PROTOCOLS.md, Duress 3).
+    #[serde(default)]
+    duress: Vec<i64>,
+    /// The resolution code the handler closed the alarm with.
+    #[serde(default)]
+    resolution: Option<String>,
     closed: Option<(Millis, Disposition)>,
     #[serde(skip)]
     actions: VecDeque<Action>,
+    /// The actor of the input being handled, for its timeline rows.
+    #[serde(skip)]
+    actor: String,
 }
 
 impl Alarm {
     /// Opens an alarm; its first actions are ready to poll.
     pub fn open(spec: AlarmSpec) -> Alarm {
+        Alarm::open_by(spec, "")
+    }
+
+    /// Opens an alarm whose opening signal came from `by` (the log's actor: `sia`, `cid`,
+    /// `center`…), named in the timeline rows the opening writes.
+    pub fn open_by(spec: AlarmSpec, by: &str) -> Alarm {
         let plan = spec.plan.clone();
         let agency = plan
             .as_ref()
@@ -92,8 +108,11 @@ impl Alarm {
             close_at: None,
             held: false,
             handler: None,
+            duress: Vec::new(),
+            resolution: None,
             closed: None,
             actions: VecDeque::new(),
+            actor: by.to_string(),
             spec,
         };
         alarm.note(now, "signal", alarm.spec.trigger.clone());
@@ -104,6 +123,7 @@ impl Alarm {
             }
             None => alarm.advance(now),
         }
+        alarm.actor.clear();
         alarm
     }
 
@@ -144,6 +164,66 @@ impl Alarm {
     /// The agent working the alarm.
     pub fn handler(&self) -> Option<&str> {
         self.handler.as_deref()
+    }
+
+    /// Whether agent `agent` may give `input` (issue 12, finding 3): only the agent handling
+    /// an alarm acts on it. Taking it (or a supervisor's takeover, whose role the desk checks)
+    /// and notes (the desk decides who may write one) are for anyone. Errors: nobody took it
+    /// (`NotTaken`), someone else did (`TakenBy`).
+    pub fn may_act(&self, agent: &str, input: &Input) -> Result<(), Rejected> {
+        if matches!(
+            input,
+            Input::Take { .. } | Input::TakeOver { .. } | Input::Note { .. }
+        ) {
+            return Ok(());
+        }
+        self.handled_by(agent)
+    }
+
+    /// Whether `agent` handles this alarm. Errors: nobody took it (`NotTaken`), someone else
+    /// did (`TakenBy`).
+    pub fn handled_by(&self, agent: &str) -> Result<(), Rejected> {
+        match self.handler.as_deref() {
+            None => Err(Rejected::NotTaken),
+            Some(h) if h != agent => Err(Rejected::TakenBy(h.to_string())),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The duress alarms open at this account (ids in the center).
+    pub fn duress_open(&self) -> &[i64] {
+        &self.duress
+    }
+
+    /// The resolution code the handler closed the alarm with.
+    pub fn resolution(&self) -> Option<&str> {
+        self.resolution.as_deref()
+    }
+
+    /// What agents still owe the agencies on this alarm, oldest dispatch first.
+    pub fn open_tasks(&self) -> Vec<Task> {
+        self.dispatches
+            .iter()
+            .filter_map(|d| {
+                let (kind, since) = match d.canceled_at {
+                    None if d.reference.is_none() && d.waived.is_none() => {
+                        (TaskKind::Request, d.requested_at)
+                    }
+                    Some(at) if d.stood_down.is_none() => (TaskKind::StandDown, at),
+                    _ => return None,
+                };
+                Some(Task {
+                    agency: d.agency,
+                    kind,
+                    since,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the alarm belongs in the queue: open, or closed with tasks still owed.
+    pub fn in_queue(&self) -> bool {
+        self.closed.is_none() || !self.open_tasks().is_empty()
     }
 
     pub fn is_silent(&self) -> bool {
@@ -206,10 +286,33 @@ impl Alarm {
         }
     }
 
-    /// Applies one input. On `Err` nothing has changed.
+    /// Applies one input given by `by` (the log's actor), who is named in the timeline rows
+    /// it writes. On `Err` nothing has changed.
+    pub fn handle_by(&mut self, now: Millis, by: &str, input: Input) -> Result<(), Rejected> {
+        self.actor = by.to_string();
+        let result = self.handle(now, input);
+        self.actor.clear();
+        result
+    }
+
+    /// Applies one input. On `Err` nothing has changed. A closed alarm takes only what
+    /// settles the tasks it still owes (and who handles them).
     pub fn handle(&mut self, now: Millis, input: Input) -> Result<(), Rejected> {
         if self.closed.is_some() {
-            return Err(Rejected::Closed);
+            let settles = matches!(
+                input,
+                Input::DispatchConfirmed { .. }
+                    | Input::StandDownConfirmed { .. }
+                    | Input::Take { .. }
+                    | Input::TakeOver { .. }
+                    | Input::Release { .. }
+            );
+            if !settles {
+                return Err(Rejected::Closed);
+            }
+            if self.open_tasks().is_empty() {
+                return Err(Rejected::NoTasks);
+            }
         }
         match input {
             Input::Signal { detail } => self.note(now, "signal", detail),
@@ -402,15 +505,90 @@ impl Alarm {
                 else {
                     return Err(Rejected::NoDispatch(agency));
                 };
+                if d.reference.is_some() && self.closed.is_some() {
+                    return Err(Rejected::NoTasks);
+                }
                 d.reference = Some(reference.clone());
                 self.note(now, "dispatch_confirmed", format!("{agency}: {reference}"));
             }
-            Input::AgentClose => {
+            Input::AgentClose { resolution, reason } => {
                 if self.close_at.is_none() || self.running.is_some() {
                     return Err(Rejected::StillRunning);
                 }
-                self.note(now, "agent_close", "closed early by an agent".into());
+                let resolution = resolution
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty())
+                    .ok_or(Rejected::NoResolution)?;
+                let reason = reason
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty());
+                let mut detail = format!("closed by the handler: {resolution}");
+                let unconfirmed: Vec<usize> = (0..self.dispatches.len())
+                    .filter(|&i| {
+                        let d = &self.dispatches[i];
+                        d.reference.is_none() && d.canceled_at.is_none()
+                    })
+                    .collect();
+                if let Some(&first) = unconfirmed.first() {
+                    let Some(reason) = reason else {
+                        return Err(Rejected::Unconfirmed(self.dispatches[first].agency));
+                    };
+                    for i in unconfirmed {
+                        self.dispatches[i].waived = Some(reason.clone());
+                        let agency = self.dispatches[i].agency;
+                        detail.push_str(&format!("; no {agency} incident number: {reason}"));
+                    }
+                }
+                self.resolution = Some(resolution);
+                self.note(now, "agent_close", detail);
                 self.close(now, self.disposition());
+            }
+            Input::StandDownConfirmed { agency, told } => {
+                let told = told.trim().to_string();
+                let Some(d) = self
+                    .dispatches
+                    .iter_mut()
+                    .rev()
+                    .find(|d| d.agency == agency && d.canceled_at.is_some())
+                    .filter(|d| d.stood_down.is_none() && !told.is_empty())
+                else {
+                    return Err(Rejected::NoStandDown(agency));
+                };
+                d.stood_down = Some(told.clone());
+                self.note(
+                    now,
+                    "stand_down_confirmed",
+                    format!("{agency}: told {told}"),
+                );
+            }
+            Input::DuressOpen { alarm } => {
+                if !self.duress.contains(&alarm) {
+                    self.duress.push(alarm);
+                    let detail = format!(
+                        "duress alarm {alarm} is open at this account: nothing from the premises \
+                         cancels this alarm while it is"
+                    );
+                    self.note(now, "duress", detail);
+                }
+            }
+            Input::DuressClosed { alarm } => {
+                if let Some(i) = self.duress.iter().position(|d| *d == alarm) {
+                    self.duress.remove(i);
+                    self.note(now, "duress_closed", format!("duress alarm {alarm} closed"));
+                }
+            }
+            Input::TakeOver { agent } => {
+                let detail = match self.handler.as_ref().filter(|h| **h != agent) {
+                    Some(from) => format!("{agent} took over from {from}"),
+                    None => agent.clone(),
+                };
+                let event = if detail == agent {
+                    "taken"
+                } else {
+                    "taken_over"
+                };
+                self.note(now, event, detail);
+                self.handler = Some(agent);
             }
             Input::Restored { detail } => {
                 if !self.held {
@@ -450,6 +628,7 @@ impl Alarm {
             at,
             event: event.into(),
             detail,
+            by: self.actor.clone(),
         });
     }
 
@@ -521,7 +700,8 @@ impl Alarm {
     fn decide(&mut self, now: Millis, call: CallId, said: Decision) {
         let c = &mut self.calls[call as usize];
         let verified = c.verified == Some(true);
-        let decision = if said == Decision::Cancel && verified {
+        let duress = self.duress.first().copied();
+        let decision = if said == Decision::Cancel && verified && duress.is_none() {
             Decision::Cancel
         } else {
             Decision::Dispatch
@@ -529,6 +709,11 @@ impl Alarm {
         c.verified = Some(verified);
         c.decision = Some(decision);
         let detail = match (said, verified) {
+            (Decision::Cancel, true) if let Some(d) = duress => format!(
+                "{}: said cancel (verified), refused because duress alarm {d} is open at this \
+                 account: treated as a dispatch request",
+                c.to
+            ),
             (Decision::Cancel, false) => {
                 format!(
                     "{}: said cancel but is not verified: treated as a dispatch request",
@@ -762,6 +947,8 @@ impl Alarm {
             requested_at: now,
             canceled_at: None,
             reference: None,
+            stood_down: None,
+            waived: None,
         });
         self.actions.push_back(Action::RequestDispatch {
             agency,
@@ -791,6 +978,18 @@ impl Alarm {
     }
 
     fn cancel(&mut self, now: Millis, source: CancelSource) {
+        if let Some(d) = self.duress.first() {
+            let what = match source {
+                CancelSource::Disarm => "the disarm",
+                CancelSource::App => "the app's cancel",
+                CancelSource::Callback => "the caller's cancel",
+            };
+            let detail = format!(
+                "{what} is refused: duress alarm {d} is open at this account; the plan goes on"
+            );
+            self.note(now, "cancel_refused", detail);
+            return;
+        }
         let Some(plan) = self.plan() else { return };
         let before = !self.dispatched();
         let (allowed, effect) = if before {

@@ -154,6 +154,16 @@ pub struct Call {
 }
 
 impl Call {
+    /// The password check on this call in words: `not_checked` (no attempt), `match`,
+    /// `no_match`.
+    pub fn password(&self) -> &'static str {
+        match (self.password_attempts, self.verified) {
+            (0, _) => "not_checked",
+            (_, Some(true)) => "match",
+            _ => "no_match",
+        }
+    }
+
     pub fn is_open(&self) -> bool {
         self.ended_at.is_none()
     }
@@ -178,6 +188,34 @@ pub struct Dispatch {
     pub canceled_at: Option<Millis>,
     /// The agency's incident number, once an agent or an interface confirms it.
     pub reference: Option<String>,
+    /// Whom at the agency an agent told to stand down, once they confirm the cancellation
+    /// (`Input::StandDownConfirmed`); `None` while the cancellation is a task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stood_down: Option<String>,
+    /// Why the alarm was closed without the agency's incident number (`Input::AgentClose`'s
+    /// reason): the request is then no longer a task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<String>,
+}
+
+/// What an agent still owes an agency on an alarm (issue 12, finding 5): a dispatch request
+/// without its incident number, or a cancellation nobody has confirmed telling the agency.
+/// Unconfirmed tasks keep the alarm in the queue, closed or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Request help and record the agency's incident number (`Input::DispatchConfirmed`).
+    Request,
+    /// Tell the agency to stand down and record whom (`Input::StandDownConfirmed`).
+    StandDown,
+}
+
+/// One task: which agency, what, and since when (milliseconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub agency: Agency,
+    pub kind: TaskKind,
+    pub since: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +223,11 @@ pub struct TimelineEntry {
     pub at: Millis,
     pub event: String,
     pub detail: String,
+    /// Who caused it, as the log names the actor of the input that did (`agent:ann`, `sia`,
+    /// `telephony`, `timer`, `center`…); `panel` for the opening signal. Empty in alarms
+    /// handled without an actor (`Alarm::handle`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub by: String,
 }
 
 /// Signals counted in one timeline row (`grouped`) instead of one row each: those of a
@@ -327,8 +370,29 @@ pub enum Input {
         call: CallId,
         detail: String,
     },
-    /// An agent closes a dispatched alarm before its follow-up window ends.
-    AgentClose,
+    /// The handler closes a dispatched alarm before its follow-up window ends, with a
+    /// resolution code (required; the center's list is checked by the desk) and, when a
+    /// dispatch has no incident number, the reason to close without it.
+    AgentClose {
+        #[serde(default)]
+        resolution: Option<String>,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// An agent told the agency to stand down after a cancellation, and names whom they told.
+    StandDownConfirmed {
+        agency: Agency,
+        told: String,
+    },
+    /// A duress alarm (by its id in the center) opened, or was open, at this alarm's account:
+    /// from now on nothing from the premises side cancels this alarm (PROTOCOLS.md, Duress 3).
+    DuressOpen {
+        alarm: i64,
+    },
+    /// That duress alarm closed.
+    DuressClosed {
+        alarm: i64,
+    },
     /// The trouble condition an alarm holds open for has cleared.
     Restored {
         detail: String,
@@ -338,6 +402,11 @@ pub enum Input {
         agent: String,
     },
     Release {
+        agent: String,
+    },
+    /// A supervisor takes the alarm over from whoever handles it (or takes it, if nobody
+    /// does). The desk checks the role.
+    TakeOver {
         agent: String,
     },
     /// The alarm's timer (`poll_timeout`) is due.
@@ -422,8 +491,24 @@ pub enum Rejected {
     NotDue,
     #[error("this alarm does not wait for a restore")]
     NotHeld,
-    #[error("the alarm is being handled by {0}")]
+    #[error(
+        "the alarm is being handled by {0}; only they act on it (a supervisor may take it over)"
+    )]
     TakenBy(String),
     #[error("{0} is not handling this alarm")]
     NotHandling(String),
+    #[error(
+        "nobody has taken this alarm: take it first; only the agent handling an alarm acts on it"
+    )]
+    NotTaken,
+    #[error("closing needs a resolution code")]
+    NoResolution,
+    #[error(
+        "the {0} dispatch has no incident number: confirm it first, or give the reason to close without it"
+    )]
+    Unconfirmed(Agency),
+    #[error("no {0} dispatch was canceled on this alarm, or its stand-down is already confirmed")]
+    NoStandDown(Agency),
+    #[error("the alarm is closed and owes no agency anything")]
+    NoTasks,
 }

@@ -2,7 +2,7 @@
 //! The actions themselves are the desk's (`crate::desk`); each is committed to the alarm's
 //! log before the answer, and the answer is the alarm as it now stands.
 
-use super::body::Body;
+use super::body::{Body, OptionalBody};
 use super::caller::Caller;
 use super::{ApiError, ApiState};
 use crate::desk::{self, Outcome};
@@ -85,6 +85,16 @@ pub async fn take(
     Path(id): Path<AlarmId>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::take(&state, &caller.0, id).await?;
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
+}
+
+/// A supervisor takes the alarm over from its handler.
+pub async fn take_over(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<AlarmId>,
+) -> Result<Json<AlarmView>, ApiError> {
+    let alarm = desk::take_over(&state, &caller.0, id).await?;
     Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
@@ -192,11 +202,50 @@ pub async fn note(
     Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 
+#[derive(Deserialize)]
+pub struct StandDownBody {
+    agency: Agency,
+    told: String,
+}
+
+/// Whom the agent told at the agency to stand down.
+pub async fn stand_down(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<AlarmId>,
+    Body(body): Body<StandDownBody>,
+) -> Result<Json<AlarmView>, ApiError> {
+    let alarm = desk::stand_down(&state, &caller.0, id, body.agency, &body.told).await?;
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloseBody {
+    /// A code from `GET /api/resolution-codes`.
+    resolution: Option<String>,
+    /// Required when a dispatch has no incident number.
+    reason: Option<String>,
+}
+
 pub async fn close(
     State(state): State<ApiState>,
     caller: Caller,
     Path(id): Path<AlarmId>,
+    OptionalBody(body): OptionalBody<CloseBody>,
 ) -> Result<Json<AlarmView>, ApiError> {
-    let alarm = desk::close(&state, &caller.0, id).await?;
+    let alarm = desk::close(
+        &state,
+        &caller.0,
+        id,
+        body.resolution.as_deref(),
+        body.reason.as_deref(),
+    )
+    .await?;
     Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
+}
+
+/// The center's resolution codes, in the order the console offers them.
+pub async fn resolution_codes(State(state): State<ApiState>, _caller: Caller) -> Json<Value> {
+    Json(json!({ "codes": state.resolution_codes.all() }))
 }

@@ -43,6 +43,8 @@ pub struct ApiState {
     pub attempts: Arc<Mutex<HashMap<AlarmId, Vec<Millis>>>>,
     /// The time zone the console shows clock times in.
     pub timezone: chrono_tz::Tz,
+    /// What the handler may close an alarm with.
+    pub resolution_codes: Arc<crate::resolution::ResolutionCodes>,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -59,6 +61,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/alarms/{id}", get(alarms::one))
         .route("/api/alarms/{id}/take", post(alarms::take))
         .route("/api/alarms/{id}/release", post(alarms::release))
+        .route("/api/alarms/{id}/takeover", post(alarms::take_over))
+        .route("/api/alarms/{id}/stand-down", post(alarms::stand_down))
+        .route("/api/resolution-codes", get(alarms::resolution_codes))
         .route(
             "/api/alarms/{id}/calls/{call}/outcome",
             post(alarms::outcome),

@@ -191,11 +191,61 @@ pub async fn note(
     answer(&state, &agent, id, done).await
 }
 
+#[derive(Deserialize)]
+pub struct CloseForm {
+    #[serde(default)]
+    resolution: String,
+    #[serde(default)]
+    reason: String,
+}
+
 pub async fn close(
     State(state): State<ApiState>,
     agent: Agent,
     Path(id): Path<AlarmId>,
+    form: Result<Form<CloseForm>, FormRejection>,
 ) -> Response {
-    let done = desk::close(&state, &agent.user, id).await.map(drop);
+    let done = match body(form) {
+        Ok(f) => desk::close(
+            &state,
+            &agent.user,
+            id,
+            Some(&f.resolution),
+            Some(&f.reason),
+        )
+        .await
+        .map(drop),
+        Err(e) => Err(e),
+    };
+    answer(&state, &agent, id, done).await
+}
+
+pub async fn take_over(
+    State(state): State<ApiState>,
+    agent: Agent,
+    Path(id): Path<AlarmId>,
+) -> Response {
+    let done = desk::take_over(&state, &agent.user, id).await.map(drop);
+    answer(&state, &agent, id, done).await
+}
+
+#[derive(Deserialize)]
+pub struct StandDownForm {
+    agency: Agency,
+    told: String,
+}
+
+pub async fn stand_down(
+    State(state): State<ApiState>,
+    agent: Agent,
+    Path(id): Path<AlarmId>,
+    form: Result<Form<StandDownForm>, FormRejection>,
+) -> Response {
+    let done = match body(form) {
+        Ok(f) => desk::stand_down(&state, &agent.user, id, f.agency, &f.told)
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
     answer(&state, &agent, id, done).await
 }

@@ -36,6 +36,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/alarms/{id}/panel", get(alarm::fragment))
         .route("/console/alarms/{id}/take", post(actions::take))
         .route("/console/alarms/{id}/release", post(actions::release))
+        .route("/console/alarms/{id}/takeover", post(actions::take_over))
+        .route("/console/alarms/{id}/stand-down", post(actions::stand_down))
         .route(
             "/console/alarms/{id}/calls/{call}/outcome",
             post(actions::outcome),

@@ -135,6 +135,7 @@ async fn serve(db: &str, http: bool, settings: Settings) -> Server {
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(db),
         region: watchpost_server::phone::Region::US,
+        resolution_codes: Default::default(),
     })
     .await
     .unwrap()

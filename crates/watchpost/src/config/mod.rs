@@ -66,6 +66,8 @@ pub struct HttpTable {
 #[serde(default, deny_unknown_fields)]
 pub struct AlarmsTable {
     pub follow_up: Option<Span>,
+    /// What the handler may close an alarm with, in the order the console offers them.
+    pub resolution_codes: Option<watchpost_server::resolution::ResolutionCodes>,
 }
 
 /// `[cluster]`: this node among the nodes sharing a PostgreSQL database.
@@ -182,6 +184,10 @@ mod tests {
             listen = "127.0.0.1:9090"
             [alarms]
             follow_up = "90m"
+            resolution_codes = [
+                { code = "false_user", text = "False alarm – user error" },
+                { code = "wind", text = "Wind shook the doors" },
+            ]
             [cluster]
             node = "site-a-1"
             lease = "10s"
@@ -194,6 +200,9 @@ mod tests {
         let runaway = file.receiver.runaway.unwrap().0.unwrap();
         assert_eq!((runaway.signals, runaway.window_ms), (50, 120_000));
         assert_eq!(file.alarms.follow_up, Some(Span::seconds(5400)));
+        let codes = file.alarms.resolution_codes.unwrap();
+        assert_eq!(codes.text("wind"), Some("Wind shook the doors"));
+        assert_eq!(codes.all().len(), 2);
         assert_eq!(file.cluster.lease, Some(Span::seconds(10)));
         assert_eq!(file.database.create, Some(true));
     }
@@ -218,6 +227,10 @@ mod tests {
             (
                 "[alarms]\nfollow_up = -5",
                 "alarms.follow_up: -5 is negative",
+            ),
+            (
+                "[alarms]\nresolution_codes = [{ code = \"a\", text = \"A\" }, { code = \"a\", text = \"B\" }]",
+                "alarms.resolution_codes: entry 2: code \"a\" is listed twice",
             ),
             ("[database]\ncreate = \"yes\"", "database.create: "),
             (
