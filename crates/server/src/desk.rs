@@ -445,6 +445,12 @@ pub async fn close(
     resolution: Option<&str>,
     reason: Option<&str>,
 ) -> Result<Alarm, ApiError> {
+    // Whose alarm it is comes first: a non-handler learns nothing more.
+    let probe = Input::AgentClose {
+        resolution: None,
+        reason: None,
+    };
+    let alarm = handled(state, agent, id, &probe).await?;
     let codes = &state.resolution_codes;
     let resolution = resolution.map(str::trim).unwrap_or_default();
     if resolution.is_empty() {
@@ -464,7 +470,6 @@ pub async fn close(
         resolution: Some(resolution.to_string()),
         reason: reason.map(str::to_string),
     };
-    let alarm = handled(state, agent, id, &input).await?;
     let unconfirmed = alarm
         .dispatches()
         .iter()
