@@ -392,3 +392,152 @@ async fn an_agent_works_an_alarm_in_the_console() {
     );
     center.server.stop().await.unwrap();
 }
+
+impl Browser {
+    /// A browser signed in as `name`, through the sign-in form.
+    async fn signed_in(base: &str, name: &str) -> Browser {
+        let client = Client::builder().redirect(Policy::none()).build().unwrap();
+        let mut browser = Browser {
+            client,
+            base: base.to_string(),
+            cookie: None,
+            seen: String::new(),
+        };
+        let response = browser
+            .client
+            .post(format!("{base}/login"))
+            .form(&[("name", name), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        browser.cookie = Some(
+            cookie["wp_session=".len()..]
+                .split(';')
+                .next()
+                .unwrap()
+                .into(),
+        );
+        browser
+    }
+
+    /// The open alarms' ids, once there are `n`.
+    async fn queue_of(&self, n: usize) -> Vec<i64> {
+        for _ in 0..100 {
+            let list = self.api("/api/alarms").await;
+            let ids: Vec<i64> = list["alarms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_i64().unwrap())
+                .collect();
+            if ids.len() == n {
+                return ids;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the queue never had {n} alarms");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alarm_screen_shows_duress_takeover_resolution_and_who_did_what() {
+    let users = [("amy", Role::Agent), ("sue", Role::Supervisor)];
+    let center = Center::start(&[account()], &users, true).await;
+    let key = center.api_key("4F39").await;
+    let base = center.base.clone();
+    let mut amy = Browser::signed_in(&base, "amy").await;
+    let mut sue = Browser::signed_in(&base, "sue").await;
+    let signal = |sia: &'static str| {
+        let (client, base, key) = (amy.client.clone(), base.clone(), key.clone());
+        async move {
+            let sent = client
+                .post(format!("{base}/api/signals"))
+                .bearer_auth(&key)
+                .json(&json!({ "sia": sia }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(sent.status(), StatusCode::ACCEPTED);
+        }
+    };
+    signal("HA001").await;
+    let duress = amy.queue_of(1).await[0];
+    signal("BA003").await;
+    let burglary = *amy
+        .queue_of(2)
+        .await
+        .iter()
+        .find(|id| **id != duress)
+        .unwrap();
+
+    // The burglary's screen and the queue say a duress is open at the account.
+    let (_, page, _) = amy.get(&format!("/console/alarms/{burglary}")).await;
+    assert!(page.contains("banner-duress"), "{page}");
+    assert!(page.contains(&format!(
+        "DURESS alarm <a href=\"/console/alarms/{duress}\">#{duress}</a>"
+    )));
+    let (_, queue, _) = amy.get("/console/queue").await;
+    assert!(queue.contains("DURESS open at this account"), "{queue}");
+
+    // Amy takes the duress alarm; the supervisor sees "Take over" and takes it.
+    let screen = format!("/console/alarms/{duress}");
+    amy.post(&format!("{screen}/take"), &[], true).await;
+    let (_, page, _) = sue.get(&screen).await;
+    assert!(page.contains("Handled by <strong>amy</strong>"), "{page}");
+    assert!(page.contains(&format!("{screen}/takeover")), "{page}");
+    let (_, page, _) = amy.get(&screen).await;
+    assert!(
+        !page.contains("/takeover"),
+        "an agent is offered no takeover"
+    );
+    let (status, panel, _) = sue.post(&format!("{screen}/takeover"), &[], true).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(panel.contains("You are handling this alarm"), "{panel}");
+    assert!(panel.contains("sue took over from amy"), "{panel}");
+    assert!(
+        panel.contains(r#"<td class="by">agent sue</td>"#),
+        "{panel}"
+    );
+    assert!(
+        panel.contains(r#"<td class="by">panel</td>"#),
+        "the signal: {panel}"
+    );
+
+    // Amy can no longer act on it.
+    let (_, panel, _) = amy
+        .post(&format!("{screen}/notes"), &[("text", "still mine?")], true)
+        .await;
+    assert!(panel.contains("handled by sue"), "{panel}");
+
+    // Closing asks for a resolution code, and here for the missing incident number's reason.
+    assert!(panel.contains(r#"<option value="false_user">False alarm – user error</option>"#));
+    let (_, panel, _) = sue.get(&screen).await;
+    assert!(panel.contains(r#"name="reason""#), "{panel}");
+    let (_, panel, _) = sue.post(&format!("{screen}/close"), &[], true).await;
+    assert!(panel.contains("closing needs a resolution code"), "{panel}");
+    let (_, panel, _) = sue
+        .post(
+            &format!("{screen}/close"),
+            &[("resolution", "false_user"), ("reason", "")],
+            true,
+        )
+        .await;
+    assert!(panel.contains("has no incident number"), "{panel}");
+    let (_, panel, _) = sue
+        .post(
+            &format!("{screen}/close"),
+            &[("resolution", "false_user"), ("reason", "phone line down")],
+            true,
+        )
+        .await;
+    assert!(
+        panel
+            .contains("resolution: <strong class=\"resolution\">False alarm – user error</strong>"),
+        "{panel}"
+    );
+    // Closed, the burglary's banner goes away.
+    let (_, page, _) = amy.get(&format!("/console/alarms/{burglary}")).await;
+    assert!(!page.contains("banner-duress"), "{page}");
+    center.server.stop().await.unwrap();
+}

@@ -10,15 +10,16 @@ use super::layout::{self, Key, key_button};
 use super::session::Agent;
 use crate::api::{ApiError, ApiState};
 use crate::desk;
-use crate::view::next_step;
+use crate::resolution::ResolutionCodes;
+use crate::view::{actor_words, next_step};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use watchpost_core::account::Account;
-use watchpost_core::alarm::{Call, CallId, CallResult, Purpose};
+use watchpost_core::alarm::{Call, CallId, CallResult, Purpose, TaskKind};
 use watchpost_core::{Action, Alarm, Input, Millis};
-use watchpost_store::{AlarmId, LogBody, Recording, User};
+use watchpost_store::{AlarmId, LogBody, Recording, Role, User};
 
 pub const KEYS: [Key; 18] = [
     ("t", "take / release"),
@@ -59,6 +60,8 @@ pub struct Screen<'a> {
     pub recorded_calls: Vec<CallId>,
     /// The center places its calls itself (SIP telephony).
     pub center_dials: bool,
+    /// What the handler may close the alarm with.
+    pub codes: &'a ResolutionCodes,
 }
 
 /// The calls whose recording the timeline lists, in the order of its `recorded` rows.
@@ -132,6 +135,7 @@ pub async fn panel(
         recordings,
         recorded_calls,
         center_dials: state.board.center_dials(),
+        codes: &state.resolution_codes,
     }))
 }
 
@@ -228,6 +232,9 @@ pub fn render(s: &Screen) -> Markup {
                     "Alarm #" (id) " · signal at " (format::date_time(spec.opened_at, s.tz))
                     @if let Some((at, _)) = alarm.closed() {
                         " · closed at " (clock(at, s.tz))
+                        @if let Some(code) = alarm.resolution() {
+                            " · resolution: " strong.resolution { (s.codes.text(code).unwrap_or(code)) }
+                        }
                     } @else {
                         " · open for " span.age data-since=(spec.opened_at) { (format::age(crate::now_ms() - spec.opened_at)) }
                     }
@@ -246,6 +253,14 @@ pub fn render(s: &Screen) -> Markup {
             @if alarm.is_silent() {
                 div.banner-silent role="alert" { "SILENT — never call the premises. Never discuss this alarm with a caller." }
             }
+            @for duress in alarm.duress_open() {
+                div.banner-duress role="alert" {
+                    "DURESS alarm " a href=(format!("/console/alarms/{duress}")) { "#" (duress) }
+                    " is open at this account: nobody at the premises can cancel this alarm — a disarm, \
+                     the app or a caller saying cancel (even with the right password) is refused, \
+                     and the plan goes on to dispatch."
+                }
+            }
             div.next-step #next-step { (next_step(alarm, s.center_dials)) }
             div.grid {
                 div {
@@ -254,7 +269,7 @@ pub fn render(s: &Screen) -> Markup {
                     (voicemails(s))
                     (dispatch_forms(s))
                     @if open && alarm.dispatched() && alarm.current_call().is_none() {
-                        (action(id, "close", key_button("f", "Close (follow-up done)", "", None)))
+                        (close_form(s))
                     }
                     @if open {
                         (action(id, "notes", html! {
@@ -286,7 +301,12 @@ fn handler(s: &Screen) -> Markup {
                     strong { "You are handling this alarm." }
                     (action(s.id, "release", key_button("t", "Release", "", None)))
                 },
-                Some(agent) => { "Handled by " strong { (agent) } "." },
+                Some(agent) => {
+                    "Handled by " strong { (agent) } "."
+                    @if s.user.role >= Role::Supervisor {
+                        (action(s.id, "takeover", key_button("t", "Take over", "", None)))
+                    }
+                },
                 None => {
                     span.muted { "Nobody is handling this alarm." }
                     (action(s.id, "take", key_button("t", "Take", "primary", None)))
@@ -442,23 +462,69 @@ fn voicemails(s: &Screen) -> Markup {
     }
 }
 
-/// A form for each dispatch still waiting for its incident number.
+/// A card for each task owed to an agency (issue 12, finding 5), timed since it arose: the
+/// incident number of a request, whom the agent told of a cancellation. Shown while the alarm
+/// is in the queue, closed or not.
 fn dispatch_forms(s: &Screen) -> Markup {
     html! {
-        @if s.alarm.is_open() {
-            @for d in s.alarm.dispatches().iter().filter(|d| d.reference.is_none() && d.canceled_at.is_none()) {
-                div.card {
-                    h3 { (name_of(&d.agency)) " requested at " (clock(d.requested_at, s.tz)) }
-                    (action(s.id, "dispatch/confirm", html! {
-                        input type="hidden" name="agency" value=(d.agency.as_str());
-                        label for=(format!("ref-{}", d.agency)) { "Agency's incident number " kbd { "i" } }
-                        input #(format!("ref-{}", d.agency)) type="text" name="reference" autocomplete="off"
-                            data-key="i" required;
-                        button type="submit" { "Record" }
-                    }))
+        @for task in s.alarm.open_tasks() {
+            div.card.task {
+                @match task.kind {
+                    TaskKind::Request => {
+                        h3 {
+                            "Request " (name_of(&task.agency)) " — requested at " (clock(task.since, s.tz))
+                            ", unconfirmed for " span.age data-since=(task.since) { (format::age(crate::now_ms() - task.since)) }
+                        }
+                        (action(s.id, "dispatch/confirm", html! {
+                            input type="hidden" name="agency" value=(task.agency.as_str());
+                            label for=(format!("ref-{}", task.agency)) { "Agency's incident number " kbd { "i" } }
+                            input #(format!("ref-{}", task.agency)) type="text" name="reference" autocomplete="off"
+                                data-key="i" required;
+                            button type="submit" { "Record" }
+                        }))
+                    },
+                    TaskKind::StandDown => {
+                        h3 {
+                            "Tell " (name_of(&task.agency)) " to stand down — canceled at " (clock(task.since, s.tz))
+                            ", not told for " span.age data-since=(task.since) { (format::age(crate::now_ms() - task.since)) }
+                        }
+                        (action(s.id, "stand-down", html! {
+                            input type="hidden" name="agency" value=(task.agency.as_str());
+                            label for=(format!("told-{}", task.agency)) { "Whom you told " kbd { "i" } }
+                            input #(format!("told-{}", task.agency)) type="text" name="told" autocomplete="off"
+                                data-key="i" required placeholder="e.g. dispatcher Ray, badge 412";
+                            button type="submit" { "Told them" }
+                        }))
+                    },
                 }
             }
         }
+    }
+}
+
+/// Closing a dispatched alarm in follow-up: a resolution code from the center's list, and the
+/// reason to close without the incident number when a request has none.
+fn close_form(s: &Screen) -> Markup {
+    let unconfirmed = s
+        .alarm
+        .open_tasks()
+        .iter()
+        .any(|t| t.kind == TaskKind::Request);
+    html! {
+        (action(s.id, "close", html! {
+            label for="resolution" { "Resolution " kbd { "f" } }
+            select #resolution name="resolution" data-key="f" required {
+                option value="" { "— choose —" }
+                @for code in s.codes.all() {
+                    option value=(code.code) { (code.text) }
+                }
+            }
+            @if unconfirmed {
+                label for="close-reason" { "Why close without the incident number" }
+                input #close-reason type="text" name="reason" autocomplete="off" required;
+            }
+            button type="submit" { "Close (follow-up done)" }
+        }))
     }
 }
 
@@ -571,13 +637,7 @@ fn calls_table(s: &Screen) -> Markup {
                             td { (time_cell(s, opened, call.answered_at)) }
                             td { (time_cell(s, opened, call.ended_at)) }
                             td { (call_state(call)) @if call.voicemail_left { " (message left)" } }
-                            td {
-                                @match call.verified {
-                                    Some(true) => "match",
-                                    Some(false) => "no match",
-                                    None => "",
-                                }
-                            }
+                            td { (words(call.password())) }
                             td { (call.decision.map_or("", |d| d.as_str())) }
                         }
                     }
@@ -620,12 +680,13 @@ fn timeline(s: &Screen) -> Markup {
     html! {
         h2 { "Timeline" }
         table.timeline {
-            thead { tr { th { "Time (UTC)" } th { "What" } th { "Detail" } } }
+            thead { tr { th { "Time (UTC)" } th { "What" } th { "By" } th { "Detail" } } }
             tbody {
                 @for entry in s.alarm.timeline() {
                     tr {
                         td { (time_cell(s, opened, Some(entry.at))) }
                         td { (words(&entry.event)) }
+                        td.by { (actor_words(&entry.by)) }
                         td {
                             (entry.detail)
                             @if entry.event == "recorded"

@@ -97,6 +97,9 @@ fn row(id: AlarmId, alarm: &Alarm, now: watchpost_core::Millis, center_dials: bo
                 @if alarm.is_silent() {
                     span.silent-tag { "SILENT — never call the premises" } " "
                 }
+                @if !alarm.duress_open().is_empty() {
+                    span.silent-tag { "DURESS open at this account: no cancel" } " "
+                }
                 (next_step(alarm, center_dials))
             }
         }
