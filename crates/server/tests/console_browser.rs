@@ -136,7 +136,8 @@ async fn screenshot(c: &Client, name: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
 async fn an_agent_cancels_a_burglary_in_chromium() {
-    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let users = [("amy", Role::Agent), ("sue", Role::Supervisor)];
+    let center = Center::start(&[account()], &users, true).await;
     let key = center.api_key("4F39").await;
     let base = center.base.clone();
     let profile = tempfile::tempdir().unwrap();
@@ -196,11 +197,12 @@ async fn an_agent_cancels_a_burglary_in_chromium() {
     wait_for(&c, "#panel").await;
     wait_text(&c, "#next-step", "Call Ann Lee (+15555550101)").await;
 
-    // The screen follows changes made elsewhere (here a note through the JSON API)...
+    // The screen follows changes made elsewhere (here a supervisor's note through the JSON
+    // API)...
     let api = reqwest::Client::new();
     let login: serde_json::Value = api
         .post(format!("{base}/api/login"))
-        .json(&json!({"name": "amy", "password": PASSWORD}))
+        .json(&json!({"name": "sue", "password": PASSWORD}))
         .send()
         .await
         .unwrap()
