@@ -676,7 +676,10 @@ async fn a_killed_node_s_alarms_and_panels_continue_on_the_other_node() {
         "one call each, none repeated: {done_x}"
     );
     let done_y = on_b
-        .post(&format!("/api/alarms/{id_y}/close"), json!({}))
+        .post(
+            &format!("/api/alarms/{id_y}/close"),
+            json!({"resolution": "false_user"}),
+        )
         .await;
     assert!(!done_y["closed_at"].is_null(), "{done_y}");
     assert_eq!(done_y["disposition"], "dispatched", "{done_y}");
@@ -832,7 +835,10 @@ async fn a_killed_node_s_alarms_and_panels_continue_on_the_other_node() {
             agency: Agency::Police,
             reference: "PD-2025-0042".into(),
         },
-        Input::AgentClose,
+        Input::AgentClose {
+            resolution: Some("false_user".into()),
+            reason: None,
+        },
     ];
     assert_eq!(
         inputs(&log_x),
