@@ -262,7 +262,6 @@ pub async fn callback(
 ) -> Result<(Option<CallId>, Alarm), ApiError> {
     require_agent(agent)?;
     let alarm = discussable(state, id).await?;
-    take_if_free(state, agent, id).await?;
     let index = alarm
         .spec()
         .contacts
