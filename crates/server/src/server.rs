@@ -41,6 +41,8 @@ pub struct Config {
     /// Where national phone numbers (typed in an account search, presented by callers) are
     /// from.
     pub region: crate::phone::Region,
+    /// The console's attention thresholds (waiting colours, unattended alarms).
+    pub console: crate::attention::ConsoleConfig,
 }
 
 #[derive(Debug, Error)]
@@ -181,6 +183,7 @@ impl Server {
                     lines: lines.clone(),
                     attempts: Default::default(),
                     timezone: config.timezone,
+                    console: config.console,
                 });
                 let mut stopped = stop.subscribe();
                 background.push(tokio::spawn(async move {

@@ -65,6 +65,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(url),
         region: watchpost_server::phone::Region::US,
+        console: Default::default(),
     })
     .await
     .unwrap();

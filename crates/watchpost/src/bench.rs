@@ -229,6 +229,7 @@ async fn self_hosted(
             timezone: chrono_tz::Tz::UTC,
             recordings: watchpost_server::RecordingsConfig::beside(&db),
             region: watchpost_server::phone::Region::US,
+            console: Default::default(),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

@@ -192,6 +192,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(&db),
         region: watchpost_server::phone::Region::US,
+        console: Default::default(),
     })
     .await?;
 

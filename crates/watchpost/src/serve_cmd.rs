@@ -97,6 +97,7 @@ struct Resolved {
     timezone: chrono_tz::Tz,
     telephony: config::telephony::Choice,
     recordings: watchpost_server::RecordingsConfig,
+    console: watchpost_server::ConsoleConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -184,11 +185,13 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         ),
     };
     let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
+    let console = file.console.config().map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
     Ok(Resolved {
+        console,
         telephony,
         recordings,
         db,
@@ -232,6 +235,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         timezone,
         telephony,
         recordings,
+        console,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -264,6 +268,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Choice::Sip(config) => config.region,
             _ => watchpost_server::phone::Region::US,
         },
+        console,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;

@@ -17,7 +17,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 use watchpost_core::account::Account;
 use watchpost_core::alarm::{Call, CallId, CallResult, Purpose};
-use watchpost_core::{Action, Alarm, Input, Millis};
+use watchpost_core::{Action, Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, Recording, User};
 
 pub const KEYS: [Key; 18] = [
@@ -135,15 +135,23 @@ pub async fn panel(
     }))
 }
 
+/// The keys of a closed alarm's screen: it can only be looked at.
+pub const CLOSED_KEYS: [Key; 2] = [("r", "refresh"), ("q", "queue")];
+
 /// The whole page around the panel.
 pub fn page_with(id: AlarmId, user: &User, panel: Markup) -> Markup {
+    page_keys(id, user, panel, &KEYS)
+}
+
+/// The whole page around the panel, with the legend of `keys`.
+pub fn page_keys(id: AlarmId, user: &User, panel: Markup, keys: &[Key]) -> Markup {
     let content = html! {
         div #panel data-alarm=(id) hx-get=(format!("/console/alarms/{id}/panel"))
             hx-trigger="sse:alarm[wpMine(detail)]" hx-swap="innerHTML" {
             (panel)
         }
     };
-    layout::page(&format!("Alarm {id}"), Some(user), true, &KEYS, content)
+    layout::page(&format!("Alarm {id}"), Some(user), true, keys, content)
 }
 
 /// A page saying what went wrong, for an alarm that cannot be shown.
@@ -163,6 +171,11 @@ pub async fn page(
     Path(id): Path<AlarmId>,
 ) -> Response {
     match panel(&state, &agent.user, id, None).await {
+        // The board holds the open alarms: any other is closed (or does not exist, and
+        // `panel` said so).
+        Ok(inner) if state.board.get(id).is_none() => {
+            page_keys(id, &agent.user, inner, &CLOSED_KEYS).into_response()
+        }
         Ok(inner) => page_with(id, &agent.user, inner).into_response(),
         Err(e) => failure(&agent.user, &e),
     }
@@ -186,6 +199,38 @@ fn action(id: AlarmId, path: &str, content: Markup) -> Markup {
     html! {
         form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML" {
             (content)
+        }
+    }
+}
+
+/// Like `action`, but the browser asks the agent `question` before sending (htmx
+/// `hx-confirm`): for an action that requests help the agent did not ask for by name.
+fn confirmed_action(id: AlarmId, path: &str, question: &str, content: Markup) -> Markup {
+    let url = format!("/console/alarms/{id}/{path}");
+    html! {
+        form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML"
+            hx-confirm=(question) {
+            (content)
+        }
+    }
+}
+
+/// The step's clocks, ticking in the browser from the server's times: how long the alarm
+/// has been at its current step (since its last timeline entry), and how long the
+/// follow-up window has left.
+fn timers(s: &Screen) -> Markup {
+    let now = crate::now_ms();
+    let step = crate::attention::last_activity(s.alarm);
+    let follow_up = s
+        .alarm
+        .poll_timeout()
+        .filter(|_| s.alarm.dispatched() && s.alarm.current_call().is_none());
+    html! {
+        p.timers {
+            "On this step for " span.age #step-timer data-since=(step) { (format::age(now - step)) }
+            @if let Some(until) = follow_up {
+                " · follow-up ends in " span.age #follow-up-timer data-until=(until) { (format::age(until - now)) }
+            }
         }
     }
 }
@@ -215,6 +260,15 @@ pub fn render(s: &Screen) -> Markup {
             .iter()
             .filter(|c| c.purpose == Purpose::Callback && c.is_open()),
     );
+    if !open {
+        active.clear();
+    }
+    // The newest call is selected until the agent selects another (console.js): shortcuts
+    // act on the selected call only.
+    let newest = active
+        .iter()
+        .max_by_key(|c| (c.requested_at, c.id))
+        .map(|c| c.id);
     html! {
         div class={ "screen p" (priority) @if !open { " closed" } } {
             @if let Some(error) = s.error {
@@ -247,11 +301,14 @@ pub fn render(s: &Screen) -> Markup {
                 div.banner-silent role="alert" { "SILENT — never call the premises. Never discuss this alarm with a caller." }
             }
             div.next-step #next-step { (next_step(alarm, s.center_dials)) }
+            @if open { (timers(s)) }
             div.grid {
                 div {
                     @if open { (handler(s)) }
-                    @for call in &active { (call_card(s, call)) }
-                    (voicemails(s))
+                    @for (n, call) in active.iter().enumerate() {
+                        (call_card(s, call, n + 1, active.len(), newest == Some(call.id)))
+                    }
+                    @if open { (voicemails(s)) }
                     (dispatch_forms(s))
                     @if open && alarm.dispatched() && alarm.current_call().is_none() {
                         (action(id, "close", key_button("f", "Close (follow-up done)", "", None)))
@@ -306,7 +363,19 @@ fn purpose(call: &Call) -> &'static str {
 }
 
 /// The call in progress (or a callback being handled) and what the agent can record on it.
-fn call_card(s: &Screen, call: &Call) -> Markup {
+/// What ending an answered deciding call without a decision asks for, in words: the
+/// protocol treats it as a request for the plan's agency.
+fn agency_words(agency: Agency) -> &'static str {
+    match agency {
+        Agency::Police => "police",
+        Agency::Fire => "the fire department",
+        Agency::Medical => "an ambulance",
+        Agency::Guard => "the guard service",
+    }
+}
+
+/// `n` of `of` calls on screen; `selected`: the one the shortcuts act on.
+fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Markup {
     let phone = s
         .alarm
         .spec()
@@ -317,9 +386,17 @@ fn call_card(s: &Screen, call: &Call) -> Markup {
     let outcome = |key: &str, label: &str, class: &str, value: &str| {
         key_button(key, label, class, Some(("outcome", value)))
     };
+    let since = call
+        .answered_at
+        .or(call.placed_at)
+        .unwrap_or(call.requested_at);
     html! {
-        div.card.current {
-            h3 { (purpose(call)) " " (call.to) }
+        div class={ "card current call" @if selected { " selected" } } data-call=(call.id) {
+            h3 {
+                @if of > 1 { kbd.select title="select this call" { (n) } " " }
+                (purpose(call)) " " (call.to)
+                " " span.muted.timer { "(" span.age data-since=(since) { (format::age(crate::now_ms() - since)) } ")" }
+            }
             p {
                 a.phone href=(tel(phone)) { (phone) }
                 " "
@@ -369,16 +446,24 @@ fn call_card(s: &Screen, call: &Call) -> Markup {
                     (action(s.id, &format!("{path}/outcome"), outcome("e", "Told them: end call", "primary", "ended")))
                 } @else {
                     (password(s, call))
+                    // Cancel only once the password matched on this call: an unverified
+                    // cancel would be a dispatch request the agent did not ask for.
                     (action(s.id, &format!("{path}/decision"), html! {
-                        (key_button("c", "Cancel — false alarm", "good", Some(("decision", "cancel"))))
+                        @if call.verified == Some(true) {
+                            (key_button("c", "Cancel — false alarm", "good", Some(("decision", "cancel"))))
+                        }
                         (key_button("d", "Dispatch", "danger", Some(("decision", "dispatch"))))
                     }))
-                    (action(s.id, &format!("{path}/outcome"), html! {
-                        (outcome("e", "Hung up without deciding", "", "ended"))
-                        @if call.purpose != Purpose::Callback {
-                            span.muted { "(treated as asking for help)" }
-                        }
-                    }))
+                    @if call.purpose == Purpose::Callback {
+                        (action(s.id, &format!("{path}/outcome"), outcome("e", "Hung up without deciding", "", "ended")))
+                    } @else {
+                        (confirmed_action(s.id, &format!("{path}/outcome"),
+                            &format!("Ending this call now requests {}. End the call?", agency_words(s.alarm.agency())),
+                            html! {
+                                (outcome("e", "Hung up without deciding", "", "ended"))
+                                span.muted { "(requests " (agency_words(s.alarm.agency())) ")" }
+                            }))
+                    }
                 }
             }
         }
@@ -393,6 +478,7 @@ fn password(s: &Screen, call: &Call) -> Markup {
             "Verbal password: "
             @match call.verified {
                 Some(true) => span.result.match { "match" },
+                _ if call.password_attempts == 0 => span.muted { "not checked yet" },
                 Some(false) => {
                     span.result.nomatch { "no match" }
                     " " span.muted { "(" (call.password_attempts) " of 2 tries)" }
@@ -448,7 +534,11 @@ fn dispatch_forms(s: &Screen) -> Markup {
         @if s.alarm.is_open() {
             @for d in s.alarm.dispatches().iter().filter(|d| d.reference.is_none() && d.canceled_at.is_none()) {
                 div.card {
-                    h3 { (name_of(&d.agency)) " requested at " (clock(d.requested_at, s.tz)) }
+                    h3 {
+                        (name_of(&d.agency)) " requested at " (clock(d.requested_at, s.tz))
+                        " · " span.age.unconfirmed data-since=(d.requested_at) { (format::age(crate::now_ms() - d.requested_at)) }
+                        " without an incident number"
+                    }
                     (action(s.id, "dispatch/confirm", html! {
                         input type="hidden" name="agency" value=(d.agency.as_str());
                         label for=(format!("ref-{}", d.agency)) { "Agency's incident number " kbd { "i" } }
@@ -549,6 +639,17 @@ fn time_cell(s: &Screen, opened: Millis, at: Option<Millis>) -> Markup {
     }
 }
 
+/// The calls table's password column: "not checked" when no attempt was made on an
+/// answered call (an unverified decision is not a failed check), never "no match" then.
+fn password_cell(call: &Call) -> &'static str {
+    match call.verified {
+        Some(true) => "match",
+        _ if call.password_attempts > 0 => "no match",
+        _ if call.result == Some(CallResult::Answered) => "not checked",
+        _ => "",
+    }
+}
+
 fn calls_table(s: &Screen) -> Markup {
     let opened = s.alarm.spec().opened_at;
     html! {
@@ -571,13 +672,7 @@ fn calls_table(s: &Screen) -> Markup {
                             td { (time_cell(s, opened, call.answered_at)) }
                             td { (time_cell(s, opened, call.ended_at)) }
                             td { (call_state(call)) @if call.voicemail_left { " (message left)" } }
-                            td {
-                                @match call.verified {
-                                    Some(true) => "match",
-                                    Some(false) => "no match",
-                                    None => "",
-                                }
-                            }
+                            td { (password_cell(call)) }
                             td { (call.decision.map_or("", |d| d.as_str())) }
                         }
                     }
