@@ -308,7 +308,7 @@ pub fn render(s: &Screen) -> Markup {
                     @for (n, call) in active.iter().enumerate() {
                         (call_card(s, call, n + 1, active.len(), newest == Some(call.id)))
                     }
-                    @if open { (voicemails(s)) }
+                    (voicemails(s))
                     (dispatch_forms(s))
                     @if open && alarm.dispatched() && alarm.current_call().is_none() {
                         (action(id, "close", key_button("f", "Close (follow-up done)", "", None)))
@@ -517,7 +517,7 @@ fn voicemails(s: &Screen) -> Markup {
                     ". The message:"
                 }
                 p.message #voicemail-message { (s.alarm.voicemail_message()) }
-                @for call in left.iter().filter(|c| s.alarm.can_overturn(c.id)) {
+                @for call in left.iter().filter(|c| s.alarm.is_open() && s.alarm.can_overturn(c.id)) {
                     (action(s.id, &format!("calls/{}/outcome", call.id), html! {
                         (key_button("o", &format!("It's a person: {}", call.to), "good", Some(("outcome", "answered"))))
                         span.muted { "(the center stops the message and connects them to you)" }
