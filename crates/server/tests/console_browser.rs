@@ -533,11 +533,18 @@ async fn the_password_field_and_cancel_are_safe_in_chromium() {
     // The focus is in the password field; the agent presses its shortcut, then types.
     click(&c, "input[name=password]").await;
     press(&c, 'p').await;
+    press(&c, 'p').await;
     let field = c.active_element().await.unwrap();
     assert_eq!(
         field.attr("name").await.unwrap().as_deref(),
         Some("password")
     );
+    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some(""));
+    wait_text(&c, ".key-note", "this field's shortcut and was not typed").await;
+    // A capital is typed (the check ignores case): a password may begin with the letter.
+    press(&c, 'P').await;
+    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("P"));
+    press(&c, '\u{E003}').await; // Backspace
     assert_eq!(field.prop("value").await.unwrap().as_deref(), Some(""));
     field.send_keys(VERBAL).await.unwrap();
     click(&c, "form[action$='/calls/0/password'] button[type=submit]").await;
@@ -645,6 +652,17 @@ async fn shortcuts_act_on_the_selected_call_in_chromium() {
     let path = format!("/api/alarms/{id}/calls/3/decision");
     ok(&api, &path, json!({ "decision": "cancel" })).await;
     wait_text(&c, "#next-step", "Closed").await;
+    let mut shown = Vec::new();
+    for span in c.find_all(Locator::Css("footer.keys span")).await.unwrap() {
+        if span.is_displayed().await.unwrap() {
+            shown.push(span.text().await.unwrap());
+        }
+    }
+    assert_eq!(
+        shown,
+        ["r refresh", "q queue"],
+        "the legend of a closed alarm"
+    );
     let logged = center.store.log(id).await.unwrap().len();
     for key in ['t', 'm', 'k', 'f', 'd'] {
         press(&c, key).await;

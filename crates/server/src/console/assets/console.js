@@ -140,31 +140,31 @@
 
   // On a closed alarm only these keys do anything: it can be looked at, not acted on.
   var CLOSED_KEYS = /^[rq]$/;
+  // An alarm that closes while its screen is open: the legend keeps only those keys.
+  function closedLegend() {
+    if (!document.querySelector('#panel .screen.closed')) return;
+    document.querySelectorAll('footer.keys span').forEach(function (span) {
+      var kbd = span.querySelector('kbd');
+      if (kbd && !CLOSED_KEYS.test(kbd.textContent)) span.hidden = true;
+    });
+  }
 
   // A field's own shortcut letter pressed in it while it is empty is taken as the shortcut
   // (the agent meant "go to the field", and is there), not typed: a password attempt never
-  // goes out with that letter added. Pressed again at once, it is typed (a password may start
-  // with it); a note beside the field says so.
+  // goes out with that letter added. To begin with that letter, type it as a capital (the
+  // verbal password check ignores case); a note beside the field says so.
   function swallowOwnKey(field, e) {
     if (field.value !== '' || field.getAttribute('data-key') !== e.key) return false;
-    if (field.getAttribute('data-swallowed') === e.key) {
-      field.removeAttribute('data-swallowed');
-      return false;
-    }
-    field.setAttribute('data-swallowed', e.key);
     var note = field.parentNode.querySelector('.key-note');
     if (!note) {
       note = document.createElement('span');
       note.className = 'key-note muted';
       field.insertAdjacentElement('afterend', note);
     }
-    note.textContent = '"' + e.key + '" is this field\'s shortcut and was not typed; ' +
-      'press it again to type it.';
+    note.textContent = '"' + e.key + '" is this field\'s shortcut and was not typed; to begin ' +
+      'with it, type "' + e.key.toUpperCase() + '".';
     return true;
   }
-  document.addEventListener('input', function (e) {
-    if (e.target && e.target.removeAttribute) e.target.removeAttribute('data-swallowed');
-  });
 
   document.addEventListener('keydown', function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -302,6 +302,7 @@
       return;
     }
     selectCall(null);
+    closedLegend();
     tick();
     if (selected && (document.activeElement === document.body || !document.activeElement)) {
       var again = rows().filter(function (a) { return a.getAttribute('href') === selected; })[0];
