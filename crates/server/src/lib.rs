@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod api;
+pub mod attention;
 pub mod auth;
 mod board;
 pub mod cluster;
@@ -25,6 +26,7 @@ pub mod sim_telephony;
 mod supervision;
 pub mod view;
 
+pub use attention::ConsoleConfig;
 pub use board::{Board, Change};
 pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};

@@ -43,6 +43,8 @@ pub struct Config {
     pub region: crate::phone::Region,
     /// What the handler may close an alarm with.
     pub resolution_codes: crate::resolution::ResolutionCodes,
+    /// The console's attention thresholds (waiting colours, unattended alarms).
+    pub console: crate::attention::ConsoleConfig,
 }
 
 #[derive(Debug, Error)]
@@ -184,6 +186,7 @@ impl Server {
                     attempts: Default::default(),
                     timezone: config.timezone,
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
+                    console: config.console,
                 });
                 let mut stopped = stop.subscribe();
                 background.push(tokio::spawn(async move {

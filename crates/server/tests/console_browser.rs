@@ -415,3 +415,324 @@ async fn chromium_plays_a_call_recording_from_the_timeline() {
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
+
+/// Signs `name` in through the sign-in form and waits for the queue.
+async fn sign_in_page(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_for(c, "input[name=name]")
+        .await
+        .send_keys(name)
+        .await
+        .unwrap();
+    wait_for(c, "input[name=password]")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    click(c, "form.login button[type=submit]").await;
+    wait_for(c, "#queue-table").await;
+}
+
+/// Sends a SIA signal for 4F39 and waits for the alarm it opens; its id.
+async fn open_alarm(center: &Center, key: &str, sia: &str) -> i64 {
+    let before = center.server.board.open_alarms().len();
+    let signal = reqwest::Client::new()
+        .post(format!("{}/api/signals", center.base))
+        .bearer_auth(key)
+        .json(&json!({ "sia": sia }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signal.status(), reqwest::StatusCode::ACCEPTED);
+    let started = Instant::now();
+    loop {
+        let open = center.server.board.open_alarms();
+        if open.len() > before {
+            return open.iter().map(|(id, _)| *id).max().unwrap();
+        }
+        assert!(started.elapsed() < PATIENCE, "no alarm for {sia}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The JSON API as `name`.
+async fn api_as(center: &Center, name: &str) -> common::Api {
+    let client = reqwest::Client::new();
+    let token = common::sign_in(&client, &center.base, name).await;
+    common::Api {
+        client,
+        base: center.base.clone(),
+        token,
+    }
+}
+
+async fn ok(api: &common::Api, path: &str, body: serde_json::Value) {
+    let (status, answer) = api.post(path, body).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{path}: {answer}");
+}
+
+/// Gives the page time to act on a key it must ignore.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(600)).await;
+}
+
+/// Finding 2 and finding 1 (console side): no shortcut fires, or types its letter, inside a
+/// field — the password field's own shortcut pressed in it is not typed, so the right password
+/// matches on the first attempt; Escape leaves a field and shortcuts work again. Cancel is not
+/// offered (nor does its key act) before the password matched; ending the answered call asks
+/// first, naming the agency, and nothing happens when the agent says no.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
+async fn the_password_field_and_cancel_are_safe_in_chromium() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let key = center.api_key("4F39").await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    c.set_window_size(1400, 1900).await.unwrap();
+    sign_in_page(&c, &center.base, "amy").await;
+    let id = open_alarm(&center, &key, "BA003").await;
+    let api = api_as(&center, "amy").await;
+    ok(&api, &format!("/api/alarms/{id}/take"), json!({})).await;
+    for outcome in ["placed", "answered"] {
+        let path = format!("/api/alarms/{id}/calls/0/outcome");
+        ok(&api, &path, json!({ "outcome": outcome })).await;
+    }
+    c.goto(&format!("{}/console/alarms/{id}", center.base))
+        .await
+        .unwrap();
+    wait_for(&c, "input[name=password]").await;
+
+    // Before a match: no cancel, and its key does nothing.
+    assert!(c.find(Locator::Css("button[value=cancel]")).await.is_err());
+    press(&c, 'c').await;
+    settle().await;
+    let alarm = center.server.board.get(id).unwrap();
+    assert_eq!(alarm.calls()[0].decision, None);
+    assert!(!alarm.dispatched());
+
+    // Ending the call asks first, naming the agency; "no" leaves the call as it was.
+    press(&c, 'e').await;
+    let started = Instant::now();
+    let question = loop {
+        match c.get_alert_text().await {
+            Ok(text) => break text,
+            Err(_) if started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("no confirmation asked: {e}"),
+        }
+    };
+    assert_eq!(
+        question,
+        "Ending this call now requests police. End the call?"
+    );
+    c.dismiss_alert().await.unwrap();
+    settle().await;
+    let alarm = center.server.board.get(id).unwrap();
+    assert!(alarm.calls()[0].is_open(), "the call goes on");
+    assert!(!alarm.dispatched());
+
+    // The focus is in the password field; the agent presses its shortcut, then types.
+    click(&c, "input[name=password]").await;
+    press(&c, 'p').await;
+    press(&c, 'p').await;
+    let field = c.active_element().await.unwrap();
+    assert_eq!(
+        field.attr("name").await.unwrap().as_deref(),
+        Some("password")
+    );
+    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some(""));
+    wait_text(&c, ".key-note", "this field's shortcut and was not typed").await;
+    // A capital is typed (the check ignores case): a password may begin with the letter.
+    press(&c, 'P').await;
+    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("P"));
+    press(&c, '\u{E003}').await; // Backspace
+    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some(""));
+    field.send_keys(VERBAL).await.unwrap();
+    click(&c, "form[action$='/calls/0/password'] button[type=submit]").await;
+    wait_text(&c, "#password-0", "match").await;
+    let call = center.server.board.get(id).unwrap().calls()[0].clone();
+    assert_eq!(call.verified, Some(true));
+    assert_eq!(call.password_attempts, 1, "matched on the first attempt");
+
+    // Now cancel is offered. In the note field its key is only a letter; Escape, and it acts.
+    wait_for(&c, "button[value=cancel]").await;
+    press(&c, 'm').await;
+    press(&c, 'x').await;
+    press(&c, 'c').await;
+    settle().await;
+    let note = wait_for(&c, "#note").await.prop("value").await.unwrap();
+    assert_eq!(note.as_deref(), Some("xc"));
+    assert!(center.server.board.get(id).unwrap().is_open());
+    press(&c, '\u{E00C}').await; // Escape
+    press(&c, 'c').await;
+    wait_text(&c, "#next-step", "Closed: canceled_by_contact").await;
+
+    c.close().await.unwrap();
+    center.server.stop().await.unwrap();
+}
+
+/// Finding 7 and "not checked": with several calls on screen the newest is selected, 1–9 or
+/// a click select another (and the choice outlives a refresh), and a shortcut acts on the
+/// selected call only; a callback ended with no password attempt says "not checked"; on a
+/// closed alarm no key acts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
+async fn shortcuts_act_on_the_selected_call_in_chromium() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let key = center.api_key("4F39").await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    c.set_window_size(1400, 1900).await.unwrap();
+    sign_in_page(&c, &center.base, "amy").await;
+    let id = open_alarm(&center, &key, "BA003").await;
+    let api = api_as(&center, "amy").await;
+    ok(&api, &format!("/api/alarms/{id}/take"), json!({})).await;
+    for contact in ["Ann Lee", "Bob Lee"] {
+        let path = format!("/api/alarms/{id}/callbacks");
+        ok(&api, &path, json!({ "contact": contact })).await;
+    }
+    c.goto(&format!("{}/console/alarms/{id}", center.base))
+        .await
+        .unwrap();
+    // Call 0 (to Ann, not dialled), callbacks 1 (Ann) and 2 (Bob): the newest is selected.
+    wait_for(&c, ".card.call.selected[data-call='2']").await;
+    assert_eq!(
+        c.find_all(Locator::Css(".card.call")).await.unwrap().len(),
+        3
+    );
+    // e ends the selected call: Bob's callback, not the first card with an e (Ann's).
+    press(&c, 'e').await;
+    let started = Instant::now();
+    while center.server.board.get(id).unwrap().calls()[2].is_open() {
+        assert!(started.elapsed() < PATIENCE, "Bob's callback never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        center.server.board.get(id).unwrap().calls()[1].is_open(),
+        "Ann's callback goes on"
+    );
+    wait_text(&c, "#panel", "not checked").await;
+    // Now Ann's callback is the newest; 1 selects the first card (the call to make), and
+    // its key acts there only.
+    wait_for(&c, ".card.call.selected[data-call='1']").await;
+    press(&c, '1').await;
+    wait_for(&c, ".card.call.selected[data-call='0']").await;
+    assert_eq!(
+        c.find_all(Locator::Css(".card.call.selected"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    press(&c, 'l').await;
+    let started = Instant::now();
+    while center.server.board.get(id).unwrap().calls()[0]
+        .placed_at
+        .is_none()
+    {
+        assert!(started.elapsed() < PATIENCE, "call 0 was never dialled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The choice outlives the refresh; a click selects a call too.
+    wait_for(&c, ".card.call.selected[data-call='0']").await;
+    click(&c, ".card.call[data-call='1'] h3").await;
+    wait_for(&c, ".card.call.selected[data-call='1']").await;
+    press(&c, 'e').await;
+    let started = Instant::now();
+    while center.server.board.get(id).unwrap().calls()[1].is_open() {
+        assert!(started.elapsed() < PATIENCE, "Ann's callback never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(center.server.board.get(id).unwrap().calls()[0].is_open());
+
+    // Closed (a third callback, verified, cancels): no key acts any more.
+    let path = format!("/api/alarms/{id}/callbacks");
+    ok(&api, &path, json!({ "contact": "Bob Lee" })).await;
+    let path = format!("/api/alarms/{id}/calls/3/password");
+    ok(&api, &path, json!({ "password": VERBAL })).await;
+    let path = format!("/api/alarms/{id}/calls/3/decision");
+    ok(&api, &path, json!({ "decision": "cancel" })).await;
+    wait_text(&c, "#next-step", "Closed").await;
+    let mut shown = Vec::new();
+    for span in c.find_all(Locator::Css("footer.keys span")).await.unwrap() {
+        if span.is_displayed().await.unwrap() {
+            shown.push(span.text().await.unwrap());
+        }
+    }
+    assert_eq!(
+        shown,
+        ["r refresh", "q queue"],
+        "the legend of a closed alarm"
+    );
+    let logged = center.store.log(id).await.unwrap().len();
+    for key in ['t', 'm', 'k', 'f', 'd'] {
+        press(&c, key).await;
+    }
+    settle().await;
+    let active = c.active_element().await.unwrap();
+    assert_ne!(active.tag_name().await.unwrap(), "textarea");
+    assert!(c.find(Locator::Css("#panel form")).await.is_err());
+    assert_eq!(
+        center.store.log(id).await.unwrap().len(),
+        logged,
+        "nothing was done to the closed alarm"
+    );
+
+    c.close().await.unwrap();
+    center.server.stop().await.unwrap();
+}
+
+/// Attention: a priority 1 alarm arriving beeps (a WebAudio tone made in the page) and puts
+/// "(1) P1 FIRE – watchpost" in the tab title until the agent uses the queue; a row that
+/// waits past its threshold changes colour as the clock ticks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
+async fn a_priority_1_alarm_beeps_and_marks_the_tab_in_chromium() {
+    let console = watchpost_server::ConsoleConfig {
+        waiting_ms: [3_000; 4],
+        ..Default::default()
+    };
+    let center = Center::start_console(
+        &[account()],
+        &[("amy", Role::Agent)],
+        true,
+        watchpost_core::Settings::default(),
+        console,
+    )
+    .await;
+    let key = center.api_key("4F39").await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    sign_in_page(&c, &center.base, "amy").await;
+    settle().await;
+    assert_eq!(c.title().await.unwrap(), "Queue · watchpost");
+
+    let id = open_alarm(&center, &key, "FA001").await;
+    wait_text(&c, "#queue-table tbody", "fire").await;
+    let started = Instant::now();
+    while !c.title().await.unwrap().contains("P1") {
+        assert!(started.elapsed() < PATIENCE, "the title never changed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(c.title().await.unwrap(), "(1) P1 FIRE \u{2013} watchpost");
+    let beeps = c
+        .execute("return window.wpAttention.beeps", vec![])
+        .await
+        .unwrap();
+    assert_eq!(beeps, json!(1), "one beep for one new alarm");
+    // The row turns late by itself once the alarm has waited 3 s untaken.
+    let row = format!("tr[data-href='/console/alarms/{id}']");
+    assert!(c.find(Locator::Css(&format!("{row}.late"))).await.is_err());
+    wait_for(&c, &format!("{row}.late")).await;
+    // The agent uses the queue: the title is back.
+    press(&c, 'j').await;
+    let started = Instant::now();
+    while c.title().await.unwrap() != "Queue · watchpost" {
+        assert!(started.elapsed() < PATIENCE, "the title stays changed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    c.close().await.unwrap();
+    center.server.stop().await.unwrap();
+}

@@ -230,6 +230,7 @@ async fn self_hosted(
             recordings: watchpost_server::RecordingsConfig::beside(&db),
             region: watchpost_server::phone::Region::US,
             resolution_codes: Default::default(),
+            console: Default::default(),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

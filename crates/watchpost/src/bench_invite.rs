@@ -193,6 +193,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         recordings: watchpost_server::RecordingsConfig::beside(&db),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
+        console: Default::default(),
     })
     .await?;
 

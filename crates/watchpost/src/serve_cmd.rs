@@ -98,6 +98,7 @@ struct Resolved {
     telephony: config::telephony::Choice,
     recordings: watchpost_server::RecordingsConfig,
     resolution_codes: watchpost_server::resolution::ResolutionCodes,
+    console: watchpost_server::ConsoleConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -185,11 +186,13 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         ),
     };
     let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
+    let console = file.console.config().map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
     Ok(Resolved {
+        console,
         telephony,
         recordings,
         db,
@@ -235,6 +238,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         telephony,
         recordings,
         resolution_codes,
+        console,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -268,6 +272,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             _ => watchpost_server::phone::Region::US,
         },
         resolution_codes,
+        console,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;

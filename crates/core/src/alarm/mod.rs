@@ -237,6 +237,12 @@ impl Alarm {
         self.held && self.closed.is_none()
     }
 
+    /// The agency this alarm's plan asks for when it dispatches (what a dispatch request,
+    /// asked for or implied, goes to).
+    pub fn agency(&self) -> Agency {
+        self.agency
+    }
+
     pub fn dispatched(&self) -> bool {
         !self.dispatches.is_empty()
     }

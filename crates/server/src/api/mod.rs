@@ -45,6 +45,8 @@ pub struct ApiState {
     pub timezone: chrono_tz::Tz,
     /// What the handler may close an alarm with.
     pub resolution_codes: Arc<crate::resolution::ResolutionCodes>,
+    /// The console's attention thresholds.
+    pub console: crate::attention::ConsoleConfig,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -96,9 +98,25 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/signals", post(signals::receive))
         .route("/api/cluster", get(cluster))
+        .route("/api/attention", get(attention))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))
+}
+
+/// The unattended ("dead-man") alarms: open alarms nobody has taken within their
+/// priority's threshold, and taken ones with no timeline entry for too long
+/// (`crate::attention`, thresholds from the `[console]` table).
+async fn attention(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    _caller: caller::Caller,
+) -> axum::Json<crate::attention::Unattended> {
+    let open = state.board.open_alarms();
+    axum::Json(crate::attention::unattended(
+        &open,
+        &state.console,
+        crate::now_ms(),
+    ))
 }
 
 /// The nodes sharing this center and which partitions each drives, as this node last saw

@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 use watchpost_core::account::Account;
 use watchpost_core::alarm::{Call, CallId, CallResult, Purpose, TaskKind};
-use watchpost_core::{Action, Alarm, Input, Millis};
+use watchpost_core::{Action, Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, Recording, Role, User};
 
 pub const KEYS: [Key; 18] = [
@@ -139,15 +139,23 @@ pub async fn panel(
     }))
 }
 
+/// The keys of a closed alarm's screen: it can only be looked at.
+pub const CLOSED_KEYS: [Key; 2] = [("r", "refresh"), ("q", "queue")];
+
 /// The whole page around the panel.
 pub fn page_with(id: AlarmId, user: &User, panel: Markup) -> Markup {
+    page_keys(id, user, panel, &KEYS)
+}
+
+/// The whole page around the panel, with the legend of `keys`.
+pub fn page_keys(id: AlarmId, user: &User, panel: Markup, keys: &[Key]) -> Markup {
     let content = html! {
         div #panel data-alarm=(id) hx-get=(format!("/console/alarms/{id}/panel"))
             hx-trigger="sse:alarm[wpMine(detail)]" hx-swap="innerHTML" {
             (panel)
         }
     };
-    layout::page(&format!("Alarm {id}"), Some(user), true, &KEYS, content)
+    layout::page(&format!("Alarm {id}"), Some(user), true, keys, content)
 }
 
 /// A page saying what went wrong, for an alarm that cannot be shown.
@@ -167,6 +175,11 @@ pub async fn page(
     Path(id): Path<AlarmId>,
 ) -> Response {
     match panel(&state, &agent.user, id, None).await {
+        // The board holds the open alarms: any other is closed (or does not exist, and
+        // `panel` said so).
+        Ok(inner) if state.board.get(id).is_none() => {
+            page_keys(id, &agent.user, inner, &CLOSED_KEYS).into_response()
+        }
         Ok(inner) => page_with(id, &agent.user, inner).into_response(),
         Err(e) => failure(&agent.user, &e),
     }
@@ -190,6 +203,38 @@ fn action(id: AlarmId, path: &str, content: Markup) -> Markup {
     html! {
         form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML" {
             (content)
+        }
+    }
+}
+
+/// Like `action`, but the browser asks the agent `question` before sending (htmx
+/// `hx-confirm`): for an action that requests help the agent did not ask for by name.
+fn confirmed_action(id: AlarmId, path: &str, question: &str, content: Markup) -> Markup {
+    let url = format!("/console/alarms/{id}/{path}");
+    html! {
+        form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML"
+            hx-confirm=(question) {
+            (content)
+        }
+    }
+}
+
+/// The step's clocks, ticking in the browser from the server's times: how long the alarm
+/// has been at its current step (since its last timeline entry), and how long the
+/// follow-up window has left.
+fn timers(s: &Screen) -> Markup {
+    let now = crate::now_ms();
+    let step = crate::attention::last_activity(s.alarm);
+    let follow_up = s
+        .alarm
+        .poll_timeout()
+        .filter(|_| s.alarm.dispatched() && s.alarm.current_call().is_none());
+    html! {
+        p.timers {
+            "On this step for " span.age #step-timer data-since=(step) { (format::age(now - step)) }
+            @if let Some(until) = follow_up {
+                " · follow-up ends in " span.age #follow-up-timer data-until=(until) { (format::age(until - now)) }
+            }
         }
     }
 }
@@ -219,8 +264,18 @@ pub fn render(s: &Screen) -> Markup {
             .iter()
             .filter(|c| c.purpose == Purpose::Callback && c.is_open()),
     );
+    if !open {
+        active.clear();
+    }
+    // The newest call is selected until the agent selects another (console.js): shortcuts
+    // act on the selected call only.
+    let newest = active
+        .iter()
+        .max_by_key(|c| (c.requested_at, c.id))
+        .map(|c| c.id);
     html! {
-        div class={ "screen p" (priority) @if !open { " closed" } } {
+        // A closed alarm that still owes an agency a call keeps its task forms and keys.
+        div class={ "screen p" (priority) @if !alarm.in_queue() { " closed" } } {
             @if let Some(error) = s.error {
                 p.flash.error role="alert" { (error) }
             }
@@ -262,10 +317,13 @@ pub fn render(s: &Screen) -> Markup {
                 }
             }
             div.next-step #next-step { (next_step(alarm, s.center_dials)) }
+            @if open { (timers(s)) }
             div.grid {
                 div {
-                    @if open { (handler(s)) }
-                    @for call in &active { (call_card(s, call)) }
+                    @if alarm.in_queue() { (handler(s)) }
+                    @for (n, call) in active.iter().enumerate() {
+                        (call_card(s, call, n + 1, active.len(), newest == Some(call.id)))
+                    }
                     (voicemails(s))
                     (dispatch_forms(s))
                     @if open && alarm.dispatched() && alarm.current_call().is_none() {
@@ -326,7 +384,19 @@ fn purpose(call: &Call) -> &'static str {
 }
 
 /// The call in progress (or a callback being handled) and what the agent can record on it.
-fn call_card(s: &Screen, call: &Call) -> Markup {
+/// What ending an answered deciding call without a decision asks for, in words: the
+/// protocol treats it as a request for the plan's agency.
+fn agency_words(agency: Agency) -> &'static str {
+    match agency {
+        Agency::Police => "police",
+        Agency::Fire => "the fire department",
+        Agency::Medical => "an ambulance",
+        Agency::Guard => "the guard service",
+    }
+}
+
+/// `n` of `of` calls on screen; `selected`: the one the shortcuts act on.
+fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Markup {
     let phone = s
         .alarm
         .spec()
@@ -337,9 +407,17 @@ fn call_card(s: &Screen, call: &Call) -> Markup {
     let outcome = |key: &str, label: &str, class: &str, value: &str| {
         key_button(key, label, class, Some(("outcome", value)))
     };
+    let since = call
+        .answered_at
+        .or(call.placed_at)
+        .unwrap_or(call.requested_at);
     html! {
-        div.card.current {
-            h3 { (purpose(call)) " " (call.to) }
+        div class={ "card current call" @if selected { " selected" } } data-call=(call.id) {
+            h3 {
+                @if of > 1 { kbd.select title="select this call" { (n) } " " }
+                (purpose(call)) " " (call.to)
+                " " span.muted.timer { "(" span.age data-since=(since) { (format::age(crate::now_ms() - since)) } ")" }
+            }
             p {
                 a.phone href=(tel(phone)) { (phone) }
                 " "
@@ -389,16 +467,33 @@ fn call_card(s: &Screen, call: &Call) -> Markup {
                     (action(s.id, &format!("{path}/outcome"), outcome("e", "Told them: end call", "primary", "ended")))
                 } @else {
                     (password(s, call))
+                    // Cancel only once the password matched on this call: an unverified
+                    // cancel would be a dispatch request the agent did not ask for.
+                    // Under an open duress the cancel is refused and becomes a dispatch request
+                    // (PROTOCOLS.md, Duress 3): the agent is told so before it is sent.
+                    @let duress = s.alarm.duress_open().first();
+                    @if let (Some(true), Some(duress)) = (call.verified, duress) {
+                        (confirmed_action(s.id, &format!("{path}/decision"),
+                            &format!("Duress alarm #{duress} is open at this account: a cancel is refused and requests {}. Record the caller's cancel?",
+                                agency_words(s.alarm.agency())),
+                            key_button("c", "Cancel (refused: duress)", "", Some(("decision", "cancel")))))
+                    }
                     (action(s.id, &format!("{path}/decision"), html! {
-                        (key_button("c", "Cancel — false alarm", "good", Some(("decision", "cancel"))))
+                        @if call.verified == Some(true) && duress.is_none() {
+                            (key_button("c", "Cancel — false alarm", "good", Some(("decision", "cancel"))))
+                        }
                         (key_button("d", "Dispatch", "danger", Some(("decision", "dispatch"))))
                     }))
-                    (action(s.id, &format!("{path}/outcome"), html! {
-                        (outcome("e", "Hung up without deciding", "", "ended"))
-                        @if call.purpose != Purpose::Callback {
-                            span.muted { "(treated as asking for help)" }
-                        }
-                    }))
+                    @if call.purpose == Purpose::Callback {
+                        (action(s.id, &format!("{path}/outcome"), outcome("e", "Hung up without deciding", "", "ended")))
+                    } @else {
+                        (confirmed_action(s.id, &format!("{path}/outcome"),
+                            &format!("Ending this call now requests {}. End the call?", agency_words(s.alarm.agency())),
+                            html! {
+                                (outcome("e", "Hung up without deciding", "", "ended"))
+                                span.muted { "(requests " (agency_words(s.alarm.agency())) ")" }
+                            }))
+                    }
                 }
             }
         }
@@ -413,6 +508,7 @@ fn password(s: &Screen, call: &Call) -> Markup {
             "Verbal password: "
             @match call.verified {
                 Some(true) => span.result.match { "match" },
+                _ if call.password_attempts == 0 => span.muted { "not checked yet" },
                 Some(false) => {
                     span.result.nomatch { "no match" }
                     " " span.muted { "(" (call.password_attempts) " of 2 tries)" }
@@ -451,7 +547,7 @@ fn voicemails(s: &Screen) -> Markup {
                     ". The message:"
                 }
                 p.message #voicemail-message { (s.alarm.voicemail_message()) }
-                @for call in left.iter().filter(|c| s.alarm.can_overturn(c.id)) {
+                @for call in left.iter().filter(|c| s.alarm.is_open() && s.alarm.can_overturn(c.id)) {
                     (action(s.id, &format!("calls/{}/outcome", call.id), html! {
                         (key_button("o", &format!("It's a person: {}", call.to), "good", Some(("outcome", "answered"))))
                         span.muted { "(the center stops the message and connects them to you)" }
@@ -473,7 +569,7 @@ fn dispatch_forms(s: &Screen) -> Markup {
                     TaskKind::Request => {
                         h3 {
                             "Request " (name_of(&task.agency)) " — requested at " (clock(task.since, s.tz))
-                            ", unconfirmed for " span.age data-since=(task.since) { (format::age(crate::now_ms() - task.since)) }
+                            ", unconfirmed for " span.age.unconfirmed data-since=(task.since) { (format::age(crate::now_ms() - task.since)) }
                         }
                         (action(s.id, "dispatch/confirm", html! {
                             input type="hidden" name="agency" value=(task.agency.as_str());
@@ -615,6 +711,17 @@ fn time_cell(s: &Screen, opened: Millis, at: Option<Millis>) -> Markup {
     }
 }
 
+/// The calls table's password column: "not checked" when no attempt was made on an
+/// answered call (an unverified decision is not a failed check), never "no match" then.
+fn password_cell(call: &Call) -> &'static str {
+    match call.verified {
+        Some(true) => "match",
+        _ if call.password_attempts > 0 => "no match",
+        _ if call.result == Some(CallResult::Answered) => "not checked",
+        _ => "",
+    }
+}
+
 fn calls_table(s: &Screen) -> Markup {
     let opened = s.alarm.spec().opened_at;
     html! {
@@ -637,7 +744,7 @@ fn calls_table(s: &Screen) -> Markup {
                             td { (time_cell(s, opened, call.answered_at)) }
                             td { (time_cell(s, opened, call.ended_at)) }
                             td { (call_state(call)) @if call.voicemail_left { " (message left)" } }
-                            td { (words(call.password())) }
+                            td { (password_cell(call)) }
                             td { (call.decision.map_or("", |d| d.as_str())) }
                         }
                     }

@@ -26,9 +26,22 @@ pub fn page(title: &str, user: Option<&User>, live: bool, keys: &[Key], content:
             body data-now=(crate::now_ms()) {
                 @if let Some(user) = user {
                     (top_bar(user))
+                    // The unattended-alarms banner: supervisors only; it polls, because
+                    // an alarm becomes unattended by time passing, not by an event.
+                    @if user.role >= Role::Supervisor {
+                        div #unattended hx-get="/console/unattended" hx-trigger="load, every 5s"
+                            hx-swap="innerHTML" {}
+                    }
                 }
                 @if live {
-                    main hx-ext="sse" sse-connect="/api/events" { (content) }
+                    main hx-ext="sse" sse-connect="/api/events" {
+                        // Untaken priority 1 and 2 alarms, for console.js's sound and title.
+                        @if user.is_some() {
+                            div #arrivals hidden hx-get="/console/arrivals"
+                                hx-trigger="load, sse:alarm" hx-swap="innerHTML" {}
+                        }
+                        (content)
+                    }
                 } @else {
                     main { (content) }
                 }

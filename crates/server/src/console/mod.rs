@@ -6,6 +6,7 @@
 mod actions;
 mod alarm;
 mod assets;
+mod attention;
 mod format;
 mod layout;
 mod lines;
@@ -30,6 +31,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/lines", get(lines::fragment))
         .route("/console/lines/{id}/search", get(lines::search))
         .route("/console/lines/{id}/attach", post(lines::attach))
+        .route("/console/arrivals", get(attention::arrivals))
+        .route("/console/unattended", get(attention::banner))
         .route("/console/supervisor", get(supervisor::page))
         .route("/console/supervisor/stats", get(supervisor::fragment))
         .route("/console/alarms/{id}", get(alarm::page))

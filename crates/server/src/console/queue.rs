@@ -1,4 +1,6 @@
-//! The live queue: every open alarm, most urgent first then oldest, with its age ticking, who
+//! The live queue: every open alarm — those that need an agent's action first
+//! (`crate::attention::needs_action`), then most urgent, then oldest — with its age ticking
+//! (and its row changing colour once it has waited untaken past its priority's threshold), who
 //! handles it and the protocol's next step. Silent (duress) alarms are marked. The table
 //! re-fetches itself on each `alarm` event. Above it, calls to the center waiting for an
 //! agent to say which alarm they are about (`super::lines`).
@@ -25,23 +27,22 @@ pub async fn page(State(state): State<ApiState>, agent: Agent) -> Markup {
         (super::lines::live(&state.lines.waiting()))
         div #queue-live hx-get="/console/queue" hx-trigger="sse:alarm"
             hx-swap="innerHTML" hx-sync="this:queue last" {
-            (table(&state.board.open_alarms(), &agent, state.board.center_dials()))
+            (table(&state.board.open_alarms(), &agent, &state))
         }
     };
     layout::page("Queue", Some(&agent.user), true, &KEYS, content)
 }
 
 pub async fn fragment(State(state): State<ApiState>, agent: Agent) -> Markup {
-    table(
-        &state.board.open_alarms(),
-        &agent,
-        state.board.center_dials(),
-    )
+    table(&state.board.open_alarms(), &agent, &state)
 }
 
-/// The queue's heading and table; `alarms` are already in queue order.
-fn table(alarms: &[(AlarmId, Alarm)], agent: &Agent, center_dials: bool) -> Markup {
+/// The queue's heading and table.
+fn table(alarms: &[(AlarmId, Alarm)], agent: &Agent, state: &ApiState) -> Markup {
     let now = crate::now_ms();
+    let center_dials = state.board.center_dials();
+    let mut alarms = alarms.to_vec();
+    crate::attention::queue_order(&mut alarms);
     let mine = alarms
         .iter()
         .filter(|(_, a)| a.handler() == Some(agent.user.name.as_str()))
@@ -62,20 +63,32 @@ fn table(alarms: &[(AlarmId, Alarm)], agent: &Agent, center_dials: bool) -> Mark
                 @if alarms.is_empty() {
                     tr { td.muted colspan="8" { "No open alarms." } }
                 }
-                @for (id, alarm) in alarms {
-                    (row(*id, alarm, now, center_dials))
+                @for (id, alarm) in &alarms {
+                    (row(*id, alarm, now, center_dials, &state.console))
                 }
             }
         }
     }
 }
 
-fn row(id: AlarmId, alarm: &Alarm, now: watchpost_core::Millis, center_dials: bool) -> Markup {
+fn row(
+    id: AlarmId,
+    alarm: &Alarm,
+    now: watchpost_core::Millis,
+    center_dials: bool,
+    console: &crate::attention::ConsoleConfig,
+) -> Markup {
     let spec = alarm.spec();
     let priority = spec.kind.priority();
     let href = format!("/console/alarms/{id}");
+    let waits = !crate::attention::needs_action(alarm);
+    // Only an untaken alarm that needs an action turns "late": console.js adds the class
+    // when `data-late-at` passes, the server when it already has.
+    let late_at = (!waits && alarm.handler().is_none()).then(|| console.late_at(alarm));
+    let late = late_at.is_some_and(|at| now >= at);
     html! {
-        tr class={ "p" (priority) @if alarm.is_silent() { " silent" } } data-href=(href) {
+        tr class={ "p" (priority) @if alarm.is_silent() { " silent" } @if waits { " waits" } @if late { " late" } }
+            data-href=(href) data-late-at=[late_at] {
             td { a.open href=(href) data-row { "#" (id) } }
             td.prio { "P" (priority) }
             td {

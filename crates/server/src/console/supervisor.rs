@@ -1,21 +1,83 @@
-//! The supervisor's view: queue depth, the oldest open alarm, who handles what, and today's
+//! The supervisor's view: queue depth, the oldest open alarm, the unattended ("dead-man")
+//! alarms, each agent's load and handling times today (alarms handled now, closed today,
+//! time to take and handling time, mean and longest, last activity), and today's
 //! response times by kind — signal to first call placed and signal to dispatch requested,
 //! median and max — over the alarms opened since midnight in the center's time zone.
-//! Refreshes on `alarm` events.
+//! Refreshes on `alarm` events and every 15 s.
 
 use super::format::{self, words};
 use super::layout;
 use super::session::Agent;
 use crate::api::{ApiError, ApiState};
-use crate::desk;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
+use watchpost_core::Input;
 use watchpost_core::alarm::Purpose;
 use watchpost_core::{Alarm, AlarmKind, Millis};
-use watchpost_store::{AlarmId, AlarmState, Role};
+use watchpost_store::{AlarmId, AlarmState, LogBody, LogEntry, Role};
+
+/// One agent's day, from the logs of the alarms open or closed today.
+#[derive(Default)]
+struct AgentDay {
+    /// Alarms closed today that the agent handled when they closed.
+    closed: usize,
+    /// Signal to the agent's take, for each alarm the agent took first today.
+    to_take: Vec<Millis>,
+    /// The agent's first take to the close, for each alarm counted in `closed`.
+    handling: Vec<Millis>,
+    /// The agent's latest logged input today.
+    last: Option<Millis>,
+}
+
+/// Adds one alarm's log (and the alarm it replays to) to the agents' day.
+fn record_agents(
+    agents: &mut BTreeMap<String, AgentDay>,
+    log: &[LogEntry],
+    alarm: &Alarm,
+    midnight: Millis,
+) {
+    let opened = alarm.spec().opened_at;
+    let mut takes: Vec<(&str, Millis)> = Vec::new();
+    for entry in log {
+        if let LogBody::Input {
+            input: Input::Take { agent },
+        } = &entry.body
+            && !takes.iter().any(|(name, _)| name == agent)
+        {
+            takes.push((agent, entry.at));
+        }
+        if entry.at >= midnight
+            && let Some(name) = entry.actor.strip_prefix("agent:")
+        {
+            let day = agents.entry(name.to_string()).or_default();
+            day.last = day.last.max(Some(entry.at));
+        }
+    }
+    if let Some((first, at)) = takes.first()
+        && *at >= midnight
+    {
+        let day = agents.entry((*first).to_string()).or_default();
+        day.to_take.push(at - opened);
+    }
+    if let (Some((closed_at, _)), Some(handler)) = (alarm.closed(), alarm.handler())
+        && closed_at >= midnight
+    {
+        let day = agents.entry(handler.to_string()).or_default();
+        day.closed += 1;
+        if let Some((_, took)) = takes.iter().find(|(name, _)| *name == handler) {
+            day.handling.push(closed_at - took);
+        }
+    }
+}
+
+/// Mean and longest, or `None` for no values.
+fn mean_max(values: &[Millis]) -> Option<(Millis, Millis)> {
+    let max = *values.iter().max()?;
+    Some((values.iter().sum::<Millis>() / values.len() as Millis, max))
+}
 
 /// Delays from the signal, for one kind of alarm.
 #[derive(Default)]
@@ -57,18 +119,30 @@ fn median_max(values: &mut [Millis]) -> Option<(Millis, Millis)> {
     Some((median, values[n - 1]))
 }
 
-/// Today's delays by kind, from the store (closed alarms replayed) and the board.
-async fn today(state: &ApiState, now: Millis) -> Result<BTreeMap<AlarmKind, Delays>, ApiError> {
+/// Today's delays by kind (alarms opened today) and each agent's day (alarms open, or
+/// closed today), from the alarms' logs.
+async fn today(
+    state: &ApiState,
+    now: Millis,
+) -> Result<(BTreeMap<AlarmKind, Delays>, BTreeMap<String, AgentDay>), ApiError> {
     let midnight = format::midnight(now, state.timezone);
     let mut by_kind: BTreeMap<AlarmKind, Delays> = BTreeMap::new();
+    let mut agents: BTreeMap<String, AgentDay> = BTreeMap::new();
     for row in state.store.alarms(AlarmState::All).await? {
-        if row.opened_at < midnight {
+        if row.opened_at < midnight && row.closed_at.is_some_and(|at| at < midnight) {
             continue;
         }
-        let alarm = desk::load(state, row.id).await?;
-        record(by_kind.entry(alarm.spec().kind).or_default(), &alarm);
+        let log = state.store.log(row.id).await?;
+        let alarm = match state.board.get(row.id) {
+            Some(alarm) => alarm,
+            None => watchpost_store::replay(&log).map_err(ApiError::internal)?,
+        };
+        if row.opened_at >= midnight {
+            record(by_kind.entry(alarm.spec().kind).or_default(), &alarm);
+        }
+        record_agents(&mut agents, &log, &alarm, midnight);
     }
-    Ok(by_kind)
+    Ok((by_kind, agents))
 }
 
 /// The nodes sharing the center and how many partitions each drives: a node missing from
@@ -115,7 +189,17 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
             None => unhandled += 1,
         }
     }
-    let mut by_kind = today(state, now).await?;
+    let (mut by_kind, mut agents) = today(state, now).await?;
+    for name in handling.keys() {
+        agents.entry((*name).to_string()).or_default();
+    }
+    let found = super::attention::now(state);
+    let mean = |values: &[Millis]| match mean_max(values) {
+        Some((mean, max)) => html! {
+            td.num { (format::duration(mean)) } td.num { (format::duration(max)) }
+        },
+        None => html! { td.num.muted { "—" } td.num.muted { "—" } },
+    };
     let cell = |values: &mut Vec<Millis>| match median_max(values) {
         Some((median, max)) => html! {
             td.num { (format::duration(median)) } td.num { (format::duration(max)) }
@@ -134,25 +218,54 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
                 }
             }
         }
-        h2 { "Who handles what" }
-        table {
-            thead { tr { th { "Agent" } th { "Alarms" } } }
+        // The slot for the unknown-account items' count (kept for that part of issue 12).
+        div #unknown-accounts-slot {}
+        h2 { "Unattended alarms" }
+        div #unattended-list {
+            @if found.untaken + found.idle == 0 {
+                p.muted { "None: every alarm that needs an action is taken and being worked." }
+            } @else {
+                p.flash.error { (super::attention::described(&found)) }
+            }
+        }
+        h2 { "Agents today" }
+        table #agents {
+            thead {
+                tr {
+                    th { "Agent" } th { "Handling now" } th.num { "Closed today" }
+                    th.num { "To take, mean" } th.num { "longest" }
+                    th.num { "Handling, mean" } th.num { "longest" }
+                    th { "Last activity" }
+                }
+            }
             tbody {
-                @for (agent, alarms) in &handling {
-                    tr {
+                @for (agent, day) in &agents {
+                    tr data-agent=(agent) {
                         td { (agent) }
                         td {
-                            @for (n, (id, alarm)) in alarms.iter().enumerate() {
+                            @for (n, (id, alarm)) in handling.get(agent.as_str()).into_iter().flatten().enumerate() {
                                 @if n > 0 { ", " }
                                 a href=(format!("/console/alarms/{id}")) {
                                     "#" (id) " " (words(alarm.spec().kind.as_str()))
                                 }
                             }
                         }
+                        td.num.closed-today { (day.closed) }
+                        (mean(&day.to_take))
+                        (mean(&day.handling))
+                        td {
+                            @match day.last {
+                                Some(at) => {
+                                    (format::clock(at, state.timezone)) " ("
+                                    span.age data-since=(at) { (format::age(now - at)) } " ago)"
+                                },
+                                None => span.muted { "—" },
+                            }
+                        }
                     }
                 }
-                @if handling.is_empty() {
-                    tr { td.muted colspan="2" { "Nobody is handling an alarm." } }
+                @if agents.is_empty() {
+                    tr { td.muted colspan="8" { "No agent has worked an alarm today." } }
                 }
             }
         }
@@ -223,7 +336,13 @@ pub async fn fragment(State(state): State<ApiState>, agent: Agent) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::median_max;
+    use super::{mean_max, median_max};
+
+    #[test]
+    fn mean_and_longest() {
+        assert_eq!(mean_max(&[]), None);
+        assert_eq!(mean_max(&[1_000, 3_000, 8_000]), Some((4_000, 8_000)));
+    }
 
     #[test]
     fn median_and_max() {

@@ -77,6 +77,17 @@ impl Center {
         http: bool,
         settings: Settings,
     ) -> Center {
+        Center::start_console(accounts, users, http, settings, Default::default()).await
+    }
+
+    /// `start_with` these console attention thresholds too.
+    pub async fn start_console(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        http: bool,
+        settings: Settings,
+        console: watchpost_server::ConsoleConfig,
+    ) -> Center {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("center.db");
         let store: Db = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
@@ -85,7 +96,7 @@ impl Center {
         for (name, role) in users {
             auth.add_user(name, *role, PASSWORD, now()).await.unwrap();
         }
-        let server = serve(&db.display().to_string(), http, settings).await;
+        let server = serve(&db.display().to_string(), http, settings, console).await;
         let base = server
             .http_addr
             .map(|a| format!("http://{a}"))
@@ -104,7 +115,7 @@ impl Center {
         let http = self.server.http_addr.is_some();
         self.server.stop().await.unwrap();
         let db = self.dir.path().join("center.db").display().to_string();
-        let server = serve(&db, http, Settings::default()).await;
+        let server = serve(&db, http, Settings::default(), Default::default()).await;
         Center {
             base: server
                 .http_addr
@@ -124,7 +135,12 @@ impl Center {
     }
 }
 
-async fn serve(db: &str, http: bool, settings: Settings) -> Server {
+async fn serve(
+    db: &str,
+    http: bool,
+    settings: Settings,
+    console: watchpost_server::ConsoleConfig,
+) -> Server {
     Server::start(Config {
         node: watchpost_server::NodeConfig::new("test", db),
         db: db.to_string(),
@@ -136,6 +152,7 @@ async fn serve(db: &str, http: bool, settings: Settings) -> Server {
         recordings: watchpost_server::RecordingsConfig::beside(db),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
+        console,
     })
     .await
     .unwrap()

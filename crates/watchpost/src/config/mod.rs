@@ -3,6 +3,7 @@
 //!
 //! A later table is one more field of `ConfigFile` and one struct like the ones here.
 
+pub mod console;
 pub mod telephony;
 pub mod values;
 
@@ -22,6 +23,7 @@ pub struct ConfigFile {
     pub alarms: AlarmsTable,
     pub cluster: ClusterTable,
     pub telephony: telephony::TelephonyTable,
+    pub console: console::ConsoleTable,
 }
 
 /// `[center]`: who the center is to the people it calls.
@@ -191,6 +193,9 @@ mod tests {
             [cluster]
             node = "site-a-1"
             lease = "10s"
+            [console]
+            waiting_p2 = "45s"
+            idle = "10m"
             "#,
         )
         .unwrap();
@@ -205,6 +210,7 @@ mod tests {
         assert_eq!(codes.all().len(), 2);
         assert_eq!(file.cluster.lease, Some(Span::seconds(10)));
         assert_eq!(file.database.create, Some(true));
+        assert_eq!(file.console.config().unwrap().idle_ms, 600_000);
     }
 
     #[test]
@@ -248,6 +254,10 @@ mod tests {
             (
                 "[telephony]\npassword_env = \"hunter2 is my password\"",
                 "telephony.password_env: secrets are never read",
+            ),
+            (
+                "[console]\nidle = \"later\"",
+                "console.idle: \"later\" is not a duration",
             ),
             ("[center\nname = 1", "line 1"),
         ];

@@ -1,6 +1,8 @@
-// watchpost console: ticking ages, keyboard shortcuts, and the guard that keeps a live
-// refresh from wiping what the agent is typing. Plain script, no build step; htmx and its SSE
-// extension do the requests.
+// watchpost console: ticking ages and timers, keyboard shortcuts (never inside a field; on
+// the selected call when several are on screen; none on a closed alarm), the guard that keeps
+// a live refresh from wiping what the agent is typing, and the attention cues (a beep and the
+// tab title for a new priority 1 or 2 alarm; rows that change colour when they wait too
+// long). Plain script, no build step; htmx and its SSE extension do the requests.
 (function () {
   'use strict';
 
@@ -42,10 +44,18 @@
     document.querySelectorAll('[data-since]').forEach(function (el) {
       el.textContent = age(now - Number(el.getAttribute('data-since')));
     });
+    document.querySelectorAll('[data-until]').forEach(function (el) {
+      el.textContent = age(Number(el.getAttribute('data-until')) - now);
+    });
+    document.querySelectorAll('[data-late-at]').forEach(function (el) {
+      el.classList.toggle('late', now >= Number(el.getAttribute('data-late-at')));
+    });
   }
 
-  // The agent has typed into the alarm panel and not sent it yet.
+  // The agent has typed into the alarm panel and not sent it yet, or is in one of its
+  // fields (a refresh would take the focus away, and the next letters would be shortcuts).
   function busy(panel) {
+    if (typing(document.activeElement) && panel.contains(document.activeElement)) return true;
     return Array.prototype.some.call(
       panel.querySelectorAll('input[type=text], input[type=password], textarea'),
       function (input) { return input.value !== ''; });
@@ -94,22 +104,190 @@
     return true;
   }
 
+  // The call cards on the alarm screen; the selected one is what call shortcuts act on.
+  var chosenCall = null;
+  function callCards() {
+    return Array.prototype.slice.call(document.querySelectorAll('#panel .card.call'));
+  }
+  function selectCall(card) {
+    var cards = callCards();
+    if (!cards.length) return;
+    if (!card) {
+      card = cards.filter(function (c) { return c.getAttribute('data-call') === chosenCall; })[0];
+    }
+    if (!card) {
+      // The server marks the newest call; the agent's choice is gone (that call ended).
+      chosenCall = null;
+      card = cards.filter(function (c) { return c.classList.contains('selected'); })[0] ||
+        cards[cards.length - 1];
+    }
+    cards.forEach(function (c) { c.classList.toggle('selected', c === card); });
+  }
+
+  // The element a shortcut acts on: inside the selected call card first; elsewhere only
+  // outside every call card, so a key never acts on a call the agent did not select.
+  function shortcutTarget(key) {
+    var css = '[data-key="' + key + '"]';
+    var card = document.querySelector('#panel .card.call.selected');
+    var inCard = card && card.querySelector(css);
+    if (inCard) return inCard;
+    var all = document.querySelectorAll(css);
+    for (var i = 0; i < all.length; i++) {
+      if (!all[i].closest('.card.call')) return all[i];
+    }
+    return null;
+  }
+
+  // On a closed alarm only these keys do anything: it can be looked at, not acted on.
+  var CLOSED_KEYS = /^[rq]$/;
+  // An alarm that closes while its screen is open: the legend keeps only those keys.
+  function closedLegend() {
+    if (!document.querySelector('#panel .screen.closed')) return;
+    document.querySelectorAll('footer.keys span').forEach(function (span) {
+      var kbd = span.querySelector('kbd');
+      if (kbd && !CLOSED_KEYS.test(kbd.textContent)) span.hidden = true;
+    });
+  }
+
+  // A field's own shortcut letter pressed in it while it is empty is taken as the shortcut
+  // (the agent meant "go to the field", and is there), not typed: a password attempt never
+  // goes out with that letter added. To begin with that letter, type it as a capital (the
+  // verbal password check ignores case); a note beside the field says so.
+  function swallowOwnKey(field, e) {
+    if (field.value !== '' || field.getAttribute('data-key') !== e.key) return false;
+    var note = field.parentNode.querySelector('.key-note');
+    if (!note) {
+      note = document.createElement('span');
+      note.className = 'key-note muted';
+      field.insertAdjacentElement('afterend', note);
+    }
+    note.textContent = '"' + e.key + '" is this field\'s shortcut and was not typed; to begin ' +
+      'with it, type "' + e.key.toUpperCase() + '".';
+    return true;
+  }
+
   document.addEventListener('keydown', function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     var active = document.activeElement;
     if (typing(active)) {
+      // No shortcut ever fires inside a field; Escape leaves it.
       if (e.key === 'Escape') active.blur();
+      else if (swallowOwnKey(active, e)) e.preventDefault();
       return;
     }
     if ((e.key === 'j' || e.key === 'k') && move(e.key === 'j' ? 1 : -1)) {
       e.preventDefault();
       return;
     }
+    if (document.querySelector('#panel .screen.closed') && !CLOSED_KEYS.test(e.key)) return;
+    if (/^[1-9]$/.test(e.key)) {
+      var card = callCards()[Number(e.key) - 1];
+      if (card) {
+        chosenCall = card.getAttribute('data-call');
+        selectCall(card);
+        e.preventDefault();
+      }
+      return;
+    }
     if (!/^[a-z]$/.test(e.key)) return;
-    var target = document.querySelector('[data-key="' + e.key + '"]');
+    var target = shortcutTarget(e.key);
     if (!target || target.disabled) return;
     e.preventDefault();
     if (typing(target)) target.focus(); else target.click();
+  });
+
+  // A click in a call card selects that call.
+  document.addEventListener('click', function (e) {
+    var card = e.target.closest && e.target.closest('#panel .card.call');
+    if (card) {
+      chosenCall = card.getAttribute('data-call');
+      selectCall(card);
+    }
+  }, true);
+
+  // Attention: untaken priority 1 and 2 alarms (the hidden #arrivals list, refreshed on
+  // each alarm event) the agent has not seen in the queue yet beep once and put
+  // "(2) P1 FIRE – watchpost" in the tab title, until the agent looks at the queue (opens
+  // it, or uses it: a key, a click, the pointer). Seen and beeped alarms are remembered in
+  // the browser (localStorage), across pages.
+  var baseTitle = document.title;
+  var audio = null;
+  window.wpAttention = { beeps: 0 };
+  function remembered(name) {
+    try { return JSON.parse(localStorage.getItem(name) || '[]'); } catch (_) { return []; }
+  }
+  function remember(name, ids) {
+    try { localStorage.setItem(name, JSON.stringify(ids.slice(-500))); } catch (_) { /* full */ }
+  }
+  // A short two-tone beep made here (WebAudio): no sound file, nothing from the network.
+  function beep() {
+    window.wpAttention.beeps += 1;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [0, 0.18].forEach(function (start, n) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        osc.frequency.value = n ? 660 : 880;
+        gain.gain.value = 0.25;
+        osc.connect(gain);
+        gain.connect(audio.destination);
+        osc.start(audio.currentTime + start);
+        osc.stop(audio.currentTime + start + 0.15);
+      });
+    } catch (_) { /* no audio: the title still changes */ }
+  }
+  function arrivals() {
+    return Array.prototype.slice.call(document.querySelectorAll('#arrivals [data-alarm]'));
+  }
+  function onQueue() { return !!document.getElementById('queue-table'); }
+  function lookedAtQueue() {
+    if (!onQueue()) return;
+    var seen = remembered('wp-seen');
+    arrivals().forEach(function (el) {
+      var id = el.getAttribute('data-alarm');
+      if (seen.indexOf(id) < 0) seen.push(id);
+    });
+    remember('wp-seen', seen);
+    showTitle();
+  }
+  function showTitle() {
+    var seen = remembered('wp-seen');
+    var panel = document.getElementById('panel');
+    var here = panel && panel.getAttribute('data-alarm');
+    var unseen = arrivals().filter(function (el) {
+      var id = el.getAttribute('data-alarm');
+      return seen.indexOf(id) < 0 && id !== here;
+    });
+    if (!unseen.length) {
+      document.title = baseTitle;
+      return;
+    }
+    unseen.sort(function (a, b) {
+      return Number(a.getAttribute('data-priority')) - Number(b.getAttribute('data-priority')) ||
+        Number(b.getAttribute('data-alarm')) - Number(a.getAttribute('data-alarm'));
+    });
+    var top = unseen[0];
+    document.title = '(' + unseen.length + ') P' + top.getAttribute('data-priority') + ' ' +
+      top.getAttribute('data-kind') + ' \u2013 watchpost';
+  }
+  var firstArrivals = true;
+  function arrived() {
+    var beeped = remembered('wp-beeped');
+    var fresh = arrivals().map(function (el) { return el.getAttribute('data-alarm'); })
+      .filter(function (id) { return beeped.indexOf(id) < 0; });
+    if (fresh.length) {
+      beep();
+      remember('wp-beeped', beeped.concat(fresh));
+    }
+    // Opening the queue is looking at it; later arrivals wait for the agent to use it.
+    if (firstArrivals && onQueue() && document.visibilityState === 'visible') lookedAtQueue();
+    firstArrivals = false;
+    showTitle();
+  }
+  ['keydown', 'mousedown', 'pointermove'].forEach(function (name) {
+    document.addEventListener(name, lookedAtQueue, true);
+  });
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible') lookedAtQueue();
   });
 
   // A click anywhere on a queue row opens it.
@@ -118,7 +296,13 @@
     if (tr && !e.target.closest('a, button, form')) window.location = tr.getAttribute('data-href');
   });
 
-  document.addEventListener('htmx:afterSwap', function () {
+  document.addEventListener('htmx:afterSwap', function (e) {
+    if (e.target && e.target.id === 'arrivals') {
+      arrived();
+      return;
+    }
+    selectCall(null);
+    closedLegend();
     tick();
     if (selected && (document.activeElement === document.body || !document.activeElement)) {
       var again = rows().filter(function (a) { return a.getAttribute('href') === selected; })[0];
@@ -129,6 +313,8 @@
   document.addEventListener('DOMContentLoaded', function () {
     var now = document.body.getAttribute('data-now');
     if (now) skew = Number(now) - Date.now();
+    baseTitle = document.title;
+    selectCall(null);
     tick();
     setInterval(tick, 1000);
   });

@@ -1,0 +1,132 @@
+//! What needs an agent's attention, and for how long it has waited: which open alarms need
+//! an action (and sort first in the console's queue), when a waiting alarm changes colour,
+//! and the unattended ("dead-man") alarms the supervisors are alerted to. The thresholds
+//! come from the `[console]` table of the configuration file (README, "Configuration").
+
+use serde::Serialize;
+use watchpost_core::{Alarm, Millis};
+use watchpost_store::AlarmId;
+
+/// The console's attention thresholds, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// An untaken alarm of priority `n` changes colour in the queue after `waiting_ms[n - 1]`.
+    pub waiting_ms: [Millis; 4],
+    /// An alarm of priority `n` nobody has taken after `untaken_ms[n - 1]` alerts the
+    /// supervisors.
+    pub untaken_ms: [Millis; 4],
+    /// A taken alarm that needs an action and has had no timeline entry for this long
+    /// alerts the supervisors.
+    pub idle_ms: Millis,
+}
+
+impl Default for ConsoleConfig {
+    /// Colour after 30 s (P1), 60 s (P2), 2 min (P3), 5 min (P4); untaken alert after 30 s
+    /// (P1) or 60 s (others); idle alert after 5 min.
+    fn default() -> Self {
+        ConsoleConfig {
+            waiting_ms: [30_000, 60_000, 120_000, 300_000],
+            untaken_ms: [30_000, 60_000, 60_000, 60_000],
+            idle_ms: 300_000,
+        }
+    }
+}
+
+/// The threshold of `priority` (1–4; others count as 4) in a per-priority table.
+fn of(table: &[Millis; 4], priority: u8) -> Millis {
+    table[usize::from(priority.clamp(1, 4)) - 1]
+}
+
+impl ConsoleConfig {
+    /// When an untaken alarm opened at `opened_at` changes colour.
+    pub fn late_at(&self, alarm: &Alarm) -> Millis {
+        alarm.spec().opened_at + of(&self.waiting_ms, alarm.spec().kind.priority())
+    }
+}
+
+/// Whether an alarm in the queue needs something from an agent. A task owed to an agency
+/// (a request without its incident number, a cancellation nobody confirmed telling them)
+/// always does, even on a closed alarm. Otherwise it only waits when it is closed, when it is
+/// a trouble held until its panel is heard again, or when help is on the way: no call is in
+/// progress or to be made. Everything else (a call to make or to record, a callback on the
+/// line) needs an action.
+pub fn needs_action(alarm: &Alarm) -> bool {
+    if !alarm.open_tasks().is_empty() {
+        return true;
+    }
+    if !alarm.is_open() || alarm.is_held() {
+        return false;
+    }
+    let calls = alarm.current_call().is_some() || alarm.calls().iter().any(|c| c.is_open());
+    calls || !alarm.dispatched()
+}
+
+/// The last thing that happened on the alarm: its latest timeline entry, or its opening.
+pub fn last_activity(alarm: &Alarm) -> Millis {
+    alarm
+        .timeline()
+        .last()
+        .map_or(alarm.spec().opened_at, |e| e.at)
+        .max(alarm.spec().opened_at)
+}
+
+/// Open alarms in the queue's order: those that need an action first, then by priority,
+/// then oldest first.
+pub fn queue_order(alarms: &mut [(AlarmId, Alarm)]) {
+    alarms.sort_by_key(|(id, a)| {
+        (
+            !needs_action(a),
+            a.spec().kind.priority(),
+            a.spec().opened_at,
+            *id,
+        )
+    });
+}
+
+/// The unattended alarms, as `GET /api/attention` gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Unattended {
+    /// How many alarms need an action, nobody has taken them, and they have waited longer
+    /// than their priority's `untaken_ms`.
+    pub untaken: usize,
+    /// How many taken alarms need an action and have had no timeline entry for `idle_ms`.
+    pub idle: usize,
+    pub untaken_alarms: Vec<AlarmId>,
+    pub idle_alarms: Vec<AlarmId>,
+}
+
+/// The unattended alarms among `alarms` at `now`, in the order given.
+pub fn unattended(alarms: &[(AlarmId, Alarm)], config: &ConsoleConfig, now: Millis) -> Unattended {
+    let mut found = Unattended::default();
+    for (id, alarm) in alarms.iter().filter(|(_, a)| needs_action(a)) {
+        match alarm.handler() {
+            None => {
+                let waited = now - alarm.spec().opened_at;
+                if waited >= of(&config.untaken_ms, alarm.spec().kind.priority()) {
+                    found.untaken_alarms.push(*id);
+                }
+            }
+            Some(_) => {
+                if now - last_activity(alarm) >= config.idle_ms {
+                    found.idle_alarms.push(*id);
+                }
+            }
+        }
+    }
+    found.untaken = found.untaken_alarms.len();
+    found.idle = found.idle_alarms.len();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::of;
+
+    #[test]
+    fn priorities_outside_1_to_4_take_the_nearest() {
+        let table = [1, 2, 3, 4];
+        assert_eq!(of(&table, 0), 1);
+        assert_eq!(of(&table, 2), 2);
+        assert_eq!(of(&table, 9), 4);
+    }
+}

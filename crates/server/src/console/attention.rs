@@ -1,0 +1,72 @@
+//! The console's attention fragments, on every signed-in page (`layout::page`): the
+//! priority 1 and 2 alarms nobody has taken (console.js plays a sound and changes the tab
+//! title for those the agent has not seen in the queue yet), and for supervisors the banner
+//! of unattended ("dead-man") alarms (`crate::attention::unattended`).
+
+use super::session::Agent;
+use crate::api::ApiState;
+use crate::attention::{Unattended, unattended};
+use axum::extract::State;
+use maud::{Markup, html};
+use watchpost_store::{AlarmId, Role};
+
+/// The untaken priority 1 and 2 open alarms, as hidden items console.js reads: id,
+/// priority and kind (upper case, for the tab title).
+pub async fn arrivals(State(state): State<ApiState>, _agent: Agent) -> Markup {
+    let open = state.board.open_alarms();
+    html! {
+        @for (id, alarm) in open.iter().filter(|(_, a)| a.handler().is_none() && a.spec().kind.priority() <= 2) {
+            span data-alarm=(id) data-priority=(alarm.spec().kind.priority())
+                data-kind=(super::format::words(alarm.spec().kind.as_str()).to_uppercase()) {}
+        }
+    }
+}
+
+fn list(ids: &[AlarmId]) -> Markup {
+    html! {
+        @for (n, id) in ids.iter().enumerate() {
+            @if n > 0 { ", " }
+            a href=(format!("/console/alarms/{id}")) { "#" (id) }
+        }
+    }
+}
+
+/// The unattended alarms in words: what the banner and the supervisor view show.
+pub fn described(found: &Unattended) -> Markup {
+    html! {
+        @if found.untaken > 0 {
+            span.untaken {
+                (found.untaken) " alarm" @if found.untaken > 1 { "s" } " nobody has taken: "
+                (list(&found.untaken_alarms))
+            }
+        }
+        @if found.untaken > 0 && found.idle > 0 { " · " }
+        @if found.idle > 0 {
+            span.idle {
+                (found.idle) " taken alarm" @if found.idle > 1 { "s" } " with no activity: "
+                (list(&found.idle_alarms))
+            }
+        }
+    }
+}
+
+/// The unattended alarms now.
+pub fn now(state: &ApiState) -> Unattended {
+    unattended(&state.board.open_alarms(), &state.console, crate::now_ms())
+}
+
+/// The supervisors' banner (empty for others, and when nothing is unattended).
+pub async fn banner(State(state): State<ApiState>, agent: Agent) -> Markup {
+    if agent.user.role < Role::Supervisor {
+        return html! {};
+    }
+    let found = now(&state);
+    html! {
+        @if found.untaken + found.idle > 0 {
+            div.banner-unattended role="alert" {
+                strong { "Unattended: " } (described(&found))
+                " · " a href="/console/supervisor" { "supervisor view" }
+            }
+        }
+    }
+}
