@@ -265,7 +265,7 @@ async fn the_queue_puts_alarms_that_need_an_action_first_and_colours_late_ones()
     )
     .await;
     let (_, page) = amy.page(&format!("/console/alarms/{burglary}")).await;
-    assert!(page.contains("without an incident number"), "{page}");
+    assert!(page.contains("unconfirmed for <span class=\"age unconfirmed\""), "{page}");
     assert!(page.contains(r#"id="step-timer""#), "{page}");
     amy.post(
         &format!("/api/alarms/{burglary}/dispatch/confirm"),
