@@ -22,6 +22,7 @@ mod runtime;
 mod server;
 pub mod sim_telephony;
 mod supervision;
+pub mod unknown;
 pub mod view;
 
 pub use board::{Board, Change};

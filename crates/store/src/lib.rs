@@ -9,6 +9,7 @@ mod recording;
 mod sqlite;
 pub mod testing;
 mod text;
+mod unknown;
 
 pub use coordination::{
     AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, PARTITIONS, Partition,
@@ -18,6 +19,7 @@ pub use log::{LogBody, LogEntry, replay};
 pub use postgres::PgStore;
 pub use recording::Recording;
 pub use sqlite::SqliteStore;
+pub use unknown::{Outcome, Resolution, UnknownItem, UnknownSignal, joined_kind};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -127,6 +129,9 @@ pub struct Batch {
     pub leases: Vec<Lease>,
     /// The fencing token each alarm's entries are written with (0 when none is given).
     pub fences: HashMap<AlarmId, i64>,
+    /// Signals (also in `signals`) from accounts that are not enrolled and would have opened
+    /// an alarm: each joins its number's open unknown-account item or opens one.
+    pub unknown: Vec<UnknownSignal>,
 }
 
 impl Batch {
@@ -138,6 +143,7 @@ impl Batch {
             && self.transmissions.is_empty()
             && self.forwarded.is_empty()
             && self.settled.is_empty()
+            && self.unknown.is_empty()
     }
 }
 
@@ -342,6 +348,13 @@ pub trait Store: Send + Sync {
     async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>>;
     /// Forgets the most recent transmissions received before `before`.
     async fn forget_transmissions(&self, before: Millis) -> Result<()>;
+
+    /// Unknown-account items, oldest first: the open ones, or all (`all`).
+    async fn unknown_items(&self, all: bool) -> Result<Vec<UnknownItem>>;
+    async fn unknown_item(&self, id: i64) -> Result<Option<UnknownItem>>;
+    /// Resolves an open item, atomically; false when it is already resolved or does not
+    /// exist (nothing is written then).
+    async fn resolve_unknown(&self, id: i64, resolution: &Resolution) -> Result<bool>;
 
     /// Inserts a user or replaces one of the same name (its sessions are kept).
     async fn put_user(&self, user: &User) -> Result<()>;

@@ -22,6 +22,7 @@ const CHUNK: usize = 200;
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod coordination;
+mod unknown;
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -398,6 +399,7 @@ impl Store for PgStore {
             chunk_ids.sort_unstable();
             ids.extend(chunk_ids);
         }
+        unknown::write(&mut tx, &batch.unknown).await?;
         for chunk in batch.opened.chunks(CHUNK) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
@@ -561,6 +563,18 @@ impl Store for PgStore {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn unknown_items(&self, all: bool) -> Result<Vec<crate::UnknownItem>> {
+        unknown::list(&self.pool, all).await
+    }
+
+    async fn unknown_item(&self, id: i64) -> Result<Option<crate::UnknownItem>> {
+        unknown::one(&self.pool, id).await
+    }
+
+    async fn resolve_unknown(&self, id: i64, resolution: &crate::Resolution) -> Result<bool> {
+        unknown::resolve(&self.pool, id, resolution).await
     }
 
     async fn put_user(&self, u: &User) -> Result<()> {

@@ -19,6 +19,7 @@ use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
 mod coordination;
+mod unknown;
 
 /// Rows per multi-row statement.
 const CHUNK: usize = 200;
@@ -344,6 +345,7 @@ impl Store for SqliteStore {
             chunk_ids.sort_unstable();
             ids.extend(chunk_ids);
         }
+        unknown::write(&mut tx, &batch.unknown).await?;
         for chunk in batch.opened.chunks(200) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
@@ -506,6 +508,18 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn unknown_items(&self, all: bool) -> Result<Vec<crate::UnknownItem>> {
+        unknown::list(&self.pool, all).await
+    }
+
+    async fn unknown_item(&self, id: i64) -> Result<Option<crate::UnknownItem>> {
+        unknown::one(&self.pool, id).await
+    }
+
+    async fn resolve_unknown(&self, id: i64, resolution: &crate::Resolution) -> Result<bool> {
+        unknown::resolve(&self.writer, id, resolution).await
     }
 
     async fn put_user(&self, u: &User) -> Result<()> {

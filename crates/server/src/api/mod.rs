@@ -13,6 +13,7 @@ mod lines;
 mod login;
 mod recordings;
 mod signals;
+mod unknown;
 
 pub use error::ApiError;
 
@@ -90,6 +91,10 @@ pub fn router(state: ApiState) -> Router {
                 .delete(accounts::delete),
         )
         .route("/api/signals", post(signals::receive))
+        .route("/api/unknown", get(unknown::list))
+        .route("/api/unknown/{id}/assign", post(unknown::assign))
+        .route("/api/unknown/{id}/enrol", post(unknown::enrol))
+        .route("/api/unknown/{id}/noise", post(unknown::noise))
         .route("/api/cluster", get(cluster))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())

@@ -13,6 +13,7 @@ mod login;
 mod queue;
 mod session;
 mod supervisor;
+mod unknown;
 
 use crate::api::ApiState;
 use axum::Router;
@@ -55,6 +56,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/console/alarms/{id}/notes", post(actions::note))
         .route("/console/alarms/{id}/close", post(actions::close))
+        .route("/console/unknown/{id}/assign", post(unknown::assign))
+        .route("/console/unknown/{id}/enrol", post(unknown::enrol))
+        .route("/console/unknown/{id}/noise", post(unknown::noise))
         .route("/console/assets/{file}", get(assets::serve))
         .with_state(state)
 }
