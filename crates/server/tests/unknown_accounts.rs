@@ -84,7 +84,8 @@ async fn queue_html(center: &Center, api: &Api) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_accounts_fire_is_queued_joined_and_kept_over_a_restart() {
-    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let users = [("amy", Role::Agent), ("sue", Role::Supervisor)];
+    let center = Center::start(&[account()], &users, true).await;
     let mut tcp = TcpStream::connect(center.server.dc09_addr).await.unwrap();
     send(&mut tcp, &sia("9999", 1, "ri1/FA003")).await;
 
@@ -114,6 +115,18 @@ async fn an_unknown_accounts_fire_is_queued_joined_and_kept_over_a_restart() {
     assert!(page.contains("unknown account"), "{page}");
     assert!(page.contains("#9999|Nri1/FA003"), "{page}");
     assert!(page.contains("/console/unknown/"), "{page}");
+    let sue = api(&center, "sue").await;
+    let supervisor = sue
+        .client
+        .get(format!("{}/console/supervisor", center.base))
+        .header("cookie", format!("wp_session={}", sue.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(supervisor.contains(r#"id="unknown">1<"#), "{supervisor}");
 
     // A restore and an opening are stored only; a burglary joins the open item, which stays
     // a fire (the more urgent).
