@@ -70,7 +70,7 @@ pub async fn resolve(
                     StatusCode::CONFLICT,
                     format!(
                         "account {} is not enrolled yet: an admin enrols it first \
-                         (/console/accounts/new?number={}), then resolve it again",
+                         (PUT /api/accounts/{} or `watchpost accounts import`), then resolve it again",
                         item.account, item.account
                     ),
                 ));

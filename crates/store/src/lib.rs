@@ -89,6 +89,18 @@ impl Transmission {
     }
 }
 
+/// Something a person did to an account outside its alarms, e.g. put it on test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEvent {
+    pub account: String,
+    /// ms since the epoch.
+    pub at: Millis,
+    /// `agent:NAME`.
+    pub actor: String,
+    /// In words: "on test until 2026-03-10T04:00:00Z: installer visit".
+    pub what: String,
+}
+
 /// An alarm as the queue and listings see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlarmRow {
@@ -348,6 +360,14 @@ pub trait Store: Send + Sync {
     async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>>;
     /// Forgets the most recent transmissions received before `before`.
     async fn forget_transmissions(&self, before: Millis) -> Result<()>;
+
+    /// Account numbers, in order, at most `limit`, whose number, address or a contact's name
+    /// holds `text` (case-insensitive).
+    async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<String>>;
+    /// Records what someone did to an account outside its alarms (test mode).
+    async fn log_account_event(&self, event: &AccountEvent) -> Result<()>;
+    /// An account's recorded events, newest first, at most `limit`.
+    async fn account_events(&self, account: &str, limit: i64) -> Result<Vec<AccountEvent>>;
 
     /// Unknown-account items, oldest first: the open ones, or all (`all`).
     async fn unknown_items(&self, all: bool) -> Result<Vec<UnknownItem>>;

@@ -17,11 +17,17 @@ use watchpost_core::alarm::CallId;
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
+/// An account's details as stored: NULL when it has none.
+fn details_json(a: &Account) -> Option<String> {
+    (!a.details.is_empty()).then(|| json(&a.details))
+}
+
 /// Rows per multi-row INSERT: far below PostgreSQL's 65535 bind parameters.
 const CHUNK: usize = 200;
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod coordination;
+mod search;
 mod unknown;
 
 #[derive(Clone)]
@@ -156,7 +162,8 @@ impl PgStore {
             // waits for this one instead of failing on the key.
             let mut upsert = sqlx::QueryBuilder::new(
                 "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
-                 enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms) ",
+                 enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
+                 details) ",
             );
             upsert.push_values(chunk, |mut row, a| {
                 row.push_bind(&a.number)
@@ -170,7 +177,8 @@ impl PgStore {
                     .push_bind(to_text(&a.responder))
                     .push_bind(a.test_until)
                     .push_bind(&a.dc09_key)
-                    .push_bind(a.supervision_ms);
+                    .push_bind(a.supervision_ms)
+                    .push_bind(details_json(a));
             });
             upsert.push(
                 " ON CONFLICT (number) DO UPDATE SET premises = excluded.premises, \
@@ -178,7 +186,8 @@ impl PgStore {
                  region = excluded.region, monitoring = excluded.monitoring, \
                  enrolled_at = excluded.enrolled_at, password_hash = excluded.password_hash, \
                  responder = excluded.responder, test_until = excluded.test_until, \
-                 dc09_key = excluded.dc09_key, supervision_ms = excluded.supervision_ms",
+                 dc09_key = excluded.dc09_key, supervision_ms = excluded.supervision_ms, \
+                 details = excluded.details",
             );
             upsert.build().execute(&mut *tx).await?;
             let numbers: Vec<&str> = chunk.iter().map(|a| a.number.as_str()).collect();
@@ -371,6 +380,10 @@ impl Store for PgStore {
             zones,
             dc09_key: row.get("dc09_key"),
             supervision_ms: row.get("supervision_ms"),
+            details: match row.get::<Option<String>, _>("details") {
+                Some(text) => from_json("accounts.details", &text)?,
+                None => Default::default(),
+            },
         }))
     }
 
@@ -563,6 +576,18 @@ impl Store for PgStore {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<String>> {
+        search::search(&self.pool, text, limit).await
+    }
+
+    async fn log_account_event(&self, event: &crate::AccountEvent) -> Result<()> {
+        search::log(&self.pool, event).await
+    }
+
+    async fn account_events(&self, account: &str, limit: i64) -> Result<Vec<crate::AccountEvent>> {
+        search::events(&self.pool, account, limit).await
     }
 
     async fn unknown_items(&self, all: bool) -> Result<Vec<crate::UnknownItem>> {

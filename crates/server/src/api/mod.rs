@@ -3,6 +3,7 @@
 //! document needs `Authorization: Bearer <token>` (or the console's session cookie). The
 //! router also serves the console (`crate::console`).
 
+pub(crate) mod account_history;
 pub(crate) mod accounts;
 mod alarms;
 mod body;
@@ -89,6 +90,11 @@ pub fn router(state: ApiState) -> Router {
             get(accounts::one)
                 .put(accounts::put)
                 .delete(accounts::delete),
+        )
+        .route("/api/accounts/{number}/history", get(account_history::get))
+        .route(
+            "/api/accounts/{number}/test",
+            post(account_history::put_on_test).delete(account_history::end_test),
         )
         .route("/api/signals", post(signals::receive))
         .route("/api/unknown", get(unknown::list))

@@ -3,6 +3,7 @@
 //! `wp_session` cookie set at sign-in; every action goes through the desk (`crate::desk`),
 //! like the JSON API's.
 
+mod account;
 mod actions;
 mod alarm;
 mod assets;
@@ -56,6 +57,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/console/alarms/{id}/notes", post(actions::note))
         .route("/console/alarms/{id}/close", post(actions::close))
+        .route("/console/accounts", get(account::search))
+        .route("/console/accounts/{number}", get(account::page))
+        .route("/console/accounts/{number}/test", post(account::test))
         .route("/console/unknown/{id}/assign", post(unknown::assign))
         .route("/console/unknown/{id}/enrol", post(unknown::enrol))
         .route("/console/unknown/{id}/noise", post(unknown::noise))

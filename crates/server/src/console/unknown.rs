@@ -45,7 +45,7 @@ pub fn row(item: &UnknownItem, now: Millis) -> Markup {
                     }
                 }
                 " "
-                a href={ "/console/accounts/new?number=" (item.account) } { "enrol form" }
+                a href={ "/console/accounts/" (item.account) } { "account " (item.account) }
                 " "
                 form.inline method="post" action={ "/console/unknown/" (id) "/noise" } {
                     label { "Reason " input name="reason" size="12" required; }
