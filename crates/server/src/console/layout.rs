@@ -1,5 +1,6 @@
 //! The page shell every console page shares: head with the embedded assets, the top bar
-//! (queue, supervisor, the account search box, who is signed in, sign out), and the keyboard legend at the bottom.
+//! (queue, supervisor, the account search box, who is signed in, sign out), and the keyboard
+//! legend at the bottom.
 
 use super::assets::url;
 use maud::{DOCTYPE, Markup, html};
