@@ -287,3 +287,36 @@ async fn the_console_resolves_an_item_and_names_a_missing_reason() {
     let page = queue_html(&center, &amy).await;
     assert!(!page.contains("unknown account"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consoles_are_told_live_when_an_item_opens_and_is_resolved() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let amy = api(&center, "amy").await;
+    let mut events = amy
+        .client
+        .get(format!("{}/api/events", center.base))
+        .bearer_auth(&amy.token)
+        .send()
+        .await
+        .unwrap();
+    let mut next_event = async || {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .expect("a live event")
+            .unwrap()
+            .unwrap();
+        String::from_utf8_lossy(&chunk).to_string()
+    };
+    let mut tcp = TcpStream::connect(center.server.dc09_addr).await.unwrap();
+    send(&mut tcp, &sia("9999", 1, "ri1/FA003")).await;
+    assert!(next_event().await.contains("event: unknown"));
+    let id = open(&amy).await[0]["id"].as_i64().unwrap();
+    let (status, _) = amy
+        .post(
+            &format!("/api/unknown/{id}/noise"),
+            json!({"reason": "test"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(next_event().await.contains("event: unknown"));
+}
