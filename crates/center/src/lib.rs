@@ -313,6 +313,19 @@ impl Center {
         alarm.into_iter().chain(calm).min()
     }
 
+    /// How many unknown-account signals the pending commit holds (see `label_unknown`).
+    pub fn pending_unknown(&self) -> usize {
+        self.pending.unknown.len()
+    }
+
+    /// Gives the unknown-account signals pending from index `from` on the DC-09 receiver
+    /// number and line prefix their frame was addressed to.
+    pub fn label_unknown(&mut self, from: usize, line: &str) {
+        for unknown in self.pending.unknown.iter_mut().skip(from) {
+            unknown.line = Some(line.to_string());
+        }
+    }
+
     /// Whether the pending commit opens or joins an unknown-account item.
     pub fn unknown_pending(&self) -> bool {
         !self.pending.unknown.is_empty()
@@ -369,6 +382,7 @@ impl Center {
             self.pending.unknown.push(UnknownSignal {
                 signal: signal.clone(),
                 kind,
+                line: None,
             });
         }
     }

@@ -191,8 +191,12 @@ pub async fn run(
                 center.remember_transmission(frame);
             }
             if !resend {
+                let from = center.pending_unknown();
                 for signal in submission.signals {
                     take(&mut center, now, signal).await?;
+                }
+                if let Some(line) = &submission.line {
+                    center.label_unknown(from, line);
                 }
             }
             waiting.push(submission.done);

@@ -23,8 +23,8 @@ fn sia(account: &str, sequence: u16, block: &str) -> Vec<u8> {
             id: MessageId::SiaDcs,
             encrypted: false,
             sequence,
-            receiver: None,
-            line: Some("0".into()),
+            receiver: Some("12".into()),
+            line: Some("3".into()),
             account: Some(account.into()),
         },
         data: format!("#{account}|N{block}"),
@@ -98,6 +98,7 @@ async fn an_unknown_accounts_fire_is_queued_joined_and_kept_over_a_restart() {
     assert_eq!(item["priority"], 1);
     assert_eq!(item["raw"], "#9999|Nri1/FA003");
     assert_eq!(item["source"], "sia");
+    assert_eq!(item["line"], "R12 L3");
     assert_eq!(item["count"], 1);
     assert!(item["resolution"].is_null());
     // Stored with its signal, which opened no alarm.
@@ -114,6 +115,7 @@ async fn an_unknown_accounts_fire_is_queued_joined_and_kept_over_a_restart() {
     let page = queue_html(&center, &amy).await;
     assert!(page.contains("unknown account"), "{page}");
     assert!(page.contains("#9999|Nri1/FA003"), "{page}");
+    assert!(page.contains("line sia R12 L3"), "{page}");
     assert!(page.contains("/console/unknown/"), "{page}");
     let sue = api(&center, "sue").await;
     let supervisor = sue

@@ -13,6 +13,9 @@ use watchpost_core::{AlarmKind, Millis};
 pub struct UnknownSignal {
     pub signal: SignalRecord,
     pub kind: AlarmKind,
+    /// The DC-09 receiver number and line prefix the frame was addressed to (`R1 L0`), when
+    /// the receiver knows them.
+    pub line: Option<String>,
 }
 
 /// How an agent resolved an item.
@@ -58,6 +61,9 @@ pub struct UnknownItem {
     /// The receiver line the latest signal came in on: the signal's source (`sia`, `cid` for
     /// the DC-09 receivers, `app`...).
     pub source: String,
+    /// The DC-09 receiver number and line prefix of the latest signal's frame (`R1 L0`), when
+    /// known.
+    pub line: Option<String>,
     /// The latest signal as received (a DC-09 data block: `Nri1/FA003`).
     pub raw: String,
     /// The latest signal's event, routed as is when the item is assigned or enrolled.

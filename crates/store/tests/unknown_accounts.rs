@@ -21,6 +21,7 @@ fn unknown(account: &str, at: i64, kind: AlarmKind, code: &str) -> UnknownSignal
             raw: format!("#{account}|Nri1/{code}003"),
         },
         kind,
+        line: Some("R1 L0".into()),
     }
 }
 
@@ -56,6 +57,7 @@ async fn items_join_and_resolve_once(store: &dyn Store) {
     assert_eq!(first.kind, AlarmKind::Fire, "the most urgent kind is kept");
     assert_eq!(first.priority, 1);
     assert_eq!(first.raw, "#9999|Nri1/BA003", "the latest raw event");
+    assert_eq!(first.line.as_deref(), Some("R1 L0"));
     assert_eq!(store.signals("9999").await.unwrap().len(), 3);
 
     let noise = Resolution {

@@ -28,6 +28,7 @@ pub fn row(item: &UnknownItem, now: Millis) -> Markup {
             td {
                 code { (item.raw) }
                 " · line " (item.source)
+                @if let Some(line) = &item.line { " " (line) }
                 @if item.count > 1 { " · " (item.count) " signals" }
             }
             td.age data-since=(item.received_at) { (format::age(now - item.received_at)) }

@@ -11,6 +11,7 @@ CREATE TABLE unknown_accounts (
     last_at      BIGINT NOT NULL,
     kind         TEXT NOT NULL,
     source       TEXT NOT NULL,
+    line         TEXT,
     raw          TEXT NOT NULL,
     event        TEXT NOT NULL,
     count        BIGINT NOT NULL,

@@ -22,11 +22,12 @@ pub(super) async fn write(tx: &mut sqlx::PgConnection, unknown: &[UnknownSignal]
                 let kind = joined_kind(from_text("unknown_accounts.kind", &kind)?, u.kind);
                 sqlx::query(
                     "UPDATE unknown_accounts SET count = count + 1, last_at = $1, kind = $2, \
-                     source = $3, raw = $4, event = $5 WHERE id = $6",
+                     source = $3, line = $4, raw = $5, event = $6 WHERE id = $7",
                 )
                 .bind(s.received_at)
                 .bind(to_text(&kind))
                 .bind(&s.source)
+                .bind(&u.line)
                 .bind(&s.raw)
                 .bind(json(&s.event))
                 .bind(id)
@@ -36,14 +37,15 @@ pub(super) async fn write(tx: &mut sqlx::PgConnection, unknown: &[UnknownSignal]
             None => {
                 sqlx::query(
                     "INSERT INTO unknown_accounts \
-                     (account, received_at, last_at, kind, source, raw, event, count) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
+                     (account, received_at, last_at, kind, source, line, raw, event, count) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
                 )
                 .bind(&s.account)
                 .bind(s.received_at)
                 .bind(s.received_at)
                 .bind(to_text(&u.kind))
                 .bind(&s.source)
+                .bind(&u.line)
                 .bind(&s.raw)
                 .bind(json(&s.event))
                 .execute(&mut *tx)
@@ -77,6 +79,7 @@ pub(super) fn item(r: &PgRow) -> Result<UnknownItem> {
         kind,
         priority: kind.priority(),
         source: r.get("source"),
+        line: r.get("line"),
         raw: r.get("raw"),
         event: from_json("unknown_accounts.event", r.get("event"))?,
         count: r.get::<i64, _>("count") as u32,

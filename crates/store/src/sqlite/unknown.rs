@@ -25,11 +25,12 @@ pub(super) async fn write(
                 let kind = joined_kind(from_text("unknown_accounts.kind", &kind)?, u.kind);
                 sqlx::query(
                     "UPDATE unknown_accounts SET count = count + 1, last_at = ?, kind = ?, \
-                     source = ?, raw = ?, event = ? WHERE id = ?",
+                     source = ?, line = ?, raw = ?, event = ? WHERE id = ?",
                 )
                 .bind(s.received_at)
                 .bind(to_text(&kind))
                 .bind(&s.source)
+                .bind(&u.line)
                 .bind(&s.raw)
                 .bind(json(&s.event))
                 .bind(id)
@@ -39,14 +40,15 @@ pub(super) async fn write(
             None => {
                 sqlx::query(
                     "INSERT INTO unknown_accounts \
-                     (account, received_at, last_at, kind, source, raw, event, count) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                     (account, received_at, last_at, kind, source, line, raw, event, count) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
                 )
                 .bind(&s.account)
                 .bind(s.received_at)
                 .bind(s.received_at)
                 .bind(to_text(&u.kind))
                 .bind(&s.source)
+                .bind(&u.line)
                 .bind(&s.raw)
                 .bind(json(&s.event))
                 .execute(&mut *tx)
@@ -80,6 +82,7 @@ pub(super) fn item(r: &SqliteRow) -> Result<UnknownItem> {
         kind,
         priority: kind.priority(),
         source: r.get("source"),
+        line: r.get("line"),
         raw: r.get("raw"),
         event: from_json("unknown_accounts.event", r.get("event"))?,
         count: r.get::<i64, _>("count") as u32,
