@@ -263,3 +263,72 @@ async fn test_mode_is_bounded_needs_a_reason_and_records_who() {
     let (_, history) = amy.get("/api/accounts/4F39/history").await;
     assert_eq!(history["events"][0]["what"], "test mode ended");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_edit_details_in_the_console_with_field_errors() {
+    let users = [("root", Role::Admin), ("amy", Role::Agent)];
+    let center = Center::start(&[account()], &users, true).await;
+    let (root, amy) = (api(&center, "root").await, api(&center, "amy").await);
+    let post = |who: &Api, form: Vec<(&'static str, &'static str)>| {
+        who.client
+            .post(format!("{}/console/accounts/4F39/details", who.base))
+            .header("cookie", format!("wp_session={}", who.token))
+            .form(&form)
+            .send()
+    };
+    let (_, page) = html(&amy, "/console/accounts/4F39").await;
+    assert!(!page.contains("Save details"), "agents see no edit form");
+    let (_, page) = html(&root, "/console/accounts/4F39").await;
+    assert!(page.contains("Save details"), "{page}");
+
+    let refused = post(&amy, vec![("instructions", "x")]).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    for (zones, agencies, named) in [
+        ("1000 | attic", "", "details.zone_names[0].zone"),
+        ("three | attic", "", "details.zone_names[0].zone"),
+        ("3 |", "", "details.zone_names[0].name"),
+        ("", "army | X | +12175550199", "details.agencies[0].agency"),
+        (
+            "",
+            "police | Springfield PD | call them",
+            "details.agencies[0].phone",
+        ),
+    ] {
+        let refused = post(&root, vec![("zone_names", zones), ("agencies", agencies)])
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{zones} {agencies}"
+        );
+        let page = refused.text().await.unwrap();
+        assert!(page.contains(named), "{named}: {page}");
+    }
+    let saved = post(
+        &root,
+        vec![
+            ("instructions", "Key safe at the side gate"),
+            (
+                "zone_names",
+                "3 | back door | ground floor rear\n\n1 | front door",
+            ),
+            (
+                "agencies",
+                "Police | Springfield PD | (217) 555-0199 | SPD-0412",
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let details = center.store.account("4F39").await.unwrap().unwrap().details;
+    assert_eq!(details.instructions, "Key safe at the side gate");
+    assert_eq!(details.zone(3).unwrap().location, "ground floor rear");
+    assert_eq!(details.zone(1).unwrap().name, "front door");
+    assert_eq!(
+        details.agencies[0].phone, "+12175550199",
+        "typed phones become E.164"
+    );
+    assert_eq!(details.agencies[0].permit.as_deref(), Some("SPD-0412"));
+}

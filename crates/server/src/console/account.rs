@@ -1,7 +1,8 @@
 //! The account page and the account search: search results (from the box in the top bar of
 //! every page), and per account its details (zones named, premises instructions and notes,
 //! agencies), its contacts, its recent alarms, signals and test-mode changes, and the form to
-//! put it on test or end test mode (`crate::api::account_history` holds the rules).
+//! put it on test or end test mode (`crate::api::account_history` holds the rules); for
+//! admins, a form to edit the premises details.
 
 use super::format::{self, words};
 use super::layout;
@@ -15,7 +16,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use watchpost_core::Account;
+use watchpost_core::details::{AccountDetails, AgencyContact, ZoneName};
+use watchpost_core::{Account, Agency};
+use watchpost_store::Role;
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -102,6 +105,7 @@ async fn render(
         p.where { (account.address) }
         (test_mode(state, &account))
         (details(&account))
+        @if agent.user.role >= Role::Admin { (details_form(&account)) }
         (contacts(&account))
         (recent(state, &history))
     };
@@ -273,6 +277,146 @@ pub async fn test(
         Ok(account) => {
             Redirect::to(&format!("/console/accounts/{}", account.number)).into_response()
         }
+        Err(e) => render(&state, &agent, &number, Some(&e)).await,
+    }
+}
+
+/// The admins' form for the premises details: zone names and agencies one per line, fields
+/// separated by `|`.
+fn details_form(account: &Account) -> Markup {
+    let d = &account.details;
+    let zones: Vec<String> = d
+        .zone_names
+        .iter()
+        .map(|z| format!("{} | {} | {}", z.zone, z.name, z.location))
+        .collect();
+    let agencies: Vec<String> = d
+        .agencies
+        .iter()
+        .map(|a| {
+            format!(
+                "{} | {} | {} | {}",
+                a.agency.as_str(),
+                a.name,
+                a.phone,
+                a.permit.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    html! {
+        details #edit-details {
+            summary { "Edit premises details (admin)" }
+            form method="post" action={ "/console/accounts/" (account.number) "/details" } {
+                label { "Instructions" textarea name="instructions" rows="3" { (d.instructions) } }
+                label { "Notes" textarea name="notes" rows="2" { (d.notes) } }
+                label { "Zone names — one per line: zone | name | location"
+                    textarea name="zone_names" rows="4" { (zones.join("\n")) } }
+                label { "Agencies — one per line: police, fire, medical or guard | name | phone | permit"
+                    textarea name="agencies" rows="3" { (agencies.join("\n")) } }
+                button type="submit" { "Save details" }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DetailsForm {
+    #[serde(default)]
+    instructions: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    zone_names: String,
+    #[serde(default)]
+    agencies: String,
+}
+
+/// The details a form describes; phones typed in any format become E.164 (the center's
+/// region for national numbers). Error: the field and line at fault (422).
+fn parse_details(
+    form: DetailsForm,
+    region: crate::phone::Region,
+) -> Result<AccountDetails, ApiError> {
+    let lines = |text: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.split('|').map(|p| p.trim().to_string()).collect())
+            .collect()
+    };
+    let mut zone_names = Vec::new();
+    for (i, parts) in lines(&form.zone_names).into_iter().enumerate() {
+        let field = format!("details.zone_names[{i}]");
+        let zone = parts[0].parse::<u32>().map_err(|_| {
+            ApiError::field(
+                &format!("{field}.zone"),
+                format!("{:?} is not a zone number", parts[0]),
+            )
+        })?;
+        zone_names.push(ZoneName {
+            zone,
+            name: parts.get(1).cloned().unwrap_or_default(),
+            location: parts.get(2).cloned().unwrap_or_default(),
+        });
+    }
+    let mut agencies = Vec::new();
+    for (i, parts) in lines(&form.agencies).into_iter().enumerate() {
+        let field = format!("details.agencies[{i}]");
+        let agency: Agency = serde_json::from_value(serde_json::Value::String(
+            parts[0].to_lowercase(),
+        ))
+        .map_err(|_| {
+            ApiError::field(
+                &format!("{field}.agency"),
+                format!("{:?}: use police, fire, medical or guard", parts[0]),
+            )
+        })?;
+        let typed = parts.get(2).cloned().unwrap_or_default();
+        let phone = crate::phone::normalise(&typed, region).unwrap_or(typed);
+        agencies.push(AgencyContact {
+            agency,
+            name: parts.get(1).cloned().unwrap_or_default(),
+            phone,
+            permit: parts.get(3).filter(|p| !p.is_empty()).cloned(),
+        });
+    }
+    let details = AccountDetails {
+        zone_names,
+        instructions: form.instructions.trim().to_string(),
+        notes: form.notes.trim().to_string(),
+        agencies,
+    };
+    details
+        .validate("details")
+        .map_err(|e| match e.split_once(": ") {
+            Some((field, why)) => ApiError::field(field, why),
+            None => ApiError::field("details", e),
+        })?;
+    Ok(details)
+}
+
+/// `POST /console/accounts/{number}/details` (admins): replaces the premises details.
+pub async fn save_details(
+    State(state): State<ApiState>,
+    agent: Agent,
+    Path(number): Path<String>,
+    form: Result<Form<DetailsForm>, FormRejection>,
+) -> Response {
+    let done = async {
+        if agent.user.role < Role::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "only admins edit accounts",
+            ));
+        }
+        let Form(form) = form.map_err(|e| ApiError::field("form", e.body_text()))?;
+        let details = parse_details(form, state.lines.region())?;
+        let (mut account, _) = account_history::history(&state, &number).await?;
+        account.details = details;
+        state.store.put_account(&account).await?;
+        Ok(account.number)
+    };
+    match done.await {
+        Ok(number) => Redirect::to(&format!("/console/accounts/{number}")).into_response(),
         Err(e) => render(&state, &agent, &number, Some(&e)).await,
     }
 }

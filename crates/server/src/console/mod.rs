@@ -60,6 +60,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/accounts", get(account::search))
         .route("/console/accounts/{number}", get(account::page))
         .route("/console/accounts/{number}/test", post(account::test))
+        .route(
+            "/console/accounts/{number}/details",
+            post(account::save_details),
+        )
         .route("/console/unknown/{id}/assign", post(unknown::assign))
         .route("/console/unknown/{id}/enrol", post(unknown::enrol))
         .route("/console/unknown/{id}/noise", post(unknown::noise))
