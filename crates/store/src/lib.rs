@@ -364,6 +364,10 @@ pub trait Store: Send + Sync {
     /// Account numbers, in order, at most `limit`, whose number, address or a contact's name
     /// holds `text` (case-insensitive).
     async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<String>>;
+    /// The account's most recent alarms, newest first, at most `limit`.
+    async fn recent_alarms(&self, account: &str, limit: i64) -> Result<Vec<AlarmRow>>;
+    /// The account's most recent signals, newest first, at most `limit`.
+    async fn recent_signals(&self, account: &str, limit: i64) -> Result<Vec<SignalRecord>>;
     /// Records what someone did to an account outside its alarms (test mode).
     async fn log_account_event(&self, event: &AccountEvent) -> Result<()>;
     /// An account's recorded events, newest first, at most `limit`.

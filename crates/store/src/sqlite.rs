@@ -533,6 +533,14 @@ impl Store for SqliteStore {
         search::events(&self.pool, account, limit).await
     }
 
+    async fn recent_alarms(&self, account: &str, limit: i64) -> Result<Vec<AlarmRow>> {
+        search::recent_alarms(&self.pool, account, limit).await
+    }
+
+    async fn recent_signals(&self, account: &str, limit: i64) -> Result<Vec<SignalRecord>> {
+        search::recent_signals(&self.pool, account, limit).await
+    }
+
     async fn unknown_items(&self, all: bool) -> Result<Vec<crate::UnknownItem>> {
         unknown::list(&self.pool, all).await
     }

@@ -6,7 +6,53 @@ mod common;
 
 use watchpost_core::Agency;
 use watchpost_core::details::{AccountDetails, AgencyContact, ZoneName};
-use watchpost_store::{AccountEvent, Store};
+use watchpost_core::router::{Event, open_spec};
+use watchpost_core::{AlarmKind, Settings, SignalClass};
+use watchpost_store::{AccountEvent, Batch, SignalRecord, Store};
+
+/// Three burglary signals for 4F39 at 1, 2 and 3 s, and alarms 1 and 2 opened at 1 and 3 s
+/// (and one of 5A5B).
+async fn history(store: &dyn Store) {
+    let event = Event::Panel {
+        class: SignalClass::Alarm(AlarmKind::Burglary),
+        code: "BA".into(),
+        zone: Some(3),
+    };
+    let signal = |at: i64| SignalRecord {
+        account: "4F39".into(),
+        received_at: at,
+        source: "sia".into(),
+        event: event.clone(),
+        raw: format!("#4F39|Nri1/BA003 at {at}"),
+    };
+    let spec = |number: &str, at: i64| {
+        let account = watchpost_store::testing::account(number);
+        open_spec(
+            &account,
+            AlarmKind::Burglary,
+            &event,
+            at,
+            &Settings::default(),
+        )
+    };
+    let batch = Batch {
+        signals: vec![signal(1_000), signal(2_000), signal(3_000)],
+        opened: vec![
+            (1, spec("4F39", 1_000)),
+            (2, spec("4F39", 3_000)),
+            (3, spec("5A5B", 4_000)),
+        ],
+        ..Batch::default()
+    };
+    store.write(&batch).await.unwrap();
+    let alarms = store.recent_alarms("4F39", 10).await.unwrap();
+    let ids: Vec<i64> = alarms.iter().map(|a| a.id).collect();
+    assert_eq!(ids, [2, 1], "newest first, this account's only");
+    assert_eq!(store.recent_alarms("4F39", 1).await.unwrap().len(), 1);
+    let signals = store.recent_signals("4F39", 2).await.unwrap();
+    let times: Vec<i64> = signals.iter().map(|s| s.received_at).collect();
+    assert_eq!(times, [3_000, 2_000]);
+}
 
 async fn details_search_and_events(store: &dyn Store) {
     let mut account = watchpost_store::testing::account("4F39");
@@ -70,6 +116,7 @@ async fn details_search_and_events(store: &dyn Store) {
     let whats: Vec<&str> = events.iter().map(|e| e.what.as_str()).collect();
     assert_eq!(whats, ["test mode ended", "on test"]);
     assert!(store.account_events("5A5B", 10).await.unwrap().is_empty());
+    history(store).await;
 }
 
 #[tokio::test]

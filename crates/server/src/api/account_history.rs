@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use watchpost_core::account_number::canonical;
 use watchpost_core::{Account, Millis};
-use watchpost_store::{AccountEvent, AlarmState, Role, User};
+use watchpost_store::{AccountEvent, Role, User};
 
 /// How many results a search gives at most.
 pub const SEARCH_LIMIT: i64 = 50;
@@ -91,21 +91,27 @@ pub struct History {
     pub events: Vec<AccountEvent>,
 }
 
-/// The account (404 when not enrolled) and its recent history.
-pub async fn history(state: &ApiState, number: &str) -> Result<(Account, History), ApiError> {
+/// The account `number` names, in any case (422 `number` when malformed, 404 when not
+/// enrolled).
+pub async fn enrolled(state: &ApiState, number: &str) -> Result<Account, ApiError> {
     let number = canonical(number.trim())
         .map_err(|e| ApiError::field("number", format!("{number:?} {e}")))?;
-    let account = state
+    state
         .store
         .account(&number)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("account {number:?} is not enrolled")))?;
-    let mut alarms: Vec<PastAlarm> = state
+        .ok_or_else(|| ApiError::not_found(format!("account {number:?} is not enrolled")))
+}
+
+/// The account (404 when not enrolled) and its recent history.
+pub async fn history(state: &ApiState, number: &str) -> Result<(Account, History), ApiError> {
+    let account = enrolled(state, number).await?;
+    let number = account.number.clone();
+    let alarms = state
         .store
-        .alarms(AlarmState::All)
+        .recent_alarms(&number, HISTORY_LIMIT as i64)
         .await?
         .into_iter()
-        .filter(|a| a.account == number)
         .map(|a| PastAlarm {
             id: a.id,
             outcome: a
@@ -118,13 +124,11 @@ pub async fn history(state: &ApiState, number: &str) -> Result<(Account, History
             disposition: a.disposition,
         })
         .collect();
-    alarms.sort_by_key(|a| std::cmp::Reverse((a.opened_at_ms, a.id)));
-    alarms.truncate(HISTORY_LIMIT);
-    let signals = state.store.signals(&number).await?;
-    let signals = signals
+    let signals = state
+        .store
+        .recent_signals(&number, HISTORY_LIMIT as i64)
+        .await?
         .into_iter()
-        .rev()
-        .take(HISTORY_LIMIT)
         .map(|s| PastSignal {
             received_at_ms: s.received_at,
             source: s.source,
@@ -156,7 +160,7 @@ pub async fn set_test(
     minutes: Option<i64>,
     reason: &str,
 ) -> Result<Account, ApiError> {
-    let (mut account, _) = history(state, number).await?;
+    let mut account = enrolled(state, number).await?;
     let now = crate::now_ms();
     let what = match minutes {
         Some(minutes) => {

@@ -410,7 +410,7 @@ pub async fn save_details(
         }
         let Form(form) = form.map_err(|e| ApiError::field("form", e.body_text()))?;
         let details = parse_details(form, state.lines.region())?;
-        let (mut account, _) = account_history::history(&state, &number).await?;
+        let mut account = account_history::enrolled(&state, &number).await?;
         account.details = details;
         state.store.put_account(&account).await?;
         Ok(account.number)

@@ -1,7 +1,7 @@
 //! Finding accounts by what an agent remembers of them (number, contact name, address), and
 //! the log of what people did to an account outside its alarms, in PostgreSQL.
 
-use crate::{AccountEvent, Result};
+use crate::{AccountEvent, AlarmRow, Result, SignalRecord};
 use sqlx::Row;
 
 /// `text` as a LIKE pattern matching it anywhere, lower case, its wildcards escaped.
@@ -64,4 +64,50 @@ pub(super) async fn events(
             what: r.get("what"),
         })
         .collect())
+}
+
+/// The account's most recent alarms, newest first (the `alarms_by_account` index).
+pub(super) async fn recent_alarms(
+    pool: &sqlx::PgPool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<AlarmRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM alarms WHERE account = $1 ORDER BY opened_at DESC, id DESC LIMIT $2",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    // INTEGER is INT4 in PostgreSQL and INT8 in CockroachDB: `int` reads either.
+    rows.iter()
+        .map(|r| {
+            Ok(AlarmRow {
+                id: r.get("id"),
+                account: r.get("account"),
+                kind: r.get("kind"),
+                mode: r.get("mode"),
+                priority: super::int(r, "priority")? as u8,
+                opened_at: r.get("opened_at"),
+                closed_at: r.get("closed_at"),
+                disposition: r.get("disposition"),
+            })
+        })
+        .collect()
+}
+
+/// The account's most recent signals, newest first (the `signals_by_account` index).
+pub(super) async fn recent_signals(
+    pool: &sqlx::PgPool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<SignalRecord>> {
+    let rows = sqlx::query(
+        "SELECT * FROM signals WHERE account = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(super::signal_record).collect()
 }

@@ -1,7 +1,8 @@
 //! Finding accounts by what an agent remembers of them (number, contact name, address), and
 //! the log of what people did to an account outside its alarms, in SQLite.
 
-use crate::{AccountEvent, Result};
+use crate::text::from_json;
+use crate::{AccountEvent, AlarmRow, Result, SignalRecord};
 use sqlx::Row;
 
 /// `text` as a LIKE pattern matching it anywhere, lower case, its wildcards escaped.
@@ -64,4 +65,58 @@ pub(super) async fn events(
             what: r.get("what"),
         })
         .collect())
+}
+
+/// The account's most recent alarms, newest first (the `alarms_by_account` index).
+pub(super) async fn recent_alarms(
+    pool: &sqlx::SqlitePool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<AlarmRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM alarms WHERE account = ? ORDER BY opened_at DESC, id DESC LIMIT ?",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AlarmRow {
+            id: r.get("id"),
+            account: r.get("account"),
+            kind: r.get("kind"),
+            mode: r.get("mode"),
+            priority: r.get::<i64, _>("priority") as u8,
+            opened_at: r.get("opened_at"),
+            closed_at: r.get("closed_at"),
+            disposition: r.get("disposition"),
+        })
+        .collect())
+}
+
+/// The account's most recent signals, newest first (the `signals_by_account` index).
+pub(super) async fn recent_signals(
+    pool: &sqlx::SqlitePool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<SignalRecord>> {
+    let rows = sqlx::query(
+        "SELECT * FROM signals WHERE account = ? ORDER BY received_at DESC, id DESC LIMIT ?",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SignalRecord {
+                account: r.get("account"),
+                received_at: r.get("received_at"),
+                source: r.get("source"),
+                event: from_json("signals.event", r.get("event"))?,
+                raw: r.get("raw"),
+            })
+        })
+        .collect()
 }
