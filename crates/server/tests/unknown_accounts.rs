@@ -322,3 +322,29 @@ async fn consoles_are_told_live_when_an_item_opens_and_is_resolved() {
     assert_eq!(status, StatusCode::OK);
     assert!(next_event().await.contains("event: unknown"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_sorts_items_among_alarms_by_priority() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let amy = api(&center, "amy").await;
+    let mut tcp = TcpStream::connect(center.server.dc09_addr).await.unwrap();
+    // A burglary (P2) at 4F39 first, then a fire (P1) and a burglary from unknown numbers.
+    send(&mut tcp, &sia("4F39", 1, "ri1/BA001")).await;
+    send(&mut tcp, &sia("9999", 2, "ri1/FA003")).await;
+    send(&mut tcp, &sia("9998", 3, "ri1/BA004")).await;
+    let page = queue_html(&center, &amy).await;
+    let at = |needle: &str| {
+        page.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not in {page}"))
+    };
+    let (fire, alarm, unknown_burglary) = (
+        at("#9999|Nri1/FA003"),
+        at(r#"href="/console/alarms/"#),
+        at("#9998|Nri1/BA004"),
+    );
+    assert!(
+        fire < alarm,
+        "the unknown fire comes before the older burglary"
+    );
+    assert!(alarm < unknown_burglary, "same priority: the older first");
+}
