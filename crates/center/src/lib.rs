@@ -17,7 +17,7 @@ use watchpost_core::{
 };
 use watchpost_store::{
     AlarmId, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry, Partition,
-    SignalRecord, StoreError, Transmission, partition_of, replay,
+    SignalRecord, StoreError, Transmission, UnknownSignal, partition_of, replay,
 };
 
 #[derive(Debug, Error)]
@@ -313,6 +313,24 @@ impl Center {
         alarm.into_iter().chain(calm).min()
     }
 
+    /// How many unknown-account signals the pending commit holds (see `label_unknown`).
+    pub fn pending_unknown(&self) -> usize {
+        self.pending.unknown.len()
+    }
+
+    /// Gives the unknown-account signals pending from index `from` on the DC-09 receiver
+    /// number and line prefix their frame was addressed to.
+    pub fn label_unknown(&mut self, from: usize, line: &str) {
+        for unknown in self.pending.unknown.iter_mut().skip(from) {
+            unknown.line = Some(line.to_string());
+        }
+    }
+
+    /// Whether the pending commit opens or joins an unknown-account item.
+    pub fn unknown_pending(&self) -> bool {
+        !self.pending.unknown.is_empty()
+    }
+
     /// Writes everything routed and applied since the last commit in one transaction, then
     /// returns the actions to carry out. On error nothing may be acted on: the caller must
     /// stop and resume from the store, which holds the truth.
@@ -349,8 +367,24 @@ impl Center {
             });
         }
         let routed = self.route(now, &signal, actor).await;
+        self.note_unknown(&routed, &signal);
         self.pending.signals.push(signal);
         routed
+    }
+
+    /// A signal from an account that is not enrolled which would open an alarm becomes an
+    /// unknown-account item in the same commit as the signal (README, "Unknown accounts").
+    /// Restores, openings, closings and other events from such an account are stored only.
+    fn note_unknown(&mut self, routed: &Result<Received, CenterError>, signal: &SignalRecord) {
+        if let Err(CenterError::UnknownAccount(_)) = routed
+            && let Some(kind) = signal.event.alarm_kind()
+        {
+            self.pending.unknown.push(UnknownSignal {
+                signal: signal.clone(),
+                kind,
+                line: None,
+            });
+        }
     }
 
     /// Acts on an inbox item of a partition this center drives: routes a signal another node
@@ -366,7 +400,9 @@ impl Center {
         };
         let outcome = match item.inbound {
             Inbound::Signal { signal } => {
-                match self.route(now, &signal, &signal.source).await {
+                let routed = self.route(now, &signal, &signal.source).await;
+                self.note_unknown(&routed, &signal);
+                match routed {
                     Err(CenterError::Store(e)) => return Err(CenterError::Store(e)),
                     Err(e) => tracing::warn!("signal posted for account {}: {e}", signal.account),
                     Ok(_) => {}

@@ -1,7 +1,8 @@
 //! Two centers on one store, as two nodes would be: the one holding a partition's lease drives
 //! its alarms; once another node takes the lease (the first was paused past its expiry), the
 //! first one's writes are refused whole, and the new holder goes on from the stored log. A
-//! signal for a partition another center drives is stored and handed over through the inbox.
+//! signal for a partition another center drives is stored and handed over through the inbox;
+//! an unknown account's alarm handed over so becomes an unknown-account item at its driver.
 
 use std::sync::Arc;
 use watchpost_center::{Center, CenterError};
@@ -174,4 +175,52 @@ async fn a_signal_for_another_nodes_partition_goes_through_its_inbox(store: Db) 
     assert_eq!(alarms.len(), 1);
     assert!(b.alarm(alarms[0].id).is_some() && a.alarm(alarms[0].id).is_none());
     assert_eq!(store.signals("4F39").await.unwrap().len(), 1, "stored once");
+}
+
+#[tokio::test]
+async fn an_unknown_accounts_alarm_forwarded_to_its_driver_becomes_an_item_on_sqlite() {
+    on_sqlite(an_unknown_accounts_alarm_forwarded_to_its_driver_becomes_an_item).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn an_unknown_accounts_alarm_forwarded_to_its_driver_becomes_an_item_on_postgres() {
+    on_postgres(an_unknown_accounts_alarm_forwarded_to_its_driver_becomes_an_item).await;
+}
+
+/// The node that drives an unknown number's partition makes its item, when it routes the
+/// signal another node stored and posted to it.
+async fn an_unknown_accounts_alarm_forwarded_to_its_driver_becomes_an_item(store: Db) {
+    let partition = partition_of("9999");
+    let other = (partition + 1) % watchpost_store::PARTITIONS;
+    let lease_a = store.acquire(other, "a", 1, 60_000).await.unwrap().unwrap();
+    let lease_b = store
+        .acquire(partition, "b", 1, 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut a = Center::new(store.clone(), Settings::default());
+    let mut b = Center::new(store.clone(), Settings::default());
+    a.adopt(&[lease_a]).await.unwrap();
+    b.adopt(&[lease_b]).await.unwrap();
+
+    let received = a.receive(1_000, burglary("9999", 1_000), "sia").await;
+    assert!(received.unwrap().forwarded);
+    a.commit().await.unwrap();
+    assert!(
+        store.unknown_items(false).await.unwrap().is_empty(),
+        "not a's to make"
+    );
+    for item in store.inbox(&[partition], 10).await.unwrap() {
+        b.settle(1_100, item).await.unwrap();
+    }
+    assert!(b.unknown_pending());
+    b.commit().await.unwrap();
+    let items = store.unknown_items(false).await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (items[0].account.as_str(), items[0].kind),
+        ("9999", AlarmKind::Burglary)
+    );
+    assert_eq!(store.signals("9999").await.unwrap().len(), 1, "stored once");
 }

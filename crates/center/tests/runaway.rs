@@ -40,6 +40,7 @@ fn account() -> Account {
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
+        details: Default::default(),
     }
 }
 

@@ -90,6 +90,9 @@ pub struct Account {
     /// The panel must be heard from at least this often.
     #[serde(default)]
     pub supervision_ms: Option<Millis>,
+    /// Zone names, premises instructions and notes, agencies: for the agent's eyes only.
+    #[serde(default)]
+    pub details: crate::details::AccountDetails,
 }
 
 impl Account {
@@ -330,6 +333,7 @@ mod tests {
             zones: vec![],
             dc09_key: None,
             supervision_ms: None,
+            details: Default::default(),
         }
     }
 

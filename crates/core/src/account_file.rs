@@ -4,6 +4,7 @@
 
 use crate::account::{Account, Contact, Millis, Monitoring, Premises, Responder, Zone, check_zone};
 use crate::account_number::canonical;
+use crate::details::{AccountDetails, AgencyContact, ZoneName};
 use crate::password::{HashCost, VerbalPassword};
 use chrono::DateTime;
 use serde::Deserialize;
@@ -31,6 +32,17 @@ pub struct AccountTable {
     pub dc09_key_ascii: Option<String>,
     /// The panel must be heard from at least this often (seconds).
     pub supervision_s: Option<u64>,
+    /// What each zone is and where (`[[account.zone_names]]`); optional.
+    #[serde(default)]
+    pub zone_names: Vec<ZoneName>,
+    /// Premises instructions for the agent (free text); optional.
+    #[serde(default)]
+    pub instructions: String,
+    #[serde(default)]
+    pub notes: String,
+    /// The agencies serving the premises (`[[account.agencies]]`); optional.
+    #[serde(default)]
+    pub agencies: Vec<AgencyContact>,
 }
 
 /// Parses an RFC 3339 time into the engine's milliseconds.
@@ -104,6 +116,13 @@ impl AccountTable {
                 name("supervision_s")
             ));
         }
+        let details = AccountDetails {
+            zone_names: self.zone_names,
+            instructions: self.instructions,
+            notes: self.notes,
+            agencies: self.agencies,
+        };
+        details.validate(field)?;
         let account = Account {
             number,
             premises: self.premises,
@@ -119,6 +138,7 @@ impl AccountTable {
             zones: self.zones,
             dc09_key,
             supervision_ms: self.supervision_s.map(|s| s as Millis * 1000),
+            details,
         };
         account
             .validate()
@@ -182,6 +202,51 @@ monitoring = "self"
 "#
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn premises_details_are_read_checked_and_optional() {
+        let plain = table("4F39")
+            .into_account("account", 0, HashCost::Fast)
+            .unwrap();
+        assert!(
+            plain.details.is_empty(),
+            "a file without details stays valid"
+        );
+        let text = r#"number = "4F39"
+premises = "residential"
+address = "1 Main St"
+country = "US"
+region = "IL"
+monitoring = "self"
+instructions = "Dog in the yard; call the cell first."
+[[zone_names]]
+zone = 3
+name = "back door"
+location = "ground floor rear"
+[[agencies]]
+agency = "police"
+name = "Springfield PD"
+phone = "+12175550199"
+permit = "A-1234"
+"#;
+        let table: AccountTable = toml::from_str(text).unwrap();
+        let account = table
+            .into_account("accounts[1]", 0, HashCost::Fast)
+            .unwrap();
+        assert_eq!(account.details.zone(3).unwrap().name, "back door");
+        assert_eq!(
+            account.details.agencies[0].permit.as_deref(),
+            Some("A-1234")
+        );
+        let bad: AccountTable = toml::from_str(&text.replace("+12175550199", "555-0199")).unwrap();
+        let refused = bad
+            .into_account("accounts[1]", 0, HashCost::Fast)
+            .unwrap_err();
+        assert!(
+            refused.starts_with("accounts[1].agencies[0].phone:"),
+            "{refused}"
+        );
     }
 
     #[test]

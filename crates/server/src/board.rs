@@ -37,6 +37,9 @@ pub struct Board {
     /// The partitions this node drives: their alarms are shown from its own commits.
     driven_here: RwLock<HashSet<Partition>>,
     changes: broadcast::Sender<Change>,
+    /// A notice each time an unknown-account item is opened, joined or resolved
+    /// (`crate::unknown`).
+    unknown: broadcast::Sender<()>,
     /// The center places its calls itself (SIP telephony): agents are told so, not to dial.
     center_dials: std::sync::atomic::AtomicBool,
 }
@@ -47,6 +50,7 @@ impl Default for Board {
             alarms: RwLock::new(Alarms::default()),
             driven_here: RwLock::new(HashSet::new()),
             changes: broadcast::channel(4096).0,
+            unknown: broadcast::channel(64).0,
             center_dials: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -104,6 +108,15 @@ impl Board {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+
+    /// Tells every console that the unknown-account items changed.
+    pub fn unknown_changed(&self) {
+        let _ = self.unknown.send(());
+    }
+
+    pub fn subscribe_unknown(&self) -> broadcast::Receiver<()> {
+        self.unknown.subscribe()
     }
 
     fn show(&self, id: AlarmId, alarm: Alarm, next_seq: u32) {

@@ -79,7 +79,13 @@ impl Receiver {
             // Every frame goes through the intake, a link test too (it stores no signal): it
             // is the account's most recent frame, so a repeat after it is a new event.
             let frame = crate::retransmit::transmission(message, now_ms);
-            if !self.intake.submit(signals, Some(frame)).await {
+            let line = [("R", &message.receiver), ("L", &message.line)]
+                .iter()
+                .filter_map(|(tag, part)| part.as_ref().map(|p| format!("{tag}{p}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let line = (!line.is_empty()).then_some(line);
+            if !self.intake.submit_on_line(signals, Some(frame), line).await {
                 // Not stored, so not acknowledged: the panel will send it again.
                 return None;
             }

@@ -131,6 +131,7 @@ pub fn accounts(now: Millis, count: usize) -> Vec<Account> {
                 zones,
                 dc09_key: None,
                 supervision_ms: None,
+                details: Default::default(),
             }
         })
         .collect()

@@ -10,6 +10,9 @@ pub struct Submission {
     /// The DC-09 frame that carried them (or nothing, for a link test), to tell a resend
     /// from a new event; `None` for signals from elsewhere, never taken for resends.
     pub transmission: Option<Transmission>,
+    /// The DC-09 receiver number and line prefix the frame was addressed to (`R1 L0`), if it
+    /// named them: shown with an unknown account's item.
+    pub line: Option<String>,
     pub done: oneshot::Sender<bool>,
 }
 
@@ -31,10 +34,21 @@ impl Intake {
         signals: Vec<SignalRecord>,
         transmission: Option<Transmission>,
     ) -> bool {
+        self.submit_on_line(signals, transmission, None).await
+    }
+
+    /// `submit`, saying which DC-09 receiver number and line prefix the frame named.
+    pub async fn submit_on_line(
+        &self,
+        signals: Vec<SignalRecord>,
+        transmission: Option<Transmission>,
+        line: Option<String>,
+    ) -> bool {
         let (done, answer) = oneshot::channel();
         let submission = Submission {
             signals,
             transmission,
+            line,
             done,
         };
         if self.tx.send(submission).await.is_err() {

@@ -24,6 +24,7 @@ mod runtime;
 mod server;
 pub mod sim_telephony;
 mod supervision;
+pub mod unknown;
 pub mod view;
 
 pub use attention::ConsoleConfig;

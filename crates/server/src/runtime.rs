@@ -26,13 +26,18 @@ const OUTCOME_EVERY: Duration = Duration::from_millis(20);
 const OUTCOME_WAIT: Duration = Duration::from_secs(30);
 
 /// Records and routes one signal; an unknown account or an input an alarm refuses is
-/// reported (the signal stays stored), a store failure stops the center.
+/// reported (the signal stays stored; from an unknown account, an alarm or trouble event also
+/// makes or joins an unknown-account item in the same commit), a store failure stops the center.
 async fn take(center: &mut Center, now: Millis, signal: SignalRecord) -> Result<(), CenterError> {
     let actor = signal.source.clone();
     match center.receive(now, signal, &actor).await {
         Ok(_) => Ok(()),
         Err(CenterError::UnknownAccount(account)) => {
-            tracing::warn!("signal from account {account}, which is not enrolled: stored only");
+            if center.unknown_pending() {
+                tracing::warn!("alarm from account {account}, which is not enrolled: queued");
+            } else {
+                tracing::warn!("signal from account {account}, which is not enrolled: stored only");
+            }
             Ok(())
         }
         Err(CenterError::Rejected(alarm, why)) => {
@@ -186,16 +191,24 @@ pub async fn run(
                 center.remember_transmission(frame);
             }
             if !resend {
+                let from = center.pending_unknown();
                 for signal in submission.signals {
                     take(&mut center, now, signal).await?;
+                }
+                if let Some(line) = &submission.line {
+                    center.label_unknown(from, line);
                 }
             }
             waiting.push(submission.done);
         }
         center.fire_due(now)?;
+        let unknown = center.unknown_pending();
         match center.commit_changes().await {
             Ok((done, touched)) => {
                 board.update(&center, &touched);
+                if unknown {
+                    board.unknown_changed();
+                }
                 last_frames.commit(frames);
                 for sender in waiting.drain(..) {
                     let _ = sender.send(true);

@@ -9,6 +9,7 @@ mod recording;
 mod sqlite;
 pub mod testing;
 mod text;
+mod unknown;
 
 pub use coordination::{
     AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, PARTITIONS, Partition,
@@ -18,6 +19,7 @@ pub use log::{LogBody, LogEntry, replay};
 pub use postgres::PgStore;
 pub use recording::Recording;
 pub use sqlite::SqliteStore;
+pub use unknown::{Outcome, Resolution, UnknownItem, UnknownSignal, joined_kind};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -87,6 +89,18 @@ impl Transmission {
     }
 }
 
+/// Something a person did to an account outside its alarms, e.g. put it on test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEvent {
+    pub account: String,
+    /// ms since the epoch.
+    pub at: Millis,
+    /// `agent:NAME`.
+    pub actor: String,
+    /// In words: "on test until 2026-03-10T04:00:00Z: installer visit".
+    pub what: String,
+}
+
 /// An alarm as the queue and listings see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlarmRow {
@@ -127,6 +141,9 @@ pub struct Batch {
     pub leases: Vec<Lease>,
     /// The fencing token each alarm's entries are written with (0 when none is given).
     pub fences: HashMap<AlarmId, i64>,
+    /// Signals (also in `signals`) from accounts that are not enrolled and would have opened
+    /// an alarm: each joins its number's open unknown-account item or opens one.
+    pub unknown: Vec<UnknownSignal>,
 }
 
 impl Batch {
@@ -138,6 +155,7 @@ impl Batch {
             && self.transmissions.is_empty()
             && self.forwarded.is_empty()
             && self.settled.is_empty()
+            && self.unknown.is_empty()
     }
 }
 
@@ -342,6 +360,25 @@ pub trait Store: Send + Sync {
     async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>>;
     /// Forgets the most recent transmissions received before `before`.
     async fn forget_transmissions(&self, before: Millis) -> Result<()>;
+
+    /// Account numbers, in order, at most `limit`, whose number, address or a contact's name
+    /// holds `text` (case-insensitive).
+    async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<String>>;
+    /// The account's most recent alarms, newest first, at most `limit`.
+    async fn recent_alarms(&self, account: &str, limit: i64) -> Result<Vec<AlarmRow>>;
+    /// The account's most recent signals, newest first, at most `limit`.
+    async fn recent_signals(&self, account: &str, limit: i64) -> Result<Vec<SignalRecord>>;
+    /// Records what someone did to an account outside its alarms (test mode).
+    async fn log_account_event(&self, event: &AccountEvent) -> Result<()>;
+    /// An account's recorded events, newest first, at most `limit`.
+    async fn account_events(&self, account: &str, limit: i64) -> Result<Vec<AccountEvent>>;
+
+    /// Unknown-account items, oldest first: the open ones, or all (`all`).
+    async fn unknown_items(&self, all: bool) -> Result<Vec<UnknownItem>>;
+    async fn unknown_item(&self, id: i64) -> Result<Option<UnknownItem>>;
+    /// Resolves an open item, atomically; false when it is already resolved or does not
+    /// exist (nothing is written then).
+    async fn resolve_unknown(&self, id: i64, resolution: &Resolution) -> Result<bool>;
 
     /// Inserts a user or replaces one of the same name (its sessions are kept).
     async fn put_user(&self, user: &User) -> Result<()>;

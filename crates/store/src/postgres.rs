@@ -17,11 +17,18 @@ use watchpost_core::alarm::CallId;
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
+/// An account's details as stored: NULL when it has none.
+fn details_json(a: &Account) -> Option<String> {
+    (!a.details.is_empty()).then(|| json(&a.details))
+}
+
 /// Rows per multi-row INSERT: far below PostgreSQL's 65535 bind parameters.
 const CHUNK: usize = 200;
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod coordination;
+mod search;
+mod unknown;
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -155,7 +162,8 @@ impl PgStore {
             // waits for this one instead of failing on the key.
             let mut upsert = sqlx::QueryBuilder::new(
                 "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
-                 enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms) ",
+                 enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
+                 details) ",
             );
             upsert.push_values(chunk, |mut row, a| {
                 row.push_bind(&a.number)
@@ -169,7 +177,8 @@ impl PgStore {
                     .push_bind(to_text(&a.responder))
                     .push_bind(a.test_until)
                     .push_bind(&a.dc09_key)
-                    .push_bind(a.supervision_ms);
+                    .push_bind(a.supervision_ms)
+                    .push_bind(details_json(a));
             });
             upsert.push(
                 " ON CONFLICT (number) DO UPDATE SET premises = excluded.premises, \
@@ -177,7 +186,8 @@ impl PgStore {
                  region = excluded.region, monitoring = excluded.monitoring, \
                  enrolled_at = excluded.enrolled_at, password_hash = excluded.password_hash, \
                  responder = excluded.responder, test_until = excluded.test_until, \
-                 dc09_key = excluded.dc09_key, supervision_ms = excluded.supervision_ms",
+                 dc09_key = excluded.dc09_key, supervision_ms = excluded.supervision_ms, \
+                 details = excluded.details",
             );
             upsert.build().execute(&mut *tx).await?;
             let numbers: Vec<&str> = chunk.iter().map(|a| a.number.as_str()).collect();
@@ -370,6 +380,10 @@ impl Store for PgStore {
             zones,
             dc09_key: row.get("dc09_key"),
             supervision_ms: row.get("supervision_ms"),
+            details: match row.get::<Option<String>, _>("details") {
+                Some(text) => from_json("accounts.details", &text)?,
+                None => Default::default(),
+            },
         }))
     }
 
@@ -398,6 +412,7 @@ impl Store for PgStore {
             chunk_ids.sort_unstable();
             ids.extend(chunk_ids);
         }
+        unknown::write(&mut tx, &batch.unknown).await?;
         for chunk in batch.opened.chunks(CHUNK) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
@@ -561,6 +576,38 @@ impl Store for PgStore {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<String>> {
+        search::search(&self.pool, text, limit).await
+    }
+
+    async fn log_account_event(&self, event: &crate::AccountEvent) -> Result<()> {
+        search::log(&self.pool, event).await
+    }
+
+    async fn account_events(&self, account: &str, limit: i64) -> Result<Vec<crate::AccountEvent>> {
+        search::events(&self.pool, account, limit).await
+    }
+
+    async fn recent_alarms(&self, account: &str, limit: i64) -> Result<Vec<AlarmRow>> {
+        search::recent_alarms(&self.pool, account, limit).await
+    }
+
+    async fn recent_signals(&self, account: &str, limit: i64) -> Result<Vec<SignalRecord>> {
+        search::recent_signals(&self.pool, account, limit).await
+    }
+
+    async fn unknown_items(&self, all: bool) -> Result<Vec<crate::UnknownItem>> {
+        unknown::list(&self.pool, all).await
+    }
+
+    async fn unknown_item(&self, id: i64) -> Result<Option<crate::UnknownItem>> {
+        unknown::one(&self.pool, id).await
+    }
+
+    async fn resolve_unknown(&self, id: i64, resolution: &crate::Resolution) -> Result<bool> {
+        unknown::resolve(&self.pool, id, resolution).await
     }
 
     async fn put_user(&self, u: &User) -> Result<()> {

@@ -19,6 +19,13 @@ use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
 mod coordination;
+mod search;
+mod unknown;
+
+/// An account's details as stored: NULL when it has none.
+fn details_json(a: &Account) -> Option<String> {
+    (!a.details.is_empty()).then(|| json(&a.details))
+}
 
 /// Rows per multi-row statement.
 const CHUNK: usize = 200;
@@ -138,8 +145,8 @@ impl SqliteStore {
             .await?;
         sqlx::query(
             "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
-             enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
+             details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&a.number)
         .bind(to_text(&a.premises))
@@ -153,6 +160,7 @@ impl SqliteStore {
         .bind(a.test_until)
         .bind(&a.dc09_key)
         .bind(a.supervision_ms)
+        .bind(details_json(a))
         .execute(&mut *tx)
         .await?;
         for (position, c) in a.contacts.iter().enumerate() {
@@ -316,6 +324,10 @@ impl Store for SqliteStore {
             zones,
             dc09_key: row.get("dc09_key"),
             supervision_ms: row.get("supervision_ms"),
+            details: match row.get::<Option<String>, _>("details") {
+                Some(text) => from_json("accounts.details", &text)?,
+                None => Default::default(),
+            },
         }))
     }
 
@@ -344,6 +356,7 @@ impl Store for SqliteStore {
             chunk_ids.sort_unstable();
             ids.extend(chunk_ids);
         }
+        unknown::write(&mut tx, &batch.unknown).await?;
         for chunk in batch.opened.chunks(200) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
@@ -506,6 +519,38 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn search_accounts(&self, text: &str, limit: i64) -> Result<Vec<String>> {
+        search::search(&self.pool, text, limit).await
+    }
+
+    async fn log_account_event(&self, event: &crate::AccountEvent) -> Result<()> {
+        search::log(&self.writer, event).await
+    }
+
+    async fn account_events(&self, account: &str, limit: i64) -> Result<Vec<crate::AccountEvent>> {
+        search::events(&self.pool, account, limit).await
+    }
+
+    async fn recent_alarms(&self, account: &str, limit: i64) -> Result<Vec<AlarmRow>> {
+        search::recent_alarms(&self.pool, account, limit).await
+    }
+
+    async fn recent_signals(&self, account: &str, limit: i64) -> Result<Vec<SignalRecord>> {
+        search::recent_signals(&self.pool, account, limit).await
+    }
+
+    async fn unknown_items(&self, all: bool) -> Result<Vec<crate::UnknownItem>> {
+        unknown::list(&self.pool, all).await
+    }
+
+    async fn unknown_item(&self, id: i64) -> Result<Option<crate::UnknownItem>> {
+        unknown::one(&self.pool, id).await
+    }
+
+    async fn resolve_unknown(&self, id: i64, resolution: &crate::Resolution) -> Result<bool> {
+        unknown::resolve(&self.writer, id, resolution).await
     }
 
     async fn put_user(&self, u: &User) -> Result<()> {

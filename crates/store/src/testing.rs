@@ -41,6 +41,7 @@ pub fn account(number: &str) -> Account {
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
+        details: Default::default(),
     }
 }
 

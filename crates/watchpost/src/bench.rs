@@ -211,6 +211,7 @@ async fn self_hosted(
             zones: vec![],
             dc09_key: None,
             supervision_ms: None,
+            details: Default::default(),
         })
         .collect();
     for chunk in accounts.chunks(1000) {

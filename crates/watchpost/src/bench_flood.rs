@@ -98,6 +98,7 @@ fn account(now: Millis) -> Account {
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
+        details: Default::default(),
     }
 }
 

@@ -127,6 +127,7 @@ fn account(i: u32, enrolled_at: i64, password: &VerbalPassword) -> Account {
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
+        details: Default::default(),
     }
 }
 

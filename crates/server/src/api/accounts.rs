@@ -37,9 +37,12 @@ pub struct AccountView {
     pub zones: Vec<Zone>,
     pub supervision_s: Option<Millis>,
     pub dc09_encrypted: bool,
+    /// `zone_names`, `instructions`, `notes`, `agencies`: as in the account file.
+    #[serde(flatten)]
+    pub details: watchpost_core::details::AccountDetails,
 }
 
-fn view(a: &Account, now: Millis) -> AccountView {
+pub(crate) fn view(a: &Account, now: Millis) -> AccountView {
     use watchpost_core::account::{Monitoring, Premises, Responder};
     AccountView {
         number: a.number.clone(),
@@ -65,6 +68,7 @@ fn view(a: &Account, now: Millis) -> AccountView {
         zones: a.zones.clone(),
         supervision_s: a.supervision_ms.map(|ms| ms / 1000),
         dc09_encrypted: a.dc09_key.is_some(),
+        details: a.details.clone(),
     }
 }
 
@@ -74,15 +78,23 @@ pub struct Page {
     limit: Option<i64>,
     /// Search by a contact's phone instead of listing.
     phone: Option<String>,
+    /// Search by number, contact name, phone or address (`super::account_history::search`).
+    q: Option<String>,
 }
 
 /// `GET /api/accounts`: account numbers in order (supervisors), or with `?phone=` the accounts
-/// with a contact at that number (agents; `by_phone`).
+/// with a contact at that number (agents; `by_phone`), or with `?q=` the accounts whose number,
+/// contact name, phone or address match (agents).
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(q) = &page.q {
+        caller.require(Role::Agent)?;
+        let found = super::account_history::search(&state, q).await?;
+        return Ok(Json(json!({ "q": q, "accounts": found })));
+    }
     if let Some(phone) = &page.phone {
         caller.require(Role::Agent)?;
         return Ok(Json(json!(by_phone(&state, phone).await?)));

@@ -1,6 +1,7 @@
 //! `GET /api/events`: server-sent events, one `alarm` event each time an alarm changes and
 //! one `line` event (`{"line": id}`) each time a call to the center waiting for an alarm
-//! arrives, is answered by an agent, is attached or ends.
+//! arrives, is answered by an agent, is attached or ends; one `unknown` event each time an
+//! unknown-account item is opened, joined or resolved.
 
 use super::ApiState;
 use super::caller::Caller;
@@ -28,5 +29,9 @@ pub async fn stream(
             .json_data(serde_json::json!({ "line": line }))
             .unwrap_or_default()))
     });
-    Sse::new(alarms.merge(lines)).keep_alive(KeepAlive::default())
+    let unknown = BroadcastStream::new(state.board.subscribe_unknown()).filter_map(|changed| {
+        changed.ok()?;
+        Some(Ok(Event::default().event("unknown").data("{}")))
+    });
+    Sse::new(alarms.merge(lines).merge(unknown)).keep_alive(KeepAlive::default())
 }

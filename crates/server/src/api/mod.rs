@@ -3,6 +3,7 @@
 //! document needs `Authorization: Bearer <token>` (or the console's session cookie). The
 //! router also serves the console (`crate::console`).
 
+pub(crate) mod account_history;
 pub(crate) mod accounts;
 mod alarms;
 mod body;
@@ -13,6 +14,7 @@ mod lines;
 mod login;
 mod recordings;
 mod signals;
+mod unknown;
 
 pub use error::ApiError;
 
@@ -96,7 +98,16 @@ pub fn router(state: ApiState) -> Router {
                 .put(accounts::put)
                 .delete(accounts::delete),
         )
+        .route("/api/accounts/{number}/history", get(account_history::get))
+        .route(
+            "/api/accounts/{number}/test",
+            post(account_history::put_on_test).delete(account_history::end_test),
+        )
         .route("/api/signals", post(signals::receive))
+        .route("/api/unknown", get(unknown::list))
+        .route("/api/unknown/{id}/assign", post(unknown::assign))
+        .route("/api/unknown/{id}/enrol", post(unknown::enrol))
+        .route("/api/unknown/{id}/noise", post(unknown::noise))
         .route("/api/cluster", get(cluster))
         .route("/api/attention", get(attention))
         .route("/api/events", get(events::stream))

@@ -48,6 +48,7 @@ fn account(number: &str) -> Account {
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
+        details: Default::default(),
     }
 }
 

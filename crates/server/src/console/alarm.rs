@@ -338,6 +338,7 @@ pub fn render(s: &Screen) -> Markup {
                     }
                 }
                 div {
+                    (account_block(s))
                     (contacts(s))
                     (zones(s))
                 }
@@ -695,6 +696,55 @@ fn zones(s: &Screen) -> Markup {
                             td.num { (zone.zone) }
                             td { (name_of(&zone.device)) }
                             td { @if tripped.contains(&zone.zone) { "signalled" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The account's details for the agent: the zone that triggered, named ("zone 3 – back door
+/// (ground floor rear)", from the trigger "BA zone 3"), the premises instructions and notes,
+/// and the agencies with their phones and permit numbers. Nothing when the account has none.
+fn account_block(s: &Screen) -> Markup {
+    let Some(details) = s.account.map(|a| &a.details) else {
+        return html! {};
+    };
+    let trigger = &s.alarm.spec().trigger;
+    let zone: Option<u32> = trigger
+        .split("zone ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok());
+    let named = zone.and_then(|z| details.zone(z));
+    html! {
+        @if !details.is_empty() {
+            section.account-details #account-details {
+                h2 { "Premises" }
+                @if let Some(z) = named {
+                    p.zone-named {
+                        strong { "zone " (z.zone) " – " (z.name) }
+                        @if !z.location.is_empty() { " (" (z.location) ")" }
+                    }
+                }
+                @if !details.instructions.is_empty() {
+                    p.instructions { strong { "Instructions: " } (details.instructions) }
+                }
+                @if !details.notes.is_empty() {
+                    p.notes { strong { "Notes: " } (details.notes) }
+                }
+                @if !details.agencies.is_empty() {
+                    table.agencies {
+                        thead { tr { th { "Agency" } th { "Name" } th { "Phone" } th { "Permit" } } }
+                        tbody {
+                            @for a in &details.agencies {
+                                tr {
+                                    td { (words(a.agency.as_str())) }
+                                    td { (a.name) }
+                                    td { a href=(tel(&a.phone)) { (a.phone) } }
+                                    td { (a.permit.as_deref().unwrap_or("—")) }
+                                }
+                            }
                         }
                     }
                 }

@@ -1,5 +1,6 @@
 //! The page shell every console page shares: head with the embedded assets, the top bar
-//! (queue, supervisor, who is signed in, sign out), and the keyboard legend at the bottom.
+//! (queue, supervisor, the account search box, who is signed in, sign out), and the keyboard
+//! legend at the bottom.
 
 use super::assets::url;
 use maud::{DOCTYPE, Markup, html};
@@ -67,6 +68,11 @@ fn top_bar(user: &User) -> Markup {
                 @if user.role >= Role::Supervisor {
                     a href="/console/supervisor" { "Supervisor" }
                 }
+            }
+            form.inline.search role="search" method="get" action="/console/accounts" {
+                input type="search" name="q" placeholder="Account: number, name, phone, address"
+                    aria-label="Search accounts" required;
+                button type="submit" { "Find" }
             }
             span.who { (user.name) " (" (user.role) ")" }
             form.inline method="post" action="/logout" {

@@ -3,6 +3,7 @@
 //! `wp_session` cookie set at sign-in; every action goes through the desk (`crate::desk`),
 //! like the JSON API's.
 
+mod account;
 mod actions;
 mod alarm;
 mod assets;
@@ -14,6 +15,7 @@ mod login;
 mod queue;
 mod session;
 mod supervisor;
+mod unknown;
 
 use crate::api::ApiState;
 use axum::Router;
@@ -60,6 +62,16 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/console/alarms/{id}/notes", post(actions::note))
         .route("/console/alarms/{id}/close", post(actions::close))
+        .route("/console/accounts", get(account::search))
+        .route("/console/accounts/{number}", get(account::page))
+        .route("/console/accounts/{number}/test", post(account::test))
+        .route(
+            "/console/accounts/{number}/details",
+            post(account::save_details),
+        )
+        .route("/console/unknown/{id}/assign", post(unknown::assign))
+        .route("/console/unknown/{id}/enrol", post(unknown::enrol))
+        .route("/console/unknown/{id}/noise", post(unknown::noise))
         .route("/console/assets/{file}", get(assets::serve))
         .with_state(state)
 }

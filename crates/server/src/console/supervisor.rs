@@ -210,6 +210,7 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
         div.stats {
             div.stat { "Queue depth" b #depth { (open.len()) } }
             div.stat { "Nobody handling" b { (unhandled) } }
+            div.stat { "Unknown accounts" b #unknown { (crate::unknown::open_count(state).await?) } }
             div.stat {
                 "Oldest open alarm"
                 @match oldest {

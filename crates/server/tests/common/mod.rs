@@ -51,6 +51,7 @@ pub fn account() -> Account {
         ],
         dc09_key: None,
         supervision_ms: None,
+        details: Default::default(),
     }
 }
 

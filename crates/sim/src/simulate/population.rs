@@ -69,6 +69,7 @@ pub fn accounts(config: &Config) -> Vec<Account> {
                 zones: Vec::new(),
                 dc09_key: None,
                 supervision_ms: None,
+                details: Default::default(),
             }
         })
         .collect()

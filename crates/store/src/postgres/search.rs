@@ -1,0 +1,113 @@
+//! Finding accounts by what an agent remembers of them (number, contact name, address), and
+//! the log of what people did to an account outside its alarms, in PostgreSQL.
+
+use crate::{AccountEvent, AlarmRow, Result, SignalRecord};
+use sqlx::Row;
+
+/// `text` as a LIKE pattern matching it anywhere, lower case, its wildcards escaped.
+fn anywhere(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub(super) async fn search(pool: &sqlx::PgPool, text: &str, limit: i64) -> Result<Vec<String>> {
+    let pattern = anywhere(text);
+    let rows = sqlx::query(
+        "SELECT number FROM accounts WHERE LOWER(number) LIKE $1 ESCAPE '\\' \
+         OR LOWER(address) LIKE $2 ESCAPE '\\' \
+         UNION SELECT account FROM contacts WHERE LOWER(name) LIKE $3 ESCAPE '\\' \
+         ORDER BY 1 LIMIT $4",
+    )
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub(super) async fn log(pool: &sqlx::PgPool, e: &AccountEvent) -> Result<()> {
+    sqlx::query("INSERT INTO account_events (account, at, actor, what) VALUES ($1, $2, $3, $4)")
+        .bind(&e.account)
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.what)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn events(
+    pool: &sqlx::PgPool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<AccountEvent>> {
+    let rows = sqlx::query(
+        "SELECT account, at, actor, what FROM account_events WHERE account = $1 \
+         ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AccountEvent {
+            account: r.get("account"),
+            at: r.get("at"),
+            actor: r.get("actor"),
+            what: r.get("what"),
+        })
+        .collect())
+}
+
+/// The account's most recent alarms, newest first (the `alarms_by_account` index).
+pub(super) async fn recent_alarms(
+    pool: &sqlx::PgPool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<AlarmRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM alarms WHERE account = $1 ORDER BY opened_at DESC, id DESC LIMIT $2",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    // INTEGER is INT4 in PostgreSQL and INT8 in CockroachDB: `int` reads either.
+    rows.iter()
+        .map(|r| {
+            Ok(AlarmRow {
+                id: r.get("id"),
+                account: r.get("account"),
+                kind: r.get("kind"),
+                mode: r.get("mode"),
+                priority: super::int(r, "priority")? as u8,
+                opened_at: r.get("opened_at"),
+                closed_at: r.get("closed_at"),
+                disposition: r.get("disposition"),
+            })
+        })
+        .collect()
+}
+
+/// The account's most recent signals, newest first (the `signals_by_account` index).
+pub(super) async fn recent_signals(
+    pool: &sqlx::PgPool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<SignalRecord>> {
+    let rows = sqlx::query(
+        "SELECT * FROM signals WHERE account = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(super::signal_record).collect()
+}

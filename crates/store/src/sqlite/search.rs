@@ -1,0 +1,122 @@
+//! Finding accounts by what an agent remembers of them (number, contact name, address), and
+//! the log of what people did to an account outside its alarms, in SQLite.
+
+use crate::text::from_json;
+use crate::{AccountEvent, AlarmRow, Result, SignalRecord};
+use sqlx::Row;
+
+/// `text` as a LIKE pattern matching it anywhere, lower case, its wildcards escaped.
+fn anywhere(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub(super) async fn search(pool: &sqlx::SqlitePool, text: &str, limit: i64) -> Result<Vec<String>> {
+    let pattern = anywhere(text);
+    let rows = sqlx::query(
+        "SELECT number FROM accounts WHERE LOWER(number) LIKE ? ESCAPE '\\' \
+         OR LOWER(address) LIKE ? ESCAPE '\\' \
+         UNION SELECT account FROM contacts WHERE LOWER(name) LIKE ? ESCAPE '\\' \
+         ORDER BY 1 LIMIT ?",
+    )
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub(super) async fn log(pool: &sqlx::SqlitePool, e: &AccountEvent) -> Result<()> {
+    sqlx::query("INSERT INTO account_events (account, at, actor, what) VALUES (?, ?, ?, ?)")
+        .bind(&e.account)
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.what)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn events(
+    pool: &sqlx::SqlitePool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<AccountEvent>> {
+    let rows = sqlx::query(
+        "SELECT account, at, actor, what FROM account_events WHERE account = ? \
+         ORDER BY at DESC, id DESC LIMIT ?",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AccountEvent {
+            account: r.get("account"),
+            at: r.get("at"),
+            actor: r.get("actor"),
+            what: r.get("what"),
+        })
+        .collect())
+}
+
+/// The account's most recent alarms, newest first (the `alarms_by_account` index).
+pub(super) async fn recent_alarms(
+    pool: &sqlx::SqlitePool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<AlarmRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM alarms WHERE account = ? ORDER BY opened_at DESC, id DESC LIMIT ?",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AlarmRow {
+            id: r.get("id"),
+            account: r.get("account"),
+            kind: r.get("kind"),
+            mode: r.get("mode"),
+            priority: r.get::<i64, _>("priority") as u8,
+            opened_at: r.get("opened_at"),
+            closed_at: r.get("closed_at"),
+            disposition: r.get("disposition"),
+        })
+        .collect())
+}
+
+/// The account's most recent signals, newest first (the `signals_by_account` index).
+pub(super) async fn recent_signals(
+    pool: &sqlx::SqlitePool,
+    account: &str,
+    limit: i64,
+) -> Result<Vec<SignalRecord>> {
+    let rows = sqlx::query(
+        "SELECT * FROM signals WHERE account = ? ORDER BY received_at DESC, id DESC LIMIT ?",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SignalRecord {
+                account: r.get("account"),
+                received_at: r.get("received_at"),
+                source: r.get("source"),
+                event: from_json("signals.event", r.get("event"))?,
+                raw: r.get("raw"),
+            })
+        })
+        .collect()
+}
