@@ -31,11 +31,6 @@ pub async fn open_items(state: &ApiState) -> Result<Vec<UnknownItem>, ApiError> 
     Ok(items)
 }
 
-/// How many items are open, for the supervisor view.
-pub async fn open_count(state: &ApiState) -> Result<usize, ApiError> {
-    Ok(state.store.unknown_items(false).await?.len())
-}
-
 /// Resolves item `id` as `agent` asks. Errors: 404 no such item; 409 already resolved, or (enrol)
 /// no account enrolled with the number yet; 422 naming `account` or `reason`; 503 the signal
 /// could not be stored (nothing resolved).

@@ -265,7 +265,10 @@ async fn the_queue_puts_alarms_that_need_an_action_first_and_colours_late_ones()
     )
     .await;
     let (_, page) = amy.page(&format!("/console/alarms/{burglary}")).await;
-    assert!(page.contains("unconfirmed for <span class=\"age unconfirmed\""), "{page}");
+    assert!(
+        page.contains("unconfirmed for <span class=\"age unconfirmed\""),
+        "{page}"
+    );
     assert!(page.contains(r#"id="step-timer""#), "{page}");
     amy.post(
         &format!("/api/alarms/{burglary}/dispatch/confirm"),
@@ -350,7 +353,7 @@ async fn unattended_alarms_alert_the_supervisors() {
     let (_, view) = sue.page("/console/supervisor").await;
     let list = between(&view, "id=\"unattended-list\"", "</div>");
     assert!(list.contains("1 alarm nobody has taken"), "{view}");
-    assert!(view.contains(r#"id="unknown-accounts-slot""#), "{view}");
+    assert!(view.contains(r#"id="unknown-accounts""#), "{view}");
 
     // Taken: no longer untaken, and not idle within the minute.
     amy.post(&format!("/api/alarms/{id}/take"), json!({})).await;

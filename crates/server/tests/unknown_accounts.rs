@@ -129,6 +129,14 @@ async fn an_unknown_accounts_fire_is_queued_joined_and_kept_over_a_restart() {
         .await
         .unwrap();
     assert!(supervisor.contains(r#"id="unknown">1<"#), "{supervisor}");
+    let listed = supervisor
+        .split(r#"id="unknown-accounts""#)
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        listed.contains("<td>9999</td>"),
+        "the item is listed: {supervisor}"
+    );
 
     // A restore and an opening are stored only; a burglary joins the open item, which stays
     // a fire (the more urgent).

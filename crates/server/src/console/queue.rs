@@ -111,7 +111,12 @@ fn merged<'a>(alarms: &'a [(AlarmId, Alarm)], unknown: &'a [UnknownItem]) -> Vec
         .map(|(id, a)| {
             let spec = a.spec();
             let waits = !crate::attention::needs_action(a);
-            (waits, spec.kind.priority(), spec.opened_at, Entry::Alarm(id, a))
+            (
+                waits,
+                spec.kind.priority(),
+                spec.opened_at,
+                Entry::Alarm(id, a),
+            )
         })
         .chain(
             unknown

@@ -206,11 +206,12 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
         },
         None => html! { td.num.muted { "—" } td.num.muted { "—" } },
     };
+    let unknown = crate::unknown::open_items(state).await?;
     Ok(html! {
         div.stats {
             div.stat { "Queue depth" b #depth { (open.len()) } }
             div.stat { "Nobody handling" b { (unhandled) } }
-            div.stat { "Unknown accounts" b #unknown { (crate::unknown::open_count(state).await?) } }
+            div.stat { "Unknown accounts" b #unknown { (unknown.len()) } }
             div.stat {
                 "Oldest open alarm"
                 @match oldest {
@@ -219,8 +220,29 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
                 }
             }
         }
-        // The slot for the unknown-account items' count (kept for that part of issue 12).
-        div #unknown-accounts-slot {}
+        h2 { "Unknown accounts" }
+        div #unknown-accounts {
+            @if unknown.is_empty() {
+                p.muted { "None: every signal came from an enrolled account." }
+            } @else {
+                table {
+                    thead { tr { th { "Number" } th { "Kind" } th { "Signal" } th { "Line" } th.num { "Signals" } th { "Waiting" } } }
+                    tbody {
+                        @for item in &unknown {
+                            tr class={ "p" (item.priority) } {
+                                td { (item.account) }
+                                td { "P" (item.priority) " " (format::words(item.kind.as_str())) }
+                                td { code { (item.raw) } }
+                                td { (item.source) @if let Some(line) = &item.line { " " (line) } }
+                                td.num { (item.count) }
+                                td.age data-since=(item.received_at) { (format::age(now - item.received_at)) }
+                            }
+                        }
+                    }
+                }
+                p.muted { "Agents resolve them from the queue: assign, enrolled, or noise with a reason." }
+            }
+        }
         h2 { "Unattended alarms" }
         div #unattended-list {
             @if found.untaken + found.idle == 0 {
