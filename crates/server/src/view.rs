@@ -120,7 +120,7 @@ pub fn next_step(alarm: &Alarm, center_dials: bool) -> String {
         };
     }
     if let Some((_, disposition)) = alarm.closed() {
-        return format!("Closed: {disposition}.");
+        return format!("Closed: {}.", disposition.as_str().replace('_', " "));
     }
     let unconfirmed = alarm
         .dispatches()

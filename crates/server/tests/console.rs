@@ -314,7 +314,7 @@ async fn an_agent_works_an_alarm_in_the_console() {
     assert!(queue.contains("Open alarms: 0"));
     let (status, page, _) = browser.get(&screen).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Closed: canceled_by_contact"));
+    assert!(page.contains("Closed: canceled by contact"));
     let (status, _, _) = browser.get("/console/alarms/999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

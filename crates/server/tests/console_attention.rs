@@ -203,7 +203,7 @@ async fn a_closed_alarm_offers_no_action() {
 
     let (status, page) = amy.page(&format!("/console/alarms/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Closed: canceled_by_contact"), "{page}");
+    assert!(page.contains("Closed: canceled by contact"), "{page}");
     for action in [
         "/take",
         "/release",

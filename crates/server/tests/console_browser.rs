@@ -281,7 +281,7 @@ async fn an_agent_cancels_a_burglary_in_chromium() {
 
     // Cancel: the alarm closes canceled_by_contact.
     click(&c, "button[value=cancel]").await;
-    wait_text(&c, "#next-step", "Closed: canceled_by_contact").await;
+    wait_text(&c, "#next-step", "Closed: canceled by contact").await;
     screenshot(&c, "console-closed.png").await;
     let source = c.source().await.unwrap();
     assert!(
@@ -566,7 +566,7 @@ async fn the_password_field_and_cancel_are_safe_in_chromium() {
     assert!(center.server.board.get(id).unwrap().is_open());
     press(&c, '\u{E00C}').await; // Escape
     press(&c, 'c').await;
-    wait_text(&c, "#next-step", "Closed: canceled_by_contact").await;
+    wait_text(&c, "#next-step", "Closed: canceled by contact").await;
 
     c.close().await.unwrap();
     center.server.stop().await.unwrap();

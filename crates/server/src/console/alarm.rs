@@ -845,7 +845,8 @@ fn timeline(s: &Screen) -> Markup {
                         td { (words(&entry.event)) }
                         td.by { (actor_words(&entry.by)) }
                         td {
-                            (entry.detail)
+                            // A disposition in words, as everywhere on screen.
+                            @if entry.event == "closed" { (words(&entry.detail)) } @else { (entry.detail) }
                             @if entry.event == "recorded"
                                 && let Some(call) = recorded.next()
                                 && s.recordings.iter().any(|r| r.call == *call) {
