@@ -307,7 +307,10 @@ async fn an_agent_works_an_alarm_in_the_console() {
             true,
         )
         .await;
-    assert!(panel.contains("canceled_by_contact"), "{panel}");
+    assert!(
+        panel.contains("canceled by contact") && !panel.contains("canceled_by_contact"),
+        "{panel}"
+    );
     let alarm = browser.api(&format!("/api/alarms/{id}")).await;
     assert_eq!(alarm["disposition"], "canceled_by_contact");
     let (_, queue, _) = browser.get("/console/queue").await;
