@@ -782,15 +782,21 @@ async fn wait_row(
 
 /// The timeline row whose "What" is `event`, and who the "By" column names for it.
 async fn timeline_by(c: &Client, event: &str) -> Vec<String> {
-    let rows = wait_row(c, "Timeline", event, |r| r.get(1).is_some_and(|w| w == event)).await;
+    let rows = wait_row(c, "Timeline", event, |r| {
+        r.get(1).is_some_and(|w| w == event)
+    })
+    .await;
     rows.iter().map(|r| r.to_string()).collect()
 }
 
 /// Waits until the table under `heading` has a row whose `column` reads `text`.
 async fn wait_cell(c: &Client, heading: &str, column: usize, text: &str) -> Vec<String> {
-    wait_row(c, heading, &format!("with {text:?} in column {column}"), |r| {
-        r.get(column).is_some_and(|cell| cell == text)
-    })
+    wait_row(
+        c,
+        heading,
+        &format!("with {text:?} in column {column}"),
+        |r| r.get(column).is_some_and(|cell| cell == text),
+    )
     .await
 }
 
@@ -840,8 +846,15 @@ async fn an_agent_works_a_shift_in_chromium() {
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::CONFLICT, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("amy"), "{answer}");
-    assert!(center.server.board.get(first).unwrap().calls()[0].placed_at.is_none());
+    assert!(
+        answer["error"].as_str().unwrap().contains("amy"),
+        "{answer}"
+    );
+    assert!(
+        center.server.board.get(first).unwrap().calls()[0]
+            .placed_at
+            .is_none()
+    );
 
     // Contact 1: dialled (l), voicemail (v).
     press(&c, 'l').await;
@@ -861,7 +874,10 @@ async fn an_agent_works_a_shift_in_chromium() {
     press(&c, 'k').await;
     let field = c.active_element().await.unwrap();
     assert_eq!(field.attr("id").await.unwrap().as_deref(), Some("callback"));
-    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("Ann Lee"));
+    assert_eq!(
+        field.prop("value").await.unwrap().as_deref(),
+        Some("Ann Lee")
+    );
     click(&c, "form[action$='/callbacks'] button[type=submit]").await;
     wait_for(&c, ".card.call.selected[data-call='2']").await;
     wait_text(&c, ".card.call.selected h3", "Callback from Ann Lee").await;
@@ -895,14 +911,21 @@ async fn an_agent_works_a_shift_in_chromium() {
     wait_cell(&c, "Calls", 7, "match").await;
 
     // Now cancel is offered on the callback; c cancels, and the alarm closes.
-    wait_for(&c, ".card.call.selected[data-call='2'] button[value=cancel]").await;
+    wait_for(
+        &c,
+        ".card.call.selected[data-call='2'] button[value=cancel]",
+    )
+    .await;
     press(&c, 'c').await;
     wait_text(&c, "#next-step", "Closed: canceled_by_contact").await;
     let row = wait_cell(&c, "Calls", 8, "cancel").await;
     assert_eq!((row[1].as_str(), row[7].as_str()), ("Ann Lee", "match"));
     let closed = timeline_by(&c, "closed").await;
     assert_eq!(closed[2], "agent amy", "{closed:?}");
-    assert!(table_rows(&c, "Dispatch").await.is_empty(), "nobody was dispatched");
+    assert!(
+        table_rows(&c, "Dispatch").await.is_empty(),
+        "nobody was dispatched"
+    );
 
     // It left the queue.
     press(&c, 'q').await;
@@ -939,7 +962,10 @@ async fn an_agent_works_a_shift_in_chromium() {
     // i goes to the incident number; Enter records it.
     press(&c, 'i').await;
     let field = c.active_element().await.unwrap();
-    assert_eq!(field.attr("name").await.unwrap().as_deref(), Some("reference"));
+    assert_eq!(
+        field.attr("name").await.unwrap().as_deref(),
+        Some("reference")
+    );
     field.send_keys("INC-4471\u{E007}").await.unwrap();
     wait_cell(&c, "Dispatch", 2, "INC-4471").await;
     wait_text(&c, "#next-step", "Help is on the way").await;
@@ -950,7 +976,10 @@ async fn an_agent_works_a_shift_in_chromium() {
     // f goes to the resolution code; with the number in, no reason is asked.
     press(&c, 'f').await;
     let field = c.active_element().await.unwrap();
-    assert_eq!(field.attr("id").await.unwrap().as_deref(), Some("resolution"));
+    assert_eq!(
+        field.attr("id").await.unwrap().as_deref(),
+        Some("resolution")
+    );
     assert!(c.find(Locator::Css("#close-reason")).await.is_err());
     // The agent picks "actual burglary" from the list (the codes are words, not identifiers).
     let chosen = c

@@ -363,3 +363,88 @@ async fn a_cancellation_after_dispatch_is_a_task_until_an_agent_confirms_whom_th
     let (_, closed) = amy.get("/api/alarms?state=closed").await;
     assert_eq!(closed["alarms"][0]["id"], alarm);
 }
+
+/// Free text typed into the record is bounded, each refusal naming its field, and nothing is
+/// written: a note (2,000 characters), an incident number, whom the agent told, the reason to
+/// close (200 each), a password attempt (200, and it does not use up one of the call's tries).
+/// One paste of a megabyte would otherwise sit in the alarm's log for good and on every screen.
+#[tokio::test]
+async fn free_text_in_the_record_is_bounded() {
+    let d = desk().await;
+    let alarm = id(&d.signal("BA003", 1).await[0]);
+    let path = |p: &str| format!("/api/alarms/{alarm}/{p}");
+    d.amy.post(&path("take"), json!({})).await;
+    outcome(&d.amy, alarm, 0, "placed").await;
+    outcome(&d.amy, alarm, 0, "answered").await;
+    let logged = d.center.store.log(alarm).await.unwrap().len();
+    let line = "x".repeat(201);
+
+    let (status, refused) = password(&d.amy, alarm, 0, &line).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "password");
+    let (status, refused) = d
+        .amy
+        .post(&path("notes"), json!({ "text": "y".repeat(2_001) }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "text");
+    assert!(
+        refused["error"].as_str().unwrap().contains("2001"),
+        "{refused}"
+    );
+    assert_eq!(d.center.store.log(alarm).await.unwrap().len(), logged);
+    // At the bound it is taken; the password check still has both tries.
+    let (status, _) = d
+        .amy
+        .post(&path("notes"), json!({ "text": "y".repeat(2_000) }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, checked) = password(&d.amy, alarm, 0, common::VERBAL).await;
+    assert_eq!(status, StatusCode::OK, "{checked}");
+    let call = d.center.server.board.get(alarm).unwrap().calls()[0].clone();
+    assert_eq!((call.verified, call.password_attempts), (Some(true), 1));
+
+    // Dispatch, then the incident number and the reason to close.
+    decide(&d.amy, alarm, 0, "dispatch").await;
+    outcome(&d.amy, alarm, 0, "ended").await;
+    let logged = d.center.store.log(alarm).await.unwrap().len();
+    let (status, refused) = d
+        .amy
+        .post(
+            &path("dispatch/confirm"),
+            json!({"agency": "police", "reference": line}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "reference");
+    let (status, refused) = d
+        .amy
+        .post(
+            &path("close"),
+            json!({"resolution": "false_user", "reason": line}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "reason");
+    assert_eq!(d.center.store.log(alarm).await.unwrap().len(), logged);
+
+    // A stand-down task: whom they told is bounded too.
+    d.amy
+        .post(
+            &path("dispatch/confirm"),
+            json!({"agency": "police", "reference": "INC-1"}),
+        )
+        .await;
+    d.signal("OP001", 1).await;
+    assert_eq!(d.alarm(alarm).await["tasks"][0]["kind"], "stand_down");
+    let (status, refused) = d
+        .amy
+        .post(
+            &path("stand-down"),
+            json!({"agency": "police", "told": line}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "told");
+    assert_eq!(d.alarm(alarm).await["tasks"][0]["kind"], "stand_down");
+}

@@ -240,8 +240,13 @@ async fn agents_assign_enrol_or_dismiss_items_once() {
         "{alarms:?}"
     );
 
-    // Noise needs a reason.
-    for body in [json!({}), json!({"reason": "  "})] {
+    // Noise needs a reason, of at most a line.
+    let huge = "x".repeat(201);
+    for body in [
+        json!({}),
+        json!({"reason": "  "}),
+        json!({ "reason": huge }),
+    ] {
         let (status, answer) = amy.post(&format!("/api/unknown/{third}/noise"), body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
         assert_eq!(answer["field"], "reason");

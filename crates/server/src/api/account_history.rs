@@ -172,13 +172,12 @@ pub async fn set_test(
                     ),
                 ));
             }
-            let reason = reason.trim();
-            if reason.is_empty() {
-                return Err(ApiError::field(
-                    "reason",
-                    "say why the account goes on test",
-                ));
-            }
+            let reason = super::text::required(
+                "reason",
+                reason,
+                super::text::LINE_CHARS,
+                "say why the account goes on test",
+            )?;
             let until = now + minutes * 60_000;
             account.test_until = Some(until);
             format!("on test until {}: {reason}", rfc3339(until))

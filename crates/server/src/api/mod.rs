@@ -14,6 +14,7 @@ mod lines;
 mod login;
 mod recordings;
 mod signals;
+pub(crate) mod text;
 mod unknown;
 
 pub use error::ApiError;
