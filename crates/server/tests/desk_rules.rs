@@ -448,3 +448,37 @@ async fn free_text_in_the_record_is_bounded() {
     assert_eq!(refused["field"], "told");
     assert_eq!(d.alarm(alarm).await["tasks"][0]["kind"], "stand_down");
 }
+
+/// A path or query parameter of the wrong type is refused like any bad field: a 422 in the
+/// JSON error shape naming the parameter (axum alone answers a plain-text 400 naming nothing).
+#[tokio::test]
+async fn a_parameter_of_the_wrong_type_is_named() {
+    let d = desk().await;
+    let alarm = id(&d.signal("BA003", 1).await[0]);
+    for (path, field) in [
+        ("/api/alarms/abc/take".to_string(), "id"),
+        ("/api/alarms/abc/takeover".to_string(), "id"),
+        (format!("/api/alarms/{alarm}/calls/x/outcome"), "call"),
+        (format!("/api/alarms/{alarm}/calls/-1/password"), "call"),
+        (
+            "/api/unknown/9999999999999999999999/noise".to_string(),
+            "id",
+        ),
+    ] {
+        let (status, refused) = d.sue.post(&path, json!({})).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {refused}"
+        );
+        assert_eq!(refused["field"], field, "{path}: {refused}");
+    }
+    for (path, field) in [
+        ("/api/alarms/1e3".to_string(), "id"),
+        ("/api/alarms?state=closed&limit=ten".to_string(), "limit"),
+    ] {
+        let (status, answer) = d.sue.get(&path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert_eq!(answer["field"], field, "{path}: {answer}");
+    }
+}

@@ -5,10 +5,11 @@
 
 use super::body::Body;
 use super::caller::Caller;
+use super::params::Path;
 use super::{ApiError, ApiState};
 use crate::view::rfc3339;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use watchpost_core::account_number::canonical;
 use watchpost_core::{Account, Millis};

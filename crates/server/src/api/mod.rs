@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod lines;
 mod login;
+mod params;
 mod recordings;
 mod signals;
 pub(crate) mod text;
