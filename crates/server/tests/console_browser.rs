@@ -1,6 +1,6 @@
 //! The console in a real headless Chromium, driven over WebDriver (chromedriver): an agent
 //! signs in, sees a burglary arrive in the queue live (its age ticking), opens it from the
-//! keyboard, sees changes made elsewhere arrive (without losing what they type), takes it,
+//! keyboard, takes it, sees changes made elsewhere arrive (without losing what they type),
 //! records a voicemail for contact 1, reaches contact 2, checks their verbal password
 //! ("match"), cancels, and sees the alarm closed `canceled_by_contact`. Screenshots of the
 //! alarm screen go to `target/console-alarm.png` (and `target/console-closed.png`).
@@ -196,6 +196,9 @@ async fn an_agent_cancels_a_burglary_in_chromium() {
     press(&c, '\u{E007}').await; // Enter
     wait_for(&c, "#panel").await;
     wait_text(&c, "#next-step", "Call Ann Lee (+15555550101)").await;
+    // Only the handler acts (and writes notes): take it first.
+    press(&c, 't').await;
+    wait_text(&c, "#panel", "You are handling this alarm.").await;
 
     // The screen follows changes made elsewhere (here a supervisor's note through the JSON
     // API)...
@@ -245,9 +248,6 @@ async fn an_agent_cancels_a_burglary_in_chromium() {
     press(&c, '\u{E00C}').await; // Escape leaves the field
     press(&c, 'r').await;
     wait_text(&c, "table.timeline", "neighbour called").await;
-
-    press(&c, 't').await;
-    wait_text(&c, "#panel", "You are handling this alarm.").await;
 
     // Contact 1: dialled, then voicemail; the message that was left is shown.
     click(&c, "form[action$='/calls/0/outcome'] button[value=placed]").await;
@@ -828,7 +828,17 @@ async fn an_agent_works_a_shift_in_chromium() {
     press(&c, '\u{E007}').await; // Enter
     wait_for(&c, &format!("#panel[data-alarm='{first}']")).await;
     wait_text(&c, "#next-step", "Call Ann Lee (+15555550101) to verify").await;
-    wait_text(&c, "#panel", "Nobody is handling this alarm.").await;
+    wait_text(&c, "#panel", "Nobody is handling this alarm").await;
+    // Untaken, nothing but take is offered: the call has no buttons yet, l does nothing.
+    assert!(
+        c.find(Locator::Css("form[action$='/outcome']"))
+            .await
+            .is_err()
+    );
+    press(&c, 'l').await;
+    settle().await;
+    let untouched = center.server.board.get(first).unwrap();
+    assert!(untouched.calls()[0].placed_at.is_none() && untouched.handler().is_none());
 
     press(&c, 't').await;
     wait_text(&c, "#panel", "You are handling this alarm.").await;
