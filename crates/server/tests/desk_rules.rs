@@ -481,4 +481,38 @@ async fn a_parameter_of_the_wrong_type_is_named() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
         assert_eq!(answer["field"], field, "{path}: {answer}");
     }
+    // A name field given another kind of value says what it got (serde_json alone says only
+    // "expected value"); a text field given a list keeps serde's own words.
+    for (path, body, field, says) in [
+        (
+            "calls/0/decision",
+            json!({"decision": 5}),
+            "decision",
+            "5 is not one of",
+        ),
+        (
+            "calls/0/outcome",
+            json!({"outcome": null}),
+            "outcome",
+            "null is not one of",
+        ),
+        (
+            "calls/0/outcome",
+            json!({"outcome": [1]}),
+            "outcome",
+            "[1] is not one of",
+        ),
+        (
+            "notes",
+            json!({"text": ["a"]}),
+            "text",
+            "invalid type: sequence",
+        ),
+    ] {
+        let path = format!("/api/alarms/{alarm}/{path}");
+        let (status, answer) = d.sue.post(&path, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert_eq!(answer["field"], field, "{path}: {answer}");
+        assert!(answer["error"].as_str().unwrap().contains(says), "{answer}");
+    }
 }
