@@ -190,7 +190,11 @@ pub async fn check_password(
     };
     handled(state, agent, id, &input).await?;
     // Too long to be anything a caller said: refused without using up one of the call's tries.
-    text::bounded("password", &said, PASSWORD_CHARS)?;
+    text::bounded(
+        "password",
+        &watchpost_core::password::normalise(&said),
+        PASSWORD_CHARS,
+    )?;
     let now = crate::now_ms();
     {
         let mut attempts = state.attempts.lock().expect("attempts lock");

@@ -11,8 +11,9 @@ use super::ApiError;
 pub const NOTE_CHARS: usize = 2_000;
 /// The longest one-line field (incident number, whom told, a reason), in characters.
 pub const LINE_CHARS: usize = 200;
-/// The longest verbal password attempt, in characters: a spoken phrase is far shorter.
-pub const PASSWORD_CHARS: usize = 200;
+/// The longest verbal password attempt, in characters once normalised: the longest password
+/// enrolment accepts (`watchpost_core::password::MAX_CHARS`); a longer one cannot match.
+pub const PASSWORD_CHARS: usize = watchpost_core::password::MAX_CHARS;
 
 /// `text` trimmed, if not empty and at most `max` characters; otherwise a 422 naming `field`
 /// (`empty` says what is missing when it is empty).
