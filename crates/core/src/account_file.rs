@@ -5,7 +5,7 @@
 use crate::account::{Account, Contact, Millis, Monitoring, Premises, Responder, Zone, check_zone};
 use crate::account_number::canonical;
 use crate::details::{AccountDetails, AgencyContact, ZoneName};
-use crate::password::{HashCost, VerbalPassword};
+use crate::password::{HashCost, MAX_CHARS, VerbalPassword, normalise};
 use chrono::DateTime;
 use serde::Deserialize;
 
@@ -73,6 +73,13 @@ impl AccountTable {
             }
         };
         let password = match (&self.verbal_password, self.monitoring) {
+            (Some(p), _) if normalise(p).chars().count() > MAX_CHARS => {
+                return Err(format!(
+                    "{}: is {} characters long; a verbal password is at most {MAX_CHARS}",
+                    name("verbal_password"),
+                    normalise(p).chars().count()
+                ));
+            }
             (Some(p), _) if !p.trim().is_empty() => p.clone(),
             (_, Monitoring::Professional) => {
                 return Err(format!(
@@ -255,6 +262,20 @@ permit = "A-1234"
         assert_eq!(account.unwrap().number, "5A5B");
         let account = table("0123").into_account("account", 0, HashCost::Fast);
         assert_eq!(account.unwrap().number, "0123");
+    }
+
+    #[test]
+    fn a_verbal_password_is_at_most_200_characters() {
+        let mut t = table("4F39");
+        t.verbal_password = Some(format!("  {}  ", "a".repeat(200)));
+        assert!(t.into_account("account", 0, HashCost::Fast).is_ok());
+        let mut t = table("4F39");
+        t.verbal_password = Some("a".repeat(201));
+        let err = t.into_account("account", 0, HashCost::Fast).unwrap_err();
+        assert!(
+            err.starts_with("account.verbal_password: is 201 characters long"),
+            "{err}"
+        );
     }
 
     #[test]

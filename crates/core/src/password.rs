@@ -6,6 +6,11 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The longest verbal password, in characters once normalised (`normalise`): a phrase a person
+/// says on the phone. Enrolment refuses a longer one, so an attempt longer than this cannot
+/// match, and the center refuses it without hashing it or using up one of the call's tries.
+pub const MAX_CHARS: usize = 200;
+
 /// How much work a hash costs. `Standard` is what a live center stores; `Fast` is for
 /// throwaway databases (scenario runs, simulations, tests) where thousands of accounts are
 /// enrolled per second. The PHC string records the parameters, so verification needs no hint.

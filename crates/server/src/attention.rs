@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use watchpost_core::{Alarm, Millis};
-use watchpost_store::AlarmId;
+use watchpost_store::{AlarmId, UnknownItem};
 
 /// The console's attention thresholds, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +93,12 @@ pub struct Unattended {
     pub idle: usize,
     pub untaken_alarms: Vec<AlarmId>,
     pub idle_alarms: Vec<AlarmId>,
+    /// How many unknown-account items (a fire, a burglary… from a number that is not
+    /// enrolled) nobody has resolved within their priority's `untaken_ms`, counted from their
+    /// first signal: an alarm nobody took, as far as the premises are concerned.
+    pub unresolved: usize,
+    /// Those items' ids (`/api/unknown/{id}`).
+    pub unresolved_items: Vec<i64>,
 }
 
 /// The unattended alarms among `alarms` at `now`, in the order given.
@@ -116,6 +122,23 @@ pub fn unattended(alarms: &[(AlarmId, Alarm)], config: &ConsoleConfig, now: Mill
     found.untaken = found.untaken_alarms.len();
     found.idle = found.idle_alarms.len();
     found
+}
+
+/// Adds to `found` the open unknown-account items among `items` that have waited past their
+/// priority's `untaken_ms` at `now`, in the order given.
+pub fn unresolved(
+    found: &mut Unattended,
+    items: &[UnknownItem],
+    config: &ConsoleConfig,
+    now: Millis,
+) {
+    found.unresolved_items = items
+        .iter()
+        .filter(|i| i.resolution.is_none())
+        .filter(|i| now - i.received_at >= of(&config.untaken_ms, i.priority))
+        .map(|i| i.id)
+        .collect();
+    found.unresolved = found.unresolved_items.len();
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! rules; only the agent handling an alarm acts on it (issue 12, finding 3; the center checks
 //! it again when it applies the input, so no race lets another agent through).
 
+use crate::api::text::{self, LINE_CHARS, NOTE_CHARS, PASSWORD_CHARS};
 use crate::api::{ApiError, ApiState};
 use crate::lines::{LineError, LineId};
 use axum::http::StatusCode;
@@ -188,6 +189,12 @@ pub async fn check_password(
         matched: false,
     };
     handled(state, agent, id, &input).await?;
+    // Too long to be anything a caller said: refused without using up one of the call's tries.
+    text::bounded(
+        "password",
+        &watchpost_core::password::normalise(&said),
+        PASSWORD_CHARS,
+    )?;
     let now = crate::now_ms();
     {
         let mut attempts = state.attempts.lock().expect("attempts lock");
@@ -371,17 +378,13 @@ pub async fn confirm_dispatch(
     agency: Agency,
     reference: &str,
 ) -> Result<Alarm, ApiError> {
-    let reference = reference.trim();
-    if reference.is_empty() {
-        return Err(ApiError::field(
-            "reference",
-            "the agency's incident number is required",
-        ));
-    }
-    let input = Input::DispatchConfirmed {
-        agency,
-        reference: reference.to_string(),
-    };
+    let reference = text::required(
+        "reference",
+        reference,
+        LINE_CHARS,
+        "the agency's incident number is required",
+    )?;
+    let input = Input::DispatchConfirmed { agency, reference };
     act(state, agent, id, input).await
 }
 
@@ -394,17 +397,13 @@ pub async fn stand_down(
     agency: Agency,
     told: &str,
 ) -> Result<Alarm, ApiError> {
-    let told = told.trim();
-    if told.is_empty() {
-        return Err(ApiError::field(
-            "told",
-            "name whom you told at the agency to stand down",
-        ));
-    }
-    let input = Input::StandDownConfirmed {
-        agency,
-        told: told.to_string(),
-    };
+    let told = text::required(
+        "told",
+        told,
+        LINE_CHARS,
+        "name whom you told at the agency to stand down",
+    )?;
+    let input = Input::StandDownConfirmed { agency, told };
     act(state, agent, id, input).await
 }
 
@@ -415,13 +414,8 @@ pub async fn note(
     id: AlarmId,
     text: &str,
 ) -> Result<Alarm, ApiError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ApiError::field("text", "a note needs some text"));
-    }
-    let input = Input::Note {
-        text: text.to_string(),
-    };
+    let text = text::required("text", text, NOTE_CHARS, "a note needs some text")?;
+    let input = Input::Note { text };
     require_agent(agent)?;
     if agent.role < Role::Supervisor {
         load(state, id)
@@ -464,10 +458,10 @@ pub async fn close(
             format!("{resolution:?} is not one of {}", codes.listed()),
         ));
     }
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let reason = text::optional("reason", reason, LINE_CHARS)?;
     let input = Input::AgentClose {
         resolution: Some(resolution.to_string()),
-        reason: reason.map(str::to_string),
+        reason: reason.clone(),
     };
     let unconfirmed = alarm
         .dispatches()

@@ -8,6 +8,7 @@
 //! a second routing of the same alarm joins the alarm the first opened, which is harmless,
 //! while the other order could lose the alarm if the center stopped in between.
 
+use crate::api::text::{self, LINE_CHARS};
 use crate::api::{ApiError, ApiState};
 use axum::http::StatusCode;
 use watchpost_core::account_number::canonical;
@@ -73,14 +74,13 @@ pub async fn resolve(
             (Outcome::Enrolled, Some(item.account.clone()), None)
         }
         Resolve::Noise(reason) => {
-            let reason = reason.trim();
-            if reason.is_empty() {
-                return Err(ApiError::field(
-                    "reason",
-                    "say why it is noise (required, not empty)",
-                ));
-            }
-            (Outcome::Noise, None, Some(reason.to_string()))
+            let reason = text::required(
+                "reason",
+                &reason,
+                LINE_CHARS,
+                "say why it is noise (required, not empty)",
+            )?;
+            (Outcome::Noise, None, Some(reason))
         }
     };
     let now = crate::now_ms();

@@ -200,6 +200,7 @@ async fn test_mode_is_bounded_needs_a_reason_and_records_who() {
         ),
         (json!({"reason": "installer"}), "minutes"),
         (json!({"minutes": 60, "reason": " "}), "reason"),
+        (json!({"minutes": 60, "reason": "x".repeat(201)}), "reason"),
     ] {
         let (status, refused) = amy.post("/api/accounts/4F39/test", body.clone()).await;
         assert_eq!(

@@ -221,7 +221,6 @@ async fn an_agent_works_an_alarm_in_the_console() {
         "Take",
         "Ann Lee",
         "+15555550102",
-        "Dialled",
         "Please call us back",
         "BA zone 3",
         "motion",
@@ -238,6 +237,9 @@ async fn an_agent_works_an_alarm_in_the_console() {
     assert_eq!(status, StatusCode::OK);
     assert!(panel.contains("You are handling this alarm."), "{panel}");
     assert!(!panel.contains("<html"), "htmx gets the panel only");
+    // Untaken, the call offered nothing to press; taken, it does.
+    assert!(!page.contains("Dialled"), "{page}");
+    assert!(panel.contains("Dialled"), "{panel}");
     let (status, _, location) = browser
         .post(
             &format!("{screen}/calls/0/outcome"),
@@ -512,10 +514,25 @@ async fn the_alarm_screen_shows_duress_takeover_resolution_and_who_did_what() {
         .post(&format!("{screen}/notes"), &[("text", "still mine?")], true)
         .await;
     assert!(panel.contains("handled by sue"), "{panel}");
+    // Nor is she offered anything but to look: no form, no key, but the refresh and the queue.
+    for route in [
+        "/notes",
+        "/close",
+        "/calls/",
+        "/dispatch/",
+        "/callbacks",
+        "/take",
+    ] {
+        assert!(
+            !panel.contains(&format!("action=\"{screen}{route}")),
+            "{route}: {panel}"
+        );
+    }
+    assert!(panel.contains("Only they act on it."), "{panel}");
 
     // Closing asks for a resolution code, and here for the missing incident number's reason.
-    assert!(panel.contains(r#"<option value="false_user">False alarm – user error</option>"#));
     let (_, panel, _) = sue.get(&screen).await;
+    assert!(panel.contains(r#"<option value="false_user">False alarm – user error</option>"#));
     assert!(panel.contains(r#"name="reason""#), "{panel}");
     let (_, panel, _) = sue.post(&format!("{screen}/close"), &[], true).await;
     assert!(panel.contains("closing needs a resolution code"), "{panel}");

@@ -363,3 +363,156 @@ async fn a_cancellation_after_dispatch_is_a_task_until_an_agent_confirms_whom_th
     let (_, closed) = amy.get("/api/alarms?state=closed").await;
     assert_eq!(closed["alarms"][0]["id"], alarm);
 }
+
+/// Free text typed into the record is bounded, each refusal naming its field, and nothing is
+/// written: a note (2,000 characters), an incident number, whom the agent told, the reason to
+/// close (200 each), a password attempt (200, and it does not use up one of the call's tries).
+/// One paste of a megabyte would otherwise sit in the alarm's log for good and on every screen.
+#[tokio::test]
+async fn free_text_in_the_record_is_bounded() {
+    let d = desk().await;
+    let alarm = id(&d.signal("BA003", 1).await[0]);
+    let path = |p: &str| format!("/api/alarms/{alarm}/{p}");
+    d.amy.post(&path("take"), json!({})).await;
+    outcome(&d.amy, alarm, 0, "placed").await;
+    outcome(&d.amy, alarm, 0, "answered").await;
+    let logged = d.center.store.log(alarm).await.unwrap().len();
+    let line = "x".repeat(201);
+
+    let (status, refused) = password(&d.amy, alarm, 0, &line).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "password");
+    let (status, refused) = d
+        .amy
+        .post(&path("notes"), json!({ "text": "y".repeat(2_001) }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "text");
+    assert!(
+        refused["error"].as_str().unwrap().contains("2001"),
+        "{refused}"
+    );
+    assert_eq!(d.center.store.log(alarm).await.unwrap().len(), logged);
+    // At the bound it is taken; the password check still has both tries.
+    let (status, _) = d
+        .amy
+        .post(&path("notes"), json!({ "text": "y".repeat(2_000) }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, checked) = password(&d.amy, alarm, 0, common::VERBAL).await;
+    assert_eq!(status, StatusCode::OK, "{checked}");
+    let call = d.center.server.board.get(alarm).unwrap().calls()[0].clone();
+    assert_eq!((call.verified, call.password_attempts), (Some(true), 1));
+
+    // Dispatch, then the incident number and the reason to close.
+    decide(&d.amy, alarm, 0, "dispatch").await;
+    outcome(&d.amy, alarm, 0, "ended").await;
+    let logged = d.center.store.log(alarm).await.unwrap().len();
+    let (status, refused) = d
+        .amy
+        .post(
+            &path("dispatch/confirm"),
+            json!({"agency": "police", "reference": line}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "reference");
+    let (status, refused) = d
+        .amy
+        .post(
+            &path("close"),
+            json!({"resolution": "false_user", "reason": line}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "reason");
+    assert_eq!(d.center.store.log(alarm).await.unwrap().len(), logged);
+
+    // A stand-down task: whom they told is bounded too.
+    d.amy
+        .post(
+            &path("dispatch/confirm"),
+            json!({"agency": "police", "reference": "INC-1"}),
+        )
+        .await;
+    d.signal("OP001", 1).await;
+    assert_eq!(d.alarm(alarm).await["tasks"][0]["kind"], "stand_down");
+    let (status, refused) = d
+        .amy
+        .post(
+            &path("stand-down"),
+            json!({"agency": "police", "told": line}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["field"], "told");
+    assert_eq!(d.alarm(alarm).await["tasks"][0]["kind"], "stand_down");
+}
+
+/// A path or query parameter of the wrong type is refused like any bad field: a 422 in the
+/// JSON error shape naming the parameter (axum alone answers a plain-text 400 naming nothing).
+#[tokio::test]
+async fn a_parameter_of_the_wrong_type_is_named() {
+    let d = desk().await;
+    let alarm = id(&d.signal("BA003", 1).await[0]);
+    for (path, field) in [
+        ("/api/alarms/abc/take".to_string(), "id"),
+        ("/api/alarms/abc/takeover".to_string(), "id"),
+        (format!("/api/alarms/{alarm}/calls/x/outcome"), "call"),
+        (format!("/api/alarms/{alarm}/calls/-1/password"), "call"),
+        (
+            "/api/unknown/9999999999999999999999/noise".to_string(),
+            "id",
+        ),
+    ] {
+        let (status, refused) = d.sue.post(&path, json!({})).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {refused}"
+        );
+        assert_eq!(refused["field"], field, "{path}: {refused}");
+    }
+    for (path, field) in [
+        ("/api/alarms/1e3".to_string(), "id"),
+        ("/api/alarms?state=closed&limit=ten".to_string(), "limit"),
+    ] {
+        let (status, answer) = d.sue.get(&path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert_eq!(answer["field"], field, "{path}: {answer}");
+    }
+    // A name field given another kind of value says what it got (serde_json alone says only
+    // "expected value"); a text field given a list keeps serde's own words.
+    for (path, body, field, says) in [
+        (
+            "calls/0/decision",
+            json!({"decision": 5}),
+            "decision",
+            "5 is not one of",
+        ),
+        (
+            "calls/0/outcome",
+            json!({"outcome": null}),
+            "outcome",
+            "null is not one of",
+        ),
+        (
+            "calls/0/outcome",
+            json!({"outcome": [1]}),
+            "outcome",
+            "[1] is not one of",
+        ),
+        (
+            "notes",
+            json!({"text": ["a"]}),
+            "text",
+            "invalid type: sequence",
+        ),
+    ] {
+        let path = format!("/api/alarms/{alarm}/{path}");
+        let (status, answer) = d.sue.post(&path, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {answer}");
+        assert_eq!(answer["field"], field, "{path}: {answer}");
+        assert!(answer["error"].as_str().unwrap().contains(says), "{answer}");
+    }
+}

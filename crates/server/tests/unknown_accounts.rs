@@ -240,8 +240,13 @@ async fn agents_assign_enrol_or_dismiss_items_once() {
         "{alarms:?}"
     );
 
-    // Noise needs a reason.
-    for body in [json!({}), json!({"reason": "  "})] {
+    // Noise needs a reason, of at most a line.
+    let huge = "x".repeat(201);
+    for body in [
+        json!({}),
+        json!({"reason": "  "}),
+        json!({ "reason": huge }),
+    ] {
         let (status, answer) = amy.post(&format!("/api/unknown/{third}/noise"), body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
         assert_eq!(answer["field"], "reason");
@@ -355,4 +360,66 @@ async fn the_queue_sorts_items_among_alarms_by_priority() {
         "the unknown fire comes before the older burglary"
     );
     assert!(alarm < unknown_burglary, "same priority: the older first");
+}
+
+/// An unknown account's fire that nobody resolves is unattended, as an alarm nobody takes:
+/// counted in `GET /api/attention` and named in the supervisors' banner once it has waited
+/// its priority's `untaken` threshold, until an agent resolves it. A burglary's item (priority
+/// 2, a longer threshold) is not yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_nobody_resolves_alerts_the_supervisors() {
+    let users = [("amy", Role::Agent), ("sue", Role::Supervisor)];
+    let console = watchpost_server::ConsoleConfig {
+        untaken_ms: [1_000, 60_000, 60_000, 60_000],
+        ..Default::default()
+    };
+    let settings = watchpost_core::Settings::default();
+    let center = Center::start_console(&[account()], &users, true, settings, console).await;
+    let mut tcp = TcpStream::connect(center.server.dc09_addr).await.unwrap();
+    send(&mut tcp, &sia("9999", 1, "ri1/FA003")).await;
+    send(&mut tcp, &sia("9998", 1, "ri1/BA003")).await;
+    let sue = api(&center, "sue").await;
+    let fire = open(&sue).await[0]["id"].as_i64().unwrap();
+
+    let (_, found) = sue.get("/api/attention").await;
+    assert_eq!(found["unresolved"], 0, "not yet: {found}");
+    let mut found = Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        found = sue.get("/api/attention").await.1;
+        if found["unresolved"] != 0 {
+            break;
+        }
+    }
+    assert_eq!(found["unresolved"], 1, "{found}");
+    assert_eq!(found["unresolved_items"], json!([fire]), "{found}");
+    assert_eq!(found["untaken"], 0);
+    let banner = sue
+        .client
+        .get(format!("{}/console/unattended", center.base))
+        .header("cookie", format!("wp_session={}", sue.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        banner.contains("1 unknown-account item nobody has resolved"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("/console#unknown-{fire}")),
+        "{banner}"
+    );
+
+    let (status, body) = sue
+        .post(
+            &format!("/api/unknown/{fire}/noise"),
+            json!({"reason": "installer testing"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, found) = sue.get("/api/attention").await;
+    assert_eq!(found["unresolved"], 0, "{found}");
 }

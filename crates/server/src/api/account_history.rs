@@ -5,10 +5,11 @@
 
 use super::body::Body;
 use super::caller::Caller;
+use super::params::Path;
 use super::{ApiError, ApiState};
 use crate::view::rfc3339;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use watchpost_core::account_number::canonical;
 use watchpost_core::{Account, Millis};
@@ -172,13 +173,12 @@ pub async fn set_test(
                     ),
                 ));
             }
-            let reason = reason.trim();
-            if reason.is_empty() {
-                return Err(ApiError::field(
-                    "reason",
-                    "say why the account goes on test",
-                ));
-            }
+            let reason = super::text::required(
+                "reason",
+                reason,
+                super::text::LINE_CHARS,
+                "say why the account goes on test",
+            )?;
             let until = now + minutes * 60_000;
             account.test_until = Some(until);
             format!("on test until {}: {reason}", rfc3339(until))

@@ -4,11 +4,12 @@
 
 use super::body::Body;
 use super::caller::Caller;
+use super::params::{Path, Query};
 use super::{ApiError, ApiState};
 use crate::enrolment::refuse_leading_zero_twins;
 use crate::view::rfc3339;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

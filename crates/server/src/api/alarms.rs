@@ -4,11 +4,12 @@
 
 use super::body::{Body, OptionalBody};
 use super::caller::Caller;
+use super::params::{Path, Query};
 use super::{ApiError, ApiState};
 use crate::desk::{self, Outcome};
 use crate::view::{AlarmView, alarm_view};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use watchpost_core::Agency;

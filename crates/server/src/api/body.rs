@@ -45,6 +45,34 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             path
         };
-        ApiError::field(&field, e.inner().to_string())
+        let syntax = e.inner().classify() == serde_json::error::Category::Syntax;
+        let message = match wrong_kind(bytes, e.path()).filter(|_| syntax) {
+            Some(found) => format!("{found} is not one of the accepted names (a string)"),
+            None => e.inner().to_string(),
+        };
+        ApiError::field(&field, message)
     })
+}
+
+/// serde_json says only "expected value" when a field that takes one of a set of names (an
+/// outcome, a decision, an agency) holds a number, `null`, `true` or a list: the body is
+/// valid JSON, so the value at `path` is what is wrong. That value, shortened; `None` for any
+/// other error.
+fn wrong_kind(bytes: &[u8], path: &serde_path_to_error::Path) -> Option<String> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    for segment in path.iter() {
+        value = match segment {
+            serde_path_to_error::Segment::Map { key } => value.get_mut(key)?.take(),
+            serde_path_to_error::Segment::Seq { index } => value.get_mut(*index)?.take(),
+            _ => return None,
+        };
+    }
+    if value.is_string() || value.is_object() {
+        return None;
+    }
+    let mut shown = value.to_string();
+    if shown.chars().count() > 40 {
+        shown = shown.chars().take(40).collect::<String>() + "…";
+    }
+    Some(shown)
 }

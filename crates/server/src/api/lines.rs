@@ -3,12 +3,13 @@
 
 use super::body::Body;
 use super::caller::Caller;
+use super::params::Path;
 use super::{ApiError, ApiState};
 use crate::desk;
 use crate::lines::LineId;
 use crate::view::alarm_view;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use watchpost_store::{AlarmId, Role};

@@ -12,8 +12,10 @@ mod error;
 mod events;
 mod lines;
 mod login;
+mod params;
 mod recordings;
 mod signals;
+pub(crate) mod text;
 mod unknown;
 
 pub use error::ApiError;
@@ -122,12 +124,7 @@ async fn attention(
     axum::extract::State(state): axum::extract::State<ApiState>,
     _caller: caller::Caller,
 ) -> axum::Json<crate::attention::Unattended> {
-    let open = state.board.open_alarms();
-    axum::Json(crate::attention::unattended(
-        &open,
-        &state.console,
-        crate::now_ms(),
-    ))
+    axum::Json(crate::console::unattended_now(&state).await)
 }
 
 /// The nodes sharing this center and which partitions each drives, as this node last saw

@@ -3,11 +3,12 @@
 //! listening is logged with who it was (target `audit`).
 
 use super::caller::Caller;
+use super::params::Path;
 use super::{ApiError, ApiState};
 use crate::view::rfc3339;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};

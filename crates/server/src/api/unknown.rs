@@ -4,10 +4,11 @@
 
 use super::body::Body;
 use super::caller::Caller;
+use super::params::{Path, Query};
 use super::{ApiError, ApiState};
 use crate::unknown::{self, Resolve};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use watchpost_store::{Role, UnknownItem};
 

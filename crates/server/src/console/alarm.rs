@@ -198,8 +198,11 @@ pub async fn fragment(
 
 /// A form posting to one of the alarm's action routes: htmx swaps the panel with the answer;
 /// without JavaScript the browser posts and is sent back to the screen.
-fn action(id: AlarmId, path: &str, content: Markup) -> Markup {
-    let url = format!("/console/alarms/{id}/{path}");
+fn action(s: &Screen, path: &str, content: Markup) -> Markup {
+    if !may_send(s, path) {
+        return html! {};
+    }
+    let url = format!("/console/alarms/{}/{path}", s.id);
     html! {
         form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML" {
             (content)
@@ -209,13 +212,34 @@ fn action(id: AlarmId, path: &str, content: Markup) -> Markup {
 
 /// Like `action`, but the browser asks the agent `question` before sending (htmx
 /// `hx-confirm`): for an action that requests help the agent did not ask for by name.
-fn confirmed_action(id: AlarmId, path: &str, question: &str, content: Markup) -> Markup {
-    let url = format!("/console/alarms/{id}/{path}");
+fn confirmed_action(s: &Screen, path: &str, question: &str, content: Markup) -> Markup {
+    if !may_send(s, path) {
+        return html! {};
+    }
+    let url = format!("/console/alarms/{}/{path}", s.id);
     html! {
         form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML"
             hx-confirm=(question) {
             (content)
         }
+    }
+}
+
+/// Whether the user may send `path` (an action route under the alarm) now: the desk's rule
+/// (`crate::desk`), only the handler acts on an alarm, so nobody is offered a button or a key
+/// the center would refuse. Nobody handling it: "take", and a callback (the caller is on the
+/// line, and it takes the alarm). Someone else handling it: a supervisor's "take over" and
+/// note. Everything else is the handler's.
+fn may_send(s: &Screen, path: &str) -> bool {
+    let me = s.user.name.as_str();
+    let handler = s.alarm.handler();
+    let supervisor = s.user.role >= Role::Supervisor;
+    match path {
+        "take" => handler.is_none(),
+        "takeover" => supervisor && handler.is_some_and(|h| h != me),
+        "notes" => handler == Some(me) || supervisor,
+        "callbacks" => handler.is_none() || handler == Some(me),
+        _ => handler == Some(me),
     }
 }
 
@@ -330,7 +354,7 @@ pub fn render(s: &Screen) -> Markup {
                         (close_form(s))
                     }
                     @if open {
-                        (action(id, "notes", html! {
+                        (action(s, "notes", html! {
                             label for="note" { "Note " kbd { "m" } }
                             textarea #note name="text" rows="2" data-key="m" required {}
                             button type="submit" { "Add note" }
@@ -358,17 +382,17 @@ fn handler(s: &Screen) -> Markup {
             @match s.alarm.handler() {
                 Some(agent) if agent == me => {
                     strong { "You are handling this alarm." }
-                    (action(s.id, "release", key_button("t", "Release", "", None)))
+                    (action(s, "release", key_button("t", "Release", "", None)))
                 },
                 Some(agent) => {
-                    "Handled by " strong { (agent) } "."
+                    "Handled by " strong { (agent) } "." span.muted { " Only they act on it." }
                     @if s.user.role >= Role::Supervisor {
-                        (action(s.id, "takeover", key_button("t", "Take over", "", None)))
+                        (action(s, "takeover", key_button("t", "Take over", "", None)))
                     }
                 },
                 None => {
-                    span.muted { "Nobody is handling this alarm." }
-                    (action(s.id, "take", key_button("t", "Take", "primary", None)))
+                    span.muted { "Nobody is handling this alarm: take it to act on it." }
+                    (action(s, "take", key_button("t", "Take", "primary", None)))
                 },
             }
         }
@@ -431,7 +455,7 @@ fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Ma
                 }
             }
             @if call.result.is_none() {
-                (action(s.id, &format!("{path}/outcome"), html! {
+                (action(s, &format!("{path}/outcome"), html! {
                     @if call.placed_at.is_none() {
                         (outcome("l", "Dialled", "primary", "placed"))
                     }
@@ -449,7 +473,7 @@ fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Ma
                 }
             } @else if call.result == Some(CallResult::Answered) {
                 @if call.purpose != Purpose::Automated && s.alarm.can_say_voicemail(call.id) {
-                    (action(s.id, &format!("{path}/outcome"), html! {
+                    (action(s, &format!("{path}/outcome"), html! {
                         (outcome("v", "It's voicemail", "", "voicemail"))
                         span.muted { "(a machine after all: it gets the message, you call the next contact)" }
                     }))
@@ -459,13 +483,13 @@ fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Ma
                     @if let Some(message) = &s.recorded {
                         p.message { (message) }
                     }
-                    (action(s.id, &format!("{path}/outcome"), html! {
+                    (action(s, &format!("{path}/outcome"), html! {
                         (outcome("j", "Agent joined", "primary", "agent_joined"))
                         (outcome("e", "Message played: end call", "", "ended"))
                     }))
                 } @else if call.purpose == Purpose::Notify {
                     p { "Tell them about the alarm; what they say changes nothing." }
-                    (action(s.id, &format!("{path}/outcome"), outcome("e", "Told them: end call", "primary", "ended")))
+                    (action(s, &format!("{path}/outcome"), outcome("e", "Told them: end call", "primary", "ended")))
                 } @else {
                     (password(s, call))
                     // Cancel only once the password matched on this call: an unverified
@@ -474,21 +498,21 @@ fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Ma
                     // (PROTOCOLS.md, Duress 3): the agent is told so before it is sent.
                     @let duress = s.alarm.duress_open().first();
                     @if let (Some(true), Some(duress)) = (call.verified, duress) {
-                        (confirmed_action(s.id, &format!("{path}/decision"),
+                        (confirmed_action(s, &format!("{path}/decision"),
                             &format!("Duress alarm #{duress} is open at this account: a cancel is refused and requests {}. Record the caller's cancel?",
                                 agency_words(s.alarm.agency())),
                             key_button("c", "Cancel (refused: duress)", "", Some(("decision", "cancel")))))
                     }
-                    (action(s.id, &format!("{path}/decision"), html! {
+                    (action(s, &format!("{path}/decision"), html! {
                         @if call.verified == Some(true) && duress.is_none() {
                             (key_button("c", "Cancel — false alarm", "good", Some(("decision", "cancel"))))
                         }
                         (key_button("d", "Dispatch", "danger", Some(("decision", "dispatch"))))
                     }))
                     @if call.purpose == Purpose::Callback {
-                        (action(s.id, &format!("{path}/outcome"), outcome("e", "Hung up without deciding", "", "ended")))
+                        (action(s, &format!("{path}/outcome"), outcome("e", "Hung up without deciding", "", "ended")))
                     } @else {
-                        (confirmed_action(s.id, &format!("{path}/outcome"),
+                        (confirmed_action(s, &format!("{path}/outcome"),
                             &format!("Ending this call now requests {}. End the call?", agency_words(s.alarm.agency())),
                             html! {
                                 (outcome("e", "Hung up without deciding", "", "ended"))
@@ -518,7 +542,7 @@ fn password(s: &Screen, call: &Call) -> Markup {
             }
         }
         @if call.verified != Some(true) && call.password_attempts < 2 {
-            (action(s.id, &format!("calls/{}/password", call.id), html! {
+            (action(s, &format!("calls/{}/password", call.id), html! {
                 label for=(input) { "What the caller says " kbd { "p" } }
                 input #(input) type="text" name="password" autocomplete="off" autocapitalize="none"
                     spellcheck="false" data-key="p" required;
@@ -549,7 +573,7 @@ fn voicemails(s: &Screen) -> Markup {
                 }
                 p.message #voicemail-message { (s.alarm.voicemail_message()) }
                 @for call in left.iter().filter(|c| s.alarm.is_open() && s.alarm.can_overturn(c.id)) {
-                    (action(s.id, &format!("calls/{}/outcome", call.id), html! {
+                    (action(s, &format!("calls/{}/outcome", call.id), html! {
                         (key_button("o", &format!("It's a person: {}", call.to), "good", Some(("outcome", "answered"))))
                         span.muted { "(the center stops the message and connects them to you)" }
                     }))
@@ -572,7 +596,7 @@ fn dispatch_forms(s: &Screen) -> Markup {
                             "Request " (name_of(&task.agency)) " — requested at " (clock(task.since, s.tz))
                             ", unconfirmed for " span.age.unconfirmed data-since=(task.since) { (format::age(crate::now_ms() - task.since)) }
                         }
-                        (action(s.id, "dispatch/confirm", html! {
+                        (action(s, "dispatch/confirm", html! {
                             input type="hidden" name="agency" value=(task.agency.as_str());
                             label for=(format!("ref-{}", task.agency)) { "Agency's incident number " kbd { "i" } }
                             input #(format!("ref-{}", task.agency)) type="text" name="reference" autocomplete="off"
@@ -585,7 +609,7 @@ fn dispatch_forms(s: &Screen) -> Markup {
                             "Tell " (name_of(&task.agency)) " to stand down — canceled at " (clock(task.since, s.tz))
                             ", not told for " span.age data-since=(task.since) { (format::age(crate::now_ms() - task.since)) }
                         }
-                        (action(s.id, "stand-down", html! {
+                        (action(s, "stand-down", html! {
                             input type="hidden" name="agency" value=(task.agency.as_str());
                             label for=(format!("told-{}", task.agency)) { "Whom you told " kbd { "i" } }
                             input #(format!("told-{}", task.agency)) type="text" name="told" autocomplete="off"
@@ -608,7 +632,7 @@ fn close_form(s: &Screen) -> Markup {
         .iter()
         .any(|t| t.kind == TaskKind::Request);
     html! {
-        (action(s.id, "close", html! {
+        (action(s, "close", html! {
             label for="resolution" { "Resolution " kbd { "f" } }
             select #resolution name="resolution" data-key="f" required {
                 option value="" { "— choose —" }
@@ -651,7 +675,7 @@ fn contacts(s: &Screen) -> Markup {
             }
         }
         @if s.alarm.is_open() && !s.alarm.is_silent() && !spec.contacts.is_empty() {
-            (action(s.id, "callbacks", html! {
+            (action(s, "callbacks", html! {
                 label for="callback" { "Called back " kbd { "k" } }
                 select #callback name="contact" data-key="k" {
                     @for contact in &spec.contacts {

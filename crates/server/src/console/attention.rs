@@ -47,12 +47,30 @@ pub fn described(found: &Unattended) -> Markup {
                 (list(&found.idle_alarms))
             }
         }
+        @if found.unresolved > 0 {
+            @if found.untaken + found.idle > 0 { " · " }
+            span.unresolved {
+                (found.unresolved) " unknown-account item" @if found.unresolved > 1 { "s" }
+                " nobody has resolved: "
+                @for (n, id) in found.unresolved_items.iter().enumerate() {
+                    @if n > 0 { ", " }
+                    a href=(format!("/console#unknown-{id}")) { "item " (id) }
+                }
+            }
+        }
     }
 }
 
-/// The unattended alarms now.
-pub fn now(state: &ApiState) -> Unattended {
-    unattended(&state.board.open_alarms(), &state.console, crate::now_ms())
+/// The unattended alarms and unknown-account items now (items only if the store answers:
+/// the alarms are shown regardless).
+pub async fn now(state: &ApiState) -> Unattended {
+    let at = crate::now_ms();
+    let mut found = unattended(&state.board.open_alarms(), &state.console, at);
+    match crate::unknown::open_items(state).await {
+        Ok(items) => crate::attention::unresolved(&mut found, &items, &state.console, at),
+        Err(e) => tracing::warn!("unattended unknown-account items: {}", e.message),
+    }
+    found
 }
 
 /// The supervisors' banner (empty for others, and when nothing is unattended).
@@ -60,9 +78,9 @@ pub async fn banner(State(state): State<ApiState>, agent: Agent) -> Markup {
     if agent.user.role < Role::Supervisor {
         return html! {};
     }
-    let found = now(&state);
+    let found = now(&state).await;
     html! {
-        @if found.untaken + found.idle > 0 {
+        @if found.untaken + found.idle + found.unresolved > 0 {
             div.banner-unattended role="alert" {
                 strong { "Unattended: " } (described(&found))
                 " · " a href="/console/supervisor" { "supervisor view" }

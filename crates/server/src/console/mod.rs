@@ -75,3 +75,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/assets/{file}", get(assets::serve))
         .with_state(state)
 }
+
+/// The unattended alarms and unknown-account items now, as `GET /api/attention` gives them.
+pub async fn unattended_now(state: &ApiState) -> crate::attention::Unattended {
+    attention::now(state).await
+}

@@ -193,7 +193,7 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
     for name in handling.keys() {
         agents.entry((*name).to_string()).or_default();
     }
-    let found = super::attention::now(state);
+    let found = super::attention::now(state).await;
     let mean = |values: &[Millis]| match mean_max(values) {
         Some((mean, max)) => html! {
             td.num { (format::duration(mean)) } td.num { (format::duration(max)) }
