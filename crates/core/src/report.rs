@@ -26,6 +26,19 @@ pub struct DispatchReport {
     pub agency: &'static str,
     pub requested_at_s: f64,
     pub canceled_at_s: Option<f64>,
+    /// Extension, filled by the live center's view only: the agency's incident number, whom
+    /// an agent told to stand down, and why the alarm was closed without the number (each
+    /// JSON null until known).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<DispatchConfirmation>,
+}
+
+/// What agents recorded of a dispatch (`DispatchReport::confirmed`).
+#[derive(Debug, Serialize)]
+pub struct DispatchConfirmation {
+    pub reference: Option<String>,
+    pub stood_down: Option<String>,
+    pub waived: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +107,7 @@ pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
                 agency: d.agency.as_str(),
                 requested_at_s: s(d.requested_at),
                 canceled_at_s: d.canceled_at.map(s),
+                confirmed: None,
             })
             .collect(),
         // A call hung up before it was ever placed never rang anyone.

@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
 use watchpost_core::account::Contact;
 use watchpost_core::alarm::{CallId, CallResult, Purpose, Task, TaskKind};
-use watchpost_core::report::{AlarmReport, alarm_report};
+use watchpost_core::report::{AlarmReport, DispatchConfirmation, alarm_report};
 use watchpost_core::{Alarm, AlarmKind, Millis};
 
 #[derive(Debug, Serialize)]
@@ -82,6 +82,13 @@ pub fn alarm_view(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmView {
     }
     for (row, call) in report.callbacks.iter_mut().zip(callbacks) {
         row.password = Some(call.password());
+    }
+    for (row, d) in report.dispatch.iter_mut().zip(alarm.dispatches()) {
+        row.confirmed = Some(DispatchConfirmation {
+            reference: d.reference.clone(),
+            stood_down: d.stood_down.clone(),
+            waived: d.waived.clone(),
+        });
     }
     AlarmView {
         id,

@@ -358,6 +358,9 @@ async fn a_cancellation_after_dispatch_is_a_task_until_an_agent_confirms_whom_th
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["tasks"], json!([]));
+    assert_eq!(done["dispatch"][0]["reference"], "INC-9", "{done}");
+    assert_eq!(done["dispatch"][0]["stood_down"], "Sgt. Ray");
+    assert_eq!(done["dispatch"][0]["waived"], Value::Null);
     let (_, queue) = amy.get("/api/alarms").await;
     assert_eq!(queue["alarms"], json!([]), "{queue}");
     let (_, closed) = amy.get("/api/alarms?state=closed").await;
