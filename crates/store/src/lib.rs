@@ -368,8 +368,10 @@ pub trait Store: Send + Sync {
     async fn recent_alarms(&self, account: &str, limit: i64) -> Result<Vec<AlarmRow>>;
     /// The account's most recent signals, newest first, at most `limit`.
     async fn recent_signals(&self, account: &str, limit: i64) -> Result<Vec<SignalRecord>>;
-    /// Records what someone did to an account outside its alarms (test mode).
-    async fn log_account_event(&self, event: &AccountEvent) -> Result<()>;
+    /// Puts the account on test until `until` (milliseconds since the epoch), or ends test
+    /// mode (`None`), changing nothing else of it, and records `event` (who, when, why) in the
+    /// same transaction. False, writing nothing, when the account is not enrolled.
+    async fn set_test_until(&self, event: &AccountEvent, until: Option<Millis>) -> Result<bool>;
     /// An account's recorded events, newest first, at most `limit`.
     async fn account_events(&self, account: &str, limit: i64) -> Result<Vec<AccountEvent>>;
 

@@ -525,8 +525,12 @@ impl Store for SqliteStore {
         search::search(&self.pool, text, limit).await
     }
 
-    async fn log_account_event(&self, event: &crate::AccountEvent) -> Result<()> {
-        search::log(&self.writer, event).await
+    async fn set_test_until(
+        &self,
+        event: &crate::AccountEvent,
+        until: Option<Millis>,
+    ) -> Result<bool> {
+        search::set_test_until(&self.writer, event, until).await
     }
 
     async fn account_events(&self, account: &str, limit: i64) -> Result<Vec<crate::AccountEvent>> {

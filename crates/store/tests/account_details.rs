@@ -103,15 +103,29 @@ async fn details_search_and_events(store: &dyn Store) {
     assert!(store.search_accounts("%", 10).await.unwrap().is_empty());
     assert!(store.search_accounts("_", 10).await.unwrap().is_empty());
 
-    for (at, what) in [(1_000, "on test"), (2_000, "test mode ended")] {
+    for (at, what, until) in [
+        (1_000, "on test", Some(90_000)),
+        (2_000, "test mode ended", None),
+    ] {
         let event = AccountEvent {
             account: "4F39".into(),
             at,
             actor: "agent:amy".into(),
             what: what.into(),
         };
-        store.log_account_event(&event).await.unwrap();
+        let mut before = store.account("4F39").await.unwrap().unwrap();
+        assert!(store.set_test_until(&event, until).await.unwrap());
+        let after = store.account("4F39").await.unwrap().unwrap();
+        before.test_until = until;
+        assert_eq!(after, before, "only test_until changes");
     }
+    let nobody = AccountEvent {
+        account: "0000".into(),
+        at: 3_000,
+        actor: "agent:amy".into(),
+        what: "on test".into(),
+    };
+    assert!(!store.set_test_until(&nobody, Some(1)).await.unwrap());
     let events = store.account_events("4F39", 10).await.unwrap();
     let whats: Vec<&str> = events.iter().map(|e| e.what.as_str()).collect();
     assert_eq!(whats, ["test mode ended", "on test"]);

@@ -188,16 +188,22 @@ pub async fn set_test(
             "test mode ended".to_string()
         }
     };
-    state.store.put_account(&account).await?;
-    state
+    let event = AccountEvent {
+        account: account.number.clone(),
+        at: now,
+        actor: format!("agent:{}", user.name),
+        what,
+    };
+    // Only test_until is written: an admin's edit of the account meanwhile is kept.
+    if !state
         .store
-        .log_account_event(&AccountEvent {
-            account: account.number.clone(),
-            at: now,
-            actor: format!("agent:{}", user.name),
-            what,
-        })
-        .await?;
+        .set_test_until(&event, account.test_until)
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "account {number} is not enrolled"
+        )));
+    }
     Ok(account)
 }
 

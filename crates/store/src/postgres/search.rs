@@ -31,15 +31,32 @@ pub(super) async fn search(pool: &sqlx::PgPool, text: &str, limit: i64) -> Resul
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-pub(super) async fn log(pool: &sqlx::PgPool, e: &AccountEvent) -> Result<()> {
+/// Sets the account's `test_until` alone (an admin's edit of the rest made meanwhile stays)
+/// and records `e`, in one transaction; false, writing nothing, when no such account exists.
+pub(super) async fn set_test_until(
+    pool: &sqlx::PgPool,
+    e: &AccountEvent,
+    until: Option<i64>,
+) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query("UPDATE accounts SET test_until = $1 WHERE number = $2")
+        .bind(until)
+        .bind(&e.account)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
     sqlx::query("INSERT INTO account_events (account, at, actor, what) VALUES ($1, $2, $3, $4)")
         .bind(&e.account)
         .bind(e.at)
         .bind(&e.actor)
         .bind(&e.what)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(super) async fn events(

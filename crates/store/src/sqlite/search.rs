@@ -32,15 +32,32 @@ pub(super) async fn search(pool: &sqlx::SqlitePool, text: &str, limit: i64) -> R
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-pub(super) async fn log(pool: &sqlx::SqlitePool, e: &AccountEvent) -> Result<()> {
+/// Sets the account's `test_until` alone (an admin's edit of the rest made meanwhile stays)
+/// and records `e`, in one transaction; false, writing nothing, when no such account exists.
+pub(super) async fn set_test_until(
+    pool: &sqlx::SqlitePool,
+    e: &AccountEvent,
+    until: Option<i64>,
+) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query("UPDATE accounts SET test_until = ? WHERE number = ?")
+        .bind(until)
+        .bind(&e.account)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
     sqlx::query("INSERT INTO account_events (account, at, actor, what) VALUES (?, ?, ?, ?)")
         .bind(&e.account)
         .bind(e.at)
         .bind(&e.actor)
         .bind(&e.what)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(super) async fn events(
