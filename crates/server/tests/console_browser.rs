@@ -927,7 +927,7 @@ async fn an_agent_works_a_shift_in_chromium() {
     )
     .await;
     press(&c, 'c').await;
-    wait_text(&c, "#next-step", "Closed: canceled_by_contact").await;
+    wait_text(&c, "#next-step", "Closed: canceled by contact").await;
     let row = wait_cell(&c, "Calls", 8, "cancel").await;
     assert_eq!((row[1].as_str(), row[7].as_str()), ("Ann Lee", "match"));
     let closed = timeline_by(&c, "closed").await;
