@@ -326,11 +326,6 @@ impl Center {
         }
     }
 
-    /// Whether the pending commit opens or joins an unknown-account item.
-    pub fn unknown_pending(&self) -> bool {
-        !self.pending.unknown.is_empty()
-    }
-
     /// Writes everything routed and applied since the last commit in one transaction, then
     /// returns the actions to carry out. On error nothing may be acted on: the caller must
     /// stop and resume from the store, which holds the truth.

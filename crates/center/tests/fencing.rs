@@ -214,7 +214,7 @@ async fn an_unknown_accounts_alarm_forwarded_to_its_driver_becomes_an_item(store
     for item in store.inbox(&[partition], 10).await.unwrap() {
         b.settle(1_100, item).await.unwrap();
     }
-    assert!(b.unknown_pending());
+    assert_eq!(b.pending_unknown(), 1);
     b.commit().await.unwrap();
     let items = store.unknown_items(false).await.unwrap();
     assert_eq!(items.len(), 1);

@@ -30,10 +30,11 @@ const OUTCOME_WAIT: Duration = Duration::from_secs(30);
 /// makes or joins an unknown-account item in the same commit), a store failure stops the center.
 async fn take(center: &mut Center, now: Millis, signal: SignalRecord) -> Result<(), CenterError> {
     let actor = signal.source.clone();
+    let queued_before = center.pending_unknown();
     match center.receive(now, signal, &actor).await {
         Ok(_) => Ok(()),
         Err(CenterError::UnknownAccount(account)) => {
-            if center.unknown_pending() {
+            if center.pending_unknown() > queued_before {
                 tracing::warn!("alarm from account {account}, which is not enrolled: queued");
             } else {
                 tracing::warn!("signal from account {account}, which is not enrolled: stored only");
@@ -202,7 +203,7 @@ pub async fn run(
             waiting.push(submission.done);
         }
         center.fire_due(now)?;
-        let unknown = center.unknown_pending();
+        let unknown = center.pending_unknown() > 0;
         match center.commit_changes().await {
             Ok((done, touched)) => {
                 board.update(&center, &touched);
