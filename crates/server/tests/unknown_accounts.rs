@@ -94,6 +94,11 @@ async fn an_unknown_accounts_fire_is_queued_joined_and_kept_over_a_restart() {
     assert_eq!(items.len(), 1, "{items:?}");
     let item = &items[0];
     assert_eq!(item["account"], "9999");
+    let (_, queue) = amy.get("/api/alarms").await;
+    assert_eq!(
+        queue["unknown"][0]["account"], "9999",
+        "in the queue: {queue}"
+    );
     assert_eq!(item["kind"], "fire");
     assert_eq!(item["priority"], 1);
     assert_eq!(item["raw"], "#9999|Nri1/FA003");

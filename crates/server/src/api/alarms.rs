@@ -68,6 +68,12 @@ pub async fn list(
         }
         views
     };
+    if which == AlarmState::Open {
+        // The queue holds unknown-account items too (issue 12, finding 6): listed beside the
+        // alarms, in the shape of `GET /api/unknown`.
+        let unknown = crate::unknown::open_items(&state).await?;
+        return Ok(Json(json!({ "alarms": views, "unknown": unknown })));
+    }
     Ok(Json(json!({ "alarms": views })))
 }
 
