@@ -117,9 +117,12 @@ impl AccountTable {
             ),
             (None, None) => None,
         };
-        if self.supervision_s == Some(0) {
+        if let Some(s) = self.supervision_s
+            && !(1..=MAX_SUPERVISION_S).contains(&s)
+        {
             return Err(format!(
-                "{}: must be at least 1 second (leave it out for no supervision)",
+                "{}: {s} is not 1 to {MAX_SUPERVISION_S} seconds (31 days; leave it out for no \
+                 supervision)",
                 name("supervision_s")
             ));
         }
@@ -144,6 +147,7 @@ impl AccountTable {
             contacts: self.contacts,
             zones: self.zones,
             dc09_key,
+            // In range (checked above): whole milliseconds fit with room to spare.
             supervision_ms: self.supervision_s.map(|s| s as Millis * 1000),
             details,
         };
@@ -181,6 +185,11 @@ pub fn key_from_ascii(ascii: &str) -> Result<String, String> {
     }
     Ok(ascii.bytes().map(|b| format!("{b:02X}")).collect())
 }
+
+/// The longest supervision interval an account may have: 31 days, in seconds (a monthly
+/// test signal with a day's grace). Beyond it, the interval in milliseconds would no longer be
+/// a plausible deadline (and a huge value once overflowed into a negative one).
+pub const MAX_SUPERVISION_S: u64 = 31 * 24 * 3600;
 
 #[cfg(test)]
 mod tests {
@@ -276,6 +285,24 @@ permit = "A-1234"
             err.starts_with("account.verbal_password: is 201 characters long"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn supervision_is_one_second_to_31_days() {
+        for (s, ok) in [(0, false), (1, true), (MAX_SUPERVISION_S, true), (u64::MAX, false)] {
+            let mut t = table("4F39");
+            t.supervision_s = Some(s);
+            let account = t.into_account("account", 0, HashCost::Fast);
+            match ok {
+                true => assert_eq!(account.unwrap().supervision_ms, Some(s as Millis * 1000)),
+                false => assert!(
+                    account
+                        .unwrap_err()
+                        .starts_with(&format!("account.supervision_s: {s} is not 1 to 2678400")),
+                    "{s}"
+                ),
+            }
+        }
     }
 
     #[test]
