@@ -289,7 +289,12 @@ permit = "A-1234"
 
     #[test]
     fn supervision_is_one_second_to_31_days() {
-        for (s, ok) in [(0, false), (1, true), (MAX_SUPERVISION_S, true), (u64::MAX, false)] {
+        for (s, ok) in [
+            (0, false),
+            (1, true),
+            (MAX_SUPERVISION_S, true),
+            (u64::MAX, false),
+        ] {
             let mut t = table("4F39");
             t.supervision_s = Some(s);
             let account = t.into_account("account", 0, HashCost::Fast);

@@ -561,3 +561,60 @@ async fn the_alarm_screen_shows_duress_takeover_resolution_and_who_did_what() {
     assert!(!page.contains("banner-duress"), "{page}");
     center.server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_or_in_again_ends_the_session_it_replaces() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let base = center.base.clone();
+    let client = Client::builder().redirect(Policy::none()).build().unwrap();
+    let status_with = |cookie: String| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            client
+                .get(format!("{base}/api/alarms"))
+                .header("cookie", format!("wp_session={cookie}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    // The API's logout ends a session that came as the console's cookie.
+    let first = Browser::signed_in(&base, "amy").await.cookie.unwrap();
+    assert_eq!(status_with(first.clone()).await, StatusCode::OK);
+    let out = client
+        .post(format!("{base}/api/logout"))
+        .header("cookie", format!("wp_session={first}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(status_with(first).await, StatusCode::UNAUTHORIZED);
+
+    // Signing in again from a browser that holds a session ends the one it replaces.
+    let old = Browser::signed_in(&base, "amy").await.cookie.unwrap();
+    let again = client
+        .post(format!("{base}/login"))
+        .header("cookie", format!("wp_session={old}"))
+        .form(&[("name", "amy"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let set = again.headers()["set-cookie"].to_str().unwrap();
+    let new = set["wp_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(new, old);
+    assert_eq!(status_with(old).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status_with(new).await, StatusCode::OK);
+    center.server.stop().await.unwrap();
+}

@@ -1,12 +1,14 @@
 //! `POST /api/login` and `POST /api/logout`.
 
 use super::body::Body;
-use super::caller::bearer;
+use super::caller::{bearer, session_cookie};
 use super::{ApiError, ApiState};
+use crate::console::clear_cookie;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -32,9 +34,14 @@ pub async fn login(
     })))
 }
 
-pub async fn logout(State(state): State<ApiState>, parts: Parts) -> Result<StatusCode, ApiError> {
-    if let Some(token) = bearer(&parts) {
+/// Ends the caller's session, whether it came as the bearer token or as the console's cookie
+/// (both, when both came), and clears the cookie.
+pub async fn logout(State(state): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
+    for token in [bearer(&parts), session_cookie(&parts)]
+        .into_iter()
+        .flatten()
+    {
         state.auth.logout(token).await.map_err(ApiError::internal)?;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok((StatusCode::NO_CONTENT, [clear_cookie()]).into_response())
 }

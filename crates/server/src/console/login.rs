@@ -54,14 +54,28 @@ pub struct SignIn {
     password: String,
 }
 
-pub async fn submit(State(state): State<ApiState>, Form(body): Form<SignIn>) -> Response {
+/// A sign-in from a browser that still holds a session ends that session: the cookie it
+/// replaces must not stay valid (issue 13, item 12).
+pub async fn submit(
+    State(state): State<ApiState>,
+    parts: Parts,
+    Form(body): Form<SignIn>,
+) -> Response {
     let name = body.name.trim();
     match state
         .auth
         .login(name, &body.password, crate::now_ms())
         .await
     {
-        Ok(session) => ([set_cookie(&session.token)], Redirect::to("/console")).into_response(),
+        Ok(session) => {
+            if let Some(old) = session_cookie(&parts)
+                && old != session.token
+                && let Err(e) = state.auth.logout(old).await
+            {
+                tracing::error!("console sign-in: the session it replaces was not ended: {e}");
+            }
+            ([set_cookie(&session.token)], Redirect::to("/console")).into_response()
+        }
         Err(e) if e.is_internal() => {
             tracing::error!("console sign-in: {e}");
             let message = "The center could not check your sign-in; try again.";

@@ -14,6 +14,7 @@ mod lines;
 mod login;
 mod queue;
 mod session;
+pub(crate) use session::clear_cookie;
 mod supervisor;
 mod unknown;
 
