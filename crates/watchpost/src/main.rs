@@ -96,6 +96,10 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Everything the center writes — its database and WAL, call recordings, reports — holds
+    // personal data: files 0600 and folders 0700, whatever the shell's umask (issue 13,
+    // item 11).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),

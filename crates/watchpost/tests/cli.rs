@@ -185,6 +185,21 @@ fn accounts_import_writes_everything_or_nothing() {
         String::from_utf8_lossy(&imported.stderr)
     );
     assert!(String::from_utf8_lossy(&imported.stdout).contains("imported 2 accounts"));
+    // The database (and its WAL, shared memory) is its operator's alone.
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("center.db")
+        {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+        }
+    }
     let listed = watchpost(&["alarms", "--db", db_arg, "--json"], b"");
     assert_eq!(listed.status.code(), Some(0));
     assert!(listed.stdout.is_empty(), "no alarms yet");
