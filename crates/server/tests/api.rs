@@ -389,3 +389,45 @@ async fn every_signal_posted_is_a_new_one_even_the_same_twice() {
         .collect();
     assert_eq!(raws, ["BA003", "BA003"]);
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let center = Center::start(&[account()], &[], true).await;
+    let client = Client::new();
+    for path in [
+        "/api/openapi.json",
+        "/api/alarms",
+        "/login",
+        "/console/assets/console.css",
+    ] {
+        let answer = client
+            .get(format!("{}{path}", center.base))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            answer
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert!(
+            header("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        let cache = header("cache-control");
+        if path.starts_with("/console/assets/") {
+            assert!(
+                cache.starts_with("public"),
+                "fingerprinted assets are cached: {cache}"
+            );
+        } else {
+            assert_eq!(cache, "no-store", "{path} (status {})", answer.status());
+        }
+    }
+    center.server.stop().await.unwrap();
+}

@@ -10,6 +10,7 @@ mod body;
 pub(crate) mod caller;
 mod error;
 mod events;
+mod headers;
 mod lines;
 mod login;
 mod params;
@@ -115,6 +116,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))
+        .layer(axum::middleware::from_fn(headers::security_headers))
 }
 
 /// The unattended ("dead-man") alarms: open alarms nobody has taken within their
