@@ -44,6 +44,20 @@ fn int(r: &PgRow, column: &str) -> Result<i64> {
     }
 }
 
+/// INTEGER is INT4 in PostgreSQL and INT8 in CockroachDB: `int` reads either.
+fn alarm_row(r: &PgRow) -> Result<AlarmRow> {
+    Ok(AlarmRow {
+        id: r.get("id"),
+        account: r.get("account"),
+        kind: r.get("kind"),
+        mode: r.get("mode"),
+        priority: int(r, "priority")? as u8,
+        opened_at: r.get("opened_at"),
+        closed_at: r.get("closed_at"),
+        disposition: r.get("disposition"),
+    })
+}
+
 fn signal_record(r: &PgRow) -> Result<SignalRecord> {
     Ok(SignalRecord {
         account: r.get("account"),
@@ -536,19 +550,8 @@ impl Store for PgStore {
         sqlx::query(&format!("SELECT * FROM alarms {filter} ORDER BY id"))
             .fetch_all(&self.pool)
             .await?
-            .into_iter()
-            .map(|r| {
-                Ok(AlarmRow {
-                    id: r.get("id"),
-                    account: r.get("account"),
-                    kind: r.get("kind"),
-                    mode: r.get("mode"),
-                    priority: int(&r, "priority")? as u8,
-                    opened_at: r.get("opened_at"),
-                    closed_at: r.get("closed_at"),
-                    disposition: r.get("disposition"),
-                })
-            })
+            .iter()
+            .map(alarm_row)
             .collect()
     }
 

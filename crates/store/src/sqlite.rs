@@ -38,6 +38,19 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
+fn alarm_row(r: &sqlx::sqlite::SqliteRow) -> AlarmRow {
+    AlarmRow {
+        id: r.get("id"),
+        account: r.get("account"),
+        kind: r.get("kind"),
+        mode: r.get("mode"),
+        priority: r.get::<i64, _>("priority") as u8,
+        opened_at: r.get("opened_at"),
+        closed_at: r.get("closed_at"),
+        disposition: r.get("disposition"),
+    }
+}
+
 fn signal_record(r: &sqlx::sqlite::SqliteRow) -> Result<SignalRecord> {
     Ok(SignalRecord {
         account: r.get("account"),
@@ -480,19 +493,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(&format!("SELECT * FROM alarms {filter} ORDER BY id"))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AlarmRow {
-                id: r.get("id"),
-                account: r.get("account"),
-                kind: r.get("kind"),
-                mode: r.get("mode"),
-                priority: r.get::<i64, _>("priority") as u8,
-                opened_at: r.get("opened_at"),
-                closed_at: r.get("closed_at"),
-                disposition: r.get("disposition"),
-            })
-            .collect())
+        Ok(rows.iter().map(alarm_row).collect())
     }
 
     async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>> {

@@ -96,21 +96,7 @@ pub(super) async fn recent_alarms(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    // INTEGER is INT4 in PostgreSQL and INT8 in CockroachDB: `int` reads either.
-    rows.iter()
-        .map(|r| {
-            Ok(AlarmRow {
-                id: r.get("id"),
-                account: r.get("account"),
-                kind: r.get("kind"),
-                mode: r.get("mode"),
-                priority: super::int(r, "priority")? as u8,
-                opened_at: r.get("opened_at"),
-                closed_at: r.get("closed_at"),
-                disposition: r.get("disposition"),
-            })
-        })
-        .collect()
+    rows.iter().map(super::alarm_row).collect()
 }
 
 /// The account's most recent signals, newest first (the `signals_by_account` index).

@@ -1,7 +1,6 @@
 //! Finding accounts by what an agent remembers of them (number, contact name, address), and
 //! the log of what people did to an account outside its alarms, in SQLite.
 
-use crate::text::from_json;
 use crate::{AccountEvent, AlarmRow, Result, SignalRecord};
 use sqlx::Row;
 
@@ -97,19 +96,7 @@ pub(super) async fn recent_alarms(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AlarmRow {
-            id: r.get("id"),
-            account: r.get("account"),
-            kind: r.get("kind"),
-            mode: r.get("mode"),
-            priority: r.get::<i64, _>("priority") as u8,
-            opened_at: r.get("opened_at"),
-            closed_at: r.get("closed_at"),
-            disposition: r.get("disposition"),
-        })
-        .collect())
+    Ok(rows.iter().map(super::alarm_row).collect())
 }
 
 /// The account's most recent signals, newest first (the `signals_by_account` index).
@@ -125,15 +112,5 @@ pub(super) async fn recent_signals(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(SignalRecord {
-                account: r.get("account"),
-                received_at: r.get("received_at"),
-                source: r.get("source"),
-                event: from_json("signals.event", r.get("event"))?,
-                raw: r.get("raw"),
-            })
-        })
-        .collect()
+    rows.iter().map(super::signal_record).collect()
 }
