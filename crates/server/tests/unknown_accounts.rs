@@ -70,9 +70,10 @@ async fn open(api: &Api) -> Vec<Value> {
     items.as_array().unwrap().clone()
 }
 
-async fn queue_html(center: &Center, api: &Api) -> String {
+/// A console page as `api`'s user sees it (the session token as the console's cookie).
+async fn console_html(center: &Center, api: &Api, path: &str) -> String {
     api.client
-        .get(format!("{}/console", center.base))
+        .get(format!("{}{path}", center.base))
         .header("cookie", format!("wp_session={}", api.token))
         .send()
         .await
@@ -117,22 +118,13 @@ async fn an_unknown_accounts_fire_is_queued_joined_and_kept_over_a_restart() {
             .is_empty()
     );
 
-    let page = queue_html(&center, &amy).await;
+    let page = console_html(&center, &amy, "/console").await;
     assert!(page.contains("unknown account"), "{page}");
     assert!(page.contains("#9999|Nri1/FA003"), "{page}");
     assert!(page.contains("line sia R12 L3"), "{page}");
     assert!(page.contains("/console/unknown/"), "{page}");
     let sue = api(&center, "sue").await;
-    let supervisor = sue
-        .client
-        .get(format!("{}/console/supervisor", center.base))
-        .header("cookie", format!("wp_session={}", sue.token))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let supervisor = console_html(&center, &sue, "/console/supervisor").await;
     assert!(supervisor.contains(r#"id="unknown">1<"#), "{supervisor}");
     let listed = supervisor
         .split(r#"id="unknown-accounts""#)
@@ -304,7 +296,7 @@ async fn the_console_resolves_an_item_and_names_a_missing_reason() {
     .unwrap();
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     assert!(open(&amy).await.is_empty());
-    let page = queue_html(&center, &amy).await;
+    let page = console_html(&center, &amy, "/console").await;
     assert!(!page.contains("unknown account"), "{page}");
 }
 
@@ -350,7 +342,7 @@ async fn the_queue_sorts_items_among_alarms_by_priority() {
     send(&mut tcp, &sia("4F39", 1, "ri1/BA001")).await;
     send(&mut tcp, &sia("9999", 2, "ri1/FA003")).await;
     send(&mut tcp, &sia("9998", 3, "ri1/BA004")).await;
-    let page = queue_html(&center, &amy).await;
+    let page = console_html(&center, &amy, "/console").await;
     let at = |needle: &str| {
         page.find(needle)
             .unwrap_or_else(|| panic!("{needle} not in {page}"))
@@ -399,16 +391,7 @@ async fn an_item_nobody_resolves_alerts_the_supervisors() {
     assert_eq!(found["unresolved"], 1, "{found}");
     assert_eq!(found["unresolved_items"], json!([fire]), "{found}");
     assert_eq!(found["untaken"], 0);
-    let banner = sue
-        .client
-        .get(format!("{}/console/unattended", center.base))
-        .header("cookie", format!("wp_session={}", sue.token))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let banner = console_html(&center, &sue, "/console/unattended").await;
     assert!(
         banner.contains("1 unknown-account item nobody has resolved"),
         "{banner}"
