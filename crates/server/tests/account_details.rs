@@ -233,10 +233,12 @@ async fn test_mode_is_bounded_needs_a_reason_and_records_who() {
     // The console: the account page says so and ends it; a bad duration names the field.
     let (_, page) = html(&amy, "/console/accounts/4F39").await;
     assert!(page.contains("ON TEST until"), "{page}");
+    let csrf = common::csrf_token(&amy.client, &amy.base, &amy.token).await;
     let post = |form: Vec<(&'static str, &'static str)>| {
         amy.client
             .post(format!("{}/console/accounts/4F39/test", amy.base))
             .header("cookie", format!("wp_session={}", amy.token))
+            .header("x-csrf-token", &csrf)
             .form(&form)
             .send()
     };
@@ -271,11 +273,18 @@ async fn admins_edit_details_in_the_console_with_field_errors() {
     let center = Center::start(&[account()], &users, true).await;
     let (root, amy) = (api(&center, "root").await, api(&center, "amy").await);
     let post = |who: &Api, form: Vec<(&'static str, &'static str)>| {
-        who.client
-            .post(format!("{}/console/accounts/4F39/details", who.base))
-            .header("cookie", format!("wp_session={}", who.token))
-            .form(&form)
-            .send()
+        let client = who.client.clone();
+        let (base, token) = (who.base.clone(), who.token.clone());
+        async move {
+            let csrf = common::csrf_token(&client, &base, &token).await;
+            client
+                .post(format!("{base}/console/accounts/4F39/details"))
+                .header("cookie", format!("wp_session={token}"))
+                .header("x-csrf-token", csrf)
+                .form(&form)
+                .send()
+                .await
+        }
     };
     let (_, page) = html(&amy, "/console/accounts/4F39").await;
     assert!(!page.contains("Save details"), "agents see no edit form");

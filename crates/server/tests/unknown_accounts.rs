@@ -275,7 +275,9 @@ async fn the_console_resolves_an_item_and_names_a_missing_reason() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let csrf = common::csrf_token(&client, &center.base, &amy.token).await;
     let post = |path: String, form: Vec<(&'static str, &'static str)>| {
+        let form: Vec<(&str, &str)> = form.into_iter().chain([("csrf", csrf.as_str())]).collect();
         client
             .post(format!("{}{path}", center.base))
             .header("cookie", format!("wp_session={}", amy.token))

@@ -1,8 +1,11 @@
-//! Request bodies: JSON whose errors name the field at fault, in the API's error shape.
+//! Request bodies: JSON whose errors name the field at fault, in the API's error shape. A
+//! body must say it is `application/json`: a form or `text/plain` body is what another site's
+//! page can make a browser send, so it is refused (415) before it is read (issue 13, item 4).
 
 use super::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 pub struct Body<T>(pub T);
@@ -11,6 +14,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        json_only(req.headers(), false)?;
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::field("body", e.to_string()))?;
@@ -25,14 +29,48 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalB
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        json_only(req.headers(), true)?;
+        let typed = req.headers().contains_key(header::CONTENT_TYPE);
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::field("body", e.to_string()))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(T::default()));
         }
+        if !typed {
+            return Err(untyped());
+        }
         parse(&bytes).map(OptionalBody)
     }
+}
+
+/// Refuses (415) a request whose `Content-Type` is not `application/json` (parameters such
+/// as `charset` allowed). `none_ok`: a request without any `Content-Type` passes (a body that
+/// may be left out, sent without one).
+fn json_only(headers: &HeaderMap, none_ok: bool) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return if none_ok { Ok(()) } else { Err(untyped()) };
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    let mut shown: String = text.chars().take(60).collect();
+    if text.chars().count() > 60 {
+        shown.push('…');
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        format!("Content-Type {shown:?} is not accepted: send the body as application/json"),
+    ))
+}
+
+fn untyped() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "the body has no Content-Type: send it as application/json",
+    )
 }
 
 /// JSON, with an error naming the field at fault (`body` for the whole).

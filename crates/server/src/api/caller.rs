@@ -1,6 +1,8 @@
-//! Who is calling: the user behind the session token — sent as `Authorization: Bearer
-//! <token>` by API clients, or as the console's `wp_session` cookie by a signed-in browser
-//! (its EventSource cannot set headers) — and the role a route needs.
+//! Who is calling: the user behind the session token, and the role a route needs. The API
+//! takes the token only as `Authorization: Bearer <token>` (`Caller`): a header another site
+//! cannot make a browser send. The console's `wp_session` cookie, which a browser attaches by
+//! itself, opens only the two GETs a browser element must make without a header
+//! (`BrowserCaller`: the EventSource of `/api/events`, the `<audio src>` of a recording).
 
 use super::{ApiError, ApiState};
 use axum::extract::FromRequestParts;
@@ -8,7 +10,12 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use watchpost_store::{Role, User};
 
+/// A caller that sent `Authorization: Bearer <token>`.
 pub struct Caller(pub User);
+
+/// A caller that sent the bearer token or, failing that, the console's session cookie: only
+/// for GET routes that browser elements load by themselves (issue 13, item 4).
+pub struct BrowserCaller(pub User);
 
 /// The console's session cookie: the same token as `POST /api/login` gives.
 pub const SESSION_COOKIE: &str = "wp_session";
@@ -39,6 +46,23 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(parts) else {
+            let message = if session_cookie(parts).is_some() {
+                "this route takes only Authorization: Bearer <token>; the console's session \
+                 cookie opens only /api/events and recordings"
+            } else {
+                "log in first: Authorization: Bearer <token>"
+            };
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, message));
+        };
+        user(token, state).await.map(Caller)
+    }
+}
+
+impl FromRequestParts<ApiState> for BrowserCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let token = bearer(parts)
             .or_else(|| session_cookie(parts))
             .ok_or_else(|| {
@@ -47,13 +71,17 @@ impl FromRequestParts<ApiState> for Caller {
                     "log in first: Authorization: Bearer <token>",
                 )
             })?;
-        let user = state
-            .auth
-            .authenticate(token, crate::now_ms())
-            .await
-            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
-        Ok(Caller(user))
+        user(token, state).await.map(BrowserCaller)
     }
+}
+
+/// The user of a live session `token`; 401 otherwise.
+async fn user(token: &str, state: &ApiState) -> Result<User, ApiError> {
+    state
+        .auth
+        .authenticate(token, crate::now_ms())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))
 }
 
 impl Caller {

@@ -1,6 +1,8 @@
 //! The HTTP API (JSON): login, alarms and the agent actions the console uses, calls to the
-//! center waiting for an alarm, signals from IP devices and apps, live events. Every route but login, signals (API keys) and the OpenAPI
-//! document needs `Authorization: Bearer <token>` (or the console's session cookie). The
+//! center waiting for an alarm, signals from IP devices and apps, live events. Every route but
+//! login, signals (API keys) and the OpenAPI document needs `Authorization: Bearer <token>`
+//! (the console's session cookie opens only the event stream and recordings, `caller`); bodies
+//! are JSON only (`body`); a request another site's page sends is refused (`origin`). The
 //! router also serves the console (`crate::console`).
 
 pub(crate) mod account_history;
@@ -13,6 +15,7 @@ mod events;
 mod headers;
 mod lines;
 mod login;
+mod origin;
 mod params;
 mod recordings;
 mod signals;
@@ -116,6 +119,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))
+        .layer(axum::middleware::from_fn(origin::same_origin))
         .layer(axum::middleware::from_fn(headers::security_headers))
 }
 

@@ -2,7 +2,7 @@
 //! HTTP range requests, so a browser's `<audio>` can seek). Only for a signed-in user; each
 //! listening is logged with who it was (target `audit`).
 
-use super::caller::Caller;
+use super::caller::{BrowserCaller, Caller};
 use super::params::Path;
 use super::{ApiError, ApiState};
 use crate::view::rfc3339;
@@ -45,10 +45,11 @@ pub async fn list(
 }
 
 /// `GET /api/alarms/{id}/recordings/{call}`: the WAV file (`audio/wav`), whole or the range
-/// asked for (RFC 9110 §14); 404 when that call has no recording.
+/// asked for (RFC 9110 §14); 404 when that call has no recording. The console's `<audio>`
+/// cannot send a header, so this route also takes the session cookie.
 pub async fn one(
     State(state): State<ApiState>,
-    caller: Caller,
+    caller: BrowserCaller,
     Path((id, call)): Path<(AlarmId, CallId)>,
     request: Request,
 ) -> Result<Response, ApiError> {

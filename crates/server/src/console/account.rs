@@ -4,6 +4,7 @@
 //! put it on test or end test mode (`crate::api::account_history` holds the rules); for
 //! admins, a form to edit the premises details.
 
+use super::csrf;
 use super::format::{self, words};
 use super::layout;
 use super::session::Agent;
@@ -125,12 +126,14 @@ fn test_mode(state: &ApiState, account: &Account) -> Markup {
                     p.banner-test { "ON TEST until " (format::date_time(until, state.timezone))
                         ": signals are stored, nobody is called." }
                     form.inline method="post" action=(action) {
+                        (csrf::field())
                         input type="hidden" name="end" value="1";
                         button type="submit" { "End test mode" }
                     }
                 }
                 None => {
                     form method="post" action=(action) {
+                        (csrf::field())
                         label { "For (minutes, at most " (MAX_TEST_MINUTES) ") "
                             input name="minutes" type="number" min="1" max=(MAX_TEST_MINUTES) required; }
                         " "
@@ -307,6 +310,7 @@ fn details_form(account: &Account) -> Markup {
         details #edit-details {
             summary { "Edit premises details (admin)" }
             form method="post" action={ "/console/accounts/" (account.number) "/details" } {
+                (csrf::field())
                 label { "Instructions" textarea name="instructions" rows="3" { (d.instructions) } }
                 label { "Notes" textarea name="notes" rows="2" { (d.notes) } }
                 label { "Zone names — one per line: zone | name | location"

@@ -5,6 +5,7 @@
 //! listed below it).
 //! The panel re-renders after each action and on each `alarm` event for this alarm.
 
+use super::csrf;
 use super::format::{self, clock, words};
 use super::layout::{self, Key, key_button};
 use super::session::Agent;
@@ -151,7 +152,7 @@ pub fn page_with(id: AlarmId, user: &User, panel: Markup) -> Markup {
 pub fn page_keys(id: AlarmId, user: &User, panel: Markup, keys: &[Key]) -> Markup {
     let content = html! {
         div #panel data-alarm=(id) hx-get=(format!("/console/alarms/{id}/panel"))
-            hx-trigger="sse:alarm[wpMine(detail)]" hx-swap="innerHTML" {
+            hx-trigger="wp:mine" hx-swap="innerHTML" {
             (panel)
         }
     };
@@ -205,6 +206,7 @@ fn action(s: &Screen, path: &str, content: Markup) -> Markup {
     let url = format!("/console/alarms/{}/{path}", s.id);
     html! {
         form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML" {
+            (csrf::field())
             (content)
         }
     }
@@ -220,6 +222,7 @@ fn confirmed_action(s: &Screen, path: &str, question: &str, content: Markup) -> 
     html! {
         form.actions method="post" action=(url) hx-post=(url) hx-target="#panel" hx-swap="innerHTML"
             hx-confirm=(question) {
+            (csrf::field())
             (content)
         }
     }

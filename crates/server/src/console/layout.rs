@@ -3,6 +3,7 @@
 //! legend at the bottom.
 
 use super::assets::url;
+use super::csrf;
 use maud::{DOCTYPE, Markup, html};
 use watchpost_store::{Role, User};
 
@@ -19,6 +20,14 @@ pub fn page(title: &str, user: Option<&User>, live: bool, keys: &[Key], content:
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · watchpost" }
+                // The Content-Security-Policy allows no inline style and no eval: htmx must
+                // not add its indicator <style> nor evaluate anything (`crate::api::headers`).
+                meta name="htmx-config"
+                    content=r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}"#;
+                @if user.is_some() {
+                    // For console.js, which sends it with every htmx request.
+                    meta name="csrf-token" content=(csrf::current());
+                }
                 link rel="stylesheet" href=(url("console.css"));
                 script defer src=(url("htmx.min.js")) {}
                 script defer src=(url("sse.js")) {}
@@ -76,6 +85,7 @@ fn top_bar(user: &User) -> Markup {
             }
             span.who { (user.name) " (" (user.role) ")" }
             form.inline method="post" action="/logout" {
+                (csrf::field())
                 button type="submit" { "Sign out" }
             }
         }

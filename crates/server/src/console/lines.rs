@@ -4,6 +4,7 @@
 //! (prefilled with the caller's number) listing the accounts and their open alarms. The
 //! section re-fetches itself on each `line` event. Silent alarms are never offered.
 
+use super::csrf;
 use super::format;
 use super::layout;
 use super::session::Agent;
@@ -96,6 +97,7 @@ fn attach_button(
 ) -> Markup {
     html! {
         form.attach method="post" action=(format!("/console/lines/{line}/attach")) {
+            (csrf::field())
             input type="hidden" name="alarm" value=(alarm);
             input type="hidden" name="contact" value=(contact);
             button.primary type="submit" {

@@ -1,13 +1,15 @@
 //! The agent console: server-rendered HTML (maud) made live by htmx and the server-sent
 //! events of `/api/events`; its few assets are embedded in the binary. Pages need the
-//! `wp_session` cookie set at sign-in; every action goes through the desk (`crate::desk`),
-//! like the JSON API's.
+//! `wp_session` cookie set at sign-in, and every form that changes something the session's
+//! CSRF token (`csrf`); every action goes through the desk (`crate::desk`), like the JSON
+//! API's.
 
 mod account;
 mod actions;
 mod alarm;
 mod assets;
 mod attention;
+mod csrf;
 mod format;
 mod layout;
 mod lines;
@@ -74,6 +76,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/unknown/{id}/enrol", post(unknown::enrol))
         .route("/console/unknown/{id}/noise", post(unknown::noise))
         .route("/console/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn(csrf::guard))
         .with_state(state)
 }
 

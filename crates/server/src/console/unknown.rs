@@ -3,6 +3,7 @@
 //! and the three resolutions as plain forms (`crate::unknown` holds the rules). A resolution
 //! answers with a redirect to the queue, or the queue again with the refusal in words.
 
+use super::csrf;
 use super::format;
 use super::session::Agent;
 use crate::api::{ApiError, ApiState};
@@ -35,11 +36,13 @@ pub fn row(item: &UnknownItem, now: Millis) -> Markup {
             td.muted { "nobody" }
             td.next {
                 form.inline method="post" action={ "/console/unknown/" (id) "/assign" } {
+                    (csrf::field())
                     label { "Account " input name="account" size="8" required; }
                     " " button type="submit" { "Assign" }
                 }
                 " "
                 form.inline method="post" action={ "/console/unknown/" (id) "/enrol" } {
+                    (csrf::field())
                     button type="submit"
                         title={ "Once an admin has enrolled account " (item.account) } {
                         "Enrolled"
@@ -49,6 +52,7 @@ pub fn row(item: &UnknownItem, now: Millis) -> Markup {
                 a href={ "/console/accounts/" (item.account) } { "account " (item.account) }
                 " "
                 form.inline method="post" action={ "/console/unknown/" (id) "/noise" } {
+                    (csrf::field())
                     label { "Reason " input name="reason" size="12" required; }
                     " " button type="submit" { "Noise" }
                 }

@@ -180,6 +180,26 @@ pub async fn sign_in(client: &reqwest::Client, base: &str, name: &str) -> String
         .to_string()
 }
 
+/// The console's CSRF token for the session `token`, read from a console page as a browser
+/// sees it (`<meta name="csrf-token">`): console forms that change something must carry it.
+pub async fn csrf_token(client: &reqwest::Client, base: &str, token: &str) -> String {
+    let page = client
+        .get(format!("{base}/console"))
+        .header("cookie", format!("wp_session={token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = r#"<meta name="csrf-token" content=""#;
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF token on the console page: {page}"))
+        + marker.len();
+    page[start..][..page[start..].find('"').unwrap()].to_string()
+}
+
 /// The JSON API as one signed-in user (`token` is a session or an API key).
 pub struct Api {
     pub client: reqwest::Client,

@@ -16,6 +16,13 @@
     htmx.createEventSource = function (url) {
       var source = open(url);
       sources.push(source);
+      // The alarm panel refreshes on an `alarm` event for its alarm (wpMine); the filter is
+      // here rather than in an hx-trigger filter, which htmx would have to eval (the CSP
+      // allows no eval).
+      source.addEventListener('alarm', function (e) {
+        var panel = document.getElementById('panel');
+        if (panel && window.wpMine(e)) htmx.trigger(panel, 'wp:mine');
+      });
       return source;
     };
   }
@@ -25,6 +32,27 @@
   });
   window.addEventListener('pageshow', function (e) {
     if (e.persisted) window.location.reload();
+  });
+
+  // Every request htmx makes carries the session's CSRF token (forms also carry it as a
+  // field, for a browser without this script); the center refuses a change without it.
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  document.addEventListener('htmx:configRequest', function (e) {
+    if (csrf) e.detail.headers['X-CSRF-Token'] = csrf.getAttribute('content');
+  });
+  // A refusal htmx would not show (it swaps only successful answers): say it.
+  document.addEventListener('htmx:responseError', function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (xhr && xhr.status === 403) window.alert(xhr.responseText);
+  });
+
+  // Content-Security-Policy violations, kept on the page for the browser tests to read:
+  // the console must never need anything the policy refuses.
+  document.addEventListener('securitypolicyviolation', function (e) {
+    var root = document.documentElement;
+    var seen = root.getAttribute('data-csp-violations');
+    var what = e.violatedDirective + ' ' + (e.blockedURI || 'inline');
+    root.setAttribute('data-csp-violations', seen ? seen + '\n' + what : what);
   });
 
   // Server clock minus browser clock, so ages count from the center's time.
@@ -61,8 +89,8 @@
       function (input) { return input.value !== ''; });
   }
 
-  // hx-trigger filter of the alarm panel: an `alarm` event for this alarm, unless the agent
-  // is typing (then a banner offers the refresh instead).
+  // Whether the alarm panel refreshes on an `alarm` event: one for this alarm, unless the
+  // agent is typing (then a banner offers the refresh instead).
   window.wpMine = function (detail) {
     var panel = document.getElementById('panel');
     if (!panel || !detail) return false;
