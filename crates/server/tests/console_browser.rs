@@ -290,6 +290,7 @@ async fn an_agent_cancels_a_burglary_in_chromium() {
     );
     assert!(!source.to_lowercase().contains("argon2"));
 
+    assert_eq!(csp_violations(&c).await, None, "the CSP refused something");
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
@@ -412,6 +413,7 @@ async fn chromium_plays_a_call_recording_from_the_timeline() {
     let duration = heard["duration"].as_f64().unwrap();
     assert!((duration - 3.0).abs() < 0.05, "{heard}");
 
+    assert_eq!(csp_violations(&c).await, None, "the CSP refused something");
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
@@ -568,6 +570,7 @@ async fn the_password_field_and_cancel_are_safe_in_chromium() {
     press(&c, 'c').await;
     wait_text(&c, "#next-step", "Closed: canceled by contact").await;
 
+    assert_eq!(csp_violations(&c).await, None, "the CSP refused something");
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
@@ -679,6 +682,7 @@ async fn shortcuts_act_on_the_selected_call_in_chromium() {
         "nothing was done to the closed alarm"
     );
 
+    assert_eq!(csp_violations(&c).await, None, "the CSP refused something");
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
@@ -733,6 +737,7 @@ async fn a_priority_1_alarm_beeps_and_marks_the_tab_in_chromium() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    assert_eq!(csp_violations(&c).await, None, "the CSP refused something");
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
@@ -1020,6 +1025,123 @@ async fn an_agent_works_a_shift_in_chromium() {
     wait_text(&c, "h1", "Open alarms: 0").await;
     assert!(c.find(Locator::Css(&second_row)).await.is_err());
     screenshot(&c, "console-shift.png").await;
+
+    assert_eq!(csp_violations(&c).await, None, "the CSP refused something");
+    c.close().await.unwrap();
+    center.server.stop().await.unwrap();
+}
+
+/// What the Content-Security-Policy refused on the page (console.js records each violation
+/// on the document); `None` when nothing was.
+async fn csp_violations(c: &Client) -> Option<String> {
+    let found = c
+        .execute(
+            "return document.documentElement.getAttribute('data-csp-violations');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found.as_str().map(str::to_string)
+}
+
+/// Another site on the same host, at another port (a browser counts it as the same site, so
+/// `SameSite=Strict` lets the session cookie go): a page that frames the console, posts the
+/// take form of alarm `id` with a guessed token, and fetches it without one. Its address.
+async fn other_site(center: &str, id: i64) -> String {
+    let page = format!(
+        r#"<!DOCTYPE html><html><body>
+<iframe id="framed" src="{center}/console" width="600" height="300"></iframe>
+<form id="forged" method="post" action="{center}/console/alarms/{id}/take">
+  <input type="hidden" name="csrf" value="guessed"><button type="submit">Win a prize</button>
+</form>
+<script>
+  document.body.setAttribute('data-fetched', 'pending');
+  fetch('{center}/console/alarms/{id}/take', {{
+    method: 'POST', mode: 'no-cors', credentials: 'include',
+    headers: {{'Content-Type': 'application/x-www-form-urlencoded'}}, body: 'csrf=guessed'
+  }}).then(function () {{ document.body.setAttribute('data-fetched', 'sent'); }},
+           function () {{ document.body.setAttribute('data-fetched', 'failed'); }});
+</script></body></html>"#
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+/// Issue 13, item 4 in a real browser: a page of another site (another port of the same
+/// host) can neither show the console in a frame nor take an alarm through the signed-in
+/// browser, by a form or by fetch; the console itself still works under its strict
+/// Content-Security-Policy, with no violation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
+async fn another_site_can_neither_frame_the_console_nor_post_its_forms_in_chromium() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let key = center.api_key("4F39").await;
+    let id = open_alarm(&center, &key, "BA003").await;
+    let amy = api_as(&center, "amy").await;
+    let handler = || async { amy.get(&format!("/api/alarms/{id}")).await.1["handler"].clone() };
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    sign_in_page(&c, &center.base, "amy").await;
+    assert_eq!(csp_violations(&c).await, None);
+
+    let other = other_site(&center.base, id).await;
+    c.goto(&format!("{other}/")).await.unwrap();
+    // The fetch went out (or failed) and changed nothing.
+    let started = Instant::now();
+    loop {
+        let body = wait_for(&c, "body").await;
+        if body.attr("data-fetched").await.unwrap().as_deref() != Some("pending") {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "the fetch never ended");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The frame shows no console: the browser refused to render it there.
+    settle().await;
+    c.enter_frame(0).await.unwrap();
+    let framed = c.source().await.unwrap();
+    assert!(
+        c.find(Locator::Css("header.top")).await.is_err(),
+        "the console shows inside another site's frame: {framed}"
+    );
+    assert!(!framed.contains("Open alarms"), "{framed}");
+    c.enter_parent_frame().await.unwrap();
+    // The forged form reaches the center with the cookie and is refused.
+    click(&c, "#forged button").await;
+    wait_text(&c, "body", "came from another site").await;
+    assert_eq!(handler().await, serde_json::Value::Null, "nobody took it");
+
+    // The console itself: take the alarm (htmx, with the token), write a note, sign out (a
+    // plain form) — all under the Content-Security-Policy, which refused nothing.
+    c.goto(&format!("{}/console/alarms/{id}", center.base))
+        .await
+        .unwrap();
+    wait_text(&c, "#next-step", "Call Ann Lee").await;
+    press(&c, 't').await;
+    wait_text(&c, "#panel", "You are handling this alarm.").await;
+    assert_eq!(handler().await, "amy");
+    press(&c, 'm').await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("seen on camera")
+        .await
+        .unwrap();
+    click(&c, "form[action$='/notes'] button[type=submit]").await;
+    wait_text(&c, "table.timeline", "seen on camera").await;
+    assert_eq!(csp_violations(&c).await, None);
+    click(&c, "form[action='/logout'] button").await;
+    wait_for(&c, "form.login").await;
+    assert_eq!(csp_violations(&c).await, None);
 
     c.close().await.unwrap();
     center.server.stop().await.unwrap();

@@ -1,8 +1,9 @@
 //! The cross-site guard on every request that changes something (any method but GET, HEAD,
 //! OPTIONS), the API's and the console's (issue 13, item 4): a browser says where a request
 //! comes from (`Sec-Fetch-Site`, `Origin`), and a request another site's page made it send is
-//! refused (403) before any handler runs. `same-site` is refused too: another port or
-//! subdomain of the same host is another site to the center. A request with neither header
+//! refused (403) before any handler runs: `Sec-Fetch-Site` when the browser sends it, else
+//! `Origin`. `same-site` is refused too: another port or subdomain of the same host is
+//! another site to the center. A request with neither header
 //! (curl, a panel's app, an old browser) passes: the API then needs its bearer token and the
 //! console its CSRF token (`crate::console`), neither of which another site can send.
 
@@ -36,13 +37,16 @@ pub async fn same_origin(request: Request, next: Next) -> Response {
 /// Why a request is cross-site, or `None` when nothing says it is. `authority`: the request
 /// URI's, which HTTP/2 sends instead of `Host`.
 fn cross_site(headers: &HeaderMap, authority: Option<&str>) -> Option<String> {
+    // A browser that sends `Sec-Fetch-Site` (no page can set or change it) has said where the
+    // request comes from; `Origin` is then not asked: the console's own forms go out with
+    // `Origin: null`, since its pages send no referrer (`Referrer-Policy: no-referrer`).
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = String::from_utf8_lossy(site.as_bytes());
         // `none`: the user's own action (typed address, bookmark).
-        if !matches!(site.as_ref(), "same-origin" | "none") {
-            return Some(format!("Sec-Fetch-Site: {site}"));
-        }
+        return (!matches!(site.as_ref(), "same-origin" | "none"))
+            .then(|| format!("Sec-Fetch-Site: {site}"));
     }
+    // An older browser: its `Origin` must be this host (`null`, an opaque origin, is not).
     let origin = headers.get(header::ORIGIN)?;
     let origin = String::from_utf8_lossy(origin.as_bytes());
     let host = headers
@@ -88,6 +92,7 @@ mod tests {
             vec![host, ("origin", "https://127.0.0.1:8080")],
             vec![host, ("sec-fetch-site", "same-origin")],
             vec![host, ("sec-fetch-site", "none")],
+            vec![host, ("sec-fetch-site", "same-origin"), ("origin", "null")],
         ] {
             assert_eq!(cross_site(&headers(&passes), None), None, "{passes:?}");
         }
