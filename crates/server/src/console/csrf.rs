@@ -67,8 +67,8 @@ pub async fn guard(request: Request, next: Next) -> Response {
                 let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
                     Ok(bytes) => bytes,
                     Err(_) => {
-                        return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large")
-                            .into_response();
+                        let why = "the form is larger than 2 MiB or was not sent whole";
+                        return (StatusCode::PAYLOAD_TOO_LARGE, why).into_response();
                     }
                 };
                 let sent = form_urlencoded::parse(&bytes)
@@ -93,7 +93,10 @@ fn is_form(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 /// Equal, in a time that does not depend on where they differ.
