@@ -231,6 +231,7 @@ async fn self_hosted(
             recordings: watchpost_server::RecordingsConfig::beside(&db),
             region: watchpost_server::phone::Region::US,
             resolution_codes: Default::default(),
+            limits: Default::default(),
             console: Default::default(),
         })
         .await?;
