@@ -32,6 +32,11 @@ pub struct Receiver {
     pub unknown: UnknownBudget,
 }
 
+/// The UDP receive buffer asked for: room for a few thousand datagrams, so a burst is read
+/// and sorted by this loop (a panel's datagram kept, a flood's dropped) rather than dropped
+/// unseen by the kernel. The kernel may grant less (`net.core.rmem_max`).
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+
 /// How often the rate tables forget sources and numbers that have been quiet.
 const FORGET_QUIET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -191,6 +196,7 @@ pub async fn serve_udp(
     receiver: Arc<Receiver>,
     mut stop: watch::Receiver<bool>,
 ) {
+    widen_receive_buffer(&socket);
     let socket = Arc::new(socket);
     let mut buffer = vec![0u8; 65_536];
     let mut forget = tokio::time::interval(FORGET_QUIET_EVERY);
@@ -229,5 +235,12 @@ pub async fn serve_udp(
                 let _ = socket.send_to(&reply, peer).await;
             }
         });
+    }
+}
+
+fn widen_receive_buffer(socket: &UdpSocket) {
+    let socket = socket2::SockRef::from(socket);
+    if let Err(e) = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        tracing::debug!("DC-09 UDP receive buffer left as it was: {e}");
     }
 }
