@@ -311,6 +311,11 @@ mod tests {
         let file = load(sample).unwrap();
         assert_eq!(file.center.callback_number.unwrap().0, "+15555550199");
         assert_eq!(file.database.url.as_deref(), Some("center.db"));
+        assert_eq!(
+            file.receiver.limits().unwrap(),
+            watchpost_server::ReceiverLimits::default(),
+            "the sample spells out the receivers' default limits"
+        );
     }
 
     #[test]
