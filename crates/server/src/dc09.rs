@@ -1,10 +1,14 @@
 //! The SIA DC-09 receivers, TCP and UDP. Each frame is decided by watchpost-wire; an accepted
 //! message is committed through the intake before its ACK is sent, so an ACK always means
-//! stored. Malformed frames get a NAK and never end the connection.
+//! stored. Over TCP malformed frames get a NAK and never end the connection; over UDP only a
+//! datagram with DC-09 framing gets any answer (docs/wire.md, "What gets an answer"). What is
+//! let in at all is `crate::admission`'s; how much from unknown accounts, `crate::unknown_budget`'s.
 
+use crate::admission::{Admission, Refusal};
 use crate::intake::Intake;
 use crate::keys::Keys;
 use crate::supervision::Supervision;
+use crate::unknown_budget::UnknownBudget;
 use rand::SeedableRng;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,7 +26,19 @@ pub struct Receiver {
     pub keys: Keys,
     pub supervision: Supervision,
     pub window: Window,
+    /// Who may send at all, and how much (UDP).
+    pub admission: Admission,
+    /// How much is taken from accounts that are not enrolled.
+    pub unknown: UnknownBudget,
 }
+
+/// The UDP receive buffer asked for: room for a few thousand datagrams, so a burst is read
+/// and sorted by this loop (a panel's datagram kept, a flood's dropped) rather than dropped
+/// unseen by the kernel. The kernel may grant less (`net.core.rmem_max`).
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+
+/// How often the rate tables forget sources and numbers that have been quiet.
+const FORGET_QUIET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Receiver {
     /// The reply to one frame, after whatever it carried was committed.
@@ -50,6 +66,15 @@ impl Receiver {
                 let (crc, header) = parse_header_only(raw).ok()?;
                 let echo = header.account.as_deref().unwrap_or(&message.account);
                 return Some(duh(&header, Some(echo), crc).bytes);
+            }
+            // Beyond the unknown-account limits nothing is stored, so nothing is acknowledged.
+            match self.unknown.admits(&message.account).await {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => {
+                    tracing::warn!("account {}: enrolment not known: {e}", message.account);
+                    return None;
+                }
             }
             let now_ms = now.timestamp_millis();
             if self.supervision.heard(&message.account, now_ms) {
@@ -134,6 +159,9 @@ async fn connection(
     receiver: Arc<Receiver>,
     mut stop: watch::Receiver<bool>,
 ) {
+    if !receiver.admission.allows(peer.ip()) {
+        return;
+    }
     let mut splitter = FrameSplitter::new();
     let mut buffer = vec![0u8; 8192];
     loop {
@@ -168,8 +196,10 @@ pub async fn serve_udp(
     receiver: Arc<Receiver>,
     mut stop: watch::Receiver<bool>,
 ) {
+    widen_receive_buffer(&socket);
     let socket = Arc::new(socket);
     let mut buffer = vec![0u8; 65_536];
+    let mut forget = tokio::time::interval(FORGET_QUIET_EVERY);
     loop {
         let (n, peer) = tokio::select! {
             got = socket.recv_from(&mut buffer) => match got {
@@ -179,14 +209,38 @@ pub async fn serve_udp(
                     continue;
                 }
             },
+            _ = forget.tick() => {
+                receiver.admission.forget_quiet();
+                receiver.unknown.forget_quiet();
+                continue;
+            }
             _ = stop.changed() => return,
         };
-        let datagram = buffer[..n].to_vec();
+        // Refused here costs a table lookup and nothing else: no task, no answer.
+        let Some(permit) = receiver.admission.datagram(peer.ip()) else {
+            continue;
+        };
+        let datagram = &buffer[..n];
+        // Not a frame (no LF and CR, a length or CRC that does not check, a header that does
+        // not read): no answer, or one forged byte would buy a 47-byte NAK for someone else.
+        if parse_header_only(datagram).is_err() {
+            receiver.admission.tally.refused(Refusal::NotAFrame, &peer);
+            continue;
+        }
+        let datagram = datagram.to_vec();
         let (socket, receiver) = (socket.clone(), receiver.clone());
         tokio::spawn(async move {
+            let _in_flight = permit;
             if let Some(reply) = receiver.handle(&datagram).await {
                 let _ = socket.send_to(&reply, peer).await;
             }
         });
+    }
+}
+
+fn widen_receive_buffer(socket: &UdpSocket) {
+    let socket = socket2::SockRef::from(socket);
+    if let Err(e) = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        tracing::debug!("DC-09 UDP receive buffer left as it was: {e}");
     }
 }

@@ -3,6 +3,7 @@
 //! the runtime, which also wakes alarms on time and watches supervision intervals.
 
 pub mod adapters;
+pub mod admission;
 pub mod api;
 pub mod attention;
 pub mod auth;
@@ -25,12 +26,15 @@ mod server;
 pub mod sim_telephony;
 mod supervision;
 pub mod unknown;
+mod unknown_budget;
 pub mod view;
 
+pub use admission::{Rate, ReceiverLimits};
 pub use attention::ConsoleConfig;
 pub use board::{Board, Change};
 pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};
+pub use ipnet::IpNet;
 pub use lines::Lines;
 pub use recordings::{RecordingError, Recordings, RecordingsConfig};
 pub use server::{Config, Server, ServerError};

@@ -45,6 +45,8 @@ pub struct Config {
     pub resolution_codes: crate::resolution::ResolutionCodes,
     /// The console's attention thresholds (waiting colours, unattended alarms).
     pub console: crate::attention::ConsoleConfig,
+    /// What the DC-09 receivers let in: allow-list, UDP rates, unknown-account limits.
+    pub limits: crate::admission::ReceiverLimits,
 }
 
 #[derive(Debug, Error)]
@@ -121,11 +123,19 @@ impl Server {
         let keys = Keys::load(&*store).await?;
         let supervision = Supervision::load(&*store, crate::now_ms()).await?;
         let intake_handle = intake.clone();
+        let tally = Arc::new(crate::admission::Tally::default());
         let receiver = Arc::new(Receiver {
             intake: intake.clone(),
             keys: keys.clone(),
             supervision: supervision.clone(),
             window: config.window,
+            admission: crate::admission::Admission::new(&config.limits, tally.clone()),
+            unknown: crate::unknown_budget::UnknownBudget::new(
+                store.clone(),
+                keys.clone(),
+                &config.limits,
+                tally,
+            ),
         });
         let mut background = vec![
             keys.refresh(store.clone()),

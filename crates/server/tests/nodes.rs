@@ -66,6 +66,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         recordings: watchpost_server::RecordingsConfig::beside(url),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
+        limits: Default::default(),
         console: Default::default(),
     })
     .await

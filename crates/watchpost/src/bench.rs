@@ -149,7 +149,7 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     let (target, hosted) = match args.target.clone() {
         Some(t) => (t, None),
         None => {
-            let (servers, dir) = self_hosted(&args).await?;
+            let (servers, dir) = self_hosted(&args, Default::default()).await?;
             let targets: Vec<String> = servers.iter().map(|s| s.dc09_addr.to_string()).collect();
             (targets.join(","), Some((servers, dir)))
         }
@@ -171,10 +171,11 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the built-in nodes with the bench accounts enrolled, on `--db` or a temporary
-/// SQLite database that lives as long as the returned directory.
-async fn self_hosted(
+/// Starts the built-in nodes with the bench accounts enrolled and the receivers' `limits`,
+/// on `--db` or a temporary SQLite database that lives as long as the returned directory.
+pub(crate) async fn self_hosted(
     args: &IntakeArgs,
+    limits: watchpost_server::ReceiverLimits,
 ) -> anyhow::Result<(Vec<watchpost_server::Server>, tempfile::TempDir)> {
     use watchpost_core::account::{Account, Contact, Monitoring, Premises, Responder};
     use watchpost_core::password::{HashCost, VerbalPassword};
@@ -231,6 +232,7 @@ async fn self_hosted(
             recordings: watchpost_server::RecordingsConfig::beside(&db),
             region: watchpost_server::phone::Region::US,
             resolution_codes: Default::default(),
+            limits: limits.clone(),
             console: Default::default(),
         })
         .await?;

@@ -194,6 +194,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         recordings: watchpost_server::RecordingsConfig::beside(&db),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
+        limits: Default::default(),
         console: Default::default(),
     })
     .await?;

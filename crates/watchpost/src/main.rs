@@ -11,6 +11,7 @@ mod bench_flood;
 mod bench_invite;
 mod bench_proc;
 mod bench_trunk;
+mod bench_udp;
 mod call_cmd;
 mod config;
 mod database;
@@ -86,6 +87,8 @@ enum BenchCommand {
     Intake(bench::IntakeArgs),
     /// Time one more signal joining an alarm that already holds 10, 1,000, 100,000 signals.
     Flood(bench_flood::FloodArgs),
+    /// A panel's UDP ACK latency while one source floods garbage and unknown-account frames.
+    UdpFlood(bench_udp::UdpFloodArgs),
     /// Answering-machine and beep detection over a synthetic espeak-ng corpus of answers.
     Detection(bench_detection::DetectionArgs),
     /// Time a signal to its first call's INVITE, through a fake trunk on loopback.
@@ -127,6 +130,9 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Flood(args),
             } => bench_flood::flood(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::UdpFlood(args),
+            } => bench_udp::udp_flood(args).await.map(|()| ExitCode::SUCCESS),
             Command::Bench {
                 command: BenchCommand::Detection(args),
             } => bench_detection::detection(args).map(|()| ExitCode::SUCCESS),

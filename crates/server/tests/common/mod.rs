@@ -153,6 +153,7 @@ async fn serve(
         recordings: watchpost_server::RecordingsConfig::beside(db),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
+        limits: Default::default(),
         console,
     })
     .await

@@ -4,13 +4,14 @@
 //! A later table is one more field of `ConfigFile` and one struct like the ones here.
 
 pub mod console;
+pub mod receiver;
 pub mod telephony;
 pub mod values;
 
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::Path;
-use values::{CenterName, PhoneNumber, Runaway, Span, TimeZone};
+use values::{CenterName, Limit, PhoneNumber, Runaway, Span, TimeZone};
 
 /// The whole file. Every table and key may be left out.
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +55,18 @@ pub struct ReceiverTable {
     pub window_future: Option<Span>,
     /// Beyond this rate an account's joining signals are counted, not listed.
     pub runaway: Option<Runaway>,
+    /// Panel networks (CIDR) or addresses the receivers hear; absent or empty: every one.
+    pub allow: Option<Vec<String>>,
+    /// UDP datagrams one source address may send (`300/10s`, or `off`).
+    pub udp_per_source: Option<Limit>,
+    /// UDP datagrams handled at once, every source together.
+    pub udp_in_flight: Option<usize>,
+    /// Frames one account number that is not enrolled may have stored (`50/1h`, or `off`).
+    pub unknown_per_account: Option<Limit>,
+    /// Frames all account numbers that are not enrolled may have stored together.
+    pub unknown_total: Option<Limit>,
+    /// Open unknown-account items beyond which a further unknown number is not acknowledged.
+    pub unknown_open_items: Option<usize>,
 }
 
 /// `[http]`: the HTTP API and the console.
@@ -244,6 +257,10 @@ mod tests {
                 "receiver.runaway: \"often\": expected SIGNALS/WINDOW",
             ),
             (
+                "[receiver]\nunknown_total = \"lots\"",
+                "receiver.unknown_total: \"lots\": expected COUNT/WINDOW",
+            ),
+            (
                 "[center]\nnmae = \"Acme\"",
                 "center.nmae: unknown field `nmae`",
             ),
@@ -294,6 +311,11 @@ mod tests {
         let file = load(sample).unwrap();
         assert_eq!(file.center.callback_number.unwrap().0, "+15555550199");
         assert_eq!(file.database.url.as_deref(), Some("center.db"));
+        assert_eq!(
+            file.receiver.limits().unwrap(),
+            watchpost_server::ReceiverLimits::default(),
+            "the sample spells out the receivers' default limits"
+        );
     }
 
     #[test]

@@ -132,6 +132,25 @@ impl FromStr for Runaway {
     }
 }
 
+/// A rate limit (`300/10s`: at most 300 within any 10 seconds, all 300 at once if need be)
+/// or `off`. README, "Configuration".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Limit(pub Option<watchpost_core::RunawayLimit>);
+
+impl FromStr for Limit {
+    type Err = String;
+
+    /// The runaway limit's form, read by the same rule, said as a count.
+    fn from_str(text: &str) -> Result<Limit, String> {
+        watchpost_core::parse_runaway(text).map(Limit).map_err(|e| {
+            e.replace("SIGNALS/WINDOW", "COUNT/WINDOW")
+                .replace("the number of signals", "the count")
+                .replace("\"30/60s\"", "\"300/10s\"")
+        })
+    }
+}
+
 macro_rules! try_from_string {
     ($($t:ty),*) => {$(
         impl TryFrom<String> for $t {
@@ -142,7 +161,7 @@ macro_rules! try_from_string {
         }
     )*};
 }
-try_from_string!(PhoneNumber, CenterName, TimeZone, Runaway);
+try_from_string!(PhoneNumber, CenterName, TimeZone, Runaway, Limit);
 
 #[cfg(test)]
 mod tests {
