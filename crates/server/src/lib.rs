@@ -13,6 +13,7 @@ mod dc09;
 pub mod demo;
 pub mod desk;
 pub mod enrolment;
+pub mod guessing;
 mod intake;
 mod keys;
 pub mod lines;

@@ -183,7 +183,6 @@ impl Server {
                     auth: Arc::new(crate::auth::Auth::new(store.clone())),
                     recordings: recordings.clone(),
                     lines: lines.clone(),
-                    attempts: Default::default(),
                     timezone: config.timezone,
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
                     console: config.console,
