@@ -1,6 +1,8 @@
 //! Per-account DC-09 keys, held in memory for the receivers and refreshed from the store, so
-//! accounts imported while the center runs are heard without a restart.
+//! accounts imported while the center runs are heard without a restart. The store holds them
+//! sealed (`crate::secrets`); they are unsealed here, into memory only.
 
+use crate::secrets::{MasterKey, is_sealed};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -10,13 +12,22 @@ use watchpost_wire::Key;
 #[derive(Clone, Default)]
 pub struct Keys {
     by_account: Arc<RwLock<HashMap<String, Key>>>,
+    /// What the stored keys are sealed with.
+    master: Option<Arc<MasterKey>>,
 }
 
 const REFRESH: Duration = Duration::from_secs(5);
 
 impl Keys {
-    pub async fn load<S: Store + ?Sized>(store: &S) -> Result<Keys, watchpost_store::StoreError> {
-        let keys = Keys::default();
+    /// The keys in `store`, unsealed with `master`.
+    pub async fn load<S: Store + ?Sized>(
+        store: &S,
+        master: Option<Arc<MasterKey>>,
+    ) -> Result<Keys, watchpost_store::StoreError> {
+        let keys = Keys {
+            by_account: Default::default(),
+            master,
+        };
         keys.reload(store).await?;
         Ok(keys)
     }
@@ -34,7 +45,20 @@ impl Keys {
         store: &S,
     ) -> Result<(), watchpost_store::StoreError> {
         let mut fresh = HashMap::new();
-        for (account, hex) in store.dc09_keys().await? {
+        for (account, stored) in store.dc09_keys().await? {
+            // In clear only if written by an older center since this one started: still heard.
+            let hex = match (&self.master, is_sealed(&stored)) {
+                (_, false) => Ok(stored),
+                (Some(master), true) => master.unseal(&account, &stored).map_err(|e| e.to_string()),
+                (None, true) => Err("sealed, and this center has no master key".to_string()),
+            };
+            let hex = match hex {
+                Ok(hex) => hex,
+                Err(e) => {
+                    tracing::error!("account {account}: stored DC-09 key unusable: {e}");
+                    continue;
+                }
+            };
             match Key::from_hex(&hex) {
                 Ok(key) => {
                     fresh.insert(account, key);

@@ -22,6 +22,7 @@ pub mod recordings;
 pub mod resolution;
 mod retransmit;
 mod runtime;
+pub mod secrets;
 mod server;
 pub mod sim_telephony;
 mod supervision;
@@ -34,6 +35,7 @@ pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};
 pub use lines::Lines;
 pub use recordings::{RecordingError, Recordings, RecordingsConfig};
+pub use secrets::SecretsConfig;
 pub use server::{Config, Server, ServerError};
 
 use watchpost_core::Millis;

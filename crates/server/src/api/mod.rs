@@ -48,6 +48,8 @@ pub struct ApiState {
     pub resolution_codes: Arc<crate::resolution::ResolutionCodes>,
     /// The console's attention thresholds.
     pub console: crate::attention::ConsoleConfig,
+    /// The master key new DC-09 keys are sealed with.
+    pub secrets: crate::secrets::SecretsConfig,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");
