@@ -62,7 +62,8 @@ impl MasterKey {
     /// white space ignored). The error says what was wrong, never the text.
     pub fn parse(text: &str) -> Result<MasterKey, String> {
         let text = text.trim();
-        let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // Base64 of 32 bytes ends in `=`: a text of hex digits only is hex.
+        let bytes = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             hex::decode(text).map_err(|e| e.to_string())?
         } else {
             BASE64.decode(text).map_err(|_| {
