@@ -168,8 +168,9 @@ impl Server {
         name: &str,
         options: Options,
     ) -> Server {
-        let mut command = Command::new(BIN).env("WATCHPOST_MASTER_KEY", MASTER_KEY);
+        let mut command = Command::new(BIN);
         command
+            .env("WATCHPOST_MASTER_KEY", MASTER_KEY)
             .arg("serve")
             .arg("--db")
             .arg(db)
