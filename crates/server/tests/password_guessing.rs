@@ -141,6 +141,20 @@ async fn five_misses_per_account_across_alarms_agents_and_a_restart() {
             .contains("wrong 3 times in 15 minutes")
     });
     assert!(noted, "{alarm}");
+    let banner = sue
+        .client
+        .get(format!("{}/console/unattended", center.base))
+        .header("cookie", format!("wp_session={}", sue.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        banner.contains("verbal password of account") && banner.contains("4F39"),
+        "the supervisors' banner: {banner}"
+    );
 
     // The count is in the store: after a restart, bob on another alarm of the account has
     // two misses left.
