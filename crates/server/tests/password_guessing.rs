@@ -2,7 +2,7 @@
 //! misses in 15 minutes across every alarm and agent of the account, surviving a restart;
 //! refusals (not the handler, an unanswered call) compare and spend nothing; from three
 //! misses supervisors see the account in `GET /api/attention` and the alarm has a note; the
-//! console's password form gives the same refusal.
+//! console's password form gives the same refusal; on PostgreSQL, two nodes share the limit.
 
 mod common;
 
@@ -28,6 +28,11 @@ async fn alarm_for(center: &Center, api: &Api, sia: &str, kind: &str) -> i64 {
         client: Client::new(),
         base: center.base.clone(),
     };
+    alarm_from(&app, api, sia, kind).await
+}
+
+/// Sends a SIA event as `app`; returns the id of the open alarm of that `kind` as `api` sees it.
+async fn alarm_from(app: &Api, api: &Api, sia: &str, kind: &str) -> i64 {
     let (status, body) = app.post("/api/signals", json!({ "sia": sia })).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     for _ in 0..100 {
@@ -262,4 +267,82 @@ async fn parallel_guesses_cannot_pass_the_limit() {
     let compared = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert!(compared <= 5, "{statuses:?}");
     assert_eq!(misses(&center).await, compared);
+}
+
+/// A center of two nodes on one fresh PostgreSQL database, each with its HTTP API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn the_limit_is_shared_by_every_node_on_postgres() {
+    use watchpost_store::testing::{TestDatabase, server_url};
+    let db = TestDatabase::new(&server_url()).await.unwrap();
+    let store = watchpost_store::open(db.url()).await.unwrap();
+    store.put_accounts(&[account()]).await.unwrap();
+    let auth = watchpost_server::auth::Auth::new(store.clone());
+    for name in ["amy", "bob"] {
+        auth.add_user(name, Role::Agent, common::PASSWORD, common::now())
+            .await
+            .unwrap();
+    }
+    let key = auth
+        .issue_api_key("4F39", "test", common::now())
+        .await
+        .unwrap();
+    let node = |name: &'static str| {
+        let url = db.url().to_string();
+        async move {
+            watchpost_server::Server::start(watchpost_server::Config {
+                db: url.clone(),
+                node: watchpost_server::NodeConfig::new(name, &url),
+                dc09: "127.0.0.1:0".parse().unwrap(),
+                http: Some("127.0.0.1:0".parse().unwrap()),
+                window: watchpost_wire::Window::default(),
+                settings: Default::default(),
+                timezone: chrono_tz::Tz::UTC,
+                recordings: watchpost_server::RecordingsConfig::beside(&url),
+                region: watchpost_server::phone::Region::US,
+                resolution_codes: Default::default(),
+                console: Default::default(),
+                secrets: common::test_master_key(),
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let (a, b) = (node("a").await, node("b").await);
+    let base = |s: &watchpost_server::Server| format!("http://{}", s.http_addr.unwrap());
+    let client = Client::new();
+    let as_user = |name: &'static str, base: String| {
+        let client = client.clone();
+        async move {
+            Api {
+                token: common::sign_in(&client, &base, name).await,
+                client,
+                base,
+            }
+        }
+    };
+    let amy = as_user("amy", base(&a)).await;
+    let bob = as_user("bob", base(&b)).await;
+    let app = Api {
+        client: client.clone(),
+        base: base(&a),
+        token: key,
+    };
+    let burglary = alarm_from(&app, &amy, "BA003", "burglary").await;
+    answered(&amy, burglary).await;
+    miss(&amy, burglary, 0).await;
+    miss(&amy, burglary, 0).await;
+    let call = callback(&amy, burglary).await;
+    miss(&amy, burglary, call).await;
+    // Bob, on node b, on another alarm of the account: two misses left.
+    let fire = alarm_from(&app, &bob, "FA001", "fire").await;
+    answered(&bob, fire).await;
+    miss(&bob, fire, 0).await;
+    miss(&bob, fire, 0).await;
+    let call = callback(&bob, fire).await;
+    let (status, refused) = password(&bob, fire, call, common::VERBAL).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    assert_eq!(refused["field"], "password");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
 }
