@@ -250,12 +250,14 @@ async fn alert_on_misses(state: &ApiState, id: AlarmId, account: &str, now: Mill
     };
     let text = if misses == MISS_LIMIT as usize {
         format!(
-            "verbal password of account {account} wrong {misses} times in {} minutes (all              alarms): further checks are refused for now; supervisors alerted",
+            "verbal password of account {account} wrong {misses} times in {} minutes (all \
+             alarms): further checks are refused for now; supervisors alerted",
             WINDOW_MS / 60_000
         )
     } else if misses == ALERT_MISSES {
         format!(
-            "verbal password of account {account} wrong {misses} times in {} minutes (all              alarms); supervisors alerted",
+            "verbal password of account {account} wrong {misses} times in {} minutes (all \
+             alarms); supervisors alerted",
             WINDOW_MS / 60_000
         )
     } else {

@@ -143,7 +143,7 @@ async fn five_misses_per_account_across_alarms_agents_and_a_restart() {
         t["detail"]
             .as_str()
             .unwrap_or_default()
-            .contains("wrong 3 times in 15 minutes")
+            .contains("wrong 3 times in 15 minutes (all alarms); supervisors alerted")
     });
     assert!(noted, "{alarm}");
     let banner = sue
