@@ -11,7 +11,8 @@ use watchpost_wire::Key;
 
 #[derive(Clone, Default)]
 pub struct Keys {
-    by_account: Arc<RwLock<HashMap<String, Key>>>,
+    /// Each account's key, with the stored (sealed) text it was opened from.
+    by_account: Arc<RwLock<HashMap<String, (String, Key)>>>,
     /// What the stored keys are sealed with.
     master: Option<Arc<MasterKey>>,
 }
@@ -37,18 +38,31 @@ impl Keys {
             .read()
             .expect("key map lock")
             .get(account)
-            .cloned()
+            .map(|(_, key)| key.clone())
     }
 
     async fn reload<S: Store + ?Sized>(
         &self,
         store: &S,
     ) -> Result<(), watchpost_store::StoreError> {
-        let mut fresh = HashMap::new();
-        for (account, stored) in store.dc09_keys().await? {
+        let stored_keys = store.dc09_keys().await?;
+        let mut fresh = HashMap::with_capacity(stored_keys.len());
+        for (account, stored) in stored_keys {
+            // An unchanged stored text is not opened again: a refresh costs a comparison.
+            let known = self
+                .by_account
+                .read()
+                .expect("key map lock")
+                .get(&account)
+                .filter(|(text, _)| *text == stored)
+                .map(|(_, key)| key.clone());
+            if let Some(key) = known {
+                fresh.insert(account, (stored, key));
+                continue;
+            }
             // In clear only if written by an older center since this one started: still heard.
             let hex = match (&self.master, is_sealed(&stored)) {
-                (_, false) => Ok(stored),
+                (_, false) => Ok(stored.clone()),
                 (Some(master), true) => master.unseal(&account, &stored).map_err(|e| e.to_string()),
                 (None, true) => Err("sealed, and this center has no master key".to_string()),
             };
@@ -61,7 +75,7 @@ impl Keys {
             };
             match Key::from_hex(&hex) {
                 Ok(key) => {
-                    fresh.insert(account, key);
+                    fresh.insert(account, (stored, key));
                 }
                 Err(e) => tracing::error!("account {account}: stored DC-09 key unusable: {e}"),
             }
