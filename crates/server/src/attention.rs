@@ -99,6 +99,9 @@ pub struct Unattended {
     pub unresolved: usize,
     /// Those items' ids (`/api/unknown/{id}`).
     pub unresolved_items: Vec<i64>,
+    /// Accounts whose verbal password has been wrong at least `guessing::ALERT_MISSES` times
+    /// within `guessing::WINDOW_MS`, across alarms (someone may be guessing it).
+    pub guessed_passwords: Vec<crate::guessing::Guessed>,
 }
 
 /// The unattended alarms among `alarms` at `now`, in the order given.

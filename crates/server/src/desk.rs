@@ -169,13 +169,14 @@ pub async fn outcome(
     act(state, agent, id, input).await
 }
 
-/// Attempts allowed per alarm in the window, across all its calls (the engine also allows
-/// only two per call).
-const ATTEMPTS_PER_WINDOW: usize = 6;
-const ATTEMPT_WINDOW_MS: Millis = 10 * 60 * 1000;
-
 /// Checks what the caller said against the account's hash and records the result on the
 /// call. The agent only ever learns match (`true`) or no match (`false`).
+///
+/// Only the handler may check, only on a call where they talk with a person who answered,
+/// and only while the call has tries left (the engine's rules, tried on a copy of the alarm
+/// first): a refused check (409, 422) compares nothing and spends nothing. A check that may
+/// be made is counted against the account in the store before the password is compared
+/// (`crate::guessing`): past the limit it is refused with 429 naming `password`.
 pub async fn check_password(
     state: &ApiState,
     agent: &User,
@@ -188,7 +189,7 @@ pub async fn check_password(
         call,
         matched: false,
     };
-    handled(state, agent, id, &input).await?;
+    let alarm = handled(state, agent, id, &input).await?;
     // Too long to be anything a caller said: refused without using up one of the call's tries.
     text::bounded(
         "password",
@@ -196,35 +197,79 @@ pub async fn check_password(
         PASSWORD_CHARS,
     )?;
     let now = crate::now_ms();
-    {
-        let mut attempts = state.attempts.lock().expect("attempts lock");
-        // Forget alarms whose attempts are all outside the window, so the map stays small.
-        attempts.retain(|_, times| {
-            times.retain(|at| now - at < ATTEMPT_WINDOW_MS);
-            !times.is_empty()
-        });
-        let recent = attempts.entry(id).or_default();
-        if recent.len() >= ATTEMPTS_PER_WINDOW {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many password attempts on this alarm; wait before trying again",
-            ));
-        }
-        recent.push(now);
-    }
-    let alarm = load(state, id).await?;
+    // The engine's own rules (answered, in conversation, tries left), on a copy.
+    alarm
+        .clone()
+        .handle(now, input)
+        .map_err(|why| refused(id, why))?;
+    let number = alarm.spec().account.clone();
     let account = state
         .store
-        .account(&alarm.spec().account)
+        .account(&number)
         .await?
         .ok_or_else(|| ApiError::not_found("the alarm's account is no longer enrolled"))?;
+    let check = watchpost_store::PasswordCheck {
+        account: number.clone(),
+        alarm: id,
+        call,
+        agent: agent.name.clone(),
+        at: now,
+    };
+    let reservation = state
+        .store
+        .reserve_password_check(&check, crate::guessing::LIMIT)
+        .await?;
+    let row = crate::guessing::granted(reservation, &number, now)?;
     // Argon2 is slow on purpose; keep it off the async workers.
     let matched = tokio::task::spawn_blocking(move || account.verbal_password.matches(&said))
         .await
         .map_err(ApiError::internal)?;
+    state.store.settle_password_check(row, matched).await?;
     let input = Input::PasswordChecked { call, matched };
     send(state, agent, id, input).await?;
+    if !matched {
+        alert_on_misses(state, id, &number, now).await;
+    }
     Ok(matched)
+}
+
+/// After a miss: when the account's misses in the window reach the alert threshold or the
+/// limit, a note on the alarm says so (supervisors see the account in `GET /api/attention`).
+async fn alert_on_misses(state: &ApiState, id: AlarmId, account: &str, now: Millis) {
+    use crate::guessing::{ALERT_MISSES, MISS_LIMIT, WINDOW_MS};
+    let misses = match state
+        .store
+        .password_misses(Some(account), now - WINDOW_MS + 1)
+        .await
+    {
+        Ok(misses) => misses.len(),
+        Err(e) => {
+            tracing::warn!("alarm {id}: verbal-password misses not counted: {e}");
+            return;
+        }
+    };
+    let text = if misses == MISS_LIMIT as usize {
+        format!(
+            "verbal password of account {account} wrong {misses} times in {} minutes (all \
+             alarms): further checks are refused for now; supervisors alerted",
+            WINDOW_MS / 60_000
+        )
+    } else if misses == ALERT_MISSES {
+        format!(
+            "verbal password of account {account} wrong {misses} times in {} minutes (all \
+             alarms); supervisors alerted",
+            WINDOW_MS / 60_000
+        )
+    } else {
+        return;
+    };
+    if let Err(e) = state
+        .commands
+        .send(id, Input::Note { text }, "center")
+        .await
+    {
+        tracing::warn!("alarm {id}: verbal-password alert not noted: {e}");
+    }
 }
 
 /// What the person on the call asked for. A cancel is taken only from a caller whose password

@@ -47,6 +47,8 @@ pub struct Config {
     pub console: crate::attention::ConsoleConfig,
     /// What the DC-09 receivers let in: allow-list, UDP rates, unknown-account limits.
     pub limits: crate::admission::ReceiverLimits,
+    /// The master key DC-09 keys are sealed with (`crate::secrets`).
+    pub secrets: crate::secrets::SecretsConfig,
 }
 
 #[derive(Debug, Error)]
@@ -59,6 +61,8 @@ pub enum ServerError {
     Bind(SocketAddr, std::io::Error),
     #[error("the center stopped: {0}")]
     Stopped(String),
+    #[error("DC-09 keys: {0}")]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 pub struct Server {
@@ -92,6 +96,13 @@ const SUPERVISION_TICK: Duration = Duration::from_secs(1);
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServerError> {
         let store = watchpost_store::open(&config.db).await?;
+        // Before anything listens: keyed accounts need the master key, and keys stored in
+        // clear are sealed now.
+        let master = config.secrets.master_key.clone();
+        let sealed = crate::secrets::seal_stored(&*store, master.as_deref()).await?;
+        if sealed > 0 {
+            tracing::info!("sealed {sealed} DC-09 keys stored in clear");
+        }
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let mut center = Center::new(store.clone(), config.settings.clone());
         let (effects_tx, effects) = mpsc::unbounded_channel();
@@ -120,7 +131,7 @@ impl Server {
         let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
         board.follow_center(&center, &taken);
         let _ = adopted_tx.send(taken);
-        let keys = Keys::load(&*store).await?;
+        let keys = Keys::load(&*store, master).await?;
         let supervision = Supervision::load(&*store, crate::now_ms()).await?;
         let intake_handle = intake.clone();
         let tally = Arc::new(crate::admission::Tally::default());
@@ -193,10 +204,10 @@ impl Server {
                     auth: Arc::new(crate::auth::Auth::new(store.clone())),
                     recordings: recordings.clone(),
                     lines: lines.clone(),
-                    attempts: Default::default(),
                     timezone: config.timezone,
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
                     console: config.console,
+                    secrets: config.secrets.clone(),
                 });
                 let mut stopped = stop.subscribe();
                 background.push(tokio::spawn(async move {

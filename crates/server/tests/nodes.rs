@@ -68,6 +68,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         resolution_codes: Default::default(),
         limits: Default::default(),
         console: Default::default(),
+        secrets: Default::default(),
     })
     .await
     .unwrap();

@@ -72,6 +72,7 @@ async fn start(limits: ReceiverLimits) -> (Server, tempfile::TempDir) {
         resolution_codes: Default::default(),
         console: Default::default(),
         limits,
+        secrets: common::test_master_key(),
     })
     .await
     .unwrap();

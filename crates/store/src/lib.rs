@@ -10,6 +10,7 @@ mod sqlite;
 pub mod testing;
 mod text;
 mod unknown;
+mod verification;
 
 pub use coordination::{
     AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, PARTITIONS, Partition,
@@ -20,6 +21,7 @@ pub use postgres::PgStore;
 pub use recording::Recording;
 pub use sqlite::SqliteStore;
 pub use unknown::{Outcome, Resolution, UnknownItem, UnknownSignal, joined_kind};
+pub use verification::{Miss, MissLimit, PasswordCheck, Reservation, Verification};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -159,10 +161,11 @@ impl Batch {
     }
 }
 
-/// A whole store: the center's data and its coordination between nodes.
-pub trait Database: Store + Coordination {}
+/// A whole store: the center's data, its coordination between nodes, and its
+/// verbal-password checks.
+pub trait Database: Store + Coordination + Verification {}
 
-impl<T: Store + Coordination> Database for T {}
+impl<T: Store + Coordination + Verification> Database for T {}
 
 /// The store as the center and its servers share it, whichever backend it is.
 pub type Db = Arc<dyn Database>;
@@ -342,6 +345,9 @@ pub trait Store: Send + Sync {
     async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>>;
     /// `(account, DC-09 key as hex)` of every account that has a key.
     async fn dc09_keys(&self) -> Result<Vec<(String, String)>>;
+    /// Replaces the DC-09 key of each `(account, key)` that is enrolled, in one transaction:
+    /// all or nothing. The store keeps the text as given (the center seals keys before).
+    async fn set_dc09_keys(&self, keys: &[(String, String)]) -> Result<()>;
     /// `(account, interval)` of every supervised account.
     async fn supervised(&self) -> Result<Vec<(String, Millis)>>;
     /// Inserts or replaces many accounts in one transaction: all or nothing.

@@ -29,6 +29,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 mod coordination;
 mod search;
 mod unknown;
+mod verification;
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -563,6 +564,19 @@ impl Store for PgStore {
             .iter()
             .map(signal_record)
             .collect()
+    }
+
+    async fn set_dc09_keys(&self, keys: &[(String, String)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (account, key) in keys {
+            sqlx::query("UPDATE accounts SET dc09_key = $1 WHERE number = $2")
+                .bind(key)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn dc09_keys(&self) -> Result<Vec<(String, String)>> {

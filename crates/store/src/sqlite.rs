@@ -21,6 +21,7 @@ use watchpost_core::{Account, Millis};
 mod coordination;
 mod search;
 mod unknown;
+mod verification;
 
 /// An account's details as stored: NULL when it has none.
 fn details_json(a: &Account) -> Option<String> {
@@ -504,6 +505,19 @@ impl Store for SqliteStore {
             .iter()
             .map(signal_record)
             .collect()
+    }
+
+    async fn set_dc09_keys(&self, keys: &[(String, String)]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for (account, key) in keys {
+            sqlx::query("UPDATE accounts SET dc09_key = ? WHERE number = ?")
+                .bind(key)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn dc09_keys(&self) -> Result<Vec<(String, String)>> {

@@ -2,6 +2,7 @@
 //! `[[accounts]]` tables, as in scenario files, plus DC-09 keys and supervision). Every file
 //! is checked first; one refusal and nothing at all is written. An account already enrolled
 //! is replaced only with `--replace`, and the command says which it created and replaced.
+//! DC-09 keys are sealed with the master key before they are written (README, "Secrets").
 
 use crate::database;
 use clap::Subcommand;
@@ -14,6 +15,7 @@ use watchpost_core::password::HashCost;
 use watchpost_core::toml_file;
 use watchpost_core::{Account, EnrolmentError};
 use watchpost_server::enrolment::refuse_leading_zero_twins;
+use watchpost_server::secrets::seal_account;
 
 #[derive(Subcommand)]
 pub enum AccountsCommand {
@@ -25,6 +27,10 @@ pub enum AccountsCommand {
         /// imported).
         #[arg(long)]
         replace: bool,
+        /// The master key that seals the accounts' DC-09 keys (or give it in
+        /// WATCHPOST_MASTER_KEY); without one, a file with a DC-09 key is refused.
+        #[arg(long, value_name = "PATH")]
+        master_key_file: Option<std::path::PathBuf>,
         #[arg(
             long,
             env = "WATCHPOST_DB",
@@ -43,7 +49,16 @@ struct AccountsFile {
 }
 
 pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
-    let AccountsCommand::Import { files, replace, db } = command;
+    let AccountsCommand::Import {
+        files,
+        replace,
+        master_key_file,
+        db,
+    } = command;
+    let master = crate::config::secrets::SecretsTable::default()
+        .config(master_key_file.as_deref(), |name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?
+        .master_key;
     let now = chrono::Utc::now().timestamp_millis();
     let mut accounts = Vec::new();
     let mut refused = 0;
@@ -78,7 +93,16 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
         let mut found = false;
         for (field, table) in tables {
             found = true;
-            match table.into_account(&field, now, HashCost::Standard) {
+            let key_field = match table.dc09_key_ascii {
+                Some(_) => format!("{field}.dc09_key_ascii"),
+                None => format!("{field}.dc09_key_hex"),
+            };
+            let sealed = table
+                .into_account(&field, now, HashCost::Standard)
+                .and_then(|mut account| {
+                    seal_account(master.as_deref(), &mut account, &key_field).map(|()| account)
+                });
+            match sealed {
                 Ok(account) => accounts.push((name.to_string(), account)),
                 Err(e) => {
                     err!("{name}: {e}");

@@ -234,6 +234,7 @@ pub(crate) async fn self_hosted(
             resolution_codes: Default::default(),
             limits: limits.clone(),
             console: Default::default(),
+            secrets: Default::default(),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

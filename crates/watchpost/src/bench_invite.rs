@@ -196,6 +196,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         resolution_codes: Default::default(),
         limits: Default::default(),
         console: Default::default(),
+        secrets: Default::default(),
     })
     .await?;
 

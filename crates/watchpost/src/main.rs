@@ -17,6 +17,7 @@ mod config;
 mod database;
 mod keys_cmd;
 mod scenario_cmd;
+mod secrets_cmd;
 mod serve_cmd;
 mod simulate_cmd;
 mod users_cmd;
@@ -63,6 +64,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys_cmd::KeysCommand,
+    },
+    /// The master key that seals DC-09 keys at rest.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets_cmd::SecretsCommand,
     },
     /// Alarm wire formats.
     Wire {
@@ -122,6 +128,7 @@ fn main() -> ExitCode {
             Command::Simulate(args) => simulate_cmd::run(*args),
             Command::Users { command } => users_cmd::run(command).await,
             Command::Keys { command } => keys_cmd::run(command).await,
+            Command::Secrets { command } => secrets_cmd::run(command).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
             Command::Call { command } => call_cmd::run(command).await,
             Command::Bench {

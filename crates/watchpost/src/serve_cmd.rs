@@ -100,6 +100,7 @@ struct Resolved {
     resolution_codes: watchpost_server::resolution::ResolutionCodes,
     console: watchpost_server::ConsoleConfig,
     limits: watchpost_server::ReceiverLimits,
+    secrets: watchpost_server::SecretsConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -189,6 +190,10 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
     let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
     let console = file.console.config().map_err(anyhow::Error::msg)?;
     let limits = file.receiver.limits().map_err(anyhow::Error::msg)?;
+    let secrets = file
+        .secrets
+        .config(None, |name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
@@ -196,6 +201,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
     Ok(Resolved {
         console,
         limits,
+        secrets,
         telephony,
         recordings,
         db,
@@ -243,6 +249,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         resolution_codes,
         console,
         limits,
+        secrets,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -278,6 +285,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         resolution_codes,
         console,
         limits,
+        secrets,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;

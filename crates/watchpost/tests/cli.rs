@@ -5,8 +5,21 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+/// The master key the commands run with (the example accounts include a panel that encrypts).
+const MASTER_KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
+
 fn watchpost(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_watchpost"))
+    watchpost_with_key(args, stdin, Some(MASTER_KEY))
+}
+
+/// `watchpost ARGS` with this master key in `WATCHPOST_MASTER_KEY`, or none.
+fn watchpost_with_key(args: &[&str], stdin: &[u8], key: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_watchpost"));
+    match key {
+        Some(key) => command.env("WATCHPOST_MASTER_KEY", key),
+        None => command.env_remove("WATCHPOST_MASTER_KEY"),
+    };
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -203,6 +216,87 @@ fn accounts_import_writes_everything_or_nothing() {
     let listed = watchpost(&["alarms", "--db", db_arg, "--json"], b"");
     assert_eq!(listed.status.code(), Some(0));
     assert!(listed.stdout.is_empty(), "no alarms yet");
+}
+
+#[test]
+fn keys_are_imported_sealed_and_a_rotation_reseals_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, GOOD).unwrap();
+    let db = dir.path().join("center.db");
+    let db_arg = db.to_str().unwrap();
+    let import = ["accounts", "import", good.to_str().unwrap(), "--db", db_arg];
+
+    // No master key: the keyed account is refused, naming the file and the field.
+    let refused = watchpost_with_key(&import, b"", None);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("good.toml: accounts[0].dc09_key_ascii: this center has no master key"),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "nothing was written");
+
+    let imported = watchpost(&import, b"");
+    assert_eq!(imported.status.code(), Some(0));
+    let raw = std::fs::read(&db).unwrap();
+    let clear = hex_of("0123456789ABCDEF");
+    assert!(
+        !raw.windows(clear.len())
+            .any(|w| w.eq_ignore_ascii_case(clear.as_bytes())),
+        "the key is in the database file in clear"
+    );
+
+    // Rotation: a bad new key file is refused; a good one re-seals.
+    let new_key = dir.path().join("new.key");
+    std::fs::write(&new_key, "tooshort").unwrap();
+    let rotate = [
+        "secrets",
+        "rotate",
+        "--new-key-file",
+        new_key.to_str().unwrap(),
+        "--db",
+        db_arg,
+    ];
+    let bad = watchpost(&rotate, b"");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--new-key-file: the key in"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    std::fs::write(&new_key, "17".repeat(32)).unwrap();
+    let wrong_old = watchpost_with_key(&rotate, b"", Some(&"99".repeat(32)));
+    assert_eq!(wrong_old.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&wrong_old.stderr).contains("nothing was changed"),
+        "{}",
+        String::from_utf8_lossy(&wrong_old.stderr)
+    );
+    let rotated = watchpost(&rotate, b"");
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert_eq!(
+        rotated.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(
+        stdout.contains("re-sealed 1 DC-09 keys under master key"),
+        "{stdout}"
+    );
+    // Now the keys open under the new key: rotating again with it as the current one works.
+    let again = watchpost_with_key(&rotate, b"", Some(&"17".repeat(32)));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02X}")).collect()
 }
 
 fn examples(dir: &str, extension: &str) -> Vec<std::path::PathBuf> {

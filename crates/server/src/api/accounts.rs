@@ -159,8 +159,14 @@ pub async fn put(
     }
     let now = crate::now_ms();
     let existed = state.store.account(&number).await?.is_some();
+    // The field that gave the DC-09 key, should it be refused.
+    let key_field = if table.dc09_key_ascii.is_some() {
+        "account.dc09_key_ascii"
+    } else {
+        "account.dc09_key_hex"
+    };
     // Argon2 at full cost is slow on purpose; keep it off the async workers.
-    let account =
+    let mut account =
         tokio::task::spawn_blocking(move || table.into_account("account", now, HashCost::Standard))
             .await
             .map_err(ApiError::internal)?
@@ -168,6 +174,11 @@ pub async fn put(
                 Some((field, why)) => ApiError::field(field, why),
                 None => ApiError::field("account", reason),
             })?;
+    crate::secrets::seal_account(state.secrets.master_key.as_deref(), &mut account, key_field)
+        .map_err(|reason| match reason.split_once(": ") {
+            Some((field, why)) => ApiError::field(field, why),
+            None => ApiError::field(key_field, reason),
+        })?;
     state.store.put_account(&account).await?;
     let status = if existed {
         StatusCode::OK

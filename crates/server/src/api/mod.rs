@@ -29,10 +29,8 @@ use crate::board::Board;
 use crate::intake::{Commands, Intake};
 use axum::Router;
 use axum::routing::{get, post};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use watchpost_core::Millis;
-use watchpost_store::{AlarmId, Db};
+use std::sync::Arc;
+use watchpost_store::Db;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -47,14 +45,14 @@ pub struct ApiState {
     pub recordings: Arc<crate::recordings::Recordings>,
     /// Calls to the center not yet attached to an alarm.
     pub lines: Arc<crate::lines::Lines>,
-    /// Verbal-password attempts per alarm, for rate limiting.
-    pub attempts: Arc<Mutex<HashMap<AlarmId, Vec<Millis>>>>,
     /// The time zone the console shows clock times in.
     pub timezone: chrono_tz::Tz,
     /// What the handler may close an alarm with.
     pub resolution_codes: Arc<crate::resolution::ResolutionCodes>,
     /// The console's attention thresholds.
     pub console: crate::attention::ConsoleConfig,
+    /// The master key new DC-09 keys are sealed with.
+    pub secrets: crate::secrets::SecretsConfig,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");

@@ -1,7 +1,8 @@
 //! The console's attention fragments, on every signed-in page (`layout::page`): the
 //! priority 1 and 2 alarms nobody has taken (console.js plays a sound and changes the tab
 //! title for those the agent has not seen in the queue yet), and for supervisors the banner
-//! of unattended ("dead-man") alarms (`crate::attention::unattended`).
+//! of unattended ("dead-man") alarms (`crate::attention::unattended`) and of accounts whose
+//! verbal password is being missed (`crate::guessing`).
 
 use super::session::Agent;
 use crate::api::ApiState;
@@ -58,7 +59,25 @@ pub fn described(found: &Unattended) -> Markup {
                 }
             }
         }
+        @if !found.guessed_passwords.is_empty() {
+            @if found.untaken + found.idle + found.unresolved > 0 { " · " }
+            span.guessed {
+                @for (n, g) in found.guessed_passwords.iter().enumerate() {
+                    @if n > 0 { "; " }
+                    "verbal password of account "
+                    a href=(format!("/console/accounts/{}", g.account)) { (g.account) }
+                    " wrong " (g.misses) " times in " (crate::guessing::WINDOW_MS / 60_000)
+                    " minutes, on " (list(&g.alarms))
+                    @if g.refused_until.is_some() { " (checks refused for now)" }
+                }
+            }
+        }
     }
+}
+
+/// Whether anything is unattended: the banner and the supervisor view show it.
+pub fn any(found: &Unattended) -> bool {
+    found.untaken + found.idle + found.unresolved > 0 || !found.guessed_passwords.is_empty()
 }
 
 /// The unattended alarms and unknown-account items now (items only if the store answers:
@@ -70,6 +89,11 @@ pub async fn now(state: &ApiState) -> Unattended {
         Ok(items) => crate::attention::unresolved(&mut found, &items, &state.console, at),
         Err(e) => tracing::warn!("unattended unknown-account items: {}", e.message),
     }
+    let since = at - crate::guessing::WINDOW_MS + 1;
+    match state.store.password_misses(None, since).await {
+        Ok(misses) => found.guessed_passwords = crate::guessing::guessed(&misses),
+        Err(e) => tracing::warn!("verbal-password misses: {e}"),
+    }
     found
 }
 
@@ -80,7 +104,7 @@ pub async fn banner(State(state): State<ApiState>, agent: Agent) -> Markup {
     }
     let found = now(&state).await;
     html! {
-        @if found.untaken + found.idle + found.unresolved > 0 {
+        @if any(&found) {
             div.banner-unattended role="alert" {
                 strong { "Unattended: " } (described(&found))
                 " · " a href="/console/supervisor" { "supervisor view" }

@@ -245,7 +245,7 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
         }
         h2 { "Unattended alarms" }
         div #unattended-list {
-            @if found.untaken + found.idle == 0 {
+            @if found.untaken + found.idle == 0 && found.guessed_passwords.is_empty() {
                 p.muted { "None: every alarm that needs an action is taken and being worked." }
             } @else {
                 p.flash.error { (super::attention::described(&found)) }

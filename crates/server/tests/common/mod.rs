@@ -63,6 +63,18 @@ pub struct Center {
     /// `http://127.0.0.1:PORT` when HTTP listens.
     pub base: String,
     pub dir: tempfile::TempDir,
+    /// The master key the center seals DC-09 keys with (`test_master_key` unless a test
+    /// gives another, or none).
+    pub secrets: watchpost_server::SecretsConfig,
+}
+
+/// The master key test centers run with: DC-09 keys in their databases are sealed with it.
+pub fn test_master_key() -> watchpost_server::SecretsConfig {
+    watchpost_server::SecretsConfig {
+        master_key: Some(std::sync::Arc::new(
+            watchpost_server::secrets::MasterKey::from_bytes([0x42; 32]),
+        )),
+    }
 }
 
 impl Center {
@@ -89,6 +101,20 @@ impl Center {
         settings: Settings,
         console: watchpost_server::ConsoleConfig,
     ) -> Center {
+        Center::try_start(accounts, users, http, settings, console, test_master_key())
+            .await
+            .unwrap()
+    }
+
+    /// `start_console` with these secrets; the server's refusal to start, if it refuses.
+    pub async fn try_start(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        http: bool,
+        settings: Settings,
+        console: watchpost_server::ConsoleConfig,
+        secrets: watchpost_server::SecretsConfig,
+    ) -> Result<Center, watchpost_server::ServerError> {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("center.db");
         let store: Db = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
@@ -97,18 +123,26 @@ impl Center {
         for (name, role) in users {
             auth.add_user(name, *role, PASSWORD, now()).await.unwrap();
         }
-        let server = serve(&db.display().to_string(), http, settings, console).await;
+        let server = serve(
+            &db.display().to_string(),
+            http,
+            settings,
+            console,
+            secrets.clone(),
+        )
+        .await?;
         let base = server
             .http_addr
             .map(|a| format!("http://{a}"))
             .unwrap_or_default();
-        Center {
+        Ok(Center {
             server,
             store,
             auth,
             base,
             dir,
-        }
+            secrets,
+        })
     }
 
     /// Stops the center and starts it again on the same database (new ports).
@@ -116,7 +150,15 @@ impl Center {
         let http = self.server.http_addr.is_some();
         self.server.stop().await.unwrap();
         let db = self.dir.path().join("center.db").display().to_string();
-        let server = serve(&db, http, Settings::default(), Default::default()).await;
+        let server = serve(
+            &db,
+            http,
+            Settings::default(),
+            Default::default(),
+            self.secrets.clone(),
+        )
+        .await
+        .unwrap();
         Center {
             base: server
                 .http_addr
@@ -141,7 +183,8 @@ async fn serve(
     http: bool,
     settings: Settings,
     console: watchpost_server::ConsoleConfig,
-) -> Server {
+    secrets: watchpost_server::SecretsConfig,
+) -> Result<Server, watchpost_server::ServerError> {
     Server::start(Config {
         node: watchpost_server::NodeConfig::new("test", db),
         db: db.to_string(),
@@ -155,9 +198,9 @@ async fn serve(
         resolution_codes: Default::default(),
         limits: Default::default(),
         console,
+        secrets,
     })
     .await
-    .unwrap()
 }
 
 pub fn now() -> i64 {

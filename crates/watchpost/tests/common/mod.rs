@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_watchpost");
 
+/// The master key every command and server of these tests runs with (DC-09 keys are sealed
+/// with it; README, "Secrets").
+pub const MASTER_KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
+
 /// Who the test centers are to the people they call.
 pub const CENTER_NAME: &str = "Test Monitoring";
 pub const CALLBACK_NUMBER: &str = "+15555550142";
@@ -55,6 +59,7 @@ phone = "+15555550101"
 pub fn cli(args: &[&str], stdin: &str) -> String {
     use std::io::Write as _;
     let mut child = Command::new(BIN)
+        .env("WATCHPOST_MASTER_KEY", MASTER_KEY)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -81,6 +86,7 @@ pub fn enrol(dir: &Path, db: impl AsRef<OsStr>, toml: &str) {
     let file = dir.join("accounts.toml");
     std::fs::write(&file, toml).expect("write the accounts file");
     let out = Command::new(BIN)
+        .env("WATCHPOST_MASTER_KEY", MASTER_KEY)
         .args(["accounts", "import"])
         .arg(&file)
         .arg("--db")
@@ -164,6 +170,7 @@ impl Server {
     ) -> Server {
         let mut command = Command::new(BIN);
         command
+            .env("WATCHPOST_MASTER_KEY", MASTER_KEY)
             .arg("serve")
             .arg("--db")
             .arg(db)
@@ -288,6 +295,7 @@ impl Drop for Server {
 /// `watchpost alarms --json --state all`, one value per alarm.
 pub fn alarms(db: impl AsRef<OsStr>) -> Vec<serde_json::Value> {
     let out = Command::new(BIN)
+        .env("WATCHPOST_MASTER_KEY", MASTER_KEY)
         .args(["alarms", "--json", "--state", "all", "--db"])
         .arg(db)
         .output()
