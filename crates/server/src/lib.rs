@@ -14,8 +14,10 @@ pub mod demo;
 pub mod desk;
 pub mod enrolment;
 mod intake;
+mod http;
 mod keys;
 pub mod lines;
+pub mod listen;
 pub mod phone;
 pub mod recordings;
 pub mod resolution;
@@ -24,6 +26,7 @@ mod runtime;
 mod server;
 pub mod sim_telephony;
 mod supervision;
+mod tls;
 pub mod unknown;
 pub mod view;
 
@@ -32,6 +35,7 @@ pub use board::{Board, Change};
 pub use cluster::{Cluster, ClusterView, NodeConfig};
 pub use intake::{Commands, Intake};
 pub use lines::Lines;
+pub use listen::ListenConfig;
 pub use recordings::{RecordingError, Recordings, RecordingsConfig};
 pub use server::{Config, Server, ServerError};
 

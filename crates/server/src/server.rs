@@ -45,6 +45,8 @@ pub struct Config {
     pub resolution_codes: crate::resolution::ResolutionCodes,
     /// The console's attention thresholds (waiting colours, unattended alarms).
     pub console: crate::attention::ConsoleConfig,
+    /// The listeners' connection caps and timeouts, and HTTP's TLS identity.
+    pub listen: crate::listen::ListenConfig,
 }
 
 #[derive(Debug, Error)]
@@ -55,6 +57,9 @@ pub enum ServerError {
     Center(#[from] CenterError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    /// The TLS certificate or key cannot be used: the file and the reason.
+    #[error("{0}")]
+    Tls(String),
     #[error("the center stopped: {0}")]
     Stopped(String),
 }
@@ -89,6 +94,31 @@ const SUPERVISION_TICK: Duration = Duration::from_secs(1);
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServerError> {
+        // A bad certificate stops the start before anything listens.
+        let tls = match (&config.http, &config.listen.http.tls) {
+            (Some(_), Some(files)) => Some(crate::tls::acceptor(files).map_err(ServerError::Tls)?),
+            _ => None,
+        };
+        let (dc09_caps, http_caps) = crate::listen::fit(
+            config.listen.dc09.caps,
+            config.listen.http.caps,
+            crate::listen::raise_fd_limit(),
+        );
+        tracing::info!(
+            "connection caps: DC-09 {} ({} per source), HTTP {} ({} per source)",
+            dc09_caps.total,
+            dc09_caps.per_source,
+            http_caps.total,
+            http_caps.per_source
+        );
+        let dc09_rules = crate::listen::Dc09Listen {
+            caps: dc09_caps,
+            ..config.listen.dc09.clone()
+        };
+        let http_rules = crate::listen::HttpListen {
+            caps: http_caps,
+            ..config.listen.http.clone()
+        };
         let store = watchpost_store::open(&config.db).await?;
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let mut center = Center::new(store.clone(), config.settings.clone());
@@ -129,7 +159,12 @@ impl Server {
         });
         let mut background = vec![
             keys.refresh(store.clone()),
-            tokio::spawn(dc09::serve_tcp(tcp, receiver.clone(), stopping.clone())),
+            tokio::spawn(dc09::serve_tcp(
+                tcp,
+                receiver.clone(),
+                dc09_rules,
+                stopping.clone(),
+            )),
             tokio::spawn(dc09::serve_udp(udp, receiver, stopping.clone())),
             tokio::spawn(watch_supervision(
                 store.clone(),
@@ -187,19 +222,15 @@ impl Server {
                     timezone: config.timezone,
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
                     console: config.console,
+                    cookie: crate::api::SessionCookie { secure: tls.is_some() },
                 });
-                let mut stopped = stop.subscribe();
-                background.push(tokio::spawn(async move {
-                    let shutdown = async move {
-                        let _ = stopped.changed().await;
-                    };
-                    if let Err(e) = axum::serve(listener, api)
-                        .with_graceful_shutdown(shutdown)
-                        .await
-                    {
-                        tracing::error!("HTTP server stopped: {e}");
-                    }
-                }));
+                background.push(tokio::spawn(crate::http::serve(
+                    listener,
+                    api,
+                    http_rules,
+                    tls,
+                    stop.subscribe(),
+                )));
                 Some(local)
             }
             None => None,

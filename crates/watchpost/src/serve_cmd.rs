@@ -99,6 +99,7 @@ struct Resolved {
     recordings: watchpost_server::RecordingsConfig,
     resolution_codes: watchpost_server::resolution::ResolutionCodes,
     console: watchpost_server::ConsoleConfig,
+    listen: watchpost_server::ListenConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -187,12 +188,14 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
     };
     let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
     let console = file.console.config().map_err(anyhow::Error::msg)?;
+    let listen = config::listen::config(&file.receiver, &file.http).map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
     Ok(Resolved {
         console,
+        listen,
         telephony,
         recordings,
         db,
@@ -239,6 +242,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         recordings,
         resolution_codes,
         console,
+        listen,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -257,6 +261,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             say!("watchpost: demo database {shown} created with {enrolled} accounts");
         }
     }
+    let scheme = if listen.http.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let mut server = Server::start(Config {
         db: db.clone(),
         node: node.clone(),
@@ -273,6 +282,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         resolution_codes,
         console,
+        listen,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;
@@ -299,7 +309,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let http = server.http_addr.expect("serve always listens for HTTP");
     say!(
-        "watchpost: console on http://{http}/ and API on http://{http}/api (OpenAPI: /api/openapi.json)"
+        "watchpost: console on {scheme}://{http}/ and API on {scheme}://{http}/api (OpenAPI: \
+         /api/openapi.json)"
     );
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
     let effects = std::mem::replace(&mut server.effects, none);

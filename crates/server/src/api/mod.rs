@@ -8,6 +8,7 @@ pub(crate) mod accounts;
 mod alarms;
 mod body;
 pub(crate) mod caller;
+pub use caller::SessionCookie;
 mod error;
 mod events;
 mod headers;
@@ -52,6 +53,8 @@ pub struct ApiState {
     pub resolution_codes: Arc<crate::resolution::ResolutionCodes>,
     /// The console's attention thresholds.
     pub console: crate::attention::ConsoleConfig,
+    /// The session cookie's name and flags (`Secure` and `__Host-` when HTTP speaks TLS).
+    pub cookie: SessionCookie,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");

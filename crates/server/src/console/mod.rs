@@ -1,6 +1,6 @@
 //! The agent console: server-rendered HTML (maud) made live by htmx and the server-sent
 //! events of `/api/events`; its few assets are embedded in the binary. Pages need the
-//! `wp_session` cookie set at sign-in; every action goes through the desk (`crate::desk`),
+//! session cookie set at sign-in; every action goes through the desk (`crate::desk`),
 //! like the JSON API's.
 
 mod account;
@@ -14,7 +14,6 @@ mod lines;
 mod login;
 mod queue;
 mod session;
-pub(crate) use session::clear_cookie;
 mod supervisor;
 mod unknown;
 

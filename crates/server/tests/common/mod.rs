@@ -89,6 +89,40 @@ impl Center {
         settings: Settings,
         console: watchpost_server::ConsoleConfig,
     ) -> Center {
+        Center::start_full(accounts, users, http, settings, console, Default::default()).await
+    }
+
+    /// `start` (with HTTP) under these listener caps, timeouts and TLS; `base` is
+    /// `https://` when TLS is on.
+    pub async fn start_listening(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        listen: watchpost_server::ListenConfig,
+    ) -> Center {
+        let tls = listen.http.tls.is_some();
+        let mut center = Center::start_full(
+            accounts,
+            users,
+            true,
+            Settings::default(),
+            Default::default(),
+            listen,
+        )
+        .await;
+        if tls {
+            center.base = center.base.replacen("http://", "https://", 1);
+        }
+        center
+    }
+
+    async fn start_full(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        http: bool,
+        settings: Settings,
+        console: watchpost_server::ConsoleConfig,
+        listen: watchpost_server::ListenConfig,
+    ) -> Center {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("center.db");
         let store: Db = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
@@ -97,7 +131,7 @@ impl Center {
         for (name, role) in users {
             auth.add_user(name, *role, PASSWORD, now()).await.unwrap();
         }
-        let server = serve(&db.display().to_string(), http, settings, console).await;
+        let server = serve(&db.display().to_string(), http, settings, console, listen).await;
         let base = server
             .http_addr
             .map(|a| format!("http://{a}"))
@@ -116,7 +150,14 @@ impl Center {
         let http = self.server.http_addr.is_some();
         self.server.stop().await.unwrap();
         let db = self.dir.path().join("center.db").display().to_string();
-        let server = serve(&db, http, Settings::default(), Default::default()).await;
+        let server = serve(
+            &db,
+            http,
+            Settings::default(),
+            Default::default(),
+            Default::default(),
+        )
+        .await;
         Center {
             base: server
                 .http_addr
@@ -141,6 +182,7 @@ async fn serve(
     http: bool,
     settings: Settings,
     console: watchpost_server::ConsoleConfig,
+    listen: watchpost_server::ListenConfig,
 ) -> Server {
     Server::start(Config {
         node: watchpost_server::NodeConfig::new("test", db),
@@ -154,6 +196,7 @@ async fn serve(
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         console,
+        listen,
     })
     .await
     .unwrap()

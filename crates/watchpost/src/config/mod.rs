@@ -4,6 +4,7 @@
 //! A later table is one more field of `ConfigFile` and one struct like the ones here.
 
 pub mod console;
+pub mod listen;
 pub mod telephony;
 pub mod values;
 
@@ -54,6 +55,13 @@ pub struct ReceiverTable {
     pub window_future: Option<Span>,
     /// Beyond this rate an account's joining signals are counted, not listed.
     pub runaway: Option<Runaway>,
+    /// TCP connections open at once, in all and from one source address.
+    pub max_connections: Option<usize>,
+    pub max_per_source: Option<usize>,
+    /// A first frame, and each frame begun, must be complete within this.
+    pub frame_timeout: Option<Span>,
+    /// Silence allowed beyond the supervision interval of the panel last heard.
+    pub idle_timeout: Option<Span>,
 }
 
 /// `[http]`: the HTTP API and the console.
@@ -61,6 +69,14 @@ pub struct ReceiverTable {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpTable {
     pub listen: Option<SocketAddr>,
+    /// Connections open at once, in all and from one source address.
+    pub max_connections: Option<usize>,
+    pub max_per_source: Option<usize>,
+    /// The TLS handshake and each request's headers must be in within this.
+    pub header_timeout: Option<Span>,
+    /// PEM certificate chain and private key: HTTP speaks TLS (both or neither).
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
 }
 
 /// `[alarms]`: center-wide rules of the response protocols.
