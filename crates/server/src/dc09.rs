@@ -1,6 +1,7 @@
 //! The SIA DC-09 receivers, TCP and UDP. Each frame is decided by watchpost-wire; an accepted
 //! message is committed through the intake before its ACK is sent, so an ACK always means
-//! stored. Malformed frames get a NAK and never end the connection.
+//! stored. Malformed frames get a NAK and never end the connection; TCP connections are
+//! admitted under the listener's caps (`crate::listen`) and dropped when they keep quiet.
 
 use crate::intake::Intake;
 use crate::keys::Keys;

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// How many connections one listener holds at once, in all and from one source address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +111,8 @@ pub fn raise_fd_limit() -> Option<u64> {
 }
 
 /// The caps in force under an open-file limit of `fd_limit`: DC-09 may use three quarters
-/// of what is left after `FD_RESERVE`, HTTP one quarter, and one source at most half of a
-/// listener's, so that one address can never fill a listener by itself.
+/// of what is left after `FD_RESERVE`, HTTP one quarter; a listener's cap lowered to fit
+/// lowers its per-source cap in the same proportion, so one address still cannot fill it.
 pub fn fit(dc09: Caps, http: Caps, fd_limit: Option<u64>) -> (Caps, Caps) {
     let budget = fd_limit.map_or(u64::MAX, |l| l.saturating_sub(FD_RESERVE).max(64));
     let share = |caps: Caps, part: u64| {
@@ -120,12 +120,31 @@ pub fn fit(dc09: Caps, http: Caps, fd_limit: Option<u64>) -> (Caps, Caps) {
             .total
             .min(usize::try_from(budget / 4 * part).unwrap_or(usize::MAX))
             .max(1);
+        let scaled = caps.per_source as u128 * total as u128 / caps.total.max(1) as u128;
         Caps {
             total,
-            per_source: caps.per_source.min(total.div_ceil(2)).max(1),
+            per_source: usize::try_from(scaled).unwrap_or(total).clamp(1, total),
         }
     };
     (share(dc09, 3), share(http, 1))
+}
+
+/// The queue of connections not yet accepted: room for a burst of reconnecting panels (and a
+/// flood's) while the accept loop drains it; the kernel trims it to `net.core.somaxconn`.
+const BACKLOG: u32 = 4096;
+
+/// A TCP listener on `addr` with a long accept queue (`BACKLOG`), so that a burst of new
+/// connections is not dropped (and retried by the client a second later) before the accept
+/// loop closes those over the caps.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As `TcpListener::bind` does: a restarted center can listen again at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// A listener's count of open connections, in all and by source.
@@ -366,15 +385,30 @@ mod tests {
         assert!(gate.admit(peer("[2001:db8:1:2::ffff]:1")).is_none());
         assert!(gate.admit(peer("[2001:db8:1:3::1]:1")).is_some());
         let _v4 = gate.admit(peer("[::ffff:10.0.0.1]:1")).unwrap();
-        assert!(gate.admit(peer("10.0.0.1:2")).is_none(), "mapped is the same");
+        assert!(
+            gate.admit(peer("10.0.0.1:2")).is_none(),
+            "mapped is the same"
+        );
     }
 
     #[test]
     fn caps_fit_the_open_file_limit() {
         let d = ListenConfig::default();
         let (dc09, http) = fit(d.dc09.caps, d.http.caps, Some(1024));
-        assert_eq!(dc09, Caps { total: 576, per_source: 288 });
-        assert_eq!(http, Caps { total: 192, per_source: 64 });
+        assert_eq!(
+            dc09,
+            Caps {
+                total: 576,
+                per_source: 144
+            }
+        );
+        assert_eq!(
+            http,
+            Caps {
+                total: 192,
+                per_source: 12
+            }
+        );
         let (dc09, http) = fit(d.dc09.caps, d.http.caps, Some(1 << 20));
         assert_eq!((dc09, http), (d.dc09.caps, d.http.caps));
     }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use watchpost_center::{Center, CenterError, Effect};
@@ -99,18 +99,20 @@ impl Server {
             (Some(_), Some(files)) => Some(crate::tls::acceptor(files).map_err(ServerError::Tls)?),
             _ => None,
         };
-        let (dc09_caps, http_caps) = crate::listen::fit(
-            config.listen.dc09.caps,
-            config.listen.http.caps,
-            crate::listen::raise_fd_limit(),
-        );
-        tracing::info!(
+        let fd_limit = crate::listen::raise_fd_limit();
+        let (dc09_caps, http_caps) =
+            crate::listen::fit(config.listen.dc09.caps, config.listen.http.caps, fd_limit);
+        let caps = format!(
             "connection caps: DC-09 {} ({} per source), HTTP {} ({} per source)",
-            dc09_caps.total,
-            dc09_caps.per_source,
-            http_caps.total,
-            http_caps.per_source
+            dc09_caps.total, dc09_caps.per_source, http_caps.total, http_caps.per_source
         );
+        if (dc09_caps, http_caps) == (config.listen.dc09.caps, config.listen.http.caps) {
+            tracing::info!("{caps}");
+        } else {
+            // The operator set (or left) caps the open-file limit cannot carry.
+            let limit = fd_limit.map_or("unknown".into(), |l| l.to_string());
+            tracing::warn!("open-file limit {limit}: {caps}, lowered to fit it");
+        }
         let dc09_rules = crate::listen::Dc09Listen {
             caps: dc09_caps,
             ..config.listen.dc09.clone()
@@ -125,9 +127,8 @@ impl Server {
         let (effects_tx, effects) = mpsc::unbounded_channel();
         let (adopted_tx, adopted) = mpsc::unbounded_channel();
 
-        let tcp = TcpListener::bind(config.dc09)
-            .await
-            .map_err(|e| ServerError::Bind(config.dc09, e))?;
+        let tcp =
+            crate::listen::bind(config.dc09).map_err(|e| ServerError::Bind(config.dc09, e))?;
         let dc09_addr = tcp
             .local_addr()
             .map_err(|e| ServerError::Bind(config.dc09, e))?;
@@ -203,9 +204,7 @@ impl Server {
         ));
         let http_addr = match config.http {
             Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| ServerError::Bind(addr, e))?;
+                let listener = crate::listen::bind(addr).map_err(|e| ServerError::Bind(addr, e))?;
                 let local = listener
                     .local_addr()
                     .map_err(|e| ServerError::Bind(addr, e))?;
@@ -222,7 +221,9 @@ impl Server {
                     timezone: config.timezone,
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
                     console: config.console,
-                    cookie: crate::api::SessionCookie { secure: tls.is_some() },
+                    cookie: crate::api::SessionCookie {
+                        secure: tls.is_some(),
+                    },
                 });
                 background.push(tokio::spawn(crate::http::serve(
                     listener,

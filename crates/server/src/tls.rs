@@ -78,7 +78,10 @@ mod tests {
         let error = acceptor(&files(&junk, &junk)).err().unwrap();
         assert_eq!(
             error,
-            format!("TLS certificate {}: holds no PEM certificate", junk.display())
+            format!(
+                "TLS certificate {}: holds no PEM certificate",
+                junk.display()
+            )
         );
     }
 }

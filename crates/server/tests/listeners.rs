@@ -111,7 +111,10 @@ async fn a_flood_over_the_caps_leaves_panels_and_the_console_served() {
     let dc09 = center.server.dc09_addr;
     let http = center.server.http_addr.unwrap();
     let mut connected = TcpStream::connect(dc09).await.unwrap();
-    assert_eq!(exchange(&mut connected, &sia("1001", 1)).await, MessageId::Ack);
+    assert_eq!(
+        exchange(&mut connected, &sia("1001", 1)).await,
+        MessageId::Ack
+    );
 
     // Three times the per-source cap, idle, to each port from one other address.
     let mut flood = Vec::new();
@@ -122,7 +125,10 @@ async fn a_flood_over_the_caps_leaves_panels_and_the_console_served() {
     }
     let mut closed = 0;
     for tcp in &mut flood {
-        if closed_within(tcp, Duration::from_millis(300)).await.is_some() {
+        if closed_within(tcp, Duration::from_millis(300))
+            .await
+            .is_some()
+        {
             closed += 1;
         }
     }
@@ -133,7 +139,10 @@ async fn a_flood_over_the_caps_leaves_panels_and_the_console_served() {
     );
 
     // The panel connected before, a new panel, and the console are served.
-    assert_eq!(exchange(&mut connected, &sia("1001", 2)).await, MessageId::Ack);
+    assert_eq!(
+        exchange(&mut connected, &sia("1001", 2)).await,
+        MessageId::Ack
+    );
     let mut new = TcpStream::connect(dc09).await.unwrap();
     assert_eq!(exchange(&mut new, &sia("1002", 1)).await, MessageId::Ack);
     let client = reqwest::Client::new();
@@ -160,7 +169,10 @@ async fn a_flood_over_the_caps_leaves_panels_and_the_console_served() {
             .is_some(),
         "the listener is at its cap"
     );
-    assert_eq!(exchange(&mut connected, &sia("1001", 3)).await, MessageId::Ack);
+    assert_eq!(
+        exchange(&mut connected, &sia("1001", 3)).await,
+        MessageId::Ack
+    );
 
     // When the flood ends, its places come back.
     drop(flood);
@@ -180,9 +192,12 @@ async fn quiet_and_half_sent_dc09_connections_are_dropped() {
         },
         HttpListen::default(),
     );
-    let center =
-        Center::start_listening(&[panel("2001", None), panel("2002", Some(4_000))], &[], rules)
-            .await;
+    let center = Center::start_listening(
+        &[panel("2001", None), panel("2002", Some(4_000))],
+        &[],
+        rules,
+    )
+    .await;
     let dc09 = center.server.dc09_addr;
     let limit = Duration::from_secs(8);
 
@@ -195,12 +210,20 @@ async fn quiet_and_half_sent_dc09_connections_are_dropped() {
     half.write_all(&frame[..frame.len() / 2]).await.unwrap();
     // A panel heard once, unsupervised: dropped after the idle timeout.
     let mut unsupervised = TcpStream::connect(dc09).await.unwrap();
-    assert_eq!(exchange(&mut unsupervised, &sia("2001", 2)).await, MessageId::Ack);
+    assert_eq!(
+        exchange(&mut unsupervised, &sia("2001", 2)).await,
+        MessageId::Ack
+    );
     // A supervised panel: kept for its interval (4 s) beyond the idle timeout.
     let mut supervised = TcpStream::connect(dc09).await.unwrap();
-    assert_eq!(exchange(&mut supervised, &sia("2002", 1)).await, MessageId::Ack);
+    assert_eq!(
+        exchange(&mut supervised, &sia("2002", 1)).await,
+        MessageId::Ack
+    );
 
-    closed_within(&mut silent, limit).await.expect("silent closed");
+    closed_within(&mut silent, limit)
+        .await
+        .expect("silent closed");
     let silent = opened.elapsed();
     closed_within(&mut half, limit).await.expect("half closed");
     let half = opened.elapsed();
@@ -265,7 +288,11 @@ async fn http_slowloris_and_idle_keep_alive_are_cut_by_the_header_timeout() {
         }
     }
     assert!(cut, "a slow client is cut off");
-    assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
 
     // A keep-alive connection left idle after its answer.
     let mut idle = TcpStream::connect(http).await.unwrap();
@@ -285,8 +312,7 @@ async fn http_slowloris_and_idle_keep_alive_are_cut_by_the_header_timeout() {
 /// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files in `dir`.
 fn self_signed(dir: &std::path::Path) -> (TlsFiles, reqwest::Certificate) {
     let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-            .unwrap();
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
@@ -321,7 +347,10 @@ async fn over_tls_the_console_signs_in_with_a_host_only_secure_cookie() {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("__Host-wp_session="), "{cookie}");
     for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
@@ -343,7 +372,11 @@ async fn over_tls_the_console_signs_in_with_a_host_only_secure_cookie() {
         .send()
         .await
         .unwrap();
-    assert_eq!(plain.status(), 303, "wp_session is not the session over TLS");
+    assert_eq!(
+        plain.status(),
+        303,
+        "wp_session is not the session over TLS"
+    );
 
     // Plain HTTP to the TLS port fails, and the server is unharmed.
     let plain_client = reqwest::Client::new();

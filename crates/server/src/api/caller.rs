@@ -5,8 +5,8 @@
 
 use super::{ApiError, ApiState};
 use axum::extract::FromRequestParts;
-use axum::http::{StatusCode, header};
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use watchpost_store::{Role, User};
 
 pub struct Caller(pub User);
@@ -80,7 +80,6 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
 }
-
 
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;

@@ -37,14 +37,18 @@ pub fn config(receiver: &ReceiverTable, http: &HttpTable) -> Result<ListenConfig
         }),
         (None, None) => None,
         (Some(_), None) => {
-            return Err("http.tls_key: is not set, and http.tls_cert needs it (both or \
+            return Err(
+                "http.tls_key: is not set, and http.tls_cert needs it (both or \
                         neither)"
-                .into());
+                    .into(),
+            );
         }
         (None, Some(_)) => {
-            return Err("http.tls_cert: is not set, and http.tls_key needs it (both or \
+            return Err(
+                "http.tls_cert: is not set, and http.tls_key needs it (both or \
                         neither)"
-                .into());
+                    .into(),
+            );
         }
     };
     let http = HttpListen {
@@ -156,14 +160,23 @@ mod tests {
         let cases = [
             ("[http]\ntls_cert = \"c.pem\"", "http.tls_key: is not set"),
             ("[http]\ntls_key = \"k.pem\"", "http.tls_cert: is not set"),
-            ("[receiver]\nmax_connections = 0", "receiver.max_connections: "),
+            (
+                "[receiver]\nmax_connections = 0",
+                "receiver.max_connections: ",
+            ),
             ("[http]\nmax_per_source = 0", "http.max_per_source: must be"),
             (
                 "[receiver]\nmax_connections = 10\nmax_per_source = 11",
                 "receiver.max_per_source: 11 is more than receiver.max_connections (10)",
             ),
-            ("[receiver]\nframe_timeout = 0", "receiver.frame_timeout: 0ns is outside"),
-            ("[http]\nheader_timeout = \"1h\"", "http.header_timeout: 3600s is outside"),
+            (
+                "[receiver]\nframe_timeout = 0",
+                "receiver.frame_timeout: 0ns is outside",
+            ),
+            (
+                "[http]\nheader_timeout = \"1h\"",
+                "http.header_timeout: 3600s is outside",
+            ),
         ];
         for (text, expected) in cases {
             let error = tables(text).unwrap_err();
