@@ -1,10 +1,12 @@
 //! Serving the HTTP router (API and console) on its listener: the connection caps, the
 //! header-read timeout (which also ends idle keep-alive connections and bounds the TLS
-//! handshake), TLS when configured, and a graceful end on stop.
+//! handshake), the request timeout (bounding a slow body), TLS when configured, and a
+//! graceful end on stop.
 
 use crate::listen::{Acceptor, Admitted, Gate, HttpListen};
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -15,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+use tower_http::timeout::TimeoutLayer;
 
 /// Serves `router` until `stop`, each request carrying `ConnectInfo<SocketAddr>` (the
 /// peer). After `stop`, connections finish the request in hand and close.
@@ -26,6 +29,10 @@ pub async fn serve(
     stop: watch::Receiver<bool>,
 ) {
     let mut acceptor = Acceptor::new(listener, Gate::new("HTTP", rules.caps));
+    let router = router.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        rules.request_timeout,
+    ));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -86,8 +93,7 @@ async fn connection<S>(
                 }
                 break;
             }
-            changed = stop.changed(), if !stopping => {
-                let _ = changed;
+            _ = stop.changed(), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }

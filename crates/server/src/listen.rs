@@ -40,6 +40,10 @@ pub struct HttpListen {
     /// counted from the connection's opening or from the end of the previous answer; so it
     /// is also how long an idle keep-alive connection is kept.
     pub header_timeout: Duration,
+    /// A request must be read and its answer begun within this after its headers: a body
+    /// sent slower gets 408 and the connection closes. An answer that streams (the live
+    /// events) may go on for as long as it lasts.
+    pub request_timeout: Duration,
     /// Certificate chain and private key (PEM files) when HTTP speaks TLS.
     pub tls: Option<TlsFiles>,
 }
@@ -85,6 +89,7 @@ impl Default for HttpListen {
                 per_source: 64,
             },
             header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             tls: None,
         }
     }

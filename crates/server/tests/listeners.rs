@@ -309,6 +309,53 @@ async fn http_slowloris_and_idle_keep_alive_are_cut_by_the_header_timeout() {
     center.server.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_body_is_cut_by_the_request_timeout() {
+    let rules = listen(
+        Dc09Listen::default(),
+        HttpListen {
+            header_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(2),
+            ..HttpListen::default()
+        },
+    );
+    let center = Center::start_listening(&[], &[], rules).await;
+    let http = center.server.http_addr.unwrap();
+    let mut slow = TcpStream::connect(http).await.unwrap();
+    slow.write_all(
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let start = Instant::now();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    loop {
+        tokio::select! {
+            read = slow.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            },
+            // A byte every half second: never long enough apart for the header timeout.
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if slow.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(8), "still open");
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    center.server.stop().await.unwrap();
+}
+
 /// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files in `dir`.
 fn self_signed(dir: &std::path::Path) -> (TlsFiles, reqwest::Certificate) {
     let certified =

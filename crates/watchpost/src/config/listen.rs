@@ -64,6 +64,12 @@ pub fn config(receiver: &ReceiverTable, http: &HttpTable) -> Result<ListenConfig
             d.http.header_timeout,
             (1, 300),
         )?,
+        request_timeout: span(
+            "http.request_timeout",
+            http.request_timeout,
+            d.http.request_timeout,
+            (1, 600),
+        )?,
         tls,
     };
     Ok(ListenConfig { dc09, http })
@@ -127,7 +133,7 @@ mod tests {
         let config = tables(
             "[receiver]\nmax_connections = 100\nmax_per_source = 40\nframe_timeout = \"5s\"\n\
              idle_timeout = \"2m\"\n[http]\nmax_connections = 50\nmax_per_source = 5\n\
-             header_timeout = 3\ntls_cert = \"/etc/wp/cert.pem\"\ntls_key = \"/etc/wp/key.pem\"",
+             header_timeout = 3\nrequest_timeout = \"1m\"\ntls_cert = \"/etc/wp/cert.pem\"\ntls_key = \"/etc/wp/key.pem\"",
         )
         .unwrap();
         assert_eq!(
@@ -147,6 +153,7 @@ mod tests {
             }
         );
         assert_eq!(config.http.header_timeout, Duration::from_secs(3));
+        assert_eq!(config.http.request_timeout, Duration::from_secs(60));
         let tls = config.http.tls.unwrap();
         assert_eq!(tls.cert.to_str(), Some("/etc/wp/cert.pem"));
         assert_eq!(tls.key.to_str(), Some("/etc/wp/key.pem"));

@@ -74,6 +74,8 @@ pub struct HttpTable {
     pub max_per_source: Option<usize>,
     /// The TLS handshake and each request's headers must be in within this.
     pub header_timeout: Option<Span>,
+    /// A request's body must be in, and its answer begun, within this.
+    pub request_timeout: Option<Span>,
     /// PEM certificate chain and private key: HTTP speaks TLS (both or neither).
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
