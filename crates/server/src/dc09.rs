@@ -2,18 +2,23 @@
 //! message is committed through the intake before its ACK is sent, so an ACK always means
 //! stored. Over TCP malformed frames get a NAK and never end the connection; over UDP only a
 //! datagram with DC-09 framing gets any answer (docs/wire.md, "What gets an answer"). What is
-//! let in at all is `crate::admission`'s; how much from unknown accounts, `crate::unknown_budget`'s.
+//! let in at all is `crate::admission`'s; how much from unknown accounts, `crate::unknown_budget`'s;
+//! TCP connections are admitted under the listener's caps (`crate::listen`) and dropped when
+//! they keep quiet.
 
 use crate::admission::{Admission, Refusal};
 use crate::intake::Intake;
 use crate::keys::Keys;
+use crate::listen::{Acceptor, Dc09Listen, Gate};
 use crate::supervision::Supervision;
 use crate::unknown_budget::UnknownBudget;
 use rand::SeedableRng;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use watchpost_core::router::Event;
 use watchpost_store::SignalRecord;
 use watchpost_wire::{
@@ -43,6 +48,11 @@ const FORGET_QUIET_EVERY: std::time::Duration = std::time::Duration::from_secs(6
 impl Receiver {
     /// The reply to one frame, after whatever it carried was committed.
     pub async fn handle(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        self.handle_heard(raw, &mut None).await
+    }
+
+    /// `handle`, and `heard` set to the account whose message was stored.
+    async fn handle_heard(&self, raw: &[u8], heard: &mut Option<String>) -> Option<Vec<u8>> {
         let now = chrono::Utc::now();
         let received = receive_with(
             raw,
@@ -114,6 +124,7 @@ impl Receiver {
                 // Not stored, so not acknowledged: the panel will send it again.
                 return None;
             }
+            *heard = Some(message.account.clone());
         }
         received.reply.map(|reply| reply.bytes)
     }
@@ -133,22 +144,63 @@ pub fn supervision_signal(
     }
 }
 
+/// Serves DC-09 over TCP until `stop`: each connection admitted by the caps of `rules`, and
+/// dropped when it keeps silent beyond the timeouts of `rules` (panels reconnect).
 pub async fn serve_tcp(
     listener: TcpListener,
     receiver: Arc<Receiver>,
+    rules: Dc09Listen,
     stop: watch::Receiver<bool>,
 ) {
+    let mut acceptor = Acceptor::new(listener, Gate::new("DC-09", rules.caps));
+    let rules = Arc::new(rules);
     loop {
         let mut stopping = stop.clone();
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(connection(stream, peer, receiver.clone(), stop.clone()));
-                }
-                Err(e) => tracing::warn!("DC-09 accept failed: {e}"),
-            },
+            (stream, peer, place) = acceptor.next() => {
+                let _ = stream.set_nodelay(true);
+                let (receiver, rules, stop) = (receiver.clone(), rules.clone(), stop.clone());
+                tokio::spawn(async move {
+                    connection(stream, peer, receiver, &rules, stop).await;
+                    drop(place);
+                });
+            }
             _ = stopping.changed() => return,
+        }
+    }
+}
+
+/// When a connection that has been quiet is dropped.
+struct Quiet {
+    opened: Instant,
+    /// The last complete frame, and the account last stored from this connection.
+    last_frame: Option<Instant>,
+    account: Option<String>,
+    /// When the bytes the splitter holds back (a frame begun) started arriving.
+    partial_since: Option<Instant>,
+}
+
+impl Quiet {
+    /// A first frame within `frame_timeout` of connecting, a begun frame completed within
+    /// it, and then silence for no longer than the supervision interval of the account last
+    /// heard (none when unsupervised) plus `idle_timeout`.
+    fn deadline(&self, rules: &Dc09Listen, supervision: &Supervision) -> Instant {
+        let silence = match self.last_frame {
+            None => self.opened + rules.frame_timeout,
+            Some(at) => {
+                let interval = self
+                    .account
+                    .as_deref()
+                    .and_then(|a| supervision.interval(a))
+                    .and_then(|ms| u64::try_from(ms).ok())
+                    .map_or(Duration::ZERO, Duration::from_millis);
+                at.checked_add(interval + rules.idle_timeout)
+                    .unwrap_or(at + rules.idle_timeout)
+            }
+        };
+        match self.partial_since {
+            Some(since) => silence.min(since + rules.frame_timeout),
+            None => silence,
         }
     }
 }
@@ -157,6 +209,7 @@ async fn connection(
     mut stream: TcpStream,
     peer: std::net::SocketAddr,
     receiver: Arc<Receiver>,
+    rules: &Dc09Listen,
     mut stop: watch::Receiver<bool>,
 ) {
     if !receiver.admission.allows(peer.ip()) {
@@ -164,9 +217,20 @@ async fn connection(
     }
     let mut splitter = FrameSplitter::new();
     let mut buffer = vec![0u8; 8192];
+    let mut quiet = Quiet {
+        opened: Instant::now(),
+        last_frame: None,
+        account: None,
+        partial_since: None,
+    };
     loop {
+        let deadline = quiet.deadline(rules, &receiver.supervision);
         let read = tokio::select! {
             read = stream.read(&mut buffer) => read,
+            _ = tokio::time::sleep_until(deadline) => {
+                tracing::debug!("DC-09 connection from {peer} dropped: quiet too long");
+                return;
+            }
             _ = stop.changed() => return,
         };
         let n = match read {
@@ -179,7 +243,13 @@ async fn connection(
         };
         for chunk in splitter.push(&buffer[..n]) {
             let reply = match chunk {
-                Chunk::Frame(frame) => receiver.handle(&frame).await,
+                Chunk::Frame(frame) => {
+                    quiet.last_frame = Some(Instant::now());
+                    let mut heard = None;
+                    let reply = receiver.handle_heard(&frame, &mut heard).await;
+                    quiet.account = heard.or(quiet.account.take());
+                    reply
+                }
                 Chunk::Malformed(_) => Some(nak(chrono::Utc::now(), CrcForm::Hex).bytes),
             };
             if let Some(reply) = reply
@@ -188,6 +258,10 @@ async fn connection(
                 return;
             }
         }
+        quiet.partial_since = match splitter.buffered() {
+            0 => None,
+            _ => quiet.partial_since.or(Some(Instant::now())),
+        };
     }
 }
 

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use watchpost_center::{Center, CenterError, Effect};
@@ -49,6 +49,8 @@ pub struct Config {
     pub limits: crate::admission::ReceiverLimits,
     /// The master key DC-09 keys are sealed with (`crate::secrets`).
     pub secrets: crate::secrets::SecretsConfig,
+    /// The listeners' connection caps and timeouts, and HTTP's TLS identity.
+    pub listen: crate::listen::ListenConfig,
 }
 
 #[derive(Debug, Error)]
@@ -59,6 +61,9 @@ pub enum ServerError {
     Center(#[from] CenterError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    /// The TLS certificate or key cannot be used: the file and the reason.
+    #[error("{0}")]
+    Tls(String),
     #[error("the center stopped: {0}")]
     Stopped(String),
     #[error("DC-09 keys: {0}")]
@@ -95,6 +100,33 @@ const SUPERVISION_TICK: Duration = Duration::from_secs(1);
 
 impl Server {
     pub async fn start(config: Config) -> Result<Server, ServerError> {
+        // A bad certificate stops the start before anything listens.
+        let tls = match (&config.http, &config.listen.http.tls) {
+            (Some(_), Some(files)) => Some(crate::tls::acceptor(files).map_err(ServerError::Tls)?),
+            _ => None,
+        };
+        let fd_limit = crate::listen::raise_fd_limit();
+        let (dc09_caps, http_caps) =
+            crate::listen::fit(config.listen.dc09.caps, config.listen.http.caps, fd_limit);
+        let caps = format!(
+            "connection caps: DC-09 {} ({} per source), HTTP {} ({} per source)",
+            dc09_caps.total, dc09_caps.per_source, http_caps.total, http_caps.per_source
+        );
+        if (dc09_caps, http_caps) == (config.listen.dc09.caps, config.listen.http.caps) {
+            tracing::info!("{caps}");
+        } else {
+            // The operator set (or left) caps the open-file limit cannot carry.
+            let limit = fd_limit.map_or("unknown".into(), |l| l.to_string());
+            tracing::warn!("open-file limit {limit}: {caps}, lowered to fit it");
+        }
+        let dc09_rules = crate::listen::Dc09Listen {
+            caps: dc09_caps,
+            ..config.listen.dc09.clone()
+        };
+        let http_rules = crate::listen::HttpListen {
+            caps: http_caps,
+            ..config.listen.http.clone()
+        };
         let store = watchpost_store::open(&config.db).await?;
         // Before anything listens: keyed accounts need the master key, and keys stored in
         // clear are sealed now.
@@ -108,9 +140,8 @@ impl Server {
         let (effects_tx, effects) = mpsc::unbounded_channel();
         let (adopted_tx, adopted) = mpsc::unbounded_channel();
 
-        let tcp = TcpListener::bind(config.dc09)
-            .await
-            .map_err(|e| ServerError::Bind(config.dc09, e))?;
+        let tcp =
+            crate::listen::bind(config.dc09).map_err(|e| ServerError::Bind(config.dc09, e))?;
         let dc09_addr = tcp
             .local_addr()
             .map_err(|e| ServerError::Bind(config.dc09, e))?;
@@ -150,7 +181,12 @@ impl Server {
         });
         let mut background = vec![
             keys.refresh(store.clone()),
-            tokio::spawn(dc09::serve_tcp(tcp, receiver.clone(), stopping.clone())),
+            tokio::spawn(dc09::serve_tcp(
+                tcp,
+                receiver.clone(),
+                dc09_rules,
+                stopping.clone(),
+            )),
             tokio::spawn(dc09::serve_udp(udp, receiver, stopping.clone())),
             tokio::spawn(watch_supervision(
                 store.clone(),
@@ -189,9 +225,7 @@ impl Server {
         ));
         let http_addr = match config.http {
             Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| ServerError::Bind(addr, e))?;
+                let listener = crate::listen::bind(addr).map_err(|e| ServerError::Bind(addr, e))?;
                 let local = listener
                     .local_addr()
                     .map_err(|e| ServerError::Bind(addr, e))?;
@@ -208,19 +242,17 @@ impl Server {
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
                     console: config.console,
                     secrets: config.secrets.clone(),
+                    cookie: crate::api::SessionCookie {
+                        secure: tls.is_some(),
+                    },
                 });
-                let mut stopped = stop.subscribe();
-                background.push(tokio::spawn(async move {
-                    let shutdown = async move {
-                        let _ = stopped.changed().await;
-                    };
-                    if let Err(e) = axum::serve(listener, api)
-                        .with_graceful_shutdown(shutdown)
-                        .await
-                    {
-                        tracing::error!("HTTP server stopped: {e}");
-                    }
-                }));
+                background.push(tokio::spawn(crate::http::serve(
+                    listener,
+                    api,
+                    http_rules,
+                    tls,
+                    stop.subscribe(),
+                )));
                 Some(local)
             }
             None => None,

@@ -65,6 +65,12 @@ impl Supervision {
         Ok(())
     }
 
+    /// How often `account` must be heard from, when it is supervised.
+    pub fn interval(&self, account: &str) -> Option<Millis> {
+        let state = self.state.lock().expect("supervision lock");
+        state.intervals.get(account).copied()
+    }
+
     /// A frame came from `account`; true when that ends a communication failure.
     pub fn heard(&self, account: &str, now: Millis) -> bool {
         let mut state = self.state.lock().expect("supervision lock");

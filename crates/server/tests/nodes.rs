@@ -69,6 +69,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         limits: Default::default(),
         console: Default::default(),
         secrets: Default::default(),
+        listen: Default::default(),
     })
     .await
     .unwrap();

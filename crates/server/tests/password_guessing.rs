@@ -304,6 +304,7 @@ async fn the_limit_is_shared_by_every_node_on_postgres() {
                 console: Default::default(),
                 limits: Default::default(),
                 secrets: common::test_master_key(),
+                listen: Default::default(),
             })
             .await
             .unwrap()

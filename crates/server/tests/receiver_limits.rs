@@ -73,6 +73,7 @@ async fn start(limits: ReceiverLimits) -> (Server, tempfile::TempDir) {
         console: Default::default(),
         limits,
         secrets: common::test_master_key(),
+        listen: Default::default(),
     })
     .await
     .unwrap();

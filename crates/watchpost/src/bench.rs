@@ -235,6 +235,7 @@ pub(crate) async fn self_hosted(
             limits: limits.clone(),
             console: Default::default(),
             secrets: Default::default(),
+            listen: Default::default(),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

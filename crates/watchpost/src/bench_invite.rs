@@ -197,6 +197,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         limits: Default::default(),
         console: Default::default(),
         secrets: Default::default(),
+        listen: Default::default(),
     })
     .await?;
 

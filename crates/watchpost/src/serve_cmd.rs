@@ -101,6 +101,7 @@ struct Resolved {
     console: watchpost_server::ConsoleConfig,
     limits: watchpost_server::ReceiverLimits,
     secrets: watchpost_server::SecretsConfig,
+    listen: watchpost_server::ListenConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -194,6 +195,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         .secrets
         .config(None, |name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
+    let listen = config::listen::config(&file.receiver, &file.http).map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
@@ -202,6 +204,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         console,
         limits,
         secrets,
+        listen,
         telephony,
         recordings,
         db,
@@ -250,6 +253,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         console,
         limits,
         secrets,
+        listen,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -268,6 +272,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             say!("watchpost: demo database {shown} created with {enrolled} accounts");
         }
     }
+    let scheme = if listen.http.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let mut server = Server::start(Config {
         db: db.clone(),
         node: node.clone(),
@@ -286,6 +295,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         console,
         limits,
         secrets,
+        listen,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;
@@ -312,7 +322,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let http = server.http_addr.expect("serve always listens for HTTP");
     say!(
-        "watchpost: console on http://{http}/ and API on http://{http}/api (OpenAPI: /api/openapi.json)"
+        "watchpost: console on {scheme}://{http}/ and API on {scheme}://{http}/api (OpenAPI: \
+         /api/openapi.json)"
     );
     let (_, none) = tokio::sync::mpsc::unbounded_channel();
     let effects = std::mem::replace(&mut server.effects, none);

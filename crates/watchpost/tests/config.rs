@@ -269,6 +269,15 @@ fn a_bad_file_is_refused_in_one_line_naming_the_key() {
             "[center]\nname = \"Acme\"".to_string(),
             "watchpost: center.callback_number is not set".to_string(),
         ),
+        (
+            format!("{center}[http]\ntls_cert = \"cert.pem\""),
+            "watchpost: http.tls_key: is not set, and http.tls_cert needs it".to_string(),
+        ),
+        (
+            format!("{center}[receiver]\nmax_connections = 10\nmax_per_source = 20"),
+            "watchpost: receiver.max_per_source: 20 is more than receiver.max_connections"
+                .to_string(),
+        ),
     ];
     for (text, expected) in cases {
         let line = refused(dir.path(), &text, &["--db", "never.db"]);

@@ -1,13 +1,14 @@
 //! Who is calling: the user behind the session token, and the role a route needs. The API
 //! takes the token only as `Authorization: Bearer <token>` (`Caller`): a header another site
-//! cannot make a browser send. The console's `wp_session` cookie, which a browser attaches by
-//! itself, opens only the two GETs a browser element must make without a header
-//! (`BrowserCaller`: the EventSource of `/api/events`, the `<audio src>` of a recording).
+//! cannot make a browser send. The console's session cookie (`wp_session`, or
+//! `__Host-wp_session` over TLS), which a browser attaches by itself, opens only the two GETs a
+//! browser element must make without a header (`BrowserCaller`: the EventSource of
+//! `/api/events`, the `<audio src>` of a recording).
 
 use super::{ApiError, ApiState};
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use watchpost_store::{Role, User};
 
 /// A caller that sent `Authorization: Bearer <token>`.
@@ -17,8 +18,66 @@ pub struct Caller(pub User);
 /// for GET routes that browser elements load by themselves (issue 13, item 4).
 pub struct BrowserCaller(pub User);
 
-/// The console's session cookie: the same token as `POST /api/login` gives.
-pub const SESSION_COOKIE: &str = "wp_session";
+/// The console's session cookie, which holds the same token as `POST /api/login` gives. Its
+/// name and flags depend on the listener: over TLS it is `Secure` and named with the
+/// `__Host-` prefix, so the browser never sends it in clear nor lets another host or a
+/// plain-HTTP page set it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCookie {
+    /// HTTP speaks TLS.
+    pub secure: bool,
+}
+
+impl SessionCookie {
+    /// `__Host-wp_session` over TLS, else `wp_session`.
+    pub fn name(self) -> &'static str {
+        if self.secure {
+            "__Host-wp_session"
+        } else {
+            "wp_session"
+        }
+    }
+
+    /// The attributes after the value: HttpOnly, SameSite=Strict, Path=/, and Secure over
+    /// TLS.
+    fn attributes(self) -> &'static str {
+        if self.secure {
+            "HttpOnly; SameSite=Strict; Path=/; Secure"
+        } else {
+            "HttpOnly; SameSite=Strict; Path=/"
+        }
+    }
+
+    /// The value of the session cookie, if the request carries one.
+    pub fn read(self, parts: &Parts) -> Option<&str> {
+        let name = self.name();
+        parts
+            .headers
+            .get_all("cookie")
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value)
+    }
+
+    /// `Set-Cookie` for a new session holding `token`.
+    pub fn set(self, token: &str) -> (header::HeaderName, String) {
+        (
+            header::SET_COOKIE,
+            format!("{}={token}; {}", self.name(), self.attributes()),
+        )
+    }
+
+    /// `Set-Cookie` that forgets the session.
+    pub fn clear(self) -> (header::HeaderName, String) {
+        (
+            header::SET_COOKIE,
+            format!("{}=; {}; Max-Age=0", self.name(), self.attributes()),
+        )
+    }
+}
 
 pub fn bearer(parts: &Parts) -> Option<&str> {
     parts
@@ -29,25 +88,12 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-/// The value of the session cookie, if the request carries one.
-pub fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get_all("cookie")
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
-}
-
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let Some(token) = bearer(parts) else {
-            let message = if session_cookie(parts).is_some() {
+            let message = if state.cookie.read(parts).is_some() {
                 "this route takes only Authorization: Bearer <token>; the console's session \
                  cookie opens only /api/events and recordings"
             } else {
@@ -64,7 +110,7 @@ impl FromRequestParts<ApiState> for BrowserCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let token = bearer(parts)
-            .or_else(|| session_cookie(parts))
+            .or_else(|| state.cookie.read(parts))
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::UNAUTHORIZED,

@@ -1,9 +1,8 @@
 //! `POST /api/login` and `POST /api/logout`.
 
 use super::body::Body;
-use super::caller::{bearer, session_cookie};
+use super::caller::bearer;
 use super::{ApiError, ApiState};
-use crate::console::clear_cookie;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,11 +36,11 @@ pub async fn login(
 /// Ends the caller's session, whether it came as the bearer token or as the console's cookie
 /// (both, when both came), and clears the cookie.
 pub async fn logout(State(state): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
-    for token in [bearer(&parts), session_cookie(&parts)]
+    for token in [bearer(&parts), state.cookie.read(&parts)]
         .into_iter()
         .flatten()
     {
         state.auth.logout(token).await.map_err(ApiError::internal)?;
     }
-    Ok((StatusCode::NO_CONTENT, [clear_cookie()]).into_response())
+    Ok((StatusCode::NO_CONTENT, [state.cookie.clear()]).into_response())
 }

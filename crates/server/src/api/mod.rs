@@ -10,6 +10,7 @@ pub(crate) mod accounts;
 mod alarms;
 mod body;
 pub(crate) mod caller;
+pub use caller::SessionCookie;
 mod error;
 mod events;
 mod headers;
@@ -53,6 +54,8 @@ pub struct ApiState {
     pub console: crate::attention::ConsoleConfig,
     /// The master key new DC-09 keys are sealed with.
     pub secrets: crate::secrets::SecretsConfig,
+    /// The session cookie's name and flags (`Secure` and `__Host-` when HTTP speaks TLS).
+    pub cookie: SessionCookie,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");

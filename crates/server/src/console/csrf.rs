@@ -11,9 +11,10 @@
 //! every browser that could be made to send it sends. A request without a session cookie
 //! passes: its handler changes nothing and sends it to sign in.
 
-use crate::api::caller::session_cookie;
+
 use axum::body::Body;
-use axum::extract::Request;
+use crate::api::ApiState;
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -53,9 +54,9 @@ pub fn field() -> Markup {
 
 /// The middleware on every console route: checks the token of a request that changes
 /// something, and makes the session's token available to the templates (`current`).
-pub async fn guard(request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let (parts, mut body) = request.into_parts();
-    let expected = session_cookie(&parts).map(token_for);
+    let expected = state.cookie.read(&parts).map(token_for);
     let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if changes
         && parts.uri.path() != "/login"

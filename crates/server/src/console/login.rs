@@ -2,9 +2,7 @@
 //! clear reason on failure (wrong name or password, or locked out after repeated failures).
 
 use super::layout;
-use super::session::{clear_cookie, set_cookie};
 use crate::api::ApiState;
-use crate::api::caller::session_cookie;
 use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,7 +32,7 @@ fn form(name: &str, error: Option<&str>) -> Markup {
 }
 
 pub async fn page(State(state): State<ApiState>, parts: Parts) -> Response {
-    if let Some(token) = session_cookie(&parts)
+    if let Some(token) = state.cookie.read(&parts)
         && state
             .auth
             .authenticate(token, crate::now_ms())
@@ -68,13 +66,13 @@ pub async fn submit(
         .await
     {
         Ok(session) => {
-            if let Some(old) = session_cookie(&parts)
+            if let Some(old) = state.cookie.read(&parts)
                 && old != session.token
                 && let Err(e) = state.auth.logout(old).await
             {
                 tracing::error!("console sign-in: the session it replaces was not ended: {e}");
             }
-            ([set_cookie(&session.token)], Redirect::to("/console")).into_response()
+            ([state.cookie.set(&session.token)], Redirect::to("/console")).into_response()
         }
         Err(e) if e.is_internal() => {
             tracing::error!("console sign-in: {e}");
@@ -92,10 +90,10 @@ pub async fn submit(
 }
 
 pub async fn logout(State(state): State<ApiState>, parts: Parts) -> Response {
-    if let Some(token) = session_cookie(&parts)
+    if let Some(token) = state.cookie.read(&parts)
         && let Err(e) = state.auth.logout(token).await
     {
         tracing::error!("console sign-out: {e}");
     }
-    ([clear_cookie()], Redirect::to("/login")).into_response()
+    ([state.cookie.clear()], Redirect::to("/login")).into_response()
 }

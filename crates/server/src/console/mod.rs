@@ -1,6 +1,6 @@
 //! The agent console: server-rendered HTML (maud) made live by htmx and the server-sent
 //! events of `/api/events`; its few assets are embedded in the binary. Pages need the
-//! `wp_session` cookie set at sign-in, and every form that changes something the session's
+//! session cookie set at sign-in, and every form that changes something the session's
 //! CSRF token (`csrf`); every action goes through the desk (`crate::desk`), like the JSON
 //! API's.
 
@@ -16,7 +16,6 @@ mod lines;
 mod login;
 mod queue;
 mod session;
-pub(crate) use session::clear_cookie;
 mod supervisor;
 mod unknown;
 
@@ -76,7 +75,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/console/unknown/{id}/enrol", post(unknown::enrol))
         .route("/console/unknown/{id}/noise", post(unknown::noise))
         .route("/console/assets/{file}", get(assets::serve))
-        .layer(axum::middleware::from_fn(csrf::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
         .with_state(state)
 }
 

@@ -1,12 +1,12 @@
-//! The console's session: the `wp_session` cookie holds the token a sign-in opened (HttpOnly,
+//! The console's session: the session cookie (`SessionCookie`: `wp_session`, or
+//! `__Host-wp_session` and Secure over TLS) holds the token a sign-in opened (HttpOnly,
 //! SameSite=Strict), and `Agent` is the signed-in user of a console request. Without a live
 //! session a page redirects to `/login` (an htmx request is told to, with `HX-Redirect`).
 
 use crate::api::ApiState;
-use crate::api::caller::{SESSION_COOKIE, session_cookie};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use watchpost_store::User;
 
@@ -34,7 +34,7 @@ impl FromRequestParts<ApiState> for Agent {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
         let htmx = is_htmx(&parts.headers);
-        let Some(token) = session_cookie(parts) else {
+        let Some(token) = state.cookie.read(parts) else {
             return Err(to_login(htmx));
         };
         match state.auth.authenticate(token, crate::now_ms()).await {
@@ -46,20 +46,4 @@ impl FromRequestParts<ApiState> for Agent {
             Err(_) => Err(to_login(htmx)),
         }
     }
-}
-
-/// `Set-Cookie` for a new session.
-pub fn set_cookie(token: &str) -> (header::HeaderName, String) {
-    (
-        header::SET_COOKIE,
-        format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"),
-    )
-}
-
-/// `Set-Cookie` that forgets the session.
-pub fn clear_cookie() -> (header::HeaderName, String) {
-    (
-        header::SET_COOKIE,
-        format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    )
 }

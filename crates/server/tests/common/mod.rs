@@ -115,6 +115,44 @@ impl Center {
         console: watchpost_server::ConsoleConfig,
         secrets: watchpost_server::SecretsConfig,
     ) -> Result<Center, watchpost_server::ServerError> {
+        let listen = Default::default();
+        Center::start_full(accounts, users, http, settings, console, secrets, listen).await
+    }
+
+    /// `start` (with HTTP) under these listener caps, timeouts and TLS; `base` is
+    /// `https://` when TLS is on.
+    pub async fn start_listening(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        listen: watchpost_server::ListenConfig,
+    ) -> Center {
+        let tls = listen.http.tls.is_some();
+        let mut center = Center::start_full(
+            accounts,
+            users,
+            true,
+            Settings::default(),
+            Default::default(),
+            test_master_key(),
+            listen,
+        )
+        .await
+        .unwrap();
+        if tls {
+            center.base = center.base.replacen("http://", "https://", 1);
+        }
+        center
+    }
+
+    async fn start_full(
+        accounts: &[Account],
+        users: &[(&str, Role)],
+        http: bool,
+        settings: Settings,
+        console: watchpost_server::ConsoleConfig,
+        secrets: watchpost_server::SecretsConfig,
+        listen: watchpost_server::ListenConfig,
+    ) -> Result<Center, watchpost_server::ServerError> {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("center.db");
         let store: Db = std::sync::Arc::new(SqliteStore::open(&db).await.unwrap());
@@ -129,6 +167,7 @@ impl Center {
             settings,
             console,
             secrets.clone(),
+            listen,
         )
         .await?;
         let base = server
@@ -156,6 +195,7 @@ impl Center {
             Settings::default(),
             Default::default(),
             self.secrets.clone(),
+            Default::default(),
         )
         .await
         .unwrap();
@@ -184,6 +224,7 @@ async fn serve(
     settings: Settings,
     console: watchpost_server::ConsoleConfig,
     secrets: watchpost_server::SecretsConfig,
+    listen: watchpost_server::ListenConfig,
 ) -> Result<Server, watchpost_server::ServerError> {
     Server::start(Config {
         node: watchpost_server::NodeConfig::new("test", db),
@@ -199,6 +240,7 @@ async fn serve(
         limits: Default::default(),
         console,
         secrets,
+        listen,
     })
     .await
 }

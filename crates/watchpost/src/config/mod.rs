@@ -6,6 +6,7 @@
 pub mod console;
 pub mod receiver;
 pub mod secrets;
+pub mod listen;
 pub mod telephony;
 pub mod values;
 
@@ -69,6 +70,13 @@ pub struct ReceiverTable {
     pub unknown_total: Option<Limit>,
     /// Open unknown-account items beyond which a further unknown number is not acknowledged.
     pub unknown_open_items: Option<usize>,
+    /// TCP connections open at once, in all and from one source address.
+    pub max_connections: Option<usize>,
+    pub max_per_source: Option<usize>,
+    /// A first frame, and each frame begun, must be complete within this.
+    pub frame_timeout: Option<Span>,
+    /// Silence allowed beyond the supervision interval of the panel last heard.
+    pub idle_timeout: Option<Span>,
 }
 
 /// `[http]`: the HTTP API and the console.
@@ -76,6 +84,16 @@ pub struct ReceiverTable {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpTable {
     pub listen: Option<SocketAddr>,
+    /// Connections open at once, in all and from one source address.
+    pub max_connections: Option<usize>,
+    pub max_per_source: Option<usize>,
+    /// The TLS handshake and each request's headers must be in within this.
+    pub header_timeout: Option<Span>,
+    /// A request's body must be in, and its answer begun, within this.
+    pub request_timeout: Option<Span>,
+    /// PEM certificate chain and private key: HTTP speaks TLS (both or neither).
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
 }
 
 /// `[alarms]`: center-wide rules of the response protocols.

@@ -1,0 +1,474 @@
+//! Both listeners under connection floods, on real loopback sockets: connections over the
+//! caps are closed at once while panels (connected before, and new ones within the caps) keep
+//! getting ACKs and the console keeps answering; quiet, half-sent and slow connections are
+//! dropped after their timeouts; and HTTP over TLS with its `__Host-` Secure session cookie.
+
+mod common;
+
+use common::{Center, PASSWORD};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use watchpost_core::account::Account;
+use watchpost_server::listen::{Caps, Dc09Listen, HttpListen, ListenConfig, TlsFiles};
+use watchpost_store::Role;
+use watchpost_wire::{
+    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
+};
+
+fn sia(account: &str, sequence: u16) -> Vec<u8> {
+    let frame = Frame {
+        crc: CrcForm::Hex,
+        header: Header {
+            id: MessageId::SiaDcs,
+            encrypted: false,
+            sequence,
+            receiver: None,
+            line: Some("0".into()),
+            account: Some(account.into()),
+        },
+        data: format!("#{account}|NBA1"),
+        xdata: vec![],
+        timestamp: Some(chrono::Utc::now()),
+    };
+    encode_frame(&frame, None, &mut FixedPad(b'7')).unwrap()
+}
+
+/// Sends one frame and returns the id of the reply.
+async fn exchange(tcp: &mut TcpStream, bytes: &[u8]) -> MessageId {
+    tcp.write_all(bytes).await.unwrap();
+    let mut splitter = FrameSplitter::new();
+    let mut buffer = [0u8; 1024];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buffer))
+            .await
+            .expect("a reply in time")
+            .unwrap();
+        assert!(n > 0, "the receiver closed the connection");
+        if let Some(Chunk::Frame(f)) = splitter.push(&buffer[..n]).into_iter().next() {
+            return parse_frame(&f, None).unwrap().header.id;
+        }
+    }
+}
+
+/// A connection to `to` from the loopback address `from` (another source than 127.0.0.1).
+async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((from, 0))).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// How long until the server closes `tcp` (reads it, sending nothing), up to `limit`;
+/// `None` when it is still open then.
+async fn closed_within(tcp: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match tokio::time::timeout_at((start + limit).into(), tcp.read(&mut buffer)).await {
+            Err(_) => return None,
+            Ok(Ok(0) | Err(_)) => return Some(start.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+fn panel(number: &str, supervision_ms: Option<i64>) -> Account {
+    Account {
+        number: number.into(),
+        supervision_ms,
+        ..common::account()
+    }
+}
+
+fn listen(dc09: Dc09Listen, http: HttpListen) -> ListenConfig {
+    ListenConfig { dc09, http }
+}
+
+const SMALL: Caps = Caps {
+    total: 20,
+    per_source: 8,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_over_the_caps_leaves_panels_and_the_console_served() {
+    let rules = listen(
+        Dc09Listen {
+            caps: SMALL,
+            ..Dc09Listen::default()
+        },
+        HttpListen {
+            caps: SMALL,
+            ..HttpListen::default()
+        },
+    );
+    let center = Center::start_listening(
+        &[panel("1001", None), panel("1002", None)],
+        &[("sue", Role::Agent)],
+        rules,
+    )
+    .await;
+    let dc09 = center.server.dc09_addr;
+    let http = center.server.http_addr.unwrap();
+    let mut connected = TcpStream::connect(dc09).await.unwrap();
+    assert_eq!(
+        exchange(&mut connected, &sia("1001", 1)).await,
+        MessageId::Ack
+    );
+
+    // Three times the per-source cap, idle, to each port from one other address.
+    let mut flood = Vec::new();
+    for port in [dc09, http] {
+        for _ in 0..3 * SMALL.per_source {
+            flood.push(connect_from([127, 0, 0, 2], port).await);
+        }
+    }
+    let mut closed = 0;
+    for tcp in &mut flood {
+        if closed_within(tcp, Duration::from_millis(300))
+            .await
+            .is_some()
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(
+        closed,
+        2 * 2 * SMALL.per_source,
+        "all over the per-source cap are closed at once, the rest kept"
+    );
+
+    // The panel connected before, a new panel, and the console are served.
+    assert_eq!(
+        exchange(&mut connected, &sia("1001", 2)).await,
+        MessageId::Ack
+    );
+    let mut new = TcpStream::connect(dc09).await.unwrap();
+    assert_eq!(exchange(&mut new, &sia("1002", 1)).await, MessageId::Ack);
+    let client = reqwest::Client::new();
+    let token = common::sign_in(&client, &center.base, "sue").await;
+    let me = client
+        .get(format!("{}/api/alarms", center.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+
+    // More sources fill the listener's cap; then even a new source is closed at once, while
+    // the connected panel is still served.
+    for source in 3..6u8 {
+        for _ in 0..SMALL.per_source {
+            flood.push(connect_from([127, 0, 0, source], dc09).await);
+        }
+    }
+    let mut late = connect_from([127, 0, 0, 9], dc09).await;
+    assert!(
+        closed_within(&mut late, Duration::from_secs(2))
+            .await
+            .is_some(),
+        "the listener is at its cap"
+    );
+    assert_eq!(
+        exchange(&mut connected, &sia("1001", 3)).await,
+        MessageId::Ack
+    );
+
+    // When the flood ends, its places come back.
+    drop(flood);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut after = connect_from([127, 0, 0, 9], dc09).await;
+    assert_eq!(exchange(&mut after, &sia("1002", 2)).await, MessageId::Ack);
+    center.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_and_half_sent_dc09_connections_are_dropped() {
+    let rules = listen(
+        Dc09Listen {
+            frame_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(2),
+            ..Dc09Listen::default()
+        },
+        HttpListen::default(),
+    );
+    let center = Center::start_listening(
+        &[panel("2001", None), panel("2002", Some(4_000))],
+        &[],
+        rules,
+    )
+    .await;
+    let dc09 = center.server.dc09_addr;
+    let limit = Duration::from_secs(8);
+
+    // Nothing at all: dropped after the frame timeout.
+    let opened = Instant::now();
+    let mut silent = TcpStream::connect(dc09).await.unwrap();
+    // Half a frame: dropped after the frame timeout too, though bytes came.
+    let mut half = TcpStream::connect(dc09).await.unwrap();
+    let frame = sia("2001", 1);
+    half.write_all(&frame[..frame.len() / 2]).await.unwrap();
+    // A panel heard once, unsupervised: dropped after the idle timeout.
+    let mut unsupervised = TcpStream::connect(dc09).await.unwrap();
+    assert_eq!(
+        exchange(&mut unsupervised, &sia("2001", 2)).await,
+        MessageId::Ack
+    );
+    // A supervised panel: kept for its interval (4 s) beyond the idle timeout.
+    let mut supervised = TcpStream::connect(dc09).await.unwrap();
+    assert_eq!(
+        exchange(&mut supervised, &sia("2002", 1)).await,
+        MessageId::Ack
+    );
+
+    closed_within(&mut silent, limit)
+        .await
+        .expect("silent closed");
+    let silent = opened.elapsed();
+    closed_within(&mut half, limit).await.expect("half closed");
+    let half = opened.elapsed();
+    assert!(
+        (Duration::from_millis(900)..Duration::from_millis(1900)).contains(&silent),
+        "{silent:?}"
+    );
+    assert!(
+        (Duration::from_millis(900)..Duration::from_millis(1900)).contains(&half),
+        "{half:?}"
+    );
+    closed_within(&mut unsupervised, limit)
+        .await
+        .expect("unsupervised closed");
+    let unsupervised = opened.elapsed();
+    assert!(
+        (Duration::from_millis(1900)..Duration::from_millis(3500)).contains(&unsupervised),
+        "{unsupervised:?}"
+    );
+    closed_within(&mut supervised, limit)
+        .await
+        .expect("supervised closed after its interval and the idle timeout");
+    let supervised = opened.elapsed();
+    assert!(
+        (Duration::from_millis(5900)..Duration::from_millis(7500)).contains(&supervised),
+        "{supervised:?}"
+    );
+    center.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_slowloris_and_idle_keep_alive_are_cut_by_the_header_timeout() {
+    let rules = listen(
+        Dc09Listen::default(),
+        HttpListen {
+            header_timeout: Duration::from_secs(1),
+            ..HttpListen::default()
+        },
+    );
+    let center = Center::start_listening(&[], &[], rules).await;
+    let http = center.server.http_addr.unwrap();
+
+    // Headers a byte at a time, never finished.
+    let mut slow = TcpStream::connect(http).await.unwrap();
+    slow.write_all(b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let mut cut = false;
+    while start.elapsed() < Duration::from_secs(6) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if slow.write_all(b"X-Slow: 1\r\n").await.is_err() {
+            cut = true;
+            break;
+        }
+        let mut buffer = [0u8; 256];
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(1), slow.read(&mut buffer)).await
+        {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "a slow client is cut off");
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // A keep-alive connection left idle after its answer.
+    let mut idle = TcpStream::connect(http).await.unwrap();
+    idle.write_all(b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = vec![0u8; 65_536];
+    let n = idle.read(&mut buffer).await.unwrap();
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    let closed = closed_within(&mut idle, Duration::from_secs(5))
+        .await
+        .expect("an idle keep-alive connection is closed");
+    assert!(closed < Duration::from_secs(3), "{closed:?}");
+    center.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_body_is_cut_by_the_request_timeout() {
+    let rules = listen(
+        Dc09Listen::default(),
+        HttpListen {
+            header_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(2),
+            ..HttpListen::default()
+        },
+    );
+    let center = Center::start_listening(&[], &[], rules).await;
+    let http = center.server.http_addr.unwrap();
+    let mut slow = TcpStream::connect(http).await.unwrap();
+    slow.write_all(
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let start = Instant::now();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    loop {
+        tokio::select! {
+            read = slow.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            },
+            // A byte every half second: never long enough apart for the header timeout.
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if slow.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(8), "still open");
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    center.server.stop().await.unwrap();
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files in `dir`.
+fn self_signed(dir: &std::path::Path) -> (TlsFiles, reqwest::Certificate) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap();
+    (TlsFiles { cert, key }, root)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_console_signs_in_with_a_host_only_secure_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, root) = self_signed(dir.path());
+    let rules = listen(
+        Dc09Listen::default(),
+        HttpListen {
+            header_timeout: Duration::from_secs(2),
+            tls: Some(files),
+            ..HttpListen::default()
+        },
+    );
+    let center = Center::start_listening(&[], &[("sue", Role::Agent)], rules).await;
+    assert!(center.base.starts_with("https://"), "{}", center.base);
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let response = client
+        .post(format!("{}/login", center.base))
+        .form(&[("name", "sue"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("__Host-wp_session="), "{cookie}");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let console = client
+        .get(format!("{}/console", center.base))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), 200, "the cookie opens the console");
+    // The plain name is not read over TLS: it could have been set by a plain-HTTP page.
+    let token = &pair["__Host-wp_session=".len()..];
+    let plain = client
+        .get(format!("{}/console", center.base))
+        .header("cookie", format!("wp_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        plain.status(),
+        303,
+        "wp_session is not the session over TLS"
+    );
+
+    // Plain HTTP to the TLS port fails, and the server is unharmed.
+    let plain_client = reqwest::Client::new();
+    let http = center.server.http_addr.unwrap();
+    let refused = plain_client
+        .get(format!("http://{http}/api/openapi.json"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(
+        refused.is_err() || !refused.unwrap().status().is_success(),
+        "plain HTTP gets no answer"
+    );
+    let again = client
+        .get(format!("{}/api/openapi.json", center.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    // A client that opens a TLS connection and never says hello is cut off too.
+    let mut mute = TcpStream::connect(http).await.unwrap();
+    assert!(
+        closed_within(&mut mute, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a stalled handshake is bounded by the header timeout"
+    );
+    center.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_tls_the_cookie_keeps_its_plain_name() {
+    let center = Center::start(&[], &[("sue", Role::Agent)], true).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("{}/login", center.base))
+        .form(&[("name", "sue"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("wp_session="), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    center.server.stop().await.unwrap();
+}
