@@ -8,8 +8,8 @@ use ipnet::IpNet;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use crate::listen::LogLimit;
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// At most `count` in any `per`, with a burst of `count` allowed at once (a token bucket that
@@ -132,36 +132,29 @@ pub const LOG_EVERY: Duration = Duration::from_secs(60);
 /// Counts refusals and logs each kind at most once per `LOG_EVERY`.
 #[derive(Debug)]
 pub struct Tally {
-    kinds: Mutex<[(u64, Option<Instant>); Refusal::ALL]>,
+    logs: [LogLimit; Refusal::ALL],
     total: [std::sync::atomic::AtomicU64; Refusal::ALL],
 }
 
 impl Default for Tally {
     fn default() -> Self {
         Tally {
-            kinds: Mutex::new([(0, None); Refusal::ALL]),
+            logs: std::array::from_fn(|_| LogLimit::new(LOG_EVERY)),
             total: Default::default(),
         }
     }
 }
 
 impl Tally {
-    /// Counts one refusal of `kind` (`detail`: the source or the account), logging it when its
-    /// kind was not logged within `LOG_EVERY`.
+    /// Counts one refusal of `kind` (`detail`: the source or the account), logging it with the
+    /// count since the last line when its kind was not logged within `LOG_EVERY`.
     pub fn refused(&self, kind: Refusal, detail: &dyn std::fmt::Display) {
         let at = kind as usize;
         self.total[at].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let now = Instant::now();
-        let count = {
-            let mut kinds = self.kinds.lock().expect("tally lock");
-            let (count, logged) = &mut kinds[at];
-            *count += 1;
-            if logged.is_some_and(|t| now.duration_since(t) < LOG_EVERY) {
-                return;
-            }
-            *logged = Some(now);
-            std::mem::take(count)
+        let Some(left_out) = self.logs[at].due() else {
+            return;
         };
+        let count = left_out + 1;
         if kind.is_warning() {
             tracing::warn!("DC-09: {count} {} (latest: {detail})", kind.describe());
         } else {

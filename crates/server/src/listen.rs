@@ -310,6 +310,7 @@ impl Acceptor {
 }
 
 /// Logs one warning per period at most, and with the next one how many were left out.
+#[derive(Debug)]
 pub struct LogLimit {
     every: Duration,
     state: Mutex<(Option<Instant>, u64)>,
@@ -323,21 +324,26 @@ impl LogLimit {
         }
     }
 
-    /// Logs `line(suppressed)` unless a line was logged less than a period ago (then only
-    /// counts it). Returns whether it logged.
-    pub fn warn(&self, line: impl FnOnce(u64) -> String) -> bool {
+    /// Counts one event. When no line was logged within the period, returns how many events
+    /// were left out since the last line, and the caller logs one now.
+    pub fn due(&self) -> Option<u64> {
         let now = Instant::now();
         let mut state = self.state.lock().expect("log limit lock");
         let (last, suppressed) = &mut *state;
         if last.is_some_and(|at| now.duration_since(at) < self.every) {
             *suppressed += 1;
-            return false;
+            return None;
         }
-        let text = line(*suppressed);
         *last = Some(now);
-        *suppressed = 0;
-        drop(state);
-        tracing::warn!("{text}");
+        Some(std::mem::take(suppressed))
+    }
+
+    /// Logs `line(suppressed)` as a warning when `due`. Returns whether it logged.
+    pub fn warn(&self, line: impl FnOnce(u64) -> String) -> bool {
+        let Some(suppressed) = self.due() else {
+            return false;
+        };
+        tracing::warn!("{}", line(suppressed));
         true
     }
 }
