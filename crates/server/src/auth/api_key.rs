@@ -43,3 +43,80 @@ impl Auth {
         Ok(self.store.api_key(&sha256_hex(key)).await?)
     }
 }
+
+/// A key as `watchpost keys list` shows it: never the key, nor its whole hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The first 12 hex digits of the key's SHA-256: enough to name it, useless to use it.
+    pub id: String,
+    pub account: String,
+    pub label: String,
+    pub created_at: Millis,
+}
+
+/// How many hex digits of the hash name a key.
+const ID_DIGITS: usize = 12;
+/// The shortest id a revocation accepts.
+const MIN_ID_DIGITS: usize = 8;
+
+impl From<&ApiKeyRecord> for KeyInfo {
+    fn from(k: &ApiKeyRecord) -> Self {
+        KeyInfo {
+            id: k.key_hash.chars().take(ID_DIGITS).collect(),
+            account: k.account.clone(),
+            label: k.label.clone(),
+            created_at: k.created_at,
+        }
+    }
+}
+
+impl Auth {
+    /// The keys of one account (its number in any case) or of all.
+    pub async fn api_keys(&self, account: Option<&str>) -> Result<Vec<KeyInfo>, AuthError> {
+        let account = match account {
+            Some(a) => Some(canonical(a).map_err(|reason| AuthError::Invalid {
+                field: "account",
+                reason: format!("{a:?} {reason}"),
+            })?),
+            None => None,
+        };
+        let keys = self.store.api_keys(account.as_deref()).await?;
+        Ok(keys.iter().map(KeyInfo::from).collect())
+    }
+
+    /// Revokes the one key whose id starts with `id` (at least 8 hex digits), and audits it
+    /// as done by `actor`. Errors name the field: an id too short, matching no key or several.
+    pub async fn revoke_api_key(
+        &self,
+        id: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<KeyInfo, AuthError> {
+        let id = id.to_ascii_lowercase();
+        let invalid = |reason: String| AuthError::Invalid { field: "id", reason };
+        if id.len() < MIN_ID_DIGITS || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(invalid(format!(
+                "{id:?} is not a key id (at least {MIN_ID_DIGITS} hex digits, as `keys list` shows)"
+            )));
+        }
+        let keys = self.store.api_keys(None).await?;
+        let matching: Vec<&ApiKeyRecord> =
+            keys.iter().filter(|k| k.key_hash.starts_with(&id)).collect();
+        let key = match matching[..] {
+            [key] => key,
+            [] => return Err(invalid(format!("no key has the id {id}"))),
+            _ => return Err(invalid(format!("{id} names several keys: give more digits"))),
+        };
+        self.store.delete_api_key(&key.key_hash).await?;
+        let info = KeyInfo::from(key);
+        self.audit(
+            actor,
+            "key.revoke",
+            &info.id,
+            &format!("account {} ({})", info.account, info.label),
+            now,
+        )
+        .await?;
+        Ok(info)
+    }
+}
