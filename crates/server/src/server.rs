@@ -45,6 +45,8 @@ pub struct Config {
     pub resolution_codes: crate::resolution::ResolutionCodes,
     /// The console's attention thresholds (waiting colours, unattended alarms).
     pub console: crate::attention::ConsoleConfig,
+    /// How sign-ins are bounded: the password-hashing gate and the rate limits.
+    pub login: crate::auth::LoginConfig,
 }
 
 #[derive(Debug, Error)]
@@ -168,6 +170,7 @@ impl Server {
         ));
         let http_addr = match config.http {
             Some(addr) => {
+                crate::auth::return_freed_hash_memory();
                 let listener = TcpListener::bind(addr)
                     .await
                     .map_err(|e| ServerError::Bind(addr, e))?;
@@ -180,7 +183,11 @@ impl Server {
                     board: board.clone(),
                     commands: commands.clone(),
                     intake: intake_handle.clone(),
-                    auth: Arc::new(crate::auth::Auth::new(store.clone())),
+                    auth: Arc::new(crate::auth::Auth::configured(
+                        store.clone(),
+                        crate::auth::Policy::default(),
+                        config.login,
+                    )),
                     recordings: recordings.clone(),
                     lines: lines.clone(),
                     attempts: Default::default(),
@@ -193,6 +200,9 @@ impl Server {
                     let shutdown = async move {
                         let _ = stopped.changed().await;
                     };
+                    // The peer address reaches the handlers (`ConnectInfo`): sign-ins are
+                    // rate-limited per source address.
+                    let api = api.into_make_service_with_connect_info::<SocketAddr>();
                     if let Err(e) = axum::serve(listener, api)
                         .with_graceful_shutdown(shutdown)
                         .await

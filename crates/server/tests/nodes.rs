@@ -67,6 +67,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         console: Default::default(),
+        login: Default::default(),
     })
     .await
     .unwrap();

@@ -232,6 +232,7 @@ async fn self_hosted(
             region: watchpost_server::phone::Region::US,
             resolution_codes: Default::default(),
             console: Default::default(),
+            login: Default::default(),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

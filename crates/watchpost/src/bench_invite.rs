@@ -195,6 +195,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         console: Default::default(),
+        login: Default::default(),
     })
     .await?;
 

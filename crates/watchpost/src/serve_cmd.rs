@@ -99,6 +99,7 @@ struct Resolved {
     recordings: watchpost_server::RecordingsConfig,
     resolution_codes: watchpost_server::resolution::ResolutionCodes,
     console: watchpost_server::ConsoleConfig,
+    login: watchpost_server::auth::LoginConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -187,12 +188,14 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
     };
     let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
     let console = file.console.config().map_err(anyhow::Error::msg)?;
+    let login = file.login.config().map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
     Ok(Resolved {
         console,
+        login,
         telephony,
         recordings,
         db,
@@ -239,6 +242,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         recordings,
         resolution_codes,
         console,
+        login,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -273,6 +277,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         resolution_codes,
         console,
+        login,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;

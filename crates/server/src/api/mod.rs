@@ -12,7 +12,7 @@ mod error;
 mod events;
 mod headers;
 mod lines;
-mod login;
+pub(crate) mod login;
 mod params;
 mod recordings;
 mod signals;

@@ -25,7 +25,7 @@ pub(super) struct Ghosts(Mutex<HashMap<String, (u32, Millis)>>);
 
 impl Ghosts {
     /// Counts an attempt at `now`; false when it falls inside the name's wait.
-    fn claim(&self, name: &str, now: Millis, policy: &super::Policy) -> bool {
+    pub(super) fn claim(&self, name: &str, now: Millis, policy: &super::Policy) -> bool {
         let mut names = self.0.lock().expect("ghosts lock");
         if names.len() >= GHOSTS_KEPT && !names.contains_key(name) {
             names.retain(|_, (_, until)| *until > now);

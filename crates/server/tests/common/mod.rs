@@ -154,6 +154,7 @@ async fn serve(
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         console,
+        login: Default::default(),
     })
     .await
     .unwrap()

@@ -4,6 +4,7 @@
 //! A later table is one more field of `ConfigFile` and one struct like the ones here.
 
 pub mod console;
+pub mod login;
 pub mod telephony;
 pub mod values;
 
@@ -24,6 +25,7 @@ pub struct ConfigFile {
     pub cluster: ClusterTable,
     pub telephony: telephony::TelephonyTable,
     pub console: console::ConsoleTable,
+    pub login: login::LoginTable,
 }
 
 /// `[center]`: who the center is to the people it calls.
