@@ -218,10 +218,13 @@ pub async fn check_password(
         .account(&alarm.spec().account)
         .await?
         .ok_or_else(|| ApiError::not_found("the alarm's account is no longer enrolled"))?;
-    // Argon2 is slow on purpose; keep it off the async workers.
-    let matched = tokio::task::spawn_blocking(move || account.verbal_password.matches(&said))
+    // Argon2 is slow on purpose: off the async workers, through the gate sign-ins use.
+    let matched = state
+        .auth
+        .gate()
+        .run(move || account.verbal_password.matches(&said))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     let input = Input::PasswordChecked { call, matched };
     send(state, agent, id, input).await?;
     Ok(matched)

@@ -159,12 +159,15 @@ pub async fn put(
     }
     let now = crate::now_ms();
     let existed = state.store.account(&number).await?.is_some();
-    // Argon2 at full cost is slow on purpose; keep it off the async workers.
-    let account =
-        tokio::task::spawn_blocking(move || table.into_account("account", now, HashCost::Standard))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|reason| match reason.split_once(": ") {
+    // Argon2 at full cost is slow on purpose: off the async workers, through the gate
+    // sign-ins use.
+    let account = state
+        .auth
+        .gate()
+        .run(move || table.into_account("account", now, HashCost::Standard))
+        .await
+        .map_err(ApiError::from)?
+        .map_err(|reason| match reason.split_once(": ") {
                 Some((field, why)) => ApiError::field(field, why),
                 None => ApiError::field("account", reason),
             })?;
@@ -191,7 +194,17 @@ pub async fn delete(
             "the account has open alarms; close them first",
         ));
     }
+    // Its API keys go in the same transaction: a key never outlives its enrolment.
     if state.store.delete_account(&number).await? {
+        let actor = format!("{}:{}", caller.0.role, caller.0.name);
+        let detail = "deleted with its API keys";
+        if let Err(e) = state
+            .auth
+            .audit(&actor, "account.delete", &number, detail, crate::now_ms())
+            .await
+        {
+            tracing::error!("audit: {e}");
+        }
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!(

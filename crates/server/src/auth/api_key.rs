@@ -54,6 +54,11 @@ pub struct KeyInfo {
     pub created_at: Millis,
 }
 
+/// The id `keys list` shows for `key`: the first 12 hex digits of its SHA-256.
+pub fn key_id(key: &str) -> String {
+    sha256_hex(key).chars().take(ID_DIGITS).collect()
+}
+
 /// How many hex digits of the hash name a key.
 const ID_DIGITS: usize = 12;
 /// The shortest id a revocation accepts.

@@ -20,7 +20,7 @@ mod token;
 #[cfg(test)]
 mod tests;
 
-pub use api_key::KeyInfo;
+pub use api_key::{KeyInfo, key_id};
 pub use error::{AuthError, REFUSED};
 pub use gate::{Gate, GateConfig};
 pub use limits::RateConfig;

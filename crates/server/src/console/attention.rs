@@ -58,6 +58,14 @@ pub fn described(found: &Unattended) -> Markup {
                 }
             }
         }
+        @if found.throttled > 0 {
+            @if found.untaken + found.idle + found.unresolved + found.throttled > 0 { " · " }
+            span.throttled {
+                (found.throttled) " user" @if found.throttled > 1 { "s" }
+                " delayed after repeated failed sign-ins: " (found.throttled_users.join(", "))
+                " (watchpost users unlock NAME)"
+            }
+        }
     }
 }
 
@@ -69,6 +77,10 @@ pub async fn now(state: &ApiState) -> Unattended {
     match crate::unknown::open_items(state).await {
         Ok(items) => crate::attention::unresolved(&mut found, &items, &state.console, at),
         Err(e) => tracing::warn!("unattended unknown-account items: {}", e.message),
+    }
+    match state.store.users().await {
+        Ok(users) => crate::attention::throttled(&mut found, &users, at),
+        Err(e) => tracing::warn!("users delayed from signing in: {e}"),
     }
     found
 }
