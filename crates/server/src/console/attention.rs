@@ -59,7 +59,7 @@ pub fn described(found: &Unattended) -> Markup {
             }
         }
         @if found.throttled > 0 {
-            @if found.untaken + found.idle + found.unresolved + found.throttled > 0 { " · " }
+            @if found.untaken + found.idle + found.unresolved > 0 { " · " }
             span.throttled {
                 (found.throttled) " user" @if found.throttled > 1 { "s" }
                 " delayed after repeated failed sign-ins: " (found.throttled_users.join(", "))
@@ -92,7 +92,7 @@ pub async fn banner(State(state): State<ApiState>, agent: Agent) -> Markup {
     }
     let found = now(&state).await;
     html! {
-        @if found.untaken + found.idle + found.unresolved > 0 {
+        @if found.untaken + found.idle + found.unresolved + found.throttled > 0 {
             div.banner-unattended role="alert" {
                 strong { "Unattended: " } (described(&found))
                 " · " a href="/console/supervisor" { "supervisor view" }
