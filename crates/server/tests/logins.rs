@@ -84,7 +84,12 @@ async fn acked_within(tcp: &mut TcpStream, sequence: u16) -> Duration {
     started.elapsed()
 }
 
-async fn login(client: &reqwest::Client, base: &str, name: &str, password: &str) -> reqwest::Response {
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
     client
         .post(format!("{base}/api/login"))
         .json(&json!({"name": name, "password": password}))
@@ -130,7 +135,10 @@ async fn a_login_flood_beyond_the_gate_gets_503_and_panels_keep_their_acks() {
             StatusCode::SERVICE_UNAVAILABLE => {
                 assert_eq!(answer.headers()["retry-after"], "1");
                 let body: Value = answer.json().await.unwrap();
-                assert!(body["error"].as_str().unwrap().contains("try again in 1 s"), "{body}");
+                assert!(
+                    body["error"].as_str().unwrap().contains("try again in 1 s"),
+                    "{body}"
+                );
                 busy += 1;
             }
             StatusCode::UNAUTHORIZED => checked += 1,
@@ -140,7 +148,10 @@ async fn a_login_flood_beyond_the_gate_gets_503_and_panels_keep_their_acks() {
     // At most the workers and the queue were let in; the rest were refused at once.
     assert!(checked <= 4, "{checked} checked, {busy} refused");
     assert!(busy >= 26, "{checked} checked, {busy} refused");
-    assert!(ack < Duration::from_secs(2), "ACK took {ack:?} during the flood");
+    assert!(
+        ack < Duration::from_secs(2),
+        "ACK took {ack:?} during the flood"
+    );
     // After the flood, signing in works again.
     sign_in(&client, &base, "amy").await;
     server.stop().await.unwrap();
@@ -172,7 +183,11 @@ async fn every_refusal_reads_the_same_and_one_address_is_limited() {
     // the console's form too.
     let limited = login(&client, &base, "amy", PASSWORD).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=21).contains(&wait), "{wait}");
     let page = client
         .post(format!("{base}/login"))
@@ -225,7 +240,10 @@ async fn supervisors_see_delayed_users_and_a_disabled_users_session_stops_at_onc
         .text()
         .await
         .unwrap();
-    assert!(banner.contains("delayed after repeated failed sign-ins: amy"), "{banner}");
+    assert!(
+        banner.contains("delayed after repeated failed sign-ins: amy"),
+        "{banner}"
+    );
     let audit = center.store.audit(10).await.unwrap();
     assert_eq!(audit[0].action, "login.throttled");
 
@@ -283,7 +301,11 @@ async fn an_api_key_dies_with_the_enrolment_it_was_made_for() {
     assert!(center.store.api_keys(None).await.unwrap().is_empty());
     let audit = center.store.audit(10).await.unwrap();
     assert_eq!(
-        (audit[0].actor.as_str(), audit[0].action.as_str(), audit[0].subject.as_str()),
+        (
+            audit[0].actor.as_str(),
+            audit[0].action.as_str(),
+            audit[0].subject.as_str()
+        ),
         ("admin:ada", "account.delete", "4F39")
     );
     center.server.stop().await.unwrap();

@@ -7,7 +7,9 @@ mod common;
 use watchpost_core::Account;
 use watchpost_core::account::{Monitoring, Premises, Responder};
 use watchpost_core::password::{HashCost, VerbalPassword};
-use watchpost_store::{ApiKeyRecord, AuditEntry, PgStore, Role, SessionRecord, SqliteStore, Store, User};
+use watchpost_store::{
+    ApiKeyRecord, AuditEntry, PgStore, Role, SessionRecord, SqliteStore, Store, User,
+};
 
 fn user(name: &str, role: Role) -> User {
     User {
@@ -122,7 +124,10 @@ async fn disabling_a_user_and_ending_sessions(store: &dyn Store) {
     store.put_user(&user("ann", Role::Agent)).await.unwrap();
     store.put_user(&user("bob", Role::Agent)).await.unwrap();
     for (hash, name) in [("h1", "ann"), ("h2", "ann"), ("h3", "bob")] {
-        store.put_session(&session(hash, name, 50_000)).await.unwrap();
+        store
+            .put_session(&session(hash, name, 50_000))
+            .await
+            .unwrap();
     }
     let mut ann = store.user("ann").await.unwrap().unwrap();
     assert!(!ann.disabled);
@@ -163,8 +168,14 @@ async fn keys_are_listed_revoked_and_die_with_their_account(store: &dyn Store) {
             .unwrap();
     }
     let hashes = |keys: Vec<ApiKeyRecord>| keys.into_iter().map(|k| k.key_hash).collect::<Vec<_>>();
-    assert_eq!(hashes(store.api_keys(None).await.unwrap()), ["k1", "k2", "k3"]);
-    assert_eq!(hashes(store.api_keys(Some("4F39")).await.unwrap()), ["k1", "k2"]);
+    assert_eq!(
+        hashes(store.api_keys(None).await.unwrap()),
+        ["k1", "k2", "k3"]
+    );
+    assert_eq!(
+        hashes(store.api_keys(Some("4F39")).await.unwrap()),
+        ["k1", "k2"]
+    );
     assert!(store.delete_api_key("k2").await.unwrap());
     assert!(!store.delete_api_key("k2").await.unwrap());
     assert_eq!(store.api_key("k2").await.unwrap(), None);
@@ -190,7 +201,11 @@ async fn keys_are_listed_revoked_and_die_with_their_account_on_postgres() {
 }
 
 async fn the_audit_trail_is_kept_newest_first(store: &dyn Store) {
-    for (at, action) in [(10, "user.disable"), (30, "key.revoke"), (20, "user.enable")] {
+    for (at, action) in [
+        (10, "user.disable"),
+        (30, "key.revoke"),
+        (20, "user.enable"),
+    ] {
         store
             .put_audit(&AuditEntry {
                 at,

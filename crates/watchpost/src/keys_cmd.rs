@@ -45,9 +45,15 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
                 Ok(key) => {
                     let id = watchpost_server::auth::key_id(&key);
                     let account = account.to_ascii_uppercase();
-                    auth.audit(&actor(), "key.add", &id, &format!("account {account} ({label})"), now)
-                        .await
-                        .map_err(|e| database::named(db.path(), e))?;
+                    auth.audit(
+                        &actor(),
+                        "key.add",
+                        &id,
+                        &format!("account {account} ({label})"),
+                        now,
+                    )
+                    .await
+                    .map_err(|e| database::named(db.path(), e))?;
                     err!(
                         "API key {id} for account {account}: shown this once, keep it now \
                          (send it as Authorization: Bearer <key>)"

@@ -154,7 +154,10 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
         }
         UsersCommand::List { db } => {
             let store = database::open_existing(&db.db).await?;
-            let users = store.users().await.map_err(|e| database::named(&db.db, e))?;
+            let users = store
+                .users()
+                .await
+                .map_err(|e| database::named(&db.db, e))?;
             if users.is_empty() {
                 out!("no users in {}", watchpost_store::printable(&db.db));
             }
@@ -188,7 +191,10 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
             let auth = Auth::new(database::open_existing(&db.db).await?);
             match auth.set_password(&name, &password, &actor(), now).await {
                 Ok(user) => {
-                    out!("user {} has a new password; their sessions have ended", user.name);
+                    out!(
+                        "user {} has a new password; their sessions have ended",
+                        user.name
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => refused(&db.db, e),

@@ -18,13 +18,19 @@ fn users_and_keys_are_revoked_and_every_change_is_audited() {
         all.extend(["--db", db_arg]);
         cli(&all, stdin)
     };
-    as_user(&["users", "add", "amy", "--role", "agent"], "correct horse\n");
+    as_user(
+        &["users", "add", "amy", "--role", "agent"],
+        "correct horse\n",
+    );
     let key = as_user(&["keys", "add", "--account", "4f39", "--label", "door"], "");
     let key = key.trim();
     let listed = as_user(&["keys", "list", "--account", "4F39"], "");
     let id = listed.split_whitespace().next().unwrap().to_string();
     assert_eq!(id.len(), 12, "{listed}");
-    assert!(listed.contains("4F39") && listed.contains("door"), "{listed}");
+    assert!(
+        listed.contains("4F39") && listed.contains("door"),
+        "{listed}"
+    );
     assert!(!listed.contains(key), "{listed}");
     assert!(as_user(&["keys", "revoke", &id], "").contains("revoked"));
     assert_eq!(as_user(&["keys", "list"], "").trim(), "no API keys");

@@ -168,9 +168,9 @@ pub async fn put(
         .await
         .map_err(ApiError::from)?
         .map_err(|reason| match reason.split_once(": ") {
-                Some((field, why)) => ApiError::field(field, why),
-                None => ApiError::field("account", reason),
-            })?;
+            Some((field, why)) => ApiError::field(field, why),
+            None => ApiError::field("account", reason),
+        })?;
     state.store.put_account(&account).await?;
     let status = if existed {
         StatusCode::OK

@@ -5,12 +5,12 @@
 use super::body::Body;
 use super::caller::{bearer, session_cookie};
 use super::{ApiError, ApiState};
-use crate::console::clear_cookie;
 use crate::auth::AuthError;
+use crate::console::clear_cookie;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;

@@ -52,7 +52,11 @@ impl Auth {
         } else {
             String::new()
         };
-        let action = if disabled { "user.disable" } else { "user.enable" };
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
         self.audit(actor, action, name, &detail, now).await?;
         Ok(user)
     }
@@ -83,7 +87,12 @@ impl Auth {
     }
 
     /// Ends every session of a user ("sign out everywhere"); returns how many there were.
-    pub async fn end_sessions(&self, name: &str, actor: &str, now: Millis) -> Result<u64, AuthError> {
+    pub async fn end_sessions(
+        &self,
+        name: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<u64, AuthError> {
         self.existing(name).await?;
         let ended = self.store.end_sessions(name).await?;
         let detail = format!("{ended} session(s) ended");

@@ -98,19 +98,28 @@ impl Auth {
         now: Millis,
     ) -> Result<KeyInfo, AuthError> {
         let id = id.to_ascii_lowercase();
-        let invalid = |reason: String| AuthError::Invalid { field: "id", reason };
+        let invalid = |reason: String| AuthError::Invalid {
+            field: "id",
+            reason,
+        };
         if id.len() < MIN_ID_DIGITS || !id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(invalid(format!(
                 "{id:?} is not a key id (at least {MIN_ID_DIGITS} hex digits, as `keys list` shows)"
             )));
         }
         let keys = self.store.api_keys(None).await?;
-        let matching: Vec<&ApiKeyRecord> =
-            keys.iter().filter(|k| k.key_hash.starts_with(&id)).collect();
+        let matching: Vec<&ApiKeyRecord> = keys
+            .iter()
+            .filter(|k| k.key_hash.starts_with(&id))
+            .collect();
         let key = match matching[..] {
             [key] => key,
             [] => return Err(invalid(format!("no key has the id {id}"))),
-            _ => return Err(invalid(format!("{id} names several keys: give more digits"))),
+            _ => {
+                return Err(invalid(format!(
+                    "{id} names several keys: give more digits"
+                )));
+            }
         };
         self.store.delete_api_key(&key.key_hash).await?;
         let info = KeyInfo::from(key);

@@ -154,7 +154,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let refused = gate.run(|| 8).await.unwrap_err();
-        assert!(matches!(refused, AuthError::Busy { retry_after_s: 3 }), "{refused}");
+        assert!(
+            matches!(refused, AuthError::Busy { retry_after_s: 3 }),
+            "{refused}"
+        );
         for _ in 0..2 {
             release.send(()).unwrap();
         }

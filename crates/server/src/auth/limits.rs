@@ -26,16 +26,9 @@ impl Default for RateConfig {
     }
 }
 
-type Keyed = RateLimiter<
-    IpAddr,
-    governor::state::keyed::DefaultKeyedStateStore<IpAddr>,
-    DefaultClock,
->;
-type Direct = RateLimiter<
-    governor::state::NotKeyed,
-    governor::state::InMemoryState,
-    DefaultClock,
->;
+type Keyed =
+    RateLimiter<IpAddr, governor::state::keyed::DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+type Direct = RateLimiter<governor::state::NotKeyed, governor::state::InMemoryState, DefaultClock>;
 
 /// Above this many remembered addresses, those whose bucket is full again are forgotten.
 const ADDRESSES_KEPT: usize = 10_000;

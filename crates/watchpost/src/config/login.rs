@@ -20,7 +20,13 @@ pub struct LoginTable {
 }
 
 /// One count, checked: 1 to `max`. The error names `login.<key>`.
-fn count(key: &str, value: Option<u32>, default: usize, min: u32, max: u32) -> Result<usize, String> {
+fn count(
+    key: &str,
+    value: Option<u32>,
+    default: usize,
+    min: u32,
+    max: u32,
+) -> Result<usize, String> {
     match value {
         None => Ok(default),
         Some(n) if (min..=max).contains(&n) => Ok(n as usize),
