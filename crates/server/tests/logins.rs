@@ -247,14 +247,30 @@ async fn supervisors_see_delayed_users_and_a_disabled_users_session_stops_at_onc
     let audit = center.store.audit(10).await.unwrap();
     assert_eq!(audit[0].action, "login.throttled");
 
-    // Amy's session (opened before) still works, until she is disabled.
+    // Amy's session (opened before) still works, until she is disabled; her open event
+    // stream ends too.
     assert_eq!(amy.get("/api/alarms").await.0, StatusCode::OK);
+    let mut events = client
+        .get(format!("{}/api/events", center.base))
+        .bearer_auth(&amy.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
     center
         .auth
         .set_disabled("amy", true, "cli:test", common::now())
         .await
         .unwrap();
     assert_eq!(amy.get("/api/alarms").await.0, StatusCode::UNAUTHORIZED);
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while events.chunk().await.unwrap().is_some() {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the disabled user's event stream is still open"
+    );
     center.server.stop().await.unwrap();
 }
 
