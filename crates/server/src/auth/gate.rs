@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The gate's size. `Default`: one worker per core, a queue of 8 per worker, retry after 1 s.
+/// The gate's size. `Default`: one worker per core but one (at least one), so that a flood of
+/// sign-ins always leaves a core to the receivers; a queue of 8 per worker; retry after 1 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GateConfig {
     /// Password checks that run at once (≥ 1).
@@ -23,7 +24,8 @@ pub struct GateConfig {
 
 impl Default for GateConfig {
     fn default() -> Self {
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = cores.saturating_sub(1).max(1);
         GateConfig {
             workers,
             queue: 8 * workers,

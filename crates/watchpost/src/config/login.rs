@@ -9,7 +9,8 @@ use watchpost_server::auth::{GateConfig, LoginConfig, RateConfig};
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginTable {
-    /// Password checks (argon2, 19 MiB each) that run at once; default: the number of cores.
+    /// Password checks (argon2, 19 MiB each) that run at once; default: the number of cores
+    /// less one (at least 1).
     pub hash_workers: Option<u32>,
     /// Checks that may wait for a worker; default: 8 per worker.
     pub hash_queue: Option<u32>,
