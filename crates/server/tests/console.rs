@@ -120,7 +120,10 @@ async fn an_agent_works_an_alarm_in_the_console() {
         .post("/login", &[("name", "amy"), ("password", "nope")], false)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(refused.contains("Sign-in refused: wrong user name or password"), "{refused}");
+    assert!(
+        refused.contains("Sign-in refused: wrong user name or password"),
+        "{refused}"
+    );
 
     // After five failures in a row the next attempt must wait, even with the right password;
     // the form says what it says to every refusal (issue 13, item 3).

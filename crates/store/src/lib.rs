@@ -332,6 +332,9 @@ pub struct ApiKeyRecord {
     pub account: String,
     pub label: String,
     pub created_at: Millis,
+    /// When it was last used, to the hour (`Store::touch_api_key`); `None`: not yet.
+    #[serde(default)]
+    pub last_used: Option<Millis>,
 }
 
 /// One line of the audit trail: who changed who may do what, to whom, when.
@@ -444,6 +447,8 @@ pub trait Store: Send + Sync {
     async fn api_key(&self, key_hash: &str) -> Result<Option<String>>;
     /// The API keys (hashes, never keys) of one account or of all, by account then age.
     async fn api_keys(&self, account: Option<&str>) -> Result<Vec<ApiKeyRecord>>;
+    /// Records that a key was used at `at`.
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()>;
     /// Revokes a key by its hash; false when there was none.
     async fn delete_api_key(&self, key_hash: &str) -> Result<bool>;
 

@@ -808,8 +808,18 @@ impl Store for PgStore {
             account: r.get("account"),
             label: r.get("label"),
             created_at: r.get("created_at"),
+            last_used: r.get("last_used"),
         })
         .collect())
+    }
+
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used = $1 WHERE key_hash = $2")
+            .bind(at)
+            .bind(key_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn delete_api_key(&self, key_hash: &str) -> Result<bool> {

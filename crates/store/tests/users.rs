@@ -163,6 +163,7 @@ async fn keys_are_listed_revoked_and_die_with_their_account(store: &dyn Store) {
                 account: number.into(),
                 label: format!("key {hash}"),
                 created_at: at,
+                last_used: None,
             })
             .await
             .unwrap();
@@ -176,6 +177,9 @@ async fn keys_are_listed_revoked_and_die_with_their_account(store: &dyn Store) {
         hashes(store.api_keys(Some("4F39")).await.unwrap()),
         ["k1", "k2"]
     );
+    store.touch_api_key("k1", 99).await.unwrap();
+    let keys = store.api_keys(Some("4F39")).await.unwrap();
+    assert_eq!((keys[0].last_used, keys[1].last_used), (Some(99), None));
     assert!(store.delete_api_key("k2").await.unwrap());
     assert!(!store.delete_api_key("k2").await.unwrap());
     assert_eq!(store.api_key("k2").await.unwrap(), None);
@@ -324,6 +328,7 @@ async fn api_keys_name_their_account_and_survive_a_reimport(store: &dyn Store) {
         account: "4F39".into(),
         label: "front door app".into(),
         created_at: 7,
+        last_used: None,
     };
     store.put_api_key(&key).await.unwrap();
     assert!(store.put_api_key(&key).await.is_err(), "a hash is unique");

@@ -76,8 +76,9 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<ExitCode> {
                         out!("no API keys");
                     }
                     for k in keys {
+                        let used = k.last_used.map_or("never".to_string(), time);
                         out!(
-                            "{}  {:<12} made {}  {}",
+                            "{}  {:<12} made {}  last used {used}  {}",
                             k.id,
                             k.account,
                             time(k.created_at),

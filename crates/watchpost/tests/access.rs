@@ -32,6 +32,7 @@ fn users_and_keys_are_revoked_and_every_change_is_audited() {
         "{listed}"
     );
     assert!(!listed.contains(key), "{listed}");
+    assert!(listed.contains("last used never"), "{listed}");
     assert!(as_user(&["keys", "revoke", &id], "").contains("revoked"));
     assert_eq!(as_user(&["keys", "list"], "").trim(), "no API keys");
 

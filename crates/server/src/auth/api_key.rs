@@ -30,17 +30,53 @@ impl Auth {
                 account: account.to_string(),
                 label: label.to_string(),
                 created_at: now,
+                last_used: None,
             })
             .await?;
         Ok(key)
     }
 
     /// The account a key speaks for; `None` for a key never issued (or not shaped like one).
-    pub async fn account_for_key(&self, key: &str) -> Result<Option<String>, AuthError> {
+    /// Records the use at `now`, at most once an hour per key (a write per signal would slow
+    /// the intake down), for `keys list`.
+    pub async fn account_for_key(
+        &self,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<String>, AuthError> {
         if !is_api_key(key) {
             return Ok(None);
         }
-        Ok(self.store.api_key(&sha256_hex(key)).await?)
+        let hash = sha256_hex(key);
+        let account = self.store.api_key(&hash).await?;
+        if account.is_some() && self.key_uses.due(&hash, now) {
+            self.store.touch_api_key(&hash, now).await?;
+        }
+        Ok(account)
+    }
+}
+
+/// When this node last wrote each key's use, so that it writes at most once an hour per key.
+#[derive(Default)]
+pub(super) struct KeyUses(std::sync::Mutex<std::collections::HashMap<String, Millis>>);
+
+/// How often a key's use is written.
+const USE_EVERY: Millis = 3_600_000;
+/// Keys remembered at most; past that the memory starts again (a few extra writes).
+const USES_KEPT: usize = 10_000;
+
+impl KeyUses {
+    /// Whether the use of `hash` at `now` should be written (and notes that it will be).
+    fn due(&self, hash: &str, now: Millis) -> bool {
+        let mut uses = self.0.lock().expect("key uses lock");
+        if uses.get(hash).is_some_and(|at| now - at < USE_EVERY) {
+            return false;
+        }
+        if uses.len() >= USES_KEPT {
+            uses.clear();
+        }
+        uses.insert(hash.to_string(), now);
+        true
     }
 }
 
@@ -52,6 +88,8 @@ pub struct KeyInfo {
     pub account: String,
     pub label: String,
     pub created_at: Millis,
+    /// When it was last used, to the hour; `None`: not yet.
+    pub last_used: Option<Millis>,
 }
 
 /// The id `keys list` shows for `key`: the first 12 hex digits of its SHA-256.
@@ -71,6 +109,7 @@ impl From<&ApiKeyRecord> for KeyInfo {
             account: k.account.clone(),
             label: k.label.clone(),
             created_at: k.created_at,
+            last_used: k.last_used,
         }
     }
 }

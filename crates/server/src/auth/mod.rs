@@ -55,6 +55,7 @@ pub struct Auth {
     gate: Arc<Gate>,
     limits: Arc<limits::Limits>,
     ghosts: Arc<login::Ghosts>,
+    key_uses: Arc<api_key::KeyUses>,
 }
 
 impl Auth {
@@ -76,6 +77,7 @@ impl Auth {
             gate: Arc::new(Gate::new(login.gate)),
             limits: Arc::new(limits::Limits::new(login.rates)),
             ghosts: Arc::default(),
+            key_uses: Arc::default(),
         }
     }
 

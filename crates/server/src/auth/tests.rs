@@ -429,9 +429,9 @@ async fn keys_are_listed_without_secrets_and_revoked_by_id() {
         .await
         .unwrap();
     assert_eq!(revoked.account, "4F39");
-    assert_eq!(f.auth.account_for_key(&key).await.unwrap(), None);
+    assert_eq!(f.auth.account_for_key(&key, T0).await.unwrap(), None);
     assert_eq!(
-        f.auth.account_for_key(&other).await.unwrap().as_deref(),
+        f.auth.account_for_key(&other, T0).await.unwrap().as_deref(),
         Some("5000")
     );
     let audit = f.auth.store().audit(1).await.unwrap();
@@ -439,6 +439,13 @@ async fn keys_are_listed_without_secrets_and_revoked_by_id() {
         (audit[0].action.as_str(), audit[0].subject.as_str()),
         ("key.revoke", keys[0].id.as_str())
     );
+    // A key's use is written when first seen, then at most once an hour.
+    let used = |auth: Auth| async move { auth.api_keys(Some("5000")).await.unwrap()[0].last_used };
+    assert_eq!(used(f.auth.clone()).await, Some(T0));
+    f.auth.account_for_key(&other, T0 + MINUTE).await.unwrap();
+    assert_eq!(used(f.auth.clone()).await, Some(T0));
+    f.auth.account_for_key(&other, T0 + HOUR).await.unwrap();
+    assert_eq!(used(f.auth.clone()).await, Some(T0 + HOUR));
 }
 
 #[tokio::test]
@@ -536,7 +543,7 @@ async fn api_keys_round_trip_and_unknown_keys_speak_for_nobody() {
     assert!(key.starts_with("wp_") && key.len() == 67, "{key}");
     assert!(key[3..].bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!(
-        f.auth.account_for_key(&key).await.unwrap().as_deref(),
+        f.auth.account_for_key(&key, T0).await.unwrap().as_deref(),
         Some("4F39")
     );
     let other = f.auth.issue_api_key("4F39", "", T0).await.unwrap();
@@ -545,7 +552,11 @@ async fn api_keys_round_trip_and_unknown_keys_speak_for_nobody() {
     assert!(f.auth.store().api_key(&key).await.unwrap().is_none());
     let unknown = format!("wp_{}", "0".repeat(64));
     for key in [unknown.as_str(), "", "wp_", &key[3..], &key.to_uppercase()] {
-        assert_eq!(f.auth.account_for_key(key).await.unwrap(), None, "{key:?}");
+        assert_eq!(
+            f.auth.account_for_key(key, T0).await.unwrap(),
+            None,
+            "{key:?}"
+        );
     }
 }
 
@@ -563,7 +574,7 @@ async fn a_key_asked_for_in_lower_case_speaks_for_the_canonical_number() {
     f.auth.store().put_account(&account("4F39")).await.unwrap();
     let key = f.auth.issue_api_key("4f39", "", T0).await.unwrap();
     assert_eq!(
-        f.auth.account_for_key(&key).await.unwrap().as_deref(),
+        f.auth.account_for_key(&key, T0).await.unwrap().as_deref(),
         Some("4F39")
     );
     let e = f.auth.issue_api_key("4F-39", "", T0).await.unwrap_err();

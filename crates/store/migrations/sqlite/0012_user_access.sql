@@ -7,6 +7,10 @@
 
 ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;
 
+-- When an API key was last used (ms; NULL: never since this column came), written at most
+-- once an hour per key so that signals do not each cost a write.
+ALTER TABLE api_keys ADD COLUMN last_used BIGINT;
+
 CREATE TABLE audit (
     id          INTEGER PRIMARY KEY,
     at          BIGINT NOT NULL,
