@@ -126,6 +126,10 @@ impl Auth {
         password: &str,
         now: Millis,
     ) -> Result<Session, AuthError> {
+        // No user can have a longer name: refused before anything is kept or hashed for it.
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(AuthError::InvalidCredentials);
+        }
         let turn = self.gate.enter().await?;
         let password = password.to_string();
         let Some(user) = self.store.user(name).await? else {

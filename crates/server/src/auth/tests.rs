@@ -184,6 +184,13 @@ async fn unknown_names_wait_exactly_as_real_ones() {
     assert_eq!(ann.locked_until, Some(T0 + 5 + 2_000));
     // Inside the wait neither is hashed: a dummy hash made now would show in the timing.
     assert!(!f.auth.ghosts.claim("nobody", T0 + 6, &f.auth.policy));
+    // A name no user can have is not even remembered.
+    let long = "x".repeat(10_000);
+    for _ in 0..6 {
+        let e = f.auth.login(&long, "nope nope", T0).await.unwrap_err();
+        assert!(matches!(e, AuthError::InvalidCredentials), "{e}");
+    }
+    assert!(f.auth.ghosts.claim(&long, T0, &f.auth.policy));
     assert!(
         f.auth
             .ghosts
