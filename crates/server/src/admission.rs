@@ -3,12 +3,12 @@
 //! being handled at once. A datagram refused here gets no reply at all (docs/wire.md, "What
 //! gets an answer"): an answer to a flood would make the center an amplifier.
 
+use crate::listen::LogLimit;
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use crate::listen::LogLimit;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

@@ -102,6 +102,11 @@ pub struct Unattended {
     /// Accounts whose verbal password has been wrong at least `guessing::ALERT_MISSES` times
     /// within `guessing::WINDOW_MS`, across alarms (someone may be guessing it).
     pub guessed_passwords: Vec<crate::guessing::Guessed>,
+    /// How many users must wait before their next sign-in attempt (repeated failures: someone
+    /// forgot their password, or someone is guessing it; `watchpost users unlock` lifts it).
+    pub throttled: usize,
+    /// Those users' names.
+    pub throttled_users: Vec<String>,
 }
 
 /// The unattended alarms among `alarms` at `now`, in the order given.
@@ -125,6 +130,16 @@ pub fn unattended(alarms: &[(AlarmId, Alarm)], config: &ConsoleConfig, now: Mill
     found.untaken = found.untaken_alarms.len();
     found.idle = found.idle_alarms.len();
     found
+}
+
+/// Adds to `found` the users among `users` whose next sign-in attempt must wait at `now`.
+pub fn throttled(found: &mut Unattended, users: &[watchpost_store::User], now: Millis) {
+    found.throttled_users = users
+        .iter()
+        .filter(|u| u.locked_until.is_some_and(|until| until > now))
+        .map(|u| u.name.clone())
+        .collect();
+    found.throttled = found.throttled_users.len();
 }
 
 /// Adds to `found` the open unknown-account items among `items` that have waited past their

@@ -151,6 +151,7 @@ pub async fn prepare<S: Store + ?Sized>(store: &S, now: Millis) -> Result<usize,
             password_hash: crate::auth::hash_user_password(PASSWORD),
             failed_logins: 0,
             locked_until: None,
+            disabled: false,
             created_at: now,
             phone: None,
         })

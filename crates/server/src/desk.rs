@@ -208,6 +208,8 @@ pub async fn check_password(
         .account(&number)
         .await?
         .ok_or_else(|| ApiError::not_found("the alarm's account is no longer enrolled"))?;
+    // A turn at the hashing gate first: refused for a busy center, the check spends nothing.
+    let turn = state.auth.gate().enter().await.map_err(ApiError::from)?;
     let check = watchpost_store::PasswordCheck {
         account: number.clone(),
         alarm: id,
@@ -220,10 +222,11 @@ pub async fn check_password(
         .reserve_password_check(&check, crate::guessing::LIMIT)
         .await?;
     let row = crate::guessing::granted(reservation, &number, now)?;
-    // Argon2 is slow on purpose; keep it off the async workers.
-    let matched = tokio::task::spawn_blocking(move || account.verbal_password.matches(&said))
+    // Argon2 is slow on purpose: off the async workers, within the gate's turn.
+    let matched = turn
+        .run(move || account.verbal_password.matches(&said))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     state.store.settle_password_check(row, matched).await?;
     let input = Input::PasswordChecked { call, matched };
     send(state, agent, id, input).await?;

@@ -51,6 +51,8 @@ pub struct Config {
     pub secrets: crate::secrets::SecretsConfig,
     /// The listeners' connection caps and timeouts, and HTTP's TLS identity.
     pub listen: crate::listen::ListenConfig,
+    /// How sign-ins are bounded: the password-hashing gate and the rate limits.
+    pub login: crate::auth::LoginConfig,
 }
 
 #[derive(Debug, Error)]
@@ -225,6 +227,7 @@ impl Server {
         ));
         let http_addr = match config.http {
             Some(addr) => {
+                crate::auth::return_freed_hash_memory();
                 let listener = crate::listen::bind(addr).map_err(|e| ServerError::Bind(addr, e))?;
                 let local = listener
                     .local_addr()
@@ -235,7 +238,11 @@ impl Server {
                     board: board.clone(),
                     commands: commands.clone(),
                     intake: intake_handle.clone(),
-                    auth: Arc::new(crate::auth::Auth::new(store.clone())),
+                    auth: Arc::new(crate::auth::Auth::configured(
+                        store.clone(),
+                        crate::auth::Policy::default(),
+                        config.login,
+                    )),
                     recordings: recordings.clone(),
                     lines: lines.clone(),
                     timezone: config.timezone,

@@ -324,7 +324,7 @@ async fn unattended_alarms_alert_the_supervisors() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         none,
-        json!({"untaken": 0, "idle": 0, "untaken_alarms": [], "idle_alarms": [], "unresolved": 0, "unresolved_items": [], "guessed_passwords": []})
+        json!({"untaken": 0, "idle": 0, "untaken_alarms": [], "idle_alarms": [], "unresolved": 0, "unresolved_items": [], "guessed_passwords": [], "throttled": 0, "throttled_users": []})
     );
 
     let id = signal(&center, &key, "BA003").await;
@@ -332,7 +332,7 @@ async fn unattended_alarms_alert_the_supervisors() {
     let (_, found) = amy.api.get("/api/attention").await;
     assert_eq!(
         found,
-        json!({"untaken": 1, "idle": 0, "untaken_alarms": [id], "idle_alarms": [], "unresolved": 0, "unresolved_items": [], "guessed_passwords": []})
+        json!({"untaken": 1, "idle": 0, "untaken_alarms": [id], "idle_alarms": [], "unresolved": 0, "unresolved_items": [], "guessed_passwords": [], "throttled": 0, "throttled_users": []})
     );
     // The banner: for supervisors, on every page (it is loaded by each page's shell).
     let (_, banner) = sue.page("/console/unattended").await;
@@ -383,7 +383,7 @@ async fn unattended_alarms_alert_the_supervisors() {
     let (_, found) = amy.api.get("/api/attention").await;
     assert_eq!(
         found,
-        json!({"untaken": 0, "idle": 1, "untaken_alarms": [], "idle_alarms": [id], "unresolved": 0, "unresolved_items": [], "guessed_passwords": []})
+        json!({"untaken": 0, "idle": 1, "untaken_alarms": [], "idle_alarms": [id], "unresolved": 0, "unresolved_items": [], "guessed_passwords": [], "throttled": 0, "throttled_users": []})
     );
     center.server.stop().await.unwrap();
 }

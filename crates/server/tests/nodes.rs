@@ -70,6 +70,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         console: Default::default(),
         secrets: Default::default(),
         listen: Default::default(),
+        login: Default::default(),
     })
     .await
     .unwrap();

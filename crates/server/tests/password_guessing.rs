@@ -291,20 +291,9 @@ async fn the_limit_is_shared_by_every_node_on_postgres() {
         let url = db.url().to_string();
         async move {
             watchpost_server::Server::start(watchpost_server::Config {
-                db: url.clone(),
                 node: watchpost_server::NodeConfig::new(name, &url),
-                dc09: "127.0.0.1:0".parse().unwrap(),
                 http: Some("127.0.0.1:0".parse().unwrap()),
-                window: watchpost_wire::Window::default(),
-                settings: Default::default(),
-                timezone: chrono_tz::Tz::UTC,
-                recordings: watchpost_server::RecordingsConfig::beside(&url),
-                region: watchpost_server::phone::Region::US,
-                resolution_codes: Default::default(),
-                console: Default::default(),
-                limits: Default::default(),
-                secrets: common::test_master_key(),
-                listen: Default::default(),
+                ..common::config(&url)
             })
             .await
             .unwrap()

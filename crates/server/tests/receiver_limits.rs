@@ -10,11 +10,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
-use watchpost_core::Settings;
 use watchpost_server::{Config, Rate, ReceiverLimits, Server};
 use watchpost_wire::{
-    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, Window, encode_frame,
-    parse_frame,
+    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
 };
 
 /// Well within any test: a reply not there by then is not coming.
@@ -60,20 +58,8 @@ async fn start(limits: ReceiverLimits) -> (Server, tempfile::TempDir) {
     store.put_accounts(&[common::account()]).await.unwrap();
     drop(store);
     let server = Server::start(Config {
-        db: db.clone(),
-        node: watchpost_server::NodeConfig::new("test", &db),
-        dc09: "127.0.0.1:0".parse().unwrap(),
-        http: None,
-        window: Window::default(),
-        settings: Settings::default(),
-        timezone: chrono_tz::Tz::UTC,
-        recordings: watchpost_server::RecordingsConfig::beside(&db),
-        region: watchpost_server::phone::Region::US,
-        resolution_codes: Default::default(),
-        console: Default::default(),
         limits,
-        secrets: common::test_master_key(),
-        listen: Default::default(),
+        ..common::config(&db)
     })
     .await
     .unwrap();

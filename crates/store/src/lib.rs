@@ -291,8 +291,12 @@ pub struct User {
     pub password_hash: String,
     /// Consecutive failed sign-ins since the last success or the last lock.
     pub failed_logins: u32,
-    /// Signing in is refused before this time (it may be in the past: then it is over).
+    /// The next sign-in attempt may not be made before this time (it may be in the past:
+    /// then it is over). Set by `Store::claim_login_attempt` once attempts pile up.
     pub locked_until: Option<Millis>,
+    /// A disabled user cannot sign in, and their sessions stop working.
+    #[serde(default)]
+    pub disabled: bool,
     pub created_at: Millis,
     /// The agent's phone: a SIP URI (`sip:amy@10.0.0.21:5060`) the center calls to connect
     /// the agent to a contact when it places the call itself (README, "Telephony").
@@ -307,6 +311,7 @@ impl fmt::Debug for User {
             .field("password_hash", &"<hidden>")
             .field("failed_logins", &self.failed_logins)
             .field("locked_until", &self.locked_until)
+            .field("disabled", &self.disabled)
             .field("created_at", &self.created_at)
             .finish()
     }
@@ -330,6 +335,24 @@ pub struct ApiKeyRecord {
     pub account: String,
     pub label: String,
     pub created_at: Millis,
+    /// When it was last used, to the hour (`Store::touch_api_key`); `None`: not yet.
+    #[serde(default)]
+    pub last_used: Option<Millis>,
+}
+
+/// One line of the audit trail: who changed who may do what, to whom, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// ms since the epoch.
+    pub at: Millis,
+    /// `cli:<os user>`, `admin:<name>`, or `login` for what the sign-in rules did.
+    pub actor: String,
+    /// `user.disable`, `key.revoke`, `login.throttled`...
+    pub action: String,
+    /// The user name, account number or key id acted on.
+    pub subject: String,
+    /// In words; never a secret.
+    pub detail: String,
 }
 
 #[async_trait]
@@ -359,8 +382,9 @@ pub trait Store: Send + Sync {
     async fn enrolled_among(&self, numbers: &[String]) -> Result<Vec<String>>;
     /// The accounts with a contact at `phone` (E.164, compared exactly), in order.
     async fn accounts_with_phone(&self, phone: &str) -> Result<Vec<String>>;
-    /// Removes an account with its contacts and zones; false when there was none. Its
-    /// signals and alarms stay: the record is kept.
+    /// Removes an account with its contacts and zones, and revokes its API keys in the same
+    /// transaction (a key never outlives the enrolment it was made for); false when there was
+    /// none. Its signals and alarms stay: the record is kept.
     async fn delete_account(&self, number: &str) -> Result<bool>;
     /// The most recent transmission of each of these accounts that has one.
     async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>>;
@@ -393,17 +417,23 @@ pub trait Store: Send + Sync {
     async fn user(&self, name: &str) -> Result<Option<User>>;
     /// Every user, by name.
     async fn users(&self) -> Result<Vec<User>>;
-    /// Counts one failed sign-in, atomically. The `limit`-th consecutive failure locks the user
-    /// until `lock_until` and starts the count again. Returns the user as it now is (`None`
-    /// when there is no such user).
-    async fn record_login_failure(
+    /// Claims one sign-in attempt for `name` before its password is checked, atomically: refused
+    /// (`None`) when the user does not exist or `now` is before their `locked_until`. Otherwise
+    /// `failed_logins` goes up by one and, from the `free`-th attempt on, the next attempt is
+    /// delayed: `locked_until = now + min(2^(failed_logins - free + 1) s, max_delay)` with the
+    /// count after the increment (ms). Returns the user as it now is. Parallel claims are
+    /// serialised, so at most one of them passes once the delay applies.
+    async fn claim_login_attempt(
         &self,
         name: &str,
-        limit: u32,
-        lock_until: Millis,
+        now: Millis,
+        free: u32,
+        max_delay: Millis,
     ) -> Result<Option<User>>;
-    /// After a successful sign-in: no failures, no lock.
+    /// After a successful sign-in, or `users unlock`: no failures, no delay.
     async fn reset_login_failures(&self, name: &str) -> Result<()>;
+    /// Ends every session of `name`; returns how many there were.
+    async fn end_sessions(&self, name: &str) -> Result<u64>;
 
     async fn put_session(&self, session: &SessionRecord) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>>;
@@ -421,6 +451,17 @@ pub trait Store: Send + Sync {
     async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
     /// The account an API key (by its hash) speaks for.
     async fn api_key(&self, key_hash: &str) -> Result<Option<String>>;
+    /// The API keys (hashes, never keys) of one account or of all, by account then age.
+    async fn api_keys(&self, account: Option<&str>) -> Result<Vec<ApiKeyRecord>>;
+    /// Records that a key was used at `at`.
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()>;
+    /// Revokes a key by its hash; false when there was none.
+    async fn delete_api_key(&self, key_hash: &str) -> Result<bool>;
+
+    /// Adds a line to the audit trail.
+    async fn put_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The most recent audit lines, newest first, at most `limit`.
+    async fn audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
 
     /// Lists a call recording whose file is already durable; replaces the row of the same
     /// alarm and call.

@@ -78,6 +78,7 @@ fn user_row(r: &PgRow) -> Result<User> {
         password_hash: r.get("password_hash"),
         failed_logins: int(r, "failed_logins")? as u32,
         locked_until: r.get("locked_until"),
+        disabled: r.get("disabled"),
         created_at: r.get("created_at"),
         phone: r.get("phone"),
     })
@@ -328,10 +329,16 @@ impl Store for PgStore {
     }
 
     async fn delete_account(&self, number: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM accounts WHERE number = $1")
             .bind(number)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM api_keys WHERE account = $1")
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -635,11 +642,11 @@ impl Store for PgStore {
         // An upsert, not a delete and insert: the user's sessions must not cascade away.
         sqlx::query(
             "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
-             created_at, phone) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             created_at, phone, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
              password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
              locked_until = excluded.locked_until, created_at = excluded.created_at, \
-             phone = excluded.phone",
+             phone = excluded.phone, disabled = excluded.disabled",
         )
         .bind(&u.name)
         .bind(u.role.as_str())
@@ -648,6 +655,7 @@ impl Store for PgStore {
         .bind(u.locked_until)
         .bind(u.created_at)
         .bind(&u.phone)
+        .bind(u.disabled)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -673,22 +681,27 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn record_login_failure(
+    async fn claim_login_attempt(
         &self,
         name: &str,
-        limit: u32,
-        lock_until: Millis,
+        now: Millis,
+        free: u32,
+        max_delay: Millis,
     ) -> Result<Option<User>> {
-        // One statement: it locks the row, so concurrent failures queue and are all counted.
-        // The right-hand sides all read the row as it was before the update.
+        // One statement: it locks the row, so concurrent claims queue, and each re-reads the
+        // row (and the WHERE) after the one before it commits. The shift is capped so that it
+        // cannot overflow; `max_delay` caps the delay itself.
         sqlx::query(
             "UPDATE users SET \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END, \
-             failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END \
-             WHERE name = $3 RETURNING *",
+             locked_until = CASE WHEN failed_logins + 1 >= $1 \
+                 THEN $2 + LEAST($3, 1000 * (1::BIGINT << LEAST(failed_logins + 2 - $1, 30)::INT)) \
+                 ELSE locked_until END, \
+             failed_logins = failed_logins + 1 \
+             WHERE name = $4 AND (locked_until IS NULL OR locked_until <= $2) RETURNING *",
         )
-        .bind(limit as i64)
-        .bind(lock_until)
+        .bind(i64::from(free))
+        .bind(now)
+        .bind(max_delay)
         .bind(name)
         .fetch_optional(&self.pool)
         .await?
@@ -703,6 +716,14 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn end_sessions(&self, name: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     async fn put_session(&self, s: &SessionRecord) -> Result<()> {
@@ -784,6 +805,75 @@ impl Store for PgStore {
                 .bind(key_hash)
                 .fetch_optional(&self.pool)
                 .await?,
+        )
+    }
+
+    async fn api_keys(&self, account: Option<&str>) -> Result<Vec<ApiKeyRecord>> {
+        Ok(sqlx::query(
+            "SELECT * FROM api_keys WHERE $1::TEXT IS NULL OR account = $1 \
+             ORDER BY account COLLATE \"C\", created_at, key_hash",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| ApiKeyRecord {
+            key_hash: r.get("key_hash"),
+            account: r.get("account"),
+            label: r.get("label"),
+            created_at: r.get("created_at"),
+            last_used: r.get("last_used"),
+        })
+        .collect())
+    }
+
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used = $1 WHERE key_hash = $2")
+            .bind(at)
+            .bind(key_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_api_key(&self, key_hash: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM api_keys WHERE key_hash = $1")
+            .bind(key_hash)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    async fn put_audit(&self, e: &crate::AuditEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.subject)
+        .bind(&e.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, limit: i64) -> Result<Vec<crate::AuditEntry>> {
+        Ok(
+            sqlx::query("SELECT * FROM audit ORDER BY at DESC, id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| crate::AuditEntry {
+                    at: r.get("at"),
+                    actor: r.get("actor"),
+                    action: r.get("action"),
+                    subject: r.get("subject"),
+                    detail: r.get("detail"),
+                })
+                .collect(),
         )
     }
 

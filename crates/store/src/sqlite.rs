@@ -71,6 +71,7 @@ fn user_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
         password_hash: r.get("password_hash"),
         failed_logins: r.get::<i64, _>("failed_logins") as u32,
         locked_until: r.get("locked_until"),
+        disabled: r.get("disabled"),
         created_at: r.get("created_at"),
         phone: r.get("phone"),
     })
@@ -278,10 +279,16 @@ impl Store for SqliteStore {
     }
 
     async fn delete_account(&self, number: &str) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM accounts WHERE number = ?")
             .bind(number)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM api_keys WHERE account = ?")
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -576,11 +583,11 @@ impl Store for SqliteStore {
         // An upsert, not a delete and insert: the user's sessions must not cascade away.
         sqlx::query(
             "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
-             created_at, phone) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             created_at, phone, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
              password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
              locked_until = excluded.locked_until, created_at = excluded.created_at, \
-             phone = excluded.phone",
+             phone = excluded.phone, disabled = excluded.disabled",
         )
         .bind(&u.name)
         .bind(u.role.as_str())
@@ -589,6 +596,7 @@ impl Store for SqliteStore {
         .bind(u.locked_until)
         .bind(u.created_at)
         .bind(&u.phone)
+        .bind(u.disabled)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -613,23 +621,27 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn record_login_failure(
+    async fn claim_login_attempt(
         &self,
         name: &str,
-        limit: u32,
-        lock_until: Millis,
+        now: Millis,
+        free: u32,
+        max_delay: Millis,
     ) -> Result<Option<User>> {
-        // One statement on the one writer: concurrent failures are all counted. The right-hand
-        // sides all read the row as it was before the update.
+        // One statement on the one writer: concurrent claims are serialised, and the right-hand
+        // sides read the row as it was before the update. The shift is capped so that it
+        // cannot overflow; `max_delay` caps the delay itself.
         sqlx::query(
             "UPDATE users SET \
-             locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END, \
-             failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END \
-             WHERE name = ? RETURNING *",
+             locked_until = CASE WHEN failed_logins + 1 >= ?1 \
+                 THEN ?2 + MIN(?3, 1000 * (1 << MIN(failed_logins + 2 - ?1, 30))) \
+                 ELSE locked_until END, \
+             failed_logins = failed_logins + 1 \
+             WHERE name = ?4 AND (locked_until IS NULL OR locked_until <= ?2) RETURNING *",
         )
-        .bind(limit as i64)
-        .bind(lock_until)
-        .bind(limit as i64)
+        .bind(i64::from(free))
+        .bind(now)
+        .bind(max_delay)
         .bind(name)
         .fetch_optional(&self.writer)
         .await?
@@ -644,6 +656,14 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+
+    async fn end_sessions(&self, name: &str) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_name = ?")
+            .bind(name)
+            .execute(&self.writer)
+            .await?
+            .rows_affected())
     }
 
     async fn put_session(&self, s: &SessionRecord) -> Result<()> {
@@ -725,6 +745,75 @@ impl Store for SqliteStore {
                 .bind(key_hash)
                 .fetch_optional(&self.pool)
                 .await?,
+        )
+    }
+
+    async fn api_keys(&self, account: Option<&str>) -> Result<Vec<ApiKeyRecord>> {
+        Ok(sqlx::query(
+            "SELECT * FROM api_keys WHERE ?1 IS NULL OR account = ?1 \
+             ORDER BY account, created_at, key_hash",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| ApiKeyRecord {
+            key_hash: r.get("key_hash"),
+            account: r.get("account"),
+            label: r.get("label"),
+            created_at: r.get("created_at"),
+            last_used: r.get("last_used"),
+        })
+        .collect())
+    }
+
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used = ? WHERE key_hash = ?")
+            .bind(at)
+            .bind(key_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_api_key(&self, key_hash: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM api_keys WHERE key_hash = ?")
+            .bind(key_hash)
+            .execute(&self.writer)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    async fn put_audit(&self, e: &crate::AuditEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.subject)
+        .bind(&e.detail)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, limit: i64) -> Result<Vec<crate::AuditEntry>> {
+        Ok(
+            sqlx::query("SELECT * FROM audit ORDER BY at DESC, id DESC LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| crate::AuditEntry {
+                    at: r.get("at"),
+                    actor: r.get("actor"),
+                    action: r.get("action"),
+                    subject: r.get("subject"),
+                    detail: r.get("detail"),
+                })
+                .collect(),
         )
     }
 

@@ -7,7 +7,9 @@ mod common;
 use watchpost_core::Account;
 use watchpost_core::account::{Monitoring, Premises, Responder};
 use watchpost_core::password::{HashCost, VerbalPassword};
-use watchpost_store::{ApiKeyRecord, PgStore, Role, SessionRecord, SqliteStore, Store, User};
+use watchpost_store::{
+    ApiKeyRecord, AuditEntry, PgStore, Role, SessionRecord, SqliteStore, Store, User,
+};
 
 fn user(name: &str, role: Role) -> User {
     User {
@@ -16,6 +18,7 @@ fn user(name: &str, role: Role) -> User {
         password_hash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
         failed_logins: 0,
         locked_until: None,
+        disabled: false,
         created_at: 1_000,
         phone: None,
     }
@@ -87,37 +90,158 @@ async fn users_round_trip_and_survive_a_reconnect_on_postgres() {
 
 async fn failures_are_counted_and_the_limit_locks(store: &dyn Store) {
     store.put_user(&user("ann", Role::Agent)).await.unwrap();
-    for n in 1..=2 {
-        let ann = store
-            .record_login_failure("ann", 3, 500)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((ann.failed_logins, ann.locked_until), (n, None));
-    }
-    let ann = store
-        .record_login_failure("ann", 3, 500)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((ann.failed_logins, ann.locked_until), (0, Some(500)));
-    // The count starts again; the lock stays until the next lock or a reset.
-    let ann = store
-        .record_login_failure("ann", 3, 900)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((ann.failed_logins, ann.locked_until), (1, Some(500)));
+    let claim = |now| store.claim_login_attempt("ann", now, 3, 5_000);
+    let state = |u: Option<User>| u.map(|u| (u.failed_logins, u.locked_until));
+    assert_eq!(state(claim(100).await.unwrap()), Some((1, None)));
+    assert_eq!(state(claim(100).await.unwrap()), Some((2, None)));
+    // The third attempt is the last free one: the next must wait 2 s, then 4 s, then the cap.
+    assert_eq!(state(claim(100).await.unwrap()), Some((3, Some(2_100))));
+    assert_eq!(state(claim(2_099).await.unwrap()), None);
+    assert_eq!(state(claim(2_100).await.unwrap()), Some((4, Some(6_100))));
+    assert_eq!(state(claim(6_100).await.unwrap()), Some((5, Some(11_100))));
+    // A refused claim counts nothing.
+    let ann = store.user("ann").await.unwrap().unwrap();
+    assert_eq!((ann.failed_logins, ann.locked_until), (5, Some(11_100)));
     store.reset_login_failures("ann").await.unwrap();
     let ann = store.user("ann").await.unwrap().unwrap();
     assert_eq!((ann.failed_logins, ann.locked_until), (0, None));
+    assert_eq!(state(claim(11_000).await.unwrap()), Some((1, None)));
     assert!(
         store
-            .record_login_failure("bob", 3, 500)
+            .claim_login_attempt("bob", 100, 3, 5_000)
             .await
             .unwrap()
             .is_none()
     );
+    // Many failures in a row never overflow the delay.
+    let mut ann = user("ann", Role::Agent);
+    ann.failed_logins = 1_000;
+    store.put_user(&ann).await.unwrap();
+    assert_eq!(state(claim(100).await.unwrap()), Some((1_001, Some(5_100))));
+}
+
+async fn disabling_a_user_and_ending_sessions(store: &dyn Store) {
+    store.put_user(&user("ann", Role::Agent)).await.unwrap();
+    store.put_user(&user("bob", Role::Agent)).await.unwrap();
+    for (hash, name) in [("h1", "ann"), ("h2", "ann"), ("h3", "bob")] {
+        store
+            .put_session(&session(hash, name, 50_000))
+            .await
+            .unwrap();
+    }
+    let mut ann = store.user("ann").await.unwrap().unwrap();
+    assert!(!ann.disabled);
+    ann.disabled = true;
+    store.put_user(&ann).await.unwrap();
+    assert!(store.user("ann").await.unwrap().unwrap().disabled);
+    assert_eq!(store.end_sessions("ann").await.unwrap(), 2);
+    assert!(store.session("h1").await.unwrap().is_none());
+    assert!(store.session("h3").await.unwrap().is_some());
+    assert_eq!(store.end_sessions("ann").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn disabling_a_user_and_ending_sessions_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    disabling_a_user_and_ending_sessions(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn disabling_a_user_and_ending_sessions_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    disabling_a_user_and_ending_sessions(&store).await;
+}
+
+async fn keys_are_listed_revoked_and_die_with_their_account(store: &dyn Store) {
+    store.put_account(&account("4F39")).await.unwrap();
+    store.put_account(&account("5000")).await.unwrap();
+    for (hash, number, at) in [("k2", "4F39", 20), ("k1", "4F39", 10), ("k3", "5000", 5)] {
+        store
+            .put_api_key(&ApiKeyRecord {
+                key_hash: hash.into(),
+                account: number.into(),
+                label: format!("key {hash}"),
+                created_at: at,
+                last_used: None,
+            })
+            .await
+            .unwrap();
+    }
+    let hashes = |keys: Vec<ApiKeyRecord>| keys.into_iter().map(|k| k.key_hash).collect::<Vec<_>>();
+    assert_eq!(
+        hashes(store.api_keys(None).await.unwrap()),
+        ["k1", "k2", "k3"]
+    );
+    assert_eq!(
+        hashes(store.api_keys(Some("4F39")).await.unwrap()),
+        ["k1", "k2"]
+    );
+    store.touch_api_key("k1", 99).await.unwrap();
+    let keys = store.api_keys(Some("4F39")).await.unwrap();
+    assert_eq!((keys[0].last_used, keys[1].last_used), (Some(99), None));
+    assert!(store.delete_api_key("k2").await.unwrap());
+    assert!(!store.delete_api_key("k2").await.unwrap());
+    assert_eq!(store.api_key("k2").await.unwrap(), None);
+    // Deleting the account revokes its keys; re-enrolling the number brings none back.
+    assert!(store.delete_account("4F39").await.unwrap());
+    assert_eq!(store.api_key("k1").await.unwrap(), None);
+    store.put_account(&account("4F39")).await.unwrap();
+    assert_eq!(store.api_key("k1").await.unwrap(), None);
+    assert_eq!(hashes(store.api_keys(None).await.unwrap()), ["k3"]);
+}
+
+#[tokio::test]
+async fn keys_are_listed_revoked_and_die_with_their_account_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    keys_are_listed_revoked_and_die_with_their_account(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn keys_are_listed_revoked_and_die_with_their_account_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    keys_are_listed_revoked_and_die_with_their_account(&store).await;
+}
+
+async fn the_audit_trail_is_kept_newest_first(store: &dyn Store) {
+    for (at, action) in [
+        (10, "user.disable"),
+        (30, "key.revoke"),
+        (20, "user.enable"),
+    ] {
+        store
+            .put_audit(&AuditEntry {
+                at,
+                actor: "cli:root".into(),
+                action: action.into(),
+                subject: "ann".into(),
+                detail: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let actions: Vec<String> = store
+        .audit(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["key.revoke", "user.enable"]);
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_kept_newest_first_on_sqlite() {
+    let (store, _dir) = common::sqlite().await;
+    the_audit_trail_is_kept_newest_first(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn the_audit_trail_is_kept_newest_first_on_postgres() {
+    let (store, _database) = common::postgres().await;
+    the_audit_trail_is_kept_newest_first(&store).await;
 }
 
 async fn sessions_are_touched_deleted_and_swept(store: &dyn Store) {
@@ -204,6 +328,7 @@ async fn api_keys_name_their_account_and_survive_a_reimport(store: &dyn Store) {
         account: "4F39".into(),
         label: "front door app".into(),
         created_at: 7,
+        last_used: None,
     };
     store.put_api_key(&key).await.unwrap();
     assert!(store.put_api_key(&key).await.is_err(), "a hash is unique");
@@ -266,30 +391,38 @@ async fn api_keys_name_their_account_and_survive_a_reimport_on_postgres() {
     api_keys_name_their_account_and_survive_a_reimport(&store).await;
 }
 
-/// Failures recorded at once, by as many connections as the store has, are all counted.
+/// Attempts claimed at once, by as many connections as the store has: the free ones are all
+/// counted, and once the delay applies not one more passes.
 async fn concurrent_failures_are_all_counted(store: &dyn Store) {
     store.put_user(&user("ann", Role::Agent)).await.unwrap();
-    let fail_five = || async {
+    let claim_five = || async {
+        let mut passed = 0;
         for _ in 0..5 {
-            store
-                .record_login_failure("ann", 1_000, 500)
+            if store
+                .claim_login_attempt("ann", 500, 5, 300_000)
                 .await
                 .unwrap()
-                .unwrap();
+                .is_some()
+            {
+                passed += 1;
+            }
         }
+        passed
     };
-    tokio::join!(
-        fail_five(),
-        fail_five(),
-        fail_five(),
-        fail_five(),
-        fail_five(),
-        fail_five(),
-        fail_five(),
-        fail_five()
+    let passed = tokio::join!(
+        claim_five(),
+        claim_five(),
+        claim_five(),
+        claim_five(),
+        claim_five(),
+        claim_five(),
+        claim_five(),
+        claim_five()
     );
+    let [a, b, c, d, e, f, g, h] = <[i32; 8]>::from(passed);
+    assert_eq!(a + b + c + d + e + f + g + h, 5);
     let ann = store.user("ann").await.unwrap().unwrap();
-    assert_eq!((ann.failed_logins, ann.locked_until), (40, None));
+    assert_eq!((ann.failed_logins, ann.locked_until), (5, Some(2_500)));
 }
 
 #[tokio::test]

@@ -236,6 +236,7 @@ pub(crate) async fn self_hosted(
             console: Default::default(),
             secrets: Default::default(),
             listen: Default::default(),
+            login: Default::default(),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

@@ -198,6 +198,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         console: Default::default(),
         secrets: Default::default(),
         listen: Default::default(),
+        login: Default::default(),
     })
     .await?;
 

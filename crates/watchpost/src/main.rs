@@ -4,6 +4,7 @@
 mod output;
 mod accounts_cmd;
 mod alarms_cmd;
+mod audit_cmd;
 mod bench;
 mod bench_calls;
 mod bench_detection;
@@ -70,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: secrets_cmd::SecretsCommand,
     },
+    /// The audit trail: who changed who may use the center, and when.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
+    },
     /// Alarm wire formats.
     Wire {
         #[command(subcommand)]
@@ -129,6 +135,7 @@ fn main() -> ExitCode {
             Command::Users { command } => users_cmd::run(command).await,
             Command::Keys { command } => keys_cmd::run(command).await,
             Command::Secrets { command } => secrets_cmd::run(command).await,
+            Command::Audit { command } => audit_cmd::run(command).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
             Command::Call { command } => call_cmd::run(command).await,
             Command::Bench {

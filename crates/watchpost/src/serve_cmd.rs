@@ -102,6 +102,7 @@ struct Resolved {
     limits: watchpost_server::ReceiverLimits,
     secrets: watchpost_server::SecretsConfig,
     listen: watchpost_server::ListenConfig,
+    login: watchpost_server::auth::LoginConfig,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -196,6 +197,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         .config(None, |name| std::env::var(name).ok())
         .map_err(anyhow::Error::msg)?;
     let listen = config::listen::config(&file.receiver, &file.http).map_err(anyhow::Error::msg)?;
+    let login = file.login.config().map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
@@ -205,6 +207,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         limits,
         secrets,
         listen,
+        login,
         telephony,
         recordings,
         db,
@@ -254,6 +257,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         limits,
         secrets,
         listen,
+        login,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -296,6 +300,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         limits,
         secrets,
         listen,
+        login,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;

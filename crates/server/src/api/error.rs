@@ -60,6 +60,19 @@ impl From<CenterError> for ApiError {
     }
 }
 
+/// A password check the gate refused (503, "try again in N s"), or the center's fault.
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        match e {
+            crate::auth::AuthError::Busy { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            e if e.is_internal() => ApiError::internal(e),
+            e => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        }
+    }
+}
+
 impl From<watchpost_store::StoreError> for ApiError {
     fn from(e: watchpost_store::StoreError) -> Self {
         ApiError::internal(e)

@@ -2,19 +2,54 @@
 //! one `line` event (`{"line": id}`) each time a call to the center waiting for an alarm
 //! arrives, is answered by an agent, is attached or ends; one `unknown` event each time an
 //! unknown-account item is opened, joined or resolved. The console's EventSource cannot
-//! send a header, so this route also takes the session cookie.
+//! send a header, so this route also takes the session cookie. The stream ends within
+//! `RECHECK` of its session ending (the user disabled, given a new password or signed out
+//! everywhere, the session expired): it is checked again as if a new request.
 
 use super::ApiState;
-use super::caller::BrowserCaller;
+use super::caller::{BrowserCaller, bearer};
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use tokio_stream::wrappers::BroadcastStream;
+use std::time::Duration;
+use tokio_stream::wrappers::{BroadcastStream, ReceiverStream};
 use tokio_stream::{Stream, StreamExt};
+
+/// How often an open stream's session is checked again.
+const RECHECK: Duration = Duration::from_secs(10);
+
+/// A stream that yields once, when the session of `token` no longer authenticates.
+fn session_end(state: &ApiState, token: Option<String>) -> ReceiverStream<()> {
+    let (ended, end) = tokio::sync::mpsc::channel(1);
+    let auth = state.auth.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = ended.closed() => return,
+                _ = tokio::time::sleep(RECHECK) => {}
+            }
+            let alive = match &token {
+                Some(token) => auth.authenticate(token, crate::now_ms()).await.is_ok(),
+                None => false,
+            };
+            if !alive {
+                let _ = ended.send(()).await;
+                return;
+            }
+        }
+    });
+    ReceiverStream::new(end)
+}
 
 pub async fn stream(
     State(state): State<ApiState>,
     _caller: BrowserCaller,
+    parts: Parts,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let token = bearer(&parts)
+        .or_else(|| state.cookie.read(&parts))
+        .map(str::to_string);
+    let end = session_end(&state, token).map(|()| None);
     // A lagging client skips what it missed; it refetches on the next change.
     let alarms = BroadcastStream::new(state.board.subscribe()).filter_map(|change| {
         let change = change.ok()?;
@@ -34,5 +69,6 @@ pub async fn stream(
         changed.ok()?;
         Some(Ok(Event::default().event("unknown").data("{}")))
     });
-    Sse::new(alarms.merge(lines).merge(unknown)).keep_alive(KeepAlive::default())
+    let events = alarms.merge(lines).merge(unknown).map(Some);
+    Sse::new(events.merge(end).map_while(|event| event)).keep_alive(KeepAlive::default())
 }

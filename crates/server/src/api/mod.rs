@@ -15,7 +15,7 @@ mod error;
 mod events;
 mod headers;
 mod lines;
-mod login;
+pub(crate) mod login;
 mod origin;
 mod params;
 mod recordings;

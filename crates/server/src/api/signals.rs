@@ -94,7 +94,7 @@ pub async fn receive(
     })?;
     let account = state
         .auth
-        .account_for_key(key)
+        .account_for_key(key, crate::now_ms())
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown API key"))?;

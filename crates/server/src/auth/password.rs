@@ -61,12 +61,3 @@ pub fn check_new_password(password: &str) -> Result<(), AuthError> {
         reason,
     })
 }
-
-/// Runs argon2 (tens of milliseconds of CPU, by design) where it does not stall the runtime.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AuthError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| AuthError::Internal(format!("password hashing: {e}")))
-}

@@ -1,5 +1,6 @@
 //! The rules, as numbers: how long a session lives idle and at most, how often activity is
-//! written back, how many failures lock a user and for how long, how costly a password hash is.
+//! written back, how many sign-in attempts are free before each further one must wait, the
+//! longest wait, how costly a password hash is.
 
 use watchpost_core::Millis;
 use watchpost_core::password::HashCost;
@@ -15,10 +16,12 @@ pub struct Policy {
     pub max_session: Millis,
     /// Activity is written back at most this often (each write is a commit).
     pub touch_every: Millis,
-    /// Consecutive failed sign-ins that lock a user.
-    pub max_failures: u32,
-    /// How long a lock lasts.
-    pub lockout: Millis,
+    /// Sign-in attempts for one name (since its last success) made without waiting. From the
+    /// last of them on, the next attempt waits 2 s, then 4 s, 8 s… (attempts inside the wait
+    /// are refused before the password is checked).
+    pub free_attempts: u32,
+    /// The longest wait between two attempts, in ms: nobody is ever locked out for longer.
+    pub max_delay: Millis,
     /// The cost of new user password hashes (`Standard` for a live center).
     pub hash_cost: HashCost,
 }
@@ -29,8 +32,8 @@ impl Default for Policy {
             idle_timeout: 12 * HOUR,
             max_session: 7 * 24 * HOUR,
             touch_every: MINUTE,
-            max_failures: 5,
-            lockout: 15 * MINUTE,
+            free_attempts: 5,
+            max_delay: 5 * MINUTE,
             hash_cost: HashCost::Standard,
         }
     }
@@ -41,5 +44,15 @@ impl Policy {
     pub fn expires_at(&self, created_at: Millis, last_seen: Millis) -> Millis {
         (last_seen.saturating_add(self.idle_timeout))
             .min(created_at.saturating_add(self.max_session))
+    }
+
+    /// The wait after the `attempts`-th attempt in a row (ms; 0 while attempts are free): the
+    /// same rule `Store::claim_login_attempt` applies, for names no user has.
+    pub fn delay_after(&self, attempts: u32) -> Millis {
+        if attempts < self.free_attempts.max(1) {
+            return 0;
+        }
+        let shift = (attempts - self.free_attempts.max(1) + 1).min(30);
+        (1000i64 << shift).min(self.max_delay)
     }
 }

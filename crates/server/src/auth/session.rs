@@ -60,7 +60,13 @@ impl Auth {
             self.store.delete_session(&hash).await?;
             return Err(AuthError::SessionExpired);
         }
-        let Some(user) = self.store.user(&session.user).await? else {
+        // Read on every request, so disabling a user stops their sessions at once.
+        let Some(user) = self
+            .store
+            .user(&session.user)
+            .await?
+            .filter(|u| !u.disabled)
+        else {
             self.store.delete_session(&hash).await?;
             return Err(AuthError::NotSignedIn);
         };

@@ -1,4 +1,5 @@
-//! The rules against a real SQLite file: lockout, expiry, no user enumeration, API keys, roles.
+//! The rules against a real SQLite file: delays after repeated attempts, expiry, no user
+//! enumeration, disabling and revocation, API keys, roles.
 
 use super::*;
 use watchpost_core::Account;
@@ -100,9 +101,9 @@ async fn unknown_user_and_wrong_password_read_the_same() {
 }
 
 #[tokio::test]
-async fn five_failures_lock_even_the_right_password_out() {
+async fn after_five_attempts_each_one_waits_even_with_the_right_password() {
     let f = fixture().await;
-    for attempt in 1..=4 {
+    for attempt in 1..=5 {
         let e = f
             .auth
             .login("ann", "nope nope", T0 + attempt)
@@ -113,40 +114,51 @@ async fn five_failures_lock_even_the_right_password_out() {
             "attempt {attempt}: {e}"
         );
     }
-    let e = f.auth.login("ann", "nope nope", T0 + 5).await.unwrap_err();
-    let until = T0 + 5 + 15 * MINUTE;
-    assert!(
-        matches!(e, AuthError::Locked { until: u } if u == until),
-        "{e}"
+    // The fifth attempt set a wait of 2 s: inside it, the right password is refused, with
+    // the same words as a wrong one, and the refusal is not counted.
+    let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!(
+        (ann.failed_logins, ann.locked_until),
+        (5, Some(T0 + 5 + 2_000))
     );
-    assert!(e.to_string().contains("locked until 20"), "{e}");
     let e = f
         .auth
         .login("ann", "correct horse", T0 + 6)
         .await
         .unwrap_err();
-    assert!(matches!(e, AuthError::Locked { .. }), "{e}");
-    let e = f
-        .auth
-        .login("ann", "correct horse", until - 1)
+    assert!(matches!(e, AuthError::InvalidCredentials), "{e}");
+    assert_eq!(e.to_string(), REFUSED);
+    let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!(ann.failed_logins, 5);
+    // After the wait, the next wrong attempt doubles it; the right one then gets in.
+    let _ = f.auth.login("ann", "nope nope", T0 + 5 + 2_000).await;
+    let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!(ann.locked_until, Some(T0 + 5 + 2_000 + 4_000));
+    f.auth
+        .login("ann", "correct horse", T0 + 5 + 6_000)
         .await
-        .unwrap_err();
-    assert!(matches!(e, AuthError::Locked { .. }), "{e}");
+        .unwrap();
+    let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!((ann.failed_logins, ann.locked_until), (0, None));
 }
 
 #[tokio::test]
-async fn the_lock_ends_after_the_window_and_a_success_clears_the_count() {
+async fn the_wait_is_capped_and_a_success_clears_the_count() {
     let f = fixture().await;
-    for attempt in 1..=5 {
-        let _ = f.auth.login("ann", "nope nope", T0 + attempt).await;
+    let mut now = T0;
+    for _ in 0..20 {
+        let _ = f.auth.login("ann", "nope nope", now).await;
+        let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+        let wait = ann.locked_until.map_or(0, |u| u - now);
+        assert!(wait <= 5 * MINUTE, "{wait}");
+        now += wait;
     }
-    let until = T0 + 5 + 15 * MINUTE;
-    f.auth.login("ann", "correct horse", until).await.unwrap();
     let ann = f.auth.store().user("ann").await.unwrap().unwrap();
-    assert_eq!((ann.failed_logins, ann.locked_until), (0, None));
+    assert_eq!(ann.locked_until, Some(now));
+    assert!(ann.locked_until.unwrap() - T0 > 30 * MINUTE);
+    f.auth.login("ann", "correct horse", now).await.unwrap();
 
-    // Four failures, a success, four more: never five in a row, never locked.
-    let mut now = until;
+    // Four failures, a success, four more: never five in a row, never delayed.
     for round in 0..2 {
         for _ in 0..4 {
             now += 1;
@@ -162,14 +174,92 @@ async fn the_lock_ends_after_the_window_and_a_success_clears_the_count() {
 }
 
 #[tokio::test]
-async fn lockout_is_configurable() {
+async fn unknown_names_wait_exactly_as_real_ones() {
+    let f = fixture().await;
+    for attempt in 1..=5 {
+        let _ = f.auth.login("ann", "nope nope", T0 + attempt).await;
+        let _ = f.auth.login("nobody", "nope nope", T0 + attempt).await;
+    }
+    let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!(ann.locked_until, Some(T0 + 5 + 2_000));
+    // Inside the wait neither is hashed: a dummy hash made now would show in the timing.
+    assert!(!f.auth.ghosts.claim("nobody", T0 + 6, &f.auth.policy));
+    // A name no user can have is not even remembered.
+    let long = "x".repeat(10_000);
+    for _ in 0..6 {
+        let e = f.auth.login(&long, "nope nope", T0).await.unwrap_err();
+        assert!(matches!(e, AuthError::InvalidCredentials), "{e}");
+    }
+    assert!(f.auth.ghosts.claim(&long, T0, &f.auth.policy));
+    assert!(
+        f.auth
+            .ghosts
+            .claim("nobody", T0 + 5 + 2_000, &f.auth.policy)
+    );
+}
+
+/// 40 guesses at once: the attempts are counted before any is checked, so only the five free
+/// ones are checked; then 40 more with the right password among them are all refused unhashed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_are_counted_before_they_are_checked() {
+    let f = fixture().await;
+    let login = LoginConfig {
+        gate: GateConfig {
+            workers: 4,
+            queue: 100,
+            retry_after_s: 1,
+        },
+        ..LoginConfig::default()
+    };
+    let auth = Auth::configured(f.auth.store().clone(), *f.auth.policy(), login);
+    let guess_all = |now: Millis| {
+        let tasks: Vec<_> = (0..40)
+            .map(|n| {
+                let auth = auth.clone();
+                let password = if n == 20 {
+                    "correct horse"
+                } else {
+                    "nope nope"
+                };
+                tokio::spawn(async move { auth.login("ann", password, now).await })
+            })
+            .collect();
+        async move {
+            let mut signed_in = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => signed_in += 1,
+                    Err(e) => assert!(matches!(e, AuthError::InvalidCredentials), "{e}"),
+                }
+            }
+            signed_in
+        }
+    };
+    let wrong: Vec<_> = (0..40)
+        .map(|_| {
+            let auth = auth.clone();
+            tokio::spawn(async move { auth.login("ann", "nope nope", T0).await })
+        })
+        .collect();
+    for task in wrong {
+        assert!(task.await.unwrap().is_err());
+    }
+    let ann = auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!((ann.failed_logins, ann.locked_until), (5, Some(T0 + 2_000)));
+    assert_eq!(guess_all(T0 + 1).await, 0);
+    let ann = auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!(ann.failed_logins, 5);
+}
+
+#[tokio::test]
+async fn free_attempts_and_the_longest_wait_are_configurable() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("auth.db"))
         .await
         .unwrap();
     let policy = Policy {
-        max_failures: 2,
-        lockout: HOUR,
+        free_attempts: 2,
+        max_delay: 3_000,
         hash_cost: HashCost::Fast,
         ..Policy::default()
     };
@@ -178,11 +268,191 @@ async fn lockout_is_configurable() {
         .await
         .unwrap();
     let _ = auth.login("ann", "nope nope", T0).await;
-    let e = auth.login("ann", "nope nope", T0).await.unwrap_err();
+    let _ = auth.login("ann", "nope nope", T0).await;
+    let _ = auth.login("ann", "nope nope", T0 + 2_000).await;
+    let ann = auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!(ann.locked_until, Some(T0 + 2_000 + 3_000));
+    assert_eq!(policy.delay_after(1), 0);
+    assert_eq!(policy.delay_after(2), 2_000);
+    assert_eq!(policy.delay_after(40), 3_000);
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in_and_their_sessions_stop_at_once() {
+    let f = fixture().await;
+    let token = f
+        .auth
+        .login("ann", "correct horse", T0)
+        .await
+        .unwrap()
+        .token;
+    let other = f
+        .auth
+        .login("ann", "correct horse", T0)
+        .await
+        .unwrap()
+        .token;
+    f.auth
+        .set_disabled("ann", true, "cli:root", T0 + 1)
+        .await
+        .unwrap();
+    for t in [&token, &other] {
+        let e = f.auth.authenticate(t, T0 + 2).await.unwrap_err();
+        assert!(matches!(e, AuthError::NotSignedIn), "{e}");
+    }
+    let e = f
+        .auth
+        .login("ann", "correct horse", T0 + 3)
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), REFUSED);
+    f.auth
+        .set_disabled("ann", false, "cli:root", T0 + 4)
+        .await
+        .unwrap();
+    f.auth.login("ann", "correct horse", T0 + 5).await.unwrap();
+    let audit = f.auth.store().audit(10).await.unwrap();
+    let lines: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.subject.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("cli:root", "user.enable", "ann"),
+            ("cli:root", "user.disable", "ann")
+        ]
+    );
+    assert_eq!(audit[1].detail, "2 session(s) ended");
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_sessions_and_unlock_forgets_the_attempts() {
+    let f = fixture().await;
+    let token = f
+        .auth
+        .login("ann", "correct horse", T0)
+        .await
+        .unwrap()
+        .token;
+    f.auth
+        .set_password("ann", "battery staple", "cli:root", T0 + 1)
+        .await
+        .unwrap();
+    assert!(f.auth.authenticate(&token, T0 + 2).await.is_err());
+    assert!(f.auth.login("ann", "correct horse", T0 + 3).await.is_err());
+    let e = f
+        .auth
+        .set_password("ann", "short", "cli:root", T0 + 4)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(e, AuthError::Locked { until } if until == T0 + HOUR),
+        matches!(
+            e,
+            AuthError::Invalid {
+                field: "password",
+                ..
+            }
+        ),
         "{e}"
     );
+    for n in 0..5 {
+        let _ = f.auth.login("ann", "nope nope", T0 + 10 + n).await;
+    }
+    assert!(
+        f.auth
+            .login("ann", "battery staple", T0 + 20)
+            .await
+            .is_err()
+    );
+    f.auth.unlock("ann", "cli:root", T0 + 21).await.unwrap();
+    let token = f
+        .auth
+        .login("ann", "battery staple", T0 + 22)
+        .await
+        .unwrap()
+        .token;
+    assert_eq!(
+        f.auth
+            .end_sessions("ann", "cli:root", T0 + 23)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(f.auth.authenticate(&token, T0 + 24).await.is_err());
+    let e = f.auth.unlock("bob", "cli:root", T0).await.unwrap_err();
+    assert!(matches!(e, AuthError::NoSuchUser(_)), "{e}");
+    let actions: Vec<String> = f
+        .auth
+        .store()
+        .audit(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user.logout",
+            "user.unlock",
+            "login.throttled",
+            "user.passwd"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn keys_are_listed_without_secrets_and_revoked_by_id() {
+    let f = fixture().await;
+    f.auth.store().put_account(&account("4F39")).await.unwrap();
+    f.auth.store().put_account(&account("5000")).await.unwrap();
+    let key = f.auth.issue_api_key("4f39", "door", T0).await.unwrap();
+    let other = f.auth.issue_api_key("5000", "app", T0).await.unwrap();
+    let keys = f.auth.api_keys(Some("4f39")).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (keys[0].account.as_str(), keys[0].label.as_str()),
+        ("4F39", "door")
+    );
+    assert_eq!(keys[0].id.len(), 12);
+    assert!(!key.contains(&keys[0].id));
+    assert_eq!(f.auth.api_keys(None).await.unwrap().len(), 2);
+    let e = f
+        .auth
+        .revoke_api_key("abc", "cli:root", T0)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::Invalid { field: "id", .. }), "{e}");
+    let e = f
+        .auth
+        .revoke_api_key("00000000", "cli:root", T0)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no key has the id"), "{e}");
+    let revoked = f
+        .auth
+        .revoke_api_key(&keys[0].id.to_uppercase(), "cli:root", T0)
+        .await
+        .unwrap();
+    assert_eq!(revoked.account, "4F39");
+    assert_eq!(f.auth.account_for_key(&key, T0).await.unwrap(), None);
+    assert_eq!(
+        f.auth.account_for_key(&other, T0).await.unwrap().as_deref(),
+        Some("5000")
+    );
+    let audit = f.auth.store().audit(1).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].subject.as_str()),
+        ("key.revoke", keys[0].id.as_str())
+    );
+    // A key's use is written when first seen, then at most once an hour.
+    let used = |auth: Auth| async move { auth.api_keys(Some("5000")).await.unwrap()[0].last_used };
+    assert_eq!(used(f.auth.clone()).await, Some(T0));
+    f.auth.account_for_key(&other, T0 + MINUTE).await.unwrap();
+    assert_eq!(used(f.auth.clone()).await, Some(T0));
+    f.auth.account_for_key(&other, T0 + HOUR).await.unwrap();
+    assert_eq!(used(f.auth.clone()).await, Some(T0 + HOUR));
 }
 
 #[tokio::test]
@@ -280,7 +550,7 @@ async fn api_keys_round_trip_and_unknown_keys_speak_for_nobody() {
     assert!(key.starts_with("wp_") && key.len() == 67, "{key}");
     assert!(key[3..].bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!(
-        f.auth.account_for_key(&key).await.unwrap().as_deref(),
+        f.auth.account_for_key(&key, T0).await.unwrap().as_deref(),
         Some("4F39")
     );
     let other = f.auth.issue_api_key("4F39", "", T0).await.unwrap();
@@ -289,7 +559,11 @@ async fn api_keys_round_trip_and_unknown_keys_speak_for_nobody() {
     assert!(f.auth.store().api_key(&key).await.unwrap().is_none());
     let unknown = format!("wp_{}", "0".repeat(64));
     for key in [unknown.as_str(), "", "wp_", &key[3..], &key.to_uppercase()] {
-        assert_eq!(f.auth.account_for_key(key).await.unwrap(), None, "{key:?}");
+        assert_eq!(
+            f.auth.account_for_key(key, T0).await.unwrap(),
+            None,
+            "{key:?}"
+        );
     }
 }
 
@@ -307,7 +581,7 @@ async fn a_key_asked_for_in_lower_case_speaks_for_the_canonical_number() {
     f.auth.store().put_account(&account("4F39")).await.unwrap();
     let key = f.auth.issue_api_key("4f39", "", T0).await.unwrap();
     assert_eq!(
-        f.auth.account_for_key(&key).await.unwrap().as_deref(),
+        f.auth.account_for_key(&key, T0).await.unwrap().as_deref(),
         Some("4F39")
     );
     let e = f.auth.issue_api_key("4F-39", "", T0).await.unwrap_err();
@@ -326,6 +600,7 @@ async fn roles_are_ordered_admin_supervisor_agent() {
         password_hash: String::new(),
         failed_logins: 0,
         locked_until: None,
+        disabled: false,
         created_at: 0,
         phone: None,
     };
@@ -394,6 +669,7 @@ fn users_never_show_their_hash() {
         password_hash: phc.clone(),
         failed_logins: 0,
         locked_until: None,
+        disabled: false,
         created_at: 0,
         phone: None,
     };

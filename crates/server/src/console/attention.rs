@@ -72,12 +72,21 @@ pub fn described(found: &Unattended) -> Markup {
                 }
             }
         }
+        @if found.throttled > 0 {
+            @if found.untaken + found.idle + found.unresolved + found.guessed_passwords.len() > 0 { " · " }
+            span.throttled {
+                (found.throttled) " user" @if found.throttled > 1 { "s" }
+                " delayed after repeated failed sign-ins: " (found.throttled_users.join(", "))
+                " (watchpost users unlock NAME)"
+            }
+        }
     }
 }
 
 /// Whether anything is unattended: the banner and the supervisor view show it.
 pub fn any(found: &Unattended) -> bool {
-    found.untaken + found.idle + found.unresolved > 0 || !found.guessed_passwords.is_empty()
+    found.untaken + found.idle + found.unresolved + found.throttled > 0
+        || !found.guessed_passwords.is_empty()
 }
 
 /// The unattended alarms and unknown-account items now (items only if the store answers:
@@ -93,6 +102,10 @@ pub async fn now(state: &ApiState) -> Unattended {
     match state.store.password_misses(None, since).await {
         Ok(misses) => found.guessed_passwords = crate::guessing::guessed(&misses),
         Err(e) => tracing::warn!("verbal-password misses: {e}"),
+    }
+    match state.store.users().await {
+        Ok(users) => crate::attention::throttled(&mut found, &users, at),
+        Err(e) => tracing::warn!("users delayed from signing in: {e}"),
     }
     found
 }

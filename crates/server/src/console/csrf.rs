@@ -11,9 +11,8 @@
 //! every browser that could be made to send it sends. A request without a session cookie
 //! passes: its handler changes nothing and sends it to sign in.
 
-
-use axum::body::Body;
 use crate::api::ApiState;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;

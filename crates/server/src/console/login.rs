@@ -1,5 +1,6 @@
-//! Signing in and out of the console: the sign-in form, the session cookie on success, a
-//! clear reason on failure (wrong name or password, or locked out after repeated failures).
+//! Signing in and out of the console: the sign-in form, the session cookie on success, the
+//! one refusal message on failure (whatever the reason), and a page saying when to try again
+//! when the center cannot take the sign-in now (503 or 429 with `Retry-After`).
 
 use super::layout;
 use crate::api::ApiState;
@@ -60,9 +61,10 @@ pub async fn submit(
     Form(body): Form<SignIn>,
 ) -> Response {
     let name = body.name.trim();
+    let from = crate::api::login::source(&parts);
     match state
         .auth
-        .login(name, &body.password, crate::now_ms())
+        .login_from(from, name, &body.password, crate::now_ms())
         .await
     {
         Ok(session) => {
@@ -84,7 +86,12 @@ pub async fn submit(
             if let Some(first) = message.get(..1) {
                 message = first.to_uppercase() + &message[1..];
             }
-            (StatusCode::UNAUTHORIZED, form(name, Some(&message))).into_response()
+            let status = crate::api::login::refusal_status(&e);
+            let mut page = (status, form(name, Some(&message))).into_response();
+            if let Some((name, value)) = crate::api::login::retry_after(&e) {
+                page.headers_mut().insert(name, value);
+            }
+            page
         }
     }
 }

@@ -227,22 +227,36 @@ async fn serve(
     listen: watchpost_server::ListenConfig,
 ) -> Result<Server, watchpost_server::ServerError> {
     Server::start(Config {
+        http: http.then(|| "127.0.0.1:0".parse().unwrap()),
+        settings,
+        console,
+        secrets,
+        listen,
+        ..config(db)
+    })
+    .await
+}
+
+/// A node named `test` on `db` with every default: loopback, ports the system chooses, no
+/// HTTP, the tests' master key. Tests change what they test with `Config { .., ..config(db) }`.
+pub fn config(db: &str) -> Config {
+    Config {
         node: watchpost_server::NodeConfig::new("test", db),
         db: db.to_string(),
         dc09: "127.0.0.1:0".parse().unwrap(),
-        http: http.then(|| "127.0.0.1:0".parse().unwrap()),
+        http: None,
         window: Window::default(),
-        settings,
+        settings: Settings::default(),
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(db),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         limits: Default::default(),
-        console,
-        secrets,
-        listen,
-    })
-    .await
+        console: Default::default(),
+        secrets: test_master_key(),
+        listen: Default::default(),
+        login: Default::default(),
+    }
 }
 
 pub fn now() -> i64 {

@@ -4,9 +4,10 @@
 //! A later table is one more field of `ConfigFile` and one struct like the ones here.
 
 pub mod console;
+pub mod listen;
+pub mod login;
 pub mod receiver;
 pub mod secrets;
-pub mod listen;
 pub mod telephony;
 pub mod values;
 
@@ -28,6 +29,7 @@ pub struct ConfigFile {
     pub telephony: telephony::TelephonyTable,
     pub console: console::ConsoleTable,
     pub secrets: secrets::SecretsTable,
+    pub login: login::LoginTable,
 }
 
 /// `[center]`: who the center is to the people it calls.

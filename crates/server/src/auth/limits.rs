@@ -1,0 +1,123 @@
+//! Sign-in rate limits before any password work: per source address and for the whole
+//! center, as token buckets (`governor`). A refused sign-in is answered with 429 and
+//! `Retry-After`; it is not counted against the name it tried (issue 13, items 2 and 3).
+
+use super::AuthError;
+use governor::clock::{Clock, DefaultClock};
+use governor::{Quota, RateLimiter};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+/// Sign-ins allowed per minute. `Default`: 30 from one address, 600 in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateConfig {
+    /// From one source address (IPv6 addresses count by their /64). Also the burst.
+    pub per_address_per_minute: u32,
+    /// From everywhere together. Also the burst.
+    pub overall_per_minute: u32,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        RateConfig {
+            per_address_per_minute: 30,
+            overall_per_minute: 600,
+        }
+    }
+}
+
+type Keyed =
+    RateLimiter<IpAddr, governor::state::keyed::DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+type Direct = RateLimiter<governor::state::NotKeyed, governor::state::InMemoryState, DefaultClock>;
+
+/// Above this many remembered addresses, those whose bucket is full again are forgotten.
+const ADDRESSES_KEPT: usize = 10_000;
+
+pub struct Limits {
+    per_address: Keyed,
+    overall: Direct,
+    clock: DefaultClock,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least 1"))
+}
+
+/// An IPv6 client controls its whole /64: count it as one address.
+fn source(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+        },
+        v4 => v4,
+    }
+}
+
+impl Limits {
+    pub fn new(config: RateConfig) -> Limits {
+        Limits {
+            per_address: RateLimiter::keyed(per_minute(config.per_address_per_minute)),
+            overall: RateLimiter::direct(per_minute(config.overall_per_minute)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes one sign-in from `ip`'s bucket and the center's, or says how long to wait
+    /// (`TooManyAttempts`, whole seconds, at least 1).
+    pub fn check(&self, ip: IpAddr) -> Result<(), AuthError> {
+        if self.per_address.len() > ADDRESSES_KEPT {
+            self.per_address.retain_recent();
+        }
+        let refused = |wait: std::time::Duration| AuthError::TooManyAttempts {
+            retry_after_s: wait.as_secs() + 1,
+        };
+        self.per_address
+            .check_key(&source(ip))
+            .map_err(|no| refused(no.wait_time_from(self.clock.now())))?;
+        self.overall
+            .check()
+            .map_err(|no| refused(no.wait_time_from(self.clock.now())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_address_has_its_own_bucket_and_all_share_one() {
+        let limits = Limits::new(RateConfig {
+            per_address_per_minute: 2,
+            overall_per_minute: 5,
+        });
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        limits.check(a).unwrap();
+        limits.check(a).unwrap();
+        let e = limits.check(a).unwrap_err();
+        assert!(
+            matches!(e, AuthError::TooManyAttempts { retry_after_s } if (1..=31).contains(&retry_after_s)),
+            "{e}"
+        );
+        limits.check(b).unwrap();
+        limits.check(b).unwrap();
+        limits.check("10.0.0.3".parse().unwrap()).unwrap();
+        // Five taken in all: a sixth address is refused too.
+        assert!(limits.check("10.0.0.4".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_slash_64() {
+        let limits = Limits::new(RateConfig {
+            per_address_per_minute: 1,
+            overall_per_minute: 100,
+        });
+        limits.check("2001:db8::1".parse().unwrap()).unwrap();
+        assert!(limits.check("2001:db8::ffff:2".parse().unwrap()).is_err());
+        limits.check("2001:db8:0:1::1".parse().unwrap()).unwrap();
+    }
+}
