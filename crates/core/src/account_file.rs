@@ -60,6 +60,7 @@ impl AccountTable {
     /// `accounts[2]`); `now` stands in for a self-monitored account's missing enrolment time.
     pub fn into_account(self, field: &str, now: Millis, cost: HashCost) -> Result<Account, String> {
         let name = |sub: &str| format!("{field}.{sub}");
+        self.check_sizes(field)?;
         let number = canonical(&self.number)
             .map_err(|reason| format!("{}: {:?} {reason}", name("number"), self.number))?;
         let enrolled_at = match (&self.enrolled, self.monitoring) {
@@ -157,6 +158,63 @@ impl AccountTable {
         Ok(account)
     }
 }
+
+impl AccountTable {
+    /// Refuses text longer than a field holds and lists longer than an account has, before
+    /// anything is hashed or stored: one paste of megabytes would otherwise sit in every
+    /// screen and live event that shows the account (issue 13, item 9).
+    fn check_sizes(&self, field: &str) -> Result<(), String> {
+        let line = |sub: String, text: &str| match text.chars().count() {
+            n if n > MAX_LINE_CHARS => Err(format!(
+                "{field}.{sub}: is {n} characters long; at most {MAX_LINE_CHARS}"
+            )),
+            _ => Ok(()),
+        };
+        let count = |sub: &str, n: usize, max: usize| match n {
+            n if n > max => Err(format!(
+                "{field}.{sub}: lists {n}; an account has at most {max}"
+            )),
+            _ => Ok(()),
+        };
+        line("number".into(), &self.number)?;
+        line("address".into(), &self.address)?;
+        line("country".into(), &self.country)?;
+        line("region".into(), &self.region)?;
+        count("contacts", self.contacts.len(), MAX_CONTACTS)?;
+        for (i, c) in self.contacts.iter().enumerate() {
+            line(format!("contacts[{i}].name"), &c.name)?;
+            line(format!("contacts[{i}].phone"), &c.phone)?;
+        }
+        count("zones", self.zones.len(), crate::details::MAX_ZONE as usize)?;
+        count(
+            "zone_names",
+            self.zone_names.len(),
+            crate::details::MAX_ZONE as usize,
+        )?;
+        for (i, z) in self.zone_names.iter().enumerate() {
+            line(format!("zone_names[{i}].name"), &z.name)?;
+            line(format!("zone_names[{i}].location"), &z.location)?;
+        }
+        count("agencies", self.agencies.len(), MAX_AGENCIES)?;
+        for (i, a) in self.agencies.iter().enumerate() {
+            line(format!("agencies[{i}].name"), &a.name)?;
+            line(format!("agencies[{i}].phone"), &a.phone)?;
+            line(
+                format!("agencies[{i}].permit"),
+                a.permit.as_deref().unwrap_or(""),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The longest one-line field of an account (address, a contact's or an agency's name, a
+/// zone's name), in characters.
+pub const MAX_LINE_CHARS: usize = 200;
+/// The most contacts an account's call list holds.
+pub const MAX_CONTACTS: usize = 50;
+/// The most agencies listed for one premises.
+pub const MAX_AGENCIES: usize = 20;
 
 const KEY_SIZES: [usize; 3] = [16, 24, 32];
 
@@ -283,6 +341,40 @@ permit = "A-1234"
         let err = t.into_account("account", 0, HashCost::Fast).unwrap_err();
         assert!(
             err.starts_with("account.verbal_password: is 201 characters long"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn text_and_lists_are_bounded_naming_the_field_and_the_limit() {
+        let mut t = table("4F39");
+        t.address = "a".repeat(MAX_LINE_CHARS);
+        assert!(t.into_account("account", 0, HashCost::Fast).is_ok());
+        let mut t = table("4F39");
+        t.address = "a".repeat(MAX_LINE_CHARS + 1);
+        let err = t.into_account("account", 0, HashCost::Fast).unwrap_err();
+        assert_eq!(err, "account.address: is 201 characters long; at most 200");
+        let contact = |i: usize| Contact {
+            name: format!("contact {i}"),
+            phone: format!("+1555555{i:04}"),
+        };
+        let mut t = table("4F39");
+        t.contacts = (0..=MAX_CONTACTS).map(contact).collect();
+        let err = t
+            .into_account("accounts[2]", 0, HashCost::Fast)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "accounts[2].contacts: lists 51; an account has at most 50"
+        );
+        let mut t = table("4F39");
+        t.contacts = vec![Contact {
+            name: "x".repeat(10_000),
+            phone: "+15555550101".into(),
+        }];
+        let err = t.into_account("account", 0, HashCost::Fast).unwrap_err();
+        assert!(
+            err.starts_with("account.contacts[0].name: is 10000 characters"),
             "{err}"
         );
     }

@@ -224,13 +224,15 @@ async fn console_password(
         .next()
         .unwrap()
         .to_string();
+    let session = cookie.trim_start_matches("wp_session=");
+    let csrf = common::csrf_token(&client, &center.base, session).await;
     let response = client
         .post(format!(
             "{}/console/alarms/{alarm}/calls/{call}/password",
             center.base
         ))
         .header("cookie", cookie)
-        .form(&[("password", common::VERBAL)])
+        .form(&[("password", common::VERBAL), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();

@@ -439,5 +439,5 @@ async fn accounts_import_takes_any_case_as_one_account_and_refuses_a_leading_zer
 
     let key = watchpost(&["keys", "add", "--account", "5a5b", "--db", db_arg], b"");
     assert_eq!(key.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&key.stderr).contains("API key for account 5A5B"));
+    assert!(String::from_utf8_lossy(&key.stderr).contains(" for account 5A5B: shown this once"));
 }
