@@ -184,6 +184,8 @@ pub async fn check_password(
     call: CallId,
     said: String,
 ) -> Result<bool, ApiError> {
+    // One check at a time: each sees the tries the one before used (`password_checks`).
+    let _one_at_a_time = state.password_checks.lock().await;
     // A non-handler must not even learn whether a password matches.
     let input = Input::PasswordChecked {
         call,
@@ -208,8 +210,13 @@ pub async fn check_password(
         .account(&number)
         .await?
         .ok_or_else(|| ApiError::not_found("the alarm's account is no longer enrolled"))?;
-    // A turn at the hashing gate first: refused for a busy center, the check spends nothing.
-    let turn = state.auth.gate().enter().await.map_err(ApiError::from)?;
+    // A turn at the hashing gate first, waiting behind sign-ins but never turned away by them.
+    let turn = state
+        .auth
+        .gate()
+        .enter_at_work()
+        .await
+        .map_err(ApiError::from)?;
     let check = watchpost_store::PasswordCheck {
         account: number.clone(),
         alarm: id,

@@ -201,7 +201,7 @@ pub enum SecretsError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
-        "{0} accounts have a DC-09 key (e.g. {1}) but no master key is set: give one in \
+        "accounts with a DC-09 key: {0} (e.g. {1}), but no master key is set: give one in \
          [secrets] master_key_file or {MASTER_KEY_ENV} (32 bytes as 64 hex digits; README, \
          \"Secrets\")"
     )]

@@ -252,6 +252,7 @@ impl Server {
                     cookie: crate::api::SessionCookie {
                         secure: tls.is_some(),
                     },
+                    password_checks: Default::default(),
                 });
                 background.push(tokio::spawn(crate::http::serve(
                     listener,

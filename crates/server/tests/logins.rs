@@ -192,6 +192,33 @@ async fn every_refusal_reads_the_same_and_one_address_is_limited() {
     server.stop().await.unwrap();
 }
 
+/// A flood of made-up names spends the center's bucket, never its users' sign-ins: agents
+/// still sign in while everyone is refused for names that are no user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_made_up_names_never_turns_away_a_user() {
+    let rates = RateConfig {
+        per_address_per_minute: 1_000,
+        overall_per_minute: 4,
+    };
+    let (server, _store, _dir) = start(LoginConfig {
+        rates,
+        ..LoginConfig::default()
+    })
+    .await;
+    let base = base(&server);
+    let client = reqwest::Client::new();
+    for n in 0..4 {
+        let made_up = login(&client, &base, &format!("nobody{n}"), PASSWORD).await;
+        assert_eq!(made_up.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = login(&client, &base, "nobody9", PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..3 {
+        sign_in(&client, &base, "amy").await;
+    }
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervisors_see_delayed_users_and_a_disabled_users_session_stops_at_once() {
     let center = Center::start(

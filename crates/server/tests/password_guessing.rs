@@ -271,6 +271,39 @@ async fn parallel_guesses_cannot_pass_the_limit() {
     assert_eq!(misses(&center).await, compared);
 }
 
+/// Ten wrong guesses at once on one call: the call's two tries are compared and counted, the
+/// other eight are refused as the engine refuses a third try, and spend nothing of the
+/// account's allowance (they would otherwise refuse the account for 15 minutes after two real
+/// comparisons).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_on_one_call_spend_only_its_two_tries() {
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let amy = api_as(&center, "amy").await;
+    let alarm = alarm_for(&center, &amy, "BA003", "burglary").await;
+    answered(&amy, alarm).await;
+    let guesses = (0..10)
+        .map(|_| {
+            let amy = Api {
+                client: amy.client.clone(),
+                base: amy.base.clone(),
+                token: amy.token.clone(),
+            };
+            tokio::spawn(async move { password(&amy, alarm, 0, "red falcon").await.0 })
+        })
+        .collect::<Vec<_>>();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let compared = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((compared, refused), (2, 8), "{statuses:?}");
+    assert_eq!(misses(&center).await, 2, "refused tries are not misses");
+}
+
 /// A center of two nodes on one fresh PostgreSQL database, each with its HTTP API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]

@@ -161,7 +161,7 @@ async fn keys_in_clear_are_sealed_at_start_and_without_the_master_key_nothing_st
     .expect("a keyed center started without its master key");
     let message = refused.to_string();
     assert!(
-        message.contains("1 accounts have a DC-09 key (e.g. 5678) but no master key is set")
+        message.contains("accounts with a DC-09 key: 1 (e.g. 5678), but no master key is set")
             && message.contains("WATCHPOST_MASTER_KEY")
             && message.contains("master_key_file"),
         "{message}"

@@ -90,9 +90,12 @@ impl Db {
 
 /// Who is acting, for the audit trail: `cli:` and the operating-system user.
 pub fn actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    // The operating system's account of the process, not $USER, which anyone can set.
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name);
     format!("cli:{user}")
 }
 

@@ -56,6 +56,10 @@ pub struct ApiState {
     pub secrets: crate::secrets::SecretsConfig,
     /// The session cookie's name and flags (`Secure` and `__Host-` when HTTP speaks TLS).
     pub cookie: SessionCookie,
+    /// Held through each verbal-password check, from the engine's rules to the input's commit,
+    /// so that parallel checks on one call are judged one after the other: a call's third try
+    /// is refused before it is counted against the account (`desk::check_password`).
+    pub password_checks: Arc<tokio::sync::Mutex<()>>,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");

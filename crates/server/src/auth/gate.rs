@@ -69,6 +69,20 @@ impl Gate {
         self.config
     }
 
+    /// Waits for a worker, however long the queue: for a signed-in agent's verbal-password
+    /// check on a live call, which an anonymous flood of sign-ins must not turn away. Such
+    /// checks are few (one at a time per node: `ApiState::password_checks`) and hold no
+    /// memory while they wait.
+    pub async fn enter_at_work(&self) -> Result<Turn, AuthError> {
+        let permit = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AuthError::Internal(format!("password gate: {e}")))?;
+        Ok(Turn(permit))
+    }
+
     /// Waits for a worker if one is free or the queue has room; `Busy` at once otherwise.
     pub async fn enter(&self) -> Result<Turn, AuthError> {
         if let Ok(permit) = self.workers.clone().try_acquire_owned() {
@@ -128,6 +142,25 @@ impl Turn {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_check_at_work_waits_where_a_sign_in_is_refused() {
+        let gate = Arc::new(Gate::new(GateConfig {
+            workers: 1,
+            queue: 0,
+            retry_after_s: 1,
+        }));
+        let busy = gate.enter().await.unwrap();
+        assert!(matches!(gate.enter().await, Err(AuthError::Busy { .. })));
+        let at_work = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.enter_at_work().await.map(|turn| drop(turn)).is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!at_work.is_finished(), "it waits for the worker");
+        drop(busy);
+        assert!(at_work.await.unwrap());
+    }
 
     #[tokio::test]
     async fn beyond_workers_and_queue_the_gate_refuses_at_once() {

@@ -13,7 +13,7 @@ use std::num::NonZeroU32;
 pub struct RateConfig {
     /// From one source address (IPv6 addresses count by their /64). Also the burst.
     pub per_address_per_minute: u32,
-    /// From everywhere together. Also the burst.
+    /// For names that are not users, from everywhere together. Also the burst.
     pub overall_per_minute: u32,
 }
 
@@ -66,8 +66,8 @@ impl Limits {
         }
     }
 
-    /// Takes one sign-in from `ip`'s bucket and the center's, or says how long to wait
-    /// (`TooManyAttempts`, whole seconds, at least 1).
+    /// Takes one sign-in from `ip`'s bucket, or says how long to wait (`TooManyAttempts`,
+    /// whole seconds, at least 1).
     pub fn check(&self, ip: IpAddr) -> Result<(), AuthError> {
         if self.per_address.len() > ADDRESSES_KEPT {
             self.per_address.retain_recent();
@@ -77,10 +77,18 @@ impl Limits {
         };
         self.per_address
             .check_key(&source(ip))
-            .map_err(|no| refused(no.wait_time_from(self.clock.now())))?;
+            .map_err(|no| refused(no.wait_time_from(self.clock.now())))
+    }
+
+    /// Takes one sign-in for a name that is no user from the center's bucket, or says how long
+    /// to wait. Only such names spend it: a flood of made-up names from many addresses then
+    /// never turns away the center's own users.
+    pub fn check_unknown_name(&self) -> Result<(), AuthError> {
         self.overall
             .check()
-            .map_err(|no| refused(no.wait_time_from(self.clock.now())))
+            .map_err(|no| AuthError::TooManyAttempts {
+                retry_after_s: no.wait_time_from(self.clock.now()).as_secs() + 1,
+            })
     }
 }
 
@@ -105,9 +113,12 @@ mod tests {
         );
         limits.check(b).unwrap();
         limits.check(b).unwrap();
+        // Names that are no user share one bucket, whatever their address.
+        for _ in 0..5 {
+            limits.check_unknown_name().unwrap();
+        }
+        assert!(limits.check_unknown_name().is_err());
         limits.check("10.0.0.3".parse().unwrap()).unwrap();
-        // Five taken in all: a sixth address is refused too.
-        assert!(limits.check("10.0.0.4".parse().unwrap()).is_err());
     }
 
     #[test]

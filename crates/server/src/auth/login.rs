@@ -136,6 +136,7 @@ impl Auth {
             if !self.ghosts.claim(name, now, &self.policy) {
                 return Err(AuthError::InvalidCredentials);
             }
+            self.limits.check_unknown_name()?;
             let (dummy, cost) = (self.dummy_hash.clone(), self.policy.hash_cost);
             turn.run(move || {
                 let phc = dummy.get_or_init(|| hash_user_password_with("not a password", cost));

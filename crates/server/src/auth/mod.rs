@@ -94,8 +94,8 @@ impl Auth {
         &self.gate
     }
 
-    /// A sign-in from the network: the rate limits of `source` and of the center first
-    /// (`TooManyAttempts`), then [`Auth::login`].
+    /// A sign-in from the network: the rate limit of `source` first (`TooManyAttempts`), then
+    /// [`Auth::login`] (where a name that is no user also spends the center's bucket).
     pub async fn login_from(
         &self,
         source: IpAddr,
