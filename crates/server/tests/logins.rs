@@ -342,5 +342,42 @@ async fn an_api_key_dies_with_the_enrolment_it_was_made_for() {
         ),
         ("admin:ada", "account.delete", "4F39")
     );
+
+    // Replaced without deleting: an edit that keeps the enrolment time keeps the key; a new
+    // enrolment (another `enrolled` time: the next customer) ends it.
+    let key = Api {
+        client: client.clone(),
+        base: center.base.clone(),
+        token: center.api_key("4F39").await,
+    };
+    let put = |address: &'static str, enrolled: &'static str| {
+        client
+            .put(format!("{}/api/accounts/4F39", center.base))
+            .bearer_auth(&ada.token)
+            .json(&json!({
+                "number": "4F39", "premises": "residential", "address": address,
+                "country": "US", "region": "IL", "monitoring": "professional",
+                "enrolled": enrolled, "verbal_password": "red kestrel",
+                "contacts": [{"name": "New Owner", "phone": "+12175550111"}]
+            }))
+            .send()
+    };
+    let edited = put("9 New Road, Springfield, IL", "2026-01-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), StatusCode::OK);
+    let (status, _) = key.post("/api/signals", json!({"sia": "RP"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "an edit keeps the key");
+    let next = put("12 Elm St, Springfield, IL", "2026-06-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert_eq!(next.status(), StatusCode::OK);
+    let (status, _) = key.post("/api/signals", json!({"sia": "PA"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a new enrolment ends it");
+    let audit = center.store.audit(1).await.unwrap();
+    assert_eq!(
+        (audit[0].actor.as_str(), audit[0].action.as_str()),
+        ("admin:ada", "key.revoke")
+    );
     center.server.stop().await.unwrap();
 }

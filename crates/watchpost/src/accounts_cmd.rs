@@ -173,6 +173,16 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
             .join(", ")
     };
     let (created_numbers, replaced_numbers) = (numbers(&created), numbers(&replaced));
+    let mut before = Vec::new();
+    for (_, account) in &replaced {
+        if let Some(old) = store
+            .account(&account.number)
+            .await
+            .map_err(|e| database::named(&db, e))?
+        {
+            before.push((old, account.clone()));
+        }
+    }
     let accounts: Vec<Account> = created
         .into_iter()
         .chain(replaced)
@@ -192,6 +202,20 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
     }
     if !replaced_numbers.is_empty() {
         out!("replaced: {replaced_numbers}");
+    }
+    // A replacement that is a new enrolment (another `enrolled` time) ends the old keys.
+    let auth = watchpost_server::auth::Auth::new(store.clone());
+    let now = chrono::Utc::now().timestamp_millis();
+    for (old, new) in &before {
+        let revoked = auth
+            .end_keys_of_replaced_enrolment(old, new, &crate::users_cmd::actor(), now)
+            .await?;
+        if revoked > 0 {
+            out!(
+                "account {}: re-enrolled, its {revoked} API key(s) revoked",
+                new.number
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

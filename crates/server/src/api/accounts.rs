@@ -158,7 +158,7 @@ pub async fn put(
         ));
     }
     let now = crate::now_ms();
-    let existed = state.store.account(&number).await?.is_some();
+    let old = state.store.account(&number).await?;
     // The field that gave the DC-09 key, should it be refused.
     let key_field = if table.dc09_key_ascii.is_some() {
         "account.dc09_key_ascii"
@@ -183,7 +183,15 @@ pub async fn put(
             None => ApiError::field(key_field, reason),
         })?;
     state.store.put_account(&account).await?;
-    let status = if existed {
+    if let Some(old) = &old {
+        let actor = format!("{}:{}", caller.0.role, caller.0.name);
+        state
+            .auth
+            .end_keys_of_replaced_enrolment(old, &account, &actor, now)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    let status = if old.is_some() {
         StatusCode::OK
     } else {
         StatusCode::CREATED

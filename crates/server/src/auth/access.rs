@@ -5,6 +5,7 @@
 use super::password::{check_new_password, hash_user_password_with};
 use super::{Auth, AuthError};
 use watchpost_core::Millis;
+use watchpost_core::account::Account;
 use watchpost_store::{AuditEntry, User};
 
 impl Auth {
@@ -25,6 +26,31 @@ impl Auth {
             detail: detail.to_string(),
         };
         Ok(self.store.put_audit(&entry).await?)
+    }
+
+    /// Revokes the API keys of `old` when `new` is another enrolment of its number (its
+    /// `enrolled` time differs: a new customer or a new contract), so a key made for one
+    /// customer never opens an alarm at the next one's address; an edit that keeps the
+    /// enrolment time keeps the keys. Audited as `key.revoke` per key. Returns how many went.
+    pub async fn end_keys_of_replaced_enrolment(
+        &self,
+        old: &Account,
+        new: &Account,
+        actor: &str,
+        now: Millis,
+    ) -> Result<usize, AuthError> {
+        if old.enrolled_at == new.enrolled_at {
+            return Ok(0);
+        }
+        let keys = self.store.api_keys(Some(&old.number)).await?;
+        for key in &keys {
+            self.store.delete_api_key(&key.key_hash).await?;
+            let info = super::api_key::KeyInfo::from(key);
+            let detail = format!("account {} re-enrolled ({})", info.account, info.label);
+            self.audit(actor, "key.revoke", &info.id, &detail, now)
+                .await?;
+        }
+        Ok(keys.len())
     }
 
     async fn existing(&self, name: &str) -> Result<User, AuthError> {
