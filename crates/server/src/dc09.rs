@@ -4,7 +4,7 @@
 //! datagram with DC-09 framing gets any answer (docs/wire.md, "What gets an answer"). What is
 //! let in at all is `crate::admission`'s; how much from unknown accounts, `crate::unknown_budget`'s;
 //! TCP connections are admitted under the listener's caps (`crate::listen`) and dropped when
-//! they keep quiet.
+//! they keep quiet (refused frames count as quiet) or leave a reply unread.
 
 use crate::admission::{Admission, Refusal};
 use crate::intake::Intake;
@@ -173,7 +173,7 @@ pub async fn serve_tcp(
 /// When a connection that has been quiet is dropped.
 struct Quiet {
     opened: Instant,
-    /// The last complete frame, and the account last stored from this connection.
+    /// The last frame stored (and ACKed), and its account.
     last_frame: Option<Instant>,
     account: Option<String>,
     /// When the bytes the splitter holds back (a frame begun) started arriving.
@@ -181,8 +181,8 @@ struct Quiet {
 }
 
 impl Quiet {
-    /// A first frame within `frame_timeout` of connecting, a begun frame completed within
-    /// it, and then silence for no longer than the supervision interval of the account last
+    /// A first accepted frame within `frame_timeout` of connecting, a begun frame completed
+    /// within it, and then silence for no longer than the supervision interval of the account last
     /// heard (none when unsupervised) plus `idle_timeout`.
     fn deadline(&self, rules: &Dc09Listen, supervision: &Supervision) -> Instant {
         let silence = match self.last_frame {
@@ -244,18 +244,33 @@ async fn connection(
         for chunk in splitter.push(&buffer[..n]) {
             let reply = match chunk {
                 Chunk::Frame(frame) => {
-                    quiet.last_frame = Some(Instant::now());
                     let mut heard = None;
                     let reply = receiver.handle_heard(&frame, &mut heard).await;
-                    quiet.account = heard.or(quiet.account.take());
+                    // Only a frame that was stored (and so ACKed) is a panel speaking: one
+                    // answered DUH or NAK, or dropped, buys no time, or a few junk bytes
+                    // would hold a place for the whole idle timeout.
+                    if heard.is_some() {
+                        quiet.last_frame = Some(Instant::now());
+                        quiet.account = heard;
+                    }
                     reply
                 }
                 Chunk::Malformed(_) => Some(nak(chrono::Utc::now(), CrcForm::Hex).bytes),
             };
-            if let Some(reply) = reply
-                && stream.write_all(&reply).await.is_err()
-            {
-                return;
+            // A reply the peer does not take within `frame_timeout` ends the connection: a
+            // client that never reads must not hold its place past every timeout.
+            if let Some(reply) = reply {
+                match tokio::time::timeout(rules.frame_timeout, stream.write_all(&reply)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!("DC-09 connection from {peer} ended: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!("DC-09 connection from {peer} dropped: reply not read");
+                        return;
+                    }
+                }
             }
         }
         quiet.partial_since = match splitter.buffered() {

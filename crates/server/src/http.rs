@@ -1,7 +1,7 @@
 //! Serving the HTTP router (API and console) on its listener: the connection caps, the
 //! header-read timeout (which also ends idle keep-alive connections and bounds the TLS
-//! handshake), the request timeout (bounding a slow body), TLS when configured, and a
-//! graceful end on stop.
+//! handshake), the request timeout (bounding a slow body, and any write the client does not
+//! take), TLS when configured, and a graceful end on stop.
 
 use crate::listen::{Acceptor, Admitted, Gate, HttpListen};
 use axum::Router;
@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutLayer;
@@ -46,6 +47,12 @@ pub async fn serve(
             _ = stopping.changed() => return,
         };
         let _ = stream.set_nodelay(true);
+        // A write that makes no progress for the request timeout fails and ends the
+        // connection: a client that sends requests and never reads the answers would
+        // otherwise hold its place under the caps for as long as it liked.
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(rules.request_timeout));
+        let stream = Box::pin(stream);
         let (router, builder, tls, stop) =
             (router.clone(), builder.clone(), tls.clone(), stop.clone());
         let header_timeout = rules.header_timeout;

@@ -24,8 +24,8 @@ pub struct Caps {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dc09Listen {
     pub caps: Caps,
-    /// A new connection must deliver a complete frame within this, and a frame once begun
-    /// must be complete within it.
+    /// A new connection must deliver a complete frame that is accepted (ACKed) within this,
+    /// a frame once begun must be complete within it, and a reply must be taken within it.
     pub frame_timeout: Duration,
     /// How long a connection may stay silent: beyond the supervision interval of the account
     /// last heard on it, or in all when that account is not supervised (or none was heard).
@@ -42,7 +42,8 @@ pub struct HttpListen {
     pub header_timeout: Duration,
     /// A request must be read and its answer begun within this after its headers: a body
     /// sent slower gets 408 and the connection closes. An answer that streams (the live
-    /// events) may go on for as long as it lasts.
+    /// events) may go on for as long as it lasts. Any write to the client that makes no
+    /// progress for this long (the client reads nothing) fails and closes the connection.
     pub request_timeout: Duration,
     /// Certificate chain and private key (PEM files) when HTTP speaks TLS.
     pub tls: Option<TlsFiles>,

@@ -75,7 +75,8 @@ pub struct ReceiverTable {
     /// TCP connections open at once, in all and from one source address.
     pub max_connections: Option<usize>,
     pub max_per_source: Option<usize>,
-    /// A first frame, and each frame begun, must be complete within this.
+    /// A first accepted frame, each frame begun, and each reply's write must be complete
+    /// within this.
     pub frame_timeout: Option<Span>,
     /// Silence allowed beyond the supervision interval of the panel last heard.
     pub idle_timeout: Option<Span>,
@@ -91,7 +92,8 @@ pub struct HttpTable {
     pub max_per_source: Option<usize>,
     /// The TLS handshake and each request's headers must be in within this.
     pub header_timeout: Option<Span>,
-    /// A request's body must be in, and its answer begun, within this.
+    /// A request's body must be in, and its answer begun, within this; a write the client
+    /// takes nothing of for this long closes the connection.
     pub request_timeout: Option<Span>,
     /// PEM certificate chain and private key: HTTP speaks TLS (both or neither).
     pub tls_cert: Option<String>,
