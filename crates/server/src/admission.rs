@@ -206,7 +206,9 @@ impl Admission {
             return None;
         }
         if let Some(limiter) = &self.per_source
-            && limiter.check_key(&source_key(source)).is_err()
+            && limiter
+                .check_key(&crate::listen::source_of(source))
+                .is_err()
         {
             self.tally.refused(Refusal::SourceRate, &source);
             return None;
@@ -227,18 +229,6 @@ impl Admission {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
-    }
-}
-
-/// The address a source is counted by: itself, or for IPv6 its /64 (one subscriber's
-/// network, where an address of its own costs nothing).
-fn source_key(source: IpAddr) -> IpAddr {
-    match source.to_canonical() {
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
-        v4 => v4,
     }
 }
 

@@ -247,18 +247,16 @@ impl Drop for Admitted {
     }
 }
 
-/// The source a connection counts against: an IPv4 address (also when mapped into IPv6), or
-/// the /64 an IPv6 address is in, since one host commonly holds a whole /64.
-fn source_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
+/// The source a client counts against (connections, datagrams, sign-ins): an IPv4 address
+/// (also when mapped into IPv6), or the /64 an IPv6 address is in, since one subscriber
+/// commonly holds a whole /64 and an address of its own costs nothing.
+pub(crate) fn source_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
     }
 }
 

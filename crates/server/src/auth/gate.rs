@@ -154,7 +154,7 @@ mod tests {
         assert!(matches!(gate.enter().await, Err(AuthError::Busy { .. })));
         let at_work = tokio::spawn({
             let gate = gate.clone();
-            async move { gate.enter_at_work().await.map(|turn| drop(turn)).is_ok() }
+            async move { gate.enter_at_work().await.map(drop).is_ok() }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!at_work.is_finished(), "it waits for the worker");

@@ -43,20 +43,6 @@ fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least 1"))
 }
 
-/// An IPv6 client controls its whole /64: count it as one address.
-fn source(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(bits.into())
-            }
-        },
-        v4 => v4,
-    }
-}
-
 impl Limits {
     pub fn new(config: RateConfig) -> Limits {
         Limits {
@@ -76,7 +62,7 @@ impl Limits {
             retry_after_s: wait.as_secs() + 1,
         };
         self.per_address
-            .check_key(&source(ip))
+            .check_key(&crate::listen::source_of(ip))
             .map_err(|no| refused(no.wait_time_from(self.clock.now())))
     }
 
