@@ -9,7 +9,7 @@
 use crate::admission::{Admission, Refusal};
 use crate::intake::Intake;
 use crate::keys::Keys;
-use crate::listen::{Acceptor, Dc09Listen, Gate};
+use crate::listen::{Acceptor, Admitted, Dc09Listen, Gate};
 use crate::supervision::Supervision;
 use crate::unknown_budget::UnknownBudget;
 use rand::SeedableRng;
@@ -161,8 +161,7 @@ pub async fn serve_tcp(
                 let _ = stream.set_nodelay(true);
                 let (receiver, rules, stop) = (receiver.clone(), rules.clone(), stop.clone());
                 tokio::spawn(async move {
-                    connection(stream, peer, receiver, &rules, stop).await;
-                    drop(place);
+                    connection(stream, peer, receiver, &rules, &place, stop).await;
                 });
             }
             _ = stopping.changed() => return,
@@ -210,6 +209,7 @@ async fn connection(
     peer: std::net::SocketAddr,
     receiver: Arc<Receiver>,
     rules: &Dc09Listen,
+    place: &Admitted,
     mut stop: watch::Receiver<bool>,
 ) {
     if !receiver.admission.allows(peer.ip()) {
@@ -231,6 +231,12 @@ async fn connection(
                 tracing::debug!("DC-09 connection from {peer} dropped: quiet too long");
                 return;
             }
+            // Full, the listener gave this connection's place (no frame stored yet) to a
+            // newer one.
+            _ = place.evicted() => {
+                tracing::debug!("DC-09 connection from {peer} closed: its place went to a newer one");
+                return;
+            }
             _ = stop.changed() => return,
         };
         let n = match read {
@@ -250,6 +256,7 @@ async fn connection(
                     // answered DUH or NAK, or dropped, buys no time, or a few junk bytes
                     // would hold a place for the whole idle timeout.
                     if heard.is_some() {
+                        place.proven();
                         quiet.last_frame = Some(Instant::now());
                         quiet.account = heard;
                     }

@@ -85,7 +85,10 @@ async fn connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let place = Arc::new(place);
+    let proven = place.clone();
     let service = router.map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        proven.proven();
         request.extensions_mut().insert(ConnectInfo(peer));
         request
     });
@@ -104,7 +107,12 @@ async fn connection<S>(
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }
+            // Full, the listener gave this connection's place (it had sent no request) to a
+            // newer one.
+            _ = place.evicted() => {
+                tracing::debug!("HTTP connection from {peer} closed: its place went to a newer one");
+                break;
+            }
         }
     }
-    drop(place);
 }

@@ -3,12 +3,13 @@
 //! `accept`, warnings logged at a bounded rate, and the process's file-descriptor limit
 //! raised at start and shared out between the listeners.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::Notify;
 
 /// How many connections one listener holds at once, in all and from one source address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,12 +166,35 @@ pub struct Gate {
 struct Open {
     total: usize,
     by_source: HashMap<IpAddr, usize>,
+    /// Connections that have not yet delivered a frame or a request, oldest first: when the
+    /// listener is full, the oldest of them gives its place to a new one. Otherwise idle
+    /// connections from many addresses, each within its source's cap, would fill the listener
+    /// and shut out every new panel and the console.
+    unproven: BTreeMap<u64, Arc<Notify>>,
+    admitted: u64,
 }
 
 /// One admitted connection; dropping it gives its place back.
 pub struct Admitted {
     gate: Arc<Gate>,
     source: IpAddr,
+    seq: u64,
+    evict: Arc<Notify>,
+}
+
+impl Admitted {
+    /// The connection delivered what a client of this listener sends (a frame the receiver
+    /// stored, an HTTP request): it no longer gives its place to a newcomer.
+    pub fn proven(&self) {
+        let mut open = self.gate.open.lock().expect("gate lock");
+        open.unproven.remove(&self.seq);
+    }
+
+    /// Resolves when the listener, full, gave this unproven connection's place to a new one:
+    /// the connection should close.
+    pub async fn evicted(&self) {
+        self.evict.notified().await
+    }
 }
 
 impl Gate {
@@ -194,10 +218,17 @@ impl Gate {
         let source = source_of(peer.ip());
         let mut open = self.open.lock().expect("gate lock");
         let from_source = open.by_source.get(&source).copied().unwrap_or(0);
-        let refused = if open.total >= self.caps.total {
-            Some("the listener")
-        } else if from_source >= self.caps.per_source {
+        let refused = if from_source >= self.caps.per_source {
             Some("its source")
+        } else if open.total >= self.caps.total {
+            // The oldest connection that has said nothing yet makes room, if there is one.
+            match open.unproven.pop_first() {
+                Some((_, evict)) => {
+                    evict.notify_one();
+                    None
+                }
+                None => Some("the listener"),
+            }
         } else {
             None
         };
@@ -217,9 +248,14 @@ impl Gate {
         }
         open.total += 1;
         *open.by_source.entry(source).or_default() += 1;
+        open.admitted += 1;
+        let (seq, evict) = (open.admitted, Arc::new(Notify::new()));
+        open.unproven.insert(seq, evict.clone());
         Some(Admitted {
             gate: self.clone(),
             source,
+            seq,
+            evict,
         })
     }
 
@@ -237,6 +273,7 @@ impl Gate {
 impl Drop for Admitted {
     fn drop(&mut self) {
         let mut open = self.gate.open.lock().expect("gate lock");
+        open.unproven.remove(&self.seq);
         open.total = open.total.saturating_sub(1);
         if let Some(n) = open.by_source.get_mut(&self.source) {
             *n -= 1;
@@ -373,13 +410,41 @@ mod tests {
             },
         );
         let a1 = gate.admit(peer("10.0.0.1:1")).unwrap();
-        let _a2 = gate.admit(peer("10.0.0.1:2")).unwrap();
+        let a2 = gate.admit(peer("10.0.0.1:2")).unwrap();
         assert!(gate.admit(peer("10.0.0.1:3")).is_none(), "per source");
-        let _b1 = gate.admit(peer("10.0.0.2:1")).unwrap();
+        let b1 = gate.admit(peer("10.0.0.2:1")).unwrap();
+        // All three have delivered something: the full listener refuses.
+        for place in [&a1, &a2, &b1] {
+            place.proven();
+        }
         assert!(gate.admit(peer("10.0.0.3:1")).is_none(), "listener");
         drop(a1);
         assert_eq!(gate.open(peer("10.0.0.1:9")), (2, 1));
         assert!(gate.admit(peer("10.0.0.3:1")).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_full_gate_evicts_its_oldest_silent_connection() {
+        let gate = Gate::new(
+            "test",
+            Caps {
+                total: 2,
+                per_source: 2,
+            },
+        );
+        let oldest = gate.admit(peer("10.0.0.1:1")).unwrap();
+        let talking = gate.admit(peer("10.0.0.2:1")).unwrap();
+        talking.proven();
+        let newcomer = gate.admit(peer("10.0.0.3:1")).expect("room made");
+        tokio::time::timeout(Duration::from_secs(1), oldest.evicted())
+            .await
+            .expect("the oldest silent connection is told to close");
+        drop(oldest);
+        newcomer.proven();
+        assert!(
+            gate.admit(peer("10.0.0.4:1")).is_none(),
+            "none left to evict"
+        );
     }
 
     #[test]
