@@ -87,6 +87,20 @@ fn listen(dc09: Dc09Listen, http: HttpListen) -> ListenConfig {
     ListenConfig { dc09, http }
 }
 
+/// Both listeners under `caps`, every other rule its default.
+fn capped(caps: Caps) -> ListenConfig {
+    listen(
+        Dc09Listen {
+            caps,
+            ..Dc09Listen::default()
+        },
+        HttpListen {
+            caps,
+            ..HttpListen::default()
+        },
+    )
+}
+
 const SMALL: Caps = Caps {
     total: 20,
     per_source: 8,
@@ -94,16 +108,7 @@ const SMALL: Caps = Caps {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_over_the_caps_leaves_panels_and_the_console_served() {
-    let rules = listen(
-        Dc09Listen {
-            caps: SMALL,
-            ..Dc09Listen::default()
-        },
-        HttpListen {
-            caps: SMALL,
-            ..HttpListen::default()
-        },
-    );
+    let rules = capped(SMALL);
     let center = Center::start_listening(
         &[panel("1001", None), panel("1002", None)],
         &[("sue", Role::Agent)],
@@ -617,16 +622,7 @@ async fn a_full_listener_gives_its_oldest_silent_connections_place_to_a_newcomer
         total: 4,
         per_source: 2,
     };
-    let rules = listen(
-        Dc09Listen {
-            caps,
-            ..Dc09Listen::default()
-        },
-        HttpListen {
-            caps,
-            ..HttpListen::default()
-        },
-    );
+    let rules = capped(caps);
     let center = Center::start_listening(
         &[panel("1001", None), panel("1002", None)],
         &[("sue", Role::Agent)],

@@ -4,7 +4,7 @@
 
 use super::AuthError;
 use governor::clock::{Clock, DefaultClock};
-use governor::{Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
@@ -26,16 +26,12 @@ impl Default for RateConfig {
     }
 }
 
-type Keyed =
-    RateLimiter<IpAddr, governor::state::keyed::DefaultKeyedStateStore<IpAddr>, DefaultClock>;
-type Direct = RateLimiter<governor::state::NotKeyed, governor::state::InMemoryState, DefaultClock>;
-
 /// Above this many remembered addresses, those whose bucket is full again are forgotten.
 const ADDRESSES_KEPT: usize = 10_000;
 
 pub struct Limits {
-    per_address: Keyed,
-    overall: Direct,
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    overall: DefaultDirectRateLimiter,
     clock: DefaultClock,
 }
 
