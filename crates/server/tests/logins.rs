@@ -264,6 +264,31 @@ async fn supervisors_see_delayed_users_and_a_disabled_users_session_stops_at_onc
     );
     let audit = center.store.audit(10).await.unwrap();
     assert_eq!(audit[0].action, "login.throttled");
+    assert!(
+        audit[0].detail.contains("from 127.0.0.1 waits 2 s"),
+        "{audit:?}"
+    );
+
+    // The wait is 127.0.0.1's alone: from another address Amy signs in at once, and the
+    // supervisors still see someone being delayed.
+    let desk = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    sign_in(&desk, &center.base, "amy").await;
+    let (_, attention) = sue.get("/api/attention").await;
+    assert_eq!(attention["throttled_users"], json!(["amy"]), "{attention}");
+    let refused = login(&client, &center.base, "amy", PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    // `users unlock`, run beside the server, lifts the server's wait.
+    center
+        .auth
+        .unlock("amy", "cli:test", common::now())
+        .await
+        .unwrap();
+    sign_in(&client, &center.base, "amy").await;
+    let (_, attention) = sue.get("/api/attention").await;
+    assert_eq!(attention["throttled"], 0, "{attention}");
 
     // Amy's session (opened before) still works, until she is disabled; her open event
     // stream ends too.

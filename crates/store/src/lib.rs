@@ -289,11 +289,16 @@ pub struct User {
     pub role: Role,
     #[serde(skip_serializing, default)]
     pub password_hash: String,
-    /// Consecutive failed sign-ins since the last success or the last lock.
+    /// Failed sign-ins, from every address, since the last success or `users unlock`.
     pub failed_logins: u32,
-    /// The next sign-in attempt may not be made before this time (it may be in the past:
-    /// then it is over). Set by `Store::claim_login_attempt` once attempts pile up.
+    /// Until when some address that failed to sign in as this user must wait before its next
+    /// attempt (it may be in the past: then it is over). Set by
+    /// `Store::record_login_failure`; addresses that did not fail are never made to wait.
     pub locked_until: Option<Millis>,
+    /// When `users unlock` or `users passwd` last lifted every wait (ms); `put_user` leaves
+    /// it as it is.
+    #[serde(skip_serializing, default)]
+    pub waits_lifted_at: Option<Millis>,
     /// A disabled user cannot sign in, and their sessions stop working.
     #[serde(default)]
     pub disabled: bool,
@@ -417,21 +422,22 @@ pub trait Store: Send + Sync {
     async fn user(&self, name: &str) -> Result<Option<User>>;
     /// Every user, by name.
     async fn users(&self) -> Result<Vec<User>>;
-    /// Claims one sign-in attempt for `name` before its password is checked, atomically: refused
-    /// (`None`) when the user does not exist or `now` is before their `locked_until`. Otherwise
-    /// `failed_logins` goes up by one and, from the `free`-th attempt on, the next attempt is
-    /// delayed: `locked_until = now + min(2^(failed_logins - free + 1) s, max_delay)` with the
-    /// count after the increment (ms). Returns the user as it now is. Parallel claims are
-    /// serialised, so at most one of them passes once the delay applies.
-    async fn claim_login_attempt(
+    /// Records a failed sign-in for `name` (from any address, on any node), atomically:
+    /// `failed_logins` goes up by one, and when the failure made its address wait,
+    /// `locked_until` becomes the later of its value and `waits_until` (ms). Returns the user
+    /// as it now is, `None` when there is no such user. The sign-in delay itself is kept per
+    /// address by the server; this is what supervisors see.
+    async fn record_login_failure(
         &self,
         name: &str,
-        now: Millis,
-        free: u32,
-        max_delay: Millis,
+        waits_until: Option<Millis>,
     ) -> Result<Option<User>>;
-    /// After a successful sign-in, or `users unlock`: no failures, no delay.
+    /// After a successful sign-in: `failed_logins` back to 0 (the waits of other addresses,
+    /// and `locked_until`, stay).
     async fn reset_login_failures(&self, name: &str) -> Result<()>;
+    /// `users unlock`, `users passwd`: no failures, no wait, and `waits_lifted_at = at` (ms),
+    /// which tells every node to forget the waits it began before then.
+    async fn lift_login_waits(&self, name: &str, at: Millis) -> Result<()>;
     /// Ends every session of `name`; returns how many there were.
     async fn end_sessions(&self, name: &str) -> Result<u64>;
 

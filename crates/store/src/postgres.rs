@@ -78,6 +78,7 @@ fn user_row(r: &PgRow) -> Result<User> {
         password_hash: r.get("password_hash"),
         failed_logins: int(r, "failed_logins")? as u32,
         locked_until: r.get("locked_until"),
+        waits_lifted_at: r.get("waits_lifted_at"),
         disabled: r.get("disabled"),
         created_at: r.get("created_at"),
         phone: r.get("phone"),
@@ -681,27 +682,19 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn claim_login_attempt(
+    async fn record_login_failure(
         &self,
         name: &str,
-        now: Millis,
-        free: u32,
-        max_delay: Millis,
+        waits_until: Option<Millis>,
     ) -> Result<Option<User>> {
-        // One statement: it locks the row, so concurrent claims queue, and each re-reads the
-        // row (and the WHERE) after the one before it commits. The shift is capped so that it
-        // cannot overflow; `max_delay` caps the delay itself.
+        // One statement, so failures counted on several nodes at once all add up.
         sqlx::query(
-            "UPDATE users SET \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 \
-                 THEN $2 + LEAST($3, 1000 * (1::BIGINT << LEAST(failed_logins + 2 - $1, 30)::INT)) \
-                 ELSE locked_until END, \
-             failed_logins = failed_logins + 1 \
-             WHERE name = $4 AND (locked_until IS NULL OR locked_until <= $2) RETURNING *",
+            "UPDATE users SET failed_logins = failed_logins + 1, \
+             locked_until = CASE WHEN $1::BIGINT IS NULL THEN locked_until \
+                 ELSE GREATEST(locked_until, $1::BIGINT) END \
+             WHERE name = $2 RETURNING *",
         )
-        .bind(i64::from(free))
-        .bind(now)
-        .bind(max_delay)
+        .bind(waits_until)
         .bind(name)
         .fetch_optional(&self.pool)
         .await?
@@ -711,10 +704,22 @@ impl Store for PgStore {
     }
 
     async fn reset_login_failures(&self, name: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $1")
+        sqlx::query("UPDATE users SET failed_logins = 0 WHERE name = $1")
             .bind(name)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn lift_login_waits(&self, name: &str, at: Millis) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, waits_lifted_at = $1 \
+             WHERE name = $2",
+        )
+        .bind(at)
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

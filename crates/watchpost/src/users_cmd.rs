@@ -168,7 +168,7 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
                 let disabled = if user.disabled { "  DISABLED" } else { "" };
                 let wait = match user.locked_until {
                     Some(until) if until > now => format!(
-                        "  delayed until {} after {} failed sign-ins",
+                        "  an address is delayed until {} ({} failed sign-ins since the last success)",
                         time(until),
                         user.failed_logins
                     ),

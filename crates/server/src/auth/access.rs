@@ -103,13 +103,14 @@ impl Auth {
             .gate
             .run(move || hash_user_password_with(&password, cost))
             .await?;
-        user.failed_logins = 0;
-        user.locked_until = None;
         self.store.put_user(&user).await?;
+        // Whoever was made to wait was waiting to try the old password.
+        self.store.lift_login_waits(name, now).await?;
+        self.attempts.forget(name);
         let ended = self.store.end_sessions(name).await?;
         let detail = format!("{ended} session(s) ended");
         self.audit(actor, "user.passwd", name, &detail, now).await?;
-        Ok(user)
+        self.existing(name).await
     }
 
     /// Ends every session of a user ("sign out everywhere"); returns how many there were.
@@ -126,10 +127,12 @@ impl Auth {
         Ok(ended)
     }
 
-    /// Forgets a user's failed attempts: their next sign-in need not wait.
+    /// Forgets a user's failed attempts, from every address: no next sign-in need wait. The
+    /// waits are kept in each node's memory; this clears the ones of the node it runs on.
     pub async fn unlock(&self, name: &str, actor: &str, now: Millis) -> Result<User, AuthError> {
         let user = self.existing(name).await?;
-        self.store.reset_login_failures(name).await?;
+        self.store.lift_login_waits(name, now).await?;
+        self.attempts.forget(name);
         let detail = format!("{} attempt(s) forgotten", user.failed_logins);
         self.audit(actor, "user.unlock", name, &detail, now).await?;
         self.existing(name).await

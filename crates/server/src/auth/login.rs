@@ -1,50 +1,15 @@
-//! Signing in: a turn at the hashing gate, then the attempt is counted (in the store, before
-//! the password is checked, so parallel guesses cannot all be tried), then the password is
-//! checked (against a dummy hash when the user does not exist, so both answers take as long).
-//! From the policy's last free attempt on, each further attempt for that name must wait 2 s,
-//! 4 s, 8 s… up to `max_delay`; attempts inside the wait are refused without hashing — for
-//! names nobody has too, so a refusal never tells whether a name exists. A success clears the
-//! count. Every refusal is the same `AuthError::InvalidCredentials`.
+//! Signing in: a turn at the hashing gate, then the attempt is counted for its source address
+//! and name (`attempts`, before the password is checked, so parallel guesses cannot all be
+//! tried), then the password is checked (against a dummy hash when the user does not exist,
+//! so both answers take as long). A failure is also counted on the user in the store, where
+//! supervisors see it. Every refusal is the same `AuthError::InvalidCredentials`.
 
+use super::attempts::{Claim, Source};
 use super::password::{check_new_password, hash_user_password_with, verify};
 use super::session::Session;
 use super::{Auth, AuthError};
-use std::collections::HashMap;
-use std::sync::Mutex;
 use watchpost_core::Millis;
 use watchpost_store::{AuditEntry, Role, User};
-
-/// Names nobody has are remembered at most this many at a time; past that the oldest
-/// memory is dropped (an attacker spraying names only spends their own rate limit).
-const GHOSTS_KEPT: usize = 10_000;
-
-/// Attempts on names no user has, kept in memory with the store's rule for real names, so
-/// that an unknown name is delayed exactly as a real one would be.
-#[derive(Default)]
-pub(super) struct Ghosts(Mutex<HashMap<String, (u32, Millis)>>);
-
-impl Ghosts {
-    /// Counts an attempt at `now`; false when it falls inside the name's wait.
-    pub(super) fn claim(&self, name: &str, now: Millis, policy: &super::Policy) -> bool {
-        let mut names = self.0.lock().expect("ghosts lock");
-        if names.len() >= GHOSTS_KEPT && !names.contains_key(name) {
-            names.retain(|_, (_, until)| *until > now);
-            if names.len() >= GHOSTS_KEPT {
-                names.clear();
-            }
-        }
-        let (attempts, until) = names.entry(name.to_string()).or_insert((0, 0));
-        if *until > now {
-            return false;
-        }
-        *attempts += 1;
-        let delay = policy.delay_after(*attempts);
-        if delay > 0 {
-            *until = now + delay;
-        }
-        true
-    }
-}
 
 const MAX_NAME_CHARS: usize = 64;
 
@@ -89,6 +54,7 @@ impl Auth {
             password_hash,
             failed_logins: 0,
             locked_until: None,
+            waits_lifted_at: None,
             disabled: false,
             created_at: now,
             phone: None,
@@ -117,11 +83,26 @@ impl Auth {
         Ok(user)
     }
 
-    /// Signs a user in and opens a session. Every refusal — unknown name, wrong password, an
-    /// attempt inside the name's wait, a disabled user — is `InvalidCredentials`; `Busy` when
-    /// the hashing gate is full (nothing was counted then).
+    /// Signs a user in from this machine (the command line) and opens a session: as
+    /// [`Auth::login_at`] with no source address.
     pub async fn login(
         &self,
+        name: &str,
+        password: &str,
+        now: Millis,
+    ) -> Result<Session, AuthError> {
+        self.login_at(None, name, password, now).await
+    }
+
+    /// Signs a user in and opens a session. `source` is the address (or IPv6 /64) the attempt
+    /// came from: the wait after repeated failures is kept per source and name, so failures
+    /// from one address never hold up the user elsewhere. Every refusal — unknown name, wrong
+    /// password, an attempt inside its wait, a disabled user — is `InvalidCredentials`;
+    /// `TooManyAttempts` when names that are no user have spent the center's bucket; `Busy`
+    /// when the hashing gate is full (nothing was counted then).
+    pub(super) async fn login_at(
+        &self,
+        source: Source,
         name: &str,
         password: &str,
         now: Millis,
@@ -131,11 +112,16 @@ impl Auth {
             return Err(AuthError::InvalidCredentials);
         }
         let turn = self.gate.enter().await?;
+        let user = self.store.user(name).await?;
+        let lifted_at = user.as_ref().and_then(|u| u.waits_lifted_at);
+        let claim = self
+            .attempts
+            .claim(source, name, now, &self.policy, lifted_at);
+        let Claim::Counted { wait_until } = claim else {
+            return Err(AuthError::InvalidCredentials);
+        };
         let password = password.to_string();
-        let Some(user) = self.store.user(name).await? else {
-            if !self.ghosts.claim(name, now, &self.policy) {
-                return Err(AuthError::InvalidCredentials);
-            }
+        let Some(user) = user else {
             self.limits.check_unknown_name()?;
             let (dummy, cost) = (self.dummy_hash.clone(), self.policy.hash_cost);
             turn.run(move || {
@@ -145,38 +131,25 @@ impl Auth {
             .await?;
             return Err(AuthError::InvalidCredentials);
         };
-        // Counted before the check: of many parallel guesses, only the free attempts left
-        // (and then one per wait) get as far as the password.
-        let claimed = self
-            .store
-            .claim_login_attempt(
-                &user.name,
-                now,
-                self.policy.free_attempts,
-                self.policy.max_delay,
-            )
-            .await?;
-        let Some(user) = claimed else {
-            return Err(AuthError::InvalidCredentials);
-        };
-        if let Some(until) = user.locked_until.filter(|u| *u > now)
-            && user.failed_logins >= self.policy.free_attempts
-        {
-            self.throttled(&user, until, now).await;
-        }
         let phc = user.password_hash.clone();
         if !turn.run(move || verify(&password, &phc)).await? || user.disabled {
+            let failed = self.store.record_login_failure(name, wait_until).await?;
+            if let (Some(user), Some(until)) = (failed, wait_until) {
+                self.throttled(&user, source, until, now).await;
+            }
             return Err(AuthError::InvalidCredentials);
         }
+        self.attempts.succeeded(source, name);
         self.store.reset_login_failures(&user.name).await?;
         self.open_session(user, now).await
     }
 
-    /// A name is being delayed: said in the log and the audit trail, where supervisors see it
-    /// (the attention view lists users whose next attempt must wait).
-    async fn throttled(&self, user: &User, until: Millis, now: Millis) {
+    /// Sign-ins for a user from one address are being delayed: said in the log and the audit
+    /// trail, where supervisors see it (the attention view lists users with such a wait).
+    async fn throttled(&self, user: &User, source: Source, until: Millis, now: Millis) {
+        let from = source.map_or_else(|| "this machine".to_string(), |ip| ip.to_string());
         let detail = format!(
-            "{} sign-in attempts without success; the next one waits {} s",
+            "{} sign-in attempts without success; the next one from {from} waits {} s",
             user.failed_logins,
             (until - now + 999) / 1000
         );

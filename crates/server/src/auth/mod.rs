@@ -1,11 +1,12 @@
 //! Who may use the center: users who sign in with a password and get a session token, and
 //! account-scoped API keys for devices and apps. Secrets are never stored — passwords as
 //! argon2 hashes, tokens and keys as SHA-256 — and the time is always passed in (`now`), so
-//! every rule (idle and absolute expiry, delays after repeated attempts) is testable. Password
+//! every rule (idle and absolute expiry, delays after repeated attempts from one address) is testable. Password
 //! work goes through one bounded gate, and sign-ins through rate limits per source address.
 
 mod access;
 mod api_key;
+mod attempts;
 mod error;
 mod gate;
 mod limits;
@@ -54,7 +55,7 @@ pub struct Auth {
     dummy_hash: Arc<OnceLock<String>>,
     gate: Arc<Gate>,
     limits: Arc<limits::Limits>,
-    ghosts: Arc<login::Ghosts>,
+    attempts: Arc<attempts::Attempts>,
     key_uses: Arc<api_key::KeyUses>,
 }
 
@@ -76,7 +77,7 @@ impl Auth {
             dummy_hash: Arc::new(OnceLock::new()),
             gate: Arc::new(Gate::new(login.gate)),
             limits: Arc::new(limits::Limits::new(login.rates)),
-            ghosts: Arc::default(),
+            attempts: Arc::default(),
             key_uses: Arc::default(),
         }
     }
@@ -95,7 +96,8 @@ impl Auth {
     }
 
     /// A sign-in from the network: the rate limit of `source` first (`TooManyAttempts`), then
-    /// [`Auth::login`] (where a name that is no user also spends the center's bucket).
+    /// [`Auth::login_at`] with its address (IPv6 by its /64), so that its failures delay it
+    /// alone.
     pub async fn login_from(
         &self,
         source: IpAddr,
@@ -104,6 +106,7 @@ impl Auth {
         now: Millis,
     ) -> Result<Session, AuthError> {
         self.limits.check(source)?;
-        self.login(name, password, now).await
+        let source = crate::listen::source_of(source);
+        self.login_at(Some(source), name, password, now).await
     }
 }

@@ -1,5 +1,6 @@
 //! The rules, as numbers: how long a session lives idle and at most, how often activity is
-//! written back, how many sign-in attempts are free before each further one must wait, the
+//! written back, how many sign-in attempts from one address are free before each further one
+//! must wait, the
 //! longest wait, how costly a password hash is.
 
 use watchpost_core::Millis;
@@ -16,9 +17,10 @@ pub struct Policy {
     pub max_session: Millis,
     /// Activity is written back at most this often (each write is a commit).
     pub touch_every: Millis,
-    /// Sign-in attempts for one name (since its last success) made without waiting. From the
-    /// last of them on, the next attempt waits 2 s, then 4 s, 8 s… (attempts inside the wait
-    /// are refused before the password is checked).
+    /// Sign-in attempts from one address for one name (since that address's last success
+    /// with it) made without waiting. From the last of them on, that address's next attempt
+    /// waits 2 s, then 4 s, 8 s… (attempts inside the wait are refused before the password is
+    /// checked; other addresses are not held up).
     pub free_attempts: u32,
     /// The longest wait between two attempts, in ms: nobody is ever locked out for longer.
     pub max_delay: Millis,
@@ -46,8 +48,8 @@ impl Policy {
             .min(created_at.saturating_add(self.max_session))
     }
 
-    /// The wait after the `attempts`-th attempt in a row (ms; 0 while attempts are free): the
-    /// same rule `Store::claim_login_attempt` applies, for names no user has.
+    /// The wait after the `attempts`-th attempt in a row from one address for one name (ms; 0
+    /// while attempts are free).
     pub fn delay_after(&self, attempts: u32) -> Millis {
         if attempts < self.free_attempts.max(1) {
             return 0;

@@ -1,6 +1,7 @@
 //! The rules against a real SQLite file: delays after repeated attempts, expiry, no user
 //! enumeration, disabling and revocation, API keys, roles.
 
+use super::attempts::Claim;
 use super::*;
 use watchpost_core::Account;
 use watchpost_core::Millis;
@@ -138,8 +139,109 @@ async fn after_five_attempts_each_one_waits_even_with_the_right_password() {
         .login("ann", "correct horse", T0 + 5 + 6_000)
         .await
         .unwrap();
+    // The success clears the count; the wait shown stays until it is over.
     let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+    assert_eq!(
+        (ann.failed_logins, ann.locked_until),
+        (0, Some(T0 + 5 + 6_000))
+    );
+}
+
+/// Item 3 of issue 13: nobody can keep a user out by failing as them. The wait belongs to
+/// the address that failed; the user signs in at once from their own.
+#[tokio::test]
+async fn failures_from_one_address_never_keep_the_user_out_at_another() {
+    let f = fixture().await;
+    let attacker: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    let desk: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+    let mut now = T0;
+    for _ in 0..12 {
+        let e = f
+            .auth
+            .login_from(attacker, "ann", "nope nope", now)
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), REFUSED);
+        // The attacker tries again as soon as each wait ends, and in the middle of it the
+        // user signs in from the desk with the right password.
+        let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+        let until = ann.locked_until.unwrap_or(now);
+        f.auth
+            .login_from(desk, "ann", "correct horse", (now + until) / 2)
+            .await
+            .unwrap();
+        now = until.max(now + 1);
+    }
+    // The attacker still waits, even with the right password: the count is theirs alone.
+    let ann = f.auth.store().user("ann").await.unwrap().unwrap();
+    assert!(ann.locked_until.unwrap() > now - 1, "{ann:?}");
+    let e = f
+        .auth
+        .login_from(attacker, "ann", "correct horse", now - 1)
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), REFUSED);
+    // Another address in the attacker's IPv6 /64 is the same source.
+    let v6 = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    for _ in 0..5 {
+        let _ = f
+            .auth
+            .login_from(v6("2001:db8::1"), "ann", "nope nope", now)
+            .await;
+    }
+    let e = f
+        .auth
+        .login_from(v6("2001:db8::2"), "ann", "correct horse", now + 1)
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), REFUSED);
+    f.auth
+        .login_from(v6("2001:db8:0:1::1"), "ann", "correct horse", now + 1)
+        .await
+        .unwrap();
+}
+
+/// `users unlock` runs in its own process (another `Auth` over the same store): the running
+/// server's waits are lifted all the same, and only those begun before it.
+#[tokio::test]
+async fn an_unlock_from_the_command_line_lifts_a_running_servers_waits() {
+    let f = fixture().await;
+    let desk: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+    for n in 0..5 {
+        let _ = f.auth.login_from(desk, "ann", "nope nope", T0 + n).await;
+    }
+    let refused = f
+        .auth
+        .login_from(desk, "ann", "correct horse", T0 + 10)
+        .await;
+    assert!(refused.is_err());
+    let cli = Auth::with_policy(f.auth.store().clone(), *f.auth.policy());
+    let ann = cli.unlock("ann", "cli:root", T0 + 11).await.unwrap();
     assert_eq!((ann.failed_logins, ann.locked_until), (0, None));
+    f.auth
+        .login_from(desk, "ann", "correct horse", T0 + 12)
+        .await
+        .unwrap();
+    // Failures after the unlock count again.
+    for n in 0..5 {
+        let _ = f
+            .auth
+            .login_from(desk, "ann", "nope nope", T0 + 20 + n)
+            .await;
+    }
+    let refused = f
+        .auth
+        .login_from(desk, "ann", "correct horse", T0 + 30)
+        .await;
+    assert!(refused.is_err());
+    // So does a new password set from the command line.
+    cli.set_password("ann", "battery staple", "cli:root", T0 + 31)
+        .await
+        .unwrap();
+    f.auth
+        .login_from(desk, "ann", "battery staple", T0 + 32)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -183,19 +285,17 @@ async fn unknown_names_wait_exactly_as_real_ones() {
     let ann = f.auth.store().user("ann").await.unwrap().unwrap();
     assert_eq!(ann.locked_until, Some(T0 + 5 + 2_000));
     // Inside the wait neither is hashed: a dummy hash made now would show in the timing.
-    assert!(!f.auth.ghosts.claim("nobody", T0 + 6, &f.auth.policy));
+    let claim = |name: &str, now| f.auth.attempts.claim(None, name, now, &f.auth.policy, None);
+    assert_eq!(claim("nobody", T0 + 6), Claim::Refused);
     // A name no user can have is not even remembered.
     let long = "x".repeat(10_000);
     for _ in 0..6 {
         let e = f.auth.login(&long, "nope nope", T0).await.unwrap_err();
         assert!(matches!(e, AuthError::InvalidCredentials), "{e}");
     }
-    assert!(f.auth.ghosts.claim(&long, T0, &f.auth.policy));
-    assert!(
-        f.auth
-            .ghosts
-            .claim("nobody", T0 + 5 + 2_000, &f.auth.policy)
-    );
+    let free = Claim::Counted { wait_until: None };
+    assert_eq!(claim(&long, T0), free);
+    assert_ne!(claim("nobody", T0 + 5 + 2_000), Claim::Refused);
 }
 
 /// 40 guesses at once: the attempts are counted before any is checked, so only the five free
@@ -600,6 +700,7 @@ async fn roles_are_ordered_admin_supervisor_agent() {
         password_hash: String::new(),
         failed_logins: 0,
         locked_until: None,
+        waits_lifted_at: None,
         disabled: false,
         created_at: 0,
         phone: None,
@@ -669,6 +770,7 @@ fn users_never_show_their_hash() {
         password_hash: phc.clone(),
         failed_logins: 0,
         locked_until: None,
+        waits_lifted_at: None,
         disabled: false,
         created_at: 0,
         phone: None,
