@@ -1,7 +1,6 @@
 //! The rules, as numbers: how long a session lives idle and at most, how often activity is
 //! written back, how many sign-in attempts from one address are free before each further one
-//! must wait, the
-//! longest wait, how costly a password hash is.
+//! must wait, the longest wait, how costly a password hash is.
 
 use watchpost_core::Millis;
 use watchpost_core::password::HashCost;
