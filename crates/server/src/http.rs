@@ -29,11 +29,20 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     stop: watch::Receiver<bool>,
 ) {
+    let bound = listener
+        .local_addr()
+        .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip());
+    let hosts = Arc::new(crate::host::Hosts::new(&rules.hosts, bound));
     let mut acceptor = Acceptor::new(listener, Gate::new("HTTP", rules.caps));
-    let router = router.layer(TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        rules.request_timeout,
-    ));
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            crate::host::known_host,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            rules.request_timeout,
+        ));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

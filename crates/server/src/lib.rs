@@ -15,6 +15,7 @@ pub mod demo;
 pub mod desk;
 pub mod enrolment;
 pub mod guessing;
+mod host;
 mod http;
 mod intake;
 mod keys;

@@ -48,6 +48,9 @@ pub struct HttpListen {
     pub request_timeout: Duration,
     /// Certificate chain and private key (PEM files) when HTTP speaks TLS.
     pub tls: Option<TlsFiles>,
+    /// The names the center is served under (`http.hosts`, without port): requests naming
+    /// another get 421 (`crate::host`). Empty: any name, unless bound to loopback.
+    pub hosts: Vec<String>,
 }
 
 /// The PEM files of the HTTP listener's TLS identity.
@@ -93,6 +96,7 @@ impl Default for HttpListen {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             tls: None,
+            hosts: Vec::new(),
         }
     }
 }

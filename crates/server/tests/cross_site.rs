@@ -154,6 +154,42 @@ async fn a_console_change_needs_the_sessions_csrf_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_rebound_to_the_center_on_loopback_is_refused() {
+    // An attacker's name pointed at 127.0.0.1: to the browser, its page is same-origin.
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let port = center.base.rsplit(':').next().unwrap().to_string();
+    let client = Client::new();
+    let attempt = |host: String| {
+        client
+            .post(format!("{}/api/login", center.base))
+            .header("host", &host)
+            .header("origin", format!("http://{host}"))
+            .header("sec-fetch-site", "same-origin")
+            .json(&json!({"name": "amy", "password": PASSWORD}))
+            .send()
+    };
+    let rebound = attempt(format!("evil.example:{port}")).await.unwrap();
+    assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
+    let body: Value = rebound.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("\"evil.example:"),
+        "{body}"
+    );
+    let page = client
+        .get(format!("{}/login", center.base))
+        .header("host", format!("evil.example:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let signed_in = attempt(host.clone()).await.unwrap();
+        assert_eq!(signed_in.status(), StatusCode::OK, "{host}");
+    }
+    center.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_from_another_site_are_refused() {
     let (center, client, token, id) = center_with_alarm().await;
     let base = &center.base;

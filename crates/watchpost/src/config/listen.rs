@@ -71,8 +71,30 @@ pub fn config(receiver: &ReceiverTable, http: &HttpTable) -> Result<ListenConfig
             (1, 600),
         )?,
         tls,
+        hosts: hosts(http.hosts.as_deref().unwrap_or_default())?,
     };
     Ok(ListenConfig { dc09, http })
+}
+
+/// `http.hosts`: DNS names (RFC 1123: letters, digits, `-`, dots), at most 253 characters,
+/// without scheme or port.
+fn hosts(names: &[String]) -> Result<Vec<String>, String> {
+    for (n, name) in names.iter().enumerate() {
+        let bad = |reason: &str| Err(format!("http.hosts[{n}]: {name:?} {reason}"));
+        if name.is_empty() || name.len() > 253 {
+            return bad("must be 1 to 253 characters long");
+        }
+        if name.contains(':') || name.contains('/') {
+            return bad("must be a name alone, without scheme or port (center.example.com)");
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return bad("may hold only letters, digits, '-' and '.'");
+        }
+    }
+    Ok(names.to_vec())
 }
 
 fn caps(
@@ -157,6 +179,9 @@ mod tests {
         let tls = config.http.tls.unwrap();
         assert_eq!(tls.cert.to_str(), Some("/etc/wp/cert.pem"));
         assert_eq!(tls.key.to_str(), Some("/etc/wp/key.pem"));
+        assert!(config.http.hosts.is_empty());
+        let named = tables("[http]\nhosts = [\"center.example\"]").unwrap();
+        assert_eq!(named.http.hosts, ["center.example"]);
         // A small listener's per-source cap follows it down.
         let small = tables("[http]\nmax_connections = 10").unwrap();
         assert_eq!(small.http.caps.per_source, 10);
@@ -183,6 +208,18 @@ mod tests {
             (
                 "[http]\nheader_timeout = \"1h\"",
                 "http.header_timeout: 3600s is outside",
+            ),
+            (
+                "[http]\nhosts = [\"center.example\", \"https://center.example\"]",
+                "http.hosts[1]: \"https://center.example\" must be a name alone",
+            ),
+            (
+                "[http]\nhosts = [\"\"]",
+                "http.hosts[0]: \"\" must be 1 to 253",
+            ),
+            (
+                "[http]\nhosts = [\"a b\"]",
+                "http.hosts[0]: \"a b\" may hold only",
             ),
         ];
         for (text, expected) in cases {

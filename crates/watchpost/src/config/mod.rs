@@ -98,6 +98,8 @@ pub struct HttpTable {
     /// PEM certificate chain and private key: HTTP speaks TLS (both or neither).
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
+    /// The names the center is served under; requests naming another get 421.
+    pub hosts: Option<Vec<String>>,
 }
 
 /// `[alarms]`: center-wide rules of the response protocols.
