@@ -264,6 +264,8 @@ async fn supervisors_see_delayed_users_and_a_disabled_users_session_stops_at_onc
     );
     let audit = center.store.audit(10).await.unwrap();
     assert_eq!(audit[0].action, "login.throttled");
+    // The trail is the admins': a supervisor is refused it.
+    assert_eq!(sue.get("/api/audit").await.0, StatusCode::FORBIDDEN);
     assert!(
         audit[0].detail.contains("from 127.0.0.1 waits 2 s"),
         "{audit:?}"
@@ -404,5 +406,15 @@ async fn an_api_key_dies_with_the_enrolment_it_was_made_for() {
         (audit[0].actor.as_str(), audit[0].action.as_str()),
         ("admin:ada", "key.revoke")
     );
+    // Admins read the trail over the API too, newest first.
+    let (status, trail) = ada.get("/api/audit?limit=2").await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    assert_eq!(trail.as_array().unwrap().len(), 2, "{trail}");
+    assert_eq!(trail[0]["action"], "key.revoke", "{trail}");
+    assert_eq!(trail[0]["subject"], audit[0].subject, "{trail}");
+    assert!(trail[0]["at"].as_str().unwrap().ends_with('Z'), "{trail}");
+    let (status, refused) = ada.get("/api/audit?limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "limit");
     center.server.stop().await.unwrap();
 }

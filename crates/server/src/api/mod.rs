@@ -8,6 +8,7 @@
 pub(crate) mod account_history;
 pub(crate) mod accounts;
 mod alarms;
+mod audit;
 mod body;
 pub(crate) mod caller;
 pub use caller::SessionCookie;
@@ -121,6 +122,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/unknown/{id}/noise", post(unknown::noise))
         .route("/api/cluster", get(cluster))
         .route("/api/attention", get(attention))
+        .route("/api/audit", get(audit::list))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))
