@@ -52,8 +52,15 @@ pub struct Branches {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    /// Request the plan's agency now.
-    Dispatch,
+    /// Request help now: the plan's agency, or this step's own (`agency`), e.g. a guard
+    /// before the police under verified response.
+    Dispatch {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agency: Option<AgencyRule>,
+    },
+    /// Wait this many seconds before the next step (1 to `MAX_WAIT_S`): an abort window in
+    /// which a disarm, an app cancel or a callback the plan allows can still stop it.
+    Wait { seconds: u32 },
     /// Agent calls, one contact at a time, until a person is reached and decides.
     Verify {
         contacts: Contacts,
@@ -70,6 +77,38 @@ pub enum Step {
         agent: Option<Branches>,
     },
 }
+
+impl Step {
+    /// Request the plan's own agency.
+    pub const DISPATCH: Step = Step::Dispatch { agency: None };
+}
+
+/// The longest `Step::Wait`, in seconds: no plan may hold an alarm back for longer.
+pub const MAX_WAIT_S: u32 = 600;
+
+/// The words of a plan's calls, in place of the built-in ones: templates in which
+/// `{center_name}`, `{center_phone}`, `{alarm_type}` ("a burglary alarm") and `{premises}`
+/// (the address) are replaced (docs/plans.md).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Messages {
+    /// Left on a voicemail the center reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voicemail: Option<String>,
+    /// The recorded message of an automated call ("Press 1…" is added when the call
+    /// offers an agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<String>,
+}
+
+impl Messages {
+    pub fn is_empty(&self) -> bool {
+        self.voicemail.is_none() && self.automated.is_none()
+    }
+}
+
+/// The placeholders a message template may hold.
+pub const PLACEHOLDERS: [&str; 4] = ["center_name", "center_phone", "alarm_type", "premises"];
 
 /// Where a cancellation can come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -115,6 +154,9 @@ pub enum AgencyRule {
     Medical,
     /// Police, or the account's guard responder if it names one.
     SecurityResponder,
+    /// The guard service, whatever the account's responder (verified response: a guard
+    /// goes first, the police only on a person's confirmation).
+    Guard,
 }
 
 impl AgencyRule {
@@ -125,6 +167,7 @@ impl AgencyRule {
             (AgencyRule::Medical, _) => Agency::Medical,
             (AgencyRule::SecurityResponder, Responder::Police) => Agency::Police,
             (AgencyRule::SecurityResponder, Responder::Guard) => Agency::Guard,
+            (AgencyRule::Guard, _) => Agency::Guard,
         }
     }
 }
@@ -148,6 +191,17 @@ pub struct Plan {
     /// How an alarm ends that was neither dispatched nor canceled: when a person was reached
     /// by some call, and when nobody was.
     pub quiet_end: QuietEnd,
+    /// How long a dispatched alarm stays open for follow-up, in seconds, in place of the
+    /// center's `alarms.follow_up`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_s: Option<u32>,
+    /// The words of its calls, in place of the built-in ones.
+    #[serde(default, skip_serializing_if = "Messages::is_empty")]
+    pub messages: Messages,
+    /// The plan neither requests help nor calls anyone, and is meant to (a practice duress
+    /// alarm is only logged): without it such a plan is refused (`crate::plan_rules`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_response_intended: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,8 +231,8 @@ impl Plan {
 fn dispatch_branches() -> Branches {
     Branches {
         cancel: vec![],
-        dispatch: vec![Step::Dispatch],
-        unreached: vec![Step::Dispatch],
+        dispatch: vec![Step::DISPATCH],
+        unreached: vec![Step::DISPATCH],
     }
 }
 
@@ -197,6 +251,9 @@ fn base() -> Plan {
             reached: Disposition::Dispatched,
             unreached: Disposition::Dispatched,
         },
+        follow_up_s: None,
+        messages: Messages::default(),
+        no_response_intended: false,
     }
 }
 
@@ -227,7 +284,7 @@ fn professional(kind: AlarmKind) -> Plan {
         },
         AlarmKind::CarbonMonoxide => Plan {
             steps: vec![
-                Step::Dispatch,
+                Step::DISPATCH,
                 Step::Notify {
                     contacts: Contacts::ALL,
                 },
@@ -244,15 +301,15 @@ fn professional(kind: AlarmKind) -> Plan {
                     contacts: Contacts::FIRST,
                     then: Branches {
                         cancel: tell_the_rest.clone(),
-                        dispatch: [vec![Step::Dispatch], tell_the_rest.clone()].concat(),
-                        unreached: [vec![Step::Dispatch], tell_the_rest].concat(),
+                        dispatch: [vec![Step::DISPATCH], tell_the_rest.clone()].concat(),
+                        unreached: [vec![Step::DISPATCH], tell_the_rest].concat(),
                     },
                 }],
                 ..base
             }
         }
         AlarmKind::Duress => Plan {
-            steps: vec![Step::Dispatch],
+            steps: vec![Step::DISPATCH],
             silent: true,
             ..base
         },
@@ -261,9 +318,9 @@ fn professional(kind: AlarmKind) -> Plan {
                 contacts: Contacts::FIRST,
                 then: Branches {
                     cancel: vec![],
-                    dispatch: vec![Step::Dispatch],
+                    dispatch: vec![Step::DISPATCH],
                     unreached: vec![
-                        Step::Dispatch,
+                        Step::DISPATCH,
                         Step::Notify {
                             contacts: Contacts::FIRST_TWO,
                         },
@@ -311,6 +368,7 @@ fn practice(kind: AlarmKind) -> Plan {
                 reached: Disposition::PracticeLogged,
                 unreached: Disposition::PracticeLogged,
             },
+            no_response_intended: true,
             ..pro
         },
         // One automated call to contact 1; an agent joins only if asked, and only the agent's
@@ -320,7 +378,7 @@ fn practice(kind: AlarmKind) -> Plan {
                 contacts: Contacts::FIRST,
                 agent: Some(Branches {
                     cancel: vec![],
-                    dispatch: vec![Step::Dispatch],
+                    dispatch: vec![Step::DISPATCH],
                     unreached: vec![],
                 }),
             }],

@@ -5,7 +5,6 @@ use crate::account::{Account, DeviceType, Millis, Premises};
 use crate::alarm::{AlarmSpec, Input, Settings, Unmonitored};
 use crate::codes::{SignalClass, classify_cid, classify_sia};
 use crate::kind::{Agency, AlarmKind, Disposition, Mode};
-use crate::plan::Plan;
 use crate::runaway::RunawayLimit;
 use serde::{Deserialize, Serialize};
 
@@ -209,6 +208,13 @@ fn spec(
     } else {
         None
     };
+    let (plan, plan_set) = match unmonitored {
+        Some(_) => (None, None),
+        None => settings
+            .plans
+            .resolve(kind, mode)
+            .map_or((None, None), |(plan, set)| (Some(plan), set)),
+    };
     AlarmSpec {
         account: account.number.clone(),
         address: account.address.clone(),
@@ -218,11 +224,8 @@ fn spec(
         mode,
         opened_at: now,
         trigger,
-        plan: if unmonitored.is_some() {
-            None
-        } else {
-            Plan::builtin(kind, mode)
-        },
+        plan,
+        plan_set,
         unmonitored,
         settings: settings.clone(),
     }

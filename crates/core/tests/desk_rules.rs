@@ -27,6 +27,7 @@ fn open(kind: AlarmKind) -> Alarm {
             opened_at: 0,
             trigger: "BA zone 3".into(),
             plan: Plan::builtin(kind, Mode::Professional),
+            plan_set: None,
             unmonitored: None,
             settings: Settings::default(),
         },

@@ -25,6 +25,7 @@ fn spec(kind: AlarmKind, mode: Mode, contacts: usize) -> AlarmSpec {
         opened_at: 0,
         trigger: "test".into(),
         plan: Plan::builtin(kind, mode),
+        plan_set: None,
         unmonitored: None,
         settings: Settings::default(),
     }

@@ -357,7 +357,7 @@ proptest! {
         let scenario = parse(&text).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let outcome = runtime
-            .block_on(run(&scenario))
+            .block_on(run(&scenario, &Default::default()))
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         prop_assert!(!outcome.alarms.is_empty(), "no alarm opened\n{}", text);
         for alarm in &outcome.alarms {

@@ -41,7 +41,7 @@ answers = "busy"
 #[tokio::test]
 async fn alarms_rebuild_from_their_logs_and_tampering_is_caught() {
     let scenario = parse(BURGLARY).unwrap();
-    let outcome = run(&scenario).await.unwrap();
+    let outcome = run(&scenario, &Default::default()).await.unwrap();
     let [rebuilt] = &outcome.alarms[..] else {
         panic!("one alarm")
     };

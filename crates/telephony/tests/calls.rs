@@ -292,6 +292,7 @@ fn water_alarm(inputs: &[Input]) -> watchpost_core::Alarm {
         opened_at: 0,
         trigger: "test".into(),
         plan: Plan::builtin(AlarmKind::Water, Mode::Professional),
+        plan_set: None,
         unmonitored: None,
         settings: Settings::default(),
     });

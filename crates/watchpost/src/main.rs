@@ -17,6 +17,7 @@ mod call_cmd;
 mod config;
 mod database;
 mod keys_cmd;
+mod plans_cmd;
 mod scenario_cmd;
 mod secrets_cmd;
 mod serve_cmd;
@@ -46,6 +47,12 @@ enum Command {
     Scenario {
         #[command(subcommand)]
         command: scenario_cmd::ScenarioCommand,
+    },
+    /// Response plans: write the built-in ones out, check plan files against the guard rails
+    /// and scenarios.
+    Plans {
+        #[command(subcommand)]
+        command: plans_cmd::PlansCommand,
     },
     /// Enrol accounts.
     Accounts {
@@ -129,6 +136,7 @@ fn main() -> ExitCode {
         let result = match cli.command {
             Command::Serve(args) => serve_cmd::run(*args).await.map(|()| ExitCode::SUCCESS),
             Command::Scenario { command } => Ok(scenario_cmd::run(command).await),
+            Command::Plans { command } => plans_cmd::run(command).await,
             Command::Accounts { command } => accounts_cmd::run(command).await,
             Command::Alarms(args) => alarms_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Simulate(args) => simulate_cmd::run(*args),

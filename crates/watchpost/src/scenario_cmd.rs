@@ -1,11 +1,13 @@
-//! `watchpost scenario run FILE... [--json]`: plays scenario files and reports, per
-//! docs/scenarios.md. Exit status 0 all passed, 1 an expectation failed, 2 a file was refused.
+//! `watchpost scenario run FILE... [--json] [--plans PLAN_FILE]`: plays scenario files and
+//! reports, per docs/scenarios.md. Exit status 0 all passed, 1 an expectation failed, 2 a file
+//! (or the plan file) was refused.
 
 use clap::Subcommand;
 use futures::StreamExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+use watchpost_core::plan_book::PlanBook;
 use watchpost_sim::scenario::{FileRun, Verdict, run_file};
 
 #[derive(Subcommand)]
@@ -17,17 +19,37 @@ pub enum ScenarioCommand {
         /// One JSON report object per file, one per line.
         #[arg(long)]
         json: bool,
+        /// Run under this plan file as the center's default plans (docs/plans.md) instead
+        /// of the built-in ones.
+        #[arg(long, value_name = "PLAN_FILE")]
+        plans: Option<PathBuf>,
     },
 }
 
 pub async fn run(command: ScenarioCommand) -> ExitCode {
-    let ScenarioCommand::Run { files, json } = command;
+    let ScenarioCommand::Run { files, json, plans } = command;
+    let book = match plans {
+        None => PlanBook::default(),
+        Some(path) => match crate::plans_cmd::read(&path) {
+            Ok(set) => PlanBook::with_default(set),
+            Err(e) => {
+                err!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    ExitCode::from(run_files(&files, &book, json).await as u8)
+}
+
+/// Plays `files` under `plans`, printing each report (human or JSON lines) and a summary;
+/// the worst verdict.
+pub async fn run_files(files: &[PathBuf], plans: &PlanBook, json: bool) -> Verdict {
     let started = Instant::now();
     let mut worst = Verdict::Passed;
     let mut counts = [0usize; 3];
     // Files are independent: run a few at once, report in the order given.
-    let mut results = futures::stream::iter(&files)
-        .map(|path| async move { (path, run_file(path).await) })
+    let mut results = futures::stream::iter(files)
+        .map(|path| async move { (path, run_file(path, plans).await) })
         .buffered(8);
     while let Some((path, result)) = results.next().await {
         for warning in &result.warnings {
@@ -56,14 +78,10 @@ pub async fn run(command: ScenarioCommand) -> ExitCode {
             counts[Verdict::Failed as usize],
             counts[Verdict::Invalid as usize],
             elapsed,
-            elapsed / files.len() as f64
+            elapsed / files.len().max(1) as f64
         );
     }
-    ExitCode::from(match worst {
-        Verdict::Passed => 0,
-        Verdict::Failed => 1,
-        Verdict::Invalid => 2,
-    })
+    worst
 }
 
 fn print_human(result: &FileRun) {

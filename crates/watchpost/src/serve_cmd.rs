@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use watchpost_core::plan_book::PlanBook;
 use watchpost_core::{RunawayLimit, Settings};
 use watchpost_server::adapters::{self, Dispatch, Manual, Telephony};
 use watchpost_server::sim_telephony::{self, SimDispatch, SimTelephony};
@@ -76,6 +77,10 @@ pub struct ServeArgs {
     /// --demo). [key: alarms.follow_up]
     #[arg(long)]
     follow_up: Option<Span>,
+    /// A plan file (docs/plans.md) whose plans the center runs in place of the built-in
+    /// ones, kind by kind. [key: alarms.plans]
+    #[arg(long, value_name = "PLAN_FILE")]
+    plans: Option<PathBuf>,
     /// A demo center: demo accounts and a demo/demo admin, simulated people answering the
     /// phone, and a steady trickle of signals of every kind.
     #[arg(long)]
@@ -227,6 +232,13 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
                 .runaway
                 .or(file.receiver.runaway)
                 .map_or(Some(RunawayLimit::default()), |r| r.0),
+            plans: match args.plans.clone().or(file.alarms.plans.map(PathBuf::from)) {
+                Some(path) => PlanBook::with_default(
+                    crate::plans_cmd::read(&path)
+                        .map_err(|e| anyhow::anyhow!("alarms.plans: {e}"))?,
+                ),
+                None => PlanBook::default(),
+            },
         },
         timezone: args
             .timezone

@@ -59,6 +59,9 @@ pub struct Alarm {
     canceled: Option<Disposition>,
     /// When a dispatched alarm leaves follow-up and closes.
     close_at: Option<Millis>,
+    /// A `Step::Wait` holds the plan until then.
+    #[serde(default)]
+    waiting: Option<Millis>,
     /// A trouble whose plan is done waits for its condition to clear.
     held: bool,
     /// The agent working the alarm, if one took it.
@@ -106,6 +109,7 @@ impl Alarm {
             contact_canceled: false,
             canceled: None,
             close_at: None,
+            waiting: None,
             held: false,
             handler: None,
             duress: Vec::new(),
@@ -287,7 +291,7 @@ impl Alarm {
     /// When the alarm must be woken with `Input::Timer`.
     pub fn poll_timeout(&self) -> Option<Millis> {
         match (self.closed, self.running.as_ref()) {
-            (None, None) => self.close_at,
+            (None, None) => self.waiting.or(self.close_at),
             _ => None,
         }
     }
@@ -618,6 +622,11 @@ impl Alarm {
                 self.handler = None;
             }
             Input::Timer => match self.poll_timeout() {
+                Some(due) if due <= now && self.waiting.is_some() => {
+                    self.waiting = None;
+                    self.note(now, "wait_over", "the plan goes on".into());
+                    self.advance(now);
+                }
                 Some(due) if due <= now => self.close(now, self.disposition()),
                 _ => return Err(Rejected::NotDue),
             },
@@ -773,7 +782,7 @@ impl Alarm {
                     Some(Calling::Verify(b)) | Some(Calling::Automated(Some(b))) => {
                         b.dispatch.clone()
                     }
-                    _ => vec![Step::Dispatch],
+                    _ => vec![Step::DISPATCH],
                 };
                 self.stop_calls(now);
                 self.prepend(branch);
@@ -861,14 +870,21 @@ impl Alarm {
 
     /// Runs steps until one waits on a call, or the plan is done.
     fn advance(&mut self, now: Millis) {
-        while self.closed.is_none() && self.running.is_none() {
+        while self.closed.is_none() && self.running.is_none() && self.waiting.is_none() {
             let Some(step) = self.pending.pop_front() else {
                 self.plan_done(now);
                 return;
             };
             let (contacts, calling) = match step {
-                Step::Dispatch => {
-                    self.request_dispatch(now);
+                Step::Dispatch { agency } => {
+                    let agency = agency.map_or(self.agency, |a| a.resolve(self.spec.responder));
+                    self.request_dispatch(now, agency);
+                    continue;
+                }
+                Step::Wait { seconds } => {
+                    self.waiting = Some(now + Millis::from(seconds) * 1000);
+                    let detail = format!("{seconds} s before the next step");
+                    self.note(now, "waiting", detail);
                     continue;
                 }
                 Step::Verify { contacts, then } => (contacts, Calling::Verify(then)),
@@ -939,8 +955,7 @@ impl Alarm {
         id
     }
 
-    fn request_dispatch(&mut self, now: Millis) {
-        let agency = self.agency;
+    fn request_dispatch(&mut self, now: Millis, agency: Agency) {
         if self
             .dispatches
             .iter()
@@ -1065,7 +1080,11 @@ impl Alarm {
         }
         match self.dispatches.first() {
             Some(first) => {
-                let until = (first.requested_at + self.spec.settings.follow_up_ms).max(now);
+                let follow_up = self
+                    .plan()
+                    .and_then(|p| p.follow_up_s)
+                    .map_or(self.spec.settings.follow_up_ms, |s| Millis::from(s) * 1000);
+                let until = (first.requested_at + follow_up).max(now);
                 if until <= now {
                     self.close(now, self.disposition());
                 } else if self.close_at.is_none() {
@@ -1098,6 +1117,7 @@ impl Alarm {
     fn close(&mut self, now: Millis, disposition: Disposition) {
         self.closed = Some((now, disposition));
         self.close_at = None;
+        self.waiting = None;
         self.actions.push_back(Action::Close { disposition });
         self.note(now, "closed", disposition.to_string());
     }

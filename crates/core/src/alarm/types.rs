@@ -27,6 +27,10 @@ pub struct Settings {
         skip_serializing_if = "is_default_runaway"
     )]
     pub runaway: Option<RunawayLimit>,
+    /// The center's plans (`crate::plan_book`): read when an alarm opens; its log keeps the
+    /// plan itself and `AlarmSpec::plan_set`, not the book.
+    #[serde(skip)]
+    pub plans: crate::plan_book::PlanBook,
 }
 
 fn default_runaway() -> Option<RunawayLimit> {
@@ -44,6 +48,7 @@ impl Default for Settings {
             center_phone: "+18005550199".into(),
             center_name: "the watchpost monitoring center".into(),
             runaway: default_runaway(),
+            plans: Default::default(),
         }
     }
 }
@@ -68,6 +73,9 @@ pub struct AlarmSpec {
     /// The opening signal, as the timeline shows it ("BA zone 3").
     pub trigger: String,
     pub plan: Option<Plan>,
+    /// The plan set and version `plan` comes from; `None`: the built-in plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_set: Option<crate::plan_file::PlanRef>,
     pub unmonitored: Option<Unmonitored>,
     pub settings: Settings,
 }

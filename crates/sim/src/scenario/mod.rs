@@ -10,6 +10,7 @@ pub use report::{AlarmReport, FileReport, alarm_report, check};
 pub use run::{Outcome, RunAlarm, RunError, run};
 
 use std::path::Path;
+use watchpost_core::plan_book::PlanBook;
 
 /// How a file ended, for the exit status: 0 passed, 1 an expectation failed, 2 invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,8 +26,9 @@ pub struct FileRun {
     pub warnings: Vec<String>,
 }
 
-/// Reads, checks and plays one scenario file.
-pub async fn run_file(path: &Path) -> FileRun {
+/// Reads, checks and plays one scenario file under `plans` (`PlanBook::default()`: the
+/// built-in plans).
+pub async fn run_file(path: &Path, plans: &PlanBook) -> FileRun {
     let file = path.display().to_string();
     let refused = |error: String| FileRun {
         report: FileReport {
@@ -48,7 +50,7 @@ pub async fn run_file(path: &Path) -> FileRun {
         Ok(s) => s,
         Err(Invalid(reason)) => return refused(reason),
     };
-    let outcome = match run(&scenario).await {
+    let outcome = match run(&scenario, plans).await {
         Ok(o) => o,
         Err(e) => {
             let mut r = refused(format!("the center failed: {e}"));

@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::alarm::{CallId, Decision, Purpose};
+use watchpost_core::plan_book::PlanBook;
 use watchpost_core::{Action, Alarm, Input, Millis, Settings};
 use watchpost_store::{AlarmId, Db, LogEntry, SignalRecord, SqliteStore, Store, replay};
 
@@ -71,12 +72,14 @@ struct Sim<'a> {
     answered_callbacks: HashSet<(AlarmId, CallId)>,
 }
 
-pub async fn run(scenario: &Scenario) -> Result<Outcome, RunError> {
+/// Plays `scenario` under `plans` (`PlanBook::default()`: the built-in plans).
+pub async fn run(scenario: &Scenario, plans: &PlanBook) -> Result<Outcome, RunError> {
     let store = SqliteStore::memory().await?;
     store.put_account(&scenario.account).await?;
     let store: Db = std::sync::Arc::new(store);
     let settings = Settings {
         follow_up_ms: scenario.delays.follow_up,
+        plans: plans.clone(),
         ..Settings::default()
     };
     let mut sim = Sim {

@@ -109,6 +109,8 @@ pub struct AlarmsTable {
     pub follow_up: Option<Span>,
     /// What the handler may close an alarm with, in the order the console offers them.
     pub resolution_codes: Option<watchpost_server::resolution::ResolutionCodes>,
+    /// The center's plan file (docs/plans.md).
+    pub plans: Option<String>,
 }
 
 /// `[cluster]`: this node among the nodes sharing a PostgreSQL database.
