@@ -270,7 +270,7 @@ async fn http_slowloris_and_idle_keep_alive_are_cut_by_the_header_timeout() {
 
     // Headers a byte at a time, never finished.
     let mut slow = TcpStream::connect(http).await.unwrap();
-    slow.write_all(b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n")
+    slow.write_all(b"GET /api/openapi.json HTTP/1.1\r\nHost: localhost\r\n")
         .await
         .unwrap();
     let start = Instant::now();
@@ -298,7 +298,7 @@ async fn http_slowloris_and_idle_keep_alive_are_cut_by_the_header_timeout() {
 
     // A keep-alive connection left idle after its answer.
     let mut idle = TcpStream::connect(http).await.unwrap();
-    idle.write_all(b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+    idle.write_all(b"GET /api/openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     let mut buffer = vec![0u8; 65_536];
@@ -325,7 +325,7 @@ async fn a_slow_request_body_is_cut_by_the_request_timeout() {
     let http = center.server.http_addr.unwrap();
     let mut slow = TcpStream::connect(http).await.unwrap();
     slow.write_all(
-        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+        b"POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
           Content-Length: 1000\r\n\r\n{",
     )
     .await
@@ -553,7 +553,7 @@ async fn a_client_that_never_reads_is_cut_off() {
     socket.set_recv_buffer_size(4096).unwrap();
     let mut tcp = socket.connect(http).await.unwrap();
     let requests = 400;
-    let request = b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(requests);
+    let request = b"GET /api/openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(requests);
     tcp.write_all(&request).await.unwrap();
     // Far longer than either timeout, reading nothing.
     tokio::time::sleep(Duration::from_secs(8)).await;
