@@ -38,6 +38,8 @@ pub struct AlarmView {
     pub duress_open: Vec<i64>,
     /// The resolution code the handler closed the alarm with.
     pub resolution: Option<String>,
+    /// The plan set and version the alarm ran (`ecv v2`), or `built-in` (docs/plans.md).
+    pub plan: String,
 }
 
 /// Who caused a timeline row, in words, from the log's actor: `agent ann`, `panel`, `app`,
@@ -106,6 +108,11 @@ pub fn alarm_view(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmView {
         tasks: alarm.open_tasks(),
         duress_open: alarm.duress_open().to_vec(),
         resolution: alarm.resolution().map(str::to_string),
+        plan: alarm
+            .spec()
+            .plan_set
+            .as_ref()
+            .map_or("built-in".into(), ToString::to_string),
     }
 }
 

@@ -83,6 +83,7 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
     assert_eq!(alarm["kind"], "burglary");
     assert_eq!(alarm["priority"], 2);
     assert!(alarm["next_step"].as_str().unwrap().contains("Ann Lee"));
+    assert_eq!(alarm["plan"], "built-in", "{alarm}");
     // The call to record outcomes on, before it is placed (and so in no list yet).
     assert_eq!(alarm["current_call"], 0);
     assert_eq!(alarm["calls"], json!([]));
@@ -429,5 +430,58 @@ async fn every_answer_carries_the_security_headers() {
             assert_eq!(cache, "no-store", "{path} (status {})", answer.status());
         }
     }
+    center.server.stop().await.unwrap();
+}
+
+/// A center running a plan file: its alarms run that plan and say so, and an alarm keeps its
+/// plan (from its log) when the center restarts without the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_runs_the_centers_plan_and_keeps_it_across_a_restart() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../plans/fire-direct.toml"
+    ))
+    .unwrap();
+    let plans = watchpost_core::plan_file::PlanSet::parse(&text).unwrap();
+    let settings = watchpost_core::Settings {
+        plans: watchpost_core::plan_book::PlanBook::with_default(plans),
+        ..Default::default()
+    };
+    let center = Center::start_with(&[account()], &[("amy", Role::Agent)], true, settings).await;
+    let client = Client::new();
+    let key = center.api_key("4F39").await;
+    let sent = client
+        .post(format!("{}/api/signals", center.base))
+        .bearer_auth(&key)
+        .json(&json!({"sia": "FA002"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success());
+    let api = Api {
+        client: client.clone(),
+        base: center.base.clone(),
+        token: common::sign_in(&client, &center.base, "amy").await,
+    };
+    let alarm = loop {
+        let (_, queue) = api.get("/api/alarms").await;
+        if let Some(alarm) = queue["alarms"].as_array().and_then(|a| a.first()) {
+            break alarm.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(alarm["plan"], "fire-direct v1", "{alarm}");
+    // Fire at once: requested before any call.
+    assert_eq!(alarm["dispatch"][0]["agency"], "fire", "{alarm}");
+    assert_eq!(alarm["calls"], json!([]), "{alarm}");
+    let id = alarm["id"].as_i64().unwrap();
+    let center = center.restart().await;
+    let api = Api {
+        base: center.base.clone(),
+        token: common::sign_in(&client, &center.base, "amy").await,
+        ..api
+    };
+    let (_, alarm) = api.get(&format!("/api/alarms/{id}")).await;
+    assert_eq!(alarm["plan"], "fire-direct v1", "{alarm}");
     center.server.stop().await.unwrap();
 }
