@@ -9,6 +9,7 @@ mod recording;
 mod sqlite;
 pub mod testing;
 mod text;
+mod plans;
 mod unknown;
 mod verification;
 
@@ -21,6 +22,7 @@ pub use postgres::PgStore;
 pub use recording::Recording;
 pub use sqlite::SqliteStore;
 pub use unknown::{Outcome, Resolution, UnknownItem, UnknownSignal, joined_kind};
+pub use plans::{PlanScope, PlanVersion, Plans, RequiredScenario};
 pub use verification::{Miss, MissLimit, PasswordCheck, Reservation, Verification};
 
 use async_trait::async_trait;
@@ -163,9 +165,9 @@ impl Batch {
 
 /// A whole store: the center's data, its coordination between nodes, and its
 /// verbal-password checks.
-pub trait Database: Store + Coordination + Verification {}
+pub trait Database: Store + Coordination + Verification + Plans {}
 
-impl<T: Store + Coordination + Verification> Database for T {}
+impl<T: Store + Coordination + Verification + Plans> Database for T {}
 
 /// The store as the center and its servers share it, whichever backend it is.
 pub type Db = Arc<dyn Database>;

@@ -28,6 +28,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod coordination;
 mod search;
+mod plans;
 mod unknown;
 mod verification;
 

@@ -20,6 +20,7 @@ use watchpost_core::{Account, Millis};
 
 mod coordination;
 mod search;
+mod plans;
 mod unknown;
 mod verification;
 
