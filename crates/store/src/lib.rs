@@ -4,12 +4,12 @@
 
 mod coordination;
 mod log;
+mod plans;
 mod postgres;
 mod recording;
 mod sqlite;
 pub mod testing;
 mod text;
-mod plans;
 mod unknown;
 mod verification;
 
@@ -18,11 +18,11 @@ pub use coordination::{
     partition_of,
 };
 pub use log::{LogBody, LogEntry, replay};
+pub use plans::{PlanScope, PlanVersion, Plans, RequiredScenario};
 pub use postgres::PgStore;
 pub use recording::Recording;
 pub use sqlite::SqliteStore;
 pub use unknown::{Outcome, Resolution, UnknownItem, UnknownSignal, joined_kind};
-pub use plans::{PlanScope, PlanVersion, Plans, RequiredScenario};
 pub use verification::{Miss, MissLimit, PasswordCheck, Reservation, Verification};
 
 use async_trait::async_trait;

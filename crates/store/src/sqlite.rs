@@ -19,8 +19,8 @@ use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
 mod coordination;
-mod search;
 mod plans;
+mod search;
 mod unknown;
 mod verification;
 

@@ -18,24 +18,60 @@ fn version(name: &str, version: u32, text: &str) -> PlanVersion {
 
 async fn versions_assignments_and_the_stamp(store: &dyn Plans) {
     let stamp = store.plans_stamp().await.unwrap();
-    assert!(store.put_plan_version(&version("ecv", 1, "one")).await.unwrap());
+    assert!(
+        store
+            .put_plan_version(&version("ecv", 1, "one"))
+            .await
+            .unwrap()
+    );
     // Not the next version: refused, nothing written.
-    assert!(!store.put_plan_version(&version("ecv", 1, "again")).await.unwrap());
-    assert!(!store.put_plan_version(&version("ecv", 3, "skip")).await.unwrap());
-    assert!(!store.put_plan_version(&version("fire", 2, "first")).await.unwrap());
-    assert!(store.put_plan_version(&version("ecv", 2, "two")).await.unwrap());
-    assert!(store.put_plan_version(&version("fire", 1, "f")).await.unwrap());
+    assert!(
+        !store
+            .put_plan_version(&version("ecv", 1, "again"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_plan_version(&version("ecv", 3, "skip"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_plan_version(&version("fire", 2, "first"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_plan_version(&version("ecv", 2, "two"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_plan_version(&version("fire", 1, "f"))
+            .await
+            .unwrap()
+    );
     let all = store.plan_versions("ecv").await.unwrap();
     let texts: Vec<&str> = all.iter().map(|v| v.text.as_str()).collect();
     assert_eq!(texts, ["one", "two"]);
     assert_eq!(all[1], version("ecv", 2, "two"));
     let latest = store.latest_plans().await.unwrap();
-    let latest: Vec<(&str, u32)> = latest.iter().map(|v| (v.name.as_str(), v.version)).collect();
+    let latest: Vec<(&str, u32)> = latest
+        .iter()
+        .map(|v| (v.name.as_str(), v.version))
+        .collect();
     assert_eq!(latest, [("ecv", 2), ("fire", 1)]);
     assert!(store.plans_stamp().await.unwrap() >= stamp + 3);
 
     let before = store.plans_stamp().await.unwrap();
-    store.assign_plan(&PlanScope::Center, Some("ecv")).await.unwrap();
+    store
+        .assign_plan(&PlanScope::Center, Some("ecv"))
+        .await
+        .unwrap();
     let account = PlanScope::Account("4F39".into());
     store.assign_plan(&account, Some("fire")).await.unwrap();
     store.assign_plan(&account, Some("ecv")).await.unwrap();
