@@ -32,7 +32,7 @@ pub async fn serve(
     let bound = listener
         .local_addr()
         .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip());
-    let hosts = Arc::new(crate::host::Hosts::new(&rules.hosts, bound));
+    let hosts = Arc::new(crate::host::Hosts::new(&rules.hosts, bound, tls.is_some()));
     let mut acceptor = Acceptor::new(listener, Gate::new("HTTP", rules.caps));
     let router = router
         .layer(axum::middleware::from_fn_with_state(

@@ -49,7 +49,8 @@ pub struct HttpListen {
     /// Certificate chain and private key (PEM files) when HTTP speaks TLS.
     pub tls: Option<TlsFiles>,
     /// The names the center is served under (`http.hosts`, without port): requests naming
-    /// another get 421 (`crate::host`). Empty: any name, unless bound to loopback.
+    /// another get 421 (`crate::host`). Empty: addresses and `localhost` only, unless TLS on
+    /// a non-loopback address.
     pub hosts: Vec<String>,
 }
 
