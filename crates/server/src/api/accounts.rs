@@ -6,7 +6,7 @@ use super::body::Body;
 use super::caller::Caller;
 use super::params::{Path, Query};
 use super::{ApiError, ApiState};
-use crate::enrolment::refuse_leading_zero_twins;
+use crate::enrolment::{refuse_leading_zero_twins, unknown_dealer};
 use crate::view::rfc3339;
 use axum::Json;
 use axum::extract::State;
@@ -38,6 +38,8 @@ pub struct AccountView {
     pub zones: Vec<Zone>,
     pub supervision_s: Option<Millis>,
     pub dc09_encrypted: bool,
+    /// The dealer the account belongs to; `null`: the center's own.
+    pub dealer: Option<String>,
     /// `zone_names`, `instructions`, `notes`, `agencies`: as in the account file.
     #[serde(flatten)]
     pub details: watchpost_core::details::AccountDetails,
@@ -69,6 +71,7 @@ pub(crate) fn view(a: &Account, now: Millis) -> AccountView {
         zones: a.zones.clone(),
         supervision_s: a.supervision_ms.map(|ms| ms / 1000),
         dc09_encrypted: a.dc09_key.is_some(),
+        dealer: a.dealer.clone(),
         details: a.details.clone(),
     }
 }
@@ -177,6 +180,9 @@ pub async fn put(
             Some((field, why)) => ApiError::field(field, why),
             None => ApiError::field("account", reason),
         })?;
+    if let Some((_, reason)) = unknown_dealer(&*state.store, &[&account]).await? {
+        return Err(ApiError::field("account.dealer", reason));
+    }
     crate::secrets::seal_account(state.secrets.master_key.as_deref(), &mut account, key_field)
         .map_err(|reason| match reason.split_once(": ") {
             Some((field, why)) => ApiError::field(field, why),
