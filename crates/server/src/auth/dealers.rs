@@ -45,8 +45,8 @@ impl Auth {
         match (role.is_dealer(), dealer) {
             (false, None) => Ok(None),
             (false, Some(d)) => Err(invalid(format!(
-                "a {role} is one of the center's users and belongs to no dealer (drop {d:?}, \
-                 or use the role dealer_admin or dealer_viewer)"
+                "{role} is a center role, which belongs to no dealer (leave out {d:?}, or use \
+                 the role dealer_admin or dealer_viewer)"
             ))),
             (true, None) => Err(invalid(format!(
                 "a {role} must name their dealer (--dealer ID)"
