@@ -11,11 +11,13 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use watchpost_store::{Role, User};
 
-/// A caller that sent `Authorization: Bearer <token>`.
+/// A center user (agent, supervisor, admin) that sent `Authorization: Bearer <token>`. A
+/// dealer's user is refused (403): routes open to them take `super::scope::Scoped` instead.
 pub struct Caller(pub User);
 
 /// A caller that sent the bearer token or, failing that, the console's session cookie: only
-/// for GET routes that browser elements load by themselves (issue 13, item 4).
+/// for GET routes that browser elements load by themselves (issue 13, item 4). A dealer's
+/// user is refused (403), as by `Caller`.
 pub struct BrowserCaller(pub User);
 
 /// The console's session cookie, which holds the same token as `POST /api/login` gives. Its
@@ -101,7 +103,7 @@ impl FromRequestParts<ApiState> for Caller {
             };
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, message));
         };
-        user(token, state).await.map(Caller)
+        center_user(token, state).await.map(Caller)
     }
 }
 
@@ -117,12 +119,30 @@ impl FromRequestParts<ApiState> for BrowserCaller {
                     "log in first: Authorization: Bearer <token>",
                 )
             })?;
-        user(token, state).await.map(BrowserCaller)
+        center_user(token, state).await.map(BrowserCaller)
     }
 }
 
+/// The 403 a dealer's user gets from every route not open to dealers.
+pub fn dealer_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "a dealer's user may not use this route: it is for the center's users \
+         (docs/api.md, Dealers)",
+    )
+}
+
+/// The center user of a live session `token`: 401 without one, 403 for a dealer's user.
+async fn center_user(token: &str, state: &ApiState) -> Result<User, ApiError> {
+    let user = user(token, state).await?;
+    if user.role.is_dealer() || user.dealer.is_some() {
+        return Err(dealer_refused());
+    }
+    Ok(user)
+}
+
 /// The user of a live session `token`; 401 otherwise.
-async fn user(token: &str, state: &ApiState) -> Result<User, ApiError> {
+pub(super) async fn user(token: &str, state: &ApiState) -> Result<User, ApiError> {
     state
         .auth
         .authenticate(token, crate::now_ms())

@@ -1,7 +1,9 @@
 //! The console's session: the session cookie (`SessionCookie`: `wp_session`, or
 //! `__Host-wp_session` and Secure over TLS) holds the token a sign-in opened (HttpOnly,
-//! SameSite=Strict), and `Agent` is the signed-in user of a console request. Without a live
-//! session a page redirects to `/login` (an htmx request is told to, with `HX-Redirect`).
+//! SameSite=Strict), and `Agent` is the signed-in center user of a console request. Without a
+//! live session a page redirects to `/login` (an htmx request is told to, with `HX-Redirect`).
+//! A dealer's user opens none of the agents' console: a page sends them to their dealer page
+//! (`super::dealer`), anything else is refused (403).
 
 use crate::api::ApiState;
 use axum::extract::FromRequestParts;
@@ -38,6 +40,9 @@ impl FromRequestParts<ApiState> for Agent {
             return Err(to_login(htmx));
         };
         match state.auth.authenticate(token, crate::now_ms()).await {
+            Ok(user) if user.role.is_dealer() || user.dealer.is_some() => {
+                Err(super::dealer::elsewhere(parts, htmx))
+            }
             Ok(user) => Ok(Agent { user, htmx }),
             Err(e) if e.is_internal() => {
                 tracing::error!("console session: {e}");
