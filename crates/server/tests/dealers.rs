@@ -156,6 +156,19 @@ async fn a_dealer_user_reads_and_changes_nothing_of_another_dealer_or_the_center
         base: center.base.clone(),
         token,
     };
+    let login: Value = client
+        .post(format!("{}/api/login", center.base))
+        .json(&json!({"name": "vic", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&login["role"], &login["dealer"]),
+        (&json!("dealer_viewer"), &json!("D1"))
+    );
     let dana = as_user(common::sign_in(&client, &center.base, "dana").await);
     let vic = as_user(common::sign_in(&client, &center.base, "vic").await);
     let before = foreign_state(&center, &foreign).await;
