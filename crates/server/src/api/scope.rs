@@ -30,16 +30,42 @@ impl FromRequestParts<ApiState> for Scoped {
             ));
         };
         let user = caller::user(token, state).await?;
-        Ok(match user.dealer.clone() {
-            Some(dealer) if user.role.is_dealer() => Scoped::Dealer { user, dealer },
-            // The store pairs them; should it not, refuse rather than show everything.
-            _ if user.role.is_dealer() => return Err(caller::dealer_refused()),
-            _ => Scoped::Center(user),
-        })
+        Scoped::of(user)
+    }
+}
+
+/// `Scoped` from the bearer token or, failing that, the console's session cookie: only for
+/// the GET routes browser elements load by themselves (`caller::BrowserCaller`).
+pub struct ScopedBrowser(pub Scoped);
+
+impl FromRequestParts<ApiState> for ScopedBrowser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let token = bearer(parts)
+            .or_else(|| state.cookie.read(parts))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "log in first: Authorization: Bearer <token>",
+                )
+            })?;
+        let user = caller::user(token, state).await?;
+        Scoped::of(user).map(ScopedBrowser)
     }
 }
 
 impl Scoped {
+    /// What `user` may see; a dealer's role without a dealer is refused rather than shown
+    /// everything (the store pairs them).
+    fn of(user: User) -> Result<Scoped, ApiError> {
+        Ok(match user.dealer.clone() {
+            Some(dealer) if user.role.is_dealer() => Scoped::Dealer { user, dealer },
+            _ if user.role.is_dealer() => return Err(caller::dealer_refused()),
+            _ => Scoped::Center(user),
+        })
+    }
+
     pub fn user(&self) -> &User {
         match self {
             Scoped::Center(user) | Scoped::Dealer { user, .. } => user,
