@@ -81,6 +81,20 @@ impl SessionCookie {
     }
 }
 
+/// The bearer token of a route that takes no cookie: 401 without one, saying so when the
+/// request carries the console's cookie instead.
+pub fn bearer_only<'a>(parts: &'a Parts, state: &ApiState) -> Result<&'a str, ApiError> {
+    bearer(parts).ok_or_else(|| {
+        let message = if state.cookie.read(parts).is_some() {
+            "this route takes only Authorization: Bearer <token>; the console's session cookie \
+             opens only /api/events and recordings"
+        } else {
+            "log in first: Authorization: Bearer <token>"
+        };
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    })
+}
+
 pub fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
@@ -94,16 +108,9 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let Some(token) = bearer(parts) else {
-            let message = if state.cookie.read(parts).is_some() {
-                "this route takes only Authorization: Bearer <token>; the console's session \
-                 cookie opens only /api/events and recordings"
-            } else {
-                "log in first: Authorization: Bearer <token>"
-            };
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, message));
-        };
-        center_user(token, state).await.map(Caller)
+        center_user(bearer_only(parts, state)?, state)
+            .await
+            .map(Caller)
     }
 }
 

@@ -23,13 +23,7 @@ impl FromRequestParts<ApiState> for Scoped {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let Some(token) = bearer(parts) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "log in first: Authorization: Bearer <token>",
-            ));
-        };
-        let user = caller::user(token, state).await?;
+        let user = caller::user(caller::bearer_only(parts, state)?, state).await?;
         Scoped::of(user)
     }
 }
