@@ -437,8 +437,76 @@ async fn a_dealer_user_reads_and_changes_nothing_of_another_dealer_or_the_center
             "{path}: {text}"
         );
     }
-    let (status, _, _) = page("/console/queue", dana.token.clone()).await;
-    assert!(status == StatusCode::SEE_OTHER || status == StatusCode::FORBIDDEN);
+    // Every console route of the router, GET and POST (with the session's CSRF token, read
+    // from the dealer page's sign-out form): pages send them to the dealer page, htmx requests
+    // and forms are refused.
+    let marker = r#"name="csrf" value=""#;
+    let (_, _, own_page) = page("/console/dealer", dana.token.clone()).await;
+    let start = own_page.find(marker).expect("a CSRF field") + marker.len();
+    let csrf = own_page[start..][..64].to_string();
+    let console = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console/mod.rs"),
+    )
+    .unwrap();
+    let mut console_routes: Vec<&str> = console
+        .split('"')
+        .filter(|text| text.starts_with("/console/") || *text == "/console")
+        .filter(|text| *text != "/console/dealer" && !text.starts_with("/console/assets/"))
+        .collect();
+    console_routes.dedup();
+    assert!(console_routes.len() >= 25, "{console_routes:?}");
+    let plain = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for route in console_routes {
+        let path = route
+            .replace("{id}", &foreign[0].to_string())
+            .replace("{call}", "1")
+            .replace("{number}", "2001");
+        for (method, htmx) in [
+            (Method::GET, false),
+            (Method::GET, true),
+            (Method::POST, false),
+        ] {
+            let mut request = plain
+                .request(method.clone(), format!("{}{path}", center.base))
+                .header("cookie", format!("wp_session={}", dana.token))
+                .header("x-csrf-token", &csrf)
+                .form(&[("csrf", csrf.as_str()), ("q", "Zed"), ("text", "x")]);
+            if htmx {
+                request = request.header("hx-request", "true");
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            let text = response.text().await.unwrap();
+            let said = format!("{method} {path} htmx={htmx}: {status} {location:?} {text}");
+            for marker in FOREIGN {
+                assert!(!text.contains(marker), "{said}");
+            }
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                continue; // the router serves no such method there.
+            }
+            if method == Method::GET && !htmx {
+                assert_eq!(
+                    (status, location.as_deref()),
+                    (StatusCode::SEE_OTHER, Some("/console/dealer")),
+                    "{said}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{said}");
+            }
+        }
+    }
+    assert_eq!(
+        foreign_state(&center, &foreign).await,
+        before,
+        "the console changed something"
+    );
     let (status, location, _) = page("/console/dealer", root.token.clone()).await;
     assert_eq!(
         (status, location.as_deref()),
