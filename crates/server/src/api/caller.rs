@@ -95,6 +95,18 @@ pub fn bearer_only<'a>(parts: &'a Parts, state: &ApiState) -> Result<&'a str, Ap
     })
 }
 
+/// The bearer token or, failing that, the console's session cookie: 401 without either.
+pub fn bearer_or_cookie<'a>(parts: &'a Parts, state: &ApiState) -> Result<&'a str, ApiError> {
+    bearer(parts)
+        .or_else(|| state.cookie.read(parts))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "log in first: Authorization: Bearer <token>",
+            )
+        })
+}
+
 pub fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
@@ -118,15 +130,9 @@ impl FromRequestParts<ApiState> for BrowserCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let token = bearer(parts)
-            .or_else(|| state.cookie.read(parts))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "log in first: Authorization: Bearer <token>",
-                )
-            })?;
-        center_user(token, state).await.map(BrowserCaller)
+        center_user(bearer_or_cookie(parts, state)?, state)
+            .await
+            .map(BrowserCaller)
     }
 }
 

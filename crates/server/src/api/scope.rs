@@ -4,7 +4,7 @@
 //! refuses them (deny by default). Whatever is not the dealer's answers as if it did not
 //! exist (404, the same words), so a dealer never learns another's numbers or alarms.
 
-use super::caller::{self, bearer};
+use super::caller;
 use super::{ApiError, ApiState};
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -36,15 +36,7 @@ impl FromRequestParts<ApiState> for ScopedBrowser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let token = bearer(parts)
-            .or_else(|| state.cookie.read(parts))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "log in first: Authorization: Bearer <token>",
-                )
-            })?;
-        let user = caller::user(token, state).await?;
+        let user = caller::user(caller::bearer_or_cookie(parts, state)?, state).await?;
         Scoped::of(user).map(ScopedBrowser)
     }
 }

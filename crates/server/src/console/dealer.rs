@@ -5,7 +5,7 @@
 //! to the queue.
 
 use super::format::{date_time, words};
-use super::session::{is_htmx, to_login};
+use super::session::signed_in;
 use super::{csrf, layout};
 use crate::api::ApiState;
 use crate::api::scope::Scoped;
@@ -43,21 +43,13 @@ impl FromRequestParts<ApiState> for DealerUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
-        let htmx = is_htmx(&parts.headers);
-        let Some(token) = state.cookie.read(parts) else {
-            return Err(to_login(htmx));
-        };
-        match state.auth.authenticate(token, crate::now_ms()).await {
-            Ok(user) if user.role.is_dealer() => match user.dealer.clone() {
-                Some(dealer) => Ok(DealerUser { user, dealer }),
-                None => Err(StatusCode::FORBIDDEN.into_response()),
-            },
-            Ok(_) => Err(Redirect::to("/console").into_response()),
-            Err(e) if e.is_internal() => {
-                tracing::error!("dealer page session: {e}");
-                Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
-            }
-            Err(_) => Err(to_login(htmx)),
+        let user = signed_in(parts, state).await?;
+        if !user.role.is_dealer() {
+            return Err(Redirect::to("/console").into_response());
+        }
+        match user.dealer.clone() {
+            Some(dealer) => Ok(DealerUser { user, dealer }),
+            None => Err(StatusCode::FORBIDDEN.into_response()),
         }
     }
 }
