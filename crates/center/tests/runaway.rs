@@ -41,6 +41,7 @@ fn account() -> Account {
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
+        dealer: None,
     }
 }
 

@@ -93,6 +93,10 @@ pub struct Account {
     /// Zone names, premises instructions and notes, agencies: for the agent's eyes only.
     #[serde(default)]
     pub details: crate::details::AccountDetails,
+    /// The dealer (installer) the account belongs to (`crate::dealer`); `None`: the
+    /// center's own account.
+    #[serde(default)]
+    pub dealer: Option<String>,
 }
 
 impl Account {
@@ -334,6 +338,7 @@ mod tests {
             dc09_key: None,
             supervision_ms: None,
             details: Default::default(),
+            dealer: None,
         }
     }
 

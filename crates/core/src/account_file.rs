@@ -43,6 +43,10 @@ pub struct AccountTable {
     /// The agencies serving the premises (`[[account.agencies]]`); optional.
     #[serde(default)]
     pub agencies: Vec<AgencyContact>,
+    /// The dealer the account belongs to (`crate::dealer`, folded to upper case); left
+    /// out: the center's own account. Whether the dealer exists is the store's to say.
+    #[serde(default)]
+    pub dealer: Option<String>,
 }
 
 /// Parses an RFC 3339 time into the engine's milliseconds.
@@ -134,6 +138,11 @@ impl AccountTable {
             agencies: self.agencies,
         };
         details.validate(field)?;
+        let dealer = self
+            .dealer
+            .as_deref()
+            .map(|d| crate::dealer::canonical_id(d).map_err(|e| format!("{}: {e}", name("dealer"))))
+            .transpose()?;
         let account = Account {
             number,
             premises: self.premises,
@@ -151,6 +160,7 @@ impl AccountTable {
             // In range (checked above): whole milliseconds fit with room to spare.
             supervision_ms: self.supervision_s.map(|s| s as Millis * 1000),
             details,
+            dealer,
         };
         account
             .validate()
@@ -321,6 +331,23 @@ permit = "A-1234"
             refused.starts_with("accounts[1].agencies[0].phone:"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn the_dealer_is_optional_folded_and_checked() {
+        let center = table("4F39").into_account("account", 0, HashCost::Fast);
+        assert_eq!(center.unwrap().dealer, None);
+        let mut theirs = table("4F39");
+        theirs.dealer = Some("acme-1".into());
+        let account = theirs.into_account("account", 0, HashCost::Fast).unwrap();
+        assert_eq!(account.dealer.as_deref(), Some("ACME-1"));
+        let mut bad = table("4F39");
+        bad.dealer = Some("acme_1".into());
+        let refused = bad
+            .into_account("accounts[3]", 0, HashCost::Fast)
+            .unwrap_err();
+        assert!(refused.starts_with("accounts[3].dealer: "), "{refused}");
+        assert!(refused.contains("A-Z, 0-9 and -"), "{refused}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod account_file;
 pub mod account_number;
 pub mod alarm;
 pub mod codes;
+pub mod dealer;
 pub mod details;
 pub mod kind;
 pub mod password;

@@ -212,7 +212,7 @@ fn spec(
         Some(_) => (None, None),
         None => settings
             .plans
-            .resolve(&account.number, None, kind, mode)
+            .resolve(&account.number, account.dealer.as_deref(), kind, mode)
             .map_or((None, None), |(plan, set)| (Some(plan), set)),
     };
     AlarmSpec {

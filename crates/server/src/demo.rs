@@ -132,6 +132,7 @@ pub fn accounts(now: Millis, count: usize) -> Vec<Account> {
                 dc09_key: None,
                 supervision_ms: None,
                 details: Default::default(),
+                dealer: None,
             }
         })
         .collect()
@@ -155,6 +156,7 @@ pub async fn prepare<S: Store + ?Sized>(store: &S, now: Millis) -> Result<usize,
             disabled: false,
             created_at: now,
             phone: None,
+            dealer: None,
         })
         .await?;
     Ok(accounts.len())

@@ -1,6 +1,6 @@
-//! The enrolment rule that needs the accounts already enrolled: no number beside another that
-//! differs from it only by leading zeros (README, "Account numbers"). Shared by the HTTP API
-//! and `watchpost accounts import`.
+//! The enrolment rules that need what the store already holds: no number beside another that
+//! differs from it only by leading zeros (README, "Account numbers"), and an account's dealer
+//! must exist. Shared by the HTTP API and `watchpost accounts import`.
 
 use watchpost_core::EnrolmentError;
 use watchpost_core::account::check_leading_zero_twins;
@@ -19,4 +19,29 @@ pub async fn refuse_leading_zero_twins<S: Store + ?Sized>(
         numbers,
         enrolled.iter().map(String::as_str),
     ))
+}
+
+/// The first of `accounts` whose dealer the center does not have: its index and the reason,
+/// for the field `dealer`.
+pub async fn unknown_dealer<S: Store + ?Sized>(
+    store: &S,
+    accounts: &[&watchpost_core::Account],
+) -> Result<Option<(usize, String)>, StoreError> {
+    let mut known = std::collections::HashSet::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let Some(dealer) = &account.dealer else {
+            continue;
+        };
+        if known.contains(dealer) {
+            continue;
+        }
+        if store.dealer(dealer).await?.is_none() {
+            return Ok(Some((
+                i,
+                format!("no dealer {dealer:?}; add it with watchpost dealers add"),
+            )));
+        }
+        known.insert(dealer.clone());
+    }
+    Ok(None)
 }

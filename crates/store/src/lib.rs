@@ -242,29 +242,47 @@ pub fn is_shared(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
-/// What a signed-in person may do. Ordered: `Agent < Supervisor < Admin`, and each role may do
-/// everything the roles below it may.
+/// What a signed-in person may do. The center's roles are ordered `Agent < Supervisor <
+/// Admin`, each able to do everything the roles below it may. A dealer's roles,
+/// `DealerViewer < DealerAdmin`, come before them all, so that no comparison with a center
+/// role ever admits a dealer's user: they are allowed only where a route says so
+/// (docs/api.md, "Dealers").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    DealerViewer,
+    DealerAdmin,
     Agent,
     Supervisor,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Agent,
+        Role::Supervisor,
+        Role::Admin,
+        Role::DealerAdmin,
+        Role::DealerViewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Agent => "agent",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::DealerAdmin => "dealer_admin",
+            Role::DealerViewer => "dealer_viewer",
         }
     }
 
     pub fn parse(text: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// A dealer's role: its user must name a dealer, and sees only that dealer's accounts.
+    pub fn is_dealer(self) -> bool {
+        matches!(self, Role::DealerAdmin | Role::DealerViewer)
     }
 }
 
@@ -278,8 +296,12 @@ impl FromStr for Role {
     type Err = String;
 
     fn from_str(text: &str) -> std::result::Result<Role, String> {
-        Role::parse(text)
-            .ok_or_else(|| format!("unknown role {text:?}: use agent, supervisor or admin"))
+        Role::parse(text).ok_or_else(|| {
+            format!(
+                "unknown role {text:?}: use agent, supervisor, admin, dealer_admin or \
+                 dealer_viewer"
+            )
+        })
     }
 }
 
@@ -308,6 +330,19 @@ pub struct User {
     /// The agent's phone: a SIP URI (`sip:amy@10.0.0.21:5060`) the center calls to connect
     /// the agent to a contact when it places the call itself (README, "Telephony").
     pub phone: Option<String>,
+    /// The dealer a `dealer_admin` or `dealer_viewer` belongs to; `None` for the center's
+    /// users (the store refuses any other pairing).
+    #[serde(default)]
+    pub dealer: Option<String>,
+}
+
+/// A dealer (installer) the center monitors for (`watchpost_core::dealer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dealer {
+    /// `[A-Z0-9-]{1,16}`.
+    pub id: String,
+    pub name: String,
+    pub created_at: Millis,
 }
 
 impl fmt::Debug for User {
@@ -320,6 +355,7 @@ impl fmt::Debug for User {
             .field("locked_until", &self.locked_until)
             .field("disabled", &self.disabled)
             .field("created_at", &self.created_at)
+            .field("dealer", &self.dealer)
             .finish()
     }
 }
@@ -418,6 +454,14 @@ pub trait Store: Send + Sync {
     /// Resolves an open item, atomically; false when it is already resolved or does not
     /// exist (nothing is written then).
     async fn resolve_unknown(&self, id: i64, resolution: &Resolution) -> Result<bool>;
+
+    /// Inserts a dealer or renames one of the same id.
+    async fn put_dealer(&self, dealer: &Dealer) -> Result<()>;
+    async fn dealer(&self, id: &str) -> Result<Option<Dealer>>;
+    /// Every dealer, by id.
+    async fn dealers(&self) -> Result<Vec<Dealer>>;
+    /// The numbers of `dealer`'s accounts, in order, after `after`, at most `limit`.
+    async fn dealer_accounts(&self, dealer: &str, after: &str, limit: i64) -> Result<Vec<String>>;
 
     /// Inserts a user or replaces one of the same name (its sessions are kept).
     async fn put_user(&self, user: &User) -> Result<()>;

@@ -27,6 +27,7 @@ const CHUNK: usize = 200;
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod coordination;
+mod dealers;
 mod plans;
 mod search;
 mod unknown;
@@ -83,6 +84,7 @@ fn user_row(r: &PgRow) -> Result<User> {
         disabled: r.get("disabled"),
         created_at: r.get("created_at"),
         phone: r.get("phone"),
+        dealer: r.get("dealer"),
     })
 }
 
@@ -181,7 +183,7 @@ impl PgStore {
             let mut upsert = sqlx::QueryBuilder::new(
                 "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
                  enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
-                 details) ",
+                 details, dealer) ",
             );
             upsert.push_values(chunk, |mut row, a| {
                 row.push_bind(&a.number)
@@ -196,7 +198,8 @@ impl PgStore {
                     .push_bind(a.test_until)
                     .push_bind(&a.dc09_key)
                     .push_bind(a.supervision_ms)
-                    .push_bind(details_json(a));
+                    .push_bind(details_json(a))
+                    .push_bind(&a.dealer);
             });
             upsert.push(
                 " ON CONFLICT (number) DO UPDATE SET premises = excluded.premises, \
@@ -205,7 +208,7 @@ impl PgStore {
                  enrolled_at = excluded.enrolled_at, password_hash = excluded.password_hash, \
                  responder = excluded.responder, test_until = excluded.test_until, \
                  dc09_key = excluded.dc09_key, supervision_ms = excluded.supervision_ms, \
-                 details = excluded.details",
+                 details = excluded.details, dealer = excluded.dealer",
             );
             upsert.build().execute(&mut *tx).await?;
             let numbers: Vec<&str> = chunk.iter().map(|a| a.number.as_str()).collect();
@@ -408,6 +411,7 @@ impl Store for PgStore {
                 Some(text) => from_json("accounts.details", &text)?,
                 None => Default::default(),
             },
+            dealer: row.get("dealer"),
         }))
     }
 
@@ -640,15 +644,31 @@ impl Store for PgStore {
         unknown::resolve(&self.pool, id, resolution).await
     }
 
+    async fn put_dealer(&self, dealer: &crate::Dealer) -> Result<()> {
+        dealers::put(&self.pool, dealer).await
+    }
+
+    async fn dealer(&self, id: &str) -> Result<Option<crate::Dealer>> {
+        dealers::one(&self.pool, id).await
+    }
+
+    async fn dealers(&self) -> Result<Vec<crate::Dealer>> {
+        dealers::all(&self.pool).await
+    }
+
+    async fn dealer_accounts(&self, dealer: &str, after: &str, limit: i64) -> Result<Vec<String>> {
+        dealers::accounts(&self.pool, dealer, after, limit).await
+    }
+
     async fn put_user(&self, u: &User) -> Result<()> {
         // An upsert, not a delete and insert: the user's sessions must not cascade away.
         sqlx::query(
             "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
-             created_at, phone, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             created_at, phone, disabled, dealer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
              password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
              locked_until = excluded.locked_until, created_at = excluded.created_at, \
-             phone = excluded.phone, disabled = excluded.disabled",
+             phone = excluded.phone, disabled = excluded.disabled, dealer = excluded.dealer",
         )
         .bind(&u.name)
         .bind(u.role.as_str())
@@ -658,6 +678,7 @@ impl Store for PgStore {
         .bind(u.created_at)
         .bind(&u.phone)
         .bind(u.disabled)
+        .bind(&u.dealer)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -19,6 +19,7 @@ use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
 mod coordination;
+mod dealers;
 mod plans;
 mod search;
 mod unknown;
@@ -76,6 +77,7 @@ fn user_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
         disabled: r.get("disabled"),
         created_at: r.get("created_at"),
         phone: r.get("phone"),
+        dealer: r.get("dealer"),
     })
 }
 
@@ -163,7 +165,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
              enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
-             details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             details, dealer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&a.number)
         .bind(to_text(&a.premises))
@@ -178,6 +180,7 @@ impl SqliteStore {
         .bind(&a.dc09_key)
         .bind(a.supervision_ms)
         .bind(details_json(a))
+        .bind(&a.dealer)
         .execute(&mut *tx)
         .await?;
         for (position, c) in a.contacts.iter().enumerate() {
@@ -351,6 +354,7 @@ impl Store for SqliteStore {
                 Some(text) => from_json("accounts.details", &text)?,
                 None => Default::default(),
             },
+            dealer: row.get("dealer"),
         }))
     }
 
@@ -581,15 +585,31 @@ impl Store for SqliteStore {
         unknown::resolve(&self.writer, id, resolution).await
     }
 
+    async fn put_dealer(&self, dealer: &crate::Dealer) -> Result<()> {
+        dealers::put(&self.writer, dealer).await
+    }
+
+    async fn dealer(&self, id: &str) -> Result<Option<crate::Dealer>> {
+        dealers::one(&self.pool, id).await
+    }
+
+    async fn dealers(&self) -> Result<Vec<crate::Dealer>> {
+        dealers::all(&self.pool).await
+    }
+
+    async fn dealer_accounts(&self, dealer: &str, after: &str, limit: i64) -> Result<Vec<String>> {
+        dealers::accounts(&self.pool, dealer, after, limit).await
+    }
+
     async fn put_user(&self, u: &User) -> Result<()> {
         // An upsert, not a delete and insert: the user's sessions must not cascade away.
         sqlx::query(
             "INSERT INTO users (name, role, password_hash, failed_logins, locked_until, \
-             created_at, phone, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             created_at, phone, disabled, dealer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET role = excluded.role, \
              password_hash = excluded.password_hash, failed_logins = excluded.failed_logins, \
              locked_until = excluded.locked_until, created_at = excluded.created_at, \
-             phone = excluded.phone, disabled = excluded.disabled",
+             phone = excluded.phone, disabled = excluded.disabled, dealer = excluded.dealer",
         )
         .bind(&u.name)
         .bind(u.role.as_str())
@@ -599,6 +619,7 @@ impl Store for SqliteStore {
         .bind(u.created_at)
         .bind(&u.phone)
         .bind(u.disabled)
+        .bind(&u.dealer)
         .execute(&self.writer)
         .await?;
         Ok(())

@@ -42,6 +42,7 @@ pub fn account(number: &str) -> Account {
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
+        dealer: None,
     }
 }
 

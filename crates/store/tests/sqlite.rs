@@ -42,6 +42,7 @@ fn account() -> Account {
         dc09_key: Some("30313233343536373839414243444546".into()),
         supervision_ms: Some(90_000),
         details: Default::default(),
+        dealer: None,
     }
 }
 

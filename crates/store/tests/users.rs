@@ -22,6 +22,7 @@ fn user(name: &str, role: Role) -> User {
         disabled: false,
         created_at: 1_000,
         phone: None,
+        dealer: None,
     }
 }
 
@@ -329,6 +330,7 @@ fn account(number: &str) -> Account {
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
+        dealer: None,
     }
 }
 
@@ -458,7 +460,7 @@ fn roles_read_and_write_their_names() {
         "Admin"
             .parse::<Role>()
             .unwrap_err()
-            .contains("agent, supervisor or admin")
+            .contains("agent, supervisor, admin, dealer_admin or dealer_viewer")
     );
 }
 

@@ -14,7 +14,7 @@ use watchpost_core::account_file::AccountTable;
 use watchpost_core::password::HashCost;
 use watchpost_core::toml_file;
 use watchpost_core::{Account, EnrolmentError};
-use watchpost_server::enrolment::refuse_leading_zero_twins;
+use watchpost_server::enrolment::{refuse_leading_zero_twins, unknown_dealer};
 use watchpost_server::secrets::seal_account;
 
 #[derive(Subcommand)]
@@ -143,6 +143,19 @@ pub async fn run(command: AccountsCommand) -> anyhow::Result<ExitCode> {
             .find(|(_, a)| a.number == refused)
             .unwrap_or(&accounts[0]);
         err!("{file}: {refusal}");
+        err!("nothing imported: 1 refused");
+        return Ok(ExitCode::from(2));
+    }
+    let listed: Vec<&Account> = accounts.iter().map(|(_, a)| a).collect();
+    if let Some((i, reason)) = unknown_dealer(&*store, &listed)
+        .await
+        .map_err(|e| database::named(&db, e))?
+    {
+        err!(
+            "{}: account {}: dealer: {reason}",
+            accounts[i].0,
+            accounts[i].1.number
+        );
         err!("nothing imported: 1 refused");
         return Ok(ExitCode::from(2));
     }

@@ -213,6 +213,7 @@ pub(crate) async fn self_hosted(
             dc09_key: None,
             supervision_ms: None,
             details: Default::default(),
+            dealer: None,
         })
         .collect();
     for chunk in accounts.chunks(1000) {

@@ -99,6 +99,7 @@ fn account(now: Millis) -> Account {
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
+        dealer: None,
     }
 }
 

@@ -128,6 +128,7 @@ fn account(i: u32, enrolled_at: i64, password: &VerbalPassword) -> Account {
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
+        dealer: None,
     }
 }
 

@@ -16,6 +16,7 @@ mod bench_udp;
 mod call_cmd;
 mod config;
 mod database;
+mod dealers_cmd;
 mod keys_cmd;
 mod plan_load;
 mod plans_cmd;
@@ -68,6 +69,11 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: users_cmd::UsersCommand,
+    },
+    /// Dealers (installers) the center monitors for: their accounts and users.
+    Dealers {
+        #[command(subcommand)]
+        command: dealers_cmd::DealersCommand,
     },
     /// API keys for an account's IP devices and apps.
     Keys {
@@ -142,6 +148,7 @@ fn main() -> ExitCode {
             Command::Alarms(args) => alarms_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Simulate(args) => simulate_cmd::run(*args),
             Command::Users { command } => users_cmd::run(command).await,
+            Command::Dealers { command } => dealers_cmd::run(command).await,
             Command::Keys { command } => keys_cmd::run(command).await,
             Command::Secrets { command } => secrets_cmd::run(command).await,
             Command::Audit { command } => audit_cmd::run(command).await,

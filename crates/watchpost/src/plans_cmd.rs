@@ -119,7 +119,7 @@ pub struct Scope {
 impl Scope {
     fn scope(&self) -> PlanScope {
         match (&self.dealer, &self.account) {
-            (Some(id), _) => PlanScope::Dealer(id.clone()),
+            (Some(id), _) => PlanScope::Dealer(id.to_ascii_uppercase()),
             (_, Some(number)) => PlanScope::Account(number.to_ascii_uppercase()),
             _ => PlanScope::Center,
         }
@@ -296,6 +296,11 @@ async fn in_the_center(command: PlansCommand) -> anyhow::Result<ExitCode> {
                 && store.account(number).await?.is_none()
             {
                 return refused(format!("--account: {number} is not enrolled"));
+            }
+            if let PlanScope::Dealer(id) = &scope
+                && store.dealer(id).await?.is_none()
+            {
+                return refused(format!("--dealer: no dealer is called {id:?}"));
             }
             store.assign_plan(&scope, Some(&name)).await?;
             audit(

@@ -1,4 +1,5 @@
-//! `watchpost users add NAME --role ROLE` (the password is the first line of stdin),
+//! `watchpost users add NAME --role ROLE [--dealer ID]` (the password is the first line of
+//! stdin; a dealer's roles name their dealer),
 //! `users list`, and taking access away or giving it back: `disable`, `enable`, `passwd`
 //! (stdin again), `logout` (end every session), `unlock` (forget failed sign-ins). Each change
 //! is written to the audit trail as done by `cli:<os user>` (`watchpost audit list`).
@@ -27,9 +28,13 @@ pub enum UsersCommand {
     /// database if it is new.
     Add {
         name: String,
-        /// agent, supervisor or admin.
+        /// agent, supervisor or admin (the center's users); dealer_admin or dealer_viewer
+        /// (a dealer's users, with --dealer).
         #[arg(long)]
         role: Role,
+        /// The dealer a dealer_admin or dealer_viewer belongs to (`watchpost dealers add`).
+        #[arg(long)]
+        dealer: Option<String>,
         #[command(flatten)]
         db: Db,
     },
@@ -128,15 +133,27 @@ fn refused(db: &str, e: AuthError) -> anyhow::Result<ExitCode> {
 pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now().timestamp_millis();
     match command {
-        UsersCommand::Add { name, role, db } => {
+        UsersCommand::Add {
+            name,
+            role,
+            dealer,
+            db,
+        } => {
             let password = read_password()?;
             let auth = Auth::new(database::open_or_create(&db.db).await?);
-            match auth.add_user(&name, role, &password, now).await {
+            match auth
+                .add_user_of(&name, role, dealer.as_deref(), &password, now)
+                .await
+            {
                 Ok(user) => {
-                    auth.audit(&actor(), "user.add", &user.name, user.role.as_str(), now)
+                    let what = match &user.dealer {
+                        Some(dealer) => format!("{} of dealer {dealer}", user.role),
+                        None => user.role.to_string(),
+                    };
+                    auth.audit(&actor(), "user.add", &user.name, &what, now)
                         .await
                         .map_err(|e| database::named(&db.db, e))?;
-                    out!("user {} ({}) added", user.name, user.role);
+                    out!("user {} ({what}) added", user.name);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => refused(&db.db, e),
@@ -178,8 +195,12 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<ExitCode> {
                     .phone
                     .as_deref()
                     .map_or(String::new(), |p| format!("  phone {p}"));
+                let dealer = user
+                    .dealer
+                    .as_deref()
+                    .map_or(String::new(), |d| format!("  dealer {d}"));
                 out!(
-                    "{:<24} {:<10} added {}{disabled}{wait}{phone}",
+                    "{:<24} {:<13} added {}{disabled}{wait}{phone}{dealer}",
                     user.name,
                     user.role,
                     time(user.created_at)

@@ -82,6 +82,8 @@ fn every_command_ends_quietly_when_its_output_is_closed() {
             "correct horse battery\n",
         ),
         (vec!["users", "list", "--db", db_arg], ""),
+        (vec!["dealers", "add", "D1", "Acme", "--db", db_arg], ""),
+        (vec!["dealers", "list", "--db", db_arg], ""),
         (vec!["keys", "add", "--account", "4F39", "--db", db_arg], ""),
         (vec!["--help"], ""),
     ];

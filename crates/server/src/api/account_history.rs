@@ -207,13 +207,14 @@ pub async fn set_test(
     Ok(account)
 }
 
-/// `GET /api/accounts/{number}/history` (agents).
+/// `GET /api/accounts/{number}/history` (agents; a dealer's users, of their accounts).
 pub async fn get(
     State(state): State<ApiState>,
-    caller: Caller,
+    scope: super::scope::Scoped,
     Path(number): Path<String>,
 ) -> Result<Json<History>, ApiError> {
-    caller.require(Role::Agent)?;
+    scope.require(Role::Agent, Role::DealerViewer)?;
+    scope.account(&state, &number).await?;
     Ok(Json(history(&state, &number).await?.1))
 }
 

@@ -5,8 +5,9 @@
 use super::body::Body;
 use super::caller::Caller;
 use super::params::{Path, Query};
+use super::scope::Scoped;
 use super::{ApiError, ApiState};
-use crate::enrolment::refuse_leading_zero_twins;
+use crate::enrolment::{refuse_leading_zero_twins, unknown_dealer};
 use crate::view::rfc3339;
 use axum::Json;
 use axum::extract::State;
@@ -38,6 +39,8 @@ pub struct AccountView {
     pub zones: Vec<Zone>,
     pub supervision_s: Option<Millis>,
     pub dc09_encrypted: bool,
+    /// The dealer the account belongs to; `null`: the center's own.
+    pub dealer: Option<String>,
     /// `zone_names`, `instructions`, `notes`, `agencies`: as in the account file.
     #[serde(flatten)]
     pub details: watchpost_core::details::AccountDetails,
@@ -69,6 +72,7 @@ pub(crate) fn view(a: &Account, now: Millis) -> AccountView {
         zones: a.zones.clone(),
         supervision_s: a.supervision_ms.map(|ms| ms / 1000),
         dc09_encrypted: a.dc09_key.is_some(),
+        dealer: a.dealer.clone(),
         details: a.details.clone(),
     }
 }
@@ -86,11 +90,26 @@ pub struct Page {
 /// `GET /api/accounts`: account numbers in order (supervisors), or with `?phone=` the accounts
 /// with a contact at that number (agents; `by_phone`), or with `?q=` the accounts whose number,
 /// contact name, phone or address match (agents).
+///
+/// A dealer's user gets their dealer's account numbers; searching (`q`, `phone`) is the
+/// center's alone (403).
 pub async fn list(
     State(state): State<ApiState>,
-    caller: Caller,
+    scope: Scoped,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(dealer) = scope.dealer() {
+        if page.q.is_some() || page.phone.is_some() {
+            scope.center_only("searching accounts (q, phone)")?;
+        }
+        let limit = page_limit(page.limit)?;
+        let numbers = state
+            .store
+            .dealer_accounts(dealer, page.after.as_deref().unwrap_or(""), limit)
+            .await?;
+        return Ok(Json(json!({ "accounts": numbers })));
+    }
+    let caller = Caller(scope.user().clone());
     if let Some(q) = &page.q {
         caller.require(Role::Agent)?;
         let found = super::account_history::search(&state, q).await?;
@@ -101,10 +120,7 @@ pub async fn list(
         return Ok(Json(json!(by_phone(&state, phone).await?)));
     }
     caller.require(Role::Supervisor)?;
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::field("limit", "must be 1 to 1000"));
-    }
+    let limit = page_limit(page.limit)?;
     let numbers = state
         .store
         .account_numbers(page.after.as_deref().unwrap_or(""), limit)
@@ -112,36 +128,44 @@ pub async fn list(
     Ok(Json(json!({ "accounts": numbers })))
 }
 
+/// A page's `limit`: 1 to 1000, 100 when not given.
+fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be 1 to 1000"));
+    }
+    Ok(limit)
+}
+
 /// The account number in the path, in canonical form (`5a5b` is `5A5B`).
 fn path_number(number: &str) -> Result<String, ApiError> {
     canonical(number).map_err(|reason| ApiError::field("number", format!("{number:?} {reason}")))
 }
 
+/// One account (agents; a dealer's users, of their dealer: 404 for any other).
 pub async fn one(
     State(state): State<ApiState>,
-    caller: Caller,
+    scope: Scoped,
     Path(number): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
-    caller.require(Role::Agent)?;
+    scope.require(Role::Agent, Role::DealerViewer)?;
     let number = path_number(&number)?;
-    let account = state
-        .store
-        .account(&number)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("account {number:?} is not enrolled")))?;
+    let account = scope.account(&state, &number).await?;
     Ok(Json(view(&account, crate::now_ms())))
 }
 
 /// Enrols or replaces the account; the body is the `[account]` table of an account file, as
-/// JSON. Every enrolment rule applies; a refusal names the field.
+/// JSON. Every enrolment rule applies; a refusal names the field. Admins; a dealer_admin for
+/// their dealer (`dealer_put`).
 pub async fn put(
     State(state): State<ApiState>,
-    caller: Caller,
+    scope: Scoped,
     Path(number): Path<String>,
-    Body(table): Body<AccountTable>,
+    Body(mut table): Body<AccountTable>,
 ) -> Result<(StatusCode, Json<AccountView>), ApiError> {
-    caller.require(Role::Admin)?;
+    scope.require(Role::Admin, Role::DealerAdmin)?;
     let number = path_number(&number)?;
+    dealer_put(&state, &scope, &number, &mut table).await?;
     if canonical(&table.number).as_ref() != Ok(&number) {
         return Err(ApiError::field(
             "number",
@@ -177,6 +201,9 @@ pub async fn put(
             Some((field, why)) => ApiError::field(field, why),
             None => ApiError::field("account", reason),
         })?;
+    if let Some((_, reason)) = unknown_dealer(&*state.store, &[&account]).await? {
+        return Err(ApiError::field("account.dealer", reason));
+    }
     crate::secrets::seal_account(state.secrets.master_key.as_deref(), &mut account, key_field)
         .map_err(|reason| match reason.split_once(": ") {
             Some((field, why)) => ApiError::field(field, why),
@@ -184,7 +211,7 @@ pub async fn put(
         })?;
     state.store.put_account(&account).await?;
     if let Some(old) = &old {
-        let actor = format!("{}:{}", caller.0.role, caller.0.name);
+        let actor = format!("{}:{}", scope.user().role, scope.user().name);
         state
             .auth
             .end_keys_of_replaced_enrolment(old, &account, &actor, now)
@@ -199,13 +226,17 @@ pub async fn put(
     Ok((status, Json(view(&account, now))))
 }
 
+/// Removes an account (admins; a dealer_admin, of their dealer: 404 for any other).
 pub async fn delete(
     State(state): State<ApiState>,
-    caller: Caller,
+    scope: Scoped,
     Path(number): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Role::Admin)?;
+    scope.require(Role::Admin, Role::DealerAdmin)?;
     let number = path_number(&number)?;
+    if scope.dealer().is_some() {
+        scope.account(&state, &number).await?;
+    }
     let open = state.store.alarms(AlarmState::Open).await?;
     if open.iter().any(|a| a.account == number) {
         return Err(ApiError::new(
@@ -215,7 +246,7 @@ pub async fn delete(
     }
     // Its API keys go in the same transaction: a key never outlives its enrolment.
     if state.store.delete_account(&number).await? {
-        let actor = format!("{}:{}", caller.0.role, caller.0.name);
+        let actor = format!("{}:{}", scope.user().role, scope.user().name);
         let detail = "deleted with its API keys";
         if let Err(e) = state
             .auth
@@ -230,6 +261,46 @@ pub async fn delete(
             "account {number:?} is not enrolled"
         )))
     }
+}
+
+/// What a dealer_admin may put: an account of their dealer only. The `dealer` of the body is
+/// theirs or left out (then it becomes theirs; any other is 403 `account.dealer`), and a
+/// number enrolled for another dealer or for the center is 404, as if it were not enrolled
+/// — but it is not free either, so it cannot be taken over. The center's users: unchanged.
+async fn dealer_put(
+    state: &ApiState,
+    scope: &Scoped,
+    number: &str,
+    table: &mut AccountTable,
+) -> Result<(), ApiError> {
+    let Some(dealer) = scope.dealer() else {
+        return Ok(());
+    };
+    match table
+        .dealer
+        .as_deref()
+        .map(watchpost_core::dealer::canonical_id)
+    {
+        None => table.dealer = Some(dealer.to_string()),
+        Some(Ok(named)) if named == dealer => {}
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "account.dealer: you may write only accounts of your dealer, {dealer:?} \
+                     (leave it out, or give {dealer:?})"
+                ),
+            ));
+        }
+    }
+    if let Some(old) = state.store.account(number).await?
+        && !scope.sees(&old)
+    {
+        return Err(ApiError::not_found(format!(
+            "account {number:?} is not enrolled"
+        )));
+    }
+    Ok(())
 }
 
 /// The accounts a phone number belongs to, for an agent with a caller on the line.

@@ -5,6 +5,7 @@
 use super::body::{Body, OptionalBody};
 use super::caller::Caller;
 use super::params::{Path, Query};
+use super::scope::Scoped;
 use super::{ApiError, ApiState};
 use crate::desk::{self, Outcome};
 use crate::view::{AlarmView, alarm_view};
@@ -26,9 +27,11 @@ pub struct ListQuery {
 const DEFAULT_LIMIT: usize = 200;
 const MAX_LIMIT: usize = 1000;
 
+/// The queue or a listing; a dealer's user gets only the alarms of their accounts, never a
+/// silent one, and no unknown-account items (those are the center's).
 pub async fn list(
     State(state): State<ApiState>,
-    _caller: Caller,
+    scope: Scoped,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let which = match query.state.as_deref().unwrap_or("open") {
@@ -49,15 +52,19 @@ pub async fn list(
             format!("must be 1 to {MAX_LIMIT}"),
         ));
     }
+    let theirs = scope.accounts(&state).await?;
+    let sees = |account: &str| theirs.as_ref().is_none_or(|t| t.contains(account));
     let views: Vec<AlarmView> = if which == AlarmState::Open {
         state
             .board
             .open_alarms()
             .iter()
+            .filter(|(_, a)| sees(&a.spec().account))
             .map(|(id, a)| alarm_view(*id, a, state.board.center_dials()))
             .collect()
     } else {
-        let rows = state.store.alarms(which).await?;
+        let mut rows = state.store.alarms(which).await?;
+        rows.retain(|row| sees(&row.account));
         let mut views = Vec::new();
         for row in &rows[rows.len().saturating_sub(limit)..] {
             views.push(alarm_view(
@@ -68,6 +75,14 @@ pub async fn list(
         }
         views
     };
+    if scope.dealer().is_some() {
+        // A silent (duress) alarm is the center's alone.
+        let views: Vec<&AlarmView> = views.iter().filter(|v| !v.silent).collect();
+        return Ok(Json(match which {
+            AlarmState::Open => json!({ "alarms": views, "unknown": [] }),
+            _ => json!({ "alarms": views }),
+        }));
+    }
     if which == AlarmState::Open {
         // The queue holds unknown-account items too (issue 12, finding 6): listed beside the
         // alarms, in the shape of `GET /api/unknown`.
@@ -77,12 +92,15 @@ pub async fn list(
     Ok(Json(json!({ "alarms": views })))
 }
 
+/// One alarm; a dealer's user only one of their accounts, never a silent one (404
+/// otherwise).
 pub async fn one(
     State(state): State<ApiState>,
-    _caller: Caller,
+    scope: Scoped,
     Path(id): Path<AlarmId>,
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::load(&state, id).await?;
+    scope.alarm(&state, id, &alarm).await?;
     Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
 }
 

@@ -11,11 +11,13 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use watchpost_store::{Role, User};
 
-/// A caller that sent `Authorization: Bearer <token>`.
+/// A center user (agent, supervisor, admin) that sent `Authorization: Bearer <token>`. A
+/// dealer's user is refused (403): routes open to them take `super::scope::Scoped` instead.
 pub struct Caller(pub User);
 
 /// A caller that sent the bearer token or, failing that, the console's session cookie: only
-/// for GET routes that browser elements load by themselves (issue 13, item 4).
+/// for GET routes that browser elements load by themselves (issue 13, item 4). A dealer's
+/// user is refused (403), as by `Caller`.
 pub struct BrowserCaller(pub User);
 
 /// The console's session cookie, which holds the same token as `POST /api/login` gives. Its
@@ -79,6 +81,32 @@ impl SessionCookie {
     }
 }
 
+/// The bearer token of a route that takes no cookie: 401 without one, saying so when the
+/// request carries the console's cookie instead.
+pub fn bearer_only<'a>(parts: &'a Parts, state: &ApiState) -> Result<&'a str, ApiError> {
+    bearer(parts).ok_or_else(|| {
+        let message = if state.cookie.read(parts).is_some() {
+            "this route takes only Authorization: Bearer <token>; the console's session cookie \
+             opens only /api/events and recordings"
+        } else {
+            "log in first: Authorization: Bearer <token>"
+        };
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    })
+}
+
+/// The bearer token or, failing that, the console's session cookie: 401 without either.
+pub fn bearer_or_cookie<'a>(parts: &'a Parts, state: &ApiState) -> Result<&'a str, ApiError> {
+    bearer(parts)
+        .or_else(|| state.cookie.read(parts))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "log in first: Authorization: Bearer <token>",
+            )
+        })
+}
+
 pub fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
@@ -92,16 +120,9 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let Some(token) = bearer(parts) else {
-            let message = if state.cookie.read(parts).is_some() {
-                "this route takes only Authorization: Bearer <token>; the console's session \
-                 cookie opens only /api/events and recordings"
-            } else {
-                "log in first: Authorization: Bearer <token>"
-            };
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, message));
-        };
-        user(token, state).await.map(Caller)
+        center_user(bearer_only(parts, state)?, state)
+            .await
+            .map(Caller)
     }
 }
 
@@ -109,20 +130,32 @@ impl FromRequestParts<ApiState> for BrowserCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let token = bearer(parts)
-            .or_else(|| state.cookie.read(parts))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "log in first: Authorization: Bearer <token>",
-                )
-            })?;
-        user(token, state).await.map(BrowserCaller)
+        center_user(bearer_or_cookie(parts, state)?, state)
+            .await
+            .map(BrowserCaller)
     }
 }
 
+/// The 403 a dealer's user gets from every route not open to dealers.
+pub fn dealer_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "a dealer's user may not use this route: it is for the center's users \
+         (docs/api.md, Dealers)",
+    )
+}
+
+/// The center user of a live session `token`: 401 without one, 403 for a dealer's user.
+async fn center_user(token: &str, state: &ApiState) -> Result<User, ApiError> {
+    let user = user(token, state).await?;
+    if user.role.is_dealer() || user.dealer.is_some() {
+        return Err(dealer_refused());
+    }
+    Ok(user)
+}
+
 /// The user of a live session `token`; 401 otherwise.
-async fn user(token: &str, state: &ApiState) -> Result<User, ApiError> {
+pub(super) async fn user(token: &str, state: &ApiState) -> Result<User, ApiError> {
     state
         .auth
         .authenticate(token, crate::now_ms())

@@ -62,6 +62,7 @@ pub async fn login(
             "token": session.token,
             "name": session.user.name,
             "role": session.user.role.as_str(),
+            "dealer": session.user.dealer,
         }))
         .into_response(),
         Err(e) if e.is_internal() => ApiError::internal(e).into_response(),

@@ -20,6 +20,7 @@ pub(crate) mod login;
 mod origin;
 mod params;
 mod recordings;
+pub(crate) mod scope;
 mod signals;
 pub(crate) mod text;
 mod unknown;

@@ -30,7 +30,8 @@ fn check_name(name: &str) -> Result<(), AuthError> {
 }
 
 impl Auth {
-    /// Creates a user; refuses a bad name, a short password or a name already taken.
+    /// Creates a center user (agent, supervisor, admin); refuses a bad name, a short
+    /// password or a name already taken, and a dealer's role (`add_user_of`).
     pub async fn add_user(
         &self,
         name: &str,
@@ -38,7 +39,21 @@ impl Auth {
         password: &str,
         now: Millis,
     ) -> Result<User, AuthError> {
+        self.add_user_of(name, role, None, password, now).await
+    }
+
+    /// Creates a user of `dealer` (`dealer_admin`, `dealer_viewer`: they must name an
+    /// existing dealer) or of the center (`None`: the center's roles alone).
+    pub async fn add_user_of(
+        &self,
+        name: &str,
+        role: Role,
+        dealer: Option<&str>,
+        password: &str,
+        now: Millis,
+    ) -> Result<User, AuthError> {
         check_name(name)?;
+        let dealer = self.check_dealer_of(role, dealer).await?;
         check_new_password(password)?;
         if self.store.user(name).await?.is_some() {
             return Err(AuthError::UserExists(name.to_string()));
@@ -58,6 +73,7 @@ impl Auth {
             disabled: false,
             created_at: now,
             phone: None,
+            dealer,
         };
         self.store.put_user(&user).await?;
         Ok(user)

@@ -7,6 +7,7 @@
 mod access;
 mod api_key;
 mod attempts;
+mod dealers;
 mod error;
 mod gate;
 mod limits;

@@ -10,6 +10,7 @@ mod alarm;
 mod assets;
 mod attention;
 mod csrf;
+mod dealer;
 mod format;
 mod layout;
 mod lines;
@@ -31,6 +32,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/console", get(queue::page))
+        .route("/console/dealer", get(dealer::page))
         .route("/console/queue", get(queue::fragment))
         .route("/console/lines", get(lines::fragment))
         .route("/console/lines/{id}/search", get(lines::search))

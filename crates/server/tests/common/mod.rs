@@ -52,6 +52,7 @@ pub fn account() -> Account {
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
+        dealer: None,
     }
 }
 

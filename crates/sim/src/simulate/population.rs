@@ -70,6 +70,7 @@ pub fn accounts(config: &Config) -> Vec<Account> {
                 dc09_key: None,
                 supervision_ms: None,
                 details: Default::default(),
+                dealer: None,
             }
         })
         .collect()
