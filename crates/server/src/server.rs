@@ -53,6 +53,8 @@ pub struct Config {
     pub listen: crate::listen::ListenConfig,
     /// How sign-ins are bounded: the password-hashing gate and the rate limits.
     pub login: crate::auth::LoginConfig,
+    /// How webhook deliveries are retried and paced.
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 #[derive(Debug, Error)]
@@ -205,6 +207,14 @@ impl Server {
         background.push(tokio::spawn(async move {
             sweeping.sweep_daily(sweep_stop).await
         }));
+        let delivery = crate::webhooks::delivery::Delivery {
+            store: store.clone(),
+            master: config.secrets.master_key.clone(),
+            node: config.node.name.clone(),
+            shared: config.node.shared,
+            config: config.webhooks,
+        };
+        background.push(tokio::spawn(delivery.run(stopping.clone())));
         if config.node.shared {
             background.push(tokio::spawn(board::follow(
                 board.clone(),
