@@ -3,7 +3,7 @@
 //! facts go out — kind, mode, disposition, agency, call result, contact name — never a verbal
 //! password, a key, a hash, a token, a phone number or a recording.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use watchpost_core::alarm::CallResult;
 use watchpost_core::{Account, Action, Alarm, AlarmSpec, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, LogEntry, OutboxEvent, SignalRecord};
@@ -21,7 +21,21 @@ fn rfc3339(at: Millis) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// An event of `kind` with the common fields first and `facts` after them.
+/// What every event starts with; the facts of its type follow (by name).
+#[derive(serde::Serialize)]
+struct Envelope<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    created_at: String,
+    account: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alarm: Option<AlarmId>,
+    #[serde(flatten)]
+    facts: Value,
+}
+
+/// An event of `kind` with the common fields first and `facts` (an object) after them.
 fn event(
     id: String,
     kind: &str,
@@ -31,17 +45,15 @@ fn event(
     alarm: Option<AlarmId>,
     facts: Value,
 ) -> OutboxEvent {
-    let mut body = Map::new();
-    body.insert("id".into(), json!(id));
-    body.insert("type".into(), json!(kind));
-    body.insert("created_at".into(), json!(rfc3339(at)));
-    body.insert("account".into(), json!(account));
-    if let Some(alarm) = alarm {
-        body.insert("alarm".into(), json!(alarm));
-    }
-    if let Value::Object(facts) = facts {
-        body.extend(facts);
-    }
+    let body = Envelope {
+        id: &id,
+        kind,
+        created_at: rfc3339(at),
+        account,
+        alarm,
+        facts,
+    };
+    let body = serde_json::to_string(&body).expect("an event is plain JSON");
     OutboxEvent {
         id,
         kind: kind.to_string(),
@@ -49,7 +61,7 @@ fn event(
         dealer,
         alarm,
         created_at: at,
-        body: Value::Object(body).to_string(),
+        body,
     }
 }
 

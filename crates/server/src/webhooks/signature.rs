@@ -82,7 +82,7 @@ mod tests {
     fn the_documented_example_signs_as_documented() {
         let secret = "whsec_5f0c6a1e2b7d4c3a9e8f7061524334251607f8e9dacb0a1b2c3d4e5f60718293";
         let timestamp = 1_780_000_000;
-        let body = r#"{"id":"evt_17_0","type":"alarm.opened","created_at":"2026-05-28T20:26:40.000Z","account":"4F39","alarm":17,"kind":"burglary","mode":"professional","priority":2,"trigger":"BA zone 3","plan":null}"#;
+        let body = r#"{"id":"evt_17_0","type":"alarm.opened","created_at":"2026-05-28T20:26:40.000Z","account":"4F39","alarm":17,"kind":"burglary","mode":"professional","plan":null,"priority":2,"trigger":"BA zone 3"}"#;
         let docs = include_str!("../../../../docs/webhooks.md");
         let signature = sign(secret, timestamp, body);
         for shown in [secret, body, &signature, &timestamp.to_string()] {
