@@ -177,7 +177,11 @@ async fn settle(store: &Db, got: &Arc<Mutex<Received>>, want: usize) {
 async fn a_receiver_down_through_a_storm_and_a_restart_gets_every_event_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("center.db").display().to_string();
-    let store: Db = Arc::new(SqliteStore::open(dir.path().join("center.db").as_path()).await.unwrap());
+    let store: Db = Arc::new(
+        SqliteStore::open(dir.path().join("center.db").as_path())
+            .await
+            .unwrap(),
+    );
     let accounts: Vec<_> = (0..50)
         .map(|n| watchpost_core::Account {
             number: format!("A{n:03}"),
@@ -188,7 +192,11 @@ async fn a_receiver_down_through_a_storm_and_a_restart_gets_every_event_once_in_
     let auth = Auth::new(store.clone());
     let mut keys = Vec::new();
     for a in &accounts {
-        keys.push(auth.issue_api_key(&a.number, "test", common::now()).await.unwrap());
+        keys.push(
+            auth.issue_api_key(&a.number, "test", common::now())
+                .await
+                .unwrap(),
+        );
     }
     // The receiver's port is known, but nothing listens on it yet: connections are refused.
     let port = free_port();
@@ -215,14 +223,23 @@ async fn a_receiver_down_through_a_storm_and_a_restart_gets_every_event_once_in_
         if half.start == 0 {
             // Restarted in the middle of the storm, with deliveries owed and failing.
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let owed: i64 = store.pending_counts().await.unwrap().iter().map(|(_, n)| n).sum();
+            let owed: i64 = store
+                .pending_counts()
+                .await
+                .unwrap()
+                .iter()
+                .map(|(_, n)| n)
+                .sum();
             assert!(owed > 0, "the receiver is down: deliveries must be owed");
             server.stop().await.unwrap();
             server = serve(&db).await;
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let failed = store.attempts(&store.endpoints().await.unwrap()[0].id, 1000).await.unwrap();
+    let failed = store
+        .attempts(&store.endpoints().await.unwrap()[0].id, 1000)
+        .await
+        .unwrap();
     assert!(
         failed.iter().any(|a| !a.delivered && a.error.is_some()),
         "attempts against the down receiver are in the delivery log"
@@ -263,13 +280,20 @@ async fn a_receiver_down_through_a_storm_and_a_restart_gets_every_event_once_in_
         .filter(|(id, _)| !id.starts_with("evt_s"))
         .map(|(id, body)| (id.to_string(), body.to_string()))
         .collect();
-    assert_eq!(alarm_events, expected, "every alarm event, as the logs call for");
+    assert_eq!(
+        alarm_events, expected,
+        "every alarm event, as the logs call for"
+    );
     let signal_events: Vec<Value> = by_id
         .iter()
         .filter(|(id, _)| id.starts_with("evt_s"))
         .map(|(_, body)| serde_json::from_str(body).unwrap())
         .collect();
-    assert_eq!(signal_events.len(), signals_sent, "every signal reported once");
+    assert_eq!(
+        signal_events.len(),
+        signals_sent,
+        "every signal reported once"
+    );
     for a in &accounts {
         let of_account = signal_events
             .iter()
@@ -296,16 +320,28 @@ async fn a_receiver_down_through_a_storm_and_a_restart_gets_every_event_once_in_
     }
     assert_eq!(seqs.len(), 50, "one alarm per account");
     for (alarm, order) in &seqs {
-        assert!(order.is_sorted(), "alarm {alarm}: events arrived as {order:?}");
+        assert!(
+            order.is_sorted(),
+            "alarm {alarm}: events arrived as {order:?}"
+        );
         let kinds: Vec<String> = order
             .iter()
             .map(|seq| {
-                let body: Value = serde_json::from_str(by_id[format!("evt_{alarm}_{seq}").as_str()]).unwrap();
+                let body: Value =
+                    serde_json::from_str(by_id[format!("evt_{alarm}_{seq}").as_str()]).unwrap();
                 body["type"].as_str().unwrap().to_string()
             })
             .collect();
-        assert_eq!(kinds.first().map(String::as_str), Some("alarm.opened"), "{alarm}");
-        assert_eq!(kinds.last().map(String::as_str), Some("alarm.closed"), "{alarm}");
+        assert_eq!(
+            kinds.first().map(String::as_str),
+            Some("alarm.opened"),
+            "{alarm}"
+        );
+        assert_eq!(
+            kinds.last().map(String::as_str),
+            Some("alarm.closed"),
+            "{alarm}"
+        );
         let opened_at = first_seen
             .iter()
             .position(|id| *id == format!("evt_{alarm}_0"))
@@ -337,7 +373,11 @@ async fn join_all<F: std::future::Future<Output = ()> + Send + 'static>(
 async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("center.db").display().to_string();
-    let store: Db = Arc::new(SqliteStore::open(dir.path().join("center.db").as_path()).await.unwrap());
+    let store: Db = Arc::new(
+        SqliteStore::open(dir.path().join("center.db").as_path())
+            .await
+            .unwrap(),
+    );
     let a = account();
     store.put_account(&a).await.unwrap();
     let port = free_port();
@@ -348,7 +388,10 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
         got: got.clone(),
     };
     let (_, task) = start_receiver(port, receiver).await;
-    let key = Auth::new(store.clone()).issue_api_key(&a.number, "test", common::now()).await.unwrap();
+    let key = Auth::new(store.clone())
+        .issue_api_key(&a.number, "test", common::now())
+        .await
+        .unwrap();
     let server = serve(&db).await;
     let client = reqwest::Client::new();
     let base = format!("http://{}", server.http_addr.unwrap());
@@ -356,7 +399,12 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
     // The first contact answers, gives the verbal password, and cancels.
     let mut alarm = None;
     for _ in 0..50 {
-        alarm = store.alarms(AlarmState::Open).await.unwrap().first().map(|r| r.id);
+        alarm = store
+            .alarms(AlarmState::Open)
+            .await
+            .unwrap()
+            .first()
+            .map(|r| r.id);
         if alarm.is_some() {
             break;
         }
@@ -378,13 +426,20 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
     for input in [
         Input::CallPlaced { call },
         Input::Answered { call },
-        Input::PasswordChecked { call, matched: true },
+        Input::PasswordChecked {
+            call,
+            matched: true,
+        },
         Input::Decision {
             call,
             decision: Decision::Cancel,
         },
     ] {
-        server.commands.send(alarm, input, "telephony").await.unwrap();
+        server
+            .commands
+            .send(alarm, input, "telephony")
+            .await
+            .unwrap();
     }
     let want = expected_events(&store).await.len() + 1;
     settle(&store, &got, want).await;
@@ -401,8 +456,21 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
     let hash = a.verbal_password.phc();
     // The hash's salt and digest, which a partial copy would show.
     let digest = hash.rsplit('$').next().unwrap();
-    for secret_text in [VERBAL, hash, digest, "$argon2", "+15555550101", "+15555550102", &key, &secret, "12 Elm St"] {
-        assert!(!all.contains(secret_text), "a webhook carries {secret_text:?}:\n{all}");
+    for secret_text in [
+        VERBAL,
+        hash,
+        digest,
+        "$argon2",
+        "+15555550101",
+        "+15555550102",
+        &key,
+        &secret,
+        "12 Elm St",
+    ] {
+        assert!(
+            !all.contains(secret_text),
+            "a webhook carries {secret_text:?}:\n{all}"
+        );
     }
     assert!(!all.to_lowercase().contains("password"), "{all}");
     // What the dealer does see: the answered call, by contact name, and the decision.
@@ -412,9 +480,14 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
         .filter(|e| e["type"] == "call.outcome")
         .collect();
     assert!(
-        outcomes.iter().any(|e| e["result"] == "answered" && e["contact"] == "Ann Lee"),
+        outcomes
+            .iter()
+            .any(|e| e["result"] == "answered" && e["contact"] == "Ann Lee"),
         "{outcomes:?}"
     );
-    assert!(outcomes.iter().any(|e| e["decision"] == "cancel"), "{outcomes:?}");
+    assert!(
+        outcomes.iter().any(|e| e["decision"] == "cancel"),
+        "{outcomes:?}"
+    );
     assert!(all.contains("\"type\":\"alarm.closed\""), "{all}");
 }

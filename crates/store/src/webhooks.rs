@@ -116,6 +116,9 @@ pub trait Webhooks: Send + Sync {
     async fn put_endpoint(&self, endpoint: &Endpoint) -> Result<()>;
     /// Every endpoint, oldest first.
     async fn endpoints(&self) -> Result<Vec<Endpoint>>;
+    /// Replaces the sealed secret of each `(endpoint id, sealed secret)`, in one transaction
+    /// (a master-key rotation).
+    async fn set_endpoint_secrets(&self, secrets: &[(String, String)]) -> Result<()>;
     /// Removes an endpoint with its pending deliveries and its log; false when there was none.
     async fn delete_endpoint(&self, id: &str) -> Result<bool>;
     /// An endpoint's oldest pending deliveries, in order, at most `limit`.

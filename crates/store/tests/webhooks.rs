@@ -100,7 +100,10 @@ async fn events_go_where_they_are_wanted_in_order(store: &dyn Database) {
         .await
         .unwrap();
     let head = &store.pending("center", 1).await.unwrap()[0];
-    assert_eq!((head.event.id.as_str(), head.attempts, head.next_at), ("e1", 1, 5_000));
+    assert_eq!(
+        (head.event.id.as_str(), head.attempts, head.next_at),
+        ("e1", 1, 5_000)
+    );
     store
         .record_attempt(head.seq, &attempt("center", "e1", 2, true), 0)
         .await
@@ -108,7 +111,10 @@ async fn events_go_where_they_are_wanted_in_order(store: &dyn Database) {
     assert_eq!(pending_ids(store, "center").await, ["e2", "e4"]);
     let log = store.attempts("center", 10).await.unwrap();
     assert_eq!(log.len(), 2);
-    assert!(log[0].delivered && !log[1].delivered, "newest first: {log:?}");
+    assert!(
+        log[0].delivered && !log[1].delivered,
+        "newest first: {log:?}"
+    );
     assert_eq!(log[1].error.as_deref(), Some("HTTP 503"));
     assert!(store.attempts("d1", 10).await.unwrap().is_empty());
 
@@ -131,9 +137,15 @@ async fn events_go_where_they_are_wanted_in_order(store: &dyn Database) {
 async fn one_node_holds_the_lease(store: &dyn Database) {
     assert!(store.webhook_lease("a", 1_000, 31_000).await.unwrap());
     assert!(!store.webhook_lease("b", 2_000, 32_000).await.unwrap());
-    assert!(store.webhook_lease("a", 20_000, 50_000).await.unwrap(), "renewed");
+    assert!(
+        store.webhook_lease("a", 20_000, 50_000).await.unwrap(),
+        "renewed"
+    );
     assert!(!store.webhook_lease("b", 49_000, 79_000).await.unwrap());
-    assert!(store.webhook_lease("b", 50_001, 80_001).await.unwrap(), "ran out");
+    assert!(
+        store.webhook_lease("b", 50_001, 80_001).await.unwrap(),
+        "ran out"
+    );
     assert!(!store.webhook_lease("a", 60_000, 90_000).await.unwrap());
 }
 

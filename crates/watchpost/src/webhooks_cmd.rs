@@ -98,11 +98,7 @@ pub async fn run(command: WebhooksCommand) -> anyhow::Result<ExitCode> {
                 actor: actor(),
                 action: "webhook.add".into(),
                 subject: endpoint.id.clone(),
-                detail: format!(
-                    "{} ({whose}; {})",
-                    endpoint.url,
-                    endpoint.events.join(",")
-                ),
+                detail: format!("{} ({whose}; {})", endpoint.url, endpoint.events.join(",")),
             };
             store
                 .put_audit(&audit)
@@ -166,7 +162,13 @@ pub async fn run(command: WebhooksCommand) -> anyhow::Result<ExitCode> {
             }
             let store = database::open_existing(db.path()).await?;
             let named = |e| database::named(db.path(), e);
-            if !store.endpoints().await.map_err(named)?.iter().any(|e| e.id == id) {
+            if !store
+                .endpoints()
+                .await
+                .map_err(named)?
+                .iter()
+                .any(|e| e.id == id)
+            {
                 err!("id: no webhook {id:?} (see `watchpost webhooks list`)");
                 return Ok(ExitCode::from(2));
             }

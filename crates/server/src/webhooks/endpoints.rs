@@ -114,6 +114,40 @@ pub fn new_endpoint(
     Ok((endpoint, secret))
 }
 
+/// Each endpoint's secret sealed again under `new` (`watchpost secrets rotate`): opened with
+/// `old`, or with `new` when a rotation already sealed it so. `(id, sealed)` for
+/// `Webhooks::set_endpoint_secrets`; an error names the endpoint whose secret does not open.
+pub fn resealed(
+    endpoints: &[Endpoint],
+    old: Option<&MasterKey>,
+    new: &MasterKey,
+) -> Result<Vec<(String, String)>, String> {
+    endpoints
+        .iter()
+        .map(|e| {
+            let under_new =
+                e.secret
+                    .starts_with(&format!("{}{}:", crate::secrets::PREFIX, new.id()));
+            let opened = match old {
+                _ if under_new => secret_of(new, e),
+                Some(old) => secret_of(old, e),
+                None => {
+                    return Err(format!(
+                        "webhook {}: its secret is sealed under the current master key; give \
+                         it with --master-key-file",
+                        e.id
+                    ));
+                }
+            };
+            let clear = opened.map_err(|err| {
+                let why = err.to_string().replace("DC-09 key", "secret");
+                format!("webhook {}: {why}", e.id)
+            })?;
+            Ok((e.id.clone(), new.seal(&sealed_for(&e.id), &clear)))
+        })
+        .collect()
+}
+
 /// An endpoint's secret in clear.
 pub fn secret_of(master: &MasterKey, endpoint: &Endpoint) -> Result<String, SealError> {
     master.unseal(&sealed_for(&endpoint.id), &endpoint.secret)
@@ -141,7 +175,12 @@ mod tests {
     fn only_http_and_https_urls_are_taken_and_the_error_names_url() {
         assert!(add("https://dealer.example/hooks", None, false).is_ok());
         assert!(add("http://127.0.0.1:9000/", None, false).is_ok());
-        for bad in ["ftp://x.example/", "file:///etc/passwd", "dealer.example", "http://"] {
+        for bad in [
+            "ftp://x.example/",
+            "file:///etc/passwd",
+            "dealer.example",
+            "http://",
+        ] {
             let e = add(bad, None, false).unwrap_err();
             assert!(e.starts_with("url: "), "{bad}: {e}");
         }
@@ -158,6 +197,28 @@ mod tests {
         assert!(e.starts_with("events: unknown"), "{e}");
         let e = add("https://x.example/", Some(&[SIGNAL_EVENT]), false).unwrap_err();
         assert!(e.contains("--signals"), "{e}");
+    }
+
+    #[test]
+    fn a_rotation_reseals_secrets_that_open_under_the_old_key_only() {
+        let (old, new) = (
+            MasterKey::from_bytes([3; 32]),
+            MasterKey::from_bytes([4; 32]),
+        );
+        let made = NewEndpoint {
+            url: "https://x.example/".into(),
+            ..NewEndpoint::default()
+        };
+        let (mut endpoint, secret) = new_endpoint(Some(&old), &made, 0).unwrap();
+        let e = resealed(std::slice::from_ref(&endpoint), None, &new).unwrap_err();
+        assert!(e.contains("--master-key-file"), "{e}");
+        let e = resealed(std::slice::from_ref(&endpoint), Some(&new), &new).unwrap_err();
+        assert!(e.starts_with(&format!("webhook {}: ", endpoint.id)), "{e}");
+        let sealed = resealed(std::slice::from_ref(&endpoint), Some(&old), &new).unwrap();
+        endpoint.secret = sealed[0].1.clone();
+        assert_eq!(secret_of(&new, &endpoint).unwrap(), secret);
+        // Run twice: already under the new key, it is sealed again.
+        assert!(resealed(std::slice::from_ref(&endpoint), Some(&old), &new).is_ok());
     }
 
     #[test]

@@ -86,19 +86,37 @@ mod tests {
         let docs = include_str!("../../../../docs/webhooks.md");
         let signature = sign(secret, timestamp, body);
         for shown in [secret, body, &signature, &timestamp.to_string()] {
-            assert!(docs.contains(shown), "docs/webhooks.md does not show {shown}");
+            assert!(
+                docs.contains(shown),
+                "docs/webhooks.md does not show {shown}"
+            );
         }
-        assert_eq!(verify(secret, timestamp, body, &signature, timestamp + 299), Ok(()));
+        assert_eq!(
+            verify(secret, timestamp, body, &signature, timestamp + 299),
+            Ok(())
+        );
     }
 
     #[test]
     fn a_changed_body_an_old_timestamp_or_another_secret_does_not_verify() {
         let signed = sign("s1", 1000, "{}");
         assert_eq!(verify("s1", 1000, "{}", &signed, 1000), Ok(()));
-        assert_eq!(verify("s1", 1000, "{ }", &signed, 1000), Err(Unverified::Mismatch));
-        assert_eq!(verify("s2", 1000, "{}", &signed, 1000), Err(Unverified::Mismatch));
-        assert_eq!(verify("s1", 1000, "{}", &signed, 1301), Err(Unverified::Stale(301)));
-        assert_eq!(verify("s1", 1000, "{}", "v0=ab", 1000), Err(Unverified::NoSignature));
+        assert_eq!(
+            verify("s1", 1000, "{ }", &signed, 1000),
+            Err(Unverified::Mismatch)
+        );
+        assert_eq!(
+            verify("s2", 1000, "{}", &signed, 1000),
+            Err(Unverified::Mismatch)
+        );
+        assert_eq!(
+            verify("s1", 1000, "{}", &signed, 1301),
+            Err(Unverified::Stale(301))
+        );
+        assert_eq!(
+            verify("s1", 1000, "{}", "v0=ab", 1000),
+            Err(Unverified::NoSignature)
+        );
         let rotated = format!("v1=00, {signed}");
         assert_eq!(verify("s1", 1000, "{}", &rotated, 1000), Ok(()));
     }

@@ -104,6 +104,19 @@ impl Webhooks for PgStore {
         Ok(rows.iter().map(endpoint).collect())
     }
 
+    async fn set_endpoint_secrets(&self, secrets: &[(String, String)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, secret) in secrets {
+            sqlx::query("UPDATE webhook_endpoints SET secret = $1 WHERE id = $2")
+                .bind(secret)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn delete_endpoint(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let gone = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")

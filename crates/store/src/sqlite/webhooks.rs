@@ -104,6 +104,19 @@ impl Webhooks for SqliteStore {
         Ok(rows.iter().map(endpoint).collect())
     }
 
+    async fn set_endpoint_secrets(&self, secrets: &[(String, String)]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for (id, secret) in secrets {
+            sqlx::query("UPDATE webhook_endpoints SET secret = ? WHERE id = ?")
+                .bind(secret)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn delete_endpoint(&self, id: &str) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
         let gone = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?")
