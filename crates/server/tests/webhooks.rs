@@ -89,7 +89,8 @@ fn quick() -> WebhookConfig {
         first_retry: Duration::from_millis(100),
         max_retry: Duration::from_millis(800),
         poll: Duration::from_millis(50),
-        timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(1),
+        lease: Duration::from_secs(4),
     }
 }
 
@@ -490,4 +491,130 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
         "{outcomes:?}"
     );
     assert!(all.contains("\"type\":\"alarm.closed\""), "{all}");
+}
+
+/// Posts `signal` with each key, key `i` to node `bases[i % bases.len()]`, all at once.
+async fn send_all(client: &reqwest::Client, keys: &[String], bases: &[String], signal: Value) {
+    let sends = keys.iter().enumerate().map(|(i, key)| {
+        let (client, base, key, signal) = (
+            client.clone(),
+            bases[i % bases.len()].clone(),
+            key.clone(),
+            signal.clone(),
+        );
+        async move { post_signal(&client, &base, &key, signal).await }
+    });
+    join_all(sends).await;
+}
+
+/// Waits until `n` alarms are in `state`, or panics after 30 s.
+async fn until_alarms(store: &Db, state: AlarmState, n: usize) {
+    for _ in 0..300 {
+        if store.alarms(state).await.unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{n} alarms not {state:?} within 30 s");
+}
+
+/// A node of a center on PostgreSQL, with quick webhooks.
+async fn serve_node(name: &str, url: &str) -> Server {
+    Server::start(Config {
+        node: watchpost_server::NodeConfig::new(name, url),
+        http: Some("127.0.0.1:0".parse().unwrap()),
+        webhooks: quick(),
+        ..config(url)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
+async fn two_nodes_on_postgres_deliver_each_event_once_and_one_takes_over_from_the_other() {
+    let db = watchpost_store::testing::TestDatabase::new(&watchpost_store::testing::server_url())
+        .await
+        .unwrap();
+    let store = watchpost_store::open(db.url()).await.unwrap();
+    let accounts: Vec<_> = (0..20)
+        .map(|n| watchpost_core::Account {
+            number: format!("B{n:03}"),
+            ..account()
+        })
+        .collect();
+    store.put_accounts(&accounts).await.unwrap();
+    let auth = Auth::new(store.clone());
+    let mut keys = Vec::new();
+    for a in &accounts {
+        keys.push(
+            auth.issue_api_key(&a.number, "test", common::now())
+                .await
+                .unwrap(),
+        );
+    }
+    let port = free_port();
+    let secret = add_endpoint(&store, &format!("http://127.0.0.1:{port}/hooks")).await;
+    let got = Arc::new(Mutex::new(Received::default()));
+    let receiver = Receiver {
+        secret,
+        got: got.clone(),
+    };
+    let (_, task) = start_receiver(port, receiver).await;
+    let a = serve_node("a", db.url()).await;
+    let b = serve_node("b", db.url()).await;
+    let client = reqwest::Client::new();
+    // Each node receives half the accounts' signals, whoever drives their partitions.
+    let bases = |nodes: &[&Server]| {
+        nodes
+            .iter()
+            .map(|n| format!("http://{}", n.http_addr.unwrap()))
+            .collect::<Vec<_>>()
+    };
+    send_all(
+        &client,
+        &keys,
+        &bases(&[&a, &b]),
+        serde_json::json!({"sia": "BA003"}),
+    )
+    .await;
+    // A signal is answered once stored; one for the other node's partition is routed there.
+    until_alarms(&store, AlarmState::All, accounts.len()).await;
+    let expected = expected_events(&store).await.len() + accounts.len();
+    settle(&store, &got, expected).await;
+    {
+        let got = got.lock().unwrap();
+        let mut ids: Vec<&str> = got.deliveries.iter().map(|(id, _)| id.as_str()).collect();
+        let all = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            all,
+            "one node delivers: no event was posted twice"
+        );
+        assert_eq!(all, expected);
+    }
+    // Node a stops; b delivers what comes next (taking the lease over if a held it).
+    a.stop().await.unwrap();
+    send_all(
+        &client,
+        &keys,
+        &bases(&[&b]),
+        serde_json::json!({"app": "cancel"}),
+    )
+    .await;
+    until_alarms(&store, AlarmState::Closed, accounts.len()).await;
+    let expected = expected_events(&store).await.len() + 2 * accounts.len();
+    settle(&store, &got, expected).await;
+    b.stop().await.unwrap();
+    task.abort();
+    let got = got.lock().unwrap();
+    assert!(got.unverified.is_empty(), "{:?}", got.unverified);
+    let closed = got
+        .deliveries
+        .iter()
+        .filter(|(_, body)| body.contains(r#""type":"alarm.closed""#))
+        .count();
+    assert_eq!(closed, accounts.len(), "every alarm's closing arrived once");
 }

@@ -17,8 +17,6 @@ use tokio::task::JoinHandle;
 use watchpost_core::Millis;
 use watchpost_store::{Attempt, Db, Endpoint, Pending};
 
-/// How long the webhook lease lasts unless renewed (ms); renewed when half is left.
-const LEASE_MS: Millis = 30_000;
 /// Pending deliveries read at a time per endpoint.
 const BATCH: i64 = 100;
 
@@ -100,14 +98,17 @@ impl Delivery {
             lease_until.store(Millis::MAX, Ordering::Relaxed);
             return true;
         }
-        if lease_until.load(Ordering::Relaxed) - now > LEASE_MS / 2 {
+        let lease = self.config.lease.as_millis() as Millis;
+        if lease_until.load(Ordering::Relaxed) - now > lease / 2 {
             return true;
         }
-        let until = now + LEASE_MS;
+        let until = now + lease;
         match self.store.webhook_lease(&self.node, now, until).await {
             Ok(true) => {
-                // Workers stop a little before the lease ends: another node may take it then.
-                lease_until.store(until - LEASE_MS / 6, Ordering::Relaxed);
+                // Workers start no POST that could outlast the lease: another node may take it
+                // when it ends.
+                let margin = (self.config.timeout.as_millis() as Millis).max(lease / 6);
+                lease_until.store(until - margin, Ordering::Relaxed);
                 true
             }
             Ok(false) => {

@@ -20,16 +20,20 @@ pub struct WebhookConfig {
     pub poll: Duration,
     /// How long one POST may take before it counts as failed.
     pub timeout: Duration,
+    /// Among several nodes, how long the delivering node's lease lasts unless renewed (when
+    /// half of it is left); a node that dies is replaced by another within it.
+    pub lease: Duration,
 }
 
 impl Default for WebhookConfig {
-    /// 1 s doubling to 5 min, a look every 200 ms, 10 s per POST.
+    /// 1 s doubling to 5 min, a look every 200 ms, 10 s per POST, a 30 s lease.
     fn default() -> Self {
         WebhookConfig {
             first_retry: Duration::from_secs(1),
             max_retry: Duration::from_secs(300),
             poll: Duration::from_millis(200),
             timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
         }
     }
 }
