@@ -11,6 +11,8 @@
 pub mod webhook;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
 use watchpost_core::router::{Route, open_spec, route, runaway_spec};
 use watchpost_core::runaway::{Pace, Rate};
@@ -115,6 +117,8 @@ pub struct Center {
     calm_checks: BTreeSet<(Millis, String)>,
     /// `rates` is pruned of quiet accounts when it grows past this.
     rates_prune_at: usize,
+    /// Whether webhook events are derived (`report_webhooks_while`); `None`: never.
+    webhooks: Option<Arc<AtomicBool>>,
 }
 
 /// How long an account read from the store is trusted: changes apply within this time.
@@ -157,6 +161,7 @@ impl Center {
             rates: HashMap::new(),
             calm_checks: BTreeSet::new(),
             rates_prune_at: RATES_PRUNE_MIN,
+            webhooks: None,
         }
     }
 
@@ -365,7 +370,9 @@ impl Center {
     ) -> Result<Received, CenterError> {
         if let Err(partition) = self.lease_for(&signal.account) {
             // Reported here, where it was received and stored, not where it is routed.
-            if let Ok(account) = self.account(&signal.account, now).await {
+            if self.reporting()
+                && let Ok(account) = self.account(&signal.account, now).await
+            {
                 let dealer = webhook::dealer_of(&account);
                 let event = webhook::from_signal(&signal, dealer, None);
                 self.pending.outbox.push(event);
@@ -381,7 +388,8 @@ impl Center {
         let mark = self.pending.outbox.len();
         let routed = self.route(now, &signal, actor).await;
         self.note_unknown(&routed, &signal);
-        if let Ok(received) = &routed
+        if self.reporting()
+            && let Ok(received) = &routed
             && let Some((account, _)) = self.accounts.get(&signal.account)
         {
             let dealer = webhook::dealer_of(account);
@@ -765,12 +773,27 @@ impl Center {
     /// Adds to the pending outbox the webhook events of alarm `id`'s entries pending from
     /// index `from` on (`alarm`: as it is after them).
     fn report(&mut self, from: usize, id: AlarmId, alarm: &Alarm, dealer: &Option<String>) {
+        if !self.reporting() {
+            return;
+        }
         let events: Vec<_> = self.pending.entries[from..]
             .iter()
             .filter(|(alarm_id, _)| *alarm_id == id)
             .filter_map(|(_, entry)| webhook::from_entry(alarm, id, dealer.clone(), entry))
             .collect();
         self.pending.outbox.extend(events);
+    }
+
+    /// Derives webhook events while `wanted` is true (the server keeps it true while some
+    /// endpoint exists); without it, none are.
+    pub fn report_webhooks_while(&mut self, wanted: Arc<AtomicBool>) {
+        self.webhooks = Some(wanted);
+    }
+
+    fn reporting(&self) -> bool {
+        self.webhooks
+            .as_ref()
+            .is_some_and(|wanted| wanted.load(Ordering::Relaxed))
     }
 
     /// Starts or updates the bookkeeping of an open alarm.

@@ -141,6 +141,12 @@ impl Server {
         }
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let mut center = Center::new(store.clone(), config.settings.clone());
+        // Webhook events are derived only while some endpoint exists (read now, so a restart
+        // misses none), at no cost to a center without webhooks.
+        let webhooks_wanted = Arc::new(std::sync::atomic::AtomicBool::new(
+            !store.endpoints().await?.is_empty(),
+        ));
+        center.report_webhooks_while(webhooks_wanted.clone());
         let (effects_tx, effects) = mpsc::unbounded_channel();
         let (adopted_tx, adopted) = mpsc::unbounded_channel();
 
@@ -213,6 +219,7 @@ impl Server {
             node: config.node.name.clone(),
             shared: config.node.shared,
             config: config.webhooks,
+            wanted: webhooks_wanted,
         };
         background.push(tokio::spawn(delivery.run(stopping.clone())));
         if config.node.shared {

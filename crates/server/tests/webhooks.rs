@@ -2,7 +2,8 @@
 //! alarms sent through /api/signals, and a center restarted in the middle of it; once the
 //! receiver is back, every event the alarms' logs call for has arrived — once per id, the same
 //! body each time, in order per alarm, each with a valid signature — and every signal was
-//! reported. And no body carries a verbal password, a hash, a phone number, a key or a secret.
+//! reported. No body carries a verbal password, a hash, a phone number, a key or a secret (an
+//! endpoint added to a running center). Two nodes on PostgreSQL post each event once.
 
 mod common;
 
@@ -381,6 +382,12 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
     );
     let a = account();
     store.put_account(&a).await.unwrap();
+    let key = Auth::new(store.clone())
+        .issue_api_key(&a.number, "test", common::now())
+        .await
+        .unwrap();
+    // The endpoint is added to a running center that had none (and derived no events).
+    let server = serve(&db).await;
     let port = free_port();
     let secret = add_endpoint(&store, &format!("http://127.0.0.1:{port}/hooks")).await;
     let got = Arc::new(Mutex::new(Received::default()));
@@ -389,11 +396,7 @@ async fn no_webhook_body_carries_a_verbal_password_a_hash_a_phone_or_a_secret() 
         got: got.clone(),
     };
     let (_, task) = start_receiver(port, receiver).await;
-    let key = Auth::new(store.clone())
-        .issue_api_key(&a.number, "test", common::now())
-        .await
-        .unwrap();
-    let server = serve(&db).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let client = reqwest::Client::new();
     let base = format!("http://{}", server.http_addr.unwrap());
     post_signal(&client, &base, &key, serde_json::json!({"sia": "BA003"})).await;

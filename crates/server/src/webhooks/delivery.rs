@@ -11,7 +11,7 @@ use super::signature::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use crate::secrets::MasterKey;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use watchpost_core::Millis;
@@ -29,6 +29,9 @@ pub struct Delivery {
     /// Whether other nodes may share the store (then the lease decides who delivers).
     pub shared: bool,
     pub config: WebhookConfig,
+    /// Set to whether some endpoint exists, at every look: the center derives events only
+    /// then.
+    pub wanted: Arc<AtomicBool>,
 }
 
 impl Delivery {
@@ -53,10 +56,6 @@ impl Delivery {
                 _ = tokio::time::sleep(self.config.poll) => {}
                 _ = stop.changed() => break,
             }
-            let now = crate::now_ms();
-            if !self.keep_lease(&lease_until, now).await {
-                continue;
-            }
             let endpoints = match self.store.endpoints().await {
                 Ok(endpoints) => endpoints,
                 Err(e) => {
@@ -64,6 +63,10 @@ impl Delivery {
                     continue;
                 }
             };
+            self.wanted.store(!endpoints.is_empty(), Ordering::Relaxed);
+            if !self.keep_lease(&lease_until, crate::now_ms()).await {
+                continue;
+            }
             workers.retain(|id, worker| {
                 let keep = endpoints.iter().any(|e| &e.id == id);
                 if !keep {
