@@ -9,7 +9,8 @@ use sqlx::Row;
 use watchpost_core::Millis;
 
 /// Writes each event that some endpoint wants, with a pending row per such endpoint, in the
-/// batch's transaction. Nothing is written when no endpoint exists.
+/// batch's transaction: two statements per chunk of events. Nothing is written when no
+/// endpoint exists.
 pub(super) async fn write_outbox(
     tx: &mut sqlx::PgConnection,
     outbox: &[OutboxEvent],
@@ -23,34 +24,43 @@ pub(super) async fn write_outbox(
     if !any {
         return Ok(());
     }
-    const WANTS: &str = "(e.dealer IS NULL OR e.dealer = $2) AND e.events LIKE $3";
-    for event in outbox {
-        let like = format!("%,{},%", event.kind);
-        let wanted = sqlx::query(&format!(
-            "INSERT INTO webhook_pending (endpoint, event) SELECT e.id, $1 \
-             FROM webhook_endpoints e WHERE {WANTS} ORDER BY e.id"
-        ))
-        .bind(&event.id)
-        .bind(&event.dealer)
-        .bind(&like)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if wanted > 0 {
-            sqlx::query(
-                "INSERT INTO webhook_events (id, type, account, dealer, alarm, created_at, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&event.id)
-            .bind(&event.kind)
-            .bind(&event.account)
-            .bind(&event.dealer)
-            .bind(event.alarm)
-            .bind(event.created_at)
-            .bind(&event.body)
-            .execute(&mut *tx)
-            .await?;
+    for chunk in outbox.chunks(super::CHUNK) {
+        // One pending row per event and endpoint that wants it, in outbox order, then the
+        // events that got one.
+        let mut pending = sqlx::QueryBuilder::new(
+            "INSERT INTO webhook_pending (endpoint, event) SELECT e.id, v.column2 FROM (",
+        );
+        pending.push_values(chunk.iter().enumerate(), |mut row, (i, event)| {
+            row.push_bind(i as i64)
+                .push_bind(&event.id)
+                .push_bind(format!("%,{},%", event.kind))
+                .push_bind(&event.dealer);
+        });
+        pending.push(
+            ") AS v JOIN webhook_endpoints e ON (e.dealer IS NULL OR e.dealer = v.column4) \
+             AND e.events LIKE v.column3 ORDER BY v.column1, e.id",
+        );
+        if pending.build().execute(&mut *tx).await?.rows_affected() == 0 {
+            continue;
         }
+        let mut events = sqlx::QueryBuilder::new(
+            "INSERT INTO webhook_events (id, type, account, dealer, alarm, created_at, body) \
+             SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, \
+             v.column7 FROM (",
+        );
+        events.push_values(chunk, |mut row, event| {
+            row.push_bind(&event.id)
+                .push_bind(&event.kind)
+                .push_bind(&event.account)
+                .push_bind(&event.dealer)
+                .push_bind(event.alarm)
+                .push_bind(event.created_at)
+                .push_bind(&event.body);
+        });
+        events.push(
+            ") AS v WHERE EXISTS (SELECT 1 FROM webhook_pending p WHERE p.event = v.column1)",
+        );
+        events.build().execute(&mut *tx).await?;
     }
     Ok(())
 }
