@@ -307,6 +307,11 @@ impl Center {
         &self.settings
     }
 
+    /// The plans alarms opened from now on run (`Settings::plans`); open alarms keep theirs.
+    pub fn set_plans(&mut self, plans: watchpost_core::plan_book::PlanBook) {
+        self.settings.plans = plans;
+    }
+
     /// An open alarm.
     pub fn alarm(&self, id: AlarmId) -> Option<&Alarm> {
         self.open.get(&id).map(|live| &live.alarm)

@@ -212,7 +212,7 @@ fn spec(
         Some(_) => (None, None),
         None => settings
             .plans
-            .resolve(kind, mode)
+            .resolve(&account.number, None, kind, mode)
             .map_or((None, None), |(plan, set)| (Some(plan), set)),
     };
     AlarmSpec {

@@ -231,8 +231,9 @@ async fn connection(
                 tracing::debug!("DC-09 connection from {peer} dropped: quiet too long");
                 return;
             }
-            // Full, the listener gave this connection's place (no frame stored yet) to a
-            // newer one.
+            // Full, the listener gave this connection's place (no frame stored yet, or its
+            // source held more than its share) to a newer one. Only between frames: a frame
+            // read is stored and answered first.
             _ = place.evicted() => {
                 tracing::debug!("DC-09 connection from {peer} closed: its place went to a newer one");
                 return;

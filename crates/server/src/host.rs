@@ -14,20 +14,24 @@ use std::sync::Arc;
 /// Which `Host` names are answered. Always: an IP address (no name was resolved, so none
 /// was rebound), `localhost` and `*.localhost` (browsers resolve them to loopback
 /// themselves), and a request without `Host`. Then the names listed in `http.hosts`, in any
-/// case; when none are listed, any name unless the listener is on a loopback address, where
-/// only a rebound name can reach it from a browser.
+/// case, with or without a final dot. When none are listed: any name over TLS on an address
+/// other than loopback (a rebound name fails the certificate check), and no name otherwise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hosts {
     names: Vec<String>,
-    loopback_only: bool,
+    any_name: bool,
 }
 
 impl Hosts {
-    /// `names` from `http.hosts` (without port); `bound`: the listener's address.
-    pub fn new(names: &[String], bound: IpAddr) -> Hosts {
+    /// `names` from `http.hosts` (without port); `bound`: the listener's address; `tls`:
+    /// whether it speaks TLS.
+    pub fn new(names: &[String], bound: IpAddr, tls: bool) -> Hosts {
         Hosts {
-            names: names.iter().map(|n| n.to_ascii_lowercase()).collect(),
-            loopback_only: bound.is_loopback(),
+            names: names
+                .iter()
+                .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
+            any_name: names.is_empty() && tls && !bound.is_loopback(),
         }
     }
 
@@ -39,29 +43,35 @@ impl Hosts {
         if name.parse::<IpAddr>().is_ok() || name == "localhost" || name.ends_with(".localhost") {
             return true;
         }
-        if self.names.is_empty() {
-            return !self.loopback_only;
-        }
-        self.names.iter().any(|allowed| allowed == name)
+        self.any_name || self.names.iter().any(|allowed| allowed == name)
     }
 }
 
 /// The name part of a `Host` value: without its port, an IPv6 literal without brackets.
 fn host_name(host: &str) -> &str {
     if let Some(v6) = host.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or_default();
+        // `[::1]evil.example` is no address: kept whole, it names nothing answered.
+        return match v6.split_once(']') {
+            Some((address, "")) => address,
+            Some((address, port)) if port.starts_with(':') => address,
+            _ => host,
+        };
     }
     host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
+/// Every name the request gives — each `Host` header and an absolute-form target's
+/// authority (RFC 9112 §3.2.2) — must be one the center answers.
 pub async fn known_host(State(hosts): State<Arc<Hosts>>, request: Request, next: Next) -> Response {
-    let host = request
+    let mut named: Vec<String> = request
         .headers()
-        .get(header::HOST)
+        .get_all(header::HOST)
+        .iter()
         .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
-        .or_else(|| request.uri().authority().map(|a| a.to_string()));
-    match host {
-        Some(host) if !hosts.allows(&host) => {
+        .collect();
+    named.extend(request.uri().authority().map(|a| a.to_string()));
+    match named.into_iter().find(|host| !hosts.allows(host)) {
+        Some(host) => {
             let shown: String = host.chars().take(80).collect();
             let message =
                 format!("refused: this center is not served under the name {shown:?} (http.hosts)");
@@ -71,7 +81,7 @@ pub async fn known_host(State(hosts): State<Arc<Hosts>>, request: Request, next:
                 (StatusCode::MISDIRECTED_REQUEST, message).into_response()
             }
         }
-        _ => next.run(request).await,
+        None => next.run(request).await,
     }
 }
 
@@ -80,30 +90,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn on_loopback_only_addresses_and_localhost_are_answered_unless_names_are_listed() {
-        let loopback = Hosts::new(&[], "127.0.0.1".parse().unwrap());
-        for host in [
-            "127.0.0.1:8080",
-            "localhost:8080",
-            "LocalHost",
-            "console.localhost:8080",
-            "[::1]:8080",
-            "10.0.0.5",
+    fn without_listed_names_only_addresses_and_localhost_are_answered() {
+        for (bound, tls) in [
+            ("127.0.0.1", false),
+            ("127.0.0.1", true),
+            ("0.0.0.0", false),
         ] {
-            assert!(loopback.allows(host), "{host}");
+            let hosts = Hosts::new(&[], bound.parse().unwrap(), tls);
+            for host in [
+                "127.0.0.1:8080",
+                "localhost:8080",
+                "LocalHost",
+                "console.localhost:8080",
+                "[::1]:8080",
+                "10.0.0.5",
+            ] {
+                assert!(hosts.allows(host), "{bound} {tls} {host}");
+            }
+            for host in [
+                "evil.example:8080",
+                "evil.example",
+                "localhost.evil.example:8080",
+                "[::1]evil.example",
+            ] {
+                assert!(!hosts.allows(host), "{bound} {tls} {host}");
+            }
         }
-        for host in [
-            "evil.example:8080",
-            "evil.example",
-            "localhost.evil.example:8080",
-        ] {
-            assert!(!loopback.allows(host), "{host}");
-        }
-        let anywhere = Hosts::new(&[], "0.0.0.0".parse().unwrap());
-        assert!(anywhere.allows("center.example:443"));
-        let named = Hosts::new(&["Center.Example".into()], "0.0.0.0".parse().unwrap());
+        // Over TLS on a public address, the certificate stops a rebound name.
+        let tls = Hosts::new(&[], "0.0.0.0".parse().unwrap(), true);
+        assert!(tls.allows("center.example:443"));
+    }
+
+    #[test]
+    fn listed_names_are_answered_in_any_case_with_or_without_a_final_dot() {
+        let listed = ["Center.Example".to_string(), "trail.example.".to_string()];
+        let named = Hosts::new(&listed, "0.0.0.0".parse().unwrap(), false);
         assert!(named.allows("center.example:8443"));
         assert!(named.allows("CENTER.EXAMPLE."));
+        assert!(named.allows("trail.example"));
+        assert!(named.allows("trail.example.:8443"));
         assert!(named.allows("192.0.2.4:8443"));
         assert!(!named.allows("evil.example:8443"));
         assert!(!named.allows("center.example.evil.example"));

@@ -32,7 +32,7 @@ pub async fn serve(
     let bound = listener
         .local_addr()
         .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip());
-    let hosts = Arc::new(crate::host::Hosts::new(&rules.hosts, bound));
+    let hosts = Arc::new(crate::host::Hosts::new(&rules.hosts, bound, tls.is_some()));
     let mut acceptor = Acceptor::new(listener, Gate::new("HTTP", rules.caps));
     let router = router
         .layer(axum::middleware::from_fn_with_state(
@@ -71,7 +71,16 @@ pub async fn serve(
                 Some(tls) => {
                     // The handshake is bounded like a request's headers: a client that
                     // opens a connection and stalls holds it no longer.
-                    match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                    // A place given to a newer connection is given up during the handshake
+                    // too: the descriptor must not outlive it.
+                    let handshake = tokio::select! {
+                        done = tokio::time::timeout(header_timeout, tls.accept(stream)) => done,
+                        _ = place.evicted() => {
+                            tracing::debug!("TLS handshake from {peer} ended: its place went to a newer one");
+                            return;
+                        }
+                    };
+                    match handshake {
                         Ok(Ok(stream)) => {
                             connection(&builder, stream, peer, router, place, stop).await
                         }
@@ -116,8 +125,8 @@ async fn connection<S>(
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }
-            // Full, the listener gave this connection's place (it had sent no request) to a
-            // newer one.
+            // Full, the listener gave this connection's place (it had sent no request, or its
+            // source held more than its share) to a newer one.
             _ = place.evicted() => {
                 tracing::debug!("HTTP connection from {peer} closed: its place went to a newer one");
                 break;

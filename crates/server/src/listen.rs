@@ -49,7 +49,8 @@ pub struct HttpListen {
     /// Certificate chain and private key (PEM files) when HTTP speaks TLS.
     pub tls: Option<TlsFiles>,
     /// The names the center is served under (`http.hosts`, without port): requests naming
-    /// another get 421 (`crate::host`). Empty: any name, unless bound to loopback.
+    /// another get 421 (`crate::host`). Empty: addresses and `localhost` only, unless TLS on
+    /// a non-loopback address.
     pub hosts: Vec<String>,
 }
 
@@ -175,7 +176,64 @@ struct Open {
     /// connections from many addresses, each within its source's cap, would fill the listener
     /// and shut out every new panel and the console.
     unproven: BTreeMap<u64, Arc<Notify>>,
+    /// Every connection not yet told to go, by source, oldest first: when the listener is
+    /// full and none is unproven, the source holding the most gives up its oldest to a
+    /// newcomer from a source holding fewer. Otherwise a few sources, each sending a cheap
+    /// frame or request now and then, would hold every place (fair share).
+    places: HashMap<IpAddr, BTreeMap<u64, Arc<Notify>>>,
     admitted: u64,
+}
+
+impl Open {
+    /// Tells connection `seq` of `source` to close, and forgets it as a candidate: its place
+    /// is counted until it has closed.
+    fn evict(&mut self, source: IpAddr, seq: u64) {
+        self.unproven.remove(&seq);
+        if let Some(places) = self.places.get_mut(&source)
+            && let Some(evict) = places.remove(&seq)
+        {
+            evict.notify_one();
+            if places.is_empty() {
+                self.places.remove(&source);
+            }
+        }
+    }
+
+    /// Makes room for a newcomer from `source`: the oldest unproven connection goes, else the
+    /// oldest of the source holding the most, if that is more than one more than `source`
+    /// holds. False when no connection should give way.
+    fn make_room(&mut self, source: IpAddr) -> bool {
+        if let Some((&seq, _)) = self.unproven.first_key_value() {
+            let owner = self
+                .places
+                .iter()
+                .find(|(_, places)| places.contains_key(&seq))
+                .map(|(owner, _)| *owner);
+            match owner {
+                Some(owner) => self.evict(owner, seq),
+                None => {
+                    self.unproven.remove(&seq);
+                }
+            }
+            return true;
+        }
+        let holds = |source: &IpAddr| self.places.get(source).map_or(0, BTreeMap::len);
+        let mine = holds(&source);
+        let Some((heaviest, most)) = self
+            .places
+            .iter()
+            .map(|(s, places)| (*s, places.len()))
+            .max_by_key(|(_, n)| *n)
+        else {
+            return false;
+        };
+        if mine + 1 >= most {
+            return false;
+        }
+        let oldest = *self.places[&heaviest].keys().next().expect("not empty");
+        self.evict(heaviest, oldest);
+        true
+    }
 }
 
 /// One admitted connection; dropping it gives its place back.
@@ -194,8 +252,8 @@ impl Admitted {
         open.unproven.remove(&self.seq);
     }
 
-    /// Resolves when the listener, full, gave this unproven connection's place to a new one:
-    /// the connection should close.
+    /// Resolves when the listener, full, gave this connection's place to a new one (it was
+    /// unproven, or its source held more than its share): the connection should close.
     pub async fn evicted(&self) {
         self.evict.notified().await
     }
@@ -224,15 +282,8 @@ impl Gate {
         let from_source = open.by_source.get(&source).copied().unwrap_or(0);
         let refused = if from_source >= self.caps.per_source {
             Some("its source")
-        } else if open.total >= self.caps.total {
-            // The oldest connection that has said nothing yet makes room, if there is one.
-            match open.unproven.pop_first() {
-                Some((_, evict)) => {
-                    evict.notify_one();
-                    None
-                }
-                None => Some("the listener"),
-            }
+        } else if open.total >= self.caps.total && !open.make_room(source) {
+            Some("the listener")
         } else {
             None
         };
@@ -255,6 +306,10 @@ impl Gate {
         open.admitted += 1;
         let (seq, evict) = (open.admitted, Arc::new(Notify::new()));
         open.unproven.insert(seq, evict.clone());
+        open.places
+            .entry(source)
+            .or_default()
+            .insert(seq, evict.clone());
         Some(Admitted {
             gate: self.clone(),
             source,
@@ -278,6 +333,12 @@ impl Drop for Admitted {
     fn drop(&mut self) {
         let mut open = self.gate.open.lock().expect("gate lock");
         open.unproven.remove(&self.seq);
+        if let Some(places) = open.places.get_mut(&self.source) {
+            places.remove(&self.seq);
+            if places.is_empty() {
+                open.places.remove(&self.source);
+            }
+        }
         open.total = open.total.saturating_sub(1);
         if let Some(n) = open.by_source.get_mut(&self.source) {
             *n -= 1;
@@ -417,11 +478,12 @@ mod tests {
         let a2 = gate.admit(peer("10.0.0.1:2")).unwrap();
         assert!(gate.admit(peer("10.0.0.1:3")).is_none(), "per source");
         let b1 = gate.admit(peer("10.0.0.2:1")).unwrap();
-        // All three have delivered something: the full listener refuses.
+        // All three have delivered something, and 10.0.0.2 holds no less than its share
+        // (one fewer than 10.0.0.1): the full listener refuses it.
         for place in [&a1, &a2, &b1] {
             place.proven();
         }
-        assert!(gate.admit(peer("10.0.0.3:1")).is_none(), "listener");
+        assert!(gate.admit(peer("10.0.0.2:2")).is_none(), "listener");
         drop(a1);
         assert_eq!(gate.open(peer("10.0.0.1:9")), (2, 1));
         assert!(gate.admit(peer("10.0.0.3:1")).is_some());
@@ -449,6 +511,46 @@ mod tests {
             gate.admit(peer("10.0.0.4:1")).is_none(),
             "none left to evict"
         );
+    }
+
+    /// F1/F2 of the issue-13 review: a few sources that each send something now and then
+    /// filled the listener with proven connections. A newcomer from a source holding fewer
+    /// takes the place of the oldest connection of the source holding the most.
+    #[tokio::test]
+    async fn a_full_gate_takes_a_place_from_the_source_holding_the_most() {
+        let gate = Gate::new(
+            "test",
+            Caps {
+                total: 4,
+                per_source: 3,
+            },
+        );
+        let heavy: Vec<Admitted> = (1..=3)
+            .map(|port| gate.admit(peer(&format!("10.0.0.1:{port}"))).unwrap())
+            .collect();
+        let light = gate.admit(peer("10.0.0.2:1")).unwrap();
+        for place in heavy.iter().chain([&light]) {
+            place.proven();
+        }
+        let newcomer = gate
+            .admit(peer("10.0.0.3:1"))
+            .expect("a place from 10.0.0.1");
+        tokio::time::timeout(Duration::from_secs(1), heavy[0].evicted())
+            .await
+            .expect("the heaviest source's oldest connection is told to close");
+        newcomer.proven();
+        // Now 10.0.0.1 holds 2 (one closing), the others 1 each: still fairer to take one.
+        let second = gate
+            .admit(peer("10.0.0.4:1"))
+            .expect("another from 10.0.0.1");
+        tokio::time::timeout(Duration::from_secs(1), heavy[1].evicted())
+            .await
+            .expect("its next oldest goes");
+        second.proven();
+        // Every source holds one: nobody gives way, and the newcomer is refused.
+        assert!(gate.admit(peer("10.0.0.5:1")).is_none());
+        assert!(gate.admit(peer("10.0.0.2:2")).is_none());
+        drop(light);
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct Channels {
     pub effects: mpsc::UnboundedSender<Vec<Effect>>,
     /// Alarms this node took over, for the adapters to carry their calls on.
     pub adopted: mpsc::UnboundedSender<Vec<watchpost_store::AlarmId>>,
+    /// The plans new alarms run (`crate::plans::follow`).
+    pub plans: watch::Receiver<watchpost_core::plan_book::PlanBook>,
     pub stop: watch::Receiver<bool>,
 }
 
@@ -110,6 +112,7 @@ pub async fn run(
         mut commands,
         effects,
         adopted,
+        mut plans,
         mut stop,
     } = channels;
     let store = center.store().clone();
@@ -141,6 +144,10 @@ pub async fn run(
                 continue;
             }
             _ = inbox.tick() => read_inbox = true,
+            Ok(()) = plans.changed() => {
+                center.set_plans(plans.borrow_and_update().clone());
+                continue;
+            }
             _ = stop.changed() => stopping = true,
         }
         // Whatever else is waiting joins this round's commit.

@@ -140,7 +140,14 @@ impl Server {
             tracing::info!("sealed {sealed} DC-09 keys stored in clear");
         }
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
-        let mut center = Center::new(store.clone(), config.settings.clone());
+        let file_plans = config.settings.plans.default_set().cloned();
+        let plans = crate::plans::load(&store, file_plans.as_ref()).await?;
+        let (plans_tx, plans_rx) = watch::channel(plans.clone());
+        let settings = Settings {
+            plans,
+            ..config.settings.clone()
+        };
+        let mut center = Center::new(store.clone(), settings);
         // Webhook events are derived only while some endpoint exists (read now, so a restart
         // misses none), at no cost to a center without webhooks.
         let webhooks_wanted = Arc::new(std::sync::atomic::AtomicBool::new(
@@ -234,8 +241,15 @@ impl Server {
             commands: orders,
             effects: effects_tx,
             adopted: adopted_tx,
-            stop: stopping,
+            plans: plans_rx,
+            stop: stopping.clone(),
         };
+        background.push(tokio::spawn(crate::plans::follow(
+            store.clone(),
+            file_plans,
+            plans_tx,
+            stopping,
+        )));
         let runtime = tokio::spawn(runtime::run(
             center,
             board.clone(),

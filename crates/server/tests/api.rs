@@ -485,3 +485,76 @@ async fn an_alarm_runs_the_centers_plan_and_keeps_it_across_a_restart() {
     assert_eq!(alarm["plan"], "fire-direct v1", "{alarm}");
     center.server.stop().await.unwrap();
 }
+
+/// A plan set loaded into the store and assigned while the center runs reaches new alarms
+/// within seconds: first as the center's default, then an account's own set wins for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_loaded_and_assigned_while_running_reach_new_alarms() {
+    use watchpost_store::{PlanScope, PlanVersion};
+    let center = Center::start(&[account()], &[("amy", Role::Agent)], true).await;
+    let client = Client::new();
+    let api = Api {
+        client: client.clone(),
+        base: center.base.clone(),
+        token: common::sign_in(&client, &center.base, "amy").await,
+    };
+    let key = center.api_key("4F39").await;
+    let load = |name: &str| {
+        let text = std::fs::read_to_string(format!(
+            "{}/../../plans/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        PlanVersion {
+            name: name.into(),
+            version: 1,
+            text,
+            changed_by: "cli:test".into(),
+            changed_at: common::now(),
+            note: "loaded".into(),
+        }
+    };
+    for name in ["fire-direct", "abort-window"] {
+        assert!(center.store.put_plan_version(&load(name)).await.unwrap());
+    }
+    // The plan each new alarm reports, once it differs from `before`.
+    let plan_of_next_alarm = |sia: &'static str, before: usize| {
+        let (client, api, key) = (client.clone(), &api, key.clone());
+        async move {
+            let sent = client
+                .post(format!("{}/api/signals", api.base))
+                .bearer_auth(&key)
+                .json(&json!({"sia": sia}))
+                .send()
+                .await
+                .unwrap();
+            assert!(sent.status().is_success());
+            loop {
+                let (_, all) = api.get("/api/alarms?state=all").await;
+                let alarms = all["alarms"].as_array().unwrap().clone();
+                if alarms.len() > before {
+                    let newest = alarms.iter().max_by_key(|a| a["id"].as_i64()).unwrap();
+                    break newest["plan"].as_str().unwrap().to_string();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_eq!(plan_of_next_alarm("WA001", 0).await, "built-in");
+    center
+        .store
+        .assign_plan(&PlanScope::Center, Some("fire-direct"))
+        .await
+        .unwrap();
+    tokio::time::sleep(watchpost_server::plans::POLL * 2).await;
+    assert_eq!(plan_of_next_alarm("FA002", 1).await, "fire-direct v1");
+    // The account's own set has no fire plan: fire still runs the center's.
+    center
+        .store
+        .assign_plan(&PlanScope::Account("4F39".into()), Some("abort-window"))
+        .await
+        .unwrap();
+    tokio::time::sleep(watchpost_server::plans::POLL * 2).await;
+    assert_eq!(plan_of_next_alarm("BA003", 2).await, "abort-window v1");
+    center.server.stop().await.unwrap();
+}

@@ -669,3 +669,63 @@ async fn a_full_listener_gives_its_oldest_silent_connections_place_to_a_newcomer
     assert_eq!(closed, 7, "silent connections made room");
     center.server.stop().await.unwrap();
 }
+
+/// The issue-13 review, F1 and F2: a few sources whose connections each send a frame that is
+/// ACKed, or a request, are "proven" and were never evicted, so they held every place. A
+/// newcomer from a source holding fewer now takes the place of the oldest connection of the
+/// source holding the most: a new panel and the console still get in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_that_keep_talking_cannot_hold_every_place() {
+    let caps = Caps {
+        total: 4,
+        per_source: 2,
+    };
+    let center = Center::start_listening(
+        &[panel("1001", None), panel("1002", None)],
+        &[("sue", Role::Agent)],
+        capped(caps),
+    )
+    .await;
+    let dc09 = center.server.dc09_addr;
+    let http = center.server.http_addr.unwrap();
+    let mut held = Vec::new();
+    let mut sequence = 1;
+    for from in [[127, 0, 0, 2], [127, 0, 0, 3]] {
+        for _ in 0..2 {
+            let mut panel = connect_from(from, dc09).await;
+            assert_eq!(
+                exchange(&mut panel, &sia("1001", sequence)).await,
+                MessageId::Ack
+            );
+            sequence += 1;
+            held.push(panel);
+            let mut browser = connect_from(from, http).await;
+            browser
+                .write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buffer = vec![0u8; 65_536];
+            let n = browser.read(&mut buffer).await.unwrap();
+            assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+            held.push(browser);
+        }
+    }
+    // Both listeners are full of connections that delivered something.
+    let mut new = connect_from([127, 0, 0, 4], dc09).await;
+    assert_eq!(exchange(&mut new, &sia("1002", 1)).await, MessageId::Ack);
+    let client = reqwest::Client::new();
+    common::sign_in(&client, &center.base, "sue").await;
+    let mut closed = 0;
+    for tcp in &mut held {
+        if closed_within(tcp, Duration::from_millis(500))
+            .await
+            .is_some()
+        {
+            closed += 1;
+        }
+    }
+    // One DC-09 place and at least one HTTP place (the sign-in may use two connections) came
+    // from the connections of the two heavy sources.
+    assert!(closed >= 2, "{closed} closed");
+    center.server.stop().await.unwrap();
+}

@@ -4,6 +4,7 @@
 
 mod coordination;
 mod log;
+mod plans;
 mod postgres;
 mod recording;
 mod sqlite;
@@ -18,6 +19,7 @@ pub use coordination::{
     partition_of,
 };
 pub use log::{LogBody, LogEntry, replay};
+pub use plans::{PlanScope, PlanVersion, Plans, RequiredScenario};
 pub use postgres::PgStore;
 pub use recording::Recording;
 pub use sqlite::SqliteStore;
@@ -170,10 +172,10 @@ impl Batch {
 }
 
 /// A whole store: the center's data, its coordination between nodes, its verbal-password
-/// checks and its webhooks.
-pub trait Database: Store + Coordination + Verification + Webhooks {}
+/// checks, its plans and its webhooks.
+pub trait Database: Store + Coordination + Verification + Plans + Webhooks {}
 
-impl<T: Store + Coordination + Verification + Webhooks> Database for T {}
+impl<T: Store + Coordination + Verification + Plans + Webhooks> Database for T {}
 
 /// The store as the center and its servers share it, whichever backend it is.
 pub type Db = Arc<dyn Database>;

@@ -27,6 +27,7 @@ const CHUNK: usize = 200;
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod coordination;
+mod plans;
 mod search;
 mod unknown;
 mod verification;

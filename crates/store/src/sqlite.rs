@@ -19,6 +19,7 @@ use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
 mod coordination;
+mod plans;
 mod search;
 mod unknown;
 mod verification;

@@ -17,6 +17,7 @@ mod call_cmd;
 mod config;
 mod database;
 mod keys_cmd;
+mod plan_load;
 mod plans_cmd;
 mod scenario_cmd;
 mod secrets_cmd;

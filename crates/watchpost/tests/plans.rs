@@ -137,3 +137,85 @@ fn a_plan_is_proven_against_its_scenarios_and_shows_what_it_changes() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("nope.toml: cannot read the plan file"));
 }
+
+/// Loading into a center's database: versions only grow, a required scenario stops a version
+/// that breaks it, a rollback is one command and keeps the history, and each change is
+/// audited.
+#[test]
+fn plans_in_the_center_are_versioned_required_and_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db = db.to_str().unwrap();
+    let imported = watchpost(&[
+        "accounts",
+        "import",
+        "examples/accounts/elm-street.toml",
+        "--db",
+        db,
+    ]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let ok = |args: &[&str]| {
+        let out = watchpost(&[args, &["--db", db]].concat());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let refused = |args: &[&str]| {
+        let out = watchpost(&[args, &["--db", db]].concat());
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+        text(&out.stderr)
+    };
+    assert_eq!(ok(&["plans", "load", "plans/ecv.toml"]), "ecv v1 loaded\n");
+    assert!(refused(&["plans", "load", "plans/ecv.toml"]).contains("ecv v1 is this same file"));
+    ok(&[
+        "plans",
+        "require",
+        "ecv",
+        "plans/ecv/burglary-two-people-called-then-dispatch.toml",
+    ]);
+    // Calling a third person before the dispatch breaks the required scenario.
+    let three = dir.path().join("ecv-three.toml");
+    let text3 = std::fs::read_to_string(repo().join("plans/ecv.toml"))
+        .unwrap()
+        .replace("from = 2, to = 2 }", "from = 2, to = 3 }");
+    std::fs::write(&three, text3).unwrap();
+    let why = refused(&["plans", "load", three.to_str().unwrap()]);
+    assert!(
+        why.contains(
+            "would break 1 required scenario(s): burglary-two-people-called-then-dispatch.toml"
+        ),
+        "{why}"
+    );
+    let fixed = dir.path().join("ecv-fixed.toml");
+    let text2 = std::fs::read_to_string(repo().join("plans/ecv.toml"))
+        .unwrap()
+        .replace("Enhanced call verification: two people", "ECV: two people");
+    std::fs::write(&fixed, text2).unwrap();
+    assert_eq!(
+        ok(&["plans", "load", fixed.to_str().unwrap()]),
+        "ecv v2 loaded\n"
+    );
+    assert_eq!(ok(&["plans", "rollback", "ecv"]), "ecv v3 is v1 again\n");
+    let history = ok(&["plans", "history", "ecv"]);
+    assert!(
+        history.contains("v3") && history.contains("rolled back to v1"),
+        "{history}"
+    );
+    assert!(ok(&["plans", "get", "ecv", "--version", "2"]).contains("ECV: two people"));
+    ok(&["plans", "assign", "ecv", "--center"]);
+    assert!(refused(&["plans", "assign", "ecv", "--account", "0000"]).contains("--account: 0000"));
+    assert!(refused(&["plans", "assign", "nope", "--center"]).contains("name: "));
+    let list = ok(&["plans", "list"]);
+    assert!(
+        list.contains("ecv v3") && list.contains("applies to: the center"),
+        "{list}"
+    );
+    let audit = ok(&["audit", "list"]);
+    for action in ["plan.load", "plan.require", "plan.assign"] {
+        assert!(audit.contains(action), "{audit}");
+    }
+}

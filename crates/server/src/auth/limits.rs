@@ -64,7 +64,8 @@ impl Limits {
 
     /// Takes one sign-in for a name that is no user from the center's bucket, or says how long
     /// to wait. Only such names spend it: a flood of made-up names from many addresses then
-    /// never turns away the center's own users.
+    /// never turns away the center's own users. Past it, such a name is not hashed (and still
+    /// answered 401, after as long as a check takes: `login.rs`).
     pub fn check_unknown_name(&self) -> Result<(), AuthError> {
         self.overall
             .check()

@@ -97,9 +97,9 @@ impl Auth {
     /// Signs a user in and opens a session. `source` is the address (or IPv6 /64) the attempt
     /// came from: the wait after repeated failures is kept per source and name, so failures
     /// from one address never hold up the user elsewhere. Every refusal — unknown name, wrong
-    /// password, an attempt inside its wait, a disabled user — is `InvalidCredentials`;
-    /// `TooManyAttempts` when names that are no user have spent the center's bucket; `Busy`
-    /// when the hashing gate is full (nothing was counted then).
+    /// password, an attempt inside its wait, a disabled user, a made-up name past the center's
+    /// bucket for them — is `InvalidCredentials`; `Busy` when the hashing gate is full
+    /// (nothing was counted then).
     pub(super) async fn login_at(
         &self,
         source: Source,
@@ -122,17 +122,36 @@ impl Auth {
         };
         let password = password.to_string();
         let Some(user) = user else {
-            self.limits.check_unknown_name()?;
-            let (dummy, cost) = (self.dummy_hash.clone(), self.policy.hash_cost);
-            turn.run(move || {
-                let phc = dummy.get_or_init(|| hash_user_password_with("not a password", cost));
-                verify(&password, phc)
-            })
-            .await?;
+            // Made-up names spend the center's bucket; past it they are not hashed, but the
+            // answer takes as long as a check and reads the same, so that neither a 429 nor
+            // a quick 401 tells that the name is no user.
+            let typical = self.hash_time.typical();
+            match (self.limits.check_unknown_name(), typical) {
+                (Err(_), Some(typical)) => {
+                    drop(turn);
+                    tokio::time::sleep(typical).await;
+                }
+                _ => {
+                    let (dummy, cost) = (self.dummy_hash.clone(), self.policy.hash_cost);
+                    let started = std::time::Instant::now();
+                    turn.run(move || {
+                        let phc =
+                            dummy.get_or_init(|| hash_user_password_with("not a password", cost));
+                        verify(&password, phc)
+                    })
+                    .await?;
+                    self.hash_time.record(started.elapsed());
+                }
+            }
+            // The same write a real name's failure makes (it finds no row): as long, too.
+            self.store.record_login_failure(name, wait_until).await?;
             return Err(AuthError::InvalidCredentials);
         };
         let phc = user.password_hash.clone();
-        if !turn.run(move || verify(&password, &phc)).await? || user.disabled {
+        let started = std::time::Instant::now();
+        let matched = turn.run(move || verify(&password, &phc)).await?;
+        self.hash_time.record(started.elapsed());
+        if !matched || user.disabled {
             let failed = self.store.record_login_failure(name, wait_until).await?;
             if let (Some(user), Some(until)) = (failed, wait_until) {
                 self.throttled(&user, source, until, now).await;
@@ -167,6 +186,34 @@ impl Auth {
     }
 }
 
+/// How long a password check takes here, as a moving average: what an unknown name past the
+/// center's bucket waits instead of being hashed.
+#[derive(Default)]
+pub(super) struct HashTime(std::sync::atomic::AtomicU64);
+
+impl HashTime {
+    /// Adds one check's duration (weight 1/8).
+    fn record(&self, took: std::time::Duration) {
+        use std::sync::atomic::Ordering;
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |average| {
+                Some(if average == 0 {
+                    micros
+                } else {
+                    average - average / 8 + micros / 8
+                })
+            });
+    }
+
+    /// `None` until a check has been timed.
+    fn typical(&self) -> Option<std::time::Duration> {
+        let micros = self.0.load(std::sync::atomic::Ordering::Acquire);
+        (micros > 0).then(|| std::time::Duration::from_micros(micros))
+    }
+}
+
 /// `sip:user@host[:port]`, the way a desk phone or softphone is reached (RFC 3261 §19.1).
 fn check_phone(phone: &str) -> Result<(), AuthError> {
     let invalid = |reason: &str| AuthError::Invalid {
@@ -194,4 +241,23 @@ fn check_phone(phone: &str) -> Result<(), AuthError> {
         return Err(invalid("has a bad port"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod hash_time_tests {
+    use super::HashTime;
+    use std::time::Duration;
+
+    #[test]
+    fn the_typical_check_follows_recent_ones() {
+        let time = HashTime::default();
+        assert_eq!(time.typical(), None);
+        time.record(Duration::from_millis(40));
+        assert_eq!(time.typical(), Some(Duration::from_millis(40)));
+        for _ in 0..40 {
+            time.record(Duration::from_millis(80));
+        }
+        let typical = time.typical().unwrap();
+        assert!(typical > Duration::from_millis(75) && typical <= Duration::from_millis(80));
+    }
 }

@@ -56,6 +56,7 @@ pub struct Auth {
     gate: Arc<Gate>,
     limits: Arc<limits::Limits>,
     attempts: Arc<attempts::Attempts>,
+    hash_time: Arc<login::HashTime>,
     key_uses: Arc<api_key::KeyUses>,
 }
 
@@ -78,6 +79,7 @@ impl Auth {
             gate: Arc::new(Gate::new(login.gate)),
             limits: Arc::new(limits::Limits::new(login.rates)),
             attempts: Arc::default(),
+            hash_time: Arc::default(),
             key_uses: Arc::default(),
         }
     }

@@ -30,10 +30,17 @@ pub struct FileRun {
 /// built-in plans).
 pub async fn run_file(path: &Path, plans: &PlanBook) -> FileRun {
     let file = path.display().to_string();
-    let refused = |error: String| FileRun {
+    match std::fs::read_to_string(path) {
+        Ok(text) => run_text(&file, &text, plans).await,
+        Err(e) => refused(&file, format!("cannot read the file: {e}")),
+    }
+}
+
+fn refused(file: &str, error: String) -> FileRun {
+    FileRun {
         report: FileReport {
             scenario: None,
-            file: file.clone(),
+            file: file.to_string(),
             passed: false,
             failures: vec![error.clone()],
             alarms: vec![],
@@ -41,12 +48,14 @@ pub async fn run_file(path: &Path, plans: &PlanBook) -> FileRun {
         },
         verdict: Verdict::Invalid,
         warnings: vec![],
-    };
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => return refused(format!("cannot read the file: {e}")),
-    };
-    let scenario = match parse(&text) {
+    }
+}
+
+/// Checks and plays a scenario's `text` (reported as `file`) under `plans`.
+pub async fn run_text(file: &str, text: &str, plans: &PlanBook) -> FileRun {
+    let refused = |error: String| refused(file, error);
+    let file = file.to_string();
+    let scenario = match parse(text) {
         Ok(s) => s,
         Err(Invalid(reason)) => return refused(reason),
     };
