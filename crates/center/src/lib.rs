@@ -8,7 +8,11 @@
 //! the signals of their accounts and writes their alarms under each lease's fencing token.
 //! Signals for other partitions are stored and posted to the inbox of whoever drives them.
 
+pub mod webhook;
+
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
 use watchpost_core::router::{Route, open_spec, route, runaway_spec};
 use watchpost_core::runaway::{Pace, Rate};
@@ -85,6 +89,9 @@ struct Live {
     alarm: Alarm,
     next_seq: u32,
     timer: Option<Millis>,
+    /// The dealer its account belonged to when it opened (or was loaded): its webhook events
+    /// go to that dealer's endpoints.
+    dealer: Option<String>,
 }
 
 pub struct Center {
@@ -110,6 +117,8 @@ pub struct Center {
     calm_checks: BTreeSet<(Millis, String)>,
     /// `rates` is pruned of quiet accounts when it grows past this.
     rates_prune_at: usize,
+    /// Whether webhook events are derived (`report_webhooks_while`); `None`: never.
+    webhooks: Option<Arc<AtomicBool>>,
 }
 
 /// How long an account read from the store is trusted: changes apply within this time.
@@ -152,6 +161,7 @@ impl Center {
             rates: HashMap::new(),
             calm_checks: BTreeSet::new(),
             rates_prune_at: RATES_PRUNE_MIN,
+            webhooks: None,
         }
     }
 
@@ -187,7 +197,12 @@ impl Center {
             if alarm.spec().kind == AlarmKind::RunawayAccount {
                 runaways.push(row.account.clone());
             }
-            self.track(row.id, alarm, next_seq);
+            let dealer = self
+                .store
+                .account(&row.account)
+                .await?
+                .and_then(|a| webhook::dealer_of(&a));
+            self.track(row.id, alarm, next_seq, dealer);
             loaded.push(row.id);
         }
         if let Some(limit) = self.settings.runaway {
@@ -359,6 +374,14 @@ impl Center {
         actor: &str,
     ) -> Result<Received, CenterError> {
         if let Err(partition) = self.lease_for(&signal.account) {
+            // Reported here, where it was received and stored, not where it is routed.
+            if self.reporting()
+                && let Ok(account) = self.account(&signal.account, now).await
+            {
+                let dealer = webhook::dealer_of(&account);
+                let event = webhook::from_signal(&signal, dealer, None);
+                self.pending.outbox.push(event);
+            }
             self.pending.forwarded.push((partition, signal.clone()));
             self.pending.signals.push(signal);
             return Ok(Received {
@@ -366,8 +389,18 @@ impl Center {
                 ..Received::default()
             });
         }
+        // The signal is reported before what it made the alarms do.
+        let mark = self.pending.outbox.len();
         let routed = self.route(now, &signal, actor).await;
         self.note_unknown(&routed, &signal);
+        if self.reporting()
+            && let Ok(received) = &routed
+            && let Some((account, _)) = self.accounts.get(&signal.account)
+        {
+            let dealer = webhook::dealer_of(account);
+            let event = webhook::from_signal(&signal, dealer, received.opened.first().copied());
+            self.pending.outbox.insert(mark, event);
+        }
         self.pending.signals.push(signal);
         routed
     }
@@ -493,6 +526,11 @@ impl Center {
         let actions = drain(&mut alarm);
         let id = self.new_alarm_id().await?;
         self.fence(id, lease);
+        let dealer = self
+            .accounts
+            .get(&spec.account)
+            .and_then(|(account, _)| webhook::dealer_of(account));
+        let mark = self.pending.entries.len();
         let opened = LogEntry {
             seq: 0,
             at: now,
@@ -504,11 +542,12 @@ impl Center {
         self.pending.opened.push((id, spec));
         self.pending.entries.push((id, opened));
         let next_seq = self.log_actions(id, 1, now, actions);
+        self.report(mark, id, &alarm, &dealer);
         if let Some((at, disposition)) = alarm.closed() {
             self.pending.closed.push((id, at, disposition));
         } else {
             let (account, kind) = (alarm.spec().account.clone(), alarm.spec().kind);
-            self.track(id, alarm, next_seq);
+            self.track(id, alarm, next_seq, dealer);
             self.spread_duress(now, id, &account, kind)?;
         }
         Ok(id)
@@ -660,6 +699,7 @@ impl Center {
         let account = live.alarm.spec().account.clone();
         let seq = live.next_seq;
         self.fence(id, self.lease_for(&account).ok().flatten());
+        let mark = self.pending.entries.len();
         self.pending.entries.push((
             id,
             LogEntry {
@@ -671,6 +711,7 @@ impl Center {
         ));
         let next_seq = self.log_actions(id, seq + 1, now, actions);
         let live = self.open.remove(&id).expect("still tracked");
+        self.report(mark, id, &live.alarm, &live.dealer);
         // `track` finds the old timer only on a tracked alarm: drop it here.
         if let Some(at) = live.timer {
             self.timers.remove(&(at, id));
@@ -685,7 +726,7 @@ impl Center {
                 self.open.insert(id, live);
                 self.untrack(id);
             }
-            _ => self.track(id, live.alarm, next_seq),
+            _ => self.track(id, live.alarm, next_seq, live.dealer),
         }
         if closed_duress {
             let others: Vec<AlarmId> = self
@@ -734,8 +775,34 @@ impl Center {
         next
     }
 
+    /// Adds to the pending outbox the webhook events of alarm `id`'s entries pending from
+    /// index `from` on (`alarm`: as it is after them).
+    fn report(&mut self, from: usize, id: AlarmId, alarm: &Alarm, dealer: &Option<String>) {
+        if !self.reporting() {
+            return;
+        }
+        let events: Vec<_> = self.pending.entries[from..]
+            .iter()
+            .filter(|(alarm_id, _)| *alarm_id == id)
+            .filter_map(|(_, entry)| webhook::from_entry(alarm, id, dealer.clone(), entry))
+            .collect();
+        self.pending.outbox.extend(events);
+    }
+
+    /// Derives webhook events while `wanted` is true (the server keeps it true while some
+    /// endpoint exists); without it, none are.
+    pub fn report_webhooks_while(&mut self, wanted: Arc<AtomicBool>) {
+        self.webhooks = Some(wanted);
+    }
+
+    fn reporting(&self) -> bool {
+        self.webhooks
+            .as_ref()
+            .is_some_and(|wanted| wanted.load(Ordering::Relaxed))
+    }
+
     /// Starts or updates the bookkeeping of an open alarm.
-    fn track(&mut self, id: AlarmId, alarm: Alarm, next_seq: u32) {
+    fn track(&mut self, id: AlarmId, alarm: Alarm, next_seq: u32, dealer: Option<String>) {
         if let Some(old) = self.open.get(&id).and_then(|live| live.timer) {
             self.timers.remove(&(old, id));
         }
@@ -762,6 +829,7 @@ impl Center {
                 alarm,
                 next_seq,
                 timer,
+                dealer,
             },
         );
     }

@@ -35,6 +35,7 @@ mod tls;
 pub mod unknown;
 mod unknown_budget;
 pub mod view;
+pub mod webhooks;
 
 pub use admission::{Rate, ReceiverLimits};
 pub use attention::ConsoleConfig;

@@ -53,6 +53,8 @@ pub struct Config {
     pub listen: crate::listen::ListenConfig,
     /// How sign-ins are bounded: the password-hashing gate and the rate limits.
     pub login: crate::auth::LoginConfig,
+    /// How webhook deliveries are retried and paced.
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 #[derive(Debug, Error)]
@@ -146,6 +148,12 @@ impl Server {
             ..config.settings.clone()
         };
         let mut center = Center::new(store.clone(), settings);
+        // Webhook events are derived only while some endpoint exists (read now, so a restart
+        // misses none), at no cost to a center without webhooks.
+        let webhooks_wanted = Arc::new(std::sync::atomic::AtomicBool::new(
+            !store.endpoints().await?.is_empty(),
+        ));
+        center.report_webhooks_while(webhooks_wanted.clone());
         let (effects_tx, effects) = mpsc::unbounded_channel();
         let (adopted_tx, adopted) = mpsc::unbounded_channel();
 
@@ -212,6 +220,15 @@ impl Server {
         background.push(tokio::spawn(async move {
             sweeping.sweep_daily(sweep_stop).await
         }));
+        let delivery = crate::webhooks::delivery::Delivery {
+            store: store.clone(),
+            master: config.secrets.master_key.clone(),
+            node: config.node.name.clone(),
+            shared: config.node.shared,
+            config: config.webhooks,
+            wanted: webhooks_wanted,
+        };
+        background.push(tokio::spawn(delivery.run(stopping.clone())));
         if config.node.shared {
             background.push(tokio::spawn(board::follow(
                 board.clone(),

@@ -71,6 +71,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         secrets: Default::default(),
         listen: Default::default(),
         login: Default::default(),
+        webhooks: Default::default(),
     })
     .await
     .unwrap();

@@ -12,6 +12,7 @@ pub mod testing;
 mod text;
 mod unknown;
 mod verification;
+mod webhooks;
 
 pub use coordination::{
     AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, PARTITIONS, Partition,
@@ -24,6 +25,9 @@ pub use recording::Recording;
 pub use sqlite::SqliteStore;
 pub use unknown::{Outcome, Resolution, UnknownItem, UnknownSignal, joined_kind};
 pub use verification::{Miss, MissLimit, PasswordCheck, Reservation, Verification};
+pub use webhooks::{
+    ATTEMPTS_KEPT, Attempt, EVENT_TYPES, Endpoint, OutboxEvent, Pending, SIGNAL_EVENT, Webhooks,
+};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -148,6 +152,9 @@ pub struct Batch {
     /// Signals (also in `signals`) from accounts that are not enrolled and would have opened
     /// an alarm: each joins its number's open unknown-account item or opens one.
     pub unknown: Vec<UnknownSignal>,
+    /// Webhook events reporting what this batch writes, in order: each is kept (with a
+    /// delivery owed to each endpoint that wants it) in the same transaction.
+    pub outbox: Vec<OutboxEvent>,
 }
 
 impl Batch {
@@ -160,14 +167,15 @@ impl Batch {
             && self.forwarded.is_empty()
             && self.settled.is_empty()
             && self.unknown.is_empty()
+            && self.outbox.is_empty()
     }
 }
 
-/// A whole store: the center's data, its coordination between nodes, and its
-/// verbal-password checks.
-pub trait Database: Store + Coordination + Verification + Plans {}
+/// A whole store: the center's data, its coordination between nodes, its verbal-password
+/// checks, its plans and its webhooks.
+pub trait Database: Store + Coordination + Verification + Plans + Webhooks {}
 
-impl<T: Store + Coordination + Verification + Plans> Database for T {}
+impl<T: Store + Coordination + Verification + Plans + Webhooks> Database for T {}
 
 /// The store as the center and its servers share it, whichever backend it is.
 pub type Db = Arc<dyn Database>;

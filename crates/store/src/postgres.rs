@@ -32,6 +32,7 @@ mod plans;
 mod search;
 mod unknown;
 mod verification;
+mod webhooks;
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -441,6 +442,7 @@ impl Store for PgStore {
             ids.extend(chunk_ids);
         }
         unknown::write(&mut tx, &batch.unknown).await?;
+        webhooks::write_outbox(&mut tx, &batch.outbox).await?;
         for chunk in batch.opened.chunks(CHUNK) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",

@@ -24,6 +24,7 @@ mod plans;
 mod search;
 mod unknown;
 mod verification;
+mod webhooks;
 
 /// An account's details as stored: NULL when it has none.
 fn details_json(a: &Account) -> Option<String> {
@@ -384,6 +385,7 @@ impl Store for SqliteStore {
             ids.extend(chunk_ids);
         }
         unknown::write(&mut tx, &batch.unknown).await?;
+        webhooks::write_outbox(&mut tx, &batch.outbox).await?;
         for chunk in batch.opened.chunks(200) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",

@@ -238,6 +238,7 @@ pub(crate) async fn self_hosted(
             secrets: Default::default(),
             listen: Default::default(),
             login: Default::default(),
+            webhooks: Default::default(),
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

@@ -200,6 +200,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         secrets: Default::default(),
         listen: Default::default(),
         login: Default::default(),
+        webhooks: Default::default(),
     })
     .await?;
 

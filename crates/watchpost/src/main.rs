@@ -25,6 +25,7 @@ mod secrets_cmd;
 mod serve_cmd;
 mod simulate_cmd;
 mod users_cmd;
+mod webhooks_cmd;
 mod wire_cmd;
 
 use clap::{Parser, Subcommand};
@@ -84,6 +85,11 @@ enum Command {
     Secrets {
         #[command(subcommand)]
         command: secrets_cmd::SecretsCommand,
+    },
+    /// Webhooks: endpoints the center posts signed alarm events to (docs/webhooks.md).
+    Webhooks {
+        #[command(subcommand)]
+        command: webhooks_cmd::WebhooksCommand,
     },
     /// The audit trail: who changed who may use the center, and when.
     Audit {
@@ -151,6 +157,7 @@ fn main() -> ExitCode {
             Command::Dealers { command } => dealers_cmd::run(command).await,
             Command::Keys { command } => keys_cmd::run(command).await,
             Command::Secrets { command } => secrets_cmd::run(command).await,
+            Command::Webhooks { command } => webhooks_cmd::run(command).await,
             Command::Audit { command } => audit_cmd::run(command).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
             Command::Call { command } => call_cmd::run(command).await,

@@ -1,7 +1,8 @@
 //! `watchpost secrets rotate --new-key-file PATH`: re-seals every stored DC-09 key under a new
 //! master key, in one transaction (all or nothing). Run it with the center stopped: a running
 //! center keeps the old master key in memory and could not read keys sealed under the new
-//! one. README, "Secrets".
+//! one. Webhook secrets are re-sealed too, after the DC-09 keys (each set in its own
+//! transaction; every secret is opened before anything is written). README, "Secrets".
 
 use crate::config::secrets::SecretsTable;
 use crate::database;
@@ -9,6 +10,7 @@ use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use watchpost_server::secrets::{self, MasterKey};
+use watchpost_server::webhooks::endpoints::resealed;
 
 /// A node seen this recently is taken to be running.
 const RUNNING_WITHIN_MS: i64 = 30_000;
@@ -62,8 +64,28 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    // Webhook secrets are opened first: one that does not open stops it all before anything
+    // is written.
+    let endpoints = store
+        .endpoints()
+        .await
+        .map_err(|e| database::named(&db, e))?;
+    let webhooks = match resealed(&endpoints, old.as_deref(), &new) {
+        Ok(webhooks) => webhooks,
+        Err(e) => {
+            err!("{e}; nothing was changed");
+            return Ok(ExitCode::from(2));
+        }
+    };
     match secrets::rotate(&*store, old.as_deref(), &new).await {
         Ok(n) => {
+            store
+                .set_endpoint_secrets(&webhooks)
+                .await
+                .map_err(|e| database::named(&db, e))?;
+            if !webhooks.is_empty() {
+                out!("re-sealed {} webhook secrets", webhooks.len());
+            }
             out!(
                 "re-sealed {n} DC-09 keys under master key {}{}; start the center with the \
                  new key (secrets.master_key_file or WATCHPOST_MASTER_KEY)",

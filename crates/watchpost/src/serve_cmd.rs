@@ -313,6 +313,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         secrets,
         listen,
         login,
+        webhooks: Default::default(),
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;

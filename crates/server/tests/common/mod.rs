@@ -257,6 +257,7 @@ pub fn config(db: &str) -> Config {
         secrets: test_master_key(),
         listen: Default::default(),
         login: Default::default(),
+        webhooks: Default::default(),
     }
 }
 

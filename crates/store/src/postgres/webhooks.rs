@@ -1,0 +1,270 @@
+//! Webhook endpoints, outbox and deliveries in PostgreSQL. The outbox rows of a batch are
+//! written in its transaction.
+
+use super::PgStore;
+use crate::webhooks::ATTEMPTS_KEPT;
+use crate::{Attempt, Endpoint, OutboxEvent, Pending, Result, Webhooks};
+use async_trait::async_trait;
+use sqlx::Row;
+use watchpost_core::Millis;
+
+/// Writes each event that some endpoint wants, with a pending row per such endpoint, in the
+/// batch's transaction: two statements per chunk of events. Nothing is written when no
+/// endpoint exists.
+pub(super) async fn write_outbox(
+    tx: &mut sqlx::PgConnection,
+    outbox: &[OutboxEvent],
+) -> Result<()> {
+    if outbox.is_empty() {
+        return Ok(());
+    }
+    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_endpoints)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !any {
+        return Ok(());
+    }
+    for chunk in outbox.chunks(super::CHUNK) {
+        // One pending row per event and endpoint that wants it, in outbox order, then the
+        // events that got one.
+        let mut pending = sqlx::QueryBuilder::new(
+            "INSERT INTO webhook_pending (endpoint, event) SELECT e.id, v.column2 FROM (",
+        );
+        pending.push_values(chunk.iter().enumerate(), |mut row, (i, event)| {
+            row.push_bind(i as i64)
+                .push_bind(&event.id)
+                .push_bind(format!("%,{},%", event.kind))
+                .push_bind(&event.dealer);
+        });
+        pending.push(
+            ") AS v JOIN webhook_endpoints e ON (e.dealer IS NULL OR e.dealer = v.column4) \
+             AND e.events LIKE v.column3 ORDER BY v.column1, e.id",
+        );
+        if pending.build().execute(&mut *tx).await?.rows_affected() == 0 {
+            continue;
+        }
+        let mut events = sqlx::QueryBuilder::new(
+            "INSERT INTO webhook_events (id, type, account, dealer, alarm, created_at, body) \
+             SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, \
+             v.column7 FROM (",
+        );
+        events.push_values(chunk, |mut row, event| {
+            row.push_bind(&event.id)
+                .push_bind(&event.kind)
+                .push_bind(&event.account)
+                .push_bind(&event.dealer)
+                .push_bind(event.alarm)
+                .push_bind(event.created_at)
+                .push_bind(&event.body);
+        });
+        events.push(
+            ") AS v WHERE EXISTS (SELECT 1 FROM webhook_pending p WHERE p.event = v.column1)",
+        );
+        events.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+fn endpoint(r: &sqlx::postgres::PgRow) -> Endpoint {
+    Endpoint {
+        id: r.get("id"),
+        url: r.get("url"),
+        secret: r.get("secret"),
+        events: Endpoint::events_from(r.get("events")),
+        dealer: r.get("dealer"),
+        created_at: r.get("created_at"),
+    }
+}
+
+fn attempt(r: &sqlx::postgres::PgRow) -> Attempt {
+    Attempt {
+        endpoint: r.get("endpoint"),
+        event: r.get("event"),
+        kind: r.get("type"),
+        at: r.get("at"),
+        attempt: r.get::<i64, _>("attempt") as u32,
+        status: r.get::<Option<i64>, _>("status").map(|s| s as u16),
+        error: r.get("error"),
+        delivered: r.get("delivered"),
+    }
+}
+
+#[async_trait]
+impl Webhooks for PgStore {
+    async fn put_endpoint(&self, e: &Endpoint) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, url, secret, events, dealer, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&e.id)
+        .bind(&e.url)
+        .bind(&e.secret)
+        .bind(e.events_column())
+        .bind(&e.dealer)
+        .bind(e.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        let rows = sqlx::query("SELECT * FROM webhook_endpoints ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(endpoint).collect())
+    }
+
+    async fn set_endpoint_secrets(&self, secrets: &[(String, String)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, secret) in secrets {
+            sqlx::query("UPDATE webhook_endpoints SET secret = $1 WHERE id = $2")
+                .bind(secret)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_endpoint(&self, id: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let gone = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM webhook_pending WHERE endpoint = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhook_attempts WHERE endpoint = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM webhook_events WHERE NOT EXISTS \
+             (SELECT 1 FROM webhook_pending p WHERE p.event = webhook_events.id)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(gone > 0)
+    }
+
+    async fn pending(&self, endpoint: &str, limit: i64) -> Result<Vec<Pending>> {
+        let rows = sqlx::query(
+            "SELECT p.seq, p.endpoint, p.attempts, p.next_at, v.id, v.type, v.account, \
+             v.dealer, v.alarm, v.created_at, v.body FROM webhook_pending p \
+             JOIN webhook_events v ON v.id = p.event WHERE p.endpoint = $1 ORDER BY p.seq LIMIT $2",
+        )
+        .bind(endpoint)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Pending {
+                seq: r.get("seq"),
+                endpoint: r.get("endpoint"),
+                attempts: r.get::<i64, _>("attempts") as u32,
+                next_at: r.get("next_at"),
+                event: OutboxEvent {
+                    id: r.get("id"),
+                    kind: r.get("type"),
+                    account: r.get("account"),
+                    dealer: r.get("dealer"),
+                    alarm: r.get("alarm"),
+                    created_at: r.get("created_at"),
+                    body: r.get("body"),
+                },
+            })
+            .collect())
+    }
+
+    async fn pending_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT endpoint, COUNT(*) FROM webhook_pending GROUP BY endpoint ORDER BY endpoint",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn record_attempt(&self, seq: i64, a: &Attempt, next_at: Millis) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts \
+             (endpoint, event, type, at, attempt, status, error, delivered) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&a.endpoint)
+        .bind(&a.event)
+        .bind(&a.kind)
+        .bind(a.at)
+        .bind(i64::from(a.attempt))
+        .bind(a.status.map(i64::from))
+        .bind(&a.error)
+        .bind(a.delivered)
+        .execute(&mut *tx)
+        .await?;
+        if a.delivered {
+            sqlx::query("DELETE FROM webhook_pending WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "DELETE FROM webhook_events WHERE id = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM webhook_pending p WHERE p.event = $2)",
+            )
+            .bind(&a.event)
+            .bind(&a.event)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query("UPDATE webhook_pending SET attempts = $1, next_at = $2 WHERE seq = $3")
+                .bind(i64::from(a.attempt))
+                .bind(next_at)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "DELETE FROM webhook_attempts WHERE endpoint = $1 AND id <= \
+             (SELECT id FROM webhook_attempts WHERE endpoint = $2 ORDER BY id DESC \
+              LIMIT 1 OFFSET $3)",
+        )
+        .bind(&a.endpoint)
+        .bind(&a.endpoint)
+        .bind(ATTEMPTS_KEPT)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attempts(&self, endpoint: &str, limit: i64) -> Result<Vec<Attempt>> {
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_attempts WHERE endpoint = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(endpoint)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(attempt).collect())
+    }
+
+    async fn webhook_lease(&self, node: &str, now: Millis, until: Millis) -> Result<bool> {
+        let held = sqlx::query(
+            "UPDATE webhook_lease SET node = $1, expires_at = $2 \
+             WHERE id = 0 AND (node = $3 OR expires_at < $4)",
+        )
+        .bind(node)
+        .bind(until)
+        .bind(node)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(held == 1)
+    }
+}
