@@ -8,10 +8,9 @@ use watchpost_core::alarm::CallResult;
 use watchpost_core::{Account, Action, Alarm, AlarmSpec, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, LogEntry, OutboxEvent, SignalRecord};
 
-/// The dealer an account's events belong to; `None`: the center's own. Accounts carry no
-/// dealer on this branch yet: this is where `account.dealer` is read once they do.
-pub fn dealer_of(_account: &Account) -> Option<String> {
-    None
+/// The dealer an account's events belong to; `None`: the center's own.
+pub fn dealer_of(account: &Account) -> Option<String> {
+    account.dealer.clone()
 }
 
 /// `at` (ms since the epoch) in RFC 3339, UTC, to the millisecond.

@@ -621,3 +621,88 @@ async fn two_nodes_on_postgres_deliver_each_event_once_and_one_takes_over_from_t
         .count();
     assert_eq!(closed, accounts.len(), "every alarm's closing arrived once");
 }
+
+/// Adds an endpoint (of `dealer`, or the center's own) with a receiver of its own on loopback;
+/// returns what it receives.
+async fn endpoint_with_receiver(store: &Db, dealer: Option<&str>) -> Arc<Mutex<Received>> {
+    let new = NewEndpoint {
+        url: "http://127.0.0.1:1/hooks".into(),
+        dealer: dealer.map(str::to_string),
+        signals: true,
+        ..NewEndpoint::default()
+    };
+    let (endpoint, secret) = new_endpoint(Some(&master()), &new, common::now()).unwrap();
+    let got = Arc::new(Mutex::new(Received::default()));
+    let receiver = Receiver {
+        secret,
+        got: got.clone(),
+    };
+    let (port, _task) = start_receiver(0, receiver).await;
+    let endpoint = watchpost_store::Endpoint {
+        url: format!("http://127.0.0.1:{port}/hooks"),
+        ..endpoint
+    };
+    store.put_endpoint(&endpoint).await.unwrap();
+    got
+}
+
+/// A dealer's endpoint gets the events of its dealer's accounts only; the center's own gets
+/// every account's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dealers_endpoint_gets_only_its_accounts_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db").display().to_string();
+    let store: Db = Arc::new(
+        SqliteStore::open(dir.path().join("center.db").as_path())
+            .await
+            .unwrap(),
+    );
+    for id in ["D1", "D2"] {
+        let dealer = watchpost_store::Dealer {
+            id: id.into(),
+            name: format!("dealer {id}"),
+            created_at: common::now(),
+        };
+        store.put_dealer(&dealer).await.unwrap();
+    }
+    let accounts: Vec<_> = [("A001", Some("D1")), ("A002", Some("D2")), ("A003", None)]
+        .into_iter()
+        .map(|(number, dealer)| watchpost_core::Account {
+            number: number.into(),
+            dealer: dealer.map(str::to_string),
+            ..account()
+        })
+        .collect();
+    store.put_accounts(&accounts).await.unwrap();
+    let d1 = endpoint_with_receiver(&store, Some("D1")).await;
+    let center = endpoint_with_receiver(&store, None).await;
+    let server = serve(&db).await;
+    let base = format!("http://{}", server.http_addr.unwrap());
+    let (client, auth) = (reqwest::Client::new(), Auth::new(store.clone()));
+    for a in &accounts {
+        let key = auth
+            .issue_api_key(&a.number, "test", common::now())
+            .await
+            .unwrap();
+        post_signal(&client, &base, &key, serde_json::json!({"sia": "BA003"})).await;
+    }
+    // Each account's signal and its alarm's opening: 6 for the center, 2 for D1.
+    settle(&store, &center, 6).await;
+    settle(&store, &d1, 2).await;
+    let accounts_of = |got: &Arc<Mutex<Received>>| {
+        let got = got.lock().unwrap();
+        assert!(got.unverified.is_empty(), "{:?}", got.unverified);
+        got.deliveries
+            .iter()
+            .map(|(_, body)| {
+                let body: Value = serde_json::from_str(body).unwrap();
+                body["account"].as_str().unwrap().to_string()
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(accounts_of(&d1), ["A001".to_string()].into());
+    let all: std::collections::BTreeSet<String> =
+        ["A001", "A002", "A003"].map(str::to_string).into();
+    assert_eq!(accounts_of(&center), all);
+    server.stop().await.unwrap();
+}
