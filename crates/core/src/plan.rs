@@ -64,6 +64,12 @@ pub enum Step {
     /// Agent calls, one contact at a time, until a person is reached and decides.
     Verify {
         contacts: Contacts,
+        /// Place at least this many calls before nobody counts as reached: when the contacts
+        /// picked are fewer, their numbers are called again, in order (enhanced call
+        /// verification at an account with one contact). 1 to `MAX_MIN_CALLS`; absent: one
+        /// call per contact.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_calls: Option<u32>,
         #[serde(flatten)]
         then: Branches,
     },
@@ -82,6 +88,9 @@ impl Step {
     /// Request the plan's own agency.
     pub const DISPATCH: Step = Step::Dispatch { agency: None };
 }
+
+/// The most calls a `Step::Verify` may insist on.
+pub const MAX_MIN_CALLS: u32 = 10;
 
 /// The longest `Step::Wait`, in seconds: no plan may hold an alarm back for longer.
 pub const MAX_WAIT_S: u32 = 600;
@@ -263,6 +272,7 @@ fn professional(kind: AlarmKind) -> Plan {
         AlarmKind::Burglary => Plan {
             steps: vec![Step::Verify {
                 contacts: Contacts::ALL,
+                min_calls: None,
                 then: dispatch_branches(),
             }],
             agency: AgencyRule::SecurityResponder,
@@ -274,6 +284,7 @@ fn professional(kind: AlarmKind) -> Plan {
         AlarmKind::Fire => Plan {
             steps: vec![Step::Verify {
                 contacts: Contacts::FIRST,
+                min_calls: None,
                 then: dispatch_branches(),
             }],
             agency: AgencyRule::Fire,
@@ -299,6 +310,7 @@ fn professional(kind: AlarmKind) -> Plan {
             Plan {
                 steps: vec![Step::Verify {
                     contacts: Contacts::FIRST,
+                    min_calls: None,
                     then: Branches {
                         cancel: tell_the_rest.clone(),
                         dispatch: [vec![Step::DISPATCH], tell_the_rest.clone()].concat(),
@@ -316,6 +328,7 @@ fn professional(kind: AlarmKind) -> Plan {
         AlarmKind::Medical => Plan {
             steps: vec![Step::Verify {
                 contacts: Contacts::FIRST,
+                min_calls: None,
                 then: Branches {
                     cancel: vec![],
                     dispatch: vec![Step::DISPATCH],

@@ -3,7 +3,7 @@
 //! `steps[0].unreached[1]`) and the rule.
 
 use crate::kind::{AlarmKind, Mode};
-use crate::plan::{Branches, Contacts, MAX_WAIT_S, PLACEHOLDERS, Plan, Step};
+use crate::plan::{Branches, Contacts, MAX_MIN_CALLS, MAX_WAIT_S, PLACEHOLDERS, Plan, Step};
 use std::fmt;
 
 /// The longest follow-up a plan may ask for: a day.
@@ -79,6 +79,14 @@ pub fn check(kind: AlarmKind, mode: Mode, plan: &Plan) -> Result<(), Broken> {
     let steps = visit(plan);
     for v in &steps {
         match v.step {
+            Step::Verify {
+                min_calls: Some(n), ..
+            } if !(1..=MAX_MIN_CALLS).contains(n) => {
+                return broken(
+                    &format!("{}.min_calls", v.at),
+                    &format!("must be 1 to {MAX_MIN_CALLS} (every plan ends), not {n}"),
+                );
+            }
             Step::Verify { contacts, .. }
             | Step::Notify { contacts }
             | Step::Automated { contacts, .. } => check_contacts(&v.at, *contacts)?,
@@ -327,6 +335,16 @@ mod tests {
                 .rule
                 .contains("never closed")
         );
+    }
+
+    #[test]
+    fn a_verify_step_insists_on_at_most_ten_calls() {
+        let mut plan = Plan::builtin(AlarmKind::Burglary, Mode::Professional).unwrap();
+        if let Step::Verify { min_calls, .. } = &mut plan.steps[0] {
+            *min_calls = Some(11);
+        }
+        let e = refused(AlarmKind::Burglary, Mode::Professional, &plan);
+        assert_eq!(e.at, "steps[0].min_calls");
     }
 
     #[test]

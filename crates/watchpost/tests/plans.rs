@@ -181,7 +181,7 @@ fn plans_in_the_center_are_versioned_required_and_rolled_back() {
     let three = dir.path().join("ecv-three.toml");
     let text3 = std::fs::read_to_string(repo().join("plans/ecv.toml"))
         .unwrap()
-        .replace("from = 2, to = 2 }", "from = 2, to = 3 }");
+        .replace("from = 1, to = 2 }", "from = 1, to = 3 }");
     std::fs::write(&three, text3).unwrap();
     let why = refused(&["plans", "load", three.to_str().unwrap()]);
     assert!(
@@ -193,7 +193,7 @@ fn plans_in_the_center_are_versioned_required_and_rolled_back() {
     let fixed = dir.path().join("ecv-fixed.toml");
     let text2 = std::fs::read_to_string(repo().join("plans/ecv.toml"))
         .unwrap()
-        .replace("Enhanced call verification: two people", "ECV: two people");
+        .replace("Enhanced call verification: two calls", "ECV: two calls");
     std::fs::write(&fixed, text2).unwrap();
     assert_eq!(
         ok(&["plans", "load", fixed.to_str().unwrap()]),
@@ -205,7 +205,7 @@ fn plans_in_the_center_are_versioned_required_and_rolled_back() {
         history.contains("v3") && history.contains("rolled back to v1"),
         "{history}"
     );
-    assert!(ok(&["plans", "get", "ecv", "--version", "2"]).contains("ECV: two people"));
+    assert!(ok(&["plans", "get", "ecv", "--version", "2"]).contains("ECV: two calls"));
     ok(&["plans", "assign", "ecv", "--center"]);
     assert!(refused(&["plans", "assign", "ecv", "--account", "0000"]).contains("--account: 0000"));
     assert!(refused(&["plans", "assign", "nope", "--center"]).contains("name: "));

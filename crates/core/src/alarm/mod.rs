@@ -875,7 +875,7 @@ impl Alarm {
                 self.plan_done(now);
                 return;
             };
-            let (contacts, calling) = match step {
+            let (contacts, min_calls, calling) = match step {
                 Step::Dispatch { agency } => {
                     let agency = agency.map_or(self.agency, |a| a.resolve(self.spec.responder));
                     self.request_dispatch(now, agency);
@@ -887,16 +887,22 @@ impl Alarm {
                     self.note(now, "waiting", detail);
                     continue;
                 }
-                Step::Verify { contacts, then } => (contacts, Calling::Verify(then)),
-                Step::Notify { contacts } => (contacts, Calling::Notify),
-                Step::Automated { contacts, agent } => (contacts, Calling::Automated(agent)),
+                Step::Verify {
+                    contacts,
+                    min_calls,
+                    then,
+                } => (contacts, min_calls, Calling::Verify(then)),
+                Step::Notify { contacts } => (contacts, None, Calling::Notify),
+                Step::Automated { contacts, agent } => (contacts, None, Calling::Automated(agent)),
             };
             if self.is_silent() {
                 self.note(now, "silent", "a silent alarm never calls anyone".into());
                 continue;
             }
+            let picked: Vec<usize> = contacts.indexes(self.spec.contacts.len()).collect();
+            let calls = (min_calls.unwrap_or(0) as usize).max(picked.len());
             let mut remaining: VecDeque<usize> =
-                contacts.indexes(self.spec.contacts.len()).collect();
+                picked.iter().copied().cycle().take(calls).collect();
             match remaining.pop_front() {
                 Some(first) => {
                     let call = self.place_call(now, first, &calling);
