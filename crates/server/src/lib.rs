@@ -22,6 +22,7 @@ mod keys;
 pub mod lines;
 pub mod listen;
 pub mod phone;
+pub mod plan_changes;
 pub mod plans;
 pub mod recordings;
 pub mod resolution;

@@ -43,7 +43,12 @@ fn routes() -> Vec<String> {
 
 /// The routes a dealer's user may use (docs/api.md, Dealers), and those for no signed-in user
 /// in particular. Every other route must answer them 403.
-const DEALER_ROUTES: [(&str, &str); 8] = [
+const DEALER_ROUTES: [(&str, &str); 13] = [
+    ("GET", "/api/plans"),
+    ("GET", "/api/plans/{name}"),
+    ("PUT", "/api/plans/{name}"),
+    ("POST", "/api/plans/{name}/rollback"),
+    ("PUT", "/api/plan-assignments"),
     ("GET", "/api/events"),
     ("GET", "/api/alarms"),
     ("GET", "/api/alarms/{id}"),
@@ -222,6 +227,11 @@ async fn a_dealer_user_reads_and_changes_nothing_of_another_dealer_or_the_center
                         );
                     } else if !allowed {
                         assert_eq!(status, StatusCode::FORBIDDEN, "{said}");
+                    } else if route.starts_with("/api/plan") {
+                        // No set of another dealer or the center's can be changed: only the
+                        // listing (of sets it may see) succeeds. tests/plans_api.rs has the rest.
+                        let listing = route == "/api/plans" && method == Method::GET;
+                        assert!(status.is_success() == listing, "{said}");
                     } else if route == "/api/alarms" || route == "/api/accounts" {
                         assert_eq!(status, StatusCode::OK, "{said}");
                         for other in [

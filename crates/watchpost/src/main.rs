@@ -18,7 +18,6 @@ mod config;
 mod database;
 mod dealers_cmd;
 mod keys_cmd;
-mod plan_load;
 mod plans_cmd;
 mod scenario_cmd;
 mod secrets_cmd;

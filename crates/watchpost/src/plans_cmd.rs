@@ -6,7 +6,6 @@
 //! (docs/plans.md, "Plans in the center"); each change is audited.
 
 use crate::database;
-use crate::plan_load::{audit, failing, load};
 use crate::scenario_cmd::run_files;
 use crate::users_cmd::{Db, actor, time};
 use clap::Subcommand;
@@ -15,6 +14,7 @@ use std::process::ExitCode;
 use watchpost_core::AlarmKind;
 use watchpost_core::plan_book::PlanBook;
 use watchpost_core::plan_file::PlanSet;
+use watchpost_server::plan_changes::{audit, earlier, failing, load};
 use watchpost_sim::scenario::Verdict;
 use watchpost_store::{PlanScope, RequiredScenario};
 
@@ -267,20 +267,13 @@ async fn in_the_center(command: PlansCommand) -> anyhow::Result<ExitCode> {
         }
         PlansCommand::Rollback { name, to, db } => {
             let store = database::open_existing(db.path()).await?;
-            let versions = store.plan_versions(&name).await?;
-            let latest = versions.last().map_or(0, |v| v.version);
-            let target = to.unwrap_or(latest.saturating_sub(1));
-            let Some(earlier) = versions
-                .iter()
-                .find(|v| v.version == target && target < latest)
-            else {
-                return refused(format!(
-                    "--to: {name} has no version {target} before its latest (v{latest})"
-                ));
+            let earlier = match earlier(&store, &name, to).await? {
+                Ok(earlier) => earlier,
+                Err(why) => return refused(format!("--{why}")),
             };
-            let note = format!("rolled back to v{target}");
+            let note = format!("rolled back to v{}", earlier.version);
             match load(&store, &earlier.text, &actor(), now, &note).await? {
-                Ok(v) => out!("{} v{} is v{target} again", v.name, v.version),
+                Ok(v) => out!("{} v{} is v{} again", v.name, v.version, earlier.version),
                 Err(why) => return refused(why),
             }
         }

@@ -19,6 +19,7 @@ mod lines;
 pub(crate) mod login;
 mod origin;
 mod params;
+mod plans;
 mod recordings;
 pub(crate) mod scope;
 mod signals;
@@ -31,7 +32,7 @@ use crate::auth::Auth;
 use crate::board::Board;
 use crate::intake::{Commands, Intake};
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::sync::Arc;
 use watchpost_store::Db;
 
@@ -124,6 +125,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/cluster", get(cluster))
         .route("/api/attention", get(attention))
         .route("/api/audit", get(audit::list))
+        .route("/api/plans", get(plans::list))
+        .route("/api/plans/{name}", get(plans::one).put(plans::load))
+        .route("/api/plans/{name}/rollback", post(plans::rollback))
+        .route("/api/plan-assignments", put(plans::assign))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))

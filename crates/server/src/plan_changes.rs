@@ -1,15 +1,27 @@
-//! Loading a plan set into the center's store (docs/plans.md, "Plans in the center"): the
-//! guard rails, then every scenario the set must keep passing, then the next version —
-//! written only if all hold. Rolling back loads an earlier version's text the same way.
+//! Changing the center's plan sets, for the command line and the API alike (docs/plans.md,
+//! "Plans in the center"): a load checks the guard rails, then every scenario the set must
+//! keep passing, then writes the next version — only if all hold. A rollback loads an earlier
+//! version's text the same way. Which dealer owns a set, by its name.
 
 use watchpost_core::Millis;
 use watchpost_core::plan_book::PlanBook;
 use watchpost_core::plan_file::PlanSet;
 use watchpost_sim::scenario::{Verdict, run_text};
-use watchpost_store::{AuditEntry, Db, PlanVersion, RequiredScenario};
+use watchpost_store::{AuditEntry, Db, PlanVersion, RequiredScenario, StoreError};
 
 /// Why a load was refused, in words that name the file's key, the scenario or the race.
 pub type Refused = String;
+
+/// The dealer that owns set `name`: the one whose id, in lower case and followed by `-`,
+/// begins it (the longest such id); `None` for the center's sets. A dealer's users load only
+/// their own sets, and see theirs and the center's.
+pub fn owner<'a>(name: &str, dealers: &'a [watchpost_store::Dealer]) -> Option<&'a str> {
+    dealers
+        .iter()
+        .filter(|d| name.starts_with(&format!("{}-", d.id.to_ascii_lowercase())))
+        .max_by_key(|d| d.id.len())
+        .map(|d| d.id.as_str())
+}
 
 /// The scenarios of `required` that do not pass under `set`, each as `name: why`.
 pub async fn failing(set: &PlanSet, required: &[RequiredScenario]) -> Vec<String> {
@@ -30,13 +42,14 @@ pub async fn failing(set: &PlanSet, required: &[RequiredScenario]) -> Vec<String
 
 /// Checks `text` and stores it as the next version of its set, by `actor` at `now`, with
 /// `note` (`loaded`, `rolled back to v2`). The set's required scenarios must all pass.
+/// `Ok(Err(why))`: refused, nothing written.
 pub async fn load(
     store: &Db,
     text: &str,
     actor: &str,
     now: Millis,
     note: &str,
-) -> anyhow::Result<Result<PlanVersion, Refused>> {
+) -> Result<Result<PlanVersion, Refused>, StoreError> {
     let set = match PlanSet::parse(text) {
         Ok(set) => set,
         Err(e) => return Ok(Err(e)),
@@ -92,7 +105,7 @@ pub async fn audit(
     subject: &str,
     detail: &str,
     now: Millis,
-) -> anyhow::Result<()> {
+) -> Result<(), StoreError> {
     store
         .put_audit(&AuditEntry {
             at: now,
@@ -103,4 +116,20 @@ pub async fn audit(
         })
         .await?;
     Ok(())
+}
+
+/// The version before the latest of set `name` (or version `to`), to load again; `Err` says
+/// why there is none, naming `to`.
+pub async fn earlier(
+    store: &Db,
+    name: &str,
+    to: Option<u32>,
+) -> Result<Result<PlanVersion, Refused>, StoreError> {
+    let versions = store.plan_versions(name).await?;
+    let latest = versions.last().map_or(0, |v| v.version);
+    let target = to.unwrap_or(latest.saturating_sub(1));
+    Ok(versions
+        .into_iter()
+        .find(|v| v.version == target && target < latest)
+        .ok_or_else(|| format!("to: {name} has no version {target} before its latest (v{latest})")))
 }
