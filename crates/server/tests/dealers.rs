@@ -43,8 +43,9 @@ fn routes() -> Vec<String> {
 
 /// The routes a dealer's user may use (docs/api.md, Dealers), and those for no signed-in user
 /// in particular. Every other route must answer them 403.
-const DEALER_ROUTES: [(&str, &str); 13] = [
+const DEALER_ROUTES: [(&str, &str); 14] = [
     ("GET", "/api/plans"),
+    ("PUT", "/api/plans/{name}/required"),
     ("GET", "/api/plans/{name}"),
     ("PUT", "/api/plans/{name}"),
     ("POST", "/api/plans/{name}/rollback"),

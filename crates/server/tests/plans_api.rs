@@ -10,7 +10,7 @@ use common::{Api, Center, PASSWORD, account, now};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
-use watchpost_store::{RequiredScenario, Role};
+use watchpost_store::Role;
 
 fn plan_file(name: &str, base: &str) -> String {
     let text = std::fs::read_to_string(format!(
@@ -214,15 +214,60 @@ async fn plan_sets_over_http_are_scoped_checked_and_reach_new_alarms() {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    center
-        .store
-        .put_required_scenario(&RequiredScenario {
-            plan: "d1-window".into(),
-            name: "disarm-inside-window.toml".into(),
-            text: scenario,
-        })
-        .await
-        .unwrap();
+    let (status, marked) = call(
+        &dana,
+        Method::PUT,
+        "/api/plans/d1-window/required",
+        json!({"name": "disarm-inside-window.toml", "text": scenario}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{marked}");
+    assert_eq!(marked["name"], "D1/disarm-inside-window.toml");
+    // A scenario that does not pass now cannot be required.
+    let ecv_scenario = std::fs::read_to_string(format!(
+        "{}/../../plans/ecv/burglary-single-contact-called-twice.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (status, refused) = call(
+        &dana,
+        Method::PUT,
+        "/api/plans/d1-window/required",
+        json!({"name": "ecv-twice.toml", "text": ecv_scenario}),
+    )
+    .await;
+    assert_eq!(
+        (status, &refused["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("text"))
+    );
+    // D1 relies on the center's ECV: the center can no longer load a version that breaks it.
+    let (status, _) = call(
+        &dana,
+        Method::PUT,
+        "/api/plans/ecv/required",
+        json!({"name": "ecv-twice.toml", "text": ecv_scenario}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let once = plan_file("ecv", "ecv").replace("min_calls = 2\n", "");
+    let (status, refused) = call(&ada, Method::PUT, "/api/plans/ecv", json!({"text": once})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("D1/ecv-twice.toml"),
+        "{refused}"
+    );
+    // Nor can D2 mark scenarios on D1's sets.
+    let (status, _) = call(
+        &zed,
+        Method::PUT,
+        "/api/plans/d1-window/required",
+        json!({"name": "mine.toml", "text": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let shorter = plan_file("d1-window", "abort-window").replace("seconds = 45", "seconds = 20");
     let (status, refused) = call(
         &dana,
@@ -268,7 +313,7 @@ async fn plan_sets_over_http_are_scoped_checked_and_reach_new_alarms() {
     assert_eq!(set["versions"].as_array().unwrap().len(), 3, "{set}");
     assert_eq!(
         set["required_scenarios"],
-        json!(["disarm-inside-window.toml"])
+        json!(["D1/disarm-inside-window.toml"])
     );
 
     // The account's set reaches its next alarm: the abort window holds the first call back.

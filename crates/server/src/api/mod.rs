@@ -128,6 +128,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/plans", get(plans::list))
         .route("/api/plans/{name}", get(plans::one).put(plans::load))
         .route("/api/plans/{name}/rollback", post(plans::rollback))
+        .route("/api/plans/{name}/required", put(plans::require))
         .route("/api/plan-assignments", put(plans::assign))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())

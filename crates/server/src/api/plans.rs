@@ -3,7 +3,9 @@
 //! manage every set; a dealer's admin loads and rolls back only its dealer's sets (named
 //! `<dealer id>-…`), and assigns sets only to its dealer and its accounts. A dealer's users see
 //! their own sets and the center's, never another dealer's (404, as for a set that does not
-//! exist). The checks are the command line's (`crate::plan_changes`).
+//! exist). Scenarios a set must keep passing are marked by the center's admins on any set and
+//! by a dealer's admin on any set it sees, the center's included, so that no later version
+//! breaks what its dealer relies on. The checks are the command line's (`crate::plan_changes`).
 
 use super::body::Body;
 use super::params::Path;
@@ -261,4 +263,75 @@ pub async fn assign(
     let now = crate::now_ms();
     plan_changes::audit(&state.store, &actor(&scope), action, &subject, &detail, now).await?;
     Ok(Json(json!({ "scope": target.key(), "plan": body.plan })))
+}
+
+#[derive(Deserialize)]
+pub struct RequiredBody {
+    /// What to call the scenario (its file name, say).
+    #[serde(default)]
+    name: String,
+    /// The scenario file (TOML, docs/scenarios.md).
+    #[serde(default)]
+    text: String,
+}
+
+/// `PUT /api/plans/{name}/required {"name": "two-calls.toml", "text": "<scenario>"}`: the
+/// scenario must pass under the set's latest version now, and every later version must keep
+/// it passing. A dealer's admin may mark one on any set it sees; it is kept as
+/// `<dealer id>/<name>`, beside the center's and other dealers'. 201 `{"plan", "name"}`; 422
+/// naming `name` or `text` (a scenario that does not read or does not pass).
+pub async fn require(
+    State(state): State<ApiState>,
+    scope: Scoped,
+    Path(plan): Path<String>,
+    Body(body): Body<RequiredBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    scope.require(Role::Admin, Role::DealerAdmin)?;
+    let dealers = state.store.dealers().await?;
+    let latest = state.store.plan_versions(&plan).await?.pop();
+    let Some(latest) = latest.filter(|_| visible(&scope, &plan, &dealers)) else {
+        return Err(ApiError::not_found(format!(
+            "no plan set is called {plan:?}"
+        )));
+    };
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.contains('/') {
+        return Err(ApiError::field(
+            "name",
+            "must be 1 to 100 characters, without '/'",
+        ));
+    }
+    let name = match scope.dealer() {
+        Some(dealer) => format!("{dealer}/{name}"),
+        None => name.to_string(),
+    };
+    let set = watchpost_core::plan_file::PlanSet::parse(&latest.text)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let scenario = watchpost_store::RequiredScenario {
+        plan: plan.clone(),
+        name: name.clone(),
+        text: body.text,
+    };
+    let failed = plan_changes::failing(&set, std::slice::from_ref(&scenario)).await;
+    if let Some(why) = failed.first() {
+        return Err(ApiError::field(
+            "text",
+            format!("does not pass under {plan} v{}: {why}", latest.version),
+        ));
+    }
+    state.store.put_required_scenario(&scenario).await?;
+    let now = crate::now_ms();
+    plan_changes::audit(
+        &state.store,
+        &actor(&scope),
+        "plan.require",
+        &plan,
+        &name,
+        now,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "plan": plan, "name": name })),
+    ))
 }
