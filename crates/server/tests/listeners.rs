@@ -101,6 +101,16 @@ fn capped(caps: Caps) -> ListenConfig {
     )
 }
 
+/// A center under `rules` with panels 1001 and 1002 enrolled and agent sue.
+async fn two_panels_and_sue(rules: ListenConfig) -> Center {
+    Center::start_listening(
+        &[panel("1001", None), panel("1002", None)],
+        &[("sue", Role::Agent)],
+        rules,
+    )
+    .await
+}
+
 const SMALL: Caps = Caps {
     total: 20,
     per_source: 8,
@@ -109,12 +119,7 @@ const SMALL: Caps = Caps {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_over_the_caps_leaves_panels_and_the_console_served() {
     let rules = capped(SMALL);
-    let center = Center::start_listening(
-        &[panel("1001", None), panel("1002", None)],
-        &[("sue", Role::Agent)],
-        rules,
-    )
-    .await;
+    let center = two_panels_and_sue(rules).await;
     let dc09 = center.server.dc09_addr;
     let http = center.server.http_addr.unwrap();
     let mut connected = TcpStream::connect(dc09).await.unwrap();
@@ -623,12 +628,7 @@ async fn a_full_listener_gives_its_oldest_silent_connections_place_to_a_newcomer
         per_source: 2,
     };
     let rules = capped(caps);
-    let center = Center::start_listening(
-        &[panel("1001", None), panel("1002", None)],
-        &[("sue", Role::Agent)],
-        rules,
-    )
-    .await;
+    let center = two_panels_and_sue(rules).await;
     let dc09 = center.server.dc09_addr;
     let http = center.server.http_addr.unwrap();
     let mut talking = TcpStream::connect(dc09).await.unwrap();
@@ -680,12 +680,7 @@ async fn sources_that_keep_talking_cannot_hold_every_place() {
         total: 4,
         per_source: 2,
     };
-    let center = Center::start_listening(
-        &[panel("1001", None), panel("1002", None)],
-        &[("sue", Role::Agent)],
-        capped(caps),
-    )
-    .await;
+    let center = two_panels_and_sue(capped(caps)).await;
     let dc09 = center.server.dc09_addr;
     let http = center.server.http_addr.unwrap();
     let mut held = Vec::new();

@@ -121,6 +121,21 @@ async fn add_endpoint(store: &Db, url: &str) -> String {
     secret
 }
 
+/// Enrols `accounts` and makes an API key for each, in order.
+async fn enrol(store: &Db, accounts: &[watchpost_core::Account]) -> Vec<String> {
+    store.put_accounts(accounts).await.unwrap();
+    let auth = Auth::new(store.clone());
+    let mut keys = Vec::new();
+    for a in accounts {
+        keys.push(
+            auth.issue_api_key(&a.number, "test", common::now())
+                .await
+                .unwrap(),
+        );
+    }
+    keys
+}
+
 /// Posts `signal` for the key's account; panics unless it was stored.
 async fn post_signal(client: &reqwest::Client, base: &str, key: &str, signal: Value) {
     let answer = client
@@ -190,16 +205,7 @@ async fn a_receiver_down_through_a_storm_and_a_restart_gets_every_event_once_in_
             ..account()
         })
         .collect();
-    store.put_accounts(&accounts).await.unwrap();
-    let auth = Auth::new(store.clone());
-    let mut keys = Vec::new();
-    for a in &accounts {
-        keys.push(
-            auth.issue_api_key(&a.number, "test", common::now())
-                .await
-                .unwrap(),
-        );
-    }
+    let keys = enrol(&store, &accounts).await;
     // The receiver's port is known, but nothing listens on it yet: connections are refused.
     let port = free_port();
     let secret = add_endpoint(&store, &format!("http://127.0.0.1:{port}/hooks")).await;
@@ -546,16 +552,7 @@ async fn two_nodes_on_postgres_deliver_each_event_once_and_one_takes_over_from_t
             ..account()
         })
         .collect();
-    store.put_accounts(&accounts).await.unwrap();
-    let auth = Auth::new(store.clone());
-    let mut keys = Vec::new();
-    for a in &accounts {
-        keys.push(
-            auth.issue_api_key(&a.number, "test", common::now())
-                .await
-                .unwrap(),
-        );
-    }
+    let keys = enrol(&store, &accounts).await;
     let port = free_port();
     let secret = add_endpoint(&store, &format!("http://127.0.0.1:{port}/hooks")).await;
     let got = Arc::new(Mutex::new(Received::default()));
@@ -673,18 +670,14 @@ async fn a_dealers_endpoint_gets_only_its_accounts_events() {
             ..account()
         })
         .collect();
-    store.put_accounts(&accounts).await.unwrap();
+    let keys = enrol(&store, &accounts).await;
     let d1 = endpoint_with_receiver(&store, Some("D1")).await;
     let center = endpoint_with_receiver(&store, None).await;
     let server = serve(&db).await;
     let base = format!("http://{}", server.http_addr.unwrap());
-    let (client, auth) = (reqwest::Client::new(), Auth::new(store.clone()));
-    for a in &accounts {
-        let key = auth
-            .issue_api_key(&a.number, "test", common::now())
-            .await
-            .unwrap();
-        post_signal(&client, &base, &key, serde_json::json!({"sia": "BA003"})).await;
+    let client = reqwest::Client::new();
+    for key in &keys {
+        post_signal(&client, &base, key, serde_json::json!({"sia": "BA003"})).await;
     }
     // Each account's signal and its alarm's opening: 6 for the center, 2 for D1.
     settle(&store, &center, 6).await;

@@ -141,7 +141,13 @@ pub fn read(path: &Path) -> Result<PlanSet, String> {
     PlanSet::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+fn refused(message: String) -> anyhow::Result<ExitCode> {
+    err!("{message}");
+    Ok(ExitCode::from(2))
+}
+
 pub async fn run(command: PlansCommand) -> anyhow::Result<ExitCode> {
+    let now = chrono::Utc::now().timestamp_millis();
     match command {
         PlansCommand::Show { kinds } => {
             let kinds = if kinds.is_empty() {
@@ -150,7 +156,7 @@ pub async fn run(command: PlansCommand) -> anyhow::Result<ExitCode> {
                 kinds
             };
             out!("{}", PlanSet::builtin(&kinds).to_toml());
-            Ok(ExitCode::SUCCESS)
+            return Ok(ExitCode::SUCCESS);
         }
         PlansCommand::Check {
             files,
@@ -185,20 +191,8 @@ pub async fn run(command: PlansCommand) -> anyhow::Result<ExitCode> {
                     worst = worst.max(verdict);
                 }
             }
-            Ok(ExitCode::from(worst as u8))
+            return Ok(ExitCode::from(worst as u8));
         }
-        stored => in_the_center(stored).await,
-    }
-}
-
-fn refused(message: String) -> anyhow::Result<ExitCode> {
-    err!("{message}");
-    Ok(ExitCode::from(2))
-}
-
-async fn in_the_center(command: PlansCommand) -> anyhow::Result<ExitCode> {
-    let now = chrono::Utc::now().timestamp_millis();
-    match command {
         PlansCommand::Load { file, db } => {
             let store = database::open_existing(db.path()).await?;
             let text = match std::fs::read_to_string(&file) {
@@ -352,7 +346,6 @@ async fn in_the_center(command: PlansCommand) -> anyhow::Result<ExitCode> {
                 out!("{name} must keep passing {}", scenario.name);
             }
         }
-        PlansCommand::Show { .. } | PlansCommand::Check { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }
