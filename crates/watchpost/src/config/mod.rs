@@ -360,6 +360,21 @@ mod tests {
     }
 
     #[test]
+    fn the_service_sample_is_valid() {
+        let sample = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ops/center.toml"
+        ));
+        let file = load(sample).unwrap();
+        assert_eq!(
+            file.database.url.as_deref(),
+            Some("/var/lib/watchpost/center.db"),
+            "the unit's state directory"
+        );
+        assert!(file.http.tls_cert.is_some() && file.http.tls_key.is_some());
+    }
+
+    #[test]
     fn a_missing_file_names_its_path_and_cause() {
         let error = load(Path::new("/nowhere/center.toml")).unwrap_err();
         assert!(
