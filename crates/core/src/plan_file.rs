@@ -106,9 +106,42 @@ impl PlanSet {
         }
     }
 
-    /// The set as a plan file (what `watchpost plans show` prints).
+    /// The set as a plan file (what `watchpost plans show` prints), laid out like the shipped
+    /// plans: a table per plan, a `[[MODE.KIND.steps]]` table per top-level step, and
+    /// everything within a step (contacts, branches) inline.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("plans serialise")
+        use toml_edit::{ArrayOfTables, Item, Table, Value};
+        fn as_table(item: &mut Item) -> Option<&mut Table> {
+            if let Item::Value(Value::InlineTable(inline)) = item {
+                *item = Item::Table(std::mem::take(inline).into_table());
+            }
+            item.as_table_mut()
+        }
+        let mut doc = toml_edit::ser::to_document(self).expect("plans serialise");
+        for mode in ["professional", "practice"] {
+            let Some(plans) = doc.get_mut(mode).and_then(as_table) else {
+                continue;
+            };
+            plans.set_implicit(true);
+            for (_, plan) in plans.iter_mut() {
+                let Some(plan) = as_table(plan) else { continue };
+                if let Some(messages) = plan.get_mut("messages") {
+                    as_table(messages);
+                }
+                // An empty array of tables would not be written at all: `steps = []` stays.
+                let steps = plan.get_mut("steps").and_then(Item::as_array_mut);
+                if let Some(steps) = steps.filter(|steps| !steps.is_empty()) {
+                    let mut tables = ArrayOfTables::new();
+                    for step in std::mem::take(steps).into_iter() {
+                        if let Value::InlineTable(step) = step {
+                            tables.push(step.into_table());
+                        }
+                    }
+                    plan.insert("steps", Item::ArrayOfTables(tables));
+                }
+            }
+        }
+        doc.to_string()
     }
 
     /// The built-in plans of `kinds` as a set named `builtin`: a starting point to edit.
@@ -175,6 +208,13 @@ mod tests {
         let set = PlanSet::builtin(&all);
         let text = set.to_toml();
         assert_eq!(PlanSet::parse(&text).unwrap(), set, "{text}");
+        assert!(
+            text.contains(
+                "[[professional.burglary.steps]]\nstep = \"verify\"\ncontacts = { from = 1 }\n"
+            ),
+            "laid out like the shipped plans: {text}"
+        );
+        assert!(text.contains("[practice.duress]") && text.contains("steps = []"));
     }
 
     const ECV: &str = r#"
