@@ -104,7 +104,10 @@ pub async fn restore(from: &Path, db: &Path) -> Result<Summary> {
         name.push(stale);
         match std::fs::remove_file(PathBuf::from(name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(backup_error(db, &format!("cannot remove its {stale} file: {e}")));
+                return Err(backup_error(
+                    db,
+                    &format!("cannot remove its {stale} file: {e}"),
+                ));
             }
             _ => {}
         }
@@ -204,10 +207,11 @@ async fn integrity(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
 
 /// `Backup` unless the file is a whole watchpost center.
 async fn check_center(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
-    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| backup_error(path, &format!("not a SQLite database ({e})")))?;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| backup_error(path, &format!("not a SQLite database ({e})")))?;
     let missing: Vec<&str> = CENTER_TABLES
         .into_iter()
         .filter(|t| !tables.iter().any(|have| have == t))
@@ -215,7 +219,10 @@ async fn check_center(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
     if !missing.is_empty() {
         return Err(backup_error(
             path,
-            &format!("is not a watchpost database (no table {})", missing.join(", ")),
+            &format!(
+                "is not a watchpost database (no table {})",
+                missing.join(", ")
+            ),
         ));
     }
     integrity(conn, path).await

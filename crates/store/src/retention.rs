@@ -36,8 +36,7 @@ pub(crate) const EXPIRE_UNKNOWN: &str = "DELETE FROM unknown_accounts WHERE id I
 
 /// Recordings to delete: started before `?1`, or of an alarm closed before `?2` (which the
 /// alarms' sweep removes next), of closed alarms only, oldest first, at most `?3`.
-pub(crate) const EXPIRED_RECORDINGS: &str =
-    "SELECT r.alarm, r.call_id, r.started_at, r.duration_ms, r.bytes, r.file \
+pub(crate) const EXPIRED_RECORDINGS: &str = "SELECT r.alarm, r.call_id, r.started_at, r.duration_ms, r.bytes, r.file \
      FROM recordings r JOIN alarms a ON a.id = r.alarm \
      WHERE a.closed_at IS NOT NULL AND (r.started_at < ? OR a.closed_at < ?) \
      ORDER BY r.started_at LIMIT ?";
@@ -74,7 +73,11 @@ macro_rules! sweep_methods {
             limit: i64,
         ) -> crate::Result<u64> {
             let sql = $sql(crate::retention::EXPIRE_SIGNALS);
-            let done = sqlx::query(&sql).bind(before).bind(limit).execute(pool).await?;
+            let done = sqlx::query(&sql)
+                .bind(before)
+                .bind(limit)
+                .execute(pool)
+                .await?;
             Ok(done.rows_affected())
         }
 
@@ -84,7 +87,11 @@ macro_rules! sweep_methods {
             limit: i64,
         ) -> crate::Result<u64> {
             let sql = $sql(crate::retention::EXPIRE_UNKNOWN);
-            let done = sqlx::query(&sql).bind(before).bind(limit).execute(pool).await?;
+            let done = sqlx::query(&sql)
+                .bind(before)
+                .bind(limit)
+                .execute(pool)
+                .await?;
             Ok(done.rows_affected())
         }
 

@@ -34,16 +34,35 @@ async fn recordings_round_trip(store: &dyn Store) {
     assert!(store.recordings(3).await.unwrap().is_empty());
 
     // Alarm 2 is open: its recording is never offered, however old.
-    let expired = store.expired_recordings(10_000, i64::MIN, 100).await.unwrap();
+    let expired = store
+        .expired_recordings(10_000, i64::MIN, 100)
+        .await
+        .unwrap();
     let keys: Vec<(i64, u32)> = expired.iter().map(|r| (r.alarm, r.call)).collect();
     assert_eq!(keys, [(1, 0), (1, 1)], "oldest first, closed alarms only");
-    let only_old = store.expired_recordings(2_500, i64::MIN, 100).await.unwrap();
+    let only_old = store
+        .expired_recordings(2_500, i64::MIN, 100)
+        .await
+        .unwrap();
     assert_eq!(only_old.len(), 1);
-    assert_eq!(store.expired_recordings(10_000, i64::MIN, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .expired_recordings(10_000, i64::MIN, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // However recent, the recordings of an alarm closed before the alarms' retention go.
     let closed_long_ago = store.expired_recordings(0, 60_000, 100).await.unwrap();
     assert_eq!(closed_long_ago.len(), 2, "alarm 1 closed at 50 000");
-    assert!(store.expired_recordings(0, 50_000, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .expired_recordings(0, 50_000, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     assert!(store.delete_recording(1, 0).await.unwrap());
     assert!(!store.delete_recording(1, 0).await.unwrap());

@@ -104,7 +104,12 @@ async fn retention(store: &dyn Store) {
         by: "agent:amy".into(),
         at: 600,
     };
-    assert!(store.resolve_unknown(items[0].id, &resolution).await.unwrap());
+    assert!(
+        store
+            .resolve_unknown(items[0].id, &resolution)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.expire_unknown_items(500, 500).await.unwrap(), 0);
     assert_eq!(store.expire_unknown_items(10_000, 500).await.unwrap(), 1);
     let left = store.unknown_items(true).await.unwrap();

@@ -231,6 +231,7 @@ pub(crate) async fn self_hosted(
             settings: watchpost_core::Settings::default(),
             timezone: chrono_tz::Tz::UTC,
             recordings: watchpost_server::RecordingsConfig::beside(&db),
+            retention: Default::default(),
             region: watchpost_server::phone::Region::US,
             resolution_codes: Default::default(),
             limits: limits.clone(),

@@ -5,6 +5,7 @@ mod output;
 mod accounts_cmd;
 mod alarms_cmd;
 mod audit_cmd;
+mod backup_cmd;
 mod bench;
 mod bench_calls;
 mod bench_detection;
@@ -95,6 +96,10 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Write an online, consistent copy of a SQLite center while it runs.
+    Backup(backup_cmd::BackupArgs),
+    /// Put a backup in place of a SQLite center's database (the center stopped).
+    Restore(backup_cmd::RestoreArgs),
     /// Alarm wire formats.
     Wire {
         #[command(subcommand)]
@@ -158,6 +163,8 @@ fn main() -> ExitCode {
             Command::Secrets { command } => secrets_cmd::run(command).await,
             Command::Webhooks { command } => webhooks_cmd::run(command).await,
             Command::Audit { command } => audit_cmd::run(command).await,
+            Command::Backup(args) => backup_cmd::backup(args).await,
+            Command::Restore(args) => backup_cmd::restore(args).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
             Command::Call { command } => call_cmd::run(command).await,
             Command::Bench {
