@@ -12,6 +12,7 @@ mod bench_detection;
 mod bench_flood;
 mod bench_invite;
 mod bench_proc;
+mod bench_retention;
 mod bench_trunk;
 mod bench_udp;
 mod call_cmd;
@@ -131,6 +132,8 @@ enum BenchCommand {
     Invite(bench_invite::InviteArgs),
     /// Hold many automated calls at once against sipp, with media both ways.
     Calls(bench_calls::CallsArgs),
+    /// DC-09 ACK latency with and without a retention sweep removing expired records.
+    Retention(bench_retention::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -185,6 +188,11 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Calls(args),
             } => bench_calls::calls(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Retention(args),
+            } => bench_retention::retention(args)
+                .await
+                .map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));
