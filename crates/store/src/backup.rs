@@ -115,6 +115,19 @@ pub async fn restore(from: &Path, db: &Path) -> Result<Summary> {
     settle(&restoring, db).await
 }
 
+/// The nodes of the SQLite center `db` seen since `since` (ms; as `Coordination::live_nodes`
+/// says), read on one connection that is closed before this returns: a database about to be
+/// replaced must not be left open, nor migrated, by the check.
+pub async fn nodes_seen(db: &Path, since: watchpost_core::Millis) -> Result<Vec<String>> {
+    let mut conn = connect(db, true).await?;
+    let nodes = sqlx::query_scalar("SELECT name FROM nodes WHERE seen_at >= ? ORDER BY name")
+        .bind(since)
+        .fetch_all(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(nodes)
+}
+
 /// The hidden file `.NAME.SUFFIX` beside `path`, made empty and 0600 (whatever the umask):
 /// `VACUUM INTO` writes only into a missing or empty file, and a leftover of a crashed run is
 /// ours to replace.

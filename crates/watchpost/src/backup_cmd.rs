@@ -103,11 +103,8 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
 /// Why `db` may not be replaced now: a node of its center was seen running. A database that
 /// cannot be read (the damage a restore repairs) cannot tell, and is replaced with a warning.
 async fn running_on(db: &str) -> Option<String> {
-    let running = match watchpost_store::open(db).await {
-        Ok(store) => database::running_nodes(&*store).await,
-        Err(e) => Err(e),
-    };
-    match running {
+    let since = chrono::Utc::now().timestamp_millis() - database::RUNNING_WITHIN_MS;
+    match backup::nodes_seen(sqlite_path(db), since).await {
         Ok(nodes) if nodes.is_empty() => None,
         Ok(nodes) => Some(format!(
             "a center is running on {} (node {} seen less than {} s ago): stop it first",

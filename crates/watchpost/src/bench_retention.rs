@@ -72,14 +72,17 @@ pub async fn retention(args: RetentionArgs) -> anyhow::Result<()> {
             ..RetentionConfig::default()
         },
     );
+    // The sweep begins with the measured window, after the load's warm-up.
+    let warmup = Duration::from_secs_f64(args.load.warmup);
     let sweeping = tokio::spawn(async move {
+        tokio::time::sleep(warmup).await;
         let started = Instant::now();
         let swept = sweep.sweep(watchpost_server::now_ms()).await;
         (swept, started.elapsed())
     });
     let started = Instant::now();
     let during = run_load(&target, &args.load).await?;
-    let measured = started.elapsed();
+    let measured = started.elapsed().saturating_sub(warmup);
     let (swept, took) = sweeping.await?;
     let swept = swept?;
     for server in servers {

@@ -31,17 +31,9 @@ pub async fn open_or_create(db: &str) -> anyhow::Result<Db> {
 }
 
 /// A node seen this recently is taken to be running (each renews its heartbeat every lease
-/// period, a few seconds).
+/// period, a few seconds): commands that must not run beside a center (`secrets rotate`,
+/// `restore`) ask.
 pub const RUNNING_WITHIN_MS: i64 = 30_000;
-
-/// The nodes of `store`'s center seen running in the last `RUNNING_WITHIN_MS`: for commands
-/// that must not run beside a center (`secrets rotate`, `restore`).
-pub async fn running_nodes(
-    store: &dyn watchpost_store::Database,
-) -> Result<Vec<String>, StoreError> {
-    let now = chrono::Utc::now().timestamp_millis();
-    store.live_nodes(now - RUNNING_WITHIN_MS).await
-}
 
 /// `error`, prefixed with the database it came from when it is the database's and does not
 /// name it yet.

@@ -46,7 +46,9 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
         .master_key;
     let new = MasterKey::from_file(&new_key_file, "--new-key-file").map_err(anyhow::Error::msg)?;
     let store = database::open_existing(&db).await?;
-    let running = database::running_nodes(&*store)
+    let now = chrono::Utc::now().timestamp_millis();
+    let running = store
+        .live_nodes(now - database::RUNNING_WITHIN_MS)
         .await
         .map_err(|e| database::named(&db, e))?;
     if !running.is_empty() {

@@ -8,6 +8,7 @@ mod common;
 
 use common::panel::{Sent, encode, exchange, frame, stored};
 use common::{Server, account_toml, enrol, free_addr};
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
