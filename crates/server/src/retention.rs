@@ -92,35 +92,48 @@ impl Retention {
     /// Removes what expired by `now` (ms): recordings first (a file never outlives its row,
     /// nor an alarm its recordings' files), then alarms, unknown-account items and signals,
     /// each in batches of `batch` rows with `pause` after each full one. Adds what it removed
-    /// to the counts as it goes, so a sweep that fails halfway still counts what it did.
+    /// to the counts as it goes. A part that fails does not stop the others (an alarm whose
+    /// recording could not be deleted simply stays); the first failure is returned after all
+    /// were tried.
     pub async fn sweep(&self, now: Millis) -> Result<Swept, RecordingError> {
         let alarms_before = cut(now, self.config.alarms);
         let signals_before = cut(now, self.config.signals);
         let (batch, pause) = (self.config.batch, self.config.pause);
         let counts = &self.counts;
-        let recordings = self
-            .recordings
-            .sweep(now, alarms_before, batch, pause, &counts.recordings)
-            .await?;
         let store = &self.store;
-        let alarms = batches(batch, pause, &counts.alarms, || {
-            store.expire_alarms(alarms_before, batch)
-        })
-        .await?;
-        let unknown_items = batches(batch, pause, &counts.unknown_items, || {
-            store.expire_unknown_items(alarms_before, batch)
-        })
-        .await?;
-        let signals = batches(batch, pause, &counts.signals, || {
-            store.expire_signals(signals_before, batch)
-        })
-        .await?;
-        Ok(Swept {
-            signals,
-            alarms,
-            recordings,
-            unknown_items,
-        })
+        let mut failure = None;
+        let mut tally = |done: Result<u64, RecordingError>| {
+            done.unwrap_or_else(|e| {
+                failure.get_or_insert(e);
+                0
+            })
+        };
+        let swept = Swept {
+            recordings: tally(
+                self.recordings
+                    .sweep(now, alarms_before, batch, pause, &counts.recordings)
+                    .await,
+            ),
+            alarms: tally(
+                batches(batch, pause, &counts.alarms, || {
+                    store.expire_alarms(alarms_before, batch)
+                })
+                .await,
+            ),
+            unknown_items: tally(
+                batches(batch, pause, &counts.unknown_items, || {
+                    store.expire_unknown_items(alarms_before, batch)
+                })
+                .await,
+            ),
+            signals: tally(
+                batches(batch, pause, &counts.signals, || {
+                    store.expire_signals(signals_before, batch)
+                })
+                .await,
+            ),
+        };
+        failure.map_or(Ok(swept), Err)
     }
 
     /// Sweeps now and every `every` until `stop` changes, logging each sweep's totals.
@@ -167,7 +180,7 @@ pub(crate) async fn batches<F, Fut>(
     pause: Duration,
     count: &AtomicU64,
     mut step: F,
-) -> Result<u64, StoreError>
+) -> Result<u64, RecordingError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<u64, StoreError>>,
