@@ -26,6 +26,7 @@ pub mod plan_changes;
 pub mod plans;
 pub mod recordings;
 pub mod resolution;
+pub mod retention;
 mod retransmit;
 mod runtime;
 pub mod secrets;
@@ -47,6 +48,7 @@ pub use ipnet::IpNet;
 pub use lines::Lines;
 pub use listen::ListenConfig;
 pub use recordings::{RecordingError, Recordings, RecordingsConfig};
+pub use retention::{RetentionConfig, RetentionCounts};
 pub use secrets::SecretsConfig;
 pub use server::{Config, Server, ServerError};
 

@@ -6,19 +6,13 @@
 use crate::intake::Commands;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 use watchpost_center::CenterError;
 use watchpost_core::alarm::CallId;
 use watchpost_core::{Input, Millis};
 use watchpost_store::{AlarmId, Db, Recording, StoreError};
-
-/// 400 days: dispatch records, verification attempts included, must be kept at least a year
-/// (municipal ordinances), with a margin.
-pub const DEFAULT_KEEP: Duration = Duration::from_secs(400 * 24 * 3600);
-
-/// How often the retention sweep runs (it also runs when the center starts).
-pub const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 /// Where recordings live and for how long.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +36,7 @@ impl RecordingsConfig {
         };
         RecordingsConfig {
             dir,
-            keep: DEFAULT_KEEP,
+            keep: crate::retention::DEFAULT_KEEP,
         }
     }
 }
@@ -168,16 +162,26 @@ impl Recordings {
         Ok(self.config.dir.join(relative))
     }
 
-    /// Deletes the recordings that started more than `keep` before `now` (ms) and whose alarm
-    /// is closed: the file first, then the row (a crash in between leaves a row without a
-    /// file, which the next sweep removes). Returns how many were deleted.
-    pub async fn sweep(&self, now: Millis) -> Result<u64, RecordingError> {
-        const PAGE: i64 = 500;
-        let keep = i64::try_from(self.config.keep.as_millis()).unwrap_or(i64::MAX);
-        let before = now.saturating_sub(keep);
+    /// Deletes the recordings of closed alarms that started more than `keep` before `now`
+    /// (ms) or whose alarm closed before `alarms_closed_before` (ms; the alarms' retention):
+    /// the file first, then the row (a crash in between leaves a row without a file, which the
+    /// next sweep removes), `batch` at a time with `pause` after each full batch, each added
+    /// to `count`. Returns how many were deleted.
+    pub async fn sweep(
+        &self,
+        now: Millis,
+        alarms_closed_before: Millis,
+        batch: i64,
+        pause: Duration,
+        count: &AtomicU64,
+    ) -> Result<u64, RecordingError> {
+        let before = crate::retention::cut(now, Some(self.config.keep));
         let mut deleted = 0;
         loop {
-            let page = self.store.expired_recordings(before, PAGE).await?;
+            let page = self
+                .store
+                .expired_recordings(before, alarms_closed_before, batch)
+                .await?;
             for r in &page {
                 let path = self.path_of(r)?;
                 match tokio::fs::remove_file(&path).await {
@@ -189,27 +193,15 @@ impl Recordings {
                     // Only succeeds once the alarm's last recording is gone.
                     let _ = tokio::fs::remove_dir(folder).await;
                 }
-                self.store.delete_recording(r.alarm, r.call).await?;
-                deleted += 1;
+                if self.store.delete_recording(r.alarm, r.call).await? {
+                    deleted += 1;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            if (page.len() as i64) < PAGE {
+            if (page.len() as i64) < batch.max(1) {
                 return Ok(deleted);
             }
-        }
-    }
-
-    /// Sweeps now and every `SWEEP_EVERY` until `stop` changes.
-    pub async fn sweep_daily(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            match self.sweep(crate::now_ms()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("retention: deleted {n} call recordings"),
-                Err(e) => tracing::warn!("retention sweep of call recordings: {e}"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(SWEEP_EVERY) => {}
-                _ = stop.changed() => return,
-            }
+            tokio::time::sleep(pause).await;
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// Where call recordings are kept, and for how long.
     pub recordings: crate::recordings::RecordingsConfig,
+    /// How long signals and alarms are kept, and how the sweep paces itself.
+    pub retention: crate::retention::RetentionConfig,
     /// Where national phone numbers (typed in an account search, presented by callers) are
     /// from.
     pub region: crate::phone::Region,
@@ -87,6 +89,8 @@ pub struct Server {
     pub intake: Intake,
     /// Call recordings: telephony saves each call's audio here.
     pub recordings: Arc<Recordings>,
+    /// What this node's retention sweeps removed since it started.
+    pub retention: Arc<crate::retention::RetentionCounts>,
     /// Calls to the center not yet attached to an alarm: the telephony registers them, agents
     /// attach them.
     pub lines: Arc<crate::lines::Lines>,
@@ -215,11 +219,13 @@ impl Server {
             )),
         ];
         let lines = Arc::new(crate::lines::Lines::new(config.region));
-        let sweeping = recordings.clone();
-        let sweep_stop = stopping.clone();
-        background.push(tokio::spawn(async move {
-            sweeping.sweep_daily(sweep_stop).await
-        }));
+        let sweep = crate::retention::Retention::new(
+            store.clone(),
+            recordings.clone(),
+            config.retention.clone(),
+        );
+        let retention = sweep.counts();
+        background.push(tokio::spawn(sweep.run(stopping.clone())));
         let delivery = crate::webhooks::delivery::Delivery {
             store: store.clone(),
             master: config.secrets.master_key.clone(),
@@ -305,6 +311,7 @@ impl Server {
             commands,
             intake: intake_handle,
             recordings,
+            retention,
             lines,
             effects,
             adopted,

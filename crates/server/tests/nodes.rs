@@ -64,6 +64,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         settings: Settings::default(),
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(url),
+        retention: Default::default(),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         limits: Default::default(),

@@ -7,11 +7,14 @@ mod common;
 use common::{Center, account};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use watchpost_core::router::{Event, open_spec};
 use watchpost_core::{AlarmKind, Disposition, Settings, SignalClass};
 use watchpost_media::recorder::Recorder;
 use watchpost_server::RecordingError;
-use watchpost_store::{Batch, LogBody, LogEntry, Role};
+use watchpost_server::retention::{Retention, RetentionConfig};
+use watchpost_store::{Batch, LogBody, LogEntry, Role, StoreError};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -277,7 +280,9 @@ async fn the_sweep_deletes_old_recordings_of_closed_alarms_only() {
     };
     assert!(file(closed, 0).exists());
 
-    assert_eq!(recordings.sweep(now).await.unwrap(), 1);
+    let count = AtomicU64::default();
+    let sweep = |alarms_before| recordings.sweep(now, alarms_before, 500, Duration::ZERO, &count);
+    assert_eq!(sweep(i64::MIN).await.unwrap(), 1);
     assert!(
         !file(closed, 0).exists(),
         "older than 400 days, alarm closed"
@@ -294,9 +299,24 @@ async fn the_sweep_deletes_old_recordings_of_closed_alarms_only() {
         .collect();
     assert_eq!(kept, [1]);
     assert_eq!(center.store.recordings(open).await.unwrap().len(), 1);
-    assert_eq!(
-        recordings.sweep(now).await.unwrap(),
-        0,
-        "nothing more to do"
+    assert_eq!(sweep(i64::MIN).await.unwrap(), 0, "nothing more to do");
+    assert_eq!(count.load(Ordering::Relaxed), 1);
+
+    // The whole retention sweep: the closed alarm expired long ago, so its younger recording
+    // goes first, then the alarm with its log; the open alarm and its recording stay.
+    let retention = Retention::new(
+        center.store.clone(),
+        recordings.clone(),
+        RetentionConfig::default(),
     );
+    let swept = retention.sweep(now).await.unwrap();
+    assert_eq!((swept.recordings, swept.alarms), (1, 1), "{swept:?}");
+    assert!(!file(closed, 1).exists());
+    assert!(matches!(
+        center.store.log(closed).await,
+        Err(StoreError::NoSuchAlarm(_))
+    ));
+    assert!(file(open, 0).exists(), "the alarm is still open");
+    assert!(!center.store.log(open).await.unwrap().is_empty());
+    assert_eq!(retention.counts().alarms.load(Ordering::Relaxed), 1);
 }

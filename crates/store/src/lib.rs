@@ -2,11 +2,13 @@
 //! signal, and each alarm's append-only log — and who may use it (users, sessions, API keys),
 //! behind one `Store` trait.
 
+pub mod backup;
 mod coordination;
 mod log;
 mod plans;
 mod postgres;
 mod recording;
+mod retention;
 mod sqlite;
 pub mod testing;
 mod text;
@@ -52,6 +54,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// A backup or restore refused or failed: the file and why.
+    #[error("{file}: {cause}")]
+    Backup { file: String, cause: String },
     #[error("alarm {0} does not exist")]
     NoSuchAlarm(AlarmId),
     /// The batch was made under a lease another node has since taken: nothing was written.
@@ -206,7 +211,8 @@ pub async fn exists(db: &str) -> Result<bool> {
     }
 }
 
-fn sqlite_path(db: &str) -> &std::path::Path {
+/// The file a SQLite `db` (a path, or `sqlite://` and a path) names.
+pub fn sqlite_path(db: &str) -> &std::path::Path {
     std::path::Path::new(db.strip_prefix("sqlite://").unwrap_or(db))
 }
 
@@ -533,15 +539,34 @@ pub trait Store: Send + Sync {
         alarm: AlarmId,
         call: watchpost_core::alarm::CallId,
     ) -> Result<Option<Recording>>;
-    /// Recordings started before `before` whose alarm is closed, oldest first, at most
-    /// `limit`. An open alarm's recordings are never among them.
-    async fn expired_recordings(&self, before: Millis, limit: i64) -> Result<Vec<Recording>>;
+    /// Recordings of closed alarms that started before `before` (ms) or whose alarm closed
+    /// before `alarms_closed_before` (ms: the alarms' retention, so that their files go
+    /// before the alarm does), oldest first, at most `limit`. An open alarm's recordings are
+    /// never among them.
+    async fn expired_recordings(
+        &self,
+        before: Millis,
+        alarms_closed_before: Millis,
+        limit: i64,
+    ) -> Result<Vec<Recording>>;
     /// Forgets a recording (its file is the caller's); false when there was none.
     async fn delete_recording(
         &self,
         alarm: AlarmId,
         call: watchpost_core::alarm::CallId,
     ) -> Result<bool>;
+    /// Deletes at most `limit` signals received before `before` (ms), oldest first, of
+    /// accounts that have no open alarm (an open alarm's account keeps all its signals until
+    /// it closes). Returns how many were deleted (README, "Retention").
+    async fn expire_signals(&self, before: Millis, limit: i64) -> Result<u64>;
+    /// Deletes at most `limit` alarms closed before `before` (ms), oldest first, each with its
+    /// log and its verbal-password checks, in one transaction. Never an open alarm, nor one
+    /// that still lists a recording (their files go first: `expired_recordings`) or whose
+    /// webhook events are still owed. Returns how many alarms were deleted.
+    async fn expire_alarms(&self, before: Millis, limit: i64) -> Result<u64>;
+    /// Deletes at most `limit` unknown-account items resolved before `before` (ms); open
+    /// ones stay. Returns how many were deleted.
+    async fn expire_unknown_items(&self, before: Millis, limit: i64) -> Result<u64>;
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 mod coordination;
 mod dealers;
 mod plans;
+mod retention;
 mod search;
 mod unknown;
 mod verification;
@@ -945,18 +946,25 @@ impl Store for PgStore {
         row.map(Recording::from_tuple).transpose()
     }
 
-    async fn expired_recordings(&self, before: Millis, limit: i64) -> Result<Vec<Recording>> {
-        let rows: Vec<RecordingTuple> = sqlx::query_as(
-            "SELECT r.alarm, r.call_id, r.started_at, r.duration_ms, r.bytes, r.file \
-             FROM recordings r JOIN alarms a ON a.id = r.alarm \
-             WHERE r.started_at < $1 AND a.closed_at IS NOT NULL \
-             ORDER BY r.started_at LIMIT $2",
-        )
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(Recording::from_tuple).collect()
+    async fn expired_recordings(
+        &self,
+        before: Millis,
+        alarms_closed_before: Millis,
+        limit: i64,
+    ) -> Result<Vec<Recording>> {
+        retention::expired_recordings(&self.pool, before, alarms_closed_before, limit).await
+    }
+
+    async fn expire_signals(&self, before: Millis, limit: i64) -> Result<u64> {
+        retention::expire_signals(&self.pool, before, limit).await
+    }
+
+    async fn expire_alarms(&self, before: Millis, limit: i64) -> Result<u64> {
+        retention::expire_alarms(&self.pool, before, limit).await
+    }
+
+    async fn expire_unknown_items(&self, before: Millis, limit: i64) -> Result<u64> {
+        retention::expire_unknown(&self.pool, before, limit).await
     }
 
     async fn delete_recording(&self, alarm: AlarmId, call: CallId) -> Result<bool> {

@@ -3,40 +3,8 @@
 
 mod common;
 
-use watchpost_core::router::{Event, open_spec};
-use watchpost_core::{AlarmKind, Disposition, Settings, SignalClass};
-use watchpost_store::{Batch, LogBody, LogEntry, Recording, Store};
-
-/// Opens alarm `id` at `at`, closing it at `closed` if given.
-async fn alarm(store: &dyn Store, id: i64, at: i64, closed: Option<i64>) {
-    let account = watchpost_store::testing::account("4F39");
-    let event = Event::Panel {
-        class: SignalClass::Alarm(AlarmKind::Fire),
-        code: "FA".into(),
-        zone: Some(1),
-    };
-    let spec = open_spec(&account, AlarmKind::Fire, &event, at, &Settings::default());
-    let opened = LogEntry {
-        seq: 0,
-        at,
-        actor: "panel".into(),
-        body: LogBody::Opened {
-            spec: Box::new(spec.clone()),
-        },
-    };
-    store
-        .write(&Batch {
-            opened: vec![(id, spec)],
-            entries: vec![(id, opened)],
-            closed: closed
-                .map(|c| (id, c, Disposition::OnTest))
-                .into_iter()
-                .collect(),
-            ..Batch::default()
-        })
-        .await
-        .unwrap();
-}
+use common::alarm;
+use watchpost_store::{Recording, Store};
 
 fn recording(alarm: i64, call: u32, started_at: i64) -> Recording {
     Recording {
@@ -66,12 +34,35 @@ async fn recordings_round_trip(store: &dyn Store) {
     assert!(store.recordings(3).await.unwrap().is_empty());
 
     // Alarm 2 is open: its recording is never offered, however old.
-    let expired = store.expired_recordings(10_000, 100).await.unwrap();
+    let expired = store
+        .expired_recordings(10_000, i64::MIN, 100)
+        .await
+        .unwrap();
     let keys: Vec<(i64, u32)> = expired.iter().map(|r| (r.alarm, r.call)).collect();
     assert_eq!(keys, [(1, 0), (1, 1)], "oldest first, closed alarms only");
-    let only_old = store.expired_recordings(2_500, 100).await.unwrap();
+    let only_old = store
+        .expired_recordings(2_500, i64::MIN, 100)
+        .await
+        .unwrap();
     assert_eq!(only_old.len(), 1);
-    assert_eq!(store.expired_recordings(10_000, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .expired_recordings(10_000, i64::MIN, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // However recent, the recordings of an alarm closed before the alarms' retention go.
+    let closed_long_ago = store.expired_recordings(0, 60_000, 100).await.unwrap();
+    assert_eq!(closed_long_ago.len(), 2, "alarm 1 closed at 50 000");
+    assert!(
+        store
+            .expired_recordings(0, 50_000, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     assert!(store.delete_recording(1, 0).await.unwrap());
     assert!(!store.delete_recording(1, 0).await.unwrap());

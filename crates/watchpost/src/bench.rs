@@ -149,7 +149,7 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     let (target, hosted) = match args.target.clone() {
         Some(t) => (t, None),
         None => {
-            let (servers, dir) = self_hosted(&args, Default::default()).await?;
+            let (servers, dir) = self_hosted(&args, Default::default(), Default::default()).await?;
             let targets: Vec<String> = servers.iter().map(|s| s.dc09_addr.to_string()).collect();
             (targets.join(","), Some((servers, dir)))
         }
@@ -171,13 +171,15 @@ pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the built-in nodes with the bench accounts enrolled and the receivers' `limits`,
-/// on `--db` or a temporary SQLite database that lives as long as the returned directory.
+/// Starts the built-in nodes with the bench accounts enrolled, the receivers' `limits` and
+/// the nodes' `retention`, on `--db` or a temporary SQLite database that lives as long as the
+/// returned directory.
 pub(crate) async fn self_hosted(
     args: &IntakeArgs,
     limits: watchpost_server::ReceiverLimits,
+    retention: watchpost_server::RetentionConfig,
 ) -> anyhow::Result<(Vec<watchpost_server::Server>, tempfile::TempDir)> {
-    use watchpost_core::account::{Account, Contact, Monitoring, Premises, Responder};
+    use watchpost_core::account::Account;
     use watchpost_core::password::{HashCost, VerbalPassword};
 
     let dir = tempfile::tempdir()?;
@@ -194,26 +196,12 @@ pub(crate) async fn self_hosted(
     let password = VerbalPassword::hash("bench", HashCost::Fast);
     let enrolled_at = chrono::Utc::now().timestamp_millis() - 30 * watchpost_core::account::DAY_MS;
     let accounts: Vec<Account> = (0..args.accounts)
-        .map(|i| Account {
-            number: (FIRST_ACCOUNT + i as u64).to_string(),
-            premises: Premises::Residential,
-            address: format!("{i} Bench St, Springfield, IL"),
-            country: "US".into(),
-            region: "IL".into(),
-            monitoring: Monitoring::Professional,
-            enrolled_at,
-            verbal_password: password.clone(),
-            responder: Responder::Police,
-            test_until: None,
-            contacts: vec![Contact {
-                name: "Bench Contact".into(),
-                phone: "+15555550100".into(),
-            }],
-            zones: vec![],
-            dc09_key: None,
-            supervision_ms: None,
-            details: Default::default(),
-            dealer: None,
+        .map(|i| {
+            account(
+                &(FIRST_ACCOUNT + i as u64).to_string(),
+                enrolled_at,
+                &password,
+            )
         })
         .collect();
     for chunk in accounts.chunks(1000) {
@@ -231,6 +219,7 @@ pub(crate) async fn self_hosted(
             settings: watchpost_core::Settings::default(),
             timezone: chrono_tz::Tz::UTC,
             recordings: watchpost_server::RecordingsConfig::beside(&db),
+            retention: retention.clone(),
             region: watchpost_server::phone::Region::US,
             resolution_codes: Default::default(),
             limits: limits.clone(),
@@ -265,6 +254,36 @@ pub(crate) async fn self_hosted(
         }
     }
     Ok((servers, dir))
+}
+
+/// A bench account: a house with one contact, the police as responder.
+pub(crate) fn account(
+    number: &str,
+    enrolled_at: watchpost_core::Millis,
+    password: &watchpost_core::password::VerbalPassword,
+) -> watchpost_core::Account {
+    use watchpost_core::account::{Contact, Monitoring, Premises, Responder};
+    watchpost_core::Account {
+        number: number.into(),
+        premises: Premises::Residential,
+        address: format!("{number} Bench St, Springfield, IL"),
+        country: "US".into(),
+        region: "IL".into(),
+        monitoring: Monitoring::Professional,
+        enrolled_at,
+        verbal_password: password.clone(),
+        responder: Responder::Police,
+        test_until: None,
+        contacts: vec![Contact {
+            name: "Bench Contact".into(),
+            phone: "+15555550100".into(),
+        }],
+        zones: vec![],
+        dc09_key: None,
+        supervision_ms: None,
+        details: Default::default(),
+        dealer: None,
+    }
 }
 
 /// Loads the receiver at `target` (host:port) as `args` say (`args.target` and

@@ -193,6 +193,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         settings: watchpost_core::Settings::default(),
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(&db),
+        retention: Default::default(),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         limits: Default::default(),

@@ -90,7 +90,7 @@ pub async fn udp_flood(args: UdpFloodArgs) -> anyhow::Result<()> {
         json: false,
         warmup: 0.0,
     };
-    let (servers, _dir) = crate::bench::self_hosted(&hosted, limits).await?;
+    let (servers, _dir) = crate::bench::self_hosted(&hosted, limits, Default::default()).await?;
     let server = servers.into_iter().next().expect("one node");
     let to = server.dc09_addr;
 

@@ -30,6 +30,11 @@ pub async fn open_or_create(db: &str) -> anyhow::Result<Db> {
     Ok(store)
 }
 
+/// A node seen this recently is taken to be running (each renews its heartbeat every lease
+/// period, a few seconds): commands that must not run beside a center (`secrets rotate`,
+/// `restore`) ask.
+pub const RUNNING_WITHIN_MS: i64 = 30_000;
+
 /// `error`, prefixed with the database it came from when it is the database's and does not
 /// name it yet.
 pub fn named(db: &str, error: impl Into<anyhow::Error>) -> anyhow::Error {

@@ -5,12 +5,14 @@ mod output;
 mod accounts_cmd;
 mod alarms_cmd;
 mod audit_cmd;
+mod backup_cmd;
 mod bench;
 mod bench_calls;
 mod bench_detection;
 mod bench_flood;
 mod bench_invite;
 mod bench_proc;
+mod bench_retention;
 mod bench_trunk;
 mod bench_udp;
 mod call_cmd;
@@ -95,6 +97,10 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Write an online, consistent copy of a SQLite center while it runs.
+    Backup(backup_cmd::BackupArgs),
+    /// Put a backup in place of a SQLite center's database (the center stopped).
+    Restore(backup_cmd::RestoreArgs),
     /// Alarm wire formats.
     Wire {
         #[command(subcommand)]
@@ -126,6 +132,8 @@ enum BenchCommand {
     Invite(bench_invite::InviteArgs),
     /// Hold many automated calls at once against sipp, with media both ways.
     Calls(bench_calls::CallsArgs),
+    /// DC-09 ACK latency with and without a retention sweep removing expired records.
+    Retention(bench_retention::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -158,6 +166,8 @@ fn main() -> ExitCode {
             Command::Secrets { command } => secrets_cmd::run(command).await,
             Command::Webhooks { command } => webhooks_cmd::run(command).await,
             Command::Audit { command } => audit_cmd::run(command).await,
+            Command::Backup(args) => backup_cmd::backup(args).await,
+            Command::Restore(args) => backup_cmd::restore(args).await,
             Command::Wire { command } => Ok(wire_cmd::run(command)),
             Command::Call { command } => call_cmd::run(command).await,
             Command::Bench {
@@ -178,6 +188,11 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Calls(args),
             } => bench_calls::calls(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Retention(args),
+            } => bench_retention::retention(args)
+                .await
+                .map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));

@@ -12,9 +12,6 @@ use std::process::ExitCode;
 use watchpost_server::secrets::{self, MasterKey};
 use watchpost_server::webhooks::endpoints::resealed;
 
-/// A node seen this recently is taken to be running.
-const RUNNING_WITHIN_MS: i64 = 30_000;
-
 #[derive(Subcommand)]
 pub enum SecretsCommand {
     /// Re-seal every DC-09 key under a new master key (center stopped), then start the center
@@ -51,7 +48,7 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
     let store = database::open_existing(&db).await?;
     let now = chrono::Utc::now().timestamp_millis();
     let running = store
-        .live_nodes(now - RUNNING_WITHIN_MS)
+        .live_nodes(now - database::RUNNING_WITHIN_MS)
         .await
         .map_err(|e| database::named(&db, e))?;
     if !running.is_empty() {
@@ -60,7 +57,7 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
              (a running center keeps the old master key and could not read the new seals), \
              then run this again",
             running.join(", "),
-            RUNNING_WITHIN_MS / 1000
+            database::RUNNING_WITHIN_MS / 1000
         );
         return Ok(ExitCode::from(2));
     }

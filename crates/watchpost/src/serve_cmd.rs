@@ -102,6 +102,7 @@ struct Resolved {
     timezone: chrono_tz::Tz,
     telephony: config::telephony::Choice,
     recordings: watchpost_server::RecordingsConfig,
+    retention: watchpost_server::RetentionConfig,
     resolution_codes: watchpost_server::resolution::ResolutionCodes,
     console: watchpost_server::ConsoleConfig,
     limits: watchpost_server::ReceiverLimits,
@@ -195,6 +196,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         ),
     };
     let recordings = file.telephony.recordings(&db).map_err(anyhow::Error::msg)?;
+    let retention = file.retention.config().map_err(anyhow::Error::msg)?;
     let console = file.console.config().map_err(anyhow::Error::msg)?;
     let limits = file.receiver.limits().map_err(anyhow::Error::msg)?;
     let secrets = file
@@ -215,6 +217,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         login,
         telephony,
         recordings,
+        retention,
         db,
         create: args.create || file.database.create.unwrap_or(false) || args.demo,
         node,
@@ -264,6 +267,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         timezone,
         telephony,
         recordings,
+        retention,
         resolution_codes,
         console,
         limits,
@@ -302,6 +306,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings,
         timezone,
         recordings: recordings.clone(),
+        retention: retention.clone(),
         // Callers' numbers and the numbers agents type are read alike.
         region: match &telephony {
             Choice::Sip(config) => config.region,
@@ -329,14 +334,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "watchpost: DC-09 receiver on tcp://{0} and udp://{0}",
         server.dc09_addr
     );
-    // humantime would say 400 days as "1year 1month 4days 7h 26m 24s".
-    let keep = match recordings.keep.as_secs() {
-        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
-        _ => humantime::format_duration(recordings.keep).to_string(),
-    };
     say!(
-        "watchpost: call recordings in {}, kept {keep}",
-        recordings.dir.display()
+        "watchpost: call recordings in {}, kept {}; signals kept {}, alarms kept {}",
+        recordings.dir.display(),
+        kept(Some(recordings.keep)),
+        kept(retention.signals),
+        kept(retention.alarms)
     );
     let http = server.http_addr.expect("serve always listens for HTTP");
     say!(
@@ -437,4 +440,14 @@ fn default_node_name(http_port: u16) -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "watchpost".into());
     format!("{host}-{http_port}")
+}
+
+/// A retention period as the start says it: humantime would say 400 days as "1year 1month
+/// 4days 7h 26m 24s".
+fn kept(keep: Option<std::time::Duration>) -> String {
+    match keep.map(|k| (k, k.as_secs())) {
+        None => "for ever".into(),
+        Some((_, s)) if s % 86_400 == 0 => format!("{} days", s / 86_400),
+        Some((k, _)) => humantime::format_duration(k).to_string(),
+    }
 }

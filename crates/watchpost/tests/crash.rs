@@ -6,17 +6,14 @@
 
 mod common;
 
+use common::panel::{Sent, encode, exchange, frame, stored};
 use common::{Server, account_toml, enrol, free_addr};
-use sqlx::Connection;
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use watchpost_wire::{
-    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
-};
+use watchpost_wire::{FrameSplitter, MessageId};
 
 const ACCOUNTS: usize = 20;
 const CONNECTIONS: usize = 6;
@@ -26,71 +23,6 @@ const CONSTANT: [&str; 2] = ["7101", "7102"];
 const PROBE: &str = "7000";
 const LOAD_BEFORE_KILL: Duration = Duration::from_millis(1500);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// One transmitted frame: who sent it, the data block the center stores as `raw`, and the
-/// exact bytes (a retransmission repeats them).
-#[derive(Clone, Debug)]
-struct Sent {
-    account: String,
-    data: String,
-    sequence: u16,
-    bytes: Vec<u8>,
-}
-
-fn frame(account: &str, sequence: u16, data: &str) -> Vec<u8> {
-    encode(MessageId::SiaDcs, account, sequence, data)
-}
-
-fn encode(id: MessageId, account: &str, sequence: u16, data: &str) -> Vec<u8> {
-    let frame = Frame {
-        crc: CrcForm::Hex,
-        header: Header {
-            id,
-            encrypted: false,
-            sequence,
-            receiver: Some("1".into()),
-            line: Some("1".into()),
-            account: Some(account.into()),
-        },
-        data: data.into(),
-        xdata: Vec::new(),
-        timestamp: Some(chrono::Utc::now()),
-    };
-    encode_frame(&frame, None, &mut FixedPad(b'0')).expect("a valid frame")
-}
-
-/// Sends `sent` and waits for the reply; `Ok(true)` for an ACK of its sequence, `Ok(false)`
-/// for any other answer, `Err` when the connection failed first.
-fn exchange(
-    stream: &mut TcpStream,
-    splitter: &mut FrameSplitter,
-    sent: &Sent,
-) -> std::io::Result<bool> {
-    stream.write_all(&sent.bytes)?;
-    let mut buffer = [0u8; 1024];
-    loop {
-        let n = stream.read(&mut buffer)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        if let Some(chunk) = splitter.push(&buffer[..n]).into_iter().next() {
-            let Chunk::Frame(reply) = chunk else {
-                return Ok(false);
-            };
-            let acked = parse_frame(&reply, None)
-                .is_ok_and(|r| r.header.id == MessageId::Ack && r.header.sequence == sent.sequence);
-            if !acked {
-                eprintln!(
-                    "{} seq {}: answered {:?}",
-                    sent.account,
-                    sent.sequence,
-                    String::from_utf8_lossy(&reply)
-                );
-            }
-            return Ok(acked);
-        }
-    }
-}
 
 /// What one connection did: frames ACKed, frames answered otherwise, and the frame that was
 /// on the wire when the connection died.
@@ -175,28 +107,6 @@ fn load_constant(addr: SocketAddr, account: &str, stop: Arc<AtomicBool>) -> Outc
         }
     }
     outcome
-}
-
-/// How many times each (account, raw) of a DC-09 signal is in the database.
-fn stored(db: &std::path::Path) -> HashMap<(String, String), i64> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .expect("open the database");
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT account, raw, COUNT(*) FROM signals WHERE source = 'sia' \
-             GROUP BY account, raw",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .expect("read signals");
-        rows.into_iter().map(|(a, r, n)| ((a, r), n)).collect()
-    })
 }
 
 #[test]

@@ -250,6 +250,7 @@ pub fn config(db: &str) -> Config {
         settings: Settings::default(),
         timezone: chrono_tz::Tz::UTC,
         recordings: watchpost_server::RecordingsConfig::beside(db),
+        retention: Default::default(),
         region: watchpost_server::phone::Region::US,
         resolution_codes: Default::default(),
         limits: Default::default(),

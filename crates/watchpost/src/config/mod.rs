@@ -7,6 +7,7 @@ pub mod console;
 pub mod listen;
 pub mod login;
 pub mod receiver;
+pub mod retention;
 pub mod secrets;
 pub mod telephony;
 pub mod values;
@@ -30,6 +31,7 @@ pub struct ConfigFile {
     pub console: console::ConsoleTable,
     pub secrets: secrets::SecretsTable,
     pub login: login::LoginTable,
+    pub retention: retention::RetentionTable,
 }
 
 /// `[center]`: who the center is to the people it calls.

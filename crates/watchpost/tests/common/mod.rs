@@ -2,6 +2,8 @@
 //! child process that is always killed when the test ends, and reading alarms back.
 #![allow(dead_code)]
 
+pub mod panel;
+
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};

@@ -1,0 +1,97 @@
+//! A panel's side of DC-09 for the process-level tests: frames as a panel encodes them, one
+//! exchange (send, wait for the answer), and what of them a center's database holds.
+
+use sqlx::Connection;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use watchpost_wire::{
+    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
+};
+
+/// One transmitted frame: who sent it, the data block the center stores as `raw`, and the
+/// exact bytes (a retransmission repeats them).
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub account: String,
+    pub data: String,
+    pub sequence: u16,
+    pub bytes: Vec<u8>,
+}
+
+pub fn frame(account: &str, sequence: u16, data: &str) -> Vec<u8> {
+    encode(MessageId::SiaDcs, account, sequence, data)
+}
+
+pub fn encode(id: MessageId, account: &str, sequence: u16, data: &str) -> Vec<u8> {
+    let frame = Frame {
+        crc: CrcForm::Hex,
+        header: Header {
+            id,
+            encrypted: false,
+            sequence,
+            receiver: Some("1".into()),
+            line: Some("1".into()),
+            account: Some(account.into()),
+        },
+        data: data.into(),
+        xdata: Vec::new(),
+        timestamp: Some(chrono::Utc::now()),
+    };
+    encode_frame(&frame, None, &mut FixedPad(b'0')).expect("a valid frame")
+}
+
+/// Sends `sent` and waits for the reply; `Ok(true)` for an ACK of its sequence, `Ok(false)`
+/// for any other answer, `Err` when the connection failed first.
+pub fn exchange(
+    stream: &mut TcpStream,
+    splitter: &mut FrameSplitter,
+    sent: &Sent,
+) -> std::io::Result<bool> {
+    stream.write_all(&sent.bytes)?;
+    let mut buffer = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if let Some(chunk) = splitter.push(&buffer[..n]).into_iter().next() {
+            let Chunk::Frame(reply) = chunk else {
+                return Ok(false);
+            };
+            let acked = parse_frame(&reply, None)
+                .is_ok_and(|r| r.header.id == MessageId::Ack && r.header.sequence == sent.sequence);
+            if !acked {
+                eprintln!(
+                    "{} seq {}: answered {:?}",
+                    sent.account,
+                    sent.sequence,
+                    String::from_utf8_lossy(&reply)
+                );
+            }
+            return Ok(acked);
+        }
+    }
+}
+
+/// How many times each (account, raw) of a DC-09 signal is in the database.
+pub fn stored(db: &std::path::Path) -> HashMap<(String, String), i64> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("open the database");
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT account, raw, COUNT(*) FROM signals WHERE source = 'sia' \
+             GROUP BY account, raw",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("read signals");
+        rows.into_iter().map(|(a, r, n)| ((a, r), n)).collect()
+    })
+}
