@@ -258,6 +258,7 @@ pub fn config(db: &str) -> Config {
         listen: Default::default(),
         login: Default::default(),
         webhooks: Default::default(),
+        metrics_token: None,
     }
 }
 

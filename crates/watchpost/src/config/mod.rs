@@ -6,6 +6,7 @@
 pub mod console;
 pub mod listen;
 pub mod login;
+pub mod ops;
 pub mod receiver;
 pub mod secrets;
 pub mod telephony;
@@ -30,6 +31,8 @@ pub struct ConfigFile {
     pub console: console::ConsoleTable,
     pub secrets: secrets::SecretsTable,
     pub login: login::LoginTable,
+    pub metrics: ops::MetricsTable,
+    pub log: ops::LogTable,
 }
 
 /// `[center]`: who the center is to the people it calls.
