@@ -133,7 +133,11 @@ impl Recordings {
         match self.commands.send(alarm, input, "telephony").await {
             Ok(()) => Ok(()),
             Err(CenterError::NotOpen(_)) => {
-                tracing::info!("alarm {alarm} closed before call {call}'s recording was saved");
+                tracing::info!(
+                    alarm,
+                    call,
+                    "the alarm closed before the call's recording was saved"
+                );
                 Ok(())
             }
             Err(cause) => Err(RecordingError::Timeline { alarm, call, cause }),
