@@ -437,7 +437,7 @@ impl Center {
                 self.note_unknown(&routed, &signal);
                 match routed {
                     Err(CenterError::Store(e)) => return Err(CenterError::Store(e)),
-                    Err(e) => tracing::warn!("signal posted for account {}: {e}", signal.account),
+                    Err(e) => tracing::warn!(account = %signal.account, "signal posted: {e}"),
                     Ok(_) => {}
                 }
                 None

@@ -194,7 +194,7 @@ impl Board {
             (0, _) => match replay(&entries) {
                 Ok(alarm) => (alarm, &entries[entries.len()..]),
                 Err(why) => {
-                    tracing::error!("alarm {id}: log does not replay: {why}");
+                    tracing::error!(alarm = id, "log does not replay: {why}");
                     return true;
                 }
             },
@@ -257,7 +257,7 @@ impl Board {
                     Ok(rows) => {
                         self.apply(id, 0, rows.into_iter().map(|(_, e)| e).collect());
                     }
-                    Err(e) => tracing::warn!("alarm {id}: log not read: {e}"),
+                    Err(e) => tracing::warn!(alarm = id, "log not read: {e}"),
                 }
             }
         }

@@ -10,6 +10,7 @@ use crate::admission::{Admission, Refusal};
 use crate::intake::Intake;
 use crate::keys::Keys;
 use crate::listen::{Acceptor, Admitted, Dc09Listen, Gate};
+use crate::metrics::{Metrics, Reply, Transport};
 use crate::supervision::Supervision;
 use crate::unknown_budget::UnknownBudget;
 use rand::SeedableRng;
@@ -35,6 +36,9 @@ pub struct Receiver {
     pub admission: Admission,
     /// How much is taken from accounts that are not enrolled.
     pub unknown: UnknownBudget,
+    pub metrics: Arc<Metrics>,
+    /// Told while the receivers listen (`crate::health`).
+    pub health: Arc<crate::health::Health>,
 }
 
 /// The UDP receive buffer asked for: room for a few thousand datagrams, so a burst is read
@@ -46,13 +50,32 @@ const UDP_RECEIVE_BUFFER: usize = 4 << 20;
 const FORGET_QUIET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Receiver {
-    /// The reply to one frame, after whatever it carried was committed.
-    pub async fn handle(&self, raw: &[u8]) -> Option<Vec<u8>> {
-        self.handle_heard(raw, &mut None).await
+    /// The reply to one frame that came over `transport`, after whatever it carried was
+    /// committed; counted in the metrics.
+    pub async fn handle(&self, raw: &[u8], transport: Transport) -> Option<Vec<u8>> {
+        self.handle_heard(raw, transport, &mut None).await
     }
 
     /// `handle`, and `heard` set to the account whose message was stored.
-    async fn handle_heard(&self, raw: &[u8], heard: &mut Option<String>) -> Option<Vec<u8>> {
+    async fn handle_heard(
+        &self,
+        raw: &[u8],
+        transport: Transport,
+        heard: &mut Option<String>,
+    ) -> Option<Vec<u8>> {
+        let arrived = Instant::now();
+        let reply = self.reply(raw, heard).await;
+        let kind = reply.as_ref().map_or(Reply::None, |r| r.kind.into());
+        self.metrics.frame(transport, kind);
+        if kind == Reply::Ack {
+            self.metrics
+                .ack_latency
+                .observe(arrived.elapsed().as_secs_f64());
+        }
+        reply.map(|r| r.bytes)
+    }
+
+    async fn reply(&self, raw: &[u8], heard: &mut Option<String>) -> Option<watchpost_wire::Reply> {
         let now = chrono::Utc::now();
         let received = receive_with(
             raw,
@@ -70,19 +93,19 @@ impl Receiver {
             // may be in the header or only in the data block.
             if !message.encrypted && self.keys.get(&message.account).is_some() {
                 tracing::warn!(
-                    "plain DC-09 frame for account {}, which must encrypt: refused",
-                    message.account
+                    account = %message.account,
+                    "plain DC-09 frame for an account that must encrypt: refused"
                 );
                 let (crc, header) = parse_header_only(raw).ok()?;
                 let echo = header.account.as_deref().unwrap_or(&message.account);
-                return Some(duh(&header, Some(echo), crc).bytes);
+                return Some(duh(&header, Some(echo), crc));
             }
             // Beyond the unknown-account limits nothing is stored, so nothing is acknowledged.
             match self.unknown.admits(&message.account).await {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => {
-                    tracing::warn!("account {}: enrolment not known: {e}", message.account);
+                    tracing::warn!(account = %message.account, "enrolment not known: {e}");
                     return None;
                 }
             }
@@ -126,7 +149,7 @@ impl Receiver {
             }
             *heard = Some(message.account.clone());
         }
-        received.reply.map(|reply| reply.bytes)
+        received.reply
     }
 }
 
@@ -152,6 +175,7 @@ pub async fn serve_tcp(
     rules: Dc09Listen,
     stop: watch::Receiver<bool>,
 ) {
+    let _listening = receiver.health.listening();
     let mut acceptor = Acceptor::new(listener, Gate::new("DC-09", rules.caps));
     let rules = Arc::new(rules);
     loop {
@@ -252,7 +276,9 @@ async fn connection(
             let reply = match chunk {
                 Chunk::Frame(frame) => {
                     let mut heard = None;
-                    let reply = receiver.handle_heard(&frame, &mut heard).await;
+                    let reply = receiver
+                        .handle_heard(&frame, Transport::Tcp, &mut heard)
+                        .await;
                     // Only a frame that was stored (and so ACKed) is a panel speaking: one
                     // answered DUH or NAK, or dropped, buys no time, or a few junk bytes
                     // would hold a place for the whole idle timeout.
@@ -263,7 +289,10 @@ async fn connection(
                     }
                     reply
                 }
-                Chunk::Malformed(_) => Some(nak(chrono::Utc::now(), CrcForm::Hex).bytes),
+                Chunk::Malformed(_) => {
+                    receiver.metrics.frame(Transport::Tcp, Reply::Nak);
+                    Some(nak(chrono::Utc::now(), CrcForm::Hex).bytes)
+                }
             };
             // A reply the peer does not take within `frame_timeout` ends the connection: a
             // client that never reads must not hold its place past every timeout.
@@ -293,6 +322,7 @@ pub async fn serve_udp(
     receiver: Arc<Receiver>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let _listening = receiver.health.listening();
     widen_receive_buffer(&socket);
     let socket = Arc::new(socket);
     let mut buffer = vec![0u8; 65_536];
@@ -328,7 +358,7 @@ pub async fn serve_udp(
         let (socket, receiver) = (socket.clone(), receiver.clone());
         tokio::spawn(async move {
             let _in_flight = permit;
-            if let Some(reply) = receiver.handle(&datagram).await {
+            if let Some(reply) = receiver.handle(&datagram, Transport::Udp).await {
                 let _ = socket.send_to(&reply, peer).await;
             }
         });

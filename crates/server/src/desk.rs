@@ -254,7 +254,7 @@ async fn alert_on_misses(state: &ApiState, id: AlarmId, account: &str, now: Mill
     {
         Ok(misses) => misses.len(),
         Err(e) => {
-            tracing::warn!("alarm {id}: verbal-password misses not counted: {e}");
+            tracing::warn!(alarm = id, "verbal-password misses not counted: {e}");
             return;
         }
     };
@@ -278,7 +278,7 @@ async fn alert_on_misses(state: &ApiState, id: AlarmId, account: &str, now: Mill
         .send(id, Input::Note { text }, "center")
         .await
     {
-        tracing::warn!("alarm {id}: verbal-password alert not noted: {e}");
+        tracing::warn!(alarm = id, "verbal-password alert not noted: {e}");
     }
 }
 

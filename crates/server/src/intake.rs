@@ -27,6 +27,11 @@ impl Intake {
         (Intake { tx }, rx)
     }
 
+    /// Submissions queued for the runtime, not yet taken into a round.
+    pub fn waiting(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// Stores `signals` (and the frame that carried them); true once they are durably stored
     /// (or were already, for a retransmission), false if they could not be.
     pub async fn submit(
@@ -77,6 +82,11 @@ impl Commands {
     pub fn new() -> (Commands, mpsc::Receiver<Command>) {
         let (tx, rx) = mpsc::channel(4096);
         (Commands { tx }, rx)
+    }
+
+    /// Inputs queued for the runtime, not yet taken into a round.
+    pub fn waiting(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     pub async fn send(

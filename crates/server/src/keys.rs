@@ -69,7 +69,7 @@ impl Keys {
             let hex = match hex {
                 Ok(hex) => hex,
                 Err(e) => {
-                    tracing::error!("account {account}: stored DC-09 key unusable: {e}");
+                    tracing::error!(%account, "stored DC-09 key unusable: {e}");
                     continue;
                 }
             };
@@ -77,7 +77,7 @@ impl Keys {
                 Ok(key) => {
                     fresh.insert(account, (stored, key));
                 }
-                Err(e) => tracing::error!("account {account}: stored DC-09 key unusable: {e}"),
+                Err(e) => tracing::error!(%account, "stored DC-09 key unusable: {e}"),
             }
         }
         *self.by_account.write().expect("key map lock") = fresh;

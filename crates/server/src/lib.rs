@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod admission;
+mod alarm_metrics;
 pub mod api;
 pub mod attention;
 pub mod auth;
@@ -15,12 +16,14 @@ pub mod demo;
 pub mod desk;
 pub mod enrolment;
 pub mod guessing;
+pub mod health;
 mod host;
 mod http;
 mod intake;
 mod keys;
 pub mod lines;
 pub mod listen;
+pub mod metrics;
 pub mod phone;
 pub mod plan_changes;
 pub mod plans;

@@ -6,7 +6,6 @@
 use crate::intake::Commands;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 use watchpost_center::CenterError;
@@ -127,7 +126,11 @@ impl Recordings {
         match self.commands.send(alarm, input, "telephony").await {
             Ok(()) => Ok(()),
             Err(CenterError::NotOpen(_)) => {
-                tracing::info!("alarm {alarm} closed before call {call}'s recording was saved");
+                tracing::info!(
+                    alarm,
+                    call,
+                    "the alarm closed before the call's recording was saved"
+                );
                 Ok(())
             }
             Err(cause) => Err(RecordingError::Timeline { alarm, call, cause }),
@@ -173,7 +176,7 @@ impl Recordings {
         alarms_closed_before: Millis,
         batch: i64,
         pause: Duration,
-        count: &AtomicU64,
+        count: &prometheus_client::metrics::counter::Counter,
     ) -> Result<u64, RecordingError> {
         let before = crate::retention::cut(now, Some(self.config.keep));
         let mut deleted = 0;
@@ -195,7 +198,7 @@ impl Recordings {
                 }
                 if self.store.delete_recording(r.alarm, r.call).await? {
                     deleted += 1;
-                    count.fetch_add(1, Ordering::Relaxed);
+                    count.inc();
                 }
             }
             if (page.len() as i64) < batch.max(1) {

@@ -8,8 +8,8 @@
 //! counts add up (no lease needed for a task that is hourly and harmless to repeat).
 
 use crate::recordings::{RecordingError, Recordings};
+use prometheus_client::metrics::counter::Counter;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use watchpost_core::Millis;
 use watchpost_store::{Db, StoreError};
@@ -48,13 +48,14 @@ impl Default for RetentionConfig {
     }
 }
 
-/// What the sweeps of this process removed since it started, for the metrics to export.
+/// What the sweeps of this process removed since it started: the counters of
+/// `watchpost_retention_removed_total` (`crate::metrics::Metrics::retention`).
 #[derive(Debug, Default)]
 pub struct RetentionCounts {
-    pub signals: AtomicU64,
-    pub alarms: AtomicU64,
-    pub recordings: AtomicU64,
-    pub unknown_items: AtomicU64,
+    pub signals: Counter,
+    pub alarms: Counter,
+    pub recordings: Counter,
+    pub unknown_items: Counter,
 }
 
 /// What one sweep removed.
@@ -82,6 +83,11 @@ impl Retention {
             config,
             counts: Arc::default(),
         }
+    }
+
+    /// Counts into `counts` (the metrics' counters) instead of its own.
+    pub fn with_counts(self, counts: Arc<RetentionCounts>) -> Retention {
+        Retention { counts, ..self }
     }
 
     /// The running totals, shared.
@@ -178,7 +184,7 @@ pub fn cut(now: Millis, keep: Option<Duration>) -> Millis {
 pub(crate) async fn batches<F, Fut>(
     batch: i64,
     pause: Duration,
-    count: &AtomicU64,
+    count: &Counter,
     mut step: F,
 ) -> Result<u64, RecordingError>
 where
@@ -189,7 +195,7 @@ where
     loop {
         let removed = step().await?;
         total += removed;
-        count.fetch_add(removed, Ordering::Relaxed);
+        count.inc_by(removed);
         if removed < batch.max(1) as u64 {
             return Ok(total);
         }
@@ -210,7 +216,8 @@ mod tests {
     #[tokio::test]
     async fn batches_stop_at_the_first_short_one_and_count_each() {
         let mut left = [500u64, 500, 120, 0].into_iter();
-        let count = AtomicU64::new(7);
+        let count = Counter::default();
+        count.inc_by(7);
         let total = batches(500, Duration::ZERO, &count, || {
             let n = left.next().unwrap();
             async move { Ok(n) }
@@ -218,7 +225,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(total, 1120);
-        assert_eq!(count.load(Ordering::Relaxed), 1127);
+        assert_eq!(count.get(), 1127);
         assert_eq!(left.next(), Some(0), "no batch after a short one");
     }
 }

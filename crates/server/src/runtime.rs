@@ -6,9 +6,12 @@
 //! (`crate::retransmit`) is acknowledged again and not stored twice. Between rounds it keeps
 //! its leases (`crate::cluster`).
 
+use crate::alarm_metrics::AlarmTimings;
 use crate::board::Board;
 use crate::cluster::Cluster;
+use crate::health::Health;
 use crate::intake::{Command, Submission};
+use crate::metrics::Metrics;
 use crate::retransmit::LastFrames;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,21 +31,30 @@ const OUTCOME_WAIT: Duration = Duration::from_secs(30);
 /// Records and routes one signal; an unknown account or an input an alarm refuses is
 /// reported (the signal stays stored; from an unknown account, an alarm or trouble event also
 /// makes or joins an unknown-account item in the same commit), a store failure stops the center.
-async fn take(center: &mut Center, now: Millis, signal: SignalRecord) -> Result<(), CenterError> {
+async fn take(
+    center: &mut Center,
+    now: Millis,
+    signal: SignalRecord,
+    metrics: &Metrics,
+) -> Result<(), CenterError> {
     let actor = signal.source.clone();
     let queued_before = center.pending_unknown();
     match center.receive(now, signal, &actor).await {
         Ok(_) => Ok(()),
         Err(CenterError::UnknownAccount(account)) => {
+            metrics.unknown_signals.inc();
             if center.pending_unknown() > queued_before {
-                tracing::warn!("alarm from account {account}, which is not enrolled: queued");
+                tracing::warn!(%account, "alarm from an account that is not enrolled: queued");
             } else {
-                tracing::warn!("signal from account {account}, which is not enrolled: stored only");
+                tracing::warn!(
+                    %account,
+                    "signal from an account that is not enrolled: stored only"
+                );
             }
             Ok(())
         }
         Err(CenterError::Rejected(alarm, why)) => {
-            tracing::warn!("alarm {alarm} refused a signal: {why}");
+            tracing::warn!(alarm, "the alarm refused a signal: {why}");
             Ok(())
         }
         Err(e) => Err(e),
@@ -99,6 +111,43 @@ pub struct Channels {
     /// The plans new alarms run (`crate::plans::follow`).
     pub plans: watch::Receiver<watchpost_core::plan_book::PlanBook>,
     pub stop: watch::Receiver<bool>,
+    pub metrics: Arc<Metrics>,
+    /// Told when rounds start and commits finish, for the watchdog (`crate::health`).
+    pub health: Arc<Health>,
+}
+
+/// Whether the store failed the housekeeping between rounds (leases, inbox): said once when it
+/// starts failing and once when it answers again, not every tick.
+#[derive(Default)]
+struct Housekeeping {
+    failing: bool,
+}
+
+impl Housekeeping {
+    /// A store failure here is waited out (the next tick tries again): nothing accepted rides
+    /// on it, and a lease not renewed in time is fenced off at the next commit. Other
+    /// failures stop the center.
+    fn check<T>(
+        &mut self,
+        what: &str,
+        result: Result<T, CenterError>,
+    ) -> Result<Option<T>, CenterError> {
+        match result {
+            Ok(done) => {
+                if std::mem::take(&mut self.failing) {
+                    tracing::info!("the store answers again");
+                }
+                Ok(Some(done))
+            }
+            Err(CenterError::Store(e)) => {
+                if !std::mem::replace(&mut self.failing, true) {
+                    tracing::error!("{what} failed, trying again: {e}");
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 pub async fn run(
@@ -114,7 +163,12 @@ pub async fn run(
         adopted,
         mut plans,
         mut stop,
+        metrics,
+        health,
     } = channels;
+    let _running = health.running();
+    let mut timings = AlarmTimings::new(metrics.clone());
+    let mut housekeeping = Housekeeping::default();
     let store = center.store().clone();
     let mut last_frames = LastFrames::new(crate::now_ms(), cluster.shared());
     let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
@@ -136,10 +190,12 @@ pub async fn run(
             got = commands.recv() => if let Some(first) = got { orders.push(first) },
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {}
             _ = leases.tick() => {
-                let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
-                board.follow_center(&center, &taken);
-                if !taken.is_empty() {
-                    let _ = adopted.send(taken);
+                let kept = cluster.keep_leases(&mut center, crate::now_ms()).await;
+                if let Some(taken) = housekeeping.check("keeping leases", kept)? {
+                    board.follow_center(&center, &taken);
+                    if !taken.is_empty() {
+                        let _ = adopted.send(taken);
+                    }
                 }
                 continue;
             }
@@ -150,6 +206,7 @@ pub async fn run(
             }
             _ = stop.changed() => stopping = true,
         }
+        health.round(true);
         // Whatever else is waiting joins this round's commit.
         while round.len() < MAX_ROUND {
             match submissions.try_recv() {
@@ -175,8 +232,12 @@ pub async fn run(
                 }
                 continue;
             }
+            let noted = AlarmTimings::judge(&center, order.alarm, &order.input, now);
             match center.input(now, order.alarm, order.input, &order.actor) {
-                Ok(()) => answered.push((order.alarm, order.done)),
+                Ok(()) => {
+                    timings.note(noted);
+                    answered.push((order.alarm, order.done));
+                }
                 Err(e @ (CenterError::Rejected(..) | CenterError::NotOpen(_))) => {
                     let _ = order.done.send(Err(e));
                 }
@@ -185,10 +246,18 @@ pub async fn run(
         }
         if read_inbox {
             let partitions: Vec<_> = center.held().iter().map(|l| l.partition).collect();
-            for item in store.inbox(&partitions, INBOX_BATCH).await? {
+            let items = store
+                .inbox(&partitions, INBOX_BATCH)
+                .await
+                .map_err(CenterError::from);
+            for item in housekeeping
+                .check("reading the inbox", items)?
+                .unwrap_or_default()
+            {
                 center.settle(now, item).await?;
             }
         }
+        let mut size = answered.len();
         let frames = round.iter().filter_map(|s| s.transmission.as_ref());
         let mut frames = last_frames.round(&store, frames, now).await?;
         for submission in round {
@@ -200,8 +269,9 @@ pub async fn run(
             }
             if !resend {
                 let from = center.pending_unknown();
+                size += submission.signals.len();
                 for signal in submission.signals {
-                    take(&mut center, now, signal).await?;
+                    take(&mut center, now, signal, &metrics).await?;
                 }
                 if let Some(line) = &submission.line {
                     center.label_unknown(from, line);
@@ -211,8 +281,18 @@ pub async fn run(
         }
         center.fire_due(now)?;
         let unknown = center.pending_unknown() > 0;
-        match center.commit_changes().await {
+        let started = std::time::Instant::now();
+        let committed = center.commit_changes().await;
+        health.round(false);
+        if size > 0 {
+            metrics.commit_size.observe(size as f64);
+            metrics
+                .commit_latency
+                .observe(started.elapsed().as_secs_f64());
+        }
+        match committed {
             Ok((done, touched)) => {
+                timings.committed(&center, &done, now);
                 board.update(&center, &touched);
                 if unknown {
                     board.unknown_changed();
@@ -233,6 +313,7 @@ pub async fn run(
                 // stored. Senders are told (panels resend), and the center starts again from
                 // what the store holds for the partitions it still drives.
                 tracing::warn!("partition {partition} was taken over: round not stored");
+                timings.forget();
                 for sender in waiting.drain(..) {
                     let _ = sender.send(false);
                 }
@@ -254,7 +335,11 @@ pub async fn run(
                 return Err(e);
             }
         }
-        last_frames.prune(&store, now).await?;
+        let pruned = last_frames
+            .prune(&store, now)
+            .await
+            .map_err(CenterError::from);
+        housekeeping.check("forgetting old frames", pruned)?;
     }
     cluster.leave(&mut center).await?;
     board.follow_center(&center, &[]);

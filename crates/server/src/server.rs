@@ -5,8 +5,10 @@
 use crate::board::{self, Board};
 use crate::cluster::{Cluster, NodeConfig};
 use crate::dc09::{self, Receiver};
+use crate::health::Health;
 use crate::intake::{Commands, Intake};
 use crate::keys::Keys;
+use crate::metrics::Metrics;
 use crate::recordings::Recordings;
 use crate::runtime;
 use crate::supervision::Supervision;
@@ -57,6 +59,9 @@ pub struct Config {
     pub login: crate::auth::LoginConfig,
     /// How webhook deliveries are retried and paced.
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// The bearer token `/metrics` asks for (`metrics.token_env`); `None`: open on a loopback
+    /// listener, signed-in supervisors and admins elsewhere.
+    pub metrics_token: Option<crate::api::MetricsToken>,
 }
 
 #[derive(Debug, Error)]
@@ -99,6 +104,8 @@ pub struct Server {
     /// Alarms this node took over (at its start, or from a node that died), whose calls and
     /// dispatches in progress the adapters carry on.
     pub adopted: mpsc::UnboundedReceiver<Vec<AlarmId>>,
+    /// The node's metrics: adapters count their failures here.
+    pub metrics: Arc<Metrics>,
     stop: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
     runtime: JoinHandle<Result<(), CenterError>>,
@@ -171,6 +178,8 @@ impl Server {
             .map_err(|e| ServerError::Bind(dc09_addr, e))?;
 
         let (stop, stopping) = watch::channel(false);
+        let metrics = Arc::new(Metrics::default());
+        let health = Arc::new(Health::default());
         let (intake, submissions) = Intake::new();
         let (commands, orders) = Commands::new();
         let board = Arc::new(Board::default());
@@ -199,6 +208,8 @@ impl Server {
                 &config.limits,
                 tally,
             ),
+            metrics: metrics.clone(),
+            health: health.clone(),
         });
         let mut background = vec![
             keys.refresh(store.clone()),
@@ -215,6 +226,14 @@ impl Server {
                 intake.clone(),
                 board.clone(),
                 cluster.clone(),
+                metrics.clone(),
+                stopping.clone(),
+            )),
+            tokio::spawn(crate::health::watch_commits(
+                health.clone(),
+                intake.clone(),
+                commands.clone(),
+                metrics.clone(),
                 stopping.clone(),
             )),
         ];
@@ -223,7 +242,8 @@ impl Server {
             store.clone(),
             recordings.clone(),
             config.retention.clone(),
-        );
+        )
+        .with_counts(metrics.retention.clone());
         let retention = sweep.counts();
         background.push(tokio::spawn(sweep.run(stopping.clone())));
         let delivery = crate::webhooks::delivery::Delivery {
@@ -233,6 +253,7 @@ impl Server {
             shared: config.node.shared,
             config: config.webhooks,
             wanted: webhooks_wanted,
+            metrics: metrics.clone(),
         };
         background.push(tokio::spawn(delivery.run(stopping.clone())));
         if config.node.shared {
@@ -249,6 +270,8 @@ impl Server {
             adopted: adopted_tx,
             plans: plans_rx,
             stop: stopping.clone(),
+            metrics: metrics.clone(),
+            health: health.clone(),
         };
         background.push(tokio::spawn(crate::plans::follow(
             store.clone(),
@@ -290,6 +313,12 @@ impl Server {
                         secure: tls.is_some(),
                     },
                     password_checks: Default::default(),
+                    metrics: metrics.clone(),
+                    health: health.clone(),
+                    metrics_access: crate::api::MetricsAccess::new(
+                        config.metrics_token.clone(),
+                        local.ip().is_loopback(),
+                    ),
                 });
                 background.push(tokio::spawn(crate::http::serve(
                     listener,
@@ -315,6 +344,7 @@ impl Server {
             lines,
             effects,
             adopted,
+            metrics,
             stop,
             background,
             runtime,
@@ -352,6 +382,7 @@ async fn watch_supervision(
     intake: Intake,
     board: Arc<Board>,
     cluster: Arc<Cluster>,
+    metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut ticks = 0u64;
@@ -380,9 +411,10 @@ async fn watch_supervision(
                 Err(e) => tracing::warn!("supervision not shared with the other nodes: {e}"),
             }
         }
+        let overdue = supervision.overdue(now, watched);
+        metrics.supervision_failures.inc_by(overdue.len() as u64);
         signals.extend(
-            supervision
-                .overdue(now, watched)
+            overdue
                 .iter()
                 .map(|account| dc09::supervision_signal(account, now, Event::CommFailure)),
         );

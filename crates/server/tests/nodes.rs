@@ -73,6 +73,7 @@ async fn start_node(name: &str, url: &str, http: bool) -> Node {
         listen: Default::default(),
         login: Default::default(),
         webhooks: Default::default(),
+        metrics_token: None,
     })
     .await
     .unwrap();

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{Center, account};
+use prometheus_client::metrics::counter::Counter;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use watchpost_core::router::{Event, open_spec};
 use watchpost_core::{AlarmKind, Disposition, Settings, SignalClass};
@@ -280,7 +280,7 @@ async fn the_sweep_deletes_old_recordings_of_closed_alarms_only() {
     };
     assert!(file(closed, 0).exists());
 
-    let count = AtomicU64::default();
+    let count = Counter::<u64>::default();
     let sweep = |alarms_before| recordings.sweep(now, alarms_before, 500, Duration::ZERO, &count);
     assert_eq!(sweep(i64::MIN).await.unwrap(), 1);
     assert!(
@@ -300,7 +300,7 @@ async fn the_sweep_deletes_old_recordings_of_closed_alarms_only() {
     assert_eq!(kept, [1]);
     assert_eq!(center.store.recordings(open).await.unwrap().len(), 1);
     assert_eq!(sweep(i64::MIN).await.unwrap(), 0, "nothing more to do");
-    assert_eq!(count.load(Ordering::Relaxed), 1);
+    assert_eq!(count.get(), 1);
 
     // The whole retention sweep: the closed alarm expired long ago, so its younger recording
     // goes first, then the alarm with its log; the open alarm and its recording stay.
@@ -318,5 +318,5 @@ async fn the_sweep_deletes_old_recordings_of_closed_alarms_only() {
     ));
     assert!(file(open, 0).exists(), "the alarm is still open");
     assert!(!center.store.log(open).await.unwrap().is_empty());
-    assert_eq!(retention.counts().alarms.load(Ordering::Relaxed), 1);
+    assert_eq!(retention.counts().alarms.get(), 1);
 }

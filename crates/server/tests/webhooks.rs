@@ -99,6 +99,7 @@ async fn serve(db: &str) -> Server {
     Server::start(Config {
         http: Some("127.0.0.1:0".parse().unwrap()),
         webhooks: quick(),
+        metrics_token: None,
         ..config(db)
     })
     .await
@@ -533,6 +534,7 @@ async fn serve_node(name: &str, url: &str) -> Server {
         node: watchpost_server::NodeConfig::new(name, url),
         http: Some("127.0.0.1:0".parse().unwrap()),
         webhooks: quick(),
+        metrics_token: None,
         ..config(url)
     })
     .await

@@ -414,6 +414,11 @@ pub struct AuditEntry {
 
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// Whether the store answers: a trivial statement through the connection the center's
+    /// commits go through (SQLite: taking and dropping the write lock, so a lock another
+    /// process holds counts as not answering; PostgreSQL: `SELECT 1` from the pool). For
+    /// `/readyz`, which bounds it with a timeout.
+    async fn ping(&self) -> Result<()>;
     /// Inserts or replaces an account with its contacts and zones, atomically.
     async fn put_account(&self, account: &Account) -> Result<()>;
     async fn account(&self, number: &str) -> Result<Option<Account>>;

@@ -262,6 +262,11 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn put_account(&self, a: &Account) -> Result<()> {
         self.put_accounts(std::slice::from_ref(a)).await
     }

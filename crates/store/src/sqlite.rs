@@ -210,6 +210,13 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        // Dropped unfinished (the caller's timeout), the transaction rolls back.
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
     async fn put_account(&self, a: &Account) -> Result<()> {
         self.put_accounts(std::slice::from_ref(a)).await
     }

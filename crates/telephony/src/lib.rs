@@ -240,8 +240,13 @@ impl Telephony for SipTelephony {
 }
 
 /// Hands each call's inputs to the engine, in order, as the actor `telephony`, and logs the
-/// rest of what happened on the line. Runs until the telephony stops.
-pub async fn feed(mut events: Events, commands: watchpost_server::Commands) {
+/// rest of what happened on the line; failed calls are counted in `metrics`. Runs until the
+/// telephony stops.
+pub async fn feed(
+    mut events: Events,
+    commands: watchpost_server::Commands,
+    metrics: Arc<watchpost_server::metrics::Metrics>,
+) {
     while let Some((alarm, call, event)) = events.recv().await {
         match (alarm, event) {
             (Some(alarm), Event::Detected(verdict)) => {
@@ -260,6 +265,7 @@ pub async fn feed(mut events: Events, commands: watchpost_server::Commands) {
                 }
             }
             (alarm, Event::Failed(reason)) => {
+                metrics.adapter_error(watchpost_server::metrics::Adapter::Sip);
                 tracing::warn!(alarm, call, %reason, "call failed");
             }
             (alarm, event) => tracing::info!(alarm, call, ?event, "call"),

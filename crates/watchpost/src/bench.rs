@@ -228,6 +228,7 @@ pub(crate) async fn self_hosted(
             listen: Default::default(),
             login: Default::default(),
             webhooks: Default::default(),
+            metrics_token: None,
         })
         .await?;
         // Nobody works these alarms; their actions are in the log.

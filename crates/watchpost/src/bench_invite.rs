@@ -202,6 +202,7 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
         listen: Default::default(),
         login: Default::default(),
         webhooks: Default::default(),
+        metrics_token: None,
     })
     .await?;
 
@@ -218,7 +219,11 @@ async fn measure(args: &InviteArgs) -> anyhow::Result<InviteReport> {
     let (sip, events) = SipTelephony::start(config, None, None)
         .await
         .context("the bench's SIP telephony")?;
-    tokio::spawn(watchpost_telephony::feed(events, server.commands.clone()));
+    tokio::spawn(watchpost_telephony::feed(
+        events,
+        server.commands.clone(),
+        server.metrics.clone(),
+    ));
     let (_, none) = mpsc::unbounded_channel();
     let effects = std::mem::replace(&mut server.effects, none);
     let (_, none) = mpsc::unbounded_channel();

@@ -20,6 +20,7 @@ mod config;
 mod database;
 mod dealers_cmd;
 mod keys_cmd;
+mod logging;
 mod plans_cmd;
 mod scenario_cmd;
 mod secrets_cmd;
@@ -39,6 +40,10 @@ use std::process::ExitCode;
     about = "A professional alarm-monitoring center"
 )]
 struct Cli {
+    /// How log lines are written: text, or JSON lines (default: text when stderr is a
+    /// terminal, JSON otherwise). [key: log.format]
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<config::ops::LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -142,12 +147,10 @@ fn main() -> ExitCode {
     // personal data: files 0600 and folders 0700, whatever the shell's umask (issue 13,
     // item 11).
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init(cli.log_format.or_else(|| match &cli.command {
+        Command::Serve(args) => args.log_format(),
+        _ => None,
+    }));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

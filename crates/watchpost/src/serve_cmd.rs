@@ -90,6 +90,14 @@ pub struct ServeArgs {
     demo_every: u64,
 }
 
+impl ServeArgs {
+    /// `log.format` from `--config`, if the file says; a file that does not read is reported
+    /// by `run`.
+    pub fn log_format(&self) -> Option<config::ops::LogFormat> {
+        config::load(self.config.as_ref()?).ok()?.log.format
+    }
+}
+
 /// What `serve` runs with: each option, else its key in the file, else the default.
 struct Resolved {
     db: String,
@@ -109,6 +117,7 @@ struct Resolved {
     secrets: watchpost_server::SecretsConfig,
     listen: watchpost_server::ListenConfig,
     login: watchpost_server::auth::LoginConfig,
+    metrics_token: Option<watchpost_server::api::MetricsToken>,
 }
 
 /// The demo center's words: not a real center's, so a demo never passes for one.
@@ -205,6 +214,10 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         .map_err(anyhow::Error::msg)?;
     let listen = config::listen::config(&file.receiver, &file.http).map_err(anyhow::Error::msg)?;
     let login = file.login.config().map_err(anyhow::Error::msg)?;
+    let metrics_token = file
+        .metrics
+        .token(|name| std::env::var(name).ok())
+        .map_err(anyhow::Error::msg)?;
     let telephony = file
         .telephony
         .choose(&center_phone, args.demo, |name| std::env::var(name).ok())
@@ -215,6 +228,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> anyhow::Result<Resolved> {
         secrets,
         listen,
         login,
+        metrics_token,
         telephony,
         recordings,
         retention,
@@ -274,6 +288,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         secrets,
         listen,
         login,
+        metrics_token,
     } = resolve(&args, file)?;
     let shown = watchpost_store::printable(&db);
     let existed = watchpost_store::exists(&db).await?;
@@ -319,6 +334,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen,
         login,
         webhooks: Default::default(),
+        metrics_token,
     })
     .await
     .map_err(|e| crate::database::named(&db, e))?;
@@ -367,7 +383,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             };
             let recordings = Some(server.recordings.clone());
             let (sip, events) = SipTelephony::start(*config, Some(agents), recordings).await?;
-            tokio::spawn(watchpost_telephony::feed(events, server.commands.clone()));
+            tokio::spawn(watchpost_telephony::feed(
+                events,
+                server.commands.clone(),
+                server.metrics.clone(),
+            ));
             server.board.set_center_dials(true);
             say!(
                 "watchpost: SIP telephony on udp://{listen} and tcp://{listen}, calls through {trunk}"

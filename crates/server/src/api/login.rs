@@ -67,6 +67,9 @@ pub async fn login(
         .into_response(),
         Err(e) if e.is_internal() => ApiError::internal(e).into_response(),
         Err(e) => {
+            if matches!(e, AuthError::InvalidCredentials) {
+                state.metrics.login_failures.inc();
+            }
             let mut answer = ApiError::new(refusal_status(&e), e.to_string()).into_response();
             if let Some((name, value)) = retry_after(&e) {
                 answer.headers_mut().insert(name, value);

@@ -17,6 +17,7 @@ mod events;
 mod headers;
 mod lines;
 pub(crate) mod login;
+mod ops;
 mod origin;
 mod params;
 mod plans;
@@ -27,6 +28,7 @@ pub(crate) mod text;
 mod unknown;
 
 pub use error::ApiError;
+pub use ops::{MetricsAccess, MetricsToken};
 
 use crate::auth::Auth;
 use crate::board::Board;
@@ -63,6 +65,11 @@ pub struct ApiState {
     /// so that parallel checks on one call are judged one after the other: a call's third try
     /// is refused before it is counted against the account (`desk::check_password`).
     pub password_checks: Arc<tokio::sync::Mutex<()>>,
+    /// What `/metrics` shows, and what `/readyz` checks.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub health: Arc<crate::health::Health>,
+    /// Who may read `/metrics`.
+    pub metrics_access: MetricsAccess,
 }
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -73,6 +80,9 @@ pub fn router(state: ApiState) -> Router {
             "/api/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
         )
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/api/login", post(login::login))
         .route("/api/logout", post(login::logout))
         .route("/api/alarms", get(alarms::list))

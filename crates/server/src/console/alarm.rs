@@ -111,13 +111,13 @@ pub async fn panel(
     let account = match state.store.account(&alarm.spec().account).await {
         Ok(account) => account,
         Err(e) => {
-            tracing::warn!("alarm screen: account {}: {e}", alarm.spec().account);
+            tracing::warn!(account = %alarm.spec().account, "alarm screen: account not read: {e}");
             None
         }
     };
     let recorded = recorded_message(state, id, &alarm).await;
     let recordings = state.recordings.list(id).await.unwrap_or_else(|e| {
-        tracing::warn!("alarm screen: recordings of alarm {id}: {e}");
+        tracing::warn!(alarm = id, "alarm screen: recordings not listed: {e}");
         Vec::new()
     });
     let recorded_calls = if recordings.is_empty() {

@@ -32,6 +32,8 @@ pub struct Delivery {
     /// Set to whether some endpoint exists, at every look: the center derives events only
     /// then.
     pub wanted: Arc<AtomicBool>,
+    /// Failed attempts are counted here.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Delivery {
@@ -85,6 +87,7 @@ impl Delivery {
                     endpoint: endpoint.clone(),
                     config: self.config,
                     lease_until: lease_until.clone(),
+                    metrics: self.metrics.clone(),
                 };
                 workers.insert(endpoint.id, tokio::spawn(worker.drain()));
             }
@@ -147,6 +150,7 @@ struct Worker {
     endpoint: Endpoint,
     config: WebhookConfig,
     lease_until: Arc<AtomicI64>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Worker {
@@ -181,6 +185,9 @@ impl Worker {
             Err(e) => (None, Some(e.clone())),
         };
         let delivered = error.is_none();
+        if !delivered {
+            self.metrics.adapter_error(crate::metrics::Adapter::Webhook);
+        }
         let attempt = Attempt {
             endpoint: self.endpoint.id.clone(),
             event: delivery.event.id.clone(),

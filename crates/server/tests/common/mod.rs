@@ -259,6 +259,7 @@ pub fn config(db: &str) -> Config {
         listen: Default::default(),
         login: Default::default(),
         webhooks: Default::default(),
+        metrics_token: None,
     }
 }
 

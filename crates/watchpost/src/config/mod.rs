@@ -6,6 +6,7 @@
 pub mod console;
 pub mod listen;
 pub mod login;
+pub mod ops;
 pub mod receiver;
 pub mod retention;
 pub mod secrets;
@@ -32,6 +33,8 @@ pub struct ConfigFile {
     pub secrets: secrets::SecretsTable,
     pub login: login::LoginTable,
     pub retention: retention::RetentionTable,
+    pub metrics: ops::MetricsTable,
+    pub log: ops::LogTable,
 }
 
 /// `[center]`: who the center is to the people it calls.
