@@ -1,0 +1,44 @@
+//! The period report's facts in SQLite: `json_extract` reads each log entry where it lies.
+
+use super::SqliteStore;
+use crate::Result;
+use crate::report::{ReportQuery, Reports, facts_of};
+use async_trait::async_trait;
+use watchpost_core::period_report::AlarmFacts;
+
+facts_of!(sqlx::sqlite::SqliteRow);
+
+/// Log entries are `LogBody` as JSON: `{"entry":"input","input":{"input":"call_placed",…}}`,
+/// `{"entry":"action","action":{"action":"request_dispatch",…}}`, and the opening (seq 0)
+/// `{"entry":"opened","spec":{…,"plan":{…,"silent":true}}}`.
+const QUERY: &str = "SELECT a.id, a.account, a.kind, a.disposition, a.opened_at, a.closed_at, \
+     MIN(CASE WHEN json_extract(e.body, '$.input.input') = 'call_placed' THEN e.at END) \
+         AS first_call_at, \
+     MIN(CASE WHEN json_extract(e.body, '$.action.action') = 'request_dispatch' THEN e.at END) \
+         AS first_dispatch_at, \
+     MAX(CASE WHEN json_extract(e.body, '$.input.input') = 'agent_close' \
+         THEN json_extract(e.body, '$.input.resolution') END) AS resolution, \
+     MAX(CASE WHEN e.seq = 0 AND json_extract(e.body, '$.spec.plan.silent') THEN 1 ELSE 0 END) \
+         AS silent \
+     FROM alarms a LEFT JOIN alarm_events e ON e.alarm_id = a.id \
+     WHERE a.opened_at >= ?1 AND a.opened_at < ?2 \
+       AND (?3 IS NULL OR a.account IN (SELECT number FROM accounts WHERE dealer = ?3)) \
+       AND (?4 IS NULL OR a.account = ?4) \
+     GROUP BY a.id ORDER BY a.id";
+
+#[async_trait]
+impl Reports for SqliteStore {
+    async fn report_alarms(&self, query: &ReportQuery) -> Result<Vec<AlarmFacts>> {
+        let (dealer, account) = query.binds();
+        Ok(sqlx::query(QUERY)
+            .bind(query.from)
+            .bind(query.to)
+            .bind(dealer)
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(facts)
+            .collect())
+    }
+}
