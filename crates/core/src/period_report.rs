@@ -67,6 +67,12 @@ pub fn counts_for_false_rate(facts: &AlarmFacts) -> bool {
         && !disposition_in(facts, &NOT_RESPONDED)
 }
 
+/// `is_false_alarm` and `counts_for_false_rate` in words, for the people who read reports.
+pub const FALSE_ALARM_RULE: &str = "An alarm is false when the handler closed it with a \
+    false_… resolution code, or, without a code, when a contact, the app or a disarm canceled \
+    it, before or after the dispatch request. Rates count closed alarms only; alarms on test \
+    or not monitored, and trouble conditions, are not counted.";
+
 /// Whether a counted alarm was false. The handler's resolution code decides when there is
 /// one (`false_…` is false, any other code is not); otherwise the disposition does (canceled
 /// by a contact, the app or a disarm, or a dispatch canceled).
@@ -81,8 +87,10 @@ pub fn is_false_alarm(facts: &AlarmFacts) -> bool {
 /// How many alarms had one kind, disposition, or both.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Count {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// `open` for alarms still open.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disposition: Option<String>,
     pub alarms: u64,
 }
@@ -142,10 +150,23 @@ pub struct TroubleAccount {
     pub alarms: u64,
     /// Of those, still open.
     pub open: u64,
+    #[serde(serialize_with = "as_rfc3339")]
     pub first_opened_at: Millis,
+    #[serde(serialize_with = "as_rfc3339")]
     pub last_opened_at: Millis,
     /// The longest a closed one lasted, in seconds.
     pub longest_s: Option<f64>,
+}
+
+/// `at` (ms since the epoch) in RFC 3339, UTC, to the millisecond, as the API writes times.
+pub fn rfc3339(at: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(at)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn as_rfc3339<S: serde::Serializer>(at: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*at))
 }
 
 /// The whole report. Lists are in a fixed order: counts by `AlarmKind` then `Disposition`

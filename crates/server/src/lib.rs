@@ -25,6 +25,7 @@ pub mod phone;
 pub mod plan_changes;
 pub mod plans;
 pub mod recordings;
+pub mod report;
 pub mod resolution;
 mod retransmit;
 mod runtime;

@@ -1,6 +1,6 @@
 //! The period report's facts in each store (issue 15, item 6): the first call, the first
-//! dispatch request, the handler's resolution code and silence are read from each alarm's
-//! log; the period, a dealer and an account select the alarms.
+//! dispatch request, the closing, the handler's resolution code and silence are read from
+//! each alarm's log; the period, a dealer and an account select the alarms.
 
 mod common;
 
@@ -124,7 +124,22 @@ async fn facts_of_each_alarm(store: &dyn Database) {
             Some(Disposition::Dispatched),
         ),
         alarm(2, "2001", AlarmKind::Duress, 1_500_000, vec![], None),
-        alarm(3, "1001", AlarmKind::Fire, 2_000_000, vec![], None),
+        // Closed, but still owing the agency its incident number: open in its row.
+        alarm(
+            3,
+            "1001",
+            AlarmKind::Fire,
+            2_000_000,
+            vec![(
+                5_000,
+                LogBody::Action {
+                    action: Action::Close {
+                        disposition: Disposition::Dispatched,
+                    },
+                },
+            )],
+            None,
+        ),
     ];
     for batch in &batches {
         store.write(batch).await.unwrap();
@@ -159,7 +174,16 @@ async fn facts_of_each_alarm(store: &dyn Database) {
         (true, None, None),
         "{duress:?}"
     );
-    assert!(!all[2].silent);
+    let closed = &all[2];
+    assert_eq!(
+        (
+            closed.silent,
+            closed.disposition.as_deref(),
+            closed.closed_at
+        ),
+        (false, Some("dispatched"), Some(2_005_000)),
+        "the log's closing counts: {closed:?}"
+    );
     let ids = |facts: Vec<AlarmFacts>| facts.iter().map(|f| f.id).collect::<Vec<_>>();
     for (from, to, scope, expected) in [
         (1_000_000, 2_000_000, ReportScope::Center, vec![1, 2]),

@@ -9,7 +9,7 @@ use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::alarm::{CallId, Decision, Purpose};
 use watchpost_core::plan_book::PlanBook;
 use watchpost_core::{Action, Alarm, Input, Millis, Settings};
-use watchpost_store::{AlarmId, Db, LogEntry, SignalRecord, SqliteStore, Store, replay};
+use watchpost_store::{AlarmId, Db, LogEntry, SignalRecord, SqliteStore, replay};
 
 /// Arrivals at the same instant apply in this order: what the panel or app sent, then what
 /// happened on the phone.

@@ -9,7 +9,11 @@ use watchpost_core::period_report::AlarmFacts;
 facts_of!(sqlx::postgres::PgRow);
 
 /// The same query as SQLite's (`sqlite/report.rs` shows the entries' shapes).
-const QUERY: &str = "SELECT a.id, a.account, a.kind, a.disposition, a.opened_at, a.closed_at, \
+const QUERY: &str = "SELECT a.id, a.account, a.kind, a.opened_at, \
+     COALESCE(MAX(CASE WHEN j.body #>> '{action,action}' = 'close' \
+         THEN j.body #>> '{action,disposition}' END), a.disposition) AS disposition, \
+     COALESCE(MIN(CASE WHEN j.body #>> '{action,action}' = 'close' THEN e.at END), \
+         a.closed_at) AS closed_at, \
      MIN(CASE WHEN j.body #>> '{input,input}' = 'call_placed' THEN e.at END) AS first_call_at, \
      MIN(CASE WHEN j.body #>> '{action,action}' = 'request_dispatch' THEN e.at END) \
          AS first_dispatch_at, \

@@ -11,7 +11,13 @@ facts_of!(sqlx::sqlite::SqliteRow);
 /// Log entries are `LogBody` as JSON: `{"entry":"input","input":{"input":"call_placed",…}}`,
 /// `{"entry":"action","action":{"action":"request_dispatch",…}}`, and the opening (seq 0)
 /// `{"entry":"opened","spec":{…,"plan":{…,"silent":true}}}`.
-const QUERY: &str = "SELECT a.id, a.account, a.kind, a.disposition, a.opened_at, a.closed_at, \
+/// The disposition and closing time are the log's `close` action's: a closed alarm whose
+/// agency tasks are still owed stays open in its row (`watchpost_center`), but it did close.
+const QUERY: &str = "SELECT a.id, a.account, a.kind, a.opened_at, \
+     COALESCE(MAX(CASE WHEN json_extract(e.body, '$.action.action') = 'close' \
+         THEN json_extract(e.body, '$.action.disposition') END), a.disposition) AS disposition, \
+     COALESCE(MIN(CASE WHEN json_extract(e.body, '$.action.action') = 'close' THEN e.at END), \
+         a.closed_at) AS closed_at, \
      MIN(CASE WHEN json_extract(e.body, '$.input.input') = 'call_placed' THEN e.at END) \
          AS first_call_at, \
      MIN(CASE WHEN json_extract(e.body, '$.action.action') = 'request_dispatch' THEN e.at END) \
