@@ -4,6 +4,7 @@ use super::SqliteStore;
 use crate::Result;
 use crate::report::{ReportQuery, Reports, facts_of};
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use watchpost_core::period_report::AlarmFacts;
 
 facts_of!(sqlx::sqlite::SqliteRow);
@@ -36,15 +37,15 @@ const QUERY: &str = "SELECT a.id, a.account, a.kind, a.opened_at, \
 impl Reports for SqliteStore {
     async fn report_alarms(&self, query: &ReportQuery) -> Result<Vec<AlarmFacts>> {
         let (dealer, account) = query.binds();
+        // Row by row: a long period's rows are never all held at once, only their facts.
         Ok(sqlx::query(QUERY)
             .bind(query.from)
             .bind(query.to)
             .bind(dealer)
             .bind(account)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(facts)
-            .collect())
+            .fetch(&self.pool)
+            .map_ok(|row| facts(&row))
+            .try_collect()
+            .await?)
     }
 }
