@@ -1146,3 +1146,53 @@ async fn another_site_can_neither_frame_the_console_nor_post_its_forms_in_chromi
     c.close().await.unwrap();
     center.server.stop().await.unwrap();
 }
+
+/// The period report as the center serves it (`GET /api/reports?format=html`), opened by a
+/// signed-in supervisor: its charts are drawn, with one bar per kind, and its stylesheet
+/// applies under the center's Content-Security-Policy. A screenshot goes to
+/// `target/report.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; .ci/run installs them"]
+async fn the_html_report_shows_its_charts_in_chromium() {
+    let center = Center::start(&[account()], &[("sue", Role::Supervisor)], true).await;
+    let key = center.api_key("4F39").await;
+    open_alarm(&center, &key, "BA003").await;
+    open_alarm(&center, &key, "FA002").await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    c.set_window_size(1200, 2000).await.unwrap();
+    sign_in_page(&c, &center.base, "sue").await;
+    let report = "/api/reports?from=2020-01-01&to=2100-01-01&format=html";
+    c.goto(&format!("{}{report}", center.base)).await.unwrap();
+    wait_text(&c, "h1", "Alarm report: the center").await;
+    let charts = c.find_all(Locator::Css("svg.chart")).await.unwrap();
+    assert!(charts.len() >= 2, "{} charts", charts.len());
+    let bars = c
+        .find_all(Locator::Css("#by-kind svg.chart rect"))
+        .await
+        .unwrap();
+    let mut labels = Vec::new();
+    for text in c
+        .find_all(Locator::Css("#by-kind svg.chart g.bar text"))
+        .await
+        .unwrap()
+    {
+        labels.push(text.text().await.unwrap());
+    }
+    assert_eq!(bars.len(), 2, "{labels:?}");
+    assert_eq!(labels, ["burglary", "1", "fire", "1"]);
+    let fill = bars[0].attr("fill").await.unwrap();
+    assert_eq!(fill.as_deref(), Some("#2563eb"));
+    // The stylesheet came from the center's assets: the CSP forbids an inline one.
+    let width = c
+        .execute(
+            "return getComputedStyle(document.querySelector('body.report')).maxWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(width, json!("1100px"));
+    let shot = screenshot(&c, "report.png").await;
+    assert!(std::fs::metadata(shot).unwrap().len() > 10_000);
+    c.close().await.unwrap();
+}

@@ -43,7 +43,8 @@ fn routes() -> Vec<String> {
 
 /// The routes a dealer's user may use (docs/api.md, Dealers), and those for no signed-in user
 /// in particular. Every other route must answer them 403.
-const DEALER_ROUTES: [(&str, &str); 14] = [
+const DEALER_ROUTES: [(&str, &str); 15] = [
+    ("GET", "/api/reports"),
     ("GET", "/api/plans"),
     ("PUT", "/api/plans/{name}/required"),
     ("GET", "/api/plans/{name}"),
@@ -233,6 +234,9 @@ async fn a_dealer_user_reads_and_changes_nothing_of_another_dealer_or_the_center
                         // listing (of sets it may see) succeeds. tests/plans_api.rs has the rest.
                         let listing = route == "/api/plans" && method == Method::GET;
                         assert!(status.is_success() == listing, "{said}");
+                    } else if route == "/api/reports" {
+                        // No period given: tried with one below.
+                        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{said}");
                     } else if route == "/api/alarms" || route == "/api/accounts" {
                         assert_eq!(status, StatusCode::OK, "{said}");
                         for other in [
@@ -524,6 +528,68 @@ async fn a_dealer_user_reads_and_changes_nothing_of_another_dealer_or_the_center
         (StatusCode::SEE_OTHER, Some("/console"))
     );
 
+    reports(&center, &dana, &root).await;
     let (status, _) = dana.post("/api/logout", json!({})).await;
     assert!(status.is_success(), "{status}");
+}
+
+/// Reports: D1's user gets D1's alone, in every format, never a silent alarm; another
+/// dealer's or the center's accounts answer 404.
+async fn reports(center: &Center, dana: &Api, root: &Api) {
+    let app = Api {
+        client: Client::new(),
+        base: center.base.clone(),
+        token: center.api_key("1001").await,
+    };
+    let (status, _) = app.post("/api/signals", json!({"sia": "HA001"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mut duress = false;
+    for _ in 0..100 {
+        let open = center.store.alarms(AlarmState::Open).await.unwrap();
+        duress = open.iter().any(|a| a.kind == "duress");
+        if duress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(duress, "the duress alarm opened");
+    let period = "/api/reports?from=2020-01-01&to=2100-01-01";
+    for query in [
+        "&dealer=D2",
+        "&account=2001",
+        "&account=3001",
+        "&dealer=NOPE",
+    ] {
+        let (status, text) = send(dana, Method::GET, &format!("{period}{query}"), json!({})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{query}: {text}");
+    }
+    for query in [
+        "",
+        "&dealer=D1",
+        "&account=1001",
+        "&format=csv",
+        "&format=html",
+    ] {
+        let path = format!("{period}{query}");
+        let (status, text) = send(dana, Method::GET, &path, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {text}");
+        for foreign in FOREIGN.iter().chain(&["2001", "3001", "duress"]) {
+            assert!(!text.contains(foreign), "{path}: {text}");
+        }
+    }
+    let (_, own) = dana.get(period).await;
+    let all = center.store.alarms(AlarmState::All).await.unwrap();
+    let theirs = all
+        .iter()
+        .filter(|a| a.account == "1001" && a.kind != "duress")
+        .count();
+    assert_eq!(own["alarms"], json!(theirs), "{own}");
+    assert_eq!(own["scope"], json!("dealer D1 (Acme)"));
+    // The center sees the duress alarm in the account's report, not in the dealer's.
+    let (_, account) = root.get(&format!("{period}&account=1001")).await;
+    assert!(account.to_string().contains("duress"), "{account}");
+    let (_, dealer) = root.get(&format!("{period}&dealer=D1")).await;
+    assert_eq!(dealer, own);
+    let (_, everything) = root.get(period).await;
+    assert_eq!(everything["alarms"], json!(all.len()), "{everything}");
 }

@@ -8,6 +8,7 @@ mod log;
 mod plans;
 mod postgres;
 mod recording;
+mod report;
 mod retention;
 mod sqlite;
 pub mod testing;
@@ -24,6 +25,7 @@ pub use log::{LogBody, LogEntry, replay};
 pub use plans::{PlanScope, PlanVersion, Plans, RequiredScenario};
 pub use postgres::PgStore;
 pub use recording::Recording;
+pub use report::{ReportQuery, ReportScope, Reports};
 pub use sqlite::SqliteStore;
 pub use unknown::{Outcome, Resolution, UnknownItem, UnknownSignal, joined_kind};
 pub use verification::{Miss, MissLimit, PasswordCheck, Reservation, Verification};
@@ -177,10 +179,10 @@ impl Batch {
 }
 
 /// A whole store: the center's data, its coordination between nodes, its verbal-password
-/// checks, its plans and its webhooks.
-pub trait Database: Store + Coordination + Verification + Plans + Webhooks {}
+/// checks, its plans, its webhooks and its reports.
+pub trait Database: Store + Coordination + Verification + Plans + Webhooks + Reports {}
 
-impl<T: Store + Coordination + Verification + Plans + Webhooks> Database for T {}
+impl<T: Store + Coordination + Verification + Plans + Webhooks + Reports> Database for T {}
 
 /// The store as the center and its servers share it, whichever backend it is.
 pub type Db = Arc<dyn Database>;

@@ -29,6 +29,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 mod coordination;
 mod dealers;
 mod plans;
+mod report;
 mod retention;
 mod search;
 mod unknown;

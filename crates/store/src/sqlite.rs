@@ -21,6 +21,7 @@ use watchpost_core::{Account, Millis};
 mod coordination;
 mod dealers;
 mod plans;
+mod report;
 mod retention;
 mod search;
 mod unknown;

@@ -22,6 +22,7 @@ mod dealers_cmd;
 mod keys_cmd;
 mod logging;
 mod plans_cmd;
+mod report_cmd;
 mod scenario_cmd;
 mod secrets_cmd;
 mod serve_cmd;
@@ -70,6 +71,9 @@ enum Command {
     },
     /// List alarms.
     Alarms(alarms_cmd::AlarmsArgs),
+    /// The report of a period: alarms by kind and disposition, false alarms, response times,
+    /// runaway and communication-failure accounts (CSV, HTML or JSON).
+    Report(Box<report_cmd::ReportArgs>),
     /// Simulate a whole center in virtual time: N agents, storms, automation levels.
     Simulate(Box<simulate_cmd::SimulateArgs>),
     /// Users who sign in to the console and the API.
@@ -162,6 +166,7 @@ fn main() -> ExitCode {
             Command::Plans { command } => plans_cmd::run(command).await,
             Command::Accounts { command } => accounts_cmd::run(command).await,
             Command::Alarms(args) => alarms_cmd::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Report(args) => report_cmd::run(*args).await.map(|()| ExitCode::SUCCESS),
             Command::Simulate(args) => simulate_cmd::run(*args),
             Command::Users { command } => users_cmd::run(command).await,
             Command::Dealers { command } => dealers_cmd::run(command).await,

@@ -22,6 +22,7 @@ mod origin;
 mod params;
 mod plans;
 mod recordings;
+mod reports;
 pub(crate) mod scope;
 mod signals;
 pub(crate) mod text;
@@ -140,6 +141,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/plans/{name}/rollback", post(plans::rollback))
         .route("/api/plans/{name}/required", put(plans::require))
         .route("/api/plan-assignments", put(plans::assign))
+        .route("/api/reports", get(reports::get))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))

@@ -1,13 +1,14 @@
 //! The console's static files, embedded in the binary: htmx and its SSE extension (vendored,
-//! see `assets/LICENSES.md`), the stylesheet and the console's small script. Their URLs carry
-//! a fingerprint of the contents, so browsers may cache them for a day.
+//! see `assets/LICENSES.md`), the stylesheets (the console's, and period reports',
+//! `crate::report`) and the console's small script. Their URLs carry a fingerprint of the
+//! contents, so browsers may cache them for a day.
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 
-const FILES: [(&str, &str, &str); 4] = [
+const FILES: [(&str, &str, &str); 5] = [
     (
         "htmx.min.js",
         "text/javascript; charset=utf-8",
@@ -27,6 +28,11 @@ const FILES: [(&str, &str, &str); 4] = [
         "console.css",
         "text/css; charset=utf-8",
         include_str!("assets/console.css"),
+    ),
+    (
+        "report.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/report.css"),
     ),
 ];
 

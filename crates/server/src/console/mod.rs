@@ -7,7 +7,7 @@
 mod account;
 mod actions;
 mod alarm;
-mod assets;
+pub(crate) mod assets;
 mod attention;
 mod csrf;
 mod dealer;

@@ -7,7 +7,7 @@ mod run;
 
 pub use format::{Invalid, Scenario, parse};
 pub use report::{AlarmReport, FileReport, alarm_report, check};
-pub use run::{Outcome, RunAlarm, RunError, run};
+pub use run::{Outcome, RunAlarm, RunError, run, run_into};
 
 use std::path::Path;
 use watchpost_core::plan_book::PlanBook;

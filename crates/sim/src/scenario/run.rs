@@ -9,7 +9,7 @@ use watchpost_center::{Center, CenterError, Effect};
 use watchpost_core::alarm::{CallId, Decision, Purpose};
 use watchpost_core::plan_book::PlanBook;
 use watchpost_core::{Action, Alarm, Input, Millis, Settings};
-use watchpost_store::{AlarmId, Db, LogEntry, SignalRecord, SqliteStore, Store, replay};
+use watchpost_store::{AlarmId, Db, LogEntry, SignalRecord, SqliteStore, replay};
 
 /// Arrivals at the same instant apply in this order: what the panel or app sent, then what
 /// happened on the phone.
@@ -74,9 +74,19 @@ struct Sim<'a> {
 
 /// Plays `scenario` under `plans` (`PlanBook::default()`: the built-in plans).
 pub async fn run(scenario: &Scenario, plans: &PlanBook) -> Result<Outcome, RunError> {
-    let store = SqliteStore::memory().await?;
+    let store: Db = std::sync::Arc::new(SqliteStore::memory().await?);
+    run_into(scenario, plans, store).await
+}
+
+/// Plays `scenario` into `store`, which keeps what it wrote: its account is enrolled (or
+/// replaced), and its alarms take the store's next ids, after those of earlier runs. Data sets
+/// for reports are made this way.
+pub async fn run_into(
+    scenario: &Scenario,
+    plans: &PlanBook,
+    store: Db,
+) -> Result<Outcome, RunError> {
     store.put_account(&scenario.account).await?;
-    let store: Db = std::sync::Arc::new(store);
     let settings = Settings {
         follow_up_ms: scenario.delays.follow_up,
         plans: plans.clone(),

@@ -1,0 +1,157 @@
+//! Period reports (issue 15, item 6; README "Reports"): the report of a period for the center,
+//! a dealer or an account, read from the store and written as JSON, CSV or an HTML page with
+//! charts. `watchpost report` and `GET /api/reports` both come here.
+
+mod chart;
+mod csv_file;
+mod html;
+
+pub use csv_file::to_csv;
+pub use html::{Styles, to_html};
+
+use chrono::{DateTime, NaiveDate};
+use serde::Serialize;
+use watchpost_core::Millis;
+use watchpost_core::period_report::{Audience, PeriodReport, compute, rfc3339};
+use watchpost_store::{Database, ReportQuery, ReportScope, StoreError};
+
+/// What a report covers: alarms opened at or after `from`, before `to` (ms since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: Millis,
+    pub to: Millis,
+}
+
+impl Period {
+    /// From the texts of `from` and `to`: each an RFC 3339 time (`2026-11-01T00:00:00Z`) or a
+    /// date (`2026-11-01`, UTC). A date as `from` is the start of that day, as `to` its end,
+    /// so `--from 2026-11-01 --to 2026-11-30` is the whole of November. Errors name the field
+    /// (`from`, `to`) and the reason.
+    pub fn parse(from: &str, to: &str) -> Result<Period, (&'static str, String)> {
+        let period = Period {
+            from: instant("from", from, false)?,
+            to: instant("to", to, true)?,
+        };
+        if period.to <= period.from {
+            return Err(("to", format!("{to:?} is not after from ({from:?})")));
+        }
+        Ok(period)
+    }
+}
+
+const DAY_MS: Millis = 86_400_000;
+
+fn instant(
+    field: &'static str,
+    text: &str,
+    end_of_day: bool,
+) -> Result<Millis, (&'static str, String)> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(day) => {
+            let start = day
+                .and_time(Default::default())
+                .and_utc()
+                .timestamp_millis();
+            Ok(if end_of_day { start + DAY_MS } else { start })
+        }
+        Err(_) => Err((
+            field,
+            format!(
+                "{text:?} is neither a date (2026-11-01) nor an RFC 3339 time \
+                 (2026-11-01T00:00:00Z)"
+            ),
+        )),
+    }
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    Html,
+}
+
+impl Format {
+    /// `json`, `csv` or `html`; the error says which are known.
+    pub fn parse(text: &str) -> Result<Format, String> {
+        match text {
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "html" => Ok(Format::Html),
+            _ => Err(format!(
+                "{text:?} is not a report format: use json, csv or html"
+            )),
+        }
+    }
+}
+
+/// A report as it is written: the period in RFC 3339, whose alarms in words, and the figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub from: String,
+    pub to: String,
+    /// `the center`, `dealer D1 (Acme Alarms)`, `account 1001`.
+    pub scope: String,
+    #[serde(flatten)]
+    pub figures: PeriodReport,
+}
+
+/// The report of `period` for `scope`. A report of a dealer's accounts, or one a dealer's
+/// user asks for (`audience`), never counts a silent (duress) alarm: dealers never see them.
+pub async fn build(
+    store: &dyn Database,
+    period: Period,
+    scope: ReportScope,
+    audience: Audience,
+) -> Result<Report, StoreError> {
+    let scope_words = match &scope {
+        ReportScope::Center => "the center".to_string(),
+        ReportScope::Dealer(id) => match store.dealer(id).await? {
+            Some(d) => format!("dealer {id} ({})", d.name),
+            None => format!("dealer {id}"),
+        },
+        ReportScope::Account(number) => format!("account {number}"),
+    };
+    let audience = match scope {
+        ReportScope::Dealer(_) => Audience::Dealer,
+        _ => audience,
+    };
+    let facts = store
+        .report_alarms(&ReportQuery {
+            from: period.from,
+            to: period.to,
+            scope,
+        })
+        .await?;
+    Ok(Report {
+        from: rfc3339(period.from),
+        to: rfc3339(period.to),
+        scope: scope_words,
+        figures: compute(period.from, period.to, &facts, audience),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_as_to_takes_in_the_whole_day() {
+        let november = Period::parse("2026-11-01", "2026-11-30").unwrap();
+        assert_eq!(november.to - november.from, 30 * DAY_MS);
+        let exact = Period::parse("2026-11-01T06:00:00Z", "2026-11-01T06:00:00.001Z").unwrap();
+        assert_eq!(exact.to - exact.from, 1);
+        assert_eq!(
+            Period::parse("2026-11-02", "2026-11-01").unwrap_err().0,
+            "to"
+        );
+        assert_eq!(
+            Period::parse("yesterday", "2026-11-01").unwrap_err().0,
+            "from"
+        );
+    }
+}
