@@ -4,7 +4,9 @@
 //! alarm logs, closings — in one transaction (group commit). Only then are the senders told
 //! their signals are stored and the actions handed to the adapters. A retransmission
 //! (`crate::retransmit`) is acknowledged again and not stored twice. Between rounds it keeps
-//! its leases (`crate::cluster`).
+//! its leases (`crate::cluster`). A commit the store fails stops the center; a failure of the
+//! housekeeping around rounds is waited out, so a node lives through a store outage that
+//! nothing was received in (`crate::health` reports it).
 
 use crate::alarm_metrics::AlarmTimings;
 use crate::board::Board;
@@ -116,8 +118,9 @@ pub struct Channels {
     pub health: Arc<Health>,
 }
 
-/// Whether the store failed the housekeeping between rounds (leases, inbox): said once when it
-/// starts failing and once when it answers again, not every tick.
+/// Whether the store failed the housekeeping around rounds (keeping leases, reading the inbox,
+/// forgetting old frames): said once when it starts failing and once when it answers again,
+/// not every tick.
 #[derive(Default)]
 struct Housekeeping {
     failing: bool,
