@@ -208,12 +208,14 @@ pub(crate) async fn self_hosted(
             contacts: vec![Contact {
                 name: "Bench Contact".into(),
                 phone: "+15555550100".into(),
+                phone2: None,
             }],
             zones: vec![],
             dc09_key: None,
             supervision_ms: None,
             details: Default::default(),
             dealer: None,
+            premises_phone: None,
         })
         .collect();
     for chunk in accounts.chunks(1000) {

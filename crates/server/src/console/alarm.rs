@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use watchpost_core::account::Account;
-use watchpost_core::alarm::{Call, CallId, CallResult, Purpose, TaskKind};
+use watchpost_core::alarm::{Call, CallId, CallResult, Line, Purpose, TaskKind};
 use watchpost_core::{Action, Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, Recording, Role, User};
 
@@ -425,12 +425,7 @@ fn agency_words(agency: Agency) -> &'static str {
 
 /// `n` of `of` calls on screen; `selected`: the one the shortcuts act on.
 fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Markup {
-    let phone = s
-        .alarm
-        .spec()
-        .contacts
-        .get(call.contact)
-        .map_or("", |c| c.phone.as_str());
+    let phone = s.alarm.phone_of(call);
     let path = format!("calls/{}", call.id);
     let outcome = |key: &str, label: &str, class: &str, value: &str| {
         key_button(key, label, class, Some(("outcome", value)))
@@ -663,13 +658,21 @@ fn contacts(s: &Screen) -> Markup {
                     tr {
                         td.num { (n + 1) }
                         td { (contact.name) }
-                        td { a href=(tel(&contact.phone)) { (contact.phone) } }
                         td {
-                            @for (i, call) in s.alarm.calls().iter().filter(|c| c.contact == n).enumerate() {
-                                @if i > 0 { ", " }
-                                (call_state(call))
+                            a href=(tel(&contact.phone)) { (contact.phone) }
+                            @if let Some(phone2) = &contact.phone2 {
+                                br; a href=(tel(phone2)) { (phone2) }
                             }
                         }
+                        td { (calls_to(s, n)) }
+                    }
+                }
+                @if let Some(phone) = &spec.premises_phone {
+                    tr {
+                        td.num { "—" }
+                        td { "Premises" }
+                        td { a href=(tel(phone)) { (phone) } }
+                        td { (calls_to(s, spec.contacts.len())) }
                     }
                 }
                 @if spec.contacts.is_empty() {
@@ -689,6 +692,22 @@ fn contacts(s: &Screen) -> Markup {
             }))
         }
     }
+}
+
+/// The state of every call to contact `n` (the premises: the contact list's length), with
+/// the number dialled when it was not the first.
+fn calls_to(s: &Screen, n: usize) -> String {
+    let states: Vec<String> = s
+        .alarm
+        .calls()
+        .iter()
+        .filter(|c| c.contact == n)
+        .map(|c| match c.line {
+            Line::Phone2 => format!("{} ({})", call_state(c), c.phone),
+            _ => call_state(c),
+        })
+        .collect();
+    states.join(", ")
 }
 
 fn call_state(call: &Call) -> String {

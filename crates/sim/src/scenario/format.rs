@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use watchpost_core::account_file::{AccountTable, parse_time};
-use watchpost_core::alarm::Decision;
+use watchpost_core::alarm::{Decision, PREMISES};
 use watchpost_core::password::HashCost;
 use watchpost_core::router::{Event, parse_cid, parse_sia};
 use watchpost_core::toml_file;
@@ -61,6 +61,9 @@ pub struct Person {
     pub says: Option<Decision>,
     #[serde(default)]
     pub wants_agent: bool,
+    /// How the contact's second number answers (the same person: same password, same
+    /// decision); absent: it does not answer.
+    pub phone2_answers: Option<Answers>,
 }
 
 impl Person {
@@ -69,7 +72,16 @@ impl Person {
         password: None,
         says: None,
         wants_agent: false,
+        phone2_answers: None,
     };
+
+    /// The same person as reached at their second number.
+    pub fn at_phone2(&self) -> Person {
+        Person {
+            answers: self.phone2_answers.unwrap_or(Answers::NoAnswer),
+            ..self.clone()
+        }
+    }
 }
 
 /// Seconds, as in the file; defaults per docs/scenarios.md.
@@ -272,8 +284,23 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
     // Arrivals are applied in time order; equal times keep file order.
     events.sort_by_key(|e| e.at);
 
-    for name in file.people.keys() {
-        if account.contact_named(name).is_none() {
+    for (name, person) in &file.people {
+        if person.phone2_answers.is_some()
+            && account
+                .contact_named(name)
+                .is_some_and(|i| account.contacts[i].phone2.is_none())
+        {
+            warnings.push(format!(
+                "people.{name:?}.phone2_answers: the contact has no phone2, never called there"
+            ));
+        }
+        if name == PREMISES {
+            if account.premises_phone.is_none() {
+                warnings.push(format!(
+                    "people.{name:?}: the account has no premises_phone, never called"
+                ));
+            }
+        } else if account.contact_named(name).is_none() {
             warnings.push(format!(
                 "people.{name:?}: is not on the contact list, never called"
             ));

@@ -121,6 +121,23 @@ impl Sim<'_> {
             .unwrap_or(&Person::UNREACHABLE)
     }
 
+    /// Who answers a call to `phone`: contact `contact` (`to`) at their first or second
+    /// number, or whoever is at the premises (`[people.premises]`).
+    fn answering(&self, contact: usize, to: &str, phone: &str) -> Person {
+        let person = self.person(to);
+        let second = self
+            .scenario
+            .account
+            .contacts
+            .get(contact)
+            .is_some_and(|c| c.phone != phone && c.phone2.as_deref() == Some(phone));
+        if second {
+            person.at_phone2()
+        } else {
+            person.clone()
+        }
+    }
+
     fn delays(&self) -> Delays {
         self.scenario.delays
     }
@@ -209,13 +226,13 @@ impl Sim<'_> {
         for ((alarm, call), name) in fresh {
             self.answered_callbacks.insert((alarm, call));
             let done = now + self.delays().conversation;
-            self.relay_conversation(alarm, call, &name, done);
+            let person = self.person(&name).clone();
+            self.relay_conversation(alarm, call, &person, done);
         }
     }
 
     /// Password attempts (two at most) and the decision, at the end of a conversation.
-    fn relay_conversation(&mut self, alarm: AlarmId, call: CallId, name: &str, at: Millis) {
-        let person = self.person(name).clone();
+    fn relay_conversation(&mut self, alarm: AlarmId, call: CallId, person: &Person, at: Millis) {
         if let Some(said) = &person.password {
             let matched = self.scenario.account.verbal_password.matches(said);
             let attempts = if matched { 1 } else { 2 };
@@ -258,11 +275,16 @@ impl Sim<'_> {
             match action {
                 Action::PlaceCall {
                     call,
+                    contact,
                     to,
+                    phone,
                     purpose,
                     offers_agent,
                     ..
-                } => self.ring(now, alarm, call, &to, purpose, offers_agent),
+                } => {
+                    let person = self.answering(contact, &to, &phone);
+                    self.ring(now, alarm, call, &person, purpose, offers_agent)
+                }
                 Action::HangUp { call } => {
                     self.hung_up.insert((alarm, call));
                 }
@@ -277,20 +299,19 @@ impl Sim<'_> {
         }
     }
 
-    /// What happens on an outbound call, from the moment it is requested.
+    /// What happens on an outbound call to `person`, from the moment it is requested.
     fn ring(
         &mut self,
         now: Millis,
         alarm: AlarmId,
         call: CallId,
-        to: &str,
+        person: &Person,
         purpose: Purpose,
         offers_agent: bool,
     ) {
         let d = self.delays();
         let placed = now + if self.dialed.insert(alarm) { d.dial } else { 0 };
         self.on_call(placed, alarm, call, Input::CallPlaced { call }, "telephony");
-        let person = self.person(to).clone();
         let picks_up = |after: Millis| after < d.ring_timeout;
         match person.answers {
             Answers::Human if picks_up(d.answer_after) => {
@@ -298,7 +319,7 @@ impl Sim<'_> {
                 self.on_call(answered, alarm, call, Input::Answered { call }, "telephony");
                 match purpose {
                     Purpose::Verify => {
-                        self.relay_conversation(alarm, call, to, answered + d.conversation)
+                        self.relay_conversation(alarm, call, person, answered + d.conversation)
                     }
                     Purpose::Automated if offers_agent && person.wants_agent => {
                         let joined = answered + d.message;
@@ -309,7 +330,7 @@ impl Sim<'_> {
                             Input::AgentJoined { call },
                             "telephony",
                         );
-                        self.relay_conversation(alarm, call, to, joined + d.conversation);
+                        self.relay_conversation(alarm, call, person, joined + d.conversation);
                     }
                     Purpose::Automated => {
                         let ended = answered + d.message;
