@@ -338,6 +338,7 @@ impl Alarm {
                 self.note(now, "detected", format!("{to}: {detail}"));
             }
             Input::ResponderUpdate { text } => self.note(now, "responder_update", text),
+            Input::Confirmed { by, text } => self.confirmed(now, by, text),
             Input::Disarm { detail } => {
                 self.note(now, "disarm", detail);
                 self.cancel(now, CancelSource::Disarm);
@@ -752,6 +753,31 @@ impl Alarm {
         } else {
             self.end_call(now, call, Some(decision));
         }
+    }
+
+    /// A confirmation from outside the contact list: the plan's `on_confirmation` steps
+    /// replace what remained of it (its calls and waits are moot once the alarm is
+    /// confirmed); a plan without them only records it.
+    fn confirmed(&mut self, now: Millis, by: Confirmer, text: String) {
+        let text = text.trim();
+        let detail = match text {
+            "" => format!("by {}", by.as_str()),
+            _ => format!("by {}: {text}", by.as_str()),
+        };
+        self.note(now, "confirmed", detail);
+        let steps = self
+            .plan()
+            .map(|p| p.on_confirmation.clone())
+            .unwrap_or_default();
+        if steps.is_empty() {
+            let why = "this alarm's plan takes no steps on a confirmation";
+            self.note(now, "no_effect", why.into());
+            return;
+        }
+        self.stop_calls(now);
+        self.waiting = None;
+        self.prepend(steps);
+        self.advance(now);
     }
 
     /// A verified caller can do what a reached contact could do at this point of the plan.

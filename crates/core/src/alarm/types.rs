@@ -470,8 +470,49 @@ pub enum Input {
     TakeOver {
         agent: String,
     },
+    /// Someone other than a contact confirmed the intrusion or the emergency, as an agent
+    /// records it: the plan's `on_confirmation` steps run in place of what remained of it
+    /// (verified response: the police on a guard's report).
+    Confirmed {
+        by: Confirmer,
+        /// What they reported, in their words (may be empty).
+        #[serde(default)]
+        text: String,
+    },
     /// The alarm's timer (`poll_timeout`) is due.
     Timer,
+}
+
+/// Who confirmed an alarm (`Input::Confirmed`). A closed set: the confirmations that
+/// verified-response policies accept besides a contact's (ANSI/SIA CP-01 and police
+/// verified-response ordinances: a guard or keyholder on site, video, audio), so a plan, a
+/// report and a webhook can say which, and a free-text source cannot slip in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmer {
+    /// A guard (or the guard service's responder) on site.
+    Guard,
+    /// An agent saw the intrusion on the premises' video.
+    Video,
+    /// An agent heard it on the premises' audio (listen-in).
+    Audio,
+}
+
+impl Confirmer {
+    pub const ALL: [Confirmer; 3] = [Confirmer::Guard, Confirmer::Video, Confirmer::Audio];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confirmer::Guard => "guard",
+            Confirmer::Video => "video",
+            Confirmer::Audio => "audio",
+        }
+    }
+
+    /// `guard`, `video` or `audio`.
+    pub fn parse(text: &str) -> Option<Confirmer> {
+        Confirmer::ALL.into_iter().find(|c| c.as_str() == text)
+    }
 }
 
 /// What the engine asks the world to do.
