@@ -100,6 +100,7 @@ pub fn router(state: ApiState) -> Router {
             post(alarms::confirm_dispatch),
         )
         .route("/api/alarms/{id}/notes", post(alarms::note))
+        .route("/api/alarms/{id}/confirm", post(alarms::confirmation))
         .route("/api/alarms/{id}/recordings", get(recordings::list))
         .route("/api/alarms/{id}/recordings/{call}", get(recordings::one))
         .route("/api/alarms/{id}/close", post(alarms::close))

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use watchpost_core::account::Account;
-use watchpost_core::alarm::{Call, CallId, CallResult, Line, Purpose, TaskKind};
+use watchpost_core::alarm::{Call, CallId, CallResult, Confirmer, Line, Purpose, TaskKind};
 use watchpost_core::{Action, Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, Recording, Role, User};
 
@@ -356,6 +356,7 @@ pub fn render(s: &Screen) -> Markup {
                     @if open && alarm.dispatched() && alarm.current_call().is_none() {
                         (close_form(s))
                     }
+                    @if open { (confirm_form(s)) }
                     @if open {
                         (action(s, "notes", html! {
                             label for="note" { "Note " kbd { "m" } }
@@ -376,6 +377,24 @@ pub fn render(s: &Screen) -> Markup {
             (late_recordings(s))
         }
     }
+}
+
+/// Recording a confirmation from outside the contact list (a guard's report, video, audio):
+/// asked twice, since under a plan with `on_confirmation` steps it may request help.
+fn confirm_form(s: &Screen) -> Markup {
+    let question = "Record this confirmation? The plan's confirmation steps run now (they may request the police).";
+    confirmed_action(s, "confirm", question, html! {
+        label for="confirm-by" { "Confirmed by" }
+        select #confirm-by name="by" {
+            @for by in Confirmer::ALL {
+                option value=(by.as_str()) { (words(by.as_str())) }
+            }
+        }
+        label for="confirm-text" { "What they report" }
+        input #confirm-text type="text" name="text" autocomplete="off"
+            placeholder="e.g. back door forced, someone inside";
+        button type="submit" { "Record confirmation" }
+    })
 }
 
 fn handler(s: &Screen) -> Markup {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use watchpost_core::account_file::{AccountTable, parse_time};
-use watchpost_core::alarm::{Decision, PREMISES};
+use watchpost_core::alarm::{Confirmer, Decision, PREMISES};
 use watchpost_core::password::HashCost;
 use watchpost_core::router::{Event, parse_cid, parse_sia};
 use watchpost_core::toml_file;
@@ -32,6 +32,10 @@ struct SignalTable {
     app: Option<AppAction>,
     agency: Option<Agency>,
     callback: Option<String>,
+    /// Someone other than a contact confirms the alarm: `guard`, `video` or `audio`.
+    confirm: Option<String>,
+    /// What they report, with `confirm`.
+    text: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -163,6 +167,15 @@ pub struct TimedEvent {
     pub raw: String,
 }
 
+/// A confirmation from outside the contact list, recorded by the simulated agent on the
+/// account's newest open alarm (`Input::Confirmed`).
+#[derive(Debug, Clone)]
+pub struct TimedConfirmation {
+    pub at: Millis,
+    pub by: Confirmer,
+    pub text: String,
+}
+
 /// A checked scenario, ready to run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -170,6 +183,7 @@ pub struct Scenario {
     pub start: Millis,
     pub account: Account,
     pub events: Vec<TimedEvent>,
+    pub confirmations: Vec<TimedConfirmation>,
     pub people: BTreeMap<String, Person>,
     pub delays: Delays,
     pub expect: Option<Expect>,
@@ -210,6 +224,7 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
         .map_err(Invalid)?;
 
     let mut events = Vec::new();
+    let mut confirmations = Vec::new();
     for (i, s) in file.signals.into_iter().enumerate() {
         let field = |name: &str| format!("signals[{i}].{name}");
         let at = start + seconds(&field("at"), s.at)?;
@@ -218,12 +233,27 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
             s.cid.is_some(),
             s.app.is_some(),
             s.callback.is_some(),
+            s.confirm.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err(invalid(
                 format!("signals[{i}]"),
-                "needs exactly one of sia, cid, app or callback",
+                "needs exactly one of sia, cid, app, callback or confirm",
             ));
+        }
+        if s.text.is_some() && s.confirm.is_none() {
+            return Err(invalid(field("text"), "goes only with confirm"));
+        }
+        if let Some(by) = &s.confirm {
+            let by = Confirmer::parse(by).ok_or_else(|| {
+                invalid(
+                    field("confirm"),
+                    format!("{by:?} is not who can confirm an alarm: guard, video or audio"),
+                )
+            })?;
+            let text = s.text.unwrap_or_default();
+            confirmations.push(TimedConfirmation { at, by, text });
+            continue;
         }
         if s.agency.is_some() && !matches!(s.app, Some(AppAction::Sos)) {
             return Err(invalid(field("agency"), "goes only with app = \"sos\""));
@@ -352,6 +382,7 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
         start,
         account,
         events,
+        confirmations,
         people: file.people,
         delays,
         expect,

@@ -23,6 +23,8 @@ enum Class {
 enum Happening {
     /// The scenario's n-th timed event.
     Arrival(usize),
+    /// The scenario's n-th confirmation.
+    Confirmation(usize),
     /// Something on a call, as the telephony or the agent reports it.
     OnCall {
         alarm: AlarmId,
@@ -95,6 +97,9 @@ pub async fn run(scenario: &Scenario, plans: &PlanBook) -> Result<Outcome, RunEr
     };
     for (i, event) in scenario.events.iter().enumerate() {
         sim.schedule(event.at, Class::Arrival, Happening::Arrival(i));
+    }
+    for (i, confirmation) in scenario.confirmations.iter().enumerate() {
+        sim.schedule(confirmation.at, Class::Arrival, Happening::Confirmation(i));
     }
     sim.run().await?;
     let mut alarms = Vec::new();
@@ -187,6 +192,20 @@ impl Sim<'_> {
                 };
                 let received = self.center.receive(now, signal, actor).await?;
                 self.opened.extend(&received.opened);
+                Ok(())
+            }
+            Happening::Confirmation(i) => {
+                let c = &self.scenario.confirmations[i];
+                let open = self.center.open_alarms().map(|(id, _)| id).collect::<HashSet<_>>();
+                // The account's newest open alarm; with none open it is recorded nowhere.
+                let Some(&alarm) = self.opened.iter().rev().find(|id| open.contains(id)) else {
+                    return Ok(());
+                };
+                let input = Input::Confirmed {
+                    by: c.by,
+                    text: c.text.clone(),
+                };
+                self.center.input(now, alarm, input, "agent")?;
                 Ok(())
             }
             Happening::OnCall {
