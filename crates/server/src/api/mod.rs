@@ -25,6 +25,7 @@ pub(crate) mod scope;
 mod signals;
 pub(crate) mod text;
 mod unknown;
+mod webhooks;
 
 pub use error::ApiError;
 
@@ -32,7 +33,7 @@ use crate::auth::Auth;
 use crate::board::Board;
 use crate::intake::{Commands, Intake};
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use std::sync::Arc;
 use watchpost_store::Db;
 
@@ -131,6 +132,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/plans/{name}/rollback", post(plans::rollback))
         .route("/api/plans/{name}/required", put(plans::require))
         .route("/api/plan-assignments", put(plans::assign))
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::add))
+        .route("/api/webhooks/{id}", delete(webhooks::remove))
+        .route("/api/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))
