@@ -249,9 +249,7 @@ pub enum EnrolmentError {
         "account.contacts[{index}].phone2: {phone:?} is not an E.164 phone number (like +15555550101)"
     )]
     Phone2 { index: usize, phone: String },
-    #[error(
-        "account.premises_phone: {phone:?} is not an E.164 phone number (like +15555550100)"
-    )]
+    #[error("account.premises_phone: {phone:?} is not an E.164 phone number (like +15555550100)")]
     PremisesPhone { phone: String },
     #[error("account.contacts: two contacts are named {name:?}; names must be unique")]
     DuplicateContact { name: String },

@@ -377,18 +377,25 @@ phone = "+15555550101"
 phone2 = "+15555550111"
 "#;
         let table: AccountTable = toml::from_str(text).unwrap();
-        let account = table.into_account("accounts[1]", 0, HashCost::Fast).unwrap();
+        let account = table
+            .into_account("accounts[1]", 0, HashCost::Fast)
+            .unwrap();
         assert_eq!(account.contacts[0].phone2.as_deref(), Some("+15555550111"));
         assert_eq!(account.premises_phone.as_deref(), Some("+15555550100"));
         let bad: AccountTable = toml::from_str(&text.replace("+15555550111", "0111")).unwrap();
-        let refused = bad.into_account("accounts[1]", 0, HashCost::Fast).unwrap_err();
+        let refused = bad
+            .into_account("accounts[1]", 0, HashCost::Fast)
+            .unwrap_err();
         assert!(
             refused.starts_with("accounts[1].contacts[0].phone2: \"0111\" is not an E.164"),
             "{refused}"
         );
         let bad: AccountTable = toml::from_str(&text.replace("+15555550100", "home")).unwrap();
         let refused = bad.into_account("account", 0, HashCost::Fast).unwrap_err();
-        assert!(refused.starts_with("account.premises_phone: \"home\""), "{refused}");
+        assert!(
+            refused.starts_with("account.premises_phone: \"home\""),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -96,7 +96,11 @@ fn one_contact_second_number_then_the_premises_phone() {
     for call in alarm.calls() {
         assert_eq!(alarm.phone_of(call), call.phone);
     }
-    assert_eq!(alarm.dispatches().len(), 1, "dispatched after the third call");
+    assert_eq!(
+        alarm.dispatches().len(),
+        1,
+        "dispatched after the third call"
+    );
     assert_eq!(alarm.dispatches()[0].requested_at, 93_000);
 }
 
@@ -133,7 +137,12 @@ fn only_when_every_number_was_tried_does_the_list_start_again() {
         .collect();
     assert_eq!(
         phones,
-        ["+15555550101", "+15555550111", "+15555550100", "+15555550101"]
+        [
+            "+15555550101",
+            "+15555550111",
+            "+15555550100",
+            "+15555550101"
+        ]
     );
 }
 
@@ -187,7 +196,13 @@ fn a_person_at_the_premises_must_give_the_password_to_cancel() {
     }
     now += 10_000;
     alarm
-        .handle(now, Input::PasswordChecked { call: 1, matched: false })
+        .handle(
+            now,
+            Input::PasswordChecked {
+                call: 1,
+                matched: false,
+            },
+        )
         .unwrap();
     alarm
         .handle(
@@ -199,6 +214,10 @@ fn a_person_at_the_premises_must_give_the_password_to_cancel() {
         )
         .unwrap();
     assert_eq!(alarm.closed(), None, "in follow-up after the dispatch");
-    assert_eq!(alarm.dispatches().len(), 1, "an unverified cancel is a dispatch");
+    assert_eq!(
+        alarm.dispatches().len(),
+        1,
+        "an unverified cancel is a dispatch"
+    );
     assert_eq!(alarm.calls()[1].to, PREMISES);
 }

@@ -66,7 +66,10 @@ async fn the_handler_records_a_guards_confirmation_and_the_police_are_requested(
     assert_eq!(status, 422, "{answer}");
     assert_eq!(answer["field"], "by", "{answer}");
     assert!(
-        answer["error"].as_str().unwrap().contains("guard, video or audio"),
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("guard, video or audio"),
         "{answer}"
     );
     let long = json!({"by": "video", "text": "x".repeat(5_000)});

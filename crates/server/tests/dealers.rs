@@ -574,7 +574,9 @@ async fn a_dealer_manages_only_its_own_webhooks() {
         }
         body
     };
-    let (status, d2) = root.post("/api/webhooks", add(Some("D2"), "bolt-hooks")).await;
+    let (status, d2) = root
+        .post("/api/webhooks", add(Some("D2"), "bolt-hooks"))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{d2}");
     assert_eq!(d2["dealer"], "D2");
     let (status, ours) = root.post("/api/webhooks", add(None, "center-hooks")).await;
@@ -584,8 +586,18 @@ async fn a_dealer_manages_only_its_own_webhooks() {
     assert!(text.contains("\"field\":\"dealer\""), "{text}");
 
     let (status, text) = send(&vic, Method::POST, "/api/webhooks", add(None, "acme")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a dealer_viewer only reads: {text}");
-    let (status, text) = send(&dana, Method::POST, "/api/webhooks", add(Some("D2"), "acme")).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a dealer_viewer only reads: {text}"
+    );
+    let (status, text) = send(
+        &dana,
+        Method::POST,
+        "/api/webhooks",
+        add(Some("D2"), "acme"),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
     assert!(text.contains("\"field\":\"dealer\""), "{text}");
     let (status, text) = send(
@@ -599,7 +611,10 @@ async fn a_dealer_manages_only_its_own_webhooks() {
     assert!(text.contains("\"field\":\"url\""), "{text}");
     let (status, made) = dana.post("/api/webhooks", add(None, "acme-hooks")).await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
-    assert_eq!(made["dealer"], "D1", "a dealer's endpoint is always its own");
+    assert_eq!(
+        made["dealer"], "D1",
+        "a dealer's endpoint is always its own"
+    );
     let secret = made["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("whsec_"), "{made}");
     let mine = made["id"].as_str().unwrap().to_string();
@@ -618,23 +633,52 @@ async fn a_dealer_manages_only_its_own_webhooks() {
     }
     let (_, all) = root.get("/api/webhooks").await;
     assert_eq!(all["webhooks"].as_array().unwrap().len(), 3, "{all}");
-    assert!(!all.to_string().contains(&secret), "never shown again: {all}");
+    assert!(
+        !all.to_string().contains(&secret),
+        "never shown again: {all}"
+    );
 
     for foreign in [&d2["id"], &ours["id"]] {
         let id = foreign.as_str().unwrap();
         for user in [&dana, &vic] {
-            let (status, text) =
-                send(user, Method::GET, &format!("/api/webhooks/{id}/deliveries"), json!({}))
-                    .await;
+            let (status, text) = send(
+                user,
+                Method::GET,
+                &format!("/api/webhooks/{id}/deliveries"),
+                json!({}),
+            )
+            .await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
         }
-        let (status, _) = send(&dana, Method::DELETE, &format!("/api/webhooks/{id}"), json!({})).await;
+        let (status, _) = send(
+            &dana,
+            Method::DELETE,
+            &format!("/api/webhooks/{id}"),
+            json!({}),
+        )
+        .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
-    assert_eq!(center.store.endpoints().await.unwrap().len(), 3, "nothing removed");
-    let (status, _) = send(&vic, Method::DELETE, &format!("/api/webhooks/{mine}"), json!({})).await;
+    assert_eq!(
+        center.store.endpoints().await.unwrap().len(),
+        3,
+        "nothing removed"
+    );
+    let (status, _) = send(
+        &vic,
+        Method::DELETE,
+        &format!("/api/webhooks/{mine}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = send(&dana, Method::DELETE, &format!("/api/webhooks/{mine}"), json!({})).await;
+    let (status, _) = send(
+        &dana,
+        Method::DELETE,
+        &format!("/api/webhooks/{mine}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let left: Vec<Option<String>> = center
         .store

@@ -372,18 +372,19 @@ impl Store for PgStore {
         else {
             return Ok(None);
         };
-        let contacts =
-            sqlx::query("SELECT name, phone, phone2 FROM contacts WHERE account = $1 ORDER BY position")
-                .bind(number)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|r| Contact {
-                    name: r.get("name"),
-                    phone: r.get("phone"),
-                    phone2: r.get("phone2"),
-                })
-                .collect();
+        let contacts = sqlx::query(
+            "SELECT name, phone, phone2 FROM contacts WHERE account = $1 ORDER BY position",
+        )
+        .bind(number)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|r| Contact {
+            name: r.get("name"),
+            phone: r.get("phone"),
+            phone2: r.get("phone2"),
+        })
+        .collect();
         let zones = sqlx::query("SELECT zone, device FROM zones WHERE account = $1 ORDER BY zone")
             .bind(number)
             .fetch_all(&mut *tx)

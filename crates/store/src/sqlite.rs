@@ -315,18 +315,19 @@ impl Store for SqliteStore {
         else {
             return Ok(None);
         };
-        let contacts =
-            sqlx::query("SELECT name, phone, phone2 FROM contacts WHERE account = ? ORDER BY position")
-                .bind(number)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(|r| Contact {
-                    name: r.get("name"),
-                    phone: r.get("phone"),
-                    phone2: r.get("phone2"),
-                })
-                .collect();
+        let contacts = sqlx::query(
+            "SELECT name, phone, phone2 FROM contacts WHERE account = ? ORDER BY position",
+        )
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| Contact {
+            name: r.get("name"),
+            phone: r.get("phone"),
+            phone2: r.get("phone2"),
+        })
+        .collect();
         let zones = sqlx::query("SELECT zone, device FROM zones WHERE account = ? ORDER BY zone")
             .bind(number)
             .fetch_all(&self.pool)

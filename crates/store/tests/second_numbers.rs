@@ -12,7 +12,10 @@ async fn second_numbers(store: &dyn Store) {
     both.contacts[0].phone2 = Some("+15555550111".into());
     both.premises_phone = Some("+15555550100".into());
     let plain = account("5A5B");
-    store.put_accounts(&[both.clone(), plain.clone()]).await.unwrap();
+    store
+        .put_accounts(&[both.clone(), plain.clone()])
+        .await
+        .unwrap();
     assert_eq!(store.account("4F39").await.unwrap().unwrap(), both);
     assert_eq!(store.account("5A5B").await.unwrap().unwrap(), plain);
     assert_eq!(

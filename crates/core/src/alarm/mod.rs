@@ -976,7 +976,12 @@ impl Alarm {
             contact: self.spec.contacts.len(),
             line: Line::Premises,
         });
-        let every: Vec<Dial> = picked.iter().map(first).chain(seconds).chain(premises).collect();
+        let every: Vec<Dial> = picked
+            .iter()
+            .map(first)
+            .chain(seconds)
+            .chain(premises)
+            .collect();
         every.iter().copied().cycle().take(calls).collect()
     }
 

@@ -91,9 +91,7 @@ pub async fn add(
     scope.require(Role::Admin, Role::DealerAdmin)?;
     let dealer = match (scope.dealer(), body.dealer) {
         (Some(own), None) => Some(own.to_string()),
-        (Some(own), Some(named)) if named.trim().eq_ignore_ascii_case(own) => {
-            Some(own.to_string())
-        }
+        (Some(own), Some(named)) if named.trim().eq_ignore_ascii_case(own) => Some(own.to_string()),
         (Some(_), Some(_)) => {
             return Err(ApiError {
                 status: StatusCode::FORBIDDEN,
@@ -118,10 +116,12 @@ pub async fn add(
         signals: body.signals,
     };
     let now = crate::now_ms();
-    let (endpoint, secret) = new_endpoint(state.secrets.master_key.as_deref(), &new, now)
-        .map_err(|e| match e.split_once(": ") {
-            Some((field, reason)) => ApiError::field(field, reason),
-            None => ApiError::field("body", e),
+    let (endpoint, secret) =
+        new_endpoint(state.secrets.master_key.as_deref(), &new, now).map_err(|e| {
+            match e.split_once(": ") {
+                Some((field, reason)) => ApiError::field(field, reason),
+                None => ApiError::field("body", e),
+            }
         })?;
     state.store.put_endpoint(&endpoint).await?;
     let whose = endpoint

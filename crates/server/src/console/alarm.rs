@@ -383,18 +383,23 @@ pub fn render(s: &Screen) -> Markup {
 /// asked twice, since under a plan with `on_confirmation` steps it may request help.
 fn confirm_form(s: &Screen) -> Markup {
     let question = "Record this confirmation? The plan's confirmation steps run now (they may request the police).";
-    confirmed_action(s, "confirm", question, html! {
-        label for="confirm-by" { "Confirmed by" }
-        select #confirm-by name="by" {
-            @for by in Confirmer::ALL {
-                option value=(by.as_str()) { (words(by.as_str())) }
+    confirmed_action(
+        s,
+        "confirm",
+        question,
+        html! {
+            label for="confirm-by" { "Confirmed by" }
+            select #confirm-by name="by" {
+                @for by in Confirmer::ALL {
+                    option value=(by.as_str()) { (words(by.as_str())) }
+                }
             }
-        }
-        label for="confirm-text" { "What they report" }
-        input #confirm-text type="text" name="text" autocomplete="off"
-            placeholder="e.g. back door forced, someone inside";
-        button type="submit" { "Record confirmation" }
-    })
+            label for="confirm-text" { "What they report" }
+            input #confirm-text type="text" name="text" autocomplete="off"
+                placeholder="e.g. back door forced, someone inside";
+            button type="submit" { "Record confirmation" }
+        },
+    )
 }
 
 fn handler(s: &Screen) -> Markup {

@@ -196,7 +196,11 @@ impl Sim<'_> {
             }
             Happening::Confirmation(i) => {
                 let c = &self.scenario.confirmations[i];
-                let open = self.center.open_alarms().map(|(id, _)| id).collect::<HashSet<_>>();
+                let open = self
+                    .center
+                    .open_alarms()
+                    .map(|(id, _)| id)
+                    .collect::<HashSet<_>>();
                 // The account's newest open alarm; with none open it is recorded nowhere.
                 let Some(&alarm) = self.opened.iter().rev().find(|id| open.contains(id)) else {
                     return Ok(());
