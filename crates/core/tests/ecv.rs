@@ -179,6 +179,13 @@ fn without_min_calls_nothing_changes_second_numbers_and_premises_are_not_dialled
 }
 
 #[test]
+fn a_step_that_picks_no_contact_does_not_call_the_premises() {
+    let mut alarm = Alarm::open(spec(vec![], Some("+15555550100"), Some(2)));
+    assert_eq!(nobody_answers(&mut alarm), []);
+    assert_eq!(alarm.dispatches().len(), 1, "unreached: dispatched");
+}
+
+#[test]
 fn a_person_at_the_premises_must_give_the_password_to_cancel() {
     let mut alarm = Alarm::open(spec(vec![ann(None)], Some("+15555550100"), Some(2)));
     let mut now = 0;

@@ -962,7 +962,8 @@ impl Alarm {
             line: Line::Phone,
         };
         let calls = (min_calls.unwrap_or(0) as usize).max(picked.len());
-        if calls == picked.len() {
+        // A step that picks nobody calls nobody, the premises included.
+        if calls == picked.len() || picked.is_empty() {
             return picked.iter().map(first).collect();
         }
         let seconds = picked
