@@ -64,14 +64,11 @@ fn event(
     }
 }
 
-/// The contact a call went to, by name (never the number).
+/// The contact a call went to, by name (never the number); `premises` for the premises
+/// phone.
 fn contact_name(alarm: &Alarm, call: u32) -> Option<String> {
     let call = alarm.calls().iter().find(|c| c.id == call)?;
-    alarm
-        .spec()
-        .contacts
-        .get(call.contact)
-        .map(|c| c.name.clone())
+    Some(call.to.clone())
 }
 
 /// The facts of an opened alarm.

@@ -59,6 +59,21 @@ pub struct Contact {
     pub name: String,
     /// E.164, e.g. `+15555550101`.
     pub phone: String,
+    /// A second number (E.164), called by a `verify` step that must place more calls than
+    /// its contacts' first numbers give (enhanced call verification, docs/plans.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone2: Option<String>,
+}
+
+impl Contact {
+    /// A contact with one number.
+    pub fn new(name: impl Into<String>, phone: impl Into<String>) -> Contact {
+        Contact {
+            name: name.into(),
+            phone: phone.into(),
+            phone2: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +112,10 @@ pub struct Account {
     /// center's own account.
     #[serde(default)]
     pub dealer: Option<String>,
+    /// The premises' own phone (E.164), called after the contacts' second numbers by a
+    /// `verify` step that must place more calls (docs/plans.md, "Enhanced call verification").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub premises_phone: Option<String>,
 }
 
 impl Account {
@@ -147,6 +166,12 @@ impl Account {
                     phone: contact.phone.clone(),
                 });
             }
+            if let Some(phone2) = contact.phone2.as_ref().filter(|p| !is_e164(p)) {
+                return Err(EnrolmentError::Phone2 {
+                    index,
+                    phone: phone2.clone(),
+                });
+            }
             if self.contacts[..index]
                 .iter()
                 .any(|c| c.name == contact.name)
@@ -155,6 +180,11 @@ impl Account {
                     name: contact.name.clone(),
                 });
             }
+        }
+        if let Some(phone) = self.premises_phone.as_ref().filter(|p| !is_e164(p)) {
+            return Err(EnrolmentError::PremisesPhone {
+                phone: phone.clone(),
+            });
         }
         for zone in &self.zones {
             check_zone(self.premises, zone)?;
@@ -215,6 +245,12 @@ pub enum EnrolmentError {
         "account.contacts[{index}].phone: {phone:?} is not an E.164 phone number (like +15555550101)"
     )]
     Phone { index: usize, phone: String },
+    #[error(
+        "account.contacts[{index}].phone2: {phone:?} is not an E.164 phone number (like +15555550101)"
+    )]
+    Phone2 { index: usize, phone: String },
+    #[error("account.premises_phone: {phone:?} is not an E.164 phone number (like +15555550100)")]
+    PremisesPhone { phone: String },
     #[error("account.contacts: two contacts are named {name:?}; names must be unique")]
     DuplicateContact { name: String },
     #[error(
@@ -330,15 +366,13 @@ mod tests {
             verbal_password: VerbalPassword::hash("blue falcon", HashCost::Fast),
             responder: Responder::Police,
             test_until: None,
-            contacts: vec![Contact {
-                name: "Ann Lee".into(),
-                phone: "+15555550101".into(),
-            }],
+            contacts: vec![Contact::new("Ann Lee", "+15555550101")],
             zones: vec![],
             dc09_key: None,
             supervision_ms: None,
             details: Default::default(),
             dealer: None,
+            premises_phone: None,
         }
     }
 
@@ -410,10 +444,7 @@ mod tests {
             "+1555-555-0101",
             "+1234567890123456",
         ] {
-            a.contacts = vec![Contact {
-                name: "Ann".into(),
-                phone: bad.into(),
-            }];
+            a.contacts = vec![Contact::new("Ann", bad)];
             let err = a.validate().unwrap_err();
             assert!(
                 matches!(err, EnrolmentError::Phone { index: 0, .. }),
@@ -421,6 +452,27 @@ mod tests {
             );
             assert!(err.to_string().starts_with("account.contacts[0].phone"));
         }
+    }
+
+    #[test]
+    fn second_numbers_and_the_premises_phone_are_optional_but_must_be_e164() {
+        let mut a = sample();
+        a.contacts[0].phone2 = Some("+15555550111".into());
+        a.premises_phone = Some("+15555550100".into());
+        assert_eq!(a.validate(), Ok(()));
+        a.contacts[0].phone2 = Some("555-0111".into());
+        let err = a.validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "account.contacts[0].phone2: \"555-0111\" is not an E.164 phone number (like +15555550101)"
+        );
+        a.contacts[0].phone2 = None;
+        a.premises_phone = Some("+0".into());
+        let err = a.validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("account.premises_phone: \"+0\" is not an E.164")
+        );
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct AccountTable {
     /// out: the center's own account. Whether the dealer exists is the store's to say.
     #[serde(default)]
     pub dealer: Option<String>,
+    /// The premises' own phone (E.164); optional.
+    #[serde(default)]
+    pub premises_phone: Option<String>,
 }
 
 /// Parses an RFC 3339 time into the engine's milliseconds.
@@ -161,6 +164,7 @@ impl AccountTable {
             supervision_ms: self.supervision_s.map(|s| s as Millis * 1000),
             details,
             dealer,
+            premises_phone: self.premises_phone,
         };
         account
             .validate()
@@ -194,7 +198,15 @@ impl AccountTable {
         for (i, c) in self.contacts.iter().enumerate() {
             line(format!("contacts[{i}].name"), &c.name)?;
             line(format!("contacts[{i}].phone"), &c.phone)?;
+            line(
+                format!("contacts[{i}].phone2"),
+                c.phone2.as_deref().unwrap_or(""),
+            )?;
         }
+        line(
+            "premises_phone".into(),
+            self.premises_phone.as_deref().unwrap_or(""),
+        )?;
         count("zones", self.zones.len(), crate::details::MAX_ZONE as usize)?;
         count(
             "zone_names",
@@ -351,6 +363,42 @@ permit = "A-1234"
     }
 
     #[test]
+    fn second_numbers_and_the_premises_phone_are_read_and_checked() {
+        let text = r#"number = "4F39"
+premises = "residential"
+address = "1 Main St"
+country = "US"
+region = "IL"
+monitoring = "self"
+premises_phone = "+15555550100"
+[[contacts]]
+name = "Ann Lee"
+phone = "+15555550101"
+phone2 = "+15555550111"
+"#;
+        let table: AccountTable = toml::from_str(text).unwrap();
+        let account = table
+            .into_account("accounts[1]", 0, HashCost::Fast)
+            .unwrap();
+        assert_eq!(account.contacts[0].phone2.as_deref(), Some("+15555550111"));
+        assert_eq!(account.premises_phone.as_deref(), Some("+15555550100"));
+        let bad: AccountTable = toml::from_str(&text.replace("+15555550111", "0111")).unwrap();
+        let refused = bad
+            .into_account("accounts[1]", 0, HashCost::Fast)
+            .unwrap_err();
+        assert!(
+            refused.starts_with("accounts[1].contacts[0].phone2: \"0111\" is not an E.164"),
+            "{refused}"
+        );
+        let bad: AccountTable = toml::from_str(&text.replace("+15555550100", "home")).unwrap();
+        let refused = bad.into_account("account", 0, HashCost::Fast).unwrap_err();
+        assert!(
+            refused.starts_with("account.premises_phone: \"home\""),
+            "{refused}"
+        );
+    }
+
+    #[test]
     fn the_number_is_enrolled_in_canonical_form() {
         let account = table("5a5b").into_account("account", 0, HashCost::Fast);
         assert_eq!(account.unwrap().number, "5A5B");
@@ -384,6 +432,7 @@ permit = "A-1234"
         let contact = |i: usize| Contact {
             name: format!("contact {i}"),
             phone: format!("+1555555{i:04}"),
+            phone2: None,
         };
         let mut t = table("4F39");
         t.contacts = (0..=MAX_CONTACTS).map(contact).collect();
@@ -398,6 +447,7 @@ permit = "A-1234"
         t.contacts = vec![Contact {
             name: "x".repeat(10_000),
             phone: "+15555550101".into(),
+            phone2: None,
         }];
         let err = t.into_account("account", 0, HashCost::Fast).unwrap_err();
         assert!(

@@ -211,6 +211,12 @@ pub struct Plan {
     /// alarm is only logged): without it such a plan is refused (`crate::plan_rules`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_response_intended: bool,
+    /// The steps that run when someone other than a contact confirms the alarm
+    /// (`Input::Confirmed`: a guard on site, video, audio), in place of what remained of the
+    /// plan: verified response's `[{ step = "dispatch", agency = "police" }]`. Empty: a
+    /// confirmation is recorded and changes nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_confirmation: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +269,7 @@ fn base() -> Plan {
         follow_up_s: None,
         messages: Messages::default(),
         no_response_intended: false,
+        on_confirmation: vec![],
     }
 }
 

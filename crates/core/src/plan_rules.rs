@@ -58,6 +58,9 @@ fn visit(plan: &Plan) -> Vec<Visit<'_>> {
     }
     let mut out = Vec::new();
     walk(&plan.steps, "steps", false, &mut out);
+    // A confirmation is recorded by an agent (the guard's report, a video or audio check):
+    // what it runs is an agent's decision.
+    walk(&plan.on_confirmation, "on_confirmation", true, &mut out);
     out
 }
 
@@ -123,6 +126,13 @@ pub fn check(kind: AlarmKind, mode: Mode, plan: &Plan) -> Result<(), Broken> {
             );
         }
     }
+    if kind == AlarmKind::Duress && !plan.on_confirmation.is_empty() {
+        return broken(
+            "on_confirmation",
+            "a duress alarm takes no confirmation steps: help is requested at once and nothing \
+             about it may reach the premises (leave it empty)",
+        );
+    }
     if kind == AlarmKind::Duress && !plan.silent {
         return broken(
             "silent",
@@ -158,10 +168,10 @@ pub fn check(kind: AlarmKind, mode: Mode, plan: &Plan) -> Result<(), Broken> {
             check_message(at, text)?;
         }
     }
-    let dispatches = steps
-        .iter()
-        .any(|v| matches!(v.step, Step::Dispatch { .. }));
-    let reaches = !plan.silent && steps.iter().any(|v| calls(v.step));
+    // What runs only on a confirmation is no response of its own: most alarms get none.
+    let unconfirmed = || steps.iter().filter(|v| v.at.starts_with("steps"));
+    let dispatches = unconfirmed().any(|v| matches!(v.step, Step::Dispatch { .. }));
+    let reaches = !plan.silent && unconfirmed().any(|v| calls(v.step));
     if !dispatches && !reaches && !trouble && !plan.no_response_intended {
         return broken(
             "plan",
@@ -261,6 +271,43 @@ mod tests {
         assert_eq!(
             refused(AlarmKind::Duress, Mode::Professional, &loud).at,
             "silent"
+        );
+    }
+
+    #[test]
+    fn confirmation_steps_keep_the_rules() {
+        let police = Step::Dispatch {
+            agency: Some(crate::plan::AgencyRule::Police),
+        };
+        let mut duress = Plan::builtin(AlarmKind::Duress, Mode::Professional).unwrap();
+        duress.on_confirmation = vec![police.clone()];
+        let e = refused(AlarmKind::Duress, Mode::Professional, &duress);
+        assert_eq!(e.at, "on_confirmation");
+        let mut water = Plan::builtin(AlarmKind::Water, Mode::Professional).unwrap();
+        water.on_confirmation = vec![police.clone()];
+        let e = refused(AlarmKind::Water, Mode::Professional, &water);
+        assert_eq!(e.at, "on_confirmation[0]");
+        assert!(e.rule.contains("never request emergency services"), "{e}");
+        let mut practice = Plan::builtin(AlarmKind::Burglary, Mode::Practice).unwrap();
+        practice.on_confirmation = vec![police.clone()];
+        assert_eq!(
+            check(AlarmKind::Burglary, Mode::Practice, &practice),
+            Ok(()),
+            "an agent records a confirmation: its dispatch is an agent's decision"
+        );
+        let mut waits = Plan::builtin(AlarmKind::Burglary, Mode::Professional).unwrap();
+        waits.on_confirmation = vec![Step::Wait { seconds: 0 }, police.clone()];
+        assert_eq!(
+            refused(AlarmKind::Burglary, Mode::Professional, &waits).at,
+            "on_confirmation[0]"
+        );
+        let mut only_confirmed = Plan::builtin(AlarmKind::Burglary, Mode::Professional).unwrap();
+        only_confirmed.steps.clear();
+        only_confirmed.on_confirmation = vec![police];
+        assert_eq!(
+            refused(AlarmKind::Burglary, Mode::Professional, &only_confirmed).at,
+            "plan",
+            "a dispatch only on confirmation is no response of its own"
         );
     }
 

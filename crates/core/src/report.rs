@@ -51,6 +51,11 @@ pub struct CallReport {
     pub voicemail_left: bool,
     pub verified: Option<bool>,
     pub decision: Option<&'static str>,
+    /// Extension: the number dialled (E.164).
+    pub phone: String,
+    /// Extension: which of the account's numbers that is: `phone` (the contact's first),
+    /// `phone2` (its second) or `premises` (the premises phone, whose `to` is `premises`).
+    pub line: &'static str,
     /// Extension, filled by the live center's view only: the password check on this call,
     /// `not_checked` | `match` | `no_match`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,6 +127,8 @@ pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
                     voicemail_left: c.voicemail_left,
                     verified: c.verified,
                     decision: c.decision.map(|d| d.as_str()),
+                    phone: alarm.phone_of(c).to_string(),
+                    line: c.line.as_str(),
                     password: None,
                 })
             })

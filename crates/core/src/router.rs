@@ -219,6 +219,7 @@ fn spec(
         account: account.number.clone(),
         address: account.address.clone(),
         contacts: account.contacts.clone(),
+        premises_phone: account.premises_phone.clone(),
         responder: account.responder,
         kind,
         mode,

@@ -19,6 +19,7 @@ fn open(kind: AlarmKind) -> Alarm {
                 .map(|(i, name)| Contact {
                     name: name.to_string(),
                     phone: format!("+1555555010{i}"),
+                    phone2: None,
                 })
                 .collect(),
             responder: Responder::Police,
@@ -30,6 +31,7 @@ fn open(kind: AlarmKind) -> Alarm {
             plan_set: None,
             unmonitored: None,
             settings: Settings::default(),
+            premises_phone: None,
         },
         "sia",
     );

@@ -17,8 +17,10 @@ fn spec(kind: AlarmKind, mode: Mode, contacts: usize) -> AlarmSpec {
             .map(|i| Contact {
                 name: format!("C{i}"),
                 phone: format!("+1555555010{i}"),
+                phone2: None,
             })
             .collect(),
+        premises_phone: None,
         responder: Responder::Police,
         kind,
         mode,

@@ -69,6 +69,7 @@ pub fn accounts(now: Millis, count: usize) -> Vec<Account> {
                         LAST[(i + c * 7) % LAST.len()]
                     ),
                     phone: format!("+1555555{:04}", i * 10 + c),
+                    phone2: None,
                 })
                 .collect();
             let mut zones = vec![
@@ -133,6 +134,7 @@ pub fn accounts(now: Millis, count: usize) -> Vec<Account> {
                 supervision_ms: None,
                 details: Default::default(),
                 dealer: None,
+                premises_phone: None,
             }
         })
         .collect()

@@ -12,7 +12,7 @@ use crate::api::{ApiError, ApiState};
 use crate::lines::{LineError, LineId};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use watchpost_core::alarm::{CallId, Decision, Purpose, Rejected};
+use watchpost_core::alarm::{CallId, Confirmer, Decision, Purpose, Rejected};
 use watchpost_core::{Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, Role, User, replay};
 
@@ -460,6 +460,27 @@ pub async fn stand_down(
     )?;
     let input = Input::StandDownConfirmed { agency, told };
     act(state, agent, id, input).await
+}
+
+/// Someone other than a contact confirmed the alarm (`by`: `guard`, `video` or `audio`;
+/// `text`: what they reported, optional), as the handler records it: the plan's
+/// `on_confirmation` steps run (docs/plans.md, "Confirmations"). Errors: `by` not one of
+/// them or `text` too long (422 naming it), not the handler (409), the alarm closed (409).
+pub async fn confirm(
+    state: &ApiState,
+    agent: &User,
+    id: AlarmId,
+    by: &str,
+    text: Option<&str>,
+) -> Result<Alarm, ApiError> {
+    let by = Confirmer::parse(by.trim()).ok_or_else(|| {
+        ApiError::field(
+            "by",
+            format!("{by:?} is not who can confirm an alarm: guard, video or audio"),
+        )
+    })?;
+    let text = text::optional("text", text, NOTE_CHARS)?.unwrap_or_default();
+    act(state, agent, id, Input::Confirmed { by, text }).await
 }
 
 /// A note, by the handler or a supervisor (who need not take the alarm over to annotate it).

@@ -19,6 +19,8 @@ pub struct AlarmView {
     pub report: AlarmReport,
     pub address: String,
     pub contacts: Vec<Contact>,
+    /// The premises' own phone, as when the alarm opened.
+    pub premises_phone: Option<String>,
     pub handler: Option<String>,
     /// A silent alarm: never call the premises.
     pub silent: bool,
@@ -100,6 +102,7 @@ pub fn alarm_view(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmView {
         report,
         address: spec.address.clone(),
         contacts: spec.contacts.clone(),
+        premises_phone: spec.premises_phone.clone(),
         handler: alarm.handler().map(str::to_string),
         silent: alarm.is_silent(),
         current_call: alarm.current_call().map(|call| call.id),
@@ -149,10 +152,7 @@ pub fn next_step(alarm: &Alarm, center_dials: bool) -> String {
         );
     }
     if let Some(call) = alarm.current_call() {
-        let phone = spec
-            .contacts
-            .get(call.contact)
-            .map_or("", |c| c.phone.as_str());
+        let phone = alarm.phone_of(call);
         let who = format!("{} ({phone})", call.to);
         return match (call.purpose, call.result, call.placed_at) {
             (Purpose::Automated, None, _) => {

@@ -43,7 +43,11 @@ fn routes() -> Vec<String> {
 
 /// The routes a dealer's user may use (docs/api.md, Dealers), and those for no signed-in user
 /// in particular. Every other route must answer them 403.
-const DEALER_ROUTES: [(&str, &str); 15] = [
+const DEALER_ROUTES: [(&str, &str); 19] = [
+    ("GET", "/api/webhooks"),
+    ("POST", "/api/webhooks"),
+    ("DELETE", "/api/webhooks/{id}"),
+    ("GET", "/api/webhooks/{id}/deliveries"),
     ("GET", "/api/reports"),
     ("GET", "/api/plans"),
     ("PUT", "/api/plans/{name}/required"),
@@ -237,6 +241,15 @@ async fn a_dealer_user_reads_and_changes_nothing_of_another_dealer_or_the_center
                     } else if route == "/api/reports" {
                         // No period given: tried with one below.
                         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{said}");
+                    } else if route == "/api/webhooks" {
+                        // The listing (of D1's endpoints: none here); an empty body adds
+                        // nothing. a_dealer_manages_only_its_own_webhooks has the rest.
+                        let expected = if method == Method::GET {
+                            StatusCode::OK
+                        } else {
+                            StatusCode::UNPROCESSABLE_ENTITY
+                        };
+                        assert_eq!(status, expected, "{said}");
                     } else if route == "/api/alarms" || route == "/api/accounts" {
                         assert_eq!(status, StatusCode::OK, "{said}");
                         for other in [
@@ -592,4 +605,156 @@ async fn reports(center: &Center, dana: &Api, root: &Api) {
     assert_eq!(dealer, own);
     let (_, everything) = root.get(period).await;
     assert_eq!(everything["alarms"], json!(all.len()), "{everything}");
+}
+
+/// The webhook routes for dealers (issue 14, item 7): D1's admin adds, lists, reads the log of
+/// and removes D1's endpoints, and nothing of D2's or the center's; D1's viewer only reads;
+/// the secret is in the answer that creates an endpoint and in no other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dealer_manages_only_its_own_webhooks() {
+    let center = Center::start(&[], &[("root", Role::Admin)], true).await;
+    let now = now();
+    center.auth.put_dealer("D1", "Acme", now).await.unwrap();
+    center.auth.put_dealer("D2", "Bolt", now).await.unwrap();
+    for (name, role) in [("dana", Role::DealerAdmin), ("vic", Role::DealerViewer)] {
+        center
+            .auth
+            .add_user_of(name, role, Some("D1"), PASSWORD, now)
+            .await
+            .unwrap();
+    }
+    let client = Client::new();
+    let as_user = |token: String| Api {
+        client: client.clone(),
+        base: center.base.clone(),
+        token,
+    };
+    let root = as_user(common::sign_in(&client, &center.base, "root").await);
+    let dana = as_user(common::sign_in(&client, &center.base, "dana").await);
+    let vic = as_user(common::sign_in(&client, &center.base, "vic").await);
+
+    let add = |dealer: Option<&str>, host: &str| {
+        let mut body = json!({"url": format!("https://{host}.example/hooks")});
+        if let Some(d) = dealer {
+            body["dealer"] = json!(d);
+        }
+        body
+    };
+    let (status, d2) = root
+        .post("/api/webhooks", add(Some("D2"), "bolt-hooks"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{d2}");
+    assert_eq!(d2["dealer"], "D2");
+    let (status, ours) = root.post("/api/webhooks", add(None, "center-hooks")).await;
+    assert_eq!(status, StatusCode::CREATED, "{ours}");
+    let (status, text) = send(&root, Method::POST, "/api/webhooks", add(Some("D9"), "x")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("\"field\":\"dealer\""), "{text}");
+
+    let (status, text) = send(&vic, Method::POST, "/api/webhooks", add(None, "acme")).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a dealer_viewer only reads: {text}"
+    );
+    let (status, text) = send(
+        &dana,
+        Method::POST,
+        "/api/webhooks",
+        add(Some("D2"), "acme"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("\"field\":\"dealer\""), "{text}");
+    let (status, text) = send(
+        &dana,
+        Method::POST,
+        "/api/webhooks",
+        json!({"url": "ftp://acme.example/"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("\"field\":\"url\""), "{text}");
+    let (status, made) = dana.post("/api/webhooks", add(None, "acme-hooks")).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(
+        made["dealer"], "D1",
+        "a dealer's endpoint is always its own"
+    );
+    let secret = made["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{made}");
+    let mine = made["id"].as_str().unwrap().to_string();
+
+    for user in [&dana, &vic] {
+        let (status, text) = send(user, Method::GET, "/api/webhooks", json!({})).await;
+        assert_eq!(status, StatusCode::OK);
+        let listed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(listed["webhooks"].as_array().unwrap().len(), 1, "{text}");
+        assert_eq!(listed["webhooks"][0]["id"], json!(mine), "{text}");
+        for foreign in ["bolt-hooks", "center-hooks", &secret, "sealed:"] {
+            assert!(!text.contains(foreign), "{text}");
+        }
+        let (status, log) = user.get(&format!("/api/webhooks/{mine}/deliveries")).await;
+        assert_eq!((status, &log), (StatusCode::OK, &json!({"deliveries": []})));
+    }
+    let (_, all) = root.get("/api/webhooks").await;
+    assert_eq!(all["webhooks"].as_array().unwrap().len(), 3, "{all}");
+    assert!(
+        !all.to_string().contains(&secret),
+        "never shown again: {all}"
+    );
+
+    for foreign in [&d2["id"], &ours["id"]] {
+        let id = foreign.as_str().unwrap();
+        for user in [&dana, &vic] {
+            let (status, text) = send(
+                user,
+                Method::GET,
+                &format!("/api/webhooks/{id}/deliveries"),
+                json!({}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+        }
+        let (status, _) = send(
+            &dana,
+            Method::DELETE,
+            &format!("/api/webhooks/{id}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        center.store.endpoints().await.unwrap().len(),
+        3,
+        "nothing removed"
+    );
+    let (status, _) = send(
+        &vic,
+        Method::DELETE,
+        &format!("/api/webhooks/{mine}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(
+        &dana,
+        Method::DELETE,
+        &format!("/api/webhooks/{mine}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let left: Vec<Option<String>> = center
+        .store
+        .endpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.dealer)
+        .collect();
+    assert!(!left.contains(&Some("D1".into())), "{left:?}");
+    assert_eq!(left.len(), 2);
+    center.server.stop().await.unwrap();
 }

@@ -38,6 +38,7 @@ async fn center() -> (Center, Api) {
     third.contacts = vec![Contact {
         name: "Cal Roe".into(),
         phone: "+15555550177".into(),
+        phone2: None,
     }];
     let center = Center::start(&[account(), second, third], &[("amy", Role::Agent)], true).await;
     let client = Client::new();

@@ -186,7 +186,7 @@ impl PgStore {
             let mut upsert = sqlx::QueryBuilder::new(
                 "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
                  enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
-                 details, dealer) ",
+                 details, dealer, premises_phone) ",
             );
             upsert.push_values(chunk, |mut row, a| {
                 row.push_bind(&a.number)
@@ -202,7 +202,8 @@ impl PgStore {
                     .push_bind(&a.dc09_key)
                     .push_bind(a.supervision_ms)
                     .push_bind(details_json(a))
-                    .push_bind(&a.dealer);
+                    .push_bind(&a.dealer)
+                    .push_bind(&a.premises_phone);
             });
             upsert.push(
                 " ON CONFLICT (number) DO UPDATE SET premises = excluded.premises, \
@@ -211,7 +212,8 @@ impl PgStore {
                  enrolled_at = excluded.enrolled_at, password_hash = excluded.password_hash, \
                  responder = excluded.responder, test_until = excluded.test_until, \
                  dc09_key = excluded.dc09_key, supervision_ms = excluded.supervision_ms, \
-                 details = excluded.details, dealer = excluded.dealer",
+                 details = excluded.details, dealer = excluded.dealer, \
+                 premises_phone = excluded.premises_phone",
             );
             upsert.build().execute(&mut *tx).await?;
             let numbers: Vec<&str> = chunk.iter().map(|a| a.number.as_str()).collect();
@@ -232,13 +234,14 @@ impl PgStore {
                 .collect();
             for rows in contacts.chunks(CHUNK) {
                 let mut insert = sqlx::QueryBuilder::new(
-                    "INSERT INTO contacts (account, position, name, phone) ",
+                    "INSERT INTO contacts (account, position, name, phone, phone2) ",
                 );
                 insert.push_values(rows, |mut row, (account, position, c)| {
                     row.push_bind(*account)
                         .push_bind(*position)
                         .push_bind(&c.name)
-                        .push_bind(&c.phone);
+                        .push_bind(&c.phone)
+                        .push_bind(&c.phone2);
                 });
                 insert.build().execute(&mut *tx).await?;
             }
@@ -334,7 +337,8 @@ impl Store for PgStore {
 
     async fn accounts_with_phone(&self, phone: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT account FROM contacts WHERE phone = $1 ORDER BY account",
+            "SELECT account FROM contacts WHERE phone = $1 OR phone2 = $1 \
+             UNION SELECT number FROM accounts WHERE premises_phone = $1 ORDER BY 1",
         )
         .bind(phone)
         .fetch_all(&self.pool)
@@ -375,17 +379,19 @@ impl Store for PgStore {
         else {
             return Ok(None);
         };
-        let contacts =
-            sqlx::query("SELECT name, phone FROM contacts WHERE account = $1 ORDER BY position")
-                .bind(number)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|r| Contact {
-                    name: r.get("name"),
-                    phone: r.get("phone"),
-                })
-                .collect();
+        let contacts = sqlx::query(
+            "SELECT name, phone, phone2 FROM contacts WHERE account = $1 ORDER BY position",
+        )
+        .bind(number)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|r| Contact {
+            name: r.get("name"),
+            phone: r.get("phone"),
+            phone2: r.get("phone2"),
+        })
+        .collect();
         let zones = sqlx::query("SELECT zone, device FROM zones WHERE account = $1 ORDER BY zone")
             .bind(number)
             .fetch_all(&mut *tx)
@@ -420,6 +426,7 @@ impl Store for PgStore {
                 None => Default::default(),
             },
             dealer: row.get("dealer"),
+            premises_phone: row.get("premises_phone"),
         }))
     }
 

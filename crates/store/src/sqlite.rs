@@ -168,7 +168,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
              enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
-             details, dealer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             details, dealer, premises_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&a.number)
         .bind(to_text(&a.premises))
@@ -184,16 +184,18 @@ impl SqliteStore {
         .bind(a.supervision_ms)
         .bind(details_json(a))
         .bind(&a.dealer)
+        .bind(&a.premises_phone)
         .execute(&mut *tx)
         .await?;
         for (position, c) in a.contacts.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO contacts (account, position, name, phone) VALUES (?, ?, ?, ?)",
+                "INSERT INTO contacts (account, position, name, phone, phone2) VALUES (?, ?, ?, ?, ?)",
             )
             .bind(&a.number)
             .bind(position as i64)
             .bind(&c.name)
             .bind(&c.phone)
+            .bind(&c.phone2)
             .execute(&mut *tx)
             .await?;
         }
@@ -286,7 +288,8 @@ impl Store for SqliteStore {
 
     async fn accounts_with_phone(&self, phone: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT account FROM contacts WHERE phone = ? ORDER BY account",
+            "SELECT account FROM contacts WHERE phone = ?1 OR phone2 = ?1 \
+             UNION SELECT number FROM accounts WHERE premises_phone = ?1 ORDER BY 1",
         )
         .bind(phone)
         .fetch_all(&self.pool)
@@ -321,17 +324,19 @@ impl Store for SqliteStore {
         else {
             return Ok(None);
         };
-        let contacts =
-            sqlx::query("SELECT name, phone FROM contacts WHERE account = ? ORDER BY position")
-                .bind(number)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(|r| Contact {
-                    name: r.get("name"),
-                    phone: r.get("phone"),
-                })
-                .collect();
+        let contacts = sqlx::query(
+            "SELECT name, phone, phone2 FROM contacts WHERE account = ? ORDER BY position",
+        )
+        .bind(number)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| Contact {
+            name: r.get("name"),
+            phone: r.get("phone"),
+            phone2: r.get("phone2"),
+        })
+        .collect();
         let zones = sqlx::query("SELECT zone, device FROM zones WHERE account = ? ORDER BY zone")
             .bind(number)
             .fetch_all(&self.pool)
@@ -365,6 +370,7 @@ impl Store for SqliteStore {
                 None => Default::default(),
             },
             dealer: row.get("dealer"),
+            premises_phone: row.get("premises_phone"),
         }))
     }
 

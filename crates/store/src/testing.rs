@@ -37,12 +37,14 @@ pub fn account(number: &str) -> Account {
         contacts: vec![Contact {
             name: "Ann".into(),
             phone: "+15555550101".into(),
+            phone2: None,
         }],
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
         dealer: None,
+        premises_phone: None,
     }
 }
 

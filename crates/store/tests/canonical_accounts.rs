@@ -17,6 +17,7 @@ fn account(number: &str, contact: &str) -> Account {
         contacts: vec![Contact {
             name: contact.into(),
             phone: "+15555550101".into(),
+            phone2: None,
         }],
         zones: vec![Zone {
             zone: 4,

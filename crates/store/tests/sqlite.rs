@@ -29,10 +29,12 @@ fn account() -> Account {
             Contact {
                 name: "Ann".into(),
                 phone: "+15555550101".into(),
+                phone2: None,
             },
             Contact {
                 name: "Bob".into(),
                 phone: "+15555550102".into(),
+                phone2: None,
             },
         ],
         zones: vec![Zone {
@@ -43,6 +45,7 @@ fn account() -> Account {
         supervision_ms: Some(90_000),
         details: Default::default(),
         dealer: None,
+        premises_phone: None,
     }
 }
 

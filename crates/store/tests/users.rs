@@ -331,6 +331,7 @@ fn account(number: &str) -> Account {
         supervision_ms: None,
         details: Default::default(),
         dealer: None,
+        premises_phone: None,
     }
 }
 

@@ -211,12 +211,8 @@ impl Telephony for SipTelephony {
         let report = |input| self.shared.report(Some(alarm), id, Event::Input(input));
         match call.result {
             None if call.purpose != Purpose::Automated => {
-                let phone = state
-                    .spec()
-                    .contacts
-                    .get(call.contact)
-                    .map(|c| c.phone.clone());
-                if let Some(phone) = phone {
+                let phone = state.phone_of(call).to_string();
+                if !phone.is_empty() {
                     tracing::info!(
                         alarm,
                         call = id,

@@ -285,6 +285,7 @@ fn water_alarm(inputs: &[Input]) -> watchpost_core::Alarm {
         contacts: vec![Contact {
             name: "Ann".into(),
             phone: "+15555550101".into(),
+            phone2: None,
         }],
         responder: Responder::Police,
         kind: AlarmKind::Water,
@@ -295,6 +296,7 @@ fn water_alarm(inputs: &[Input]) -> watchpost_core::Alarm {
         plan_set: None,
         unmonitored: None,
         settings: Settings::default(),
+        premises_phone: None,
     });
     for (i, input) in inputs.iter().enumerate() {
         alarm.handle(i as i64 * 1000, input.clone()).unwrap();

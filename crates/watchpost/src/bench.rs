@@ -278,12 +278,14 @@ pub(crate) fn account(
         contacts: vec![Contact {
             name: "Bench Contact".into(),
             phone: "+15555550100".into(),
+            phone2: None,
         }],
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
         dealer: None,
+        premises_phone: None,
     }
 }
 

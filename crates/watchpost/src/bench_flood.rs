@@ -94,12 +94,14 @@ fn account(now: Millis) -> Account {
         contacts: vec![Contact {
             name: "Bench Contact".into(),
             phone: "+15555550100".into(),
+            phone2: None,
         }],
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
         dealer: None,
+        premises_phone: None,
     }
 }
 

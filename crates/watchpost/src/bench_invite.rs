@@ -123,12 +123,14 @@ fn account(i: u32, enrolled_at: i64, password: &VerbalPassword) -> Account {
         contacts: vec![Contact {
             name: "Bench Contact".into(),
             phone: phone(i),
+            phone2: None,
         }],
         zones: vec![],
         dc09_key: None,
         supervision_ms: None,
         details: Default::default(),
         dealer: None,
+        premises_phone: None,
     }
 }
 

@@ -10,7 +10,7 @@ pub use types::*;
 
 use crate::account::Millis;
 use crate::kind::{Agency, Disposition};
-use crate::plan::{AfterDispatch, Branches, CancelSource, Plan, Step};
+use crate::plan::{AfterDispatch, Branches, CancelSource, Contacts, Plan, Step};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -25,8 +25,8 @@ enum Calling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Running {
     calling: Calling,
-    /// Contacts still to call in this step, in order.
-    remaining: VecDeque<usize>,
+    /// Numbers still to call in this step, in order.
+    remaining: VecDeque<Dial>,
     call: CallId,
     /// The call before `call` in this step, when it ended on a machine: an agent may still
     /// say a person answered it (`Input::Answered` after `Input::Voicemail`).
@@ -338,6 +338,7 @@ impl Alarm {
                 self.note(now, "detected", format!("{to}: {detail}"));
             }
             Input::ResponderUpdate { text } => self.note(now, "responder_update", text),
+            Input::Confirmed { by, text } => self.confirmed(now, by, text),
             Input::Disarm { detail } => {
                 self.note(now, "disarm", detail);
                 self.cancel(now, CancelSource::Disarm);
@@ -487,10 +488,12 @@ impl Alarm {
                 let Some(person) = self.spec.contacts.get(contact) else {
                     return Err(Rejected::UnknownContact(contact));
                 };
-                let to = person.name.clone();
+                let (to, phone) = (person.name.clone(), person.phone.clone());
                 self.calls.push(Call {
                     id: self.calls.len() as CallId,
                     contact,
+                    line: Line::Phone,
+                    phone,
                     to: to.clone(),
                     purpose: Purpose::Callback,
                     requested_at: now,
@@ -752,6 +755,31 @@ impl Alarm {
         }
     }
 
+    /// A confirmation from outside the contact list: the plan's `on_confirmation` steps
+    /// replace what remained of it (its calls and waits are moot once the alarm is
+    /// confirmed); a plan without them only records it.
+    fn confirmed(&mut self, now: Millis, by: Confirmer, text: String) {
+        let text = text.trim();
+        let detail = match text {
+            "" => format!("by {}", by.as_str()),
+            _ => format!("by {}: {text}", by.as_str()),
+        };
+        self.note(now, "confirmed", detail);
+        let steps = self
+            .plan()
+            .map(|p| p.on_confirmation.clone())
+            .unwrap_or_default();
+        if steps.is_empty() {
+            let why = "this alarm's plan takes no steps on a confirmation";
+            self.note(now, "no_effect", why.into());
+            return;
+        }
+        self.stop_calls(now);
+        self.waiting = None;
+        self.prepend(steps);
+        self.advance(now);
+    }
+
     /// A verified caller can do what a reached contact could do at this point of the plan.
     fn callback_decision(&mut self, now: Millis, verified: bool, decision: Decision) {
         if !verified {
@@ -844,10 +872,14 @@ impl Alarm {
         if next.placed_at.is_some() {
             next.result = Some(CallResult::NoAnswer);
         }
-        let (next_id, next_contact, next_to) = (next.id, next.contact, next.to.clone());
+        let (next_id, next_to) = (next.id, next.to.clone());
+        let next_dial = Dial {
+            contact: next.contact,
+            line: next.line,
+        };
         self.actions.push_back(Action::HangUp { call: next_id });
         self.note(now, "hang_up", next_to);
-        running.remaining.push_front(next_contact);
+        running.remaining.push_front(next_dial);
         running.call = call;
         running.after_voicemail = None;
         self.running = Some(running);
@@ -899,10 +931,7 @@ impl Alarm {
                 self.note(now, "silent", "a silent alarm never calls anyone".into());
                 continue;
             }
-            let picked: Vec<usize> = contacts.indexes(self.spec.contacts.len()).collect();
-            let calls = (min_calls.unwrap_or(0) as usize).max(picked.len());
-            let mut remaining: VecDeque<usize> =
-                picked.iter().copied().cycle().take(calls).collect();
+            let mut remaining = self.dial_list(contacts, min_calls);
             match remaining.pop_front() {
                 Some(first) => {
                     let call = self.place_call(now, first, &calling);
@@ -922,9 +951,70 @@ impl Alarm {
         }
     }
 
-    fn place_call(&mut self, now: Millis, contact: usize, calling: &Calling) -> CallId {
+    /// The numbers a calling step dials, in order: the first number of each contact picked;
+    /// when `min_calls` asks for more calls, their second numbers, then the premises phone,
+    /// and only then the same list again from its start (docs/plans.md, "Enhanced call
+    /// verification").
+    fn dial_list(&self, contacts: Contacts, min_calls: Option<u32>) -> VecDeque<Dial> {
+        let picked: Vec<usize> = contacts.indexes(self.spec.contacts.len()).collect();
+        let first = |&contact: &usize| Dial {
+            contact,
+            line: Line::Phone,
+        };
+        let calls = (min_calls.unwrap_or(0) as usize).max(picked.len());
+        // A step that picks nobody calls nobody, the premises included.
+        if calls == picked.len() || picked.is_empty() {
+            return picked.iter().map(first).collect();
+        }
+        let seconds = picked
+            .iter()
+            .filter(|&&c| self.spec.contacts[c].phone2.is_some())
+            .map(|&contact| Dial {
+                contact,
+                line: Line::Phone2,
+            });
+        let premises = self.spec.premises_phone.as_ref().map(|_| Dial {
+            contact: self.spec.contacts.len(),
+            line: Line::Premises,
+        });
+        let every: Vec<Dial> = picked
+            .iter()
+            .map(first)
+            .chain(seconds)
+            .chain(premises)
+            .collect();
+        every.iter().copied().cycle().take(calls).collect()
+    }
+
+    /// The number `call` dialled; for calls logged before calls recorded it, the contact's
+    /// first number (the only one there was).
+    pub fn phone_of<'a>(&'a self, call: &'a Call) -> &'a str {
+        if !call.phone.is_empty() {
+            return &call.phone;
+        }
+        self.spec
+            .contacts
+            .get(call.contact)
+            .map_or("", |c| c.phone.as_str())
+    }
+
+    fn place_call(&mut self, now: Millis, dial: Dial, calling: &Calling) -> CallId {
         let id = self.calls.len() as CallId;
-        let person = &self.spec.contacts[contact];
+        let (to, phone) = match dial.line {
+            Line::Premises => (
+                PREMISES.to_string(),
+                self.spec.premises_phone.clone().unwrap_or_default(),
+            ),
+            line => {
+                let person = &self.spec.contacts[dial.contact];
+                let phone = match line {
+                    Line::Phone2 => person.phone2.clone().unwrap_or_default(),
+                    _ => person.phone.clone(),
+                };
+                (person.name.clone(), phone)
+            }
+        };
+        let contact = dial.contact;
         let (purpose, message) = match calling {
             Calling::Verify(_) => (Purpose::Verify, None),
             Calling::Notify => (Purpose::Notify, None),
@@ -936,8 +1026,8 @@ impl Alarm {
         self.actions.push_back(Action::PlaceCall {
             call: id,
             contact,
-            to: person.name.clone(),
-            phone: person.phone.clone(),
+            to: to.clone(),
+            phone: phone.clone(),
             purpose,
             message,
             offers_agent: matches!(calling, Calling::Automated(Some(_))),
@@ -945,7 +1035,9 @@ impl Alarm {
         self.calls.push(Call {
             id,
             contact,
-            to: person.name.clone(),
+            line: dial.line,
+            phone,
+            to,
             purpose,
             requested_at: now,
             placed_at: None,

@@ -66,6 +66,10 @@ pub struct AlarmSpec {
     pub account: String,
     pub address: String,
     pub contacts: Vec<Contact>,
+    /// The premises' own phone, the last number a `verify` step tries before calling the
+    /// contacts again (`Line::Premises`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub premises_phone: Option<String>,
     pub responder: Responder,
     pub kind: AlarmKind,
     pub mode: Mode,
@@ -140,12 +144,47 @@ impl CallResult {
     }
 }
 
+/// Which of an account's numbers a call dials (docs/plans.md, "Enhanced call verification").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Line {
+    /// The contact's first number (`Contact::phone`); every call before second numbers
+    /// existed.
+    #[default]
+    Phone,
+    /// The contact's second number (`Contact::phone2`).
+    Phone2,
+    /// The premises' own phone (`AlarmSpec::premises_phone`). Its call's `contact` is the
+    /// length of the contact list (no contact's index) and its `to` is `PREMISES`.
+    Premises,
+}
+
+/// The name a call to the premises phone goes to (`Call::to`).
+pub const PREMISES: &str = "premises";
+
+/// One number to dial: a contact's (by index) or the premises' (`contact` = the length of
+/// the contact list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dial {
+    pub contact: usize,
+    #[serde(default)]
+    pub line: Line,
+}
+
 /// One call of an alarm, outbound or a callback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
     pub id: CallId,
-    /// Index into the alarm's contact list.
+    /// Index into the alarm's contact list; for a call to the premises phone, the length of
+    /// the list (`Line::Premises`).
     pub contact: usize,
+    /// Which number the call dials; `phone` for callbacks.
+    #[serde(default, skip_serializing_if = "is_first_line")]
+    pub line: Line,
+    /// The number dialled (E.164); for a callback, the contact's first number. Empty in
+    /// alarms logged before calls recorded it (`Alarm::phone_of` reads those).
+    #[serde(default)]
+    pub phone: String,
     pub to: String,
     pub purpose: Purpose,
     pub requested_at: Millis,
@@ -159,6 +198,20 @@ pub struct Call {
     pub password_attempts: u8,
     pub verified: Option<bool>,
     pub decision: Option<Decision>,
+}
+
+impl Line {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Line::Phone => "phone",
+            Line::Phone2 => "phone2",
+            Line::Premises => "premises",
+        }
+    }
+}
+
+fn is_first_line(line: &Line) -> bool {
+    *line == Line::Phone
 }
 
 impl Call {
@@ -417,8 +470,49 @@ pub enum Input {
     TakeOver {
         agent: String,
     },
+    /// Someone other than a contact confirmed the intrusion or the emergency, as an agent
+    /// records it: the plan's `on_confirmation` steps run in place of what remained of it
+    /// (verified response: the police on a guard's report).
+    Confirmed {
+        by: Confirmer,
+        /// What they reported, in their words (may be empty).
+        #[serde(default)]
+        text: String,
+    },
     /// The alarm's timer (`poll_timeout`) is due.
     Timer,
+}
+
+/// Who confirmed an alarm (`Input::Confirmed`). A closed set: the confirmations that
+/// verified-response policies accept besides a contact's (ANSI/SIA CP-01 and police
+/// verified-response ordinances: a guard or keyholder on site, video, audio), so a plan, a
+/// report and a webhook can say which, and a free-text source cannot slip in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmer {
+    /// A guard (or the guard service's responder) on site.
+    Guard,
+    /// An agent saw the intrusion on the premises' video.
+    Video,
+    /// An agent heard it on the premises' audio (listen-in).
+    Audio,
+}
+
+impl Confirmer {
+    pub const ALL: [Confirmer; 3] = [Confirmer::Guard, Confirmer::Video, Confirmer::Audio];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confirmer::Guard => "guard",
+            Confirmer::Video => "video",
+            Confirmer::Audio => "audio",
+        }
+    }
+
+    /// `guard`, `video` or `audio`.
+    pub fn parse(text: &str) -> Option<Confirmer> {
+        Confirmer::ALL.into_iter().find(|c| c.as_str() == text)
+    }
 }
 
 /// What the engine asks the world to do.

@@ -35,7 +35,10 @@ pub struct AccountView {
     pub mode: &'static str,
     pub responder: &'static str,
     pub test_until: Option<String>,
+    /// Each with `phone2` when it has a second number.
     pub contacts: Vec<Contact>,
+    /// The premises' own phone; `null`: none.
+    pub premises_phone: Option<String>,
     pub zones: Vec<Zone>,
     pub supervision_s: Option<Millis>,
     pub dc09_encrypted: bool,
@@ -69,6 +72,7 @@ pub(crate) fn view(a: &Account, now: Millis) -> AccountView {
         },
         test_until: a.test_until.map(rfc3339),
         contacts: a.contacts.clone(),
+        premises_phone: a.premises_phone.clone(),
         zones: a.zones.clone(),
         supervision_s: a.supervision_ms.map(|ms| ms / 1000),
         dc09_encrypted: a.dc09_key.is_some(),
@@ -315,8 +319,11 @@ pub struct PhoneSearch {
 pub struct PhoneMatch {
     pub number: String,
     pub address: String,
-    /// The account's contacts at that number, with their index in its contact list.
+    /// The account's contacts at that number (first or second), with their index in its
+    /// contact list.
     pub contacts: Vec<IndexedContact>,
+    /// The number is the premises' own phone.
+    pub premises: bool,
     /// The account's open alarms, never a silent one (a silent alarm is never discussed
     /// with a caller).
     pub open_alarms: Vec<OpenAlarm>,
@@ -347,7 +354,7 @@ pub async fn by_phone(state: &ApiState, typed: &str) -> Result<PhoneSearch, ApiE
         contacts
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.phone == phone)
+            .filter(|(_, c)| c.phone == phone || c.phone2.as_deref() == Some(&phone))
             .map(|(index, c)| IndexedContact {
                 index,
                 name: c.name.clone(),
@@ -374,6 +381,7 @@ pub async fn by_phone(state: &ApiState, typed: &str) -> Result<PhoneSearch, ApiE
             .collect();
         accounts.push(PhoneMatch {
             contacts: at_phone(&account.contacts),
+            premises: account.premises_phone.as_deref() == Some(&phone),
             number,
             address: account.address,
             open_alarms,

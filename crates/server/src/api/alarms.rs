@@ -228,6 +228,26 @@ pub async fn note(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationBody {
+    /// `guard`, `video` or `audio`.
+    by: String,
+    text: Option<String>,
+}
+
+/// `POST /api/alarms/{id}/confirm`: someone other than a contact confirmed the alarm; the
+/// plan's `on_confirmation` steps run (`desk::confirm`).
+pub async fn confirmation(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<AlarmId>,
+    Body(body): Body<ConfirmationBody>,
+) -> Result<Json<AlarmView>, ApiError> {
+    let alarm = desk::confirm(&state, &caller.0, id, &body.by, body.text.as_deref()).await?;
+    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
+}
+
+#[derive(Deserialize)]
 pub struct StandDownBody {
     agency: Agency,
     told: String,

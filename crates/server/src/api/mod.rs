@@ -27,6 +27,7 @@ pub(crate) mod scope;
 mod signals;
 pub(crate) mod text;
 mod unknown;
+mod webhooks;
 
 pub use error::ApiError;
 pub use ops::{MetricsAccess, MetricsToken};
@@ -35,7 +36,7 @@ use crate::auth::Auth;
 use crate::board::Board;
 use crate::intake::{Commands, Intake};
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use std::sync::Arc;
 use watchpost_store::Db;
 
@@ -111,6 +112,7 @@ pub fn router(state: ApiState) -> Router {
             post(alarms::confirm_dispatch),
         )
         .route("/api/alarms/{id}/notes", post(alarms::note))
+        .route("/api/alarms/{id}/confirm", post(alarms::confirmation))
         .route("/api/alarms/{id}/recordings", get(recordings::list))
         .route("/api/alarms/{id}/recordings/{call}", get(recordings::one))
         .route("/api/alarms/{id}/close", post(alarms::close))
@@ -142,6 +144,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/plans/{name}/required", put(plans::require))
         .route("/api/plan-assignments", put(plans::assign))
         .route("/api/reports", get(reports::get))
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::add))
+        .route("/api/webhooks/{id}", delete(webhooks::remove))
+        .route("/api/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/api/events", get(events::stream))
         .with_state(state.clone())
         .merge(crate::console::router(state))

@@ -192,6 +192,29 @@ pub async fn note(
 }
 
 #[derive(Deserialize)]
+pub struct ConfirmationForm {
+    by: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// A guard's (video's, audio's) confirmation, as `POST /api/alarms/{id}/confirm`.
+pub async fn confirmation(
+    State(state): State<ApiState>,
+    agent: Agent,
+    Path(id): Path<AlarmId>,
+    form: Result<Form<ConfirmationForm>, FormRejection>,
+) -> Response {
+    let done = match body(form) {
+        Ok(f) => desk::confirm(&state, &agent.user, id, &f.by, Some(&f.text))
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
+    answer(&state, &agent, id, done).await
+}
+
+#[derive(Deserialize)]
 pub struct CloseForm {
     #[serde(default)]
     resolution: String,

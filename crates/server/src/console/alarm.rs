@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use watchpost_core::account::Account;
-use watchpost_core::alarm::{Call, CallId, CallResult, Purpose, TaskKind};
+use watchpost_core::alarm::{Call, CallId, CallResult, Confirmer, Line, Purpose, TaskKind};
 use watchpost_core::{Action, Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, LogBody, Recording, Role, User};
 
@@ -356,6 +356,7 @@ pub fn render(s: &Screen) -> Markup {
                     @if open && alarm.dispatched() && alarm.current_call().is_none() {
                         (close_form(s))
                     }
+                    @if open { (confirm_form(s)) }
                     @if open {
                         (action(s, "notes", html! {
                             label for="note" { "Note " kbd { "m" } }
@@ -376,6 +377,29 @@ pub fn render(s: &Screen) -> Markup {
             (late_recordings(s))
         }
     }
+}
+
+/// Recording a confirmation from outside the contact list (a guard's report, video, audio):
+/// asked twice, since under a plan with `on_confirmation` steps it may request help.
+fn confirm_form(s: &Screen) -> Markup {
+    let question = "Record this confirmation? The plan's confirmation steps run now (they may request the police).";
+    confirmed_action(
+        s,
+        "confirm",
+        question,
+        html! {
+            label for="confirm-by" { "Confirmed by" }
+            select #confirm-by name="by" {
+                @for by in Confirmer::ALL {
+                    option value=(by.as_str()) { (words(by.as_str())) }
+                }
+            }
+            label for="confirm-text" { "What they report" }
+            input #confirm-text type="text" name="text" autocomplete="off"
+                placeholder="e.g. back door forced, someone inside";
+            button type="submit" { "Record confirmation" }
+        },
+    )
 }
 
 fn handler(s: &Screen) -> Markup {
@@ -425,12 +449,7 @@ fn agency_words(agency: Agency) -> &'static str {
 
 /// `n` of `of` calls on screen; `selected`: the one the shortcuts act on.
 fn call_card(s: &Screen, call: &Call, n: usize, of: usize, selected: bool) -> Markup {
-    let phone = s
-        .alarm
-        .spec()
-        .contacts
-        .get(call.contact)
-        .map_or("", |c| c.phone.as_str());
+    let phone = s.alarm.phone_of(call);
     let path = format!("calls/{}", call.id);
     let outcome = |key: &str, label: &str, class: &str, value: &str| {
         key_button(key, label, class, Some(("outcome", value)))
@@ -663,13 +682,21 @@ fn contacts(s: &Screen) -> Markup {
                     tr {
                         td.num { (n + 1) }
                         td { (contact.name) }
-                        td { a href=(tel(&contact.phone)) { (contact.phone) } }
                         td {
-                            @for (i, call) in s.alarm.calls().iter().filter(|c| c.contact == n).enumerate() {
-                                @if i > 0 { ", " }
-                                (call_state(call))
+                            a href=(tel(&contact.phone)) { (contact.phone) }
+                            @if let Some(phone2) = &contact.phone2 {
+                                br; a href=(tel(phone2)) { (phone2) }
                             }
                         }
+                        td { (calls_to(s, n)) }
+                    }
+                }
+                @if let Some(phone) = &spec.premises_phone {
+                    tr {
+                        td.num { "—" }
+                        td { "Premises" }
+                        td { a href=(tel(phone)) { (phone) } }
+                        td { (calls_to(s, spec.contacts.len())) }
                     }
                 }
                 @if spec.contacts.is_empty() {
@@ -689,6 +716,22 @@ fn contacts(s: &Screen) -> Markup {
             }))
         }
     }
+}
+
+/// The state of every call to contact `n` (the premises: the contact list's length), with
+/// the number dialled when it was not the first.
+fn calls_to(s: &Screen, n: usize) -> String {
+    let states: Vec<String> = s
+        .alarm
+        .calls()
+        .iter()
+        .filter(|c| c.contact == n)
+        .map(|c| match c.line {
+            Line::Phone2 => format!("{} ({})", call_state(c), c.phone),
+            _ => call_state(c),
+        })
+        .collect();
+    states.join(", ")
 }
 
 fn call_state(call: &Call) -> String {

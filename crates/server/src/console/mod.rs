@@ -65,6 +65,7 @@ pub fn router(state: ApiState) -> Router {
             post(actions::confirm_dispatch),
         )
         .route("/console/alarms/{id}/notes", post(actions::note))
+        .route("/console/alarms/{id}/confirm", post(actions::confirmation))
         .route("/console/alarms/{id}/close", post(actions::close))
         .route("/console/accounts", get(account::search))
         .route("/console/accounts/{number}", get(account::page))

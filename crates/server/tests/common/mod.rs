@@ -33,10 +33,12 @@ pub fn account() -> Account {
             Contact {
                 name: "Ann Lee".into(),
                 phone: "+15555550101".into(),
+                phone2: None,
             },
             Contact {
                 name: "Bob Lee".into(),
                 phone: "+15555550102".into(),
+                phone2: None,
             },
         ],
         zones: vec![
@@ -53,6 +55,7 @@ pub fn account() -> Account {
         supervision_ms: None,
         details: Default::default(),
         dealer: None,
+        premises_phone: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use watchpost_core::account_file::{AccountTable, parse_time};
-use watchpost_core::alarm::Decision;
+use watchpost_core::alarm::{Confirmer, Decision, PREMISES};
 use watchpost_core::password::HashCost;
 use watchpost_core::router::{Event, parse_cid, parse_sia};
 use watchpost_core::toml_file;
@@ -32,6 +32,10 @@ struct SignalTable {
     app: Option<AppAction>,
     agency: Option<Agency>,
     callback: Option<String>,
+    /// Someone other than a contact confirms the alarm: `guard`, `video` or `audio`.
+    confirm: Option<String>,
+    /// What they report, with `confirm`.
+    text: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -61,6 +65,9 @@ pub struct Person {
     pub says: Option<Decision>,
     #[serde(default)]
     pub wants_agent: bool,
+    /// How the contact's second number answers (the same person: same password, same
+    /// decision); absent: it does not answer.
+    pub phone2_answers: Option<Answers>,
 }
 
 impl Person {
@@ -69,7 +76,16 @@ impl Person {
         password: None,
         says: None,
         wants_agent: false,
+        phone2_answers: None,
     };
+
+    /// The same person as reached at their second number.
+    pub fn at_phone2(&self) -> Person {
+        Person {
+            answers: self.phone2_answers.unwrap_or(Answers::NoAnswer),
+            ..self.clone()
+        }
+    }
 }
 
 /// Seconds, as in the file; defaults per docs/scenarios.md.
@@ -151,6 +167,15 @@ pub struct TimedEvent {
     pub raw: String,
 }
 
+/// A confirmation from outside the contact list, recorded by the simulated agent on the
+/// account's newest open alarm (`Input::Confirmed`).
+#[derive(Debug, Clone)]
+pub struct TimedConfirmation {
+    pub at: Millis,
+    pub by: Confirmer,
+    pub text: String,
+}
+
 /// A checked scenario, ready to run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -158,6 +183,7 @@ pub struct Scenario {
     pub start: Millis,
     pub account: Account,
     pub events: Vec<TimedEvent>,
+    pub confirmations: Vec<TimedConfirmation>,
     pub people: BTreeMap<String, Person>,
     pub delays: Delays,
     pub expect: Option<Expect>,
@@ -198,6 +224,7 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
         .map_err(Invalid)?;
 
     let mut events = Vec::new();
+    let mut confirmations = Vec::new();
     for (i, s) in file.signals.into_iter().enumerate() {
         let field = |name: &str| format!("signals[{i}].{name}");
         let at = start + seconds(&field("at"), s.at)?;
@@ -206,12 +233,27 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
             s.cid.is_some(),
             s.app.is_some(),
             s.callback.is_some(),
+            s.confirm.is_some(),
         ];
         if given.iter().filter(|g| **g).count() != 1 {
             return Err(invalid(
                 format!("signals[{i}]"),
-                "needs exactly one of sia, cid, app or callback",
+                "needs exactly one of sia, cid, app, callback or confirm",
             ));
+        }
+        if s.text.is_some() && s.confirm.is_none() {
+            return Err(invalid(field("text"), "goes only with confirm"));
+        }
+        if let Some(by) = &s.confirm {
+            let by = Confirmer::parse(by).ok_or_else(|| {
+                invalid(
+                    field("confirm"),
+                    format!("{by:?} is not who can confirm an alarm: guard, video or audio"),
+                )
+            })?;
+            let text = s.text.unwrap_or_default();
+            confirmations.push(TimedConfirmation { at, by, text });
+            continue;
         }
         if s.agency.is_some() && !matches!(s.app, Some(AppAction::Sos)) {
             return Err(invalid(field("agency"), "goes only with app = \"sos\""));
@@ -272,8 +314,23 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
     // Arrivals are applied in time order; equal times keep file order.
     events.sort_by_key(|e| e.at);
 
-    for name in file.people.keys() {
-        if account.contact_named(name).is_none() {
+    for (name, person) in &file.people {
+        if person.phone2_answers.is_some()
+            && account
+                .contact_named(name)
+                .is_some_and(|i| account.contacts[i].phone2.is_none())
+        {
+            warnings.push(format!(
+                "people.{name:?}.phone2_answers: the contact has no phone2, never called there"
+            ));
+        }
+        if name == PREMISES {
+            if account.premises_phone.is_none() {
+                warnings.push(format!(
+                    "people.{name:?}: the account has no premises_phone, never called"
+                ));
+            }
+        } else if account.contact_named(name).is_none() {
             warnings.push(format!(
                 "people.{name:?}: is not on the contact list, never called"
             ));
@@ -325,6 +382,7 @@ fn build(file: File, mut warnings: Vec<String>) -> Result<Scenario, Invalid> {
         start,
         account,
         events,
+        confirmations,
         people: file.people,
         delays,
         expect,

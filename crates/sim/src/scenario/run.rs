@@ -23,6 +23,8 @@ enum Class {
 enum Happening {
     /// The scenario's n-th timed event.
     Arrival(usize),
+    /// The scenario's n-th confirmation.
+    Confirmation(usize),
     /// Something on a call, as the telephony or the agent reports it.
     OnCall {
         alarm: AlarmId,
@@ -106,6 +108,9 @@ pub async fn run_into(
     for (i, event) in scenario.events.iter().enumerate() {
         sim.schedule(event.at, Class::Arrival, Happening::Arrival(i));
     }
+    for (i, confirmation) in scenario.confirmations.iter().enumerate() {
+        sim.schedule(confirmation.at, Class::Arrival, Happening::Confirmation(i));
+    }
     sim.run().await?;
     let mut alarms = Vec::new();
     for id in sim.opened {
@@ -129,6 +134,23 @@ impl Sim<'_> {
             .people
             .get(name)
             .unwrap_or(&Person::UNREACHABLE)
+    }
+
+    /// Who answers a call to `phone`: contact `contact` (`to`) at their first or second
+    /// number, or whoever is at the premises (`[people.premises]`).
+    fn answering(&self, contact: usize, to: &str, phone: &str) -> Person {
+        let person = self.person(to);
+        let second = self
+            .scenario
+            .account
+            .contacts
+            .get(contact)
+            .is_some_and(|c| c.phone != phone && c.phone2.as_deref() == Some(phone));
+        if second {
+            person.at_phone2()
+        } else {
+            person.clone()
+        }
     }
 
     fn delays(&self) -> Delays {
@@ -182,6 +204,24 @@ impl Sim<'_> {
                 self.opened.extend(&received.opened);
                 Ok(())
             }
+            Happening::Confirmation(i) => {
+                let c = &self.scenario.confirmations[i];
+                let open = self
+                    .center
+                    .open_alarms()
+                    .map(|(id, _)| id)
+                    .collect::<HashSet<_>>();
+                // The account's newest open alarm; with none open it is recorded nowhere.
+                let Some(&alarm) = self.opened.iter().rev().find(|id| open.contains(id)) else {
+                    return Ok(());
+                };
+                let input = Input::Confirmed {
+                    by: c.by,
+                    text: c.text.clone(),
+                };
+                self.center.input(now, alarm, input, "agent")?;
+                Ok(())
+            }
             Happening::OnCall {
                 alarm,
                 call,
@@ -219,13 +259,13 @@ impl Sim<'_> {
         for ((alarm, call), name) in fresh {
             self.answered_callbacks.insert((alarm, call));
             let done = now + self.delays().conversation;
-            self.relay_conversation(alarm, call, &name, done);
+            let person = self.person(&name).clone();
+            self.relay_conversation(alarm, call, &person, done);
         }
     }
 
     /// Password attempts (two at most) and the decision, at the end of a conversation.
-    fn relay_conversation(&mut self, alarm: AlarmId, call: CallId, name: &str, at: Millis) {
-        let person = self.person(name).clone();
+    fn relay_conversation(&mut self, alarm: AlarmId, call: CallId, person: &Person, at: Millis) {
         if let Some(said) = &person.password {
             let matched = self.scenario.account.verbal_password.matches(said);
             let attempts = if matched { 1 } else { 2 };
@@ -268,11 +308,16 @@ impl Sim<'_> {
             match action {
                 Action::PlaceCall {
                     call,
+                    contact,
                     to,
+                    phone,
                     purpose,
                     offers_agent,
                     ..
-                } => self.ring(now, alarm, call, &to, purpose, offers_agent),
+                } => {
+                    let person = self.answering(contact, &to, &phone);
+                    self.ring(now, alarm, call, &person, purpose, offers_agent)
+                }
                 Action::HangUp { call } => {
                     self.hung_up.insert((alarm, call));
                 }
@@ -287,20 +332,19 @@ impl Sim<'_> {
         }
     }
 
-    /// What happens on an outbound call, from the moment it is requested.
+    /// What happens on an outbound call to `person`, from the moment it is requested.
     fn ring(
         &mut self,
         now: Millis,
         alarm: AlarmId,
         call: CallId,
-        to: &str,
+        person: &Person,
         purpose: Purpose,
         offers_agent: bool,
     ) {
         let d = self.delays();
         let placed = now + if self.dialed.insert(alarm) { d.dial } else { 0 };
         self.on_call(placed, alarm, call, Input::CallPlaced { call }, "telephony");
-        let person = self.person(to).clone();
         let picks_up = |after: Millis| after < d.ring_timeout;
         match person.answers {
             Answers::Human if picks_up(d.answer_after) => {
@@ -308,7 +352,7 @@ impl Sim<'_> {
                 self.on_call(answered, alarm, call, Input::Answered { call }, "telephony");
                 match purpose {
                     Purpose::Verify => {
-                        self.relay_conversation(alarm, call, to, answered + d.conversation)
+                        self.relay_conversation(alarm, call, person, answered + d.conversation)
                     }
                     Purpose::Automated if offers_agent && person.wants_agent => {
                         let joined = answered + d.message;
@@ -319,7 +363,7 @@ impl Sim<'_> {
                             Input::AgentJoined { call },
                             "telephony",
                         );
-                        self.relay_conversation(alarm, call, to, joined + d.conversation);
+                        self.relay_conversation(alarm, call, person, joined + d.conversation);
                     }
                     Purpose::Automated => {
                         let ended = answered + d.message;

@@ -39,6 +39,7 @@ pub fn accounts(config: &Config) -> Vec<Account> {
                 .map(|c| Contact {
                     name: format!("Contact {} of {i}", c + 1),
                     phone: format!("+1555{:07}", (i as u64 * 3 + c as u64) % 10_000_000),
+                    phone2: None,
                 })
                 .collect();
             Account {
@@ -71,6 +72,7 @@ pub fn accounts(config: &Config) -> Vec<Account> {
                 supervision_ms: None,
                 details: Default::default(),
                 dealer: None,
+                premises_phone: None,
             }
         })
         .collect()
