@@ -58,9 +58,15 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
             }
             ReportScope::Dealer(id)
         }
-        (None, Some(number)) => ReportScope::Account(
-            canonical(&number).map_err(|e| anyhow!("--account: {number:?}: {e}"))?,
-        ),
+        (None, Some(given)) => {
+            let number = canonical(&given).map_err(|e| anyhow!("--account: {given:?}: {e}"))?;
+            // Accounts are never removed, so one not enrolled is a slip of the keyboard,
+            // whose report of nothing would read as a quiet account.
+            if store.account(&number).await.map_err(named)?.is_none() {
+                bail!("--account: there is no account {number:?} enrolled");
+            }
+            ReportScope::Account(number)
+        }
         (None, None) => ReportScope::Center,
     };
     let built = report::build(store.as_ref(), period, scope, Audience::Center)

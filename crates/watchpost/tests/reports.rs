@@ -347,6 +347,17 @@ async fn the_report_of_a_known_data_set_gives_its_figures_exactly() {
             ],
             "--account",
         ),
+        (
+            vec![
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-02",
+                "--account",
+                "9999",
+            ],
+            "--account: there is no account \"9999\"",
+        ),
     ] {
         let out = std::process::Command::new(common::BIN)
             .args(["report", "--db", db_arg])

@@ -90,9 +90,7 @@ async fn scope(
         (None, Some(number)) => {
             let number = canonical(number.trim())
                 .map_err(|e| ApiError::field("account", format!("{number:?} {e}")))?;
-            if caller.dealer().is_some() {
-                caller.account(state, &number).await?;
-            }
+            caller.account(state, &number).await?;
             Ok(ReportScope::Account(number))
         }
         (Some(id), None) => match caller.dealer() {
