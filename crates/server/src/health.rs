@@ -130,7 +130,7 @@ pub async fn readiness(health: &Health, store: &Db, cluster: &Cluster) -> Readin
     } else {
         "not listening"
     };
-    let leases = if !cluster.shared() || holds_leases(cluster) {
+    let leases = if holds_leases(cluster) || alone(cluster) {
         OK
     } else {
         "none held"
@@ -151,6 +151,17 @@ pub async fn readiness(health: &Health, store: &Db, cluster: &Cluster) -> Readin
         leases,
         commit_loop,
     }
+}
+
+/// A node alone on a SQLite file drives every account whatever its leases say. Not a second
+/// node started on the same file: it drives nothing until the first one stops.
+fn alone(cluster: &Cluster) -> bool {
+    !cluster.shared()
+        && cluster
+            .view()
+            .live_nodes
+            .iter()
+            .all(|node| node == cluster.name())
 }
 
 fn holds_leases(cluster: &Cluster) -> bool {
