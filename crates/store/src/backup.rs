@@ -72,10 +72,16 @@ pub async fn backup(db: &Path, to: &Path) -> Result<Summary> {
         ));
     }
     let mut source = connect(db, true).await?;
+    // The live database's tables only: its integrity is checked on the copy, not by a
+    // scan of the whole file the center writes to.
+    center_tables(&mut source, db).await?;
     let partial = beside(to, "partial")?;
-    vacuum_into(&mut source, &partial).await?;
-    source.close().await?;
-    let summary = settle(&partial, to).await;
+    let copied = async {
+        vacuum_into(&mut source, &partial).await?;
+        source.close().await?;
+        settle(&partial, to).await
+    };
+    let summary = copied.await;
     if summary.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
@@ -102,9 +108,9 @@ pub async fn restore(from: &Path, db: &Path) -> Result<Summary> {
         .map_err(|e| backup_error(from, &format!("not a SQLite database ({e})")))?;
     check_center(&mut source, from).await?;
     let restoring = beside(db, "restoring")?;
-    vacuum_into(&mut source, &restoring).await?;
-    source.close().await?;
     let migrated = async {
+        vacuum_into(&mut source, &restoring).await?;
+        source.close().await?;
         let mut copy = connect(&restoring, false).await?;
         sqlx::migrate!("./migrations/sqlite").run(&mut copy).await?;
         copy.close().await?;
@@ -255,6 +261,12 @@ async fn integrity(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
 
 /// `Backup` unless the file is a whole watchpost center.
 async fn check_center(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
+    center_tables(conn, path).await?;
+    integrity(conn, path).await
+}
+
+/// `Backup` unless the file is a SQLite database with a watchpost center's tables.
+async fn center_tables(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
             .fetch_all(&mut *conn)
@@ -273,7 +285,7 @@ async fn check_center(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
             ),
         ));
     }
-    integrity(conn, path).await
+    Ok(())
 }
 
 fn backup_error(path: &Path, cause: &str) -> StoreError {

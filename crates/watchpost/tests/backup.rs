@@ -293,4 +293,24 @@ fn a_file_sqlite_would_replay_never_lands_in_a_backup_or_a_restored_center() {
     let restored = tables(&path("r.db"));
     assert!(restored.contains(&"accounts".to_string()), "{restored:?}");
     assert!(!restored.contains(&"stray".to_string()), "{restored:?}");
+
+    // A file that is not a center, or not SQLite at all, is refused as such, and leaves no
+    // hidden copy behind.
+    std::fs::write(path("notes.db"), "not a database").unwrap();
+    for (source, says) in [
+        ("other.db", "is not a watchpost database"),
+        ("notes.db", "not a SQLite database"),
+    ] {
+        let out = watchpost(&["backup", "--db", &arg(source), &arg("b3.db")]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains(says), "{source}: {}", text(&out));
+        let out = watchpost(&["restore", &arg(source), "--db", &arg("r3.db")]);
+        assert!(text(&out).contains(says), "{source}: {}", text(&out));
+    }
+    let hidden: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "left behind: {hidden:?}");
 }
