@@ -44,12 +44,12 @@ pub struct Health {
 /// The store's last answer to `/readyz` and when it was had: callers that come while it is
 /// fresh, or while a check runs, take it instead of checking again.
 #[derive(Default)]
-pub struct StoreCheck(tokio::sync::Mutex<Option<(Instant, &'static str)>>);
+struct StoreCheck(tokio::sync::Mutex<Option<(Instant, &'static str)>>);
 
 impl StoreCheck {
     /// The store's state in `/readyz`'s words: the answer of `ping` (run within
     /// `STORE_TIMEOUT`), or one had less than `STORE_FRESH` ago. One check at a time.
-    pub async fn check<F>(&self, ping: F) -> &'static str
+    async fn check<F>(&self, ping: F) -> &'static str
     where
         F: std::future::Future<Output = Result<(), watchpost_store::StoreError>>,
     {

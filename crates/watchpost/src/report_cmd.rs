@@ -60,10 +60,13 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
         }
         (None, Some(given)) => {
             let number = canonical(&given).map_err(|e| anyhow!("--account: {given:?}: {e}"))?;
-            // Accounts are never removed, so one not enrolled is a slip of the keyboard,
-            // whose report of nothing would read as a quiet account.
-            if store.account(&number).await.map_err(named)?.is_none() {
-                bail!("--account: there is no account {number:?} enrolled");
+            if !report::known_account(store.as_ref(), &number)
+                .await
+                .map_err(named)?
+            {
+                bail!(
+                    "--account: there is no account {number:?}: not enrolled, and no alarm of it"
+                );
             }
             ReportScope::Account(number)
         }

@@ -90,7 +90,13 @@ async fn scope(
         (None, Some(number)) => {
             let number = canonical(number.trim())
                 .map_err(|e| ApiError::field("account", format!("{number:?} {e}")))?;
-            caller.account(state, &number).await?;
+            if caller.dealer().is_some() {
+                caller.account(state, &number).await?;
+            } else if !report::known_account(state.store.as_ref(), &number).await? {
+                return Err(ApiError::not_found(format!(
+                    "account {number:?} is not enrolled and has no alarm"
+                )));
+            }
             Ok(ReportScope::Account(number))
         }
         (Some(id), None) => match caller.dealer() {
