@@ -21,6 +21,11 @@ use watchpost_store::Db;
 pub const STALL_AFTER: Duration = Duration::from_secs(5);
 /// How long `/readyz` waits for the store's answer.
 pub const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one answer of the store serves `/readyz`: the route needs no credentials, and
+/// each check takes the writer that intake commits on (SQLite), so a load balancer polling
+/// often, or anyone flooding the route, must not queue a check per request in front of
+/// intake's commits. Far below any load balancer's interval.
+pub const STORE_FRESH: Duration = Duration::from_secs(1);
 /// The DC-09 receivers that must listen: TCP and UDP.
 const RECEIVERS: usize = 2;
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -33,6 +38,38 @@ pub struct Health {
     in_round: AtomicBool,
     stalled: AtomicBool,
     stopped: AtomicBool,
+    store_check: StoreCheck,
+}
+
+/// The store's last answer to `/readyz` and when it was had: callers that come while it is
+/// fresh, or while a check runs, take it instead of checking again.
+#[derive(Default)]
+struct StoreCheck(tokio::sync::Mutex<Option<(Instant, &'static str)>>);
+
+impl StoreCheck {
+    /// The store's state in `/readyz`'s words: the answer of `ping` (run within
+    /// `STORE_TIMEOUT`), or one had less than `STORE_FRESH` ago. One check at a time.
+    async fn check<F>(&self, ping: F) -> &'static str
+    where
+        F: std::future::Future<Output = Result<(), watchpost_store::StoreError>>,
+    {
+        let mut last = self.0.lock().await;
+        if let Some((at, said)) = *last
+            && at.elapsed() < STORE_FRESH
+        {
+            return said;
+        }
+        let said = match tokio::time::timeout(STORE_TIMEOUT, ping).await {
+            Ok(Ok(())) => OK,
+            Ok(Err(e)) => {
+                tracing::debug!("readiness: the store failed: {e}");
+                "failed"
+            }
+            Err(_) => "no answer within 2s",
+        };
+        *last = Some((Instant::now(), said));
+        said
+    }
 }
 
 /// Held by a receiver's loop while it listens.
@@ -85,22 +122,15 @@ pub struct Readiness {
 
 const OK: &str = "ok";
 
-/// Runs every check; the store's within `STORE_TIMEOUT`.
+/// Runs every check; the store's within `STORE_TIMEOUT`, at most once per `STORE_FRESH`.
 pub async fn readiness(health: &Health, store: &Db, cluster: &Cluster) -> Readiness {
-    let store = match tokio::time::timeout(STORE_TIMEOUT, store.ping()).await {
-        Ok(Ok(())) => OK,
-        Ok(Err(e)) => {
-            tracing::debug!("readiness: the store failed: {e}");
-            "failed"
-        }
-        Err(_) => "no answer within 2s",
-    };
+    let store = health.store_check.check(store.ping()).await;
     let receivers = if health.receivers.load(Ordering::Relaxed) >= RECEIVERS {
         OK
     } else {
         "not listening"
     };
-    let leases = if !cluster.shared() || holds_leases(cluster) {
+    let leases = if holds_leases(cluster) || alone(cluster) {
         OK
     } else {
         "none held"
@@ -121,6 +151,17 @@ pub async fn readiness(health: &Health, store: &Db, cluster: &Cluster) -> Readin
         leases,
         commit_loop,
     }
+}
+
+/// A node alone on a SQLite file drives every account whatever its leases say. Not a second
+/// node started on the same file: it drives nothing until the first one stops.
+fn alone(cluster: &Cluster) -> bool {
+    !cluster.shared()
+        && cluster
+            .view()
+            .live_nodes
+            .iter()
+            .all(|node| node == cluster.name())
 }
 
 fn holds_leases(cluster: &Cluster) -> bool {
@@ -172,5 +213,58 @@ pub async fn watch_commits(
             }
         }
         metrics.commit_stalled.set(i64::from(stalled));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    async fn counted(pings: Arc<AtomicU32>) -> Result<(), watchpost_store::StoreError> {
+        pings.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_readiness_checks_asks_the_store_once_a_second() {
+        let check = Arc::new(StoreCheck::default());
+        let pings = Arc::new(AtomicU32::new(0));
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let (check, pings) = (check.clone(), pings.clone());
+            callers.spawn(async move { check.check(counted(pings)).await });
+        }
+        while let Some(answer) = callers.join_next().await {
+            assert_eq!(answer.unwrap(), OK);
+        }
+        assert_eq!(
+            pings.load(Ordering::Relaxed),
+            1,
+            "one check for 100 callers"
+        );
+        tokio::time::sleep(STORE_FRESH).await;
+        assert_eq!(check.check(counted(pings.clone())).await, OK);
+        assert_eq!(
+            pings.load(Ordering::Relaxed),
+            2,
+            "a stale answer is checked again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_that_does_not_answer_is_said_so_and_checked_again_later() {
+        let check = StoreCheck::default();
+        let hung = std::future::pending::<Result<(), watchpost_store::StoreError>>();
+        assert_eq!(check.check(hung).await, "no answer within 2s");
+        let pings = Arc::new(AtomicU32::new(0));
+        tokio::time::sleep(STORE_FRESH).await;
+        assert_eq!(
+            check.check(counted(pings.clone())).await,
+            OK,
+            "it came back"
+        );
+        assert_eq!(pings.load(Ordering::Relaxed), 1);
     }
 }

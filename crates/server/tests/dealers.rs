@@ -603,6 +603,15 @@ async fn reports(center: &Center, dana: &Api, root: &Api) {
     assert!(account.to_string().contains("duress"), "{account}");
     let (_, dealer) = root.get(&format!("{period}&dealer=D1")).await;
     assert_eq!(dealer, own);
+    // An account never enrolled is refused, not reported as a quiet one.
+    let (status, text) = send(
+        root,
+        Method::GET,
+        &format!("{period}&account=9999"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
     let (_, everything) = root.get(period).await;
     assert_eq!(everything["alarms"], json!(all.len()), "{everything}");
 }

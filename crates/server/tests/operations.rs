@@ -421,6 +421,36 @@ async fn readyz_fails_while_another_process_locks_the_sqlite_file_and_the_watchd
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_node_on_the_same_sqlite_file_is_not_ready_while_the_first_holds_the_leases() {
+    let center = Center::start(&[account("4F39")], &[], true).await;
+    let db = center.dir.path().join("center.db").display().to_string();
+    let second = Server::start(Config {
+        node: watchpost_server::NodeConfig::new("second", &db),
+        http: Some("127.0.0.1:0".parse().unwrap()),
+        ..common::config(&db)
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", second.http_addr.unwrap());
+    let client = reqwest::Client::new();
+    let body = until_readyz(&client, &base, Duration::from_secs(10), |status, body| {
+        status == 503 && body["leases"] == "none held"
+    })
+    .await;
+    assert_eq!(body["store"], "ok", "{body}");
+    let (status, body) = readyz(&client, &center.base).await;
+    assert_eq!(status, 200, "the first node drives every account: {body}");
+
+    // The first stops: the second takes its leases over and is ready.
+    center.server.stop().await.unwrap();
+    until_readyz(&client, &base, Duration::from_secs(20), |status, body| {
+        status == 200 && all_ok(body)
+    })
+    .await;
+    second.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
 async fn readyz_fails_while_postgres_refuses_the_database_and_recovers_when_it_accepts_again() {
     let db = watchpost_store::testing::TestDatabase::new(&watchpost_store::testing::server_url())

@@ -44,7 +44,8 @@ pub struct Summary {
 /// `PRAGMA integrity_check`, made a single self-contained file (rollback journal, no WAL),
 /// fsynced and renamed to `to`: a crash leaves no half backup under `to`'s name.
 ///
-/// Errors: `Backup` when `db` holds no center, `to` exists, or the copy fails its check;
+/// Errors: `Backup` when `db` holds no center, `to` or one of its side files (`SIDE_FILES`)
+/// exists, or the copy fails its check;
 /// `Database` from SQLite.
 pub async fn backup(db: &Path, to: &Path) -> Result<Summary> {
     if !db.is_file() {
@@ -56,11 +57,31 @@ pub async fn backup(db: &Path, to: &Path) -> Result<Summary> {
             "exists already: give a new name (a backup never replaces a file)",
         ));
     }
+    if let Some(left) = SIDE_FILES
+        .map(|s| side(to, s))
+        .into_iter()
+        .find(|f| f.exists())
+    {
+        return Err(backup_error(
+            to,
+            &format!(
+                "{} exists beside it, and SQLite would play it into the backup the first time \
+                 it is opened: remove it or give a new name",
+                left.display()
+            ),
+        ));
+    }
     let mut source = connect(db, true).await?;
+    // The live database's tables only: its integrity is checked on the copy, not by a
+    // scan of the whole file the center writes to.
+    center_tables(&mut source, db).await?;
     let partial = beside(to, "partial")?;
-    vacuum_into(&mut source, &partial).await?;
-    source.close().await?;
-    let summary = settle(&partial, to).await;
+    let copied = async {
+        vacuum_into(&mut source, &partial).await?;
+        source.close().await?;
+        settle(&partial, to).await
+    };
+    let summary = copied.await;
     if summary.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
@@ -70,7 +91,7 @@ pub async fn backup(db: &Path, to: &Path) -> Result<Summary> {
 /// Puts the backup `from` in place of the SQLite center `db`: checks that `from` is a
 /// watchpost center (its tables) and whole (`PRAGMA integrity_check`), copies it beside `db`
 /// as a hidden `.restoring` file (0600), brings the copy's schema up to this version
-/// (migrations), removes `db`'s WAL and shared-memory files (a stale WAL would be replayed into
+/// (migrations), removes `db`'s side files (`SIDE_FILES`: a stale WAL would be replayed into
 /// the restored file) and renames the copy over `db`.
 ///
 /// Whether `db` may be replaced (it exists, a center runs on it) is the caller's to decide
@@ -87,9 +108,9 @@ pub async fn restore(from: &Path, db: &Path) -> Result<Summary> {
         .map_err(|e| backup_error(from, &format!("not a SQLite database ({e})")))?;
     check_center(&mut source, from).await?;
     let restoring = beside(db, "restoring")?;
-    vacuum_into(&mut source, &restoring).await?;
-    source.close().await?;
     let migrated = async {
+        vacuum_into(&mut source, &restoring).await?;
+        source.close().await?;
         let mut copy = connect(&restoring, false).await?;
         sqlx::migrate!("./migrations/sqlite").run(&mut copy).await?;
         copy.close().await?;
@@ -99,18 +120,9 @@ pub async fn restore(from: &Path, db: &Path) -> Result<Summary> {
         let _ = std::fs::remove_file(&restoring);
         return Err(e);
     }
-    for stale in ["-wal", "-shm"] {
-        let mut name = db.as_os_str().to_owned();
-        name.push(stale);
-        match std::fs::remove_file(PathBuf::from(name)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(backup_error(
-                    db,
-                    &format!("cannot remove its {stale} file: {e}"),
-                ));
-            }
-            _ => {}
-        }
+    if let Err(e) = remove_side_files(db) {
+        let _ = std::fs::remove_file(&restoring);
+        return Err(e);
     }
     settle(&restoring, db).await
 }
@@ -128,9 +140,37 @@ pub async fn nodes_seen(db: &Path, since: watchpost_core::Millis) -> Result<Vec<
     Ok(nodes)
 }
 
+/// The files SQLite keeps beside a database `NAME` (`NAME-wal`…). Whichever it finds when it
+/// opens `NAME` it plays into it, whatever database wrote it: a WAL is replayed (even into a
+/// file in rollback mode), a hot journal rolled back. So none may be left beside a file put
+/// in place.
+const SIDE_FILES: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+fn side(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Removes `path`'s side files (`SIDE_FILES`); `Backup` naming the one that cannot be.
+fn remove_side_files(path: &Path) -> Result<()> {
+    for suffix in SIDE_FILES {
+        match std::fs::remove_file(side(path, suffix)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(backup_error(
+                    path,
+                    &format!("cannot remove its {suffix} file: {e}"),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// The hidden file `.NAME.SUFFIX` beside `path`, made empty and 0600 (whatever the umask):
-/// `VACUUM INTO` writes only into a missing or empty file, and a leftover of a crashed run is
-/// ours to replace.
+/// `VACUUM INTO` writes only into a missing or empty file, and a leftover of a crashed run,
+/// with its side files, is ours to replace.
 fn beside(path: &Path, suffix: &str) -> Result<PathBuf> {
     let name = path
         .file_name()
@@ -138,6 +178,7 @@ fn beside(path: &Path, suffix: &str) -> Result<PathBuf> {
     let folder = path.parent().unwrap_or(Path::new(""));
     let hidden = folder.join(format!(".{}.{suffix}", name.to_string_lossy()));
     let _ = std::fs::remove_file(&hidden);
+    remove_side_files(&hidden)?;
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -220,6 +261,12 @@ async fn integrity(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
 
 /// `Backup` unless the file is a whole watchpost center.
 async fn check_center(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
+    center_tables(conn, path).await?;
+    integrity(conn, path).await
+}
+
+/// `Backup` unless the file is a SQLite database with a watchpost center's tables.
+async fn center_tables(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
             .fetch_all(&mut *conn)
@@ -238,7 +285,7 @@ async fn check_center(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
             ),
         ));
     }
-    integrity(conn, path).await
+    Ok(())
 }
 
 fn backup_error(path: &Path, cause: &str) -> StoreError {

@@ -58,9 +58,18 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
             }
             ReportScope::Dealer(id)
         }
-        (None, Some(number)) => ReportScope::Account(
-            canonical(&number).map_err(|e| anyhow!("--account: {number:?}: {e}"))?,
-        ),
+        (None, Some(given)) => {
+            let number = canonical(&given).map_err(|e| anyhow!("--account: {given:?}: {e}"))?;
+            if !report::known_account(store.as_ref(), &number)
+                .await
+                .map_err(named)?
+            {
+                bail!(
+                    "--account: there is no account {number:?}: not enrolled, and no alarm of it"
+                );
+            }
+            ReportScope::Account(number)
+        }
         (None, None) => ReportScope::Center,
     };
     let built = report::build(store.as_ref(), period, scope, Audience::Center)

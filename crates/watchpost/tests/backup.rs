@@ -221,3 +221,96 @@ fn a_backup_taken_under_load_restores_every_signal_acked_before_it() {
         server.logs()
     );
 }
+
+/// The write-ahead log of another database (a table `stray` in it), as a crashed or careless
+/// process leaves it: SQLite replays such a file into whatever database it finds it beside.
+fn stray_wal(dir: &std::path::Path) -> Vec<u8> {
+    use sqlx::{ConnectOptions, sqlite::SqliteConnectOptions, sqlite::SqliteJournalMode};
+    let other = dir.join("other.db");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = SqliteConnectOptions::new()
+            .filename(&other)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .pragma("wal_autocheckpoint", "0")
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE stray (x)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        // Read while the connection is open: closing it checkpoints the log away.
+        std::fs::read(dir.join("other.db-wal")).unwrap()
+    })
+}
+
+/// The tables of a SQLite file, as anyone opening it finds them.
+fn tables(db: &std::path::Path) -> Vec<String> {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let url = format!("sqlite://{}", db.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let names = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        names
+    })
+}
+
+#[test]
+fn a_file_sqlite_would_replay_never_lands_in_a_backup_or_a_restored_center() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db");
+    enrol(dir.path(), &db, &account_toml("7000", ""));
+    let wal = stray_wal(dir.path());
+    let path = |name: &str| dir.path().join(name);
+    let arg = |name: &str| path(name).to_str().unwrap().to_string();
+
+    // Beside the backup's name: refused, naming it; nothing is written.
+    std::fs::write(path("b1.db-wal"), &wal).unwrap();
+    let out = watchpost(&["backup", "--db", &arg("center.db"), &arg("b1.db")]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("b1.db-wal exists beside it"),
+        "{}",
+        text(&out)
+    );
+    assert!(!path("b1.db").exists());
+
+    // Beside the hidden copy (a crashed run's): ours to remove, the backup is whole.
+    std::fs::write(path(".b2.db.partial-wal"), &wal).unwrap();
+    let out = watchpost(&["backup", "--db", &arg("center.db"), &arg("b2.db")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(tables(&path("b2.db")).contains(&"accounts".to_string()));
+
+    // Beside the restored database and its hidden copy: removed, the restored center whole.
+    std::fs::write(path("r.db-wal"), &wal).unwrap();
+    std::fs::write(path(".r.db.restoring-wal"), &wal).unwrap();
+    let out = watchpost(&["restore", &arg("b2.db"), "--db", &arg("r.db")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = tables(&path("r.db"));
+    assert!(restored.contains(&"accounts".to_string()), "{restored:?}");
+    assert!(!restored.contains(&"stray".to_string()), "{restored:?}");
+
+    // A file that is not a center, or not SQLite at all, is refused as such, and leaves no
+    // hidden copy behind.
+    std::fs::write(path("notes.db"), "not a database").unwrap();
+    for (source, says) in [
+        ("other.db", "is not a watchpost database"),
+        ("notes.db", "not a SQLite database"),
+    ] {
+        let out = watchpost(&["backup", "--db", &arg(source), &arg("b3.db")]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains(says), "{source}: {}", text(&out));
+        let out = watchpost(&["restore", &arg(source), "--db", &arg("r3.db")]);
+        assert!(text(&out).contains(says), "{source}: {}", text(&out));
+    }
+    let hidden: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "left behind: {hidden:?}");
+}

@@ -347,6 +347,17 @@ async fn the_report_of_a_known_data_set_gives_its_figures_exactly() {
             ],
             "--account",
         ),
+        (
+            vec![
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-02",
+                "--account",
+                "9999",
+            ],
+            "--account: there is no account \"9999\"",
+        ),
     ] {
         let out = std::process::Command::new(common::BIN)
             .args(["report", "--db", db_arg])
@@ -357,4 +368,11 @@ async fn the_report_of_a_known_data_set_gives_its_figures_exactly() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+
+    // An account removed since keeps its report: its alarms are the center's history.
+    let store: Db = Arc::new(SqliteStore::open(&db).await.unwrap());
+    assert!(store.delete_account("1003").await.unwrap());
+    drop(store);
+    let removed: Value = serde_json::from_str(&report(&["--account", "1003"])).unwrap();
+    assert_eq!(removed["alarms"], json!(1), "{removed}");
 }

@@ -92,6 +92,10 @@ async fn scope(
                 .map_err(|e| ApiError::field("account", format!("{number:?} {e}")))?;
             if caller.dealer().is_some() {
                 caller.account(state, &number).await?;
+            } else if !report::known_account(state.store.as_ref(), &number).await? {
+                return Err(ApiError::not_found(format!(
+                    "account {number:?} is not enrolled and has no alarm"
+                )));
             }
             Ok(ReportScope::Account(number))
         }

@@ -100,6 +100,13 @@ pub struct Report {
     pub figures: PeriodReport,
 }
 
+/// Whether the center knows the account `number` (canonical): enrolled now, or removed with
+/// alarms of it still kept (a report of its past is an auditor's question). An account it
+/// never knew is a slip of the keyboard, whose report of nothing would read as a quiet one.
+pub async fn known_account(store: &dyn Database, number: &str) -> Result<bool, StoreError> {
+    Ok(store.account(number).await?.is_some() || !store.recent_alarms(number, 1).await?.is_empty())
+}
+
 /// The report of `period` for `scope`. A report of a dealer's accounts, or one a dealer's
 /// user asks for (`audience`), never counts a silent (duress) alarm: dealers never see them.
 pub async fn build(
