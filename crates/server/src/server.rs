@@ -357,10 +357,13 @@ impl Server {
         for task in &self.background {
             task.abort();
         }
-        match self.runtime.await {
+        let stopped = match self.runtime.await {
             Ok(result) => Ok(result?),
             Err(e) => Err(ServerError::Stopped(e.to_string())),
-        }
+        };
+        // Every task is done with the store: a SQLite center is left as one file.
+        self.store.close().await;
+        stopped
     }
 
     /// Waits until the runtime ends by itself (it only does on a failure).

@@ -421,6 +421,10 @@ pub trait Store: Send + Sync {
     /// process holds counts as not answering; PostgreSQL: `SELECT 1` from the pool). For
     /// `/readyz`, which bounds it with a timeout.
     async fn ping(&self) -> Result<()>;
+    /// Closes every connection, waiting for those in use to come back; the store answers
+    /// nothing after. SQLite then checkpoints its WAL into the database file and removes it,
+    /// so a center stopped cleanly is one file an administrator can copy.
+    async fn close(&self);
     /// Inserts or replaces an account with its contacts and zones, atomically.
     async fn put_account(&self, account: &Account) -> Result<()>;
     async fn account(&self, number: &str) -> Result<Option<Account>>;

@@ -271,6 +271,10 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn put_account(&self, a: &Account) -> Result<()> {
         self.put_accounts(std::slice::from_ref(a)).await
     }

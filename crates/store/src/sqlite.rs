@@ -220,6 +220,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
     async fn put_account(&self, a: &Account) -> Result<()> {
         self.put_accounts(std::slice::from_ref(a)).await
     }

@@ -303,6 +303,11 @@ fn serve_starts_only_on_a_center_unless_told_to_create_one() {
         server.logs()
     );
     assert!(server.terminate(Duration::from_secs(10)).success());
+    // Stopped cleanly, the center is one file: nothing waits in a WAL beside it.
+    for side in ["-wal", "-shm"] {
+        let file = format!("{misspelt_arg}{side}");
+        assert!(!Path::new(&file).exists(), "{file} is left behind");
+    }
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
