@@ -102,13 +102,16 @@ impl TryFrom<String> for AlarmKind {
             AlarmKind::CommFailure,
             AlarmKind::RunawayAccount,
         ];
-        EVERY.into_iter().find(|k| k.as_str() == name).ok_or_else(|| {
-            let names: Vec<_> = EVERY.iter().map(|k| format!("`{k}`")).collect();
-            format!(
-                "unknown variant `{name}`, expected one of {}",
-                names.join(", ")
-            )
-        })
+        EVERY
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = EVERY.iter().map(|k| format!("`{k}`")).collect();
+                format!(
+                    "unknown variant `{name}`, expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 

@@ -55,7 +55,13 @@ impl Logged {
             alarm: Alarm::open_by(spec.clone(), "panel"),
             entries: vec![],
         };
-        logged.push(0, "panel", LogBody::Opened { spec: Box::new(spec) });
+        logged.push(
+            0,
+            "panel",
+            LogBody::Opened {
+                spec: Box::new(spec),
+            },
+        );
         logged.actions(0);
         logged
     }
@@ -73,7 +79,13 @@ impl Logged {
     fn actions(&mut self, at: Millis) -> Vec<Action> {
         let actions: Vec<Action> = std::iter::from_fn(|| self.alarm.poll_action()).collect();
         for action in &actions {
-            self.push(at, "engine", LogBody::Action { action: action.clone() });
+            self.push(
+                at,
+                "engine",
+                LogBody::Action {
+                    action: action.clone(),
+                },
+            );
         }
         actions
     }
@@ -141,4 +153,3 @@ fn an_alarm_stopped_mid_ecv_replays_to_the_same_state() {
     assert_eq!(after, log.alarm, "after the confirmation");
     assert!(after.dispatched());
 }
-

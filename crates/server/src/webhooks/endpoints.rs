@@ -207,7 +207,10 @@ mod tests {
             "https://token@dealer.example/hooks",
         ] {
             let e = add(bad, None, false).unwrap_err();
-            assert!(e.starts_with("url: ") && e.contains("user name or password"), "{e}");
+            assert!(
+                e.starts_with("url: ") && e.contains("user name or password"),
+                "{e}"
+            );
             assert!(!e.contains("hunter2"), "the error repeats no password: {e}");
         }
     }
@@ -215,7 +218,10 @@ mod tests {
     #[test]
     fn opting_in_to_signals_by_name_says_how_for_the_api_and_the_cli() {
         let e = add("https://x.example/", Some(&[SIGNAL_EVENT]), false).unwrap_err();
-        assert!(e.starts_with("events: ") && e.contains("\"signals\": true"), "{e}");
+        assert!(
+            e.starts_with("events: ") && e.contains("\"signals\": true"),
+            "{e}"
+        );
         assert!(e.contains("--signals"), "{e}");
     }
 
