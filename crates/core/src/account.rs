@@ -2,6 +2,7 @@
 //! decide whether professional monitoring may be offered at all.
 
 use crate::account_number::{AccountNumberError, canonical, without_leading_zeros};
+use crate::alarm::PREMISES;
 use crate::kind::AlarmKind;
 use crate::password::VerbalPassword;
 use serde::{Deserialize, Serialize};
@@ -160,6 +161,12 @@ impl Account {
             if contact.name.trim().is_empty() {
                 return Err(EnrolmentError::ContactName { index });
             }
+            if contact.name.trim().eq_ignore_ascii_case(PREMISES) {
+                return Err(EnrolmentError::PremisesName {
+                    index,
+                    name: contact.name.clone(),
+                });
+            }
             if !is_e164(&contact.phone) {
                 return Err(EnrolmentError::Phone {
                     index,
@@ -171,6 +178,9 @@ impl Account {
                     index,
                     phone: phone2.clone(),
                 });
+            }
+            if contact.phone2.as_ref() == Some(&contact.phone) {
+                return Err(EnrolmentError::Phone2Repeats { index });
             }
             if self.contacts[..index]
                 .iter()
@@ -185,6 +195,18 @@ impl Account {
             return Err(EnrolmentError::PremisesPhone {
                 phone: phone.clone(),
             });
+        }
+        if let Some(phone) = &self.premises_phone {
+            let owner = self
+                .contacts
+                .iter()
+                .find(|c| c.phone == *phone || c.phone2.as_ref() == Some(phone));
+            if let Some(owner) = owner {
+                return Err(EnrolmentError::PremisesPhoneTaken {
+                    phone: phone.clone(),
+                    contact: owner.name.clone(),
+                });
+            }
         }
         for zone in &self.zones {
             check_zone(self.premises, zone)?;
@@ -251,6 +273,23 @@ pub enum EnrolmentError {
     Phone2 { index: usize, phone: String },
     #[error("account.premises_phone: {phone:?} is not an E.164 phone number (like +15555550100)")]
     PremisesPhone { phone: String },
+    /// A second call under enhanced call verification must reach another line.
+    #[error(
+        "account.contacts[{index}].phone2: is the same number as the contact's phone; leave it out"
+    )]
+    Phone2Repeats { index: usize },
+    /// As `Phone2Repeats`; a callback from it would also be taken for the contact's.
+    #[error(
+        "account.premises_phone: {phone:?} is contact {contact:?}'s number; a premises phone is \
+         another line (leave it out when the contact's number rings at the premises)"
+    )]
+    PremisesPhoneTaken { phone: String, contact: String },
+    /// The premises phone's calls go to `PREMISES` (timeline, reports, scenarios).
+    #[error(
+        "account.contacts[{index}].name: {name:?} is the name of the premises phone's calls; use \
+         the person's name"
+    )]
+    PremisesName { index: usize, name: String },
     #[error("account.contacts: two contacts are named {name:?}; names must be unique")]
     DuplicateContact { name: String },
     #[error(
@@ -473,6 +512,47 @@ mod tests {
             err.to_string()
                 .starts_with("account.premises_phone: \"+0\" is not an E.164")
         );
+    }
+
+    #[test]
+    fn a_second_number_or_premises_phone_that_repeats_a_number_is_refused() {
+        // ECV's second call must reach another line: a repeated number would stand in for
+        // the second number or the premises phone and leave the other untried.
+        let mut a = sample();
+        a.contacts[0].phone2 = Some(a.contacts[0].phone.clone());
+        assert_eq!(
+            a.validate().unwrap_err().to_string(),
+            "account.contacts[0].phone2: is the same number as the contact's phone; leave it out"
+        );
+        a.contacts[0].phone2 = Some("+15555550111".into());
+        for taken in ["+15555550111", a.contacts[0].phone.as_str()] {
+            a.premises_phone = Some(taken.into());
+            let err = a.validate().unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "account.premises_phone: {taken:?} is contact {:?}'s number",
+                    a.contacts[0].name
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_contact_cannot_be_named_premises() {
+        // Calls to the premises phone go to "premises" (timeline, reports, scenarios'
+        // `[people.premises]`): a contact of that name would be mistaken for it.
+        let mut a = sample();
+        for name in ["premises", " Premises "] {
+            a.contacts[0].name = name.into();
+            assert_eq!(
+                a.validate().unwrap_err().to_string(),
+                format!(
+                    "account.contacts[0].name: {name:?} is the name of the premises phone's calls; \
+                     use the person's name"
+                )
+            );
+        }
     }
 
     #[test]

@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What an alarm is about; each kind has its own response plan.
+/// What an alarm is about; each kind has its own response plan. Read from its name (a
+/// string), so that a file's error under a `[professional.KIND]` table names the kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum AlarmKind {
     Burglary,
     Fire,
@@ -82,6 +83,35 @@ impl AlarmKind {
     /// Smoke and CO monitoring is not offered for commercial premises.
     pub fn residential_only(self) -> bool {
         matches!(self, AlarmKind::Fire | AlarmKind::CarbonMonoxide)
+    }
+}
+
+impl TryFrom<String> for AlarmKind {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        const EVERY: [AlarmKind; 10] = [
+            AlarmKind::Burglary,
+            AlarmKind::Fire,
+            AlarmKind::CarbonMonoxide,
+            AlarmKind::Panic,
+            AlarmKind::Duress,
+            AlarmKind::Medical,
+            AlarmKind::Water,
+            AlarmKind::Freeze,
+            AlarmKind::CommFailure,
+            AlarmKind::RunawayAccount,
+        ];
+        EVERY
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = EVERY.iter().map(|k| format!("`{k}`")).collect();
+                format!(
+                    "unknown variant `{name}`, expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 

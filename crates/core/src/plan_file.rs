@@ -262,6 +262,26 @@ unreached = [{ step = "verify", contacts = { from = 2 }, dispatch = [{ step = "d
     }
 
     #[test]
+    fn a_missing_or_wrong_value_names_the_kind_it_is_in() {
+        // The kinds are map keys: the path must name them, not stop at `professional.?`.
+        for (from, to, at) in [
+            (
+                "agency = \"security_responder\"\n",
+                "",
+                "professional.burglary: missing field `agency`",
+            ),
+            (
+                "after_dispatch = \"cancel\"",
+                "after_dispatch = \"later\"",
+                "professional.burglary.after_dispatch: unknown variant `later`",
+            ),
+        ] {
+            let e = PlanSet::parse(&ECV.replace(from, to)).unwrap_err();
+            assert!(e.starts_with(at), "{e}");
+        }
+    }
+
+    #[test]
     fn a_broken_guard_rail_names_the_mode_kind_and_step() {
         let practice = ECV.replace("professional.burglary", "practice.burglary");
         let e = PlanSet::parse(&practice).unwrap_err();

@@ -38,6 +38,15 @@ pub fn check_url(url: &str) -> Result<(), String> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(format!("url: {url:?} names no host"));
     }
+    // The URL is in every listing, to a dealer's viewers too; the signature is what proves
+    // the center to the receiver (docs/webhooks.md).
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(
+            "url: carries a user name or password; give the receiver's address only and \
+             check each delivery's signature with the endpoint's secret"
+                .into(),
+        );
+    }
     Ok(())
 }
 
@@ -50,7 +59,10 @@ fn event_types(events: Option<&[String]>, signals: bool) -> Result<Vec<String>, 
             let mut wanted = Vec::new();
             for t in list.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
                 if t == SIGNAL_EVENT {
-                    return Err(format!("events: {SIGNAL_EVENT} is opted in with --signals"));
+                    return Err(format!(
+                        "events: {SIGNAL_EVENT} is opted in with \"signals\": true (the \
+                         CLI's --signals)"
+                    ));
                 }
                 if !alarm_types.contains(&t) {
                     return Err(format!(
@@ -184,6 +196,33 @@ mod tests {
             let e = add(bad, None, false).unwrap_err();
             assert!(e.starts_with("url: "), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_url_carrying_credentials_is_refused() {
+        // The URL is in every answer that lists the endpoint, to a dealer's viewers too: a
+        // password in it would be a secret shown outside the answer that creates it.
+        for bad in [
+            "https://acme:hunter2@dealer.example/hooks",
+            "https://token@dealer.example/hooks",
+        ] {
+            let e = add(bad, None, false).unwrap_err();
+            assert!(
+                e.starts_with("url: ") && e.contains("user name or password"),
+                "{e}"
+            );
+            assert!(!e.contains("hunter2"), "the error repeats no password: {e}");
+        }
+    }
+
+    #[test]
+    fn opting_in_to_signals_by_name_says_how_for_the_api_and_the_cli() {
+        let e = add("https://x.example/", Some(&[SIGNAL_EVENT]), false).unwrap_err();
+        assert!(
+            e.starts_with("events: ") && e.contains("\"signals\": true"),
+            "{e}"
+        );
+        assert!(e.contains("--signals"), "{e}");
     }
 
     #[test]
