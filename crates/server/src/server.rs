@@ -357,13 +357,10 @@ impl Server {
         for task in &self.background {
             task.abort();
         }
-        let stopped = match self.runtime.await {
+        match self.runtime.await {
             Ok(result) => Ok(result?),
             Err(e) => Err(ServerError::Stopped(e.to_string())),
-        };
-        // Every task is done with the store: a SQLite center is left as one file.
-        self.store.close().await;
-        stopped
+        }
     }
 
     /// Waits until the runtime ends by itself (it only does on a failure).

@@ -445,10 +445,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     say!("watchpost: stopping");
     let _ = stop_demo.send(true);
+    let store = server.store.clone();
     server
         .stop()
         .await
         .map_err(|e| crate::database::named(&db, e))?;
+    // Nothing uses the store any more: a SQLite center is left as one file, its WAL
+    // checkpointed into it.
+    store.close().await;
     say!("watchpost: stopped");
     Ok(())
 }
