@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Center, PASSWORD};
+use common::{Center, PASSWORD, exchange};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,43 +15,10 @@ use tokio::net::{TcpSocket, TcpStream};
 use watchpost_core::account::Account;
 use watchpost_server::listen::{Caps, Dc09Listen, HttpListen, ListenConfig, TlsFiles};
 use watchpost_store::Role;
-use watchpost_wire::{
-    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
-};
+use watchpost_wire::MessageId;
 
 fn sia(account: &str, sequence: u16) -> Vec<u8> {
-    let frame = Frame {
-        crc: CrcForm::Hex,
-        header: Header {
-            id: MessageId::SiaDcs,
-            encrypted: false,
-            sequence,
-            receiver: None,
-            line: Some("0".into()),
-            account: Some(account.into()),
-        },
-        data: format!("#{account}|NBA1"),
-        xdata: vec![],
-        timestamp: Some(chrono::Utc::now()),
-    };
-    encode_frame(&frame, None, &mut FixedPad(b'7')).unwrap()
-}
-
-/// Sends one frame and returns the id of the reply.
-async fn exchange(tcp: &mut TcpStream, bytes: &[u8]) -> MessageId {
-    tcp.write_all(bytes).await.unwrap();
-    let mut splitter = FrameSplitter::new();
-    let mut buffer = [0u8; 1024];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buffer))
-            .await
-            .expect("a reply in time")
-            .unwrap();
-        assert!(n > 0, "the receiver closed the connection");
-        if let Some(Chunk::Frame(f)) = splitter.push(&buffer[..n]).into_iter().next() {
-            return parse_frame(&f, None).unwrap().header.id;
-        }
-    }
+    common::sia_frame(account, sequence, "NBA1")
 }
 
 /// A connection to `to` from the loopback address `from` (another source than 127.0.0.1).

@@ -6,19 +6,16 @@
 
 mod common;
 
-use common::Center;
+use common::{Center, exchange};
 use serde_json::Value;
 use sqlx::Connection;
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use watchpost_core::account::Account;
 use watchpost_server::{Config, Server};
 use watchpost_store::{AlarmState, Role};
-use watchpost_wire::{
-    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
-};
+use watchpost_wire::{MessageId, parse_frame};
 
 fn account(number: &str) -> Account {
     Account {
@@ -29,38 +26,7 @@ fn account(number: &str) -> Account {
 
 /// A plain SIA-DCS burglary frame from `account`.
 fn burglary(account: &str, sequence: u16) -> Vec<u8> {
-    let frame = Frame {
-        crc: CrcForm::Hex,
-        header: Header {
-            id: MessageId::SiaDcs,
-            encrypted: false,
-            sequence,
-            receiver: None,
-            line: Some("0".into()),
-            account: Some(account.into()),
-        },
-        data: format!("#{account}|Nri1/BA01"),
-        xdata: vec![],
-        timestamp: Some(chrono::Utc::now()),
-    };
-    encode_frame(&frame, None, &mut FixedPad(b'7')).unwrap()
-}
-
-/// Sends one frame over `tcp` and returns the kind of its answer.
-async fn exchange(tcp: &mut TcpStream, bytes: &[u8]) -> MessageId {
-    tcp.write_all(bytes).await.unwrap();
-    let mut splitter = FrameSplitter::new();
-    let mut buffer = [0u8; 1024];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(30), tcp.read(&mut buffer))
-            .await
-            .expect("an answer in time")
-            .unwrap();
-        assert!(n > 0, "the receiver closed the connection");
-        if let Some(Chunk::Frame(reply)) = splitter.push(&buffer[..n]).into_iter().next() {
-            return parse_frame(&reply, None).unwrap().header.id;
-        }
-    }
+    common::sia_frame(account, sequence, "Nri1/BA01")
 }
 
 /// Every sample of the exposition as the Python parser reads it: name, labels, value.

@@ -350,3 +350,43 @@ impl Api {
         )
     }
 }
+
+/// A plain (unencrypted) SIA-DCS DC-09 frame from `account` with event data `event`
+/// (`"NBA1"`, `"Nri1/BA01"`), stamped now.
+pub fn sia_frame(account: &str, sequence: u16, event: &str) -> Vec<u8> {
+    use watchpost_wire::{CrcForm, FixedPad, Frame, Header, MessageId, encode_frame};
+    let frame = Frame {
+        crc: CrcForm::Hex,
+        header: Header {
+            id: MessageId::SiaDcs,
+            encrypted: false,
+            sequence,
+            receiver: None,
+            line: Some("0".into()),
+            account: Some(account.into()),
+        },
+        data: format!("#{account}|{event}"),
+        xdata: vec![],
+        timestamp: Some(chrono::Utc::now()),
+    };
+    encode_frame(&frame, None, &mut FixedPad(b'7')).unwrap()
+}
+
+/// Sends one frame over `tcp` and returns the id of its reply (within 30 s).
+pub async fn exchange(tcp: &mut tokio::net::TcpStream, bytes: &[u8]) -> watchpost_wire::MessageId {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use watchpost_wire::{Chunk, FrameSplitter, parse_frame};
+    tcp.write_all(bytes).await.unwrap();
+    let mut splitter = FrameSplitter::new();
+    let mut buffer = [0u8; 1024];
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(30), tcp.read(&mut buffer))
+            .await
+            .expect("a reply in time")
+            .unwrap();
+        assert!(n > 0, "the receiver closed the connection");
+        if let Some(Chunk::Frame(reply)) = splitter.push(&buffer[..n]).into_iter().next() {
+            return parse_frame(&reply, None).unwrap().header.id;
+        }
+    }
+}
