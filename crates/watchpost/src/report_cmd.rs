@@ -27,12 +27,15 @@ pub struct ReportArgs {
         default_value = "watchpost.db"
     )]
     db: String,
-    /// The first day (2026-11-01, UTC) or instant (RFC 3339) of the period.
+    /// The first day (2026-11-01, in --timezone) or instant (RFC 3339) of the period.
     #[arg(long)]
     from: String,
     /// The last day, included (2026-11-30), or the instant the period ends before.
     #[arg(long)]
     to: String,
+    /// The IANA time zone whose days a date names (the center's `center.timezone`).
+    #[arg(long, default_value = "UTC", value_parser = zone)]
+    timezone: chrono_tz::Tz,
     /// Only the accounts of this dealer (silent alarms left out, as for the dealer's users).
     #[arg(long, conflicts_with = "account")]
     dealer: Option<String>,
@@ -47,8 +50,8 @@ pub struct ReportArgs {
 }
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let period =
-        Period::parse(&args.from, &args.to).map_err(|(field, why)| anyhow!("--{field}: {why}"))?;
+    let period = Period::parse(&args.from, &args.to, args.timezone)
+        .map_err(|(field, why)| anyhow!("--{field}: {why}"))?;
     let store = database::open_existing(&args.db).await?;
     let named = |e| database::named(&args.db, e);
     let scope = match (args.dealer, args.account) {
@@ -87,4 +90,9 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
         None => out!("{}", text.trim_end()),
     }
     Ok(())
+}
+
+fn zone(text: &str) -> Result<chrono_tz::Tz, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an IANA time zone (like America/Chicago)"))
 }

@@ -41,7 +41,8 @@ pub async fn get(
         value.ok_or_else(|| ApiError::field(field, "is required: a date (2026-11-01) or time"))
     };
     let (from, to) = (required(params.from, "from")?, required(params.to, "to")?);
-    let period = Period::parse(&from, &to).map_err(|(field, why)| ApiError::field(field, why))?;
+    let period = Period::parse(&from, &to, state.timezone)
+        .map_err(|(field, why)| ApiError::field(field, why))?;
     let format = Format::parse(params.format.as_deref().unwrap_or("json"))
         .map_err(|why| ApiError::field("format", why))?;
     let scope = scope(&state, &caller, params.dealer, params.account).await?;

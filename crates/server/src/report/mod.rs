@@ -9,7 +9,8 @@ mod html;
 pub use csv_file::to_csv;
 pub use html::{Styles, to_html};
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, LocalResult, NaiveDate, TimeZone};
+use chrono_tz::Tz;
 use serde::Serialize;
 use watchpost_core::Millis;
 use watchpost_core::period_report::{Audience, PeriodReport, compute, rfc3339};
@@ -24,13 +25,14 @@ pub struct Period {
 
 impl Period {
     /// From the texts of `from` and `to`: each an RFC 3339 time (`2026-11-01T00:00:00Z`) or a
-    /// date (`2026-11-01`, UTC). A date as `from` is the start of that day, as `to` its end,
-    /// so `--from 2026-11-01 --to 2026-11-30` is the whole of November. Errors name the field
-    /// (`from`, `to`) and the reason.
-    pub fn parse(from: &str, to: &str) -> Result<Period, (&'static str, String)> {
+    /// date (`2026-11-01`) in `zone` (the center's `center.timezone`). A date as `from` is
+    /// the start of that day, as `to` the end of it, so `--from 2026-11-01 --to 2026-11-30` is
+    /// the whole of November as the center's clocks showed it (a day of a change to or from
+    /// summer time is 23 or 25 hours long). Errors name the field (`from`, `to`) and the reason.
+    pub fn parse(from: &str, to: &str, zone: Tz) -> Result<Period, (&'static str, String)> {
         let period = Period {
-            from: instant("from", from, false)?,
-            to: instant("to", to, true)?,
+            from: instant("from", from, false, zone)?,
+            to: instant("to", to, true, zone)?,
         };
         if period.to <= period.from {
             return Err(("to", format!("{to:?} is not after from ({from:?})")));
@@ -39,32 +41,45 @@ impl Period {
     }
 }
 
-const DAY_MS: Millis = 86_400_000;
-
 fn instant(
     field: &'static str,
     text: &str,
     end_of_day: bool,
+    zone: Tz,
 ) -> Result<Millis, (&'static str, String)> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_millis());
     }
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Ok(day) => {
-            let start = day
-                .and_time(Default::default())
-                .and_utc()
-                .timestamp_millis();
-            Ok(if end_of_day { start + DAY_MS } else { start })
-        }
-        Err(_) => Err((
+    let refused = || {
+        (
             field,
             format!(
                 "{text:?} is neither a date (2026-11-01) nor an RFC 3339 time \
                  (2026-11-01T00:00:00Z)"
             ),
-        )),
-    }
+        )
+    };
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| refused())?;
+    let day = if end_of_day {
+        day.succ_opt()
+    } else {
+        Some(day)
+    };
+    day.and_then(|day| day_starts(day, zone))
+        .ok_or_else(refused)
+}
+
+/// When `day` begins in `zone`, in ms: its midnight, or where summer time skips midnight
+/// (some zones change at 00:00), the first instant of the day that exists.
+fn day_starts(day: NaiveDate, zone: Tz) -> Option<Millis> {
+    let midnight = day.and_time(Default::default());
+    let start = match zone.from_local_datetime(&midnight) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t,
+        LocalResult::None => zone
+            .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()?,
+    };
+    Some(start.timestamp_millis())
 }
 
 /// How a report is written.
@@ -146,19 +161,46 @@ pub async fn build(
 mod tests {
     use super::*;
 
+    const DAY_MS: Millis = 86_400_000;
+    const HOUR_MS: Millis = 3_600_000;
+
     #[test]
     fn a_date_as_to_takes_in_the_whole_day() {
-        let november = Period::parse("2026-11-01", "2026-11-30").unwrap();
+        let november = Period::parse("2026-11-01", "2026-11-30", Tz::UTC).unwrap();
         assert_eq!(november.to - november.from, 30 * DAY_MS);
-        let exact = Period::parse("2026-11-01T06:00:00Z", "2026-11-01T06:00:00.001Z").unwrap();
+        let exact =
+            Period::parse("2026-11-01T06:00:00Z", "2026-11-01T06:00:00.001Z", Tz::UTC).unwrap();
         assert_eq!(exact.to - exact.from, 1);
         assert_eq!(
-            Period::parse("2026-11-02", "2026-11-01").unwrap_err().0,
+            Period::parse("2026-11-02", "2026-11-01", Tz::UTC)
+                .unwrap_err()
+                .0,
             "to"
         );
         assert_eq!(
-            Period::parse("yesterday", "2026-11-01").unwrap_err().0,
+            Period::parse("yesterday", "2026-11-01", Tz::UTC)
+                .unwrap_err()
+                .0,
             "from"
         );
+    }
+
+    #[test]
+    fn dates_are_days_of_the_centers_clocks() {
+        let chicago = Tz::America__Chicago;
+        let utc = Period::parse("2026-11-01", "2026-11-30", Tz::UTC).unwrap();
+        let november = Period::parse("2026-11-01", "2026-11-30", chicago).unwrap();
+        // 1 November 00:00 in Chicago is 05:00 UTC (summer time, UTC-5) ...
+        assert_eq!(november.from - utc.from, 5 * HOUR_MS);
+        // ... and the month ends at 06:00 UTC (standard time since 1 November, UTC-6): the
+        // day summer time ended had 25 hours.
+        assert_eq!(november.to - utc.to, 6 * HOUR_MS);
+        assert_eq!(november.to - november.from, 30 * DAY_MS + HOUR_MS);
+        // An exact time stays what it says.
+        let exact = Period::parse("2026-11-01T06:00:00Z", "2026-11-02", chicago).unwrap();
+        assert_eq!(exact.from, utc.from + 6 * HOUR_MS);
+        // Where summer time skips midnight (Santiago, 6 September 2026), the day starts at 01:00.
+        let skipped = Period::parse("2026-09-06", "2026-09-06", Tz::America__Santiago).unwrap();
+        assert_eq!(skipped.to - skipped.from, 23 * HOUR_MS);
     }
 }
