@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 use watchpost_server::{Config, Rate, ReceiverLimits, Server};
 use watchpost_wire::{
-    Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
+    Chunk, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
 };
 
 /// Well within any test: a reply not there by then is not coming.
@@ -21,21 +21,7 @@ const SILENCE: Duration = Duration::from_millis(400);
 const REPLY: Duration = Duration::from_secs(5);
 
 fn sia(account: &str, sequence: u16, block: &str) -> Vec<u8> {
-    let frame = Frame {
-        crc: CrcForm::Hex,
-        header: Header {
-            id: MessageId::SiaDcs,
-            encrypted: false,
-            sequence,
-            receiver: None,
-            line: Some("0".into()),
-            account: Some(account.into()),
-        },
-        data: format!("#{account}|N{block}"),
-        xdata: vec![],
-        timestamp: Some(chrono::Utc::now()),
-    };
-    encode_frame(&frame, None, &mut FixedPad(b'7')).unwrap()
+    common::sia_frame(account, sequence, &format!("N{block}"))
 }
 
 /// A burglary alarm on zone `sequence` (each a new event, never a resend).

@@ -14,28 +14,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use watchpost_core::{RunawayLimit, Settings};
 use watchpost_store::{AlarmRow, AlarmState, Db, Role, replay};
-use watchpost_wire::{Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId};
-use watchpost_wire::{encode_frame, parse_frame};
+use watchpost_wire::{Chunk, FrameSplitter, MessageId, parse_frame};
 
 const ACCOUNT: &str = "4F39";
 const CONNECTIONS: u16 = 4;
 
 fn sia(sequence: u16, block: &str) -> Vec<u8> {
-    let frame = Frame {
-        crc: CrcForm::Hex,
-        header: Header {
-            id: MessageId::SiaDcs,
-            encrypted: false,
-            sequence,
-            receiver: None,
-            line: Some("0".into()),
-            account: Some(ACCOUNT.into()),
-        },
-        data: format!("#{ACCOUNT}|N{block}"),
-        xdata: vec![],
-        timestamp: Some(chrono::Utc::now()),
-    };
-    encode_frame(&frame, None, &mut FixedPad(b'7')).unwrap()
+    common::sia_frame(ACCOUNT, sequence, &format!("N{block}"))
 }
 
 /// Sends each frame and waits for its reply; true when every reply is an ACK.

@@ -72,13 +72,7 @@ macro_rules! sweep_methods {
             before: watchpost_core::Millis,
             limit: i64,
         ) -> crate::Result<u64> {
-            let sql = $sql(crate::retention::EXPIRE_SIGNALS);
-            let done = sqlx::query(&sql)
-                .bind(before)
-                .bind(limit)
-                .execute(pool)
-                .await?;
-            Ok(done.rows_affected())
+            expire(pool, &$sql(crate::retention::EXPIRE_SIGNALS), before, limit).await
         }
 
         pub(crate) async fn expire_unknown(
@@ -86,8 +80,17 @@ macro_rules! sweep_methods {
             before: watchpost_core::Millis,
             limit: i64,
         ) -> crate::Result<u64> {
-            let sql = $sql(crate::retention::EXPIRE_UNKNOWN);
-            let done = sqlx::query(&sql)
+            expire(pool, &$sql(crate::retention::EXPIRE_UNKNOWN), before, limit).await
+        }
+
+        /// Runs one of the single-statement expiries (`before`, `limit` bound in that order).
+        async fn expire(
+            pool: &$pool,
+            sql: &str,
+            before: watchpost_core::Millis,
+            limit: i64,
+        ) -> crate::Result<u64> {
+            let done = sqlx::query(sql)
                 .bind(before)
                 .bind(limit)
                 .execute(pool)

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use watchpost_center::Center;
-use watchpost_core::account::{Account, Contact, DAY_MS, Monitoring, Premises, Responder};
+use watchpost_core::account::{Account, DAY_MS};
 use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_core::router::parse_sia;
 use watchpost_core::{Millis, RunawayLimit, Settings};
@@ -80,29 +80,8 @@ pub async fn flood(args: FloodArgs) -> anyhow::Result<()> {
 }
 
 fn account(now: Millis) -> Account {
-    Account {
-        number: ACCOUNT.into(),
-        premises: Premises::Residential,
-        address: "1 Flood St, Springfield, IL".into(),
-        country: "US".into(),
-        region: "IL".into(),
-        monitoring: Monitoring::Professional,
-        enrolled_at: now - 30 * DAY_MS,
-        verbal_password: VerbalPassword::hash("bench", HashCost::Fast),
-        responder: Responder::Police,
-        test_until: None,
-        contacts: vec![Contact {
-            name: "Bench Contact".into(),
-            phone: "+15555550100".into(),
-            phone2: None,
-        }],
-        zones: vec![],
-        dc09_key: None,
-        supervision_ms: None,
-        details: Default::default(),
-        dealer: None,
-        premises_phone: None,
-    }
+    let password = VerbalPassword::hash("bench", HashCost::Fast);
+    crate::bench::account(ACCOUNT, now - 30 * DAY_MS, &password)
 }
 
 fn burglary(at: Millis) -> SignalRecord {
