@@ -355,10 +355,30 @@ impl Center {
 
     /// Like `commit`, and also says which alarms the commit changed (opened, fed, closed).
     pub async fn commit_changes(&mut self) -> Result<(Vec<Effect>, Vec<AlarmId>), CenterError> {
+        self.commit_with(false).await
+    }
+
+    /// `commit_changes`, durable only once `store().sync()`, called after it, returns
+    /// (`Store::write_unsynced`): until then nothing of it may be acted on or acknowledged.
+    /// Lets one fsync cover several commits while the next round is routed and written.
+    pub async fn commit_changes_unsynced(
+        &mut self,
+    ) -> Result<(Vec<Effect>, Vec<AlarmId>), CenterError> {
+        self.commit_with(true).await
+    }
+
+    async fn commit_with(
+        &mut self,
+        unsynced: bool,
+    ) -> Result<(Vec<Effect>, Vec<AlarmId>), CenterError> {
         let mut batch = std::mem::take(&mut self.pending);
         batch.leases.sort_unstable();
         batch.leases.dedup();
-        self.store.write(&batch).await?;
+        if unsynced {
+            self.store.write_unsynced(&batch).await?;
+        } else {
+            self.store.write(&batch).await?;
+        }
         let mut touched: Vec<AlarmId> = batch.entries.iter().map(|(id, _)| *id).collect();
         touched.sort_unstable();
         touched.dedup();

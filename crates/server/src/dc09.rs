@@ -13,7 +13,6 @@ use crate::listen::{Acceptor, Admitted, Dc09Listen, Gate};
 use crate::metrics::{Metrics, Reply, Transport};
 use crate::supervision::Supervision;
 use crate::unknown_budget::UnknownBudget;
-use rand::SeedableRng;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -82,7 +81,8 @@ impl Receiver {
             |account| account.and_then(|a| self.keys.get(a)),
             now,
             self.window,
-            &mut RngPad(rand::rngs::StdRng::from_entropy()),
+            // The thread's CSPRNG: seeding a new one per frame cost a getrandom call each.
+            &mut RngPad(rand::thread_rng()),
         );
         if let Some(error) = &received.error {
             tracing::debug!("DC-09 frame not accepted: {error}");

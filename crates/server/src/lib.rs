@@ -14,6 +14,7 @@ mod console;
 mod dc09;
 pub mod demo;
 pub mod desk;
+mod durable;
 pub mod enrolment;
 pub mod guessing;
 pub mod health;

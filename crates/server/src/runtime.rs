@@ -1,8 +1,10 @@
 //! The runtime: drives the center in real time. Each round it takes every submission that is
 //! waiting (and every timer that is due, and every inbox item other nodes posted for the
 //! partitions it drives), records and routes the signals, and commits all of it — signals,
-//! alarm logs, closings — in one transaction (group commit). Only then are the senders told
-//! their signals are stored and the actions handed to the adapters. A retransmission
+//! alarm logs, closings — in one transaction (group commit). The commit does not wait for the
+//! disk: the next round is routed and written while one fsync makes the last ones durable
+//! (`crate::durable`), and only then are the senders told their signals are stored and the
+//! actions handed to the adapters. A retransmission
 //! (`crate::retransmit`) is acknowledged again and not stored twice. Between rounds it keeps
 //! its leases (`crate::cluster`). A commit the store fails stops the center; a failure of the
 //! housekeeping around rounds is waited out, so a node lives through a store outage that
@@ -11,6 +13,7 @@
 use crate::alarm_metrics::AlarmTimings;
 use crate::board::Board;
 use crate::cluster::Cluster;
+use crate::durable::{Owed, Syncs};
 use crate::health::Health;
 use crate::intake::{Command, Submission};
 use crate::metrics::Metrics;
@@ -175,6 +178,7 @@ pub async fn run(
     let store = center.store().clone();
     let mut last_frames = LastFrames::new(crate::now_ms(), cluster.shared());
     let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
+    let mut syncs = Syncs::new(store.clone());
     let mut leases = tokio::time::interval(cluster.renew_every());
     let mut inbox = tokio::time::interval(INBOX_EVERY);
     let mut stopping = false;
@@ -205,6 +209,12 @@ pub async fn run(
             _ = inbox.tick() => read_inbox = true,
             Ok(()) = plans.changed() => {
                 center.set_plans(plans.borrow_and_update().clone());
+                continue;
+            }
+            durable = syncs.durable() => {
+                for round in durable? {
+                    deliver(round, &effects, &metrics);
+                }
                 continue;
             }
             _ = stop.changed() => stopping = true,
@@ -285,14 +295,8 @@ pub async fn run(
         center.fire_due(now)?;
         let unknown = center.pending_unknown() > 0;
         let started = std::time::Instant::now();
-        let committed = center.commit_changes().await;
+        let committed = center.commit_changes_unsynced().await;
         health.round(false);
-        if size > 0 {
-            metrics.commit_size.observe(size as f64);
-            metrics
-                .commit_latency
-                .observe(started.elapsed().as_secs_f64());
-        }
         match committed {
             Ok((done, touched)) => {
                 timings.committed(&center, &done, now);
@@ -300,16 +304,16 @@ pub async fn run(
                 if unknown {
                     board.unknown_changed();
                 }
+                // The next round's frames are compared with these: written, and durable
+                // before anything is acknowledged (a failed sync stops the center).
                 last_frames.commit(frames);
-                for sender in waiting.drain(..) {
-                    let _ = sender.send(true);
-                }
-                for (_, sender) in answered {
-                    let _ = sender.send(Ok(()));
-                }
-                if !done.is_empty() {
-                    let _ = effects.send(done);
-                }
+                syncs.written(Owed {
+                    senders: std::mem::take(&mut waiting),
+                    commands: answered,
+                    effects: done,
+                    size,
+                    started,
+                });
             }
             Err(CenterError::Store(StoreError::Fenced(partition))) => {
                 // Another node took a partition this round wrote to: nothing of the round is
@@ -344,9 +348,34 @@ pub async fn run(
             .map_err(CenterError::from);
         housekeeping.check("forgetting old frames", pruned)?;
     }
+    while syncs.owing() {
+        for round in syncs.durable().await? {
+            deliver(round, &effects, &metrics);
+        }
+    }
     cluster.leave(&mut center).await?;
     board.follow_center(&center, &[]);
     Ok(())
+}
+
+/// Answers a round the disk now holds: its senders are told their signals are stored, its
+/// commands that they are applied, and its actions go to the adapters.
+fn deliver(round: Owed, effects: &mpsc::UnboundedSender<Vec<Effect>>, metrics: &Metrics) {
+    if round.size > 0 {
+        metrics.commit_size.observe(round.size as f64);
+        metrics
+            .commit_latency
+            .observe(round.started.elapsed().as_secs_f64());
+    }
+    for sender in round.senders {
+        let _ = sender.send(true);
+    }
+    for (_, sender) in round.commands {
+        let _ = sender.send(Ok(()));
+    }
+    if !round.effects.is_empty() {
+        let _ = effects.send(round.effects);
+    }
 }
 
 /// The partition of an alarm that is open but driven by another node.

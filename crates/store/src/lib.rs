@@ -430,6 +430,19 @@ pub trait Store: Send + Sync {
     async fn account(&self, number: &str) -> Result<Option<Account>>;
     /// Writes a batch atomically; returns the ids given to its signals, in order.
     async fn write(&self, batch: &Batch) -> Result<Vec<i64>>;
+    /// `write`, but where a commit waits for the disk (SQLite's fsync) it returns once the
+    /// batch is committed, before the disk holds it: the batch is durable once a `sync`
+    /// called after this returned has returned. One `sync` covers every batch written before
+    /// it, and runs while the next batch is written (group commit at the disk). A store whose
+    /// commits are durable by themselves (PostgreSQL) writes as `write` does.
+    async fn write_unsynced(&self, batch: &Batch) -> Result<Vec<i64>> {
+        self.write(batch).await
+    }
+    /// Makes every batch `write_unsynced` returned before this call durable (SQLite: one
+    /// fdatasync of the WAL); nothing to do where commits are durable by themselves.
+    async fn sync(&self) -> Result<()> {
+        Ok(())
+    }
     /// An alarm's whole log, in order.
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>>;
     async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>>;

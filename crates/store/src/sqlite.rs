@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a committed
-//! transaction survives a power cut.
+//! transaction survives a power cut. The center's rounds commit without waiting for the disk
+//! and are made durable by one shared fsync (`Store::write_unsynced`, `Store::sync`).
 
 use crate::recording::{COLUMNS, RecordingTuple};
 use crate::text::{from_json, from_text, json, to_text};
@@ -26,6 +27,7 @@ mod retention;
 mod search;
 mod unknown;
 mod verification;
+mod wal;
 mod webhooks;
 
 /// An account's details as stored: NULL when it has none.
@@ -42,6 +44,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Writes, one connection: writers queue here instead of sleeping on SQLite's lock.
     writer: SqlitePool,
+    /// The file `sync` makes durable; none for an in-memory database.
+    wal: Option<std::sync::Arc<wal::Wal>>,
 }
 
 fn alarm_row(r: &sqlx::sqlite::SqliteRow) -> AlarmRow {
@@ -139,7 +143,12 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { pool, writer })
+        let wal = wal::Wal::beside(path).map_err(sqlx::Error::Io)?;
+        Ok(SqliteStore {
+            pool,
+            writer,
+            wal: Some(std::sync::Arc::new(wal)),
+        })
     }
 
     /// A private in-memory database, for scenario runs and tests.
@@ -157,6 +166,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: pool.clone(),
             pool,
+            wal: None,
         })
     }
 
@@ -384,118 +394,49 @@ impl Store for SqliteStore {
             return Ok(vec![]);
         }
         let mut tx = self.writer.begin().await?;
-        fence(&mut tx, &batch.leases).await?;
-        let mut ids = Vec::with_capacity(batch.signals.len());
-        // Many rows per statement: one round trip to SQLite per chunk, not per signal.
-        for chunk in batch.signals.chunks(200) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO signals (account, received_at, source, event, raw) ",
-            );
-            insert.push_values(chunk, |mut row, s| {
-                row.push_bind(&s.account)
-                    .push_bind(s.received_at)
-                    .push_bind(&s.source)
-                    .push_bind(json(&s.event))
-                    .push_bind(&s.raw);
-            });
-            insert.push(" RETURNING id");
-            let mut chunk_ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-            // Row ids grow in VALUES order; RETURNING's own order is not promised.
-            chunk_ids.sort_unstable();
-            ids.extend(chunk_ids);
-        }
-        unknown::write(&mut tx, &batch.unknown).await?;
-        webhooks::write_outbox(&mut tx, &batch.outbox).await?;
-        for chunk in batch.opened.chunks(200) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
-            );
-            insert.push_values(chunk, |mut row, (id, spec)| {
-                row.push_bind(id)
-                    .push_bind(&spec.account)
-                    .push_bind(spec.kind.as_str())
-                    .push_bind(spec.mode.as_str())
-                    .push_bind(spec.kind.priority() as i64)
-                    .push_bind(spec.opened_at);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.entries.chunks(200) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO alarm_events (alarm_id, seq, at, actor, body, fence) ",
-            );
-            insert.push_values(chunk, |mut row, (alarm, entry)| {
-                row.push_bind(alarm)
-                    .push_bind(entry.seq as i64)
-                    .push_bind(entry.at)
-                    .push_bind(&entry.actor)
-                    .push_bind(json(&entry.body))
-                    .push_bind(batch.fences.get(alarm).copied().unwrap_or(0));
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in Transmission::latest(&batch.transmissions).chunks(CHUNK) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO last_transmissions (account, fingerprint, received_at) ",
-            );
-            insert.push_values(chunk, |mut row, t| {
-                row.push_bind(&t.account)
-                    .push_bind(&t.fingerprint)
-                    .push_bind(t.received_at);
-            });
-            insert.push(
-                " ON CONFLICT (account) DO UPDATE SET fingerprint = excluded.fingerprint, \
-                 received_at = excluded.received_at",
-            );
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.forwarded.chunks(200) {
-            let mut insert = sqlx::QueryBuilder::new("INSERT INTO inbox (part, posted_at, body) ");
-            insert.push_values(chunk, |mut row, (partition, signal)| {
-                row.push_bind(i64::from(*partition))
-                    .push_bind(signal.received_at)
-                    .push_bind(json(&Inbound::Signal {
-                        signal: signal.clone(),
-                    }));
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        // Routed signals leave the inbox many at a time; answered commands (few) keep their
-        // outcome for the node that posted them.
-        let routed: Vec<i64> = batch
-            .settled
-            .iter()
-            .filter(|(_, outcome)| outcome.is_none())
-            .map(|(id, _)| *id)
-            .collect();
-        for chunk in routed.chunks(CHUNK) {
-            let mut delete = sqlx::QueryBuilder::new("DELETE FROM inbox WHERE id IN (");
-            let mut list = delete.separated(", ");
-            for id in chunk {
-                list.push_bind(id);
-            }
-            delete.push(")");
-            delete.build().execute(&mut *tx).await?;
-        }
-        for (id, outcome) in &batch.settled {
-            if let Some(outcome) = outcome {
-                sqlx::query("UPDATE inbox SET outcome = ? WHERE id = ?")
-                    .bind(outcome)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        for (alarm, at, disposition) in &batch.closed {
-            sqlx::query("UPDATE alarms SET closed_at = ?, disposition = ? WHERE id = ?")
-                .bind(at)
-                .bind(disposition.as_str())
-                .bind(alarm)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let ids = write_batch(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(ids)
+    }
+
+    async fn write_unsynced(&self, batch: &Batch) -> Result<Vec<i64>> {
+        if batch.is_empty() {
+            return Ok(vec![]);
+        }
+        if self.wal.is_none() {
+            // In memory there is no disk to wait for (and no second connection to open).
+            return self.write(batch).await;
+        }
+        let mut held = Unsynced(Some(self.writer.acquire().await?));
+        let conn = held.0.as_mut().expect("held");
+        // This one commit does not wait for the disk; `sync` makes it durable.
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut **conn)
+            .await?;
+        let written = async {
+            let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+            let ids = write_batch(&mut tx, batch).await?;
+            tx.commit().await?;
+            Ok(ids)
+        }
+        .await;
+        // Every other write on this connection waits for the disk again.
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut **conn)
+            .await?;
+        drop(held.0.take());
+        written
+    }
+
+    async fn sync(&self) -> Result<()> {
+        let Some(wal) = self.wal.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || wal.sync())
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+            .map_err(sqlx::Error::Io)?;
+        Ok(())
     }
 
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>> {
@@ -934,4 +875,133 @@ impl Store for SqliteStore {
             .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// The writer connection while it commits without waiting for the disk. Dropped before it is
+/// set back to `synchronous=FULL` (an error, a cancelled write), the connection is closed
+/// rather than given back to the pool, so no other write can commit on it unsynced.
+struct Unsynced(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+
+impl Drop for Unsynced {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+/// Writes `batch` in the open transaction `tx`; returns the ids given to its signals, in
+/// order.
+async fn write_batch(tx: &mut sqlx::SqliteConnection, batch: &Batch) -> Result<Vec<i64>> {
+    fence(&mut *tx, &batch.leases).await?;
+    let mut ids = Vec::with_capacity(batch.signals.len());
+    // Many rows per statement: one round trip to SQLite per chunk, not per signal.
+    for chunk in batch.signals.chunks(200) {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO signals (account, received_at, source, event, raw) ",
+        );
+        insert.push_values(chunk, |mut row, s| {
+            row.push_bind(&s.account)
+                .push_bind(s.received_at)
+                .push_bind(&s.source)
+                .push_bind(json(&s.event))
+                .push_bind(&s.raw);
+        });
+        insert.push(" RETURNING id");
+        let mut chunk_ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+        // Row ids grow in VALUES order; RETURNING's own order is not promised.
+        chunk_ids.sort_unstable();
+        ids.extend(chunk_ids);
+    }
+    unknown::write(&mut *tx, &batch.unknown).await?;
+    webhooks::write_outbox(&mut *tx, &batch.outbox).await?;
+    for chunk in batch.opened.chunks(200) {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) ",
+        );
+        insert.push_values(chunk, |mut row, (id, spec)| {
+            row.push_bind(id)
+                .push_bind(&spec.account)
+                .push_bind(spec.kind.as_str())
+                .push_bind(spec.mode.as_str())
+                .push_bind(spec.kind.priority() as i64)
+                .push_bind(spec.opened_at);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    for chunk in batch.entries.chunks(200) {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO alarm_events (alarm_id, seq, at, actor, body, fence) ",
+        );
+        insert.push_values(chunk, |mut row, (alarm, entry)| {
+            row.push_bind(alarm)
+                .push_bind(entry.seq as i64)
+                .push_bind(entry.at)
+                .push_bind(&entry.actor)
+                .push_bind(json(&entry.body))
+                .push_bind(batch.fences.get(alarm).copied().unwrap_or(0));
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    for chunk in Transmission::latest(&batch.transmissions).chunks(CHUNK) {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO last_transmissions (account, fingerprint, received_at) ",
+        );
+        insert.push_values(chunk, |mut row, t| {
+            row.push_bind(&t.account)
+                .push_bind(&t.fingerprint)
+                .push_bind(t.received_at);
+        });
+        insert.push(
+            " ON CONFLICT (account) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             received_at = excluded.received_at",
+        );
+        insert.build().execute(&mut *tx).await?;
+    }
+    for chunk in batch.forwarded.chunks(200) {
+        let mut insert = sqlx::QueryBuilder::new("INSERT INTO inbox (part, posted_at, body) ");
+        insert.push_values(chunk, |mut row, (partition, signal)| {
+            row.push_bind(i64::from(*partition))
+                .push_bind(signal.received_at)
+                .push_bind(json(&Inbound::Signal {
+                    signal: signal.clone(),
+                }));
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    // Routed signals leave the inbox many at a time; answered commands (few) keep their
+    // outcome for the node that posted them.
+    let routed: Vec<i64> = batch
+        .settled
+        .iter()
+        .filter(|(_, outcome)| outcome.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    for chunk in routed.chunks(CHUNK) {
+        let mut delete = sqlx::QueryBuilder::new("DELETE FROM inbox WHERE id IN (");
+        let mut list = delete.separated(", ");
+        for id in chunk {
+            list.push_bind(id);
+        }
+        delete.push(")");
+        delete.build().execute(&mut *tx).await?;
+    }
+    for (id, outcome) in &batch.settled {
+        if let Some(outcome) = outcome {
+            sqlx::query("UPDATE inbox SET outcome = ? WHERE id = ?")
+                .bind(outcome)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for (alarm, at, disposition) in &batch.closed {
+        sqlx::query("UPDATE alarms SET closed_at = ?, disposition = ? WHERE id = ?")
+            .bind(at)
+            .bind(disposition.as_str())
+            .bind(alarm)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(ids)
 }

@@ -1,8 +1,10 @@
 //! `watchpost bench intake`: a load generator that measures any SIA DC-09 receiver. N TCP
-//! connections each send plain `SIA-DCS` burglary frames one at a time, wait for the ACK
-//! and time it; the report gives signals, errors, signals/s and ACK latency percentiles.
-//! Several receivers (the nodes of one center) can be loaded at once: the connections are
-//! spread over them, as panels are spread over a center's receivers.
+//! connections each send plain `SIA-DCS` frames one at a time (burglary alarms, or a
+//! realistic mix), wait for the ACK and time it, as fast as the receiver answers or paced to
+//! a fixed offered rate; the report gives signals, errors, signals/s and ACK latency
+//! percentiles, and the receiver process's memory and CPU when its pid is known. Several
+//! receivers (the nodes of one center) can be loaded at once: the connections are spread
+//! over them, as panels are spread over a center's receivers.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -58,6 +60,51 @@ pub struct IntakeArgs {
     /// Seconds of load before measuring starts (not counted).
     #[arg(long, value_name = "S", default_value_t = 1.0, value_parser = non_negative_seconds)]
     pub warmup: f64,
+    /// What the panels send: `burglary` (every frame a burglary alarm, joining its account's
+    /// open alarm) or `realistic` (of every 100 frames: 70 periodic tests, 14 openings, 14
+    /// closings, 1 burglary alarm, 1 burglary restore).
+    #[arg(long, value_enum, default_value_t = Mix::Burglary)]
+    pub mix: Mix,
+    /// Offered load, signals/s over all connections: each connection sends on a fixed
+    /// schedule (still one frame in flight), and an ACK's latency counts from when its frame
+    /// was due, so a stall is counted in full. Without it each connection sends its next frame
+    /// as soon as the last one is answered.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+    /// The receiver's process id (`serve`'s), to sample its memory and CPU during the load
+    /// and after it. Without --target the bench samples its own process (node and generator).
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Seconds the process is watched idle after the load (memory given back, idle CPU).
+    #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = non_negative_seconds)]
+    pub after: f64,
+}
+
+/// The traffic `bench intake` sends.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mix {
+    /// Every frame a burglary alarm (`BA`): the heaviest path, each signal joining an alarm.
+    Burglary,
+    /// Mostly periodic tests and openings/closings, a few alarms and restores.
+    Realistic,
+}
+
+impl Mix {
+    /// The SIA event (code and zone) of the `n`-th frame of a run.
+    pub fn event(self, n: u64, zone: u32) -> String {
+        let code = match self {
+            Mix::Burglary => "BA",
+            Mix::Realistic => match n % 100 {
+                0..70 => "RP",
+                70..84 => "OP",
+                84..98 => "CL",
+                98 => "BA",
+                _ => "BR",
+            },
+        };
+        format!("{code}{zone:03}")
+    }
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -141,16 +188,23 @@ pub struct IntakeReport {
     pub warmup_s: f64,
     pub target: String,
     pub error_kinds: ErrorCounts,
+    pub mix: Mix,
+    /// The offered load (`--rate`), signals/s; absent when each connection sent flat out.
+    pub rate: Option<u32>,
+    /// The receiver process's memory and CPU, when its pid was known.
+    pub process: Option<crate::bench_sample::ProcessSamples>,
 }
 
 /// `watchpost bench intake`: runs the load and prints the report (JSON with `--json`).
 /// Fails when the target cannot be reached at all, or when no signal was acknowledged.
 pub async fn intake(args: IntakeArgs) -> anyhow::Result<()> {
+    let mut args = args;
     let (target, hosted) = match args.target.clone() {
         Some(t) => (t, None),
         None => {
             let (servers, dir) = self_hosted(&args, Default::default(), Default::default()).await?;
             let targets: Vec<String> = servers.iter().map(|s| s.dc09_addr.to_string()).collect();
+            args.pid = args.pid.or(Some(std::process::id()));
             (targets.join(","), Some((servers, dir)))
         }
     };
@@ -290,7 +344,8 @@ pub(crate) fn account(
 }
 
 /// Loads the receiver at `target` (host:port) as `args` say (`args.target` and
-/// `args.json` are ignored) and returns the measurements.
+/// `args.json` are ignored) and returns the measurements; with `args.pid`, that process's
+/// memory and CPU too (the call then lasts `args.after` longer).
 pub async fn run_load(target: &str, args: &IntakeArgs) -> anyhow::Result<IntakeReport> {
     anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
     anyhow::ensure!(args.accounts > 0, "--accounts must be at least 1");
@@ -323,9 +378,24 @@ pub async fn run_load(target: &str, args: &IntakeArgs) -> anyhow::Result<IntakeR
         addrs,
         connections: u64::from(args.connections),
         accounts: u64::from(args.accounts),
+        mix: args.mix,
+        // Each connection's share of the offered load.
+        every: args
+            .rate
+            .map(|rate| Duration::from_secs_f64(f64::from(args.connections) / f64::from(rate))),
+        start,
         measure_from: start + Duration::from_secs_f64(args.warmup),
         end: start + Duration::from_secs_f64(args.warmup + args.seconds),
     };
+    let sampler = args.pid.map(|pid| {
+        let after = Duration::from_secs_f64(args.after);
+        tokio::spawn(crate::bench_sample::sample(
+            pid,
+            plan.measure_from,
+            plan.end,
+            after,
+        ))
+    });
     let mut workers = JoinSet::new();
     for index in 0..plan.connections {
         workers.spawn(connection(plan.clone(), index));
@@ -334,6 +404,10 @@ pub async fn run_load(target: &str, args: &IntakeArgs) -> anyhow::Result<IntakeR
     while let Some(joined) = workers.join_next().await {
         total.add(joined?);
     }
+    let process = match sampler {
+        Some(sampler) => Some(sampler.await??),
+        None => None,
+    };
 
     let mut latencies = total.latencies_us;
     latencies.sort_unstable();
@@ -351,14 +425,26 @@ pub async fn run_load(target: &str, args: &IntakeArgs) -> anyhow::Result<IntakeR
         warmup_s: args.warmup,
         target: target.to_owned(),
         error_kinds: total.errors,
+        mix: args.mix,
+        rate: args.rate,
+        process,
     })
 }
 
 /// The few human lines printed without `--json`.
 pub fn human(report: &IntakeReport) -> String {
+    let offered = match report.rate {
+        Some(rate) => format!("{rate} signals/s offered"),
+        None => "as fast as answered".to_owned(),
+    };
+    let mix = match report.mix {
+        Mix::Burglary => "burglary",
+        Mix::Realistic => "realistic",
+    };
     let mut out = format!(
         "target       {}\n\
          load         {} connections, {} accounts, {} s measured after {} s warm-up\n\
+         traffic      {mix} mix, {offered}\n\
          signals      {} ({} signals/s)\n\
          errors       {}\n",
         report.target,
@@ -382,6 +468,18 @@ pub fn human(report: &IntakeReport) -> String {
         "ACK latency  p50 {} ms, p99 {} ms, max {} ms\n",
         report.ack_p50_ms, report.ack_p99_ms, report.ack_max_ms
     ));
+    if let Some(p) = &report.process {
+        out.push_str(&format!(
+            "process      {}: RSS {} MB at start, {} MB peak, {} MB at end; CPU {} % of a core\n",
+            p.pid, p.rss_start_mb, p.rss_peak_mb, p.rss_end_mb, p.cpu_load_pct
+        ));
+        if let (Some(rss), Some(cpu)) = (p.rss_after_mb, p.cpu_after_pct) {
+            out.push_str(&format!(
+                "after        {} s idle: RSS {rss} MB, CPU {cpu} % of a core\n",
+                p.after_s
+            ));
+        }
+    }
     out
 }
 
@@ -393,7 +491,7 @@ pub fn signal_frame(
     zone: u32,
     at: DateTime<Utc>,
 ) -> Result<Vec<u8>, EncodeError> {
-    sia_dcs_frame(account, sequence, &format!("BA{zone:03}"), at)
+    sia_dcs_frame(account, sequence, &Mix::Burglary.event(0, zone), at)
 }
 
 /// A plain `SIA-DCS` frame for `account` carrying one event (`BA003`, `WA001`): `#acct` and
@@ -430,6 +528,10 @@ struct Plan {
     addrs: Vec<SocketAddr>,
     connections: u64,
     accounts: u64,
+    mix: Mix,
+    /// With an offered rate, how often each connection sends.
+    every: Option<Duration>,
+    start: Instant,
     /// Frames written before this instant (and errors before it) are warm-up.
     measure_from: Instant,
     end: Instant,
@@ -443,6 +545,14 @@ impl Plan {
         let sequence = u16::try_from(sent % 9999 + 1).unwrap_or(1);
         let zone = u32::try_from(sent % 16 + 1).unwrap_or(1);
         (FIRST_ACCOUNT + slot, sequence, zone)
+    }
+
+    /// When the `sent`-th frame of connection `index` is due, paced: the connections'
+    /// schedules are spread evenly over one period, so the load arrives smoothly.
+    fn due(&self, index: u64, sent: u64) -> Option<Instant> {
+        let every = self.every?;
+        let offset = every.mul_f64(index as f64 / self.connections as f64);
+        Some(self.start + offset + every.mul_f64(sent as f64))
     }
 }
 
@@ -505,15 +615,26 @@ async fn connection(plan: Plan, index: u64) -> Tally {
                 }
             },
         };
+        let due = plan.due(index, sent);
+        if let Some(due) = due {
+            if due >= plan.end {
+                break;
+            }
+            sleep_until(due).await;
+        }
         let (account, sequence, zone) = plan.nth(index, sent);
+        // Connections out of phase, so that the mix's rare events are spread in time.
+        let event = plan.mix.event(sent + index * 7, zone);
         sent += 1;
-        let Ok(frame) = signal_frame(account, sequence, zone, Utc::now()) else {
+        let Ok(frame) = sia_dcs_frame(account, sequence, &event, Utc::now()) else {
             // Cannot happen for these accounts and sequences; stop rather than spin.
             break;
         };
-        let written = Instant::now();
+        // Paced, latency counts from when the frame was due (a late send is the receiver's
+        // doing: the previous ACK came late).
+        let written = due.unwrap_or_else(Instant::now);
         let measured = written >= plan.measure_from;
-        let deadline = (written + REPLY_TIMEOUT).min(plan.end);
+        let deadline = (Instant::now() + REPLY_TIMEOUT).min(plan.end);
         let outcome = match timeout_at(deadline, conn.write_all(&frame)).await {
             Ok(Ok(())) => read_reply(conn, &mut splitter, &mut buf, deadline, plan.end).await,
             Ok(Err(_)) => Err(NoReply::Fault(Fault::Disconnect)),
@@ -690,6 +811,10 @@ mod tests {
             accounts: 10,
             json: true,
             warmup: 0.2,
+            mix: Mix::Burglary,
+            rate: None,
+            pid: None,
+            after: 0.0,
         }
     }
 
@@ -713,6 +838,9 @@ mod tests {
             addrs: vec!["127.0.0.1:1".parse().unwrap()],
             connections: 3,
             accounts: 7,
+            mix: Mix::Burglary,
+            every: None,
+            start: Instant::now(),
             measure_from: Instant::now(),
             end: Instant::now(),
         };

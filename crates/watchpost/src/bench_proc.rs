@@ -1,5 +1,5 @@
-//! What `watchpost bench calls` reads from Linux's /proc: a process's CPU time and the host's
-//! UDP counters, each as a snapshot taken before and after the measured window.
+//! What the benches read from Linux's /proc: a process's CPU time and resident memory, and the
+//! host's UDP counters, each as a snapshot taken before, during or after the measured window.
 
 use anyhow::Context;
 use std::collections::HashMap;
@@ -31,6 +31,21 @@ fn parse_cpu_time(stat: &str) -> Option<Duration> {
     Some(Duration::from_millis(
         (utime + stime) * 1000 / TICKS_PER_SECOND,
     ))
+}
+
+/// Resident memory of process `pid` now, in bytes: `VmRSS` of /proc/<pid>/status (proc(5)).
+/// Errors: no such process, or no `VmRSS` line (a kernel thread, a zombie).
+pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    parse_rss(&text).with_context(|| format!("{path}: no VmRSS line"))
+}
+
+fn parse_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let mut words = line.split_whitespace().skip(1);
+    let kib: u64 = words.next()?.parse().ok()?;
+    (words.next()? == "kB").then_some(kib * 1024)
 }
 
 /// The host's UDP counters (`Udp:` of /proc/net/snmp, RFC 4113 names: `InDatagrams`,
@@ -82,6 +97,14 @@ mod tests {
         let stat = "4242 (sipp (x) y) S 1 4242 4242 0 -1 4194560 812 0 0 0 250 37 0 0 20 0 12 0";
         assert_eq!(parse_cpu_time(stat), Some(Duration::from_millis(2870)));
         assert_eq!(parse_cpu_time("4242 (short) S 1"), None);
+    }
+
+    #[test]
+    fn rss_is_read_in_kib_from_the_status_file() {
+        let status = "Name:\tserve\nVmPeak:\t  99 kB\nVmRSS:\t   12345 kB\nThreads:\t4\n";
+        assert_eq!(parse_rss(status), Some(12_345 * 1024));
+        assert_eq!(parse_rss("Name:\tkthreadd\n"), None);
+        assert!(rss_bytes(std::process::id()).expect("this process") > 0);
     }
 
     #[test]

@@ -89,6 +89,10 @@ pub async fn udp_flood(args: UdpFloodArgs) -> anyhow::Result<()> {
         accounts: 1,
         json: false,
         warmup: 0.0,
+        mix: crate::bench::Mix::Burglary,
+        rate: None,
+        pid: None,
+        after: 0.0,
     };
     let (servers, _dir) = crate::bench::self_hosted(&hosted, limits, Default::default()).await?;
     let server = servers.into_iter().next().expect("one node");

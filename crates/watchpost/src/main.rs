@@ -11,8 +11,10 @@ mod bench_calls;
 mod bench_detection;
 mod bench_flood;
 mod bench_invite;
+mod bench_noop;
 mod bench_proc;
 mod bench_retention;
+mod bench_sample;
 mod bench_trunk;
 mod bench_udp;
 mod call_cmd;
@@ -143,6 +145,9 @@ enum BenchCommand {
     Calls(bench_calls::CallsArgs),
     /// DC-09 ACK latency with and without a retention sweep removing expired records.
     Retention(bench_retention::RetentionArgs),
+    /// A DC-09 TCP server that ACKs every frame and stores nothing: the ceiling to compare
+    /// `bench intake` figures with.
+    NoopReceiver(bench_noop::NoopArgs),
 }
 
 fn main() -> ExitCode {
@@ -199,6 +204,11 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Retention(args),
             } => bench_retention::retention(args)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::NoopReceiver(args),
+            } => bench_noop::noop_receiver(args)
                 .await
                 .map(|()| ExitCode::SUCCESS),
         };

@@ -39,7 +39,7 @@ pub struct Metrics {
     pub ack_latency: Histogram,
     /// Signals and inputs in each runtime commit.
     pub commit_size: Histogram,
-    /// How long each runtime commit took, seconds.
+    /// How long each runtime commit took until the disk held it (its sync), seconds.
     pub commit_latency: Histogram,
     open_alarms: Family<OpenLabels, Gauge>,
     /// From an alarm's opening to an agent taking it, seconds.
@@ -141,7 +141,7 @@ impl Default for Metrics {
         );
         r.register_with_unit(
             "commit_duration",
-            "How long each runtime commit took",
+            "How long each runtime commit took until the disk held it",
             Unit::Seconds,
             m.commit_latency.clone(),
         );

@@ -1,0 +1,106 @@
+#!/bin/bash
+# Loads three DC-09 receivers on this machine, one after the other, with the same
+# `watchpost bench intake` run, and prints them side by side (README, "Performance and
+# scale"): `watchpost serve` on a new SQLite file with the bench accounts enrolled (durable
+# ACKs), `watchpost bench noop-receiver` (ACKs, stores nothing) and pysiaalarm's receiver
+# (scripts/pysia_receiver.py, stores nothing; `pip install pysiaalarm`).
+# Usage: scripts/bench-compare.sh [CONNECTIONS] [SECONDS] [MIX] [RATE]
+#   MIX: burglary (default) or realistic; RATE: signals/s offered (default: flat out)
+#   WATCHPOST=path to the binary (target/release/watchpost), ACCOUNTS=1000, WARMUP=2
+set -eu
+C=${1:-1000}
+S=${2:-10}
+MIX=${3:-burglary}
+RATE=${4:-}
+N=${ACCOUNTS:-1000}
+WARMUP=${WARMUP:-2}
+W=${WATCHPOST:-target/release/watchpost}
+HERE=$(cd "$(dirname "$0")" && pwd)
+D=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$D"
+}
+trap cleanup EXIT
+
+# Waits until something listens on 127.0.0.1:$1.
+listening() {
+  for _ in $(seq 1 300); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2
+  exit 1
+}
+
+# Runs the generator against 127.0.0.1:$2, sampling process $3, into $D/$1.json.
+load() {
+  local extra=()
+  [ -n "$RATE" ] && extra+=(--rate "$RATE")
+  "$W" bench intake --target "127.0.0.1:$2" --connections "$C" --accounts "$N" \
+    --seconds "$S" --warmup "$WARMUP" --mix "$MIX" --pid "$3" --after 5 --json \
+    "${extra[@]}" > "$D/$1.json"
+}
+
+python3 - "$N" > "$D/accounts.toml" <<'PY'
+import sys
+for i in range(int(sys.argv[1])):
+    n = 100000 + i
+    print(f'''[[accounts]]
+number = "{n}"
+premises = "residential"
+address = "{n} Bench St, Springfield, IL"
+country = "US"
+region = "IL"
+monitoring = "professional"
+enrolled = "2026-01-01T00:00:00Z"
+verbal_password = "bench"
+[[accounts.contacts]]
+name = "Bench Contact"
+phone = "+15555550100"
+''')
+PY
+echo "enrolling $N accounts..." >&2
+"$W" accounts import "$D/accounts.toml" --db "$D/center.db" > /dev/null
+
+"$W" serve --db "$D/center.db" --center-name "Bench" --callback-number +15555550199 \
+  --dc09 127.0.0.1:17201 --http 127.0.0.1:17281 > "$D/serve.out" 2> "$D/serve.log" &
+PIDS+=($!)
+listening 17201
+echo "loading serve..." >&2
+load serve 17201 "${PIDS[-1]}"
+kill "${PIDS[-1]}"
+
+"$W" bench noop-receiver --listen 127.0.0.1:17202 > /dev/null &
+PIDS+=($!)
+listening 17202
+echo "loading the no-op receiver..." >&2
+load noop 17202 "${PIDS[-1]}"
+kill "${PIDS[-1]}"
+
+python3 "$HERE/pysia_receiver.py" --port 17203 --accounts "$N" > /dev/null 2>&1 &
+PIDS+=($!)
+listening 17203
+echo "loading pysiaalarm..." >&2
+load pysiaalarm 17203 "${PIDS[-1]}"
+kill "${PIDS[-1]}"
+
+python3 - "$D" <<'PY'
+import json, sys
+rows = [("watchpost serve (SQLite, durable)", "serve"), ("no-op ACK server", "noop"),
+        ("pysiaalarm (stores nothing)", "pysiaalarm")]
+first = json.load(open(f"{sys.argv[1]}/serve.json"))
+offered = f"{first['rate']}/s offered" if first["rate"] else "flat out"
+print(f"{first['connections']} connections, {first['accounts']} accounts, {first['mix']} mix, "
+      f"{offered}, {first['seconds']} s measured")
+print(f"{'receiver':36} {'signals/s':>10} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} "
+      f"{'max ms':>8} {'CPU %':>6} {'RSS peak':>9} {'RSS 5 s after':>14}")
+for name, key in rows:
+    r = json.load(open(f"{sys.argv[1]}/{key}.json"))
+    p = r.get("process") or {}
+    print(f"{name:36} {r['signals_per_s']:>10.0f} {r['errors']:>7} {r['ack_p50_ms']:>8} "
+          f"{r['ack_p99_ms']:>8} {r['ack_max_ms']:>8} {p.get('cpu_load_pct', ''):>6} "
+          f"{str(p.get('rss_peak_mb', '')) + ' MB':>9} {str(p.get('rss_after_mb', '')) + ' MB':>14}")
+PY
