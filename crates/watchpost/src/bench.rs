@@ -483,7 +483,7 @@ pub fn human(report: &IntakeReport) -> String {
     out
 }
 
-/// A plain `SIA-DCS` burglary frame for `account`: `#acct` and `L0` in the header, data
+/// A plain `SIA-DCS` burglary frame for `account`: `#acct`, `R0` and `L0` in the header, data
 /// `#acct|Nri1/BAzzz` and the timestamp `at`.
 pub fn signal_frame(
     account: u64,
@@ -494,8 +494,8 @@ pub fn signal_frame(
     sia_dcs_frame(account, sequence, &Mix::Burglary.event(0, zone), at)
 }
 
-/// A plain `SIA-DCS` frame for `account` carrying one event (`BA003`, `WA001`): `#acct` and
-/// `L0` in the header, data `#acct|Nri1/<event>` and the timestamp `at`.
+/// A plain `SIA-DCS` frame for `account` carrying one event (`BA003`, `WA001`): `#acct`,
+/// `R0` and `L0` in the header, data `#acct|Nri1/<event>` and the timestamp `at`.
 pub fn sia_dcs_frame(
     account: u64,
     sequence: u16,
@@ -510,7 +510,9 @@ pub fn sia_dcs_frame(
             id: MessageId::SiaDcs,
             encrypted: false,
             sequence,
-            receiver: None,
+            // A receiver number as most panels send: pysiaalarm answers a frame without one
+            // with `None` in its ACK's header, which no panel could read.
+            receiver: Some("0".to_owned()),
             line: Some("0".to_owned()),
             account: Some(account),
         },
@@ -823,7 +825,7 @@ mod tests {
         let at = Utc::now();
         let raw = signal_frame(100_042, 17, 3, at).expect("encodes");
         let text = String::from_utf8(raw.clone()).expect("ascii");
-        assert!(text.contains("\"SIA-DCS\"0017L0#100042[#100042|Nri1/BA003]_"));
+        assert!(text.contains("\"SIA-DCS\"0017R0L0#100042[#100042|Nri1/BA003]_"));
         let got = receive(&raw, None, at, Window::default(), &mut FixedPad(b'0'));
         let message = got.message.expect("accepted");
         assert_eq!(message.account, "100042");
