@@ -45,13 +45,19 @@ impl Owed {
 /// Starts one sync of the store (`Store::sync`).
 type Sync = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>> + Send>;
 
+/// A sync running, and the rounds it covers.
+struct Flight {
+    sync: JoinHandle<Result<(), StoreError>>,
+    rounds: Vec<Owed>,
+}
+
 /// The rounds written and not yet known durable, and the sync in flight.
 pub struct Syncs {
     sync: Sync,
     /// Written after the sync in flight started: the next sync covers them.
     waiting: Vec<Owed>,
     /// The sync in flight and the rounds it covers.
-    flight: Option<(JoinHandle<Result<(), StoreError>>, Vec<Owed>)>,
+    flight: Option<Flight>,
 }
 
 impl Syncs {
@@ -83,8 +89,10 @@ impl Syncs {
 
     fn start(&mut self) {
         if self.flight.is_none() && !self.waiting.is_empty() {
-            let sync = tokio::spawn((self.sync)());
-            self.flight = Some((sync, std::mem::take(&mut self.waiting)));
+            self.flight = Some(Flight {
+                sync: tokio::spawn((self.sync)()),
+                rounds: std::mem::take(&mut self.waiting),
+            });
         }
     }
 
@@ -93,16 +101,16 @@ impl Syncs {
     /// Cancel-safe. On a failed sync, every round still owed is failed here and the error
     /// returned: what the disk holds is unknown, and the center must resume from the store.
     pub async fn durable(&mut self) -> Result<Vec<Owed>, CenterError> {
-        let Some((sync, _)) = &mut self.flight else {
+        let Some(flight) = &mut self.flight else {
             return std::future::pending().await;
         };
-        let result = match sync.await {
+        let result = match (&mut flight.sync).await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             // Cancelled: the runtime is shutting down, and this task with it.
             Err(_) => return std::future::pending().await,
         };
-        let (_, rounds) = self.flight.take().expect("in flight");
+        let rounds = self.flight.take().expect("in flight").rounds;
         let failure = match result {
             Ok(()) => {
                 self.start();

@@ -1005,3 +1005,64 @@ async fn write_batch(tx: &mut sqlx::SqliteConnection, batch: &Batch) -> Result<V
     }
     Ok(ids)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watchpost_core::router::Event;
+
+    fn batch(at: Millis) -> Batch {
+        Batch {
+            signals: vec![SignalRecord {
+                account: "4F39".into(),
+                received_at: at,
+                source: "sia".into(),
+                event: Event::CommFailure,
+                raw: format!("test {at}"),
+            }],
+            ..Batch::default()
+        }
+    }
+
+    /// The writer connection's `synchronous` setting: 2 is FULL, 1 NORMAL.
+    async fn writer_sync(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unsynced_write_is_stored_and_leaves_other_writes_waiting_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).await.unwrap();
+        assert_eq!(writer_sync(&store).await, 2);
+        store.write_unsynced(&batch(1)).await.unwrap();
+        store.sync().await.unwrap();
+        assert_eq!(writer_sync(&store).await, 2, "FULL again after the write");
+        assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+
+        // A batch refused inside its transaction (a lease this node does not hold) writes
+        // nothing and also leaves the connection as it found it.
+        let mut fenced = batch(2);
+        fenced.leases.push(Lease {
+            partition: 0,
+            token: 1,
+        });
+        assert!(matches!(
+            store.write_unsynced(&fenced).await,
+            Err(StoreError::Fenced(0))
+        ));
+        assert_eq!(writer_sync(&store).await, 2);
+        assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn in_memory_an_unsynced_write_is_a_write() {
+        let store = SqliteStore::memory().await.unwrap();
+        store.write_unsynced(&batch(1)).await.unwrap();
+        store.sync().await.unwrap();
+        assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+    }
+}

@@ -859,6 +859,44 @@ mod tests {
     }
 
     #[test]
+    fn the_realistic_mix_is_mostly_tests_openings_and_closings() {
+        let mut counts = std::collections::BTreeMap::new();
+        for n in 0..1000 {
+            let event = Mix::Realistic.event(n, 1);
+            *counts.entry(event[..2].to_owned()).or_insert(0) += 1;
+        }
+        let expected = [
+            ("BA", 10),
+            ("BR", 10),
+            ("CL", 140),
+            ("OP", 140),
+            ("RP", 700),
+        ];
+        assert_eq!(
+            counts,
+            expected.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+        );
+        assert_eq!(Mix::Burglary.event(7, 3), "BA003");
+        assert_eq!(Mix::Realistic.event(0, 12), "RP012");
+    }
+
+    #[tokio::test]
+    async fn a_paced_run_offers_its_rate_and_no_more() {
+        let (addr, _) = fake_receiver(Behaviour::Ack).await;
+        let paced = IntakeArgs {
+            rate: Some(200),
+            ..args(1.0)
+        };
+        let report = run_load(&addr, &paced).await.expect("runs");
+        // Flat out, this receiver answers thousands a second; paced, each of the 4
+        // connections sends 50 a second, and at most one frame more in the window.
+        assert!(report.signals > 0, "{report:?}");
+        assert!(report.signals <= 200 + 4, "{report:?}");
+        assert_eq!(report.rate, Some(200));
+        assert_eq!(report.errors, 0, "{report:?}");
+    }
+
+    #[test]
     fn percentiles_use_nearest_rank() {
         let samples: Vec<u64> = (1..=100).collect();
         assert_eq!(percentile(&samples, 0.50), 50);
