@@ -7,6 +7,7 @@ mod alarms_cmd;
 mod audit_cmd;
 mod backup_cmd;
 mod bench;
+mod bench_api;
 mod bench_calls;
 mod bench_detection;
 mod bench_flood;
@@ -143,6 +144,8 @@ enum BenchCommand {
     Calls(bench_calls::CallsArgs),
     /// DC-09 ACK latency with and without a retention sweep removing expired records.
     Retention(bench_retention::RetentionArgs),
+    /// Time the queue, the alarm list, the supervisor view and one alarm with many alarms open.
+    Api(bench_api::ApiArgs),
 }
 
 fn main() -> ExitCode {
@@ -201,6 +204,9 @@ fn main() -> ExitCode {
             } => bench_retention::retention(args)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Api(args),
+            } => bench_api::api(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));
