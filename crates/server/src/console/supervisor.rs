@@ -129,7 +129,7 @@ async fn today(
     };
     let open = state.board.open_alarms();
     for (_, alarm) in &open {
-        count(&**alarm);
+        count(alarm);
     }
     let shown: HashSet<AlarmId> = open.iter().map(|(id, _)| *id).collect();
     let closed: Vec<(AlarmId, u32)> = state
