@@ -3,6 +3,7 @@
 //! and the unattended ("dead-man") alarms the supervisors are alerted to. The thresholds
 //! come from the `[console]` table of the configuration file (README, "Configuration").
 
+use crate::board::Board;
 use serde::Serialize;
 use watchpost_core::{Alarm, Millis};
 use watchpost_store::{AlarmId, UnknownItem};
@@ -70,19 +71,6 @@ pub fn last_activity(alarm: &Alarm) -> Millis {
         .max(alarm.spec().opened_at)
 }
 
-/// Open alarms in the queue's order: those that need an action first, then by priority,
-/// then oldest first.
-pub fn queue_order(alarms: &mut [(AlarmId, Alarm)]) {
-    alarms.sort_by_key(|(id, a)| {
-        (
-            !needs_action(a),
-            a.spec().kind.priority(),
-            a.spec().opened_at,
-            *id,
-        )
-    });
-}
-
 /// The unattended alarms, as `GET /api/attention` gives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Unattended {
@@ -109,24 +97,22 @@ pub struct Unattended {
     pub throttled_users: Vec<String>,
 }
 
-/// The unattended alarms among `alarms` at `now`, in the order given.
-pub fn unattended(alarms: &[(AlarmId, Alarm)], config: &ConsoleConfig, now: Millis) -> Unattended {
+/// The unattended alarms on the board at `now`, in queue order (`crate::queue`). Reads each
+/// open alarm's queue key and, for a taken one, its latest timeline entry; copies none.
+pub fn unattended(board: &Board, config: &ConsoleConfig, now: Millis) -> Unattended {
     let mut found = Unattended::default();
-    for (id, alarm) in alarms.iter().filter(|(_, a)| needs_action(a)) {
-        match alarm.handler() {
-            None => {
-                let waited = now - alarm.spec().opened_at;
-                if waited >= of(&config.untaken_ms, alarm.spec().kind.priority()) {
-                    found.untaken_alarms.push(*id);
-                }
-            }
-            Some(_) => {
-                if now - last_activity(alarm) >= config.idle_ms {
-                    found.idle_alarms.push(*id);
-                }
-            }
+    board.for_each(|key, alarm| {
+        if key.waits {
+            return;
         }
-    }
+        if !key.taken {
+            if now - key.at >= of(&config.untaken_ms, key.priority) {
+                found.untaken_alarms.push(key.id);
+            }
+        } else if now - last_activity(alarm) >= config.idle_ms {
+            found.idle_alarms.push(key.id);
+        }
+    });
     found.untaken = found.untaken_alarms.len();
     found.idle = found.idle_alarms.len();
     found

@@ -1,9 +1,13 @@
 //! The board: what every console sees — each open alarm of the whole center as of the last
 //! commit — and a notice each time one changes, for live updates. This node's own commits
-//! update it at once; alarms other nodes drive are followed from the store (`follow`).
+//! update it at once; alarms other nodes drive are followed from the store (`follow`). The
+//! open alarms are also kept sorted in queue order (`crate::queue`), each shared (`Arc`), so a
+//! page of the queue or a count reads only what it shows and copies no alarm.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use crate::queue::QueueKey;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use watchpost_center::Center;
@@ -18,7 +22,9 @@ pub struct Change {
 }
 
 struct Shown {
-    alarm: Alarm,
+    alarm: Arc<Alarm>,
+    /// Where it stands in `Alarms::order`.
+    key: QueueKey,
     /// Its log's length when this state was taken: a state from a shorter log never
     /// replaces one from a longer.
     next_seq: u32,
@@ -28,6 +34,8 @@ struct Shown {
 #[derive(Default)]
 struct Alarms {
     open: HashMap<AlarmId, Shown>,
+    /// The open alarms' keys, in queue order.
+    order: BTreeSet<QueueKey>,
     /// Recently closed, so a read of the store made before the closing cannot reopen them.
     closed: HashMap<AlarmId, Instant>,
 }
@@ -63,18 +71,55 @@ const CLOSED_LOOKBACK_MS: Millis = 60_000;
 const FORGET_CLOSED: Duration = Duration::from_secs(300);
 
 impl Board {
-    /// Open alarms, most urgent first, then oldest first.
-    pub fn open_alarms(&self) -> Vec<(AlarmId, Alarm)> {
-        let mut alarms: Vec<(AlarmId, Alarm)> = self
-            .alarms
-            .read()
-            .expect("board lock")
-            .open
-            .iter()
-            .map(|(id, shown)| (*id, shown.alarm.clone()))
-            .collect();
-        alarms.sort_by_key(|(id, a)| (a.spec().kind.priority(), a.spec().opened_at, *id));
+    /// Open alarms in queue order (`crate::queue`), shared: each is one reference count, not a
+    /// copy.
+    pub fn open_alarms(&self) -> Vec<(AlarmId, Arc<Alarm>)> {
+        let alarms = self.alarms.read().expect("board lock");
         alarms
+            .order
+            .iter()
+            .map(|key| (key.id, alarms.open[&key.id].alarm.clone()))
+            .collect()
+    }
+
+    /// How many alarms are open.
+    pub fn open_count(&self) -> usize {
+        self.alarms.read().expect("board lock").open.len()
+    }
+
+    /// A page of the queue: up to `limit` open alarms that `keep` admits, in queue order,
+    /// from just after `after` (from the start when `None`), and whether more that `keep`
+    /// admits follow. Reads the alarms from `after` on until the page is full (`keep` only
+    /// looks at them); copies none.
+    pub fn page(
+        &self,
+        after: Option<&QueueKey>,
+        limit: usize,
+        keep: impl Fn(&QueueKey, &Alarm) -> bool,
+    ) -> (Vec<(QueueKey, Arc<Alarm>)>, bool) {
+        let alarms = self.alarms.read().expect("board lock");
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut found = alarms
+            .order
+            .range((from, Bound::Unbounded))
+            .map(|key| (*key, &alarms.open[&key.id].alarm))
+            .filter(|(key, alarm)| keep(key, alarm));
+        let page: Vec<(QueueKey, Arc<Alarm>)> = found
+            .by_ref()
+            .take(limit)
+            .map(|(key, alarm)| (key, alarm.clone()))
+            .collect();
+        let more = found.next().is_some();
+        (page, more)
+    }
+
+    /// Calls `each` on every open alarm in queue order, under the board's read lock (so it
+    /// must not wait on anything): for counts over the whole queue without copying it.
+    pub fn for_each(&self, mut each: impl FnMut(&QueueKey, &Alarm)) {
+        let alarms = self.alarms.read().expect("board lock");
+        for key in &alarms.order {
+            each(key, &alarms.open[&key.id].alarm);
+        }
     }
 
     /// The account and opening time of each open alarm of one kind (without copying the
@@ -103,7 +148,7 @@ impl Board {
 
     pub fn get(&self, id: AlarmId) -> Option<Alarm> {
         let alarms = self.alarms.read().expect("board lock");
-        alarms.open.get(&id).map(|shown| shown.alarm.clone())
+        alarms.open.get(&id).map(|shown| Alarm::clone(&shown.alarm))
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
@@ -129,14 +174,17 @@ impl Board {
         {
             return;
         }
-        alarms.open.insert(
-            id,
-            Shown {
-                alarm,
-                next_seq,
-                at: Instant::now(),
-            },
-        );
+        let key = QueueKey::of_alarm(id, &alarm);
+        let shown = Shown {
+            alarm: Arc::new(alarm),
+            key,
+            next_seq,
+            at: Instant::now(),
+        };
+        if let Some(before) = alarms.open.insert(id, shown) {
+            alarms.order.remove(&before.key);
+        }
+        alarms.order.insert(key);
         drop(alarms);
         // Nobody listening is fine.
         let _ = self.changes.send(Change {
@@ -148,7 +196,8 @@ impl Board {
     fn close(&self, id: AlarmId) {
         let mut alarms = self.alarms.write().expect("board lock");
         alarms.closed.insert(id, Instant::now());
-        if alarms.open.remove(&id).is_some() {
+        if let Some(shown) = alarms.open.remove(&id) {
+            alarms.order.remove(&shown.key);
             drop(alarms);
             let _ = self.changes.send(Change {
                 alarm: id,
@@ -188,7 +237,7 @@ impl Board {
     fn apply(&self, id: AlarmId, from: u32, entries: Vec<LogEntry>) -> bool {
         let shown = {
             let alarms = self.alarms.read().expect("board lock");
-            alarms.open.get(&id).map(|shown| shown.alarm.clone())
+            alarms.open.get(&id).map(|shown| Alarm::clone(&shown.alarm))
         };
         let (mut alarm, rest) = match (from, shown) {
             (0, _) => match replay(&entries) {

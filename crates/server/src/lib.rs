@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod phone;
 pub mod plan_changes;
 pub mod plans;
+pub mod queue;
 pub mod recordings;
 pub mod report;
 pub mod resolution;

@@ -44,6 +44,81 @@ pub struct AlarmView {
     pub plan: String,
 }
 
+/// An alarm as a list shows it (`GET /api/alarms`): who, what, how urgent, since when, who
+/// holds it and what it waits for — without its contacts, calls, dispatches and timeline,
+/// which `GET /api/alarms/{id}` gives. A few hundred bytes whatever the alarm's history.
+#[derive(Debug, Serialize)]
+pub struct AlarmSummary {
+    pub id: i64,
+    pub account: String,
+    pub address: String,
+    pub kind: &'static str,
+    pub mode: &'static str,
+    /// 1 (most urgent) to 4.
+    pub priority: u8,
+    /// `open`, or `closed` (a closed alarm stays in the open list while it has `tasks`).
+    pub state: &'static str,
+    pub opened_at: String,
+    /// `opened_at` in milliseconds since the epoch.
+    pub opened_at_ms: Millis,
+    pub closed_at: Option<String>,
+    pub disposition: Option<&'static str>,
+    pub resolution: Option<String>,
+    /// The agent who took it.
+    pub handler: Option<String>,
+    /// A silent alarm: never call the premises.
+    pub silent: bool,
+    /// It needs an agent's action (`crate::attention::needs_action`); false when it only
+    /// waits (help on the way, a trouble held).
+    pub needs_action: bool,
+    pub current_call: Option<CallId>,
+    pub next_step: String,
+    pub tasks: Vec<Task>,
+    pub duress_open: Vec<i64>,
+    /// The plan set and version it runs (`ecv v2`), or `built-in`.
+    pub plan: String,
+}
+
+/// `center_dials`: as for `alarm_view`.
+pub fn alarm_summary(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmSummary {
+    let spec = alarm.spec();
+    AlarmSummary {
+        id,
+        account: spec.account.clone(),
+        address: spec.address.clone(),
+        kind: spec.kind.as_str(),
+        mode: spec.mode.as_str(),
+        priority: spec.kind.priority(),
+        state: if alarm.closed().is_some() {
+            "closed"
+        } else {
+            "open"
+        },
+        opened_at: rfc3339(spec.opened_at),
+        opened_at_ms: spec.opened_at,
+        closed_at: alarm.closed().map(|(at, _)| rfc3339(at)),
+        disposition: alarm.closed().map(|(_, d)| d.as_str()),
+        resolution: alarm.resolution().map(str::to_string),
+        handler: alarm.handler().map(str::to_string),
+        silent: alarm.is_silent(),
+        needs_action: crate::attention::needs_action(alarm),
+        current_call: alarm.current_call().map(|call| call.id),
+        next_step: next_step(alarm, center_dials),
+        tasks: alarm.open_tasks(),
+        duress_open: alarm.duress_open().to_vec(),
+        plan: plan(alarm),
+    }
+}
+
+/// The plan set and version the alarm runs, or `built-in`.
+fn plan(alarm: &Alarm) -> String {
+    alarm
+        .spec()
+        .plan_set
+        .as_ref()
+        .map_or("built-in".into(), ToString::to_string)
+}
+
 /// Who caused a timeline row, in words, from the log's actor: `agent ann`, `panel`, `app`,
 /// `telephony`, `dispatch interface`, `system`.
 pub fn actor_words(actor: &str) -> String {
@@ -111,11 +186,7 @@ pub fn alarm_view(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmView {
         tasks: alarm.open_tasks(),
         duress_open: alarm.duress_open().to_vec(),
         resolution: alarm.resolution().map(str::to_string),
-        plan: alarm
-            .spec()
-            .plan_set
-            .as_ref()
-            .map_or("built-in".into(), ToString::to_string),
+        plan: plan(alarm),
     }
 }
 

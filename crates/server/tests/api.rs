@@ -77,8 +77,8 @@ async fn an_agent_works_a_burglary_to_canceled_by_contact() {
         .unwrap();
     assert!(String::from_utf8_lossy(&chunk).contains("event: alarm"));
 
-    // The queue, and the alarm's next step.
-    let (_, queue) = api.get("/api/alarms").await;
+    // The queue (each alarm whole, as asked), and the alarm's next step.
+    let (_, queue) = api.get("/api/alarms?view=full").await;
     let alarm = &queue["alarms"][0];
     assert_eq!(alarm["kind"], "burglary");
     assert_eq!(alarm["priority"], 2);
@@ -464,7 +464,7 @@ async fn an_alarm_runs_the_centers_plan_and_keeps_it_across_a_restart() {
         token: common::sign_in(&client, &center.base, "amy").await,
     };
     let alarm = loop {
-        let (_, queue) = api.get("/api/alarms").await;
+        let (_, queue) = api.get("/api/alarms?view=full").await;
         if let Some(alarm) = queue["alarms"].as_array().and_then(|a| a.first()) {
             break alarm.clone();
         }

@@ -2,6 +2,7 @@
 //! and the open alarms whose contacts have that number. Pure, so the rules are tested without
 //! a call.
 
+use std::sync::Arc;
 use watchpost_core::Alarm;
 use watchpost_store::AlarmId;
 
@@ -52,7 +53,7 @@ fn user_part(value: &str) -> Option<&str> {
 /// The open alarms with a contact at `number` (E.164), as (alarm, contact index). A silent
 /// alarm (duress) is never offered to a caller (PROTOCOLS.md: a silent alarm is never
 /// discussed), nor is a closed one.
-pub fn matches(alarms: &[(AlarmId, Alarm)], number: &str) -> Vec<(AlarmId, usize)> {
+pub fn matches(alarms: &[(AlarmId, Arc<Alarm>)], number: &str) -> Vec<(AlarmId, usize)> {
     alarms
         .iter()
         .filter(|(_, alarm)| alarm.is_open() && !alarm.is_silent())

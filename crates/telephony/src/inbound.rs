@@ -205,7 +205,7 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
 }
 
 /// What the console shows of an alarm a waiting call may be about.
-fn candidate(alarms: &[(AlarmId, Alarm)], id: AlarmId, contact: usize) -> Option<Candidate> {
+fn candidate(alarms: &[(AlarmId, Arc<Alarm>)], id: AlarmId, contact: usize) -> Option<Candidate> {
     let (_, alarm) = alarms.iter().find(|(a, _)| *a == id)?;
     let spec = alarm.spec();
     Some(Candidate {

@@ -7,6 +7,7 @@ mod alarms_cmd;
 mod audit_cmd;
 mod backup_cmd;
 mod bench;
+mod bench_api;
 mod bench_calls;
 mod bench_detection;
 mod bench_flood;
@@ -148,6 +149,8 @@ enum BenchCommand {
     /// A DC-09 TCP server that ACKs every frame and stores nothing: the ceiling to compare
     /// `bench intake` figures with.
     NoopReceiver(bench_noop::NoopArgs),
+    /// Time the queue, the alarm list, the supervisor view and one alarm with many alarms open.
+    Api(bench_api::ApiArgs),
 }
 
 fn main() -> ExitCode {
@@ -211,6 +214,8 @@ fn main() -> ExitCode {
             } => bench_noop::noop_receiver(args)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+                command: BenchCommand::Api(args),
+            } => bench_api::api(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));

@@ -1,4 +1,5 @@
-//! The alarm routes: the queue, one alarm, and every action an agent takes on it, as JSON.
+//! The alarm routes: the queue (a page at a time, in queue order, each alarm summed up), one
+//! alarm, and every action an agent takes on it, as JSON.
 //! The actions themselves are the desk's (`crate::desk`); each is committed to the alarm's
 //! log before the answer, and the answer is the alarm as it now stands.
 
@@ -8,27 +9,45 @@ use super::params::{Path, Query};
 use super::scope::Scoped;
 use super::{ApiError, ApiState};
 use crate::desk::{self, Outcome};
-use crate::view::{AlarmView, alarm_view};
+use crate::queue::QueueKey;
+use crate::view::{AlarmView, alarm_summary, alarm_view};
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use watchpost_core::Agency;
 use watchpost_core::alarm::{CallId, Decision};
+use watchpost_core::{Agency, Alarm};
 use watchpost_store::{AlarmId, AlarmState};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
     state: Option<String>,
-    /// Closed and all: at most this many, the most recent (each is rebuilt from its log).
+    /// At most this many alarms in the answer (`DEFAULT_LIMIT`, 1 to `MAX_LIMIT`).
     limit: Option<usize>,
+    /// Where the previous page ended: its `next`, as given.
+    cursor: Option<String>,
+    /// `summary` (the default) or `full` (each alarm as `GET /api/alarms/{id}` gives it).
+    view: Option<String>,
 }
 
-const DEFAULT_LIMIT: usize = 200;
+const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
-/// The queue or a listing; a dealer's user gets only the alarms of their accounts, never a
-/// silent one, and no unknown-account items (those are the center's).
+/// An alarm in a list: its summary, or the whole alarm when the caller asks for it.
+fn listed(id: AlarmId, alarm: &Alarm, full: bool, center_dials: bool) -> Value {
+    let shown = if full {
+        serde_json::to_value(alarm_view(id, alarm, center_dials))
+    } else {
+        serde_json::to_value(alarm_summary(id, alarm, center_dials))
+    };
+    shown.expect("an alarm's view is JSON")
+}
+
+/// The queue or a listing, a page at a time: `{"alarms", "next"}` (`next`: the `cursor` of
+/// the following page, null on the last), with `"total"` and `"unknown"` (the first page
+/// only) for open ones. A dealer's user gets only the alarms of their accounts, never a
+/// silent one, and no unknown-account items (those are the center's). Errors: 422 naming
+/// `state`, `limit`, `cursor` or `view`.
 pub async fn list(
     State(state): State<ApiState>,
     scope: Scoped,
@@ -52,44 +71,85 @@ pub async fn list(
             format!("must be 1 to {MAX_LIMIT}"),
         ));
     }
-    let theirs = scope.accounts(&state).await?;
-    let sees = |account: &str| theirs.as_ref().is_none_or(|t| t.contains(account));
-    let views: Vec<AlarmView> = if which == AlarmState::Open {
-        state
-            .board
-            .open_alarms()
-            .iter()
-            .filter(|(_, a)| sees(&a.spec().account))
-            .map(|(id, a)| alarm_view(*id, a, state.board.center_dials()))
-            .collect()
-    } else {
-        let mut rows = state.store.alarms(which).await?;
-        rows.retain(|row| sees(&row.account));
-        let mut views = Vec::new();
-        for row in &rows[rows.len().saturating_sub(limit)..] {
-            views.push(alarm_view(
-                row.id,
-                &desk::load(&state, row.id).await?,
-                state.board.center_dials(),
+    let full = match query.view.as_deref().unwrap_or("summary") {
+        "summary" => false,
+        "full" => true,
+        other => {
+            return Err(ApiError::field(
+                "view",
+                format!("{other:?} is not one of summary, full"),
             ));
         }
-        views
     };
-    if scope.dealer().is_some() {
-        // A silent (duress) alarm is the center's alone.
-        let views: Vec<&AlarmView> = views.iter().filter(|v| !v.silent).collect();
-        return Ok(Json(match which {
-            AlarmState::Open => json!({ "alarms": views, "unknown": [] }),
-            _ => json!({ "alarms": views }),
-        }));
-    }
+    let theirs = scope.accounts(&state).await?;
+    let dealer = scope.dealer().is_some();
+    // A silent (duress) alarm is the center's alone.
+    let sees = |alarm: &Alarm| {
+        theirs
+            .as_ref()
+            .is_none_or(|t| t.contains(&alarm.spec().account))
+            && !(dealer && alarm.is_silent())
+    };
+    let dials = state.board.center_dials();
     if which == AlarmState::Open {
+        let after = match &query.cursor {
+            Some(cursor) => {
+                Some(QueueKey::parse(cursor).map_err(|why| ApiError::field("cursor", why))?)
+            }
+            None => None,
+        };
+        let (page, more) = state
+            .board
+            .page(after.as_ref(), limit, |_, alarm| sees(alarm));
+        let mut total = 0;
+        state
+            .board
+            .for_each(|_, alarm| total += usize::from(sees(alarm)));
+        let next = more.then(|| page.last().map(|(key, _)| key.to_string()));
+        let alarms: Vec<Value> = page
+            .iter()
+            .map(|(key, alarm)| listed(key.id, alarm, full, dials))
+            .collect();
         // The queue holds unknown-account items too (issue 12, finding 6): listed beside the
-        // alarms, in the shape of `GET /api/unknown`.
-        let unknown = crate::unknown::open_items(&state).await?;
-        return Ok(Json(json!({ "alarms": views, "unknown": unknown })));
+        // alarms on the first page, in the shape of `GET /api/unknown`.
+        let unknown = if dealer || after.is_some() {
+            Vec::new()
+        } else {
+            crate::unknown::open_items(&state).await?
+        };
+        return Ok(Json(json!({
+            "alarms": alarms,
+            "total": total,
+            "next": next.flatten(),
+            "unknown": unknown,
+        })));
     }
-    Ok(Json(json!({ "alarms": views })))
+    // Closed and all: newest first by page, each page oldest first (as before paging), each
+    // alarm rebuilt from its log; the cursor is the id the next page ends before.
+    let before = match &query.cursor {
+        Some(cursor) => Some(cursor.parse::<AlarmId>().map_err(|_| {
+            ApiError::field(
+                "cursor",
+                format!("{cursor:?} is not a cursor this server gave (use `next` as given)"),
+            )
+        })?),
+        None => None,
+    };
+    let mut rows = state.store.alarms(which).await?;
+    rows.retain(|row| {
+        before.is_none_or(|b| row.id < b)
+            && theirs.as_ref().is_none_or(|t| t.contains(&row.account))
+    });
+    let from = rows.len().saturating_sub(limit);
+    let mut alarms = Vec::new();
+    for row in &rows[from..] {
+        let alarm = desk::load(&state, row.id).await?;
+        if sees(&alarm) {
+            alarms.push(listed(row.id, &alarm, full, dials));
+        }
+    }
+    let next = (from > 0).then(|| rows[from].id.to_string());
+    Ok(Json(json!({ "alarms": alarms, "next": next })))
 }
 
 /// One alarm; a dealer's user only one of their accounts, never a silent one (404

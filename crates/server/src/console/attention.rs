@@ -11,24 +11,47 @@ use axum::extract::State;
 use maud::{Markup, html};
 use watchpost_store::{AlarmId, Role};
 
+/// How many untaken alarms `arrivals` lists at most.
+const ARRIVALS: usize = 100;
+
 /// The untaken priority 1 and 2 open alarms, as hidden items console.js reads: id,
-/// priority and kind (upper case, for the tab title).
+/// priority and kind (upper case, for the tab title). Every page fetches this on each alarm
+/// event, so in a storm it lists at most `ARRIVALS`: priority 1 first, then the newest (those
+/// are the ones not beeped yet).
 pub async fn arrivals(State(state): State<ApiState>, _agent: Agent) -> Markup {
-    let open = state.board.open_alarms();
+    let mut untaken = Vec::new();
+    state.board.for_each(|key, alarm| {
+        if !key.taken && key.priority <= 2 {
+            untaken.push((
+                key.priority,
+                std::cmp::Reverse(key.at),
+                key.id,
+                alarm.spec().kind,
+            ));
+        }
+    });
+    untaken.sort_unstable();
+    untaken.truncate(ARRIVALS);
     html! {
-        @for (id, alarm) in open.iter().filter(|(_, a)| a.handler().is_none() && a.spec().kind.priority() <= 2) {
-            span data-alarm=(id) data-priority=(alarm.spec().kind.priority())
-                data-kind=(super::format::words(alarm.spec().kind.as_str()).to_uppercase()) {}
+        @for (priority, _, id, kind) in &untaken {
+            span data-alarm=(id) data-priority=(priority)
+                data-kind=(super::format::words(kind.as_str()).to_uppercase()) {}
         }
     }
 }
 
+/// How many alarms a list in the banner links to: in a storm the rest are counted, so the
+/// banner (on every page, every few seconds) stays small.
+const LISTED: usize = 20;
+
+/// The first `LISTED` alarms as links, and how many more there are.
 fn list(ids: &[AlarmId]) -> Markup {
     html! {
-        @for (n, id) in ids.iter().enumerate() {
+        @for (n, id) in ids.iter().take(LISTED).enumerate() {
             @if n > 0 { ", " }
             a href=(format!("/console/alarms/{id}")) { "#" (id) }
         }
+        @if ids.len() > LISTED { " and " (ids.len() - LISTED) " more" }
     }
 }
 
@@ -93,7 +116,7 @@ pub fn any(found: &Unattended) -> bool {
 /// the alarms are shown regardless).
 pub async fn now(state: &ApiState) -> Unattended {
     let at = crate::now_ms();
-    let mut found = unattended(&state.board.open_alarms(), &state.console, at);
+    let mut found = unattended(&state.board, &state.console, at);
     match crate::unknown::open_items(state).await {
         Ok(items) => crate::attention::unresolved(&mut found, &items, &state.console, at),
         Err(e) => tracing::warn!("unattended unknown-account items: {}", e.message),

@@ -1,6 +1,7 @@
 //! The supervisor's view: queue depth, the oldest open alarm, the unattended ("dead-man")
-//! alarms, each agent's load and handling times today (alarms handled now, closed today,
-//! time to take and handling time, mean and longest, last activity), and today's
+//! alarms first (the first of each list linked, the rest counted), each agent's load and
+//! handling times today (alarms handled now, closed today, time to take and handling time,
+//! mean and longest, last activity), and today's
 //! response times by kind — signal to first call placed and signal to dispatch requested,
 //! median and max — over the alarms opened since midnight in the center's time zone.
 //! Refreshes on `alarm` events and every 15 s.
@@ -13,13 +14,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use std::collections::BTreeMap;
-use watchpost_core::Input;
+use std::collections::{BTreeMap, HashSet};
 use watchpost_core::alarm::Purpose;
 use watchpost_core::{Alarm, AlarmKind, Millis};
-use watchpost_store::{AlarmId, AlarmState, LogBody, LogEntry, Role};
+use watchpost_store::{AlarmId, AlarmState, LogEntry, Role};
 
-/// One agent's day, from the logs of the alarms open or closed today.
+/// One agent's day, from the timelines of the alarms open or closed today.
 #[derive(Default)]
 struct AgentDay {
     /// Alarms closed today that the agent handled when they closed.
@@ -28,29 +28,21 @@ struct AgentDay {
     to_take: Vec<Millis>,
     /// The agent's first take to the close, for each alarm counted in `closed`.
     handling: Vec<Millis>,
-    /// The agent's latest logged input today.
+    /// The latest timeline entry the agent caused today.
     last: Option<Millis>,
 }
 
-/// Adds one alarm's log (and the alarm it replays to) to the agents' day.
-fn record_agents(
-    agents: &mut BTreeMap<String, AgentDay>,
-    log: &[LogEntry],
-    alarm: &Alarm,
-    midnight: Millis,
-) {
+/// Adds one alarm to the agents' day, from its timeline: the `taken` rows name who took it
+/// (the first take per agent counts), each row an agent caused today is their activity.
+fn record_agents(agents: &mut BTreeMap<String, AgentDay>, alarm: &Alarm, midnight: Millis) {
     let opened = alarm.spec().opened_at;
     let mut takes: Vec<(&str, Millis)> = Vec::new();
-    for entry in log {
-        if let LogBody::Input {
-            input: Input::Take { agent },
-        } = &entry.body
-            && !takes.iter().any(|(name, _)| name == agent)
-        {
-            takes.push((agent, entry.at));
+    for entry in alarm.timeline() {
+        if entry.event == "taken" && !takes.iter().any(|(name, _)| *name == entry.detail) {
+            takes.push((&entry.detail, entry.at));
         }
         if entry.at >= midnight
-            && let Some(name) = entry.actor.strip_prefix("agent:")
+            && let Some(name) = entry.by.strip_prefix("agent:")
         {
             let day = agents.entry(name.to_string()).or_default();
             day.last = day.last.max(Some(entry.at));
@@ -120,7 +112,8 @@ fn median_max(values: &mut [Millis]) -> Option<(Millis, Millis)> {
 }
 
 /// Today's delays by kind (alarms opened today) and each agent's day (alarms open, or
-/// closed today), from the alarms' logs.
+/// closed today). Open alarms are the board's (nothing read); those closed today are read in
+/// a few statements and replayed.
 async fn today(
     state: &ApiState,
     now: Millis,
@@ -128,19 +121,31 @@ async fn today(
     let midnight = format::midnight(now, state.timezone);
     let mut by_kind: BTreeMap<AlarmKind, Delays> = BTreeMap::new();
     let mut agents: BTreeMap<String, AgentDay> = BTreeMap::new();
-    for row in state.store.alarms(AlarmState::All).await? {
-        if row.opened_at < midnight && row.closed_at.is_some_and(|at| at < midnight) {
-            continue;
+    let mut count = |alarm: &Alarm| {
+        if alarm.spec().opened_at >= midnight {
+            record(by_kind.entry(alarm.spec().kind).or_default(), alarm);
         }
-        let log = state.store.log(row.id).await?;
-        let alarm = match state.board.get(row.id) {
-            Some(alarm) => alarm,
-            None => watchpost_store::replay(&log).map_err(ApiError::internal)?,
-        };
-        if row.opened_at >= midnight {
-            record(by_kind.entry(alarm.spec().kind).or_default(), &alarm);
-        }
-        record_agents(&mut agents, &log, &alarm, midnight);
+        record_agents(&mut agents, alarm, midnight);
+    };
+    let open = state.board.open_alarms();
+    for (_, alarm) in &open {
+        count(alarm);
+    }
+    let shown: HashSet<AlarmId> = open.iter().map(|(id, _)| *id).collect();
+    let closed: Vec<(AlarmId, u32)> = state
+        .store
+        .alarms(AlarmState::Closed)
+        .await?
+        .iter()
+        .filter(|row| row.closed_at.is_some_and(|at| at >= midnight) && !shown.contains(&row.id))
+        .map(|row| (row.id, 0))
+        .collect();
+    let mut logs: BTreeMap<AlarmId, Vec<LogEntry>> = BTreeMap::new();
+    for (id, entry) in state.store.logs_from(&closed).await? {
+        logs.entry(id).or_default().push(entry);
+    }
+    for log in logs.values() {
+        count(&watchpost_store::replay(log).map_err(ApiError::internal)?);
     }
     Ok((by_kind, agents))
 }
@@ -185,7 +190,7 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
     let mut unhandled = 0;
     for (id, alarm) in &open {
         match alarm.handler() {
-            Some(agent) => handling.entry(agent).or_default().push((*id, alarm)),
+            Some(agent) => handling.entry(agent).or_default().push((*id, &**alarm)),
             None => unhandled += 1,
         }
     }
@@ -220,6 +225,14 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
                 }
             }
         }
+        h2 { "Unattended alarms" }
+        div #unattended-list {
+            @if found.untaken + found.idle == 0 && found.guessed_passwords.is_empty() {
+                p.muted { "None: every alarm that needs an action is taken and being worked." }
+            } @else {
+                p.flash.error { (super::attention::described(&found)) }
+            }
+        }
         h2 { "Unknown accounts" }
         div #unknown-accounts {
             @if unknown.is_empty() {
@@ -241,14 +254,6 @@ async fn stats(state: &ApiState) -> Result<Markup, ApiError> {
                     }
                 }
                 p.muted { "Agents resolve them from the queue: assign, enrolled, or noise with a reason." }
-            }
-        }
-        h2 { "Unattended alarms" }
-        div #unattended-list {
-            @if found.untaken + found.idle == 0 && found.guessed_passwords.is_empty() {
-                p.muted { "None: every alarm that needs an action is taken and being worked." }
-            } @else {
-                p.flash.error { (super::attention::described(&found)) }
             }
         }
         h2 { "Agents today" }

@@ -262,9 +262,7 @@ impl Metrics {
             .iter()
             .map(|&kind| (OpenLabels::of(kind), 0))
             .collect();
-        for (_, alarm) in board.open_alarms() {
-            *open.entry(OpenLabels::of(alarm.spec().kind)).or_default() += 1;
-        }
+        board.for_each(|_, alarm| *open.entry(OpenLabels::of(alarm.spec().kind)).or_default() += 1);
         self.open_alarms.clear();
         for (labels, count) in open {
             self.open_alarms.get_or_create(&labels).set(count);

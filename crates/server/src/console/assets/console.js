@@ -105,6 +105,33 @@
     return true;
   };
 
+  // The queue's live refresh waits while the agent is in one of its fields or one holds text
+  // (an unknown-account item's account or reason): in a storm refreshes come all the time, and
+  // each would wipe what is being typed. Leaving the field catches up (`wp:catchup`).
+  var queueHeld = false;
+  function queueBusy(live) {
+    if (typing(document.activeElement) && live.contains(document.activeElement)) return true;
+    return Array.prototype.some.call(
+      live.querySelectorAll('input:not([type=hidden]):not([type=submit]), textarea'),
+      function (input) { return input.value !== ''; });
+  }
+  document.addEventListener('htmx:beforeRequest', function (e) {
+    var live = e.detail && e.detail.elt;
+    if (!live || live.id !== 'queue-live' || !queueBusy(live)) return;
+    queueHeld = true;
+    e.preventDefault();
+  });
+  document.addEventListener('focusout', function () {
+    var live = document.getElementById('queue-live');
+    // After the focus has moved: the new focus may be another field of the queue.
+    setTimeout(function () {
+      if (live && queueHeld && !queueBusy(live)) {
+        queueHeld = false;
+        htmx.trigger(live, 'wp:catchup');
+      }
+    }, 0);
+  });
+
   function typing(el) {
     if (!el) return false;
     var tag = el.tagName;
