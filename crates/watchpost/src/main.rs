@@ -3,6 +3,8 @@
 #[macro_use]
 mod output;
 mod accounts_cmd;
+mod accounts_csv;
+mod accounts_read;
 mod alarms_cmd;
 mod audit_cmd;
 mod backup_cmd;
@@ -10,6 +12,7 @@ mod bench;
 mod bench_calls;
 mod bench_detection;
 mod bench_flood;
+mod bench_import;
 mod bench_invite;
 mod bench_proc;
 mod bench_retention;
@@ -19,6 +22,7 @@ mod call_cmd;
 mod config;
 mod database;
 mod dealers_cmd;
+mod import_hash;
 mod keys_cmd;
 mod logging;
 mod plans_cmd;
@@ -143,6 +147,8 @@ enum BenchCommand {
     Calls(bench_calls::CallsArgs),
     /// DC-09 ACK latency with and without a retention sweep removing expired records.
     Retention(bench_retention::RetentionArgs),
+    /// `accounts import` of a generated file of N accounts into a new SQLite database.
+    Import(bench_import::ImportBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -201,6 +207,9 @@ fn main() -> ExitCode {
             } => bench_retention::retention(args)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Import(args),
+            } => bench_import::import(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));
