@@ -200,23 +200,14 @@ fn read_file(path: &Path, format: Format) -> (Vec<Entry>, Vec<String>, Vec<Strin
         },
         Format::Toml => {
             let parsed = String::from_utf8(text)
-                .map_err(|e| format!("the file is not UTF-8 text: {e}"))
-                .and_then(|text| toml_file::read::<AccountsFile>(&text));
+                .map_err(|e| vec![format!("the file is not UTF-8 text: {e}")])
+                .and_then(|text| toml_tables(&text));
             let (tables, warnings) = match parsed {
                 Ok(read) => read,
-                Err(e) => return (Vec::new(), Vec::new(), named(vec![e])),
+                Err(errors) => return (Vec::new(), Vec::new(), named(errors)),
             };
             let entries: Vec<Entry> = tables
-                .account
-                .map(|a| ("account".to_string(), a))
                 .into_iter()
-                .chain(
-                    tables
-                        .accounts
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, a)| (format!("accounts[{i}]"), a)),
-                )
                 .map(|(name, table)| Entry {
                     origin: Origin {
                         file: file.clone(),
@@ -236,4 +227,131 @@ fn read_file(path: &Path, format: Format) -> (Vec<Entry>, Vec<String>, Vec<Strin
             (entries, warnings, refused)
         }
     }
+}
+
+/// A TOML file's account tables with their names (`account`, `accounts[3]`), and its
+/// warnings; or its errors. The file is parsed in parts on every core: each `[[accounts]]`
+/// table from its header line to the next, and what comes before the first. Parsed whole, a
+/// file of 100,000 accounts takes over a gigabyte (the parser keeps every span) and one core;
+/// a part takes what one account does. Messages name lines and tables of the whole file. A
+/// file where a split might cut a value (it has a multi-line string, which could hold such a
+/// line) or where a part is not one account is parsed whole.
+fn toml_tables(text: &str) -> Result<Tables, Vec<String>> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let bare: String = line
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if bare == "[[accounts]]" {
+            starts.push((offset, i));
+        }
+        offset += line.len();
+    }
+    if starts.len() < 2 || text.contains("\"\"\"") || text.contains("\'\'\'") {
+        return whole(text);
+    }
+    let mut parts = vec![(&text[..starts[0].0], 0, None)];
+    for (n, &(start, line)) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).map_or(text.len(), |&(next, _)| next);
+        parts.push((&text[start..end], line, Some(n)));
+    }
+    let parsed: Vec<_> = parts
+        .par_iter()
+        .map(|&(part, lines_before, index)| {
+            let renamed = |message: String| rename(&shift_lines(&message, lines_before), index);
+            toml_file::read::<AccountsFile>(part)
+                .map(|(file, warnings)| (file, warnings.into_iter().map(renamed).collect()))
+                .map_err(renamed)
+        })
+        .collect();
+    let (mut account, mut accounts, mut warnings, mut errors) =
+        (None, Vec::new(), Vec::new(), Vec::new());
+    for (result, &(_, _, index)) in parsed.into_iter().zip(&parts) {
+        let (file, mut more) = match result {
+            Ok(read) => read,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let expected = usize::from(index.is_some());
+        if file.accounts.len() != expected || (file.account.is_some() && account.is_some()) {
+            return whole(text);
+        }
+        account = account.or(file.account);
+        accounts.extend(file.accounts);
+        warnings.append(&mut more);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok((named_tables(account, accounts), warnings))
+}
+
+/// An account file's tables with their names, and its warnings.
+type Tables = (Vec<(String, AccountTable)>, Vec<String>);
+
+/// The file parsed as one document.
+fn whole(text: &str) -> Result<Tables, Vec<String>> {
+    let (file, warnings) = toml_file::read::<AccountsFile>(text).map_err(|e| vec![e])?;
+    Ok((named_tables(file.account, file.accounts), warnings))
+}
+
+fn named_tables(
+    account: Option<AccountTable>,
+    accounts: Vec<AccountTable>,
+) -> Vec<(String, AccountTable)> {
+    account
+        .map(|a| ("account".to_string(), a))
+        .into_iter()
+        .chain(
+            accounts
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| (format!("accounts[{i}]"), a)),
+        )
+        .collect()
+}
+
+/// A part's message with its line numbers counted in the whole file: `toml_file::read` says
+/// `line L, column C: …` or `…: reason (line L)`.
+fn shift_lines(message: &str, lines_before: usize) -> String {
+    let shifted = |line: &str| {
+        line.parse::<usize>()
+            .ok()
+            .map(|l| (l + lines_before).to_string())
+    };
+    if let Some(rest) = message.strip_prefix("line ")
+        && let Some((line, tail)) = rest.split_once(',')
+        && let Some(line) = shifted(line)
+    {
+        return format!("line {line},{tail}");
+    }
+    if let Some(head) = message.strip_suffix(')')
+        && let Some((head, line)) = head.rsplit_once("(line ")
+        && let Some(line) = shifted(line)
+    {
+        return format!("{head}(line {line})");
+    }
+    message.to_string()
+}
+
+/// A part's message naming its one `[[accounts]]` table as the whole file's `index`th: as a
+/// field path (`accounts[0].region`) or as a warning's key path (`accounts.0.colour`).
+fn rename(message: &str, index: Option<usize>) -> String {
+    let Some(index) = index else {
+        return message.to_string();
+    };
+    if let Some(rest) = message.strip_prefix("accounts[0]") {
+        return format!("accounts[{index}]{rest}");
+    }
+    if let Some(rest) = message.strip_prefix("accounts.0.") {
+        return format!("accounts.{index}.{rest}");
+    }
+    message.to_string()
 }

@@ -12,6 +12,18 @@ use watchpost_core::password::{HashCost, VerbalPassword, normalise};
 use watchpost_core::{Account, Millis};
 use watchpost_server::secrets::{MasterKey, seal_account};
 
+/// Makes glibc give each hash's 19 MiB back to the system when it is freed. By default its
+/// threshold for that rises to the size of the first block freed, after which such blocks
+/// are carved from the threads' heaps and, fragmented, kept: hashing 1,000 passwords held
+/// 2.2 GB; with the threshold fixed at 1 MiB, 50 MB.
+fn return_hash_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable of the allocator; any value is valid for it.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// Every account checked by every rule that needs nothing stored, its verbal password hashed
 /// and its DC-09 key sealed, in the order given; or one refusal per account that broke a
 /// rule, each naming the file, the table or row, and the field. `bar` counts the accounts.
@@ -21,6 +33,7 @@ pub fn check_all(
     master: Option<&MasterKey>,
     bar: &ProgressBar,
 ) -> Result<Vec<(Origin, Account)>, Vec<String>> {
+    return_hash_memory();
     // An account without a verbal password stores the hash of the empty phrase. It hides no
     // secret, so one hash (one salt) serves every such account of the import.
     let no_password = OnceLock::new();

@@ -353,3 +353,43 @@ fn the_example_csv_imports_with_its_keys_sealed() {
         "a DC-09 key of the example is in the database in clear"
     );
 }
+
+#[test]
+fn a_toml_file_read_in_parts_names_the_tables_and_lines_of_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db").display().to_string();
+    let mut text: String = (0..300)
+        .map(|i| match i {
+            42 => common::account_toml(&(5000 + i).to_string(), "colour = \"red\""),
+            _ => common::account_toml(&(5000 + i).to_string(), ""),
+        })
+        .collect();
+    let bad = common::account_toml("5150", "");
+    text = text.replacen(&bad, &bad.replace("+15555550101", "555-0101"), 1);
+    let file = dir.path().join("many.toml");
+    let broken = text.replacen("number = \"5200\"", "number = 5200x", 1);
+    let line = broken.lines().position(|l| l == "number = 5200x").unwrap() + 1;
+    std::fs::write(&file, &broken).unwrap();
+    let name = file.display();
+    let refused = import(&[file.to_str().unwrap(), "--db", &db]);
+    let stderr = text_of(&refused);
+    assert!(
+        stderr.starts_with(&format!("{name}: line {line}, column ")),
+        "line {line}: {stderr}"
+    );
+
+    std::fs::write(&file, &text).unwrap();
+    let refused = import(&[file.to_str().unwrap(), "--db", &db]);
+    assert_eq!(
+        text_of(&refused),
+        format!(
+            "{name}: warning: accounts.42.colour: unknown key, ignored\n\
+             {name}: accounts[150].contacts[0].phone: \"555-0101\" is not an E.164 phone number \
+             (like +15555550101)\nnothing imported: 1 refused\n"
+        )
+    );
+}
+
+fn text_of(out: &Output) -> String {
+    text(&out.stderr)
+}
