@@ -52,7 +52,7 @@ pub fn check_all(
                 None => format!("{prefix}.dc09_key_hex"),
             };
             let account = table
-                .into_account_with(prefix, now, &hash)
+                .into_account_with(prefix, now, hash)
                 .and_then(|mut account| {
                     seal_account(master, &mut account, &key_field).map(|()| account)
                 });
