@@ -19,6 +19,10 @@ pub struct AccountTable {
     pub monitoring: Monitoring,
     pub enrolled: Option<String>,
     pub verbal_password: Option<String>,
+    /// The verbal password already hashed, as a PHC string brought from another system
+    /// (`VerbalPassword::from_migration`); instead of `verbal_password`.
+    #[serde(default)]
+    pub verbal_password_hash: Option<String>,
     #[serde(default)]
     pub responder: Responder,
     pub test_until: Option<String>,
@@ -52,6 +56,12 @@ pub struct AccountTable {
     pub premises_phone: Option<String>,
 }
 
+/// The verbal password as the table gives it: said, to be hashed, or hashed elsewhere.
+enum Given {
+    Spoken(String),
+    Hashed(VerbalPassword),
+}
+
 /// Parses an RFC 3339 time into the engine's milliseconds.
 pub fn parse_time(field: &str, text: &str) -> Result<Millis, String> {
     DateTime::parse_from_rfc3339(text)
@@ -66,6 +76,17 @@ impl AccountTable {
     /// account `5A5B`). `field` is how the table is named in messages (`account`,
     /// `accounts[2]`); `now` stands in for a self-monitored account's missing enrolment time.
     pub fn into_account(self, field: &str, now: Millis, cost: HashCost) -> Result<Account, String> {
+        self.into_account_with(field, now, |spoken| VerbalPassword::hash(spoken, cost))
+    }
+
+    /// `into_account`, with `hash` turning the spoken verbal password (`""` when there is
+    /// none) into what is stored: an import hashes many accounts' passwords its own way.
+    pub fn into_account_with(
+        self,
+        field: &str,
+        now: Millis,
+        hash: impl FnOnce(&str) -> VerbalPassword,
+    ) -> Result<Account, String> {
         let name = |sub: &str| format!("{field}.{sub}");
         self.check_sizes(field)?;
         let number = canonical(&self.number)
@@ -80,22 +101,36 @@ impl AccountTable {
                 ));
             }
         };
-        let password = match (&self.verbal_password, self.monitoring) {
-            (Some(p), _) if normalise(p).chars().count() > MAX_CHARS => {
+        let password = match (
+            &self.verbal_password,
+            &self.verbal_password_hash,
+            self.monitoring,
+        ) {
+            (Some(_), Some(_), _) => {
+                return Err(format!(
+                    "{}: give verbal_password or verbal_password_hash, not both",
+                    name("verbal_password_hash")
+                ));
+            }
+            (None, Some(phc), _) => Given::Hashed(
+                VerbalPassword::from_migration(phc)
+                    .map_err(|e| format!("{}: {e}", name("verbal_password_hash")))?,
+            ),
+            (Some(p), None, _) if normalise(p).chars().count() > MAX_CHARS => {
                 return Err(format!(
                     "{}: is {} characters long; a verbal password is at most {MAX_CHARS}",
                     name("verbal_password"),
                     normalise(p).chars().count()
                 ));
             }
-            (Some(p), _) if !p.trim().is_empty() => p.clone(),
-            (_, Monitoring::Professional) => {
+            (Some(p), None, _) if !p.trim().is_empty() => Given::Spoken(p.clone()),
+            (_, _, Monitoring::Professional) => {
                 return Err(format!(
                     "{}: is required for professional monitoring",
                     name("verbal_password")
                 ));
             }
-            _ => String::new(),
+            _ => Given::Spoken(String::new()),
         };
         let test_until = self
             .test_until
@@ -154,7 +189,10 @@ impl AccountTable {
             region: self.region,
             monitoring: self.monitoring,
             enrolled_at,
-            verbal_password: VerbalPassword::hash(&password, cost),
+            verbal_password: match password {
+                Given::Spoken(spoken) => hash(&spoken),
+                Given::Hashed(migrated) => migrated,
+            },
             responder: self.responder,
             test_until,
             contacts: self.contacts,
@@ -404,6 +442,47 @@ phone2 = "+15555550111"
         assert_eq!(account.unwrap().number, "5A5B");
         let account = table("0123").into_account("account", 0, HashCost::Fast);
         assert_eq!(account.unwrap().number, "0123");
+    }
+
+    #[test]
+    fn a_migrated_hash_stands_for_the_verbal_password_if_strong_enough() {
+        let professional = |hash: Option<String>, spoken: Option<&str>| {
+            let mut t = table("4F39");
+            t.monitoring = Monitoring::Professional;
+            t.enrolled = Some("2026-02-01T00:00:00Z".into());
+            t.contacts = vec![Contact {
+                name: "Ann Lee".into(),
+                phone: "+15555550101".into(),
+                phone2: None,
+            }];
+            t.verbal_password_hash = hash;
+            t.verbal_password = spoken.map(str::to_string);
+            t.into_account("accounts[4]", 0, HashCost::Fast)
+        };
+        let migrated = VerbalPassword::hash("blue falcon", HashCost::Standard);
+        let account = professional(Some(migrated.phc().into()), None).unwrap();
+        assert_eq!(
+            account.verbal_password.phc(),
+            migrated.phc(),
+            "kept, not hashed again"
+        );
+        assert!(account.verbal_password.matches("Blue Falcon"));
+        let weak = VerbalPassword::hash("blue falcon", HashCost::Fast);
+        let refused = professional(Some(weak.phc().into()), None).unwrap_err();
+        assert!(
+            refused.starts_with("accounts[4].verbal_password_hash: m=64,t=1 is weaker"),
+            "{refused}"
+        );
+        let both = professional(Some(migrated.phc().into()), Some("blue falcon")).unwrap_err();
+        assert_eq!(
+            both,
+            "accounts[4].verbal_password_hash: give verbal_password or verbal_password_hash, not both"
+        );
+        let neither = professional(None, None).unwrap_err();
+        assert!(
+            neither.starts_with("accounts[4].verbal_password: is required"),
+            "{neither}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::{
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,6 +38,9 @@ fn details_json(a: &Account) -> Option<String> {
 
 /// Rows per multi-row statement.
 const CHUNK: usize = 200;
+/// Rows per multi-row INSERT of accounts, contacts or zones: 15 columns × 500 = 7,500
+/// parameters, well under SQLite's 32,766.
+const ACCOUNT_ROWS: usize = 500;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -170,52 +174,85 @@ impl SqliteStore {
         })
     }
 
-    async fn insert_account(tx: &mut sqlx::SqliteConnection, a: &Account) -> Result<()> {
-        sqlx::query("DELETE FROM accounts WHERE number = ?")
-            .bind(&a.number)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
-             enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
-             details, dealer, premises_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&a.number)
-        .bind(to_text(&a.premises))
-        .bind(&a.address)
-        .bind(&a.country)
-        .bind(&a.region)
-        .bind(to_text(&a.monitoring))
-        .bind(a.enrolled_at)
-        .bind(a.verbal_password.phc())
-        .bind(to_text(&a.responder))
-        .bind(a.test_until)
-        .bind(&a.dc09_key)
-        .bind(a.supervision_ms)
-        .bind(details_json(a))
-        .bind(&a.dealer)
-        .bind(&a.premises_phone)
-        .execute(&mut *tx)
-        .await?;
-        for (position, c) in a.contacts.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO contacts (account, position, name, phone, phone2) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&a.number)
-            .bind(position as i64)
-            .bind(&c.name)
-            .bind(&c.phone)
-            .bind(&c.phone2)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for z in &a.zones {
-            sqlx::query("INSERT INTO zones (account, zone, device) VALUES (?, ?, ?)")
-                .bind(&a.number)
-                .bind(z.zone as i64)
-                .bind(to_text(&z.device))
+    /// Inserts or replaces accounts, their contacts and zones, in `tx`, a few hundred rows
+    /// per statement: an import of 100,000 accounts is a few thousand statements, not half a
+    /// million. An account named twice is written as its last occurrence, as if each
+    /// replaced the one before.
+    async fn insert_accounts(tx: &mut sqlx::SqliteConnection, accounts: &[Account]) -> Result<()> {
+        // One row per number (one INSERT may not hold a key twice), in key order: the
+        // primary-key B-tree is then filled from one end.
+        let accounts: Vec<&Account> = accounts
+            .iter()
+            .map(|a| (a.number.as_str(), a))
+            .collect::<BTreeMap<_, _>>()
+            .into_values()
+            .collect();
+        for chunk in accounts.chunks(ACCOUNT_ROWS) {
+            // Replacing deletes first; the contacts and zones go with it (ON DELETE CASCADE).
+            let numbers: Vec<&str> = chunk.iter().map(|a| a.number.as_str()).collect();
+            sqlx::query("DELETE FROM accounts WHERE number IN (SELECT value FROM json_each(?))")
+                .bind(serde_json::Value::from(numbers).to_string())
                 .execute(&mut *tx)
                 .await?;
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO accounts (number, premises, address, country, region, monitoring, \
+                 enrolled_at, password_hash, responder, test_until, dc09_key, supervision_ms, \
+                 details, dealer, premises_phone) ",
+            );
+            insert.push_values(chunk, |mut row, a| {
+                row.push_bind(&a.number)
+                    .push_bind(to_text(&a.premises))
+                    .push_bind(&a.address)
+                    .push_bind(&a.country)
+                    .push_bind(&a.region)
+                    .push_bind(to_text(&a.monitoring))
+                    .push_bind(a.enrolled_at)
+                    .push_bind(a.verbal_password.phc())
+                    .push_bind(to_text(&a.responder))
+                    .push_bind(a.test_until)
+                    .push_bind(&a.dc09_key)
+                    .push_bind(a.supervision_ms)
+                    .push_bind(details_json(a))
+                    .push_bind(&a.dealer)
+                    .push_bind(&a.premises_phone);
+            });
+            insert.build().execute(&mut *tx).await?;
+            let contacts: Vec<(&str, i64, &Contact)> = chunk
+                .iter()
+                .flat_map(|a| {
+                    a.contacts
+                        .iter()
+                        .enumerate()
+                        .map(|(position, c)| (a.number.as_str(), position as i64, c))
+                })
+                .collect();
+            for rows in contacts.chunks(ACCOUNT_ROWS) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO contacts (account, position, name, phone, phone2) ",
+                );
+                insert.push_values(rows, |mut row, (account, position, c)| {
+                    row.push_bind(*account)
+                        .push_bind(*position)
+                        .push_bind(&c.name)
+                        .push_bind(&c.phone)
+                        .push_bind(&c.phone2);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            let zones: Vec<(&str, &Zone)> = chunk
+                .iter()
+                .flat_map(|a| a.zones.iter().map(|z| (a.number.as_str(), z)))
+                .collect();
+            for rows in zones.chunks(ACCOUNT_ROWS) {
+                let mut insert =
+                    sqlx::QueryBuilder::new("INSERT INTO zones (account, zone, device) ");
+                insert.push_values(rows, |mut row, (account, z)| {
+                    row.push_bind(*account)
+                        .push_bind(z.zone as i64)
+                        .push_bind(to_text(&z.device));
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
         }
         Ok(())
     }
@@ -241,9 +278,7 @@ impl Store for SqliteStore {
 
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        for a in accounts {
-            Self::insert_account(&mut tx, a).await?;
-        }
+        Self::insert_accounts(&mut tx, accounts).await?;
         tx.commit().await?;
         Ok(())
     }

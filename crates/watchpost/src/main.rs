@@ -3,6 +3,8 @@
 #[macro_use]
 mod output;
 mod accounts_cmd;
+mod accounts_csv;
+mod accounts_read;
 mod alarms_cmd;
 mod audit_cmd;
 mod backup_cmd;
@@ -11,6 +13,7 @@ mod bench_api;
 mod bench_calls;
 mod bench_detection;
 mod bench_flood;
+mod bench_import;
 mod bench_invite;
 mod bench_noop;
 mod bench_proc;
@@ -22,6 +25,7 @@ mod call_cmd;
 mod config;
 mod database;
 mod dealers_cmd;
+mod import_hash;
 mod keys_cmd;
 mod logging;
 mod plans_cmd;
@@ -151,6 +155,8 @@ enum BenchCommand {
     NoopReceiver(bench_noop::NoopArgs),
     /// Time the queue, the alarm list, the supervisor view and one alarm with many alarms open.
     Api(bench_api::ApiArgs),
+    /// `accounts import` of a generated file of N accounts into a new SQLite database.
+    Import(bench_import::ImportBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -214,8 +220,12 @@ fn main() -> ExitCode {
             } => bench_noop::noop_receiver(args)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            Command::Bench {
                 command: BenchCommand::Api(args),
             } => bench_api::api(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Import(args),
+            } => bench_import::import(args).await.map(|()| ExitCode::SUCCESS),
         };
         result.unwrap_or_else(|e| {
             err!("watchpost: {}", explain(&e));
