@@ -20,8 +20,8 @@ use watchpost_core::{
     Account, Action, Alarm, AlarmKind, AlarmSpec, Input, Millis, Rejected, Settings,
 };
 use watchpost_store::{
-    AlarmId, AlarmRow, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry, Partition,
-    SignalRecord, StoreError, Transmission, UnknownSignal, partition_of, replay,
+    AlarmId, AlarmRow, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry,
+    Partition, SignalRecord, StoreError, Transmission, UnknownSignal, partition_of, replay,
 };
 
 #[derive(Debug, Error)]

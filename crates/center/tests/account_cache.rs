@@ -37,15 +37,28 @@ async fn many_accounts_heard_keep_at_most_the_bound_read() {
     store.put_accounts(&accounts).await.unwrap();
     let mut center = Center::resume(store, Settings::default()).await.unwrap();
 
-    center.receive(START, opening(&numbers[0], START), "panel").await.unwrap();
+    center
+        .receive(START, opening(&numbers[0], START), "panel")
+        .await
+        .unwrap();
     assert_eq!(center.cached_accounts(), 1);
-    center.receive(START, opening(&numbers[0], START), "panel").await.unwrap();
-    assert_eq!(center.cached_accounts(), 1, "a burst reads its account once");
+    center
+        .receive(START, opening(&numbers[0], START), "panel")
+        .await
+        .unwrap();
+    assert_eq!(
+        center.cached_accounts(),
+        1,
+        "a burst reads its account once"
+    );
 
     // All heard within moments: all fresh, so past the bound they all go.
     let mut most = 0;
     for number in &numbers {
-        center.receive(START, opening(number, START), "panel").await.unwrap();
+        center
+            .receive(START, opening(number, START), "panel")
+            .await
+            .unwrap();
         most = most.max(center.cached_accounts());
     }
     assert_eq!(most, ACCOUNT_CACHE_MAX);
@@ -55,7 +68,10 @@ async fn many_accounts_heard_keep_at_most_the_bound_read() {
     let later = START + 60_000;
     let fresh = ACCOUNT_CACHE_MAX / 4;
     for number in &numbers[..fresh] {
-        center.receive(later, opening(number, later), "panel").await.unwrap();
+        center
+            .receive(later, opening(number, later), "panel")
+            .await
+            .unwrap();
     }
     for (n, number) in numbers[fresh..].iter().enumerate() {
         center

@@ -227,7 +227,11 @@ mod tests {
             .unwrap();
         frames.prune(&store, now + 2).await.unwrap();
         assert_eq!(
-            store.last_transmissions(&["5001".into()]).await.unwrap().len(),
+            store
+                .last_transmissions(&["5001".into()])
+                .await
+                .unwrap()
+                .len(),
             1
         );
     }

@@ -196,7 +196,7 @@ impl Server {
         // again from the feed.
         let since = store.last_account_change().await?;
         let keys = Keys::load(store.clone(), master).await?;
-        let supervision = Supervision::load(&*store, crate::now_ms()).await?;
+        let supervision = Supervision::load(&*store, crate::now_ms(), config.node.shared).await?;
         let feed = crate::account_feed::Follower::new(
             store.clone(),
             keys.clone(),

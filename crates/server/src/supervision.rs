@@ -30,8 +30,10 @@ struct State {
     /// Accounts with a communication failure open, with when it was raised here (0: seen
     /// on the board).
     failed: HashMap<String, Millis>,
-    /// Heard here since last shared with the other nodes.
+    /// Heard here since last shared with the other nodes; kept only when there are others
+    /// (`shared`): alone, nothing would ever take them.
     unshared: HashMap<String, Millis>,
+    shared: bool,
     shared_until: Millis,
     /// No account without a failure is due before this: until then a tick looks at none.
     /// Hearing a panel only moves its due time later, so it stays a lower bound; whatever
@@ -50,14 +52,17 @@ pub struct Supervision {
 impl Supervision {
     /// Every supervised account starts its interval now; open comm failures are remembered,
     /// so the next frame restores them.
+    /// `shared`: other nodes share the store, and when panels were heard is shared with them.
     pub async fn load<S: Store + ?Sized>(
         store: &S,
         now: Millis,
+        shared: bool,
     ) -> Result<Supervision, StoreError> {
         let supervision = Supervision::default();
         supervision.reload(store, now).await?;
         let open = store.alarms(AlarmState::Open).await?;
         let mut state = supervision.state.lock().expect("supervision lock");
+        state.shared = shared;
         state.failed = open
             .into_iter()
             .filter(|a| a.kind == AlarmKind::CommFailure.as_str())
@@ -132,7 +137,9 @@ impl Supervision {
         let state = &mut *guard;
         if let Some(watched) = state.accounts.get_mut(account) {
             watched.last_heard = now;
-            state.unshared.insert(account.to_string(), now);
+            if state.shared {
+                state.unshared.insert(account.to_string(), now);
+            }
         }
         let restored = state.failed.remove(account).is_some();
         if restored {
@@ -228,7 +235,7 @@ impl Supervision {
             }
             if now - w.last_heard <= w.interval {
                 soonest = soonest.min(w.due());
-            } else if watched(&**account) {
+            } else if watched(account) {
                 late.push(account.to_string());
             } else {
                 // Overdue on a partition another node drives: if this node takes it over,
@@ -275,7 +282,10 @@ mod tests {
         s.apply("B", Some(10_000), 0);
         assert_eq!(s.overdue(50_001, |_| true), ["B"]);
         s.apply("A", None, 0);
-        assert!(s.overdue(70_000, |_| true).is_empty(), "A is not supervised");
+        assert!(
+            s.overdue(70_000, |_| true).is_empty(),
+            "A is not supervised"
+        );
         assert_eq!(s.interval("A"), None);
         // Newly supervised: its interval starts when it is applied.
         s.apply("C", Some(1_000), 80_000);

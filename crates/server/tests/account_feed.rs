@@ -78,7 +78,10 @@ async fn until(center: &Center, account: &str, ascii: Option<&str>, ack: bool) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{account}: the reply never became {}", if ack { "an ACK" } else { "a refusal" });
+    panic!(
+        "{account}: the reply never became {}",
+        if ack { "an ACK" } else { "a refusal" }
+    );
 }
 
 #[tokio::test]

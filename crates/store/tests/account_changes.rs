@@ -14,10 +14,7 @@ async fn feed(store: &dyn Store) {
         supervision_ms: Some(60_000),
         ..account("1001")
     };
-    store
-        .put_accounts(&[keyed, account("1002")])
-        .await
-        .unwrap();
+    store.put_accounts(&[keyed, account("1002")]).await.unwrap();
     let start = store.last_account_change().await.unwrap();
     let changes = store.account_changes(0, 100).await.unwrap();
     let accounts: Vec<&str> = changes.iter().map(|(_, a)| a.as_str()).collect();
@@ -38,7 +35,11 @@ async fn feed(store: &dyn Store) {
         .into_iter()
         .map(|(_, a)| a)
         .collect();
-    assert_eq!(later, ["1002", "1001"], "a removal that removed nothing adds none");
+    assert_eq!(
+        later,
+        ["1002", "1001"],
+        "a removal that removed nothing adds none"
+    );
 
     let mut settings = store
         .receiver_settings(&["1001".into(), "1002".into(), "9999".into()])
@@ -64,17 +65,21 @@ async fn feed(store: &dyn Store) {
     store.put_account(&account("1003")).await.unwrap();
     let next = store.account_changes(last, 100).await.unwrap();
     assert_eq!(next.len(), 1);
-    assert!(next[0].0 > last, "a new entry after an emptied feed is still after");
+    assert!(
+        next[0].0 > last,
+        "a new entry after an emptied feed is still after"
+    );
 }
 
 async fn bulk_reads(store: &dyn Store) {
-    store.put_dealer(&watchpost_store::Dealer {
-        id: "D1".into(),
-        name: "Acme".into(),
-        created_at: 1,
-    })
-    .await
-    .unwrap();
+    store
+        .put_dealer(&watchpost_store::Dealer {
+            id: "D1".into(),
+            name: "Acme".into(),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
     let dealt = watchpost_core::Account {
         dealer: Some("D1".into()),
         ..account("5001")

@@ -25,14 +25,20 @@ pub(super) async fn last(pool: &sqlx::PgPool) -> Result<i64> {
     Ok(row.get("last"))
 }
 
-pub(super) async fn after(pool: &sqlx::PgPool, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT id, account FROM account_changes WHERE id > $1 ORDER BY id LIMIT $2",
+pub(super) async fn after(
+    pool: &sqlx::PgPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>> {
+    Ok(
+        sqlx::query_as(
+            "SELECT id, account FROM account_changes WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?,
     )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
 }
 
 pub(super) async fn forget(pool: &sqlx::PgPool, before: Millis, limit: i64) -> Result<u64> {

@@ -35,13 +35,13 @@ pub(super) async fn after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT id, account FROM account_changes WHERE id > ? ORDER BY id LIMIT ?",
+    Ok(
+        sqlx::query_as("SELECT id, account FROM account_changes WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?,
     )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
 }
 
 pub(super) async fn forget(writer: &sqlx::SqlitePool, before: Millis, limit: i64) -> Result<u64> {
