@@ -20,8 +20,8 @@ use watchpost_core::{
     Account, Action, Alarm, AlarmKind, AlarmSpec, Input, Millis, Rejected, Settings,
 };
 use watchpost_store::{
-    AlarmId, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry, Partition,
-    SignalRecord, StoreError, Transmission, UnknownSignal, partition_of, replay,
+    AlarmId, AlarmRow, AlarmState, Batch, Db, Inbound, InboxItem, Lease, LogBody, LogEntry,
+    Partition, SignalRecord, StoreError, Transmission, UnknownSignal, partition_of, replay,
 };
 
 #[derive(Debug, Error)]
@@ -123,7 +123,10 @@ pub struct Center {
 
 /// How long an account read from the store is trusted: changes apply within this time.
 const ACCOUNT_FRESH_MS: Millis = 5_000;
-const ACCOUNT_CACHE_MAX: usize = 100_000;
+/// Accounts kept read at most. An account is a few KiB (contacts, zones, details): a burst
+/// from one panel reads it once, while a day of periodic tests from every panel keeps no
+/// more than this many (past it, the stale ones go, and if all are fresh, all go).
+pub const ACCOUNT_CACHE_MAX: usize = 4_096;
 /// Alarm ids reserved at a time (a restart leaves the rest of a block unused).
 const ID_BLOCK: i64 = 100;
 const RATES_PRUNE_MIN: usize = 1024;
@@ -185,11 +188,25 @@ impl Center {
         // When each account's alarms were last written to: a runaway's count resumes there.
         let mut last_at: HashMap<String, Millis> = HashMap::new();
         let mut runaways = Vec::new();
-        for row in self.store.alarms(AlarmState::Open).await? {
-            if !wanted(&row.account) {
-                continue;
-            }
-            let log = self.store.log(row.id).await?;
+        let rows: Vec<AlarmRow> = self
+            .store
+            .alarms(AlarmState::Open)
+            .await?
+            .into_iter()
+            .filter(|row| wanted(&row.account))
+            .collect();
+        // One read for all their logs and one for their dealers, however many are open.
+        let ids: Vec<AlarmId> = rows.iter().map(|row| row.id).collect();
+        let mut logs = self.store.logs(&ids).await?;
+        let numbers: Vec<String> = rows
+            .iter()
+            .map(|row| row.account.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let dealers = self.store.account_dealers(&numbers).await?;
+        for row in rows {
+            let log = logs.remove(&row.id).unwrap_or_default();
             let alarm = replay(&log).map_err(|e| CenterError::Replay(row.id, e))?;
             let next_seq = log.last().map_or(0, |e| e.seq + 1);
             let at = last_at.entry(row.account.clone()).or_insert(Millis::MIN);
@@ -197,11 +214,7 @@ impl Center {
             if alarm.spec().kind == AlarmKind::RunawayAccount {
                 runaways.push(row.account.clone());
             }
-            let dealer = self
-                .store
-                .account(&row.account)
-                .await?
-                .and_then(|a| webhook::dealer_of(&a));
+            let dealer = dealers.get(&row.account).cloned();
             self.track(row.id, alarm, next_seq, dealer);
             loaded.push(row.id);
         }
@@ -297,6 +310,11 @@ impl Center {
         }
         self.next_id += 1;
         Ok(self.next_id - 1)
+    }
+
+    /// How many accounts are kept read (at most [`ACCOUNT_CACHE_MAX`]).
+    pub fn cached_accounts(&self) -> usize {
+        self.accounts.len()
     }
 
     pub fn store(&self) -> &Db {
@@ -680,7 +698,11 @@ impl Center {
             return Err(CenterError::UnknownAccount(number.to_string()));
         };
         if self.accounts.len() >= ACCOUNT_CACHE_MAX {
-            self.accounts.clear();
+            self.accounts
+                .retain(|_, (_, read_at)| now - *read_at < ACCOUNT_FRESH_MS);
+            if self.accounts.len() >= ACCOUNT_CACHE_MAX / 2 {
+                self.accounts = HashMap::new();
+            }
         }
         self.accounts
             .insert(number.to_string(), (account.clone(), now));

@@ -76,14 +76,23 @@ impl Receiver {
 
     async fn reply(&self, raw: &[u8], heard: &mut Option<String>) -> Option<watchpost_wire::Reply> {
         let now = chrono::Utc::now();
-        let received = receive_with(
-            raw,
-            |account| account.and_then(|a| self.keys.get(a)),
-            now,
-            self.window,
-            // The thread's CSPRNG: seeding a new one per frame cost a getrandom call each.
-            &mut RngPad(rand::thread_rng()),
-        );
+        let receive = || {
+            receive_with(
+                raw,
+                |account| account.and_then(|a| self.keys.get(a)),
+                now,
+                self.window,
+                // The thread's CSPRNG: seeding a new one per frame cost a getrandom call each.
+                &mut RngPad(rand::thread_rng()),
+            )
+        };
+        let mut received = receive();
+        // A key enrolled since the account feed was last read works on its first frame.
+        if let Some(watchpost_wire::WireError::NoKey(account)) = &received.error
+            && self.keys.look_up(account).await
+        {
+            received = receive();
+        }
         if let Some(error) = &received.error {
             tracing::debug!("DC-09 frame not accepted: {error}");
         }

@@ -2,6 +2,7 @@
 //! are committed by the intake before they are acknowledged, and reach the engine through
 //! the runtime, which also wakes alarms on time and watches supervision intervals.
 
+mod account_feed;
 pub mod adapters;
 pub mod admission;
 mod alarm_metrics;

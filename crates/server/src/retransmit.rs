@@ -16,6 +16,9 @@ use watchpost_wire::Message;
 /// after it is stored again: a duplicate, never a loss.
 pub const RESEND_WINDOW_MS: Millis = 2 * 60 * 1000;
 
+/// Most stored frames forgotten in one round's prune.
+pub const PRUNE_LIMIT: i64 = 10_000;
+
 /// What the retransmission rule compares of an accepted frame.
 pub fn transmission(message: &Message, received_at: Millis) -> Transmission {
     Transmission {
@@ -52,7 +55,9 @@ impl LastFrames {
             recent: HashMap::new(),
             shared,
             started_at: now,
-            pruned_at: now,
+            // The first round prunes: a center restarted more often than the window would
+            // otherwise never forget the frames of its earlier runs.
+            pruned_at: now - RESEND_WINDOW_MS,
         }
     }
 
@@ -97,15 +102,23 @@ impl LastFrames {
         }
     }
 
-    /// Forgets frames too old to be resent, here and in the store, once per window.
+    /// Forgets frames too old to be resent, here and in the store, once per window (and at
+    /// the first round after a start), at most [`PRUNE_LIMIT`] rows a round: a round after
+    /// a restart that follows a flood does not wait for all of them to go.
     pub async fn prune(&mut self, store: &Db, now: Millis) -> Result<(), StoreError> {
         if now - self.pruned_at < RESEND_WINDOW_MS {
             return Ok(());
         }
         self.recent
             .retain(|_, (_, at)| now - *at < RESEND_WINDOW_MS);
-        store.forget_transmissions(now - RESEND_WINDOW_MS).await?;
-        self.pruned_at = now;
+        self.recent.shrink_to_fit();
+        let forgotten = store
+            .forget_transmissions(now - RESEND_WINDOW_MS, PRUNE_LIMIT)
+            .await?;
+        // More left: the next round goes on.
+        if forgotten < PRUNE_LIMIT as u64 {
+            self.pruned_at = now;
+        }
         Ok(())
     }
 }
@@ -172,5 +185,54 @@ mod tests {
         // The same data under another sequence number is another frame.
         let other = frame("1234", "SIA-DCS|0002|#1234|NOP1", late + 1);
         assert!(!round.is_resend(&other));
+    }
+
+    #[tokio::test]
+    async fn a_start_forgets_stale_frames_at_its_first_round_in_bounded_steps() {
+        use watchpost_store::{Batch, SqliteStore};
+        let store: Db = std::sync::Arc::new(SqliteStore::memory().await.unwrap());
+        let now = 10 * RESEND_WINDOW_MS;
+        let stale = PRUNE_LIMIT as usize + 10;
+        let transmissions: Vec<Transmission> = (0..stale)
+            .map(|n| frame(&format!("{}", 100_000 + n), "NULL|0001|", n as Millis))
+            .chain([frame("4F39", "NULL|0001|", now - 1_000)])
+            .collect();
+        store
+            .write(&Batch {
+                transmissions,
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        let all: Vec<String> = (0..stale)
+            .map(|n| format!("{}", 100_000 + n))
+            .chain(["4F39".to_string()])
+            .collect();
+        // A center restarted a moment after its last run: it prunes at its first round,
+        // at most PRUNE_LIMIT rows, the rest at the next.
+        let mut frames = LastFrames::new(now, false);
+        frames.prune(&store, now).await.unwrap();
+        assert_eq!(store.last_transmissions(&all).await.unwrap().len(), 11);
+        frames.prune(&store, now + 1).await.unwrap();
+        let kept = store.last_transmissions(&all).await.unwrap();
+        assert_eq!(kept.len(), 1, "only the recent frame is kept");
+        assert_eq!(kept[0].account, "4F39");
+        // Then once per window again.
+        store
+            .write(&Batch {
+                transmissions: vec![frame("5001", "NULL|0001|", 0)],
+                ..Batch::default()
+            })
+            .await
+            .unwrap();
+        frames.prune(&store, now + 2).await.unwrap();
+        assert_eq!(
+            store
+                .last_transmissions(&["5001".into()])
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

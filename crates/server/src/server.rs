@@ -192,8 +192,18 @@ impl Server {
         let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
         board.follow_center(&center, &taken);
         let _ = adopted_tx.send(taken);
-        let keys = Keys::load(&*store, master).await?;
-        let supervision = Supervision::load(&*store, crate::now_ms()).await?;
+        // Read before the keys and intervals: what changes while they are read is applied
+        // again from the feed.
+        let since = store.last_account_change().await?;
+        let keys = Keys::load(store.clone(), master).await?;
+        let supervision = Supervision::load(&*store, crate::now_ms(), config.node.shared).await?;
+        let feed = crate::account_feed::Follower::new(
+            store.clone(),
+            keys.clone(),
+            supervision.clone(),
+            since,
+            crate::now_ms(),
+        );
         let intake_handle = intake.clone();
         let tally = Arc::new(crate::admission::Tally::default());
         let receiver = Arc::new(Receiver {
@@ -212,7 +222,7 @@ impl Server {
             health: health.clone(),
         });
         let mut background = vec![
-            keys.refresh(store.clone()),
+            tokio::spawn(feed.run(stopping.clone())),
             tokio::spawn(dc09::serve_tcp(
                 tcp,
                 receiver.clone(),
@@ -385,19 +395,12 @@ async fn watch_supervision(
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut ticks = 0u64;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(SUPERVISION_TICK) => {}
             _ = stop.changed() => return,
         }
-        ticks += 1;
         let now = crate::now_ms();
-        if ticks.is_multiple_of(10)
-            && let Err(e) = supervision.reload(&*store, now).await
-        {
-            tracing::warn!("supervision intervals not refreshed: {e}");
-        }
         let watched = |account: &str| cluster.drives(account, now);
         let mut signals = Vec::new();
         if cluster.shared() {

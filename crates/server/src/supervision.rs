@@ -10,16 +10,35 @@ use std::sync::{Arc, Mutex};
 use watchpost_core::{AlarmKind, Millis};
 use watchpost_store::{AlarmState, Db, Store, StoreError};
 
+/// A supervised account: how often it must be heard, and when it last was.
+#[derive(Debug, Clone, Copy)]
+struct Watched {
+    interval: Millis,
+    last_heard: Millis,
+}
+
+impl Watched {
+    fn due(&self) -> Millis {
+        self.last_heard.saturating_add(self.interval)
+    }
+}
+
 #[derive(Default)]
 struct State {
-    intervals: HashMap<String, Millis>,
-    last_heard: HashMap<String, Millis>,
+    /// Only the supervised accounts (a tenth of a large center): the others cost nothing.
+    accounts: HashMap<Box<str>, Watched>,
     /// Accounts with a communication failure open, with when it was raised here (0: seen
     /// on the board).
     failed: HashMap<String, Millis>,
-    /// Heard here since last shared with the other nodes.
+    /// Heard here since last shared with the other nodes; kept only when there are others
+    /// (`shared`): alone, nothing would ever take them.
     unshared: HashMap<String, Millis>,
+    shared: bool,
     shared_until: Millis,
+    /// No account without a failure is due before this: until then a tick looks at none.
+    /// Hearing a panel only moves its due time later, so it stays a lower bound; whatever
+    /// can make an account due sooner (a new interval, a failure ending) lowers it.
+    next_due: Millis,
 }
 
 /// How long a failure raised here counts as open before the board shows it.
@@ -33,14 +52,17 @@ pub struct Supervision {
 impl Supervision {
     /// Every supervised account starts its interval now; open comm failures are remembered,
     /// so the next frame restores them.
+    /// `shared`: other nodes share the store, and when panels were heard is shared with them.
     pub async fn load<S: Store + ?Sized>(
         store: &S,
         now: Millis,
+        shared: bool,
     ) -> Result<Supervision, StoreError> {
         let supervision = Supervision::default();
         supervision.reload(store, now).await?;
         let open = store.alarms(AlarmState::Open).await?;
         let mut state = supervision.state.lock().expect("supervision lock");
+        state.shared = shared;
         state.failed = open
             .into_iter()
             .filter(|a| a.kind == AlarmKind::CommFailure.as_str())
@@ -50,39 +72,81 @@ impl Supervision {
         Ok(supervision)
     }
 
-    /// Picks up accounts enrolled or changed since.
+    /// Reads every supervised account again (at start, and when the account-change feed
+    /// cannot say what changed); those already supervised keep when they were last heard.
     pub async fn reload<S: Store + ?Sized>(
         &self,
         store: &S,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let intervals: HashMap<String, Millis> = store.supervised().await?.into_iter().collect();
+        let intervals = store.supervised().await?;
         let mut state = self.state.lock().expect("supervision lock");
-        for account in intervals.keys() {
-            state.last_heard.entry(account.clone()).or_insert(now);
+        let mut accounts = HashMap::with_capacity(intervals.len());
+        for (account, interval) in intervals {
+            let last_heard = state
+                .accounts
+                .get(account.as_str())
+                .map_or(now, |w| w.last_heard);
+            accounts.insert(
+                account.into_boxed_str(),
+                Watched {
+                    interval,
+                    last_heard,
+                },
+            );
         }
-        state.intervals = intervals;
+        state.accounts = accounts;
+        state.next_due = Millis::MIN;
         Ok(())
+    }
+
+    /// Takes `interval` (`None`: not supervised) as `account`'s from now on; an account
+    /// newly supervised starts its interval now.
+    pub fn apply(&self, account: &str, interval: Option<Millis>, now: Millis) {
+        let mut state = self.state.lock().expect("supervision lock");
+        let Some(interval) = interval else {
+            state.accounts.remove(account);
+            return;
+        };
+        let watched = state
+            .accounts
+            .entry(account.into())
+            .and_modify(|w| w.interval = interval)
+            .or_insert(Watched {
+                interval,
+                last_heard: now,
+            });
+        let due = watched.due();
+        state.next_due = state.next_due.min(due);
+    }
+
+    /// How many accounts are supervised.
+    pub fn count(&self) -> usize {
+        self.state.lock().expect("supervision lock").accounts.len()
     }
 
     /// How often `account` must be heard from, when it is supervised.
     pub fn interval(&self, account: &str) -> Option<Millis> {
         let state = self.state.lock().expect("supervision lock");
-        state.intervals.get(account).copied()
+        state.accounts.get(account).map(|w| w.interval)
     }
 
     /// A frame came from `account`; true when that ends a communication failure.
     pub fn heard(&self, account: &str, now: Millis) -> bool {
-        let mut state = self.state.lock().expect("supervision lock");
-        if let Some(last) = state.last_heard.get_mut(account) {
-            *last = now;
-        } else if state.intervals.contains_key(account) {
-            state.last_heard.insert(account.to_string(), now);
+        let mut guard = self.state.lock().expect("supervision lock");
+        let state = &mut *guard;
+        if let Some(watched) = state.accounts.get_mut(account) {
+            watched.last_heard = now;
+            if state.shared {
+                state.unshared.insert(account.to_string(), now);
+            }
         }
-        if state.intervals.contains_key(account) {
-            state.unshared.insert(account.to_string(), now);
+        let restored = state.failed.remove(account).is_some();
+        if restored {
+            // Watched again from now: it may be due before anything else.
+            state.next_due = Millis::MIN;
         }
-        state.failed.remove(account).is_some()
+        restored
     }
 
     /// Shares with the other nodes when panels were heard here, learns when they heard
@@ -127,14 +191,18 @@ impl Supervision {
             {
                 restore.insert(account.clone());
             }
-            if let Some(last) = state.last_heard.get_mut(&account) {
-                *last = (*last).max(at);
+            if let Some(watched) = state.accounts.get_mut(account.as_str()) {
+                watched.last_heard = watched.last_heard.max(at);
             }
         }
+        let failures = state.failed.len();
         state.failed.retain(|a, raised| {
             !restore.contains(a)
                 && (open_failures.contains_key(a) || now - *raised < RAISED_GRACE_MS)
         });
+        if state.failed.len() < failures {
+            state.next_due = Millis::MIN;
+        }
         for account in open_failures.into_keys() {
             if !restore.contains(&account) {
                 state.failed.entry(account).or_insert(0);
@@ -146,26 +214,36 @@ impl Supervision {
     }
 
     /// Accounts this node watches (`watched`) whose interval ran out since they were last
-    /// heard, each reported once.
+    /// heard, each reported once. Looks at every supervised account only when one may be
+    /// due (`State::next_due`).
     pub fn overdue(&self, now: Millis, watched: impl Fn(&str) -> bool) -> Vec<String> {
         let mut state = self.state.lock().expect("supervision lock");
+        if now <= state.next_due {
+            return Vec::new();
+        }
         let State {
-            intervals,
-            last_heard,
+            accounts,
             failed,
+            next_due,
             ..
         } = &mut *state;
-        let mut late: Vec<String> = intervals
-            .iter()
-            .filter(|(account, interval)| {
-                !failed.contains_key(*account)
-                    && watched(account)
-                    && last_heard
-                        .get(*account)
-                        .is_some_and(|at| now - at > **interval)
-            })
-            .map(|(account, _)| account.clone())
-            .collect();
+        let mut late = Vec::new();
+        let mut soonest = Millis::MAX;
+        for (account, w) in accounts.iter() {
+            if failed.contains_key(&**account) {
+                continue;
+            }
+            if now - w.last_heard <= w.interval {
+                soonest = soonest.min(w.due());
+            } else if watched(account) {
+                late.push(account.to_string());
+            } else {
+                // Overdue on a partition another node drives: if this node takes it over,
+                // it must still be seen, so every tick looks again (the old behaviour).
+                soonest = Millis::MIN;
+            }
+        }
+        *next_due = soonest;
         late.sort();
         failed.extend(late.iter().map(|a| (a.clone(), now)));
         late
@@ -179,11 +257,7 @@ mod tests {
     #[test]
     fn a_missed_interval_is_reported_once_and_restored_by_the_next_frame() {
         let s = Supervision::default();
-        {
-            let mut state = s.state.lock().unwrap();
-            state.intervals.insert("1234".into(), 60_000);
-            state.last_heard.insert("1234".into(), 0);
-        }
+        s.apply("1234", Some(60_000), 0);
         assert!(
             s.overdue(60_000, |_| true).is_empty(),
             "exactly the interval is still on time"
@@ -196,5 +270,45 @@ mod tests {
         assert!(!s.heard("1234", 200_001));
         assert!(s.overdue(250_000, |_| true).is_empty());
         assert!(!s.heard("unsupervised", 1));
+    }
+
+    #[test]
+    fn an_interval_applied_or_removed_counts_at_once() {
+        let s = Supervision::default();
+        s.apply("A", Some(60_000), 0);
+        s.apply("B", Some(600_000), 0);
+        assert!(s.overdue(50_000, |_| true).is_empty());
+        // A shorter interval for B: due sooner than the soonest the last tick saw.
+        s.apply("B", Some(10_000), 0);
+        assert_eq!(s.overdue(50_001, |_| true), ["B"]);
+        s.apply("A", None, 0);
+        assert!(
+            s.overdue(70_000, |_| true).is_empty(),
+            "A is not supervised"
+        );
+        assert_eq!(s.interval("A"), None);
+        // Newly supervised: its interval starts when it is applied.
+        s.apply("C", Some(1_000), 80_000);
+        assert!(s.overdue(81_000, |_| true).is_empty());
+        assert_eq!(s.overdue(81_001, |_| true), ["C"]);
+    }
+
+    #[test]
+    fn an_account_another_node_watches_is_looked_at_again_once_watched_here() {
+        let s = Supervision::default();
+        s.apply("A", Some(1_000), 0);
+        assert!(s.overdue(2_000, |_| false).is_empty(), "not watched here");
+        assert_eq!(s.overdue(2_001, |_| true), ["A"], "taken over");
+    }
+
+    #[test]
+    fn a_restored_account_is_watched_again() {
+        let s = Supervision::default();
+        s.apply("A", Some(1_000), 0);
+        s.apply("B", Some(100_000), 0);
+        assert_eq!(s.overdue(1_001, |_| true), ["A"]);
+        assert!(s.heard("A", 2_000));
+        assert!(s.overdue(3_000, |_| true).is_empty());
+        assert_eq!(s.overdue(3_001, |_| true), ["A"], "before B's due time");
     }
 }

@@ -134,7 +134,7 @@ async fn an_enrolled_key_is_sealed_on_disk_and_the_center_still_decrypts() {
     );
     assert!(!holds(&disk, KEY), "the key is in the database file");
 
-    // Keys are refreshed every few seconds; a restart reads them at once.
+    // A restart reads the keys at once (while running, the account-change feed brings them).
     let center = center.restart().await;
     assert_eq!(send_encrypted(&center, "7001", 1).await, MessageId::Ack);
 }

@@ -213,6 +213,13 @@ pub async fn exists(db: &str) -> Result<bool> {
     }
 }
 
+/// Now, in ms since the epoch: when the store records a change it was not told the time of.
+pub(crate) fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
 /// The file a SQLite `db` (a path, or `sqlite://` and a path) names.
 pub fn sqlite_path(db: &str) -> &std::path::Path {
     std::path::Path::new(db.strip_prefix("sqlite://").unwrap_or(db))
@@ -469,8 +476,31 @@ pub trait Store: Send + Sync {
     async fn delete_account(&self, number: &str) -> Result<bool>;
     /// The most recent transmission of each of these accounts that has one.
     async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>>;
-    /// Forgets the most recent transmissions received before `before`.
-    async fn forget_transmissions(&self, before: Millis) -> Result<()>;
+    /// Forgets at most `limit` of the most recent transmissions received before `before`
+    /// (ms), oldest first; returns how many went (`limit`: call again, more may be left).
+    async fn forget_transmissions(&self, before: Millis, limit: i64) -> Result<u64>;
+
+    /// The newest entry of the account-change feed (0 when it is empty): what a reader that
+    /// has just read every account is up to date with.
+    async fn last_account_change(&self) -> Result<i64>;
+    /// The feed's entries after `after`, oldest first, at most `limit`: `(id, account)`.
+    /// Every write of an account (`put_accounts`, `delete_account`, `set_dc09_keys`) adds
+    /// one per account in its own transaction. With several writers (PostgreSQL), an entry
+    /// may become visible after one with a higher id: readers read again a little behind.
+    async fn account_changes(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>>;
+    /// Forgets at most `limit` feed entries recorded before `before` (ms); returns how many.
+    async fn forget_account_changes(&self, before: Millis, limit: i64) -> Result<u64>;
+    /// What the receivers hold of those of `numbers` that are enrolled, in no particular
+    /// order: `(number, DC-09 key as stored, supervision interval in ms)`.
+    async fn receiver_settings(
+        &self,
+        numbers: &[String],
+    ) -> Result<Vec<(String, Option<String>, Option<Millis>)>>;
+    /// The logs of these alarms, in one read: each alarm's entries in order; an alarm with
+    /// none is missing from the map.
+    async fn logs(&self, alarms: &[AlarmId]) -> Result<HashMap<AlarmId, Vec<LogEntry>>>;
+    /// The dealer of each of these accounts that is enrolled and has one.
+    async fn account_dealers(&self, numbers: &[String]) -> Result<HashMap<String, String>>;
 
     /// Account numbers, in order, at most `limit`, whose number, address or a contact's name
     /// holds `text` (case-insensitive).

@@ -26,6 +26,8 @@ fn details_json(a: &Account) -> Option<String> {
 const CHUNK: usize = 200;
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+mod bulk;
+mod changes;
 mod coordination;
 mod dealers;
 mod plans;
@@ -282,6 +284,8 @@ impl Store for PgStore {
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         Self::insert_accounts(&mut tx, accounts).await?;
+        let numbers: Vec<&str> = accounts.iter().map(|a| a.number.as_str()).collect();
+        changes::record(&mut tx, &numbers).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -310,12 +314,49 @@ impl Store for PgStore {
         Ok(found)
     }
 
-    async fn forget_transmissions(&self, before: Millis) -> Result<()> {
-        sqlx::query("DELETE FROM last_transmissions WHERE received_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn forget_transmissions(&self, before: Millis, limit: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM last_transmissions WHERE account IN (SELECT account FROM \
+             last_transmissions WHERE received_at < $1 ORDER BY received_at LIMIT $2)",
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn last_account_change(&self) -> Result<i64> {
+        changes::last(&self.pool).await
+    }
+
+    async fn account_changes(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+        changes::after(&self.pool, after, limit).await
+    }
+
+    async fn forget_account_changes(&self, before: Millis, limit: i64) -> Result<u64> {
+        changes::forget(&self.pool, before, limit).await
+    }
+
+    async fn receiver_settings(
+        &self,
+        numbers: &[String],
+    ) -> Result<Vec<(String, Option<String>, Option<Millis>)>> {
+        changes::settings(&self.pool, numbers).await
+    }
+
+    async fn logs(
+        &self,
+        alarms: &[AlarmId],
+    ) -> Result<std::collections::HashMap<AlarmId, Vec<LogEntry>>> {
+        bulk::logs(&self.pool, alarms).await
+    }
+
+    async fn account_dealers(
+        &self,
+        numbers: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        bulk::dealers(&self.pool, numbers).await
     }
 
     async fn account_numbers(&self, after: &str, limit: i64) -> Result<Vec<String>> {
@@ -359,6 +400,9 @@ impl Store for PgStore {
             .bind(number)
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() > 0 {
+            changes::record(&mut tx, &[number]).await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
@@ -608,6 +652,8 @@ impl Store for PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        let numbers: Vec<&str> = keys.iter().map(|(account, _)| account.as_str()).collect();
+        changes::record(&mut tx, &numbers).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -20,6 +20,8 @@ use watchpost_core::alarm::CallId;
 use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
+mod bulk;
+mod changes;
 mod coordination;
 mod dealers;
 mod plans;
@@ -41,6 +43,11 @@ const CHUNK: usize = 200;
 /// Rows per multi-row INSERT of accounts, contacts or zones: 15 columns × 500 = 7,500
 /// parameters, well under SQLite's 32,766.
 const ACCOUNT_ROWS: usize = 500;
+
+/// The writer's page cache (negative: KiB, SQLite's convention).
+const WRITER_CACHE_KIB: &str = "-16384";
+/// Each reader's page cache (KiB, negative).
+const READER_CACHE_KIB: &str = "-2048";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -136,16 +143,23 @@ impl SqliteStore {
             // Statement journals never need to outlive a statement.
             .pragma("temp_store", "memory")
             // Checkpoint less often: each one copies pages back and fsyncs the database.
-            .pragma("wal_autocheckpoint", "10000")
-            .pragma("cache_size", "-65536");
+            .pragma("wal_autocheckpoint", "10000");
+        // Page caches are per connection and kept while it lives. The writer's holds the
+        // pages every commit touches (the tails of the signal and log tables, their
+        // indexes); the readers mostly look rows up by key, and the operating system's
+        // cache holds the file anyway: a few MiB each keeps a large center's memory flat.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE_KIB))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(
+                options
+                    .read_only(true)
+                    .pragma("cache_size", READER_CACHE_KIB),
+            )
             .await?;
         let wal = wal::Wal::beside(path).map_err(sqlx::Error::Io)?;
         Ok(SqliteStore {
@@ -279,6 +293,8 @@ impl Store for SqliteStore {
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         Self::insert_accounts(&mut tx, accounts).await?;
+        let numbers: Vec<&str> = accounts.iter().map(|a| a.number.as_str()).collect();
+        changes::record(&mut tx, &numbers).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -307,12 +323,49 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
-    async fn forget_transmissions(&self, before: Millis) -> Result<()> {
-        sqlx::query("DELETE FROM last_transmissions WHERE received_at < ?")
-            .bind(before)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    async fn forget_transmissions(&self, before: Millis, limit: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM last_transmissions WHERE account IN (SELECT account FROM \
+             last_transmissions WHERE received_at < ? ORDER BY received_at LIMIT ?)",
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
+    }
+
+    async fn last_account_change(&self) -> Result<i64> {
+        changes::last(&self.pool).await
+    }
+
+    async fn account_changes(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+        changes::after(&self.pool, after, limit).await
+    }
+
+    async fn forget_account_changes(&self, before: Millis, limit: i64) -> Result<u64> {
+        changes::forget(&self.writer, before, limit).await
+    }
+
+    async fn receiver_settings(
+        &self,
+        numbers: &[String],
+    ) -> Result<Vec<(String, Option<String>, Option<Millis>)>> {
+        changes::settings(&self.pool, numbers).await
+    }
+
+    async fn logs(
+        &self,
+        alarms: &[AlarmId],
+    ) -> Result<std::collections::HashMap<AlarmId, Vec<LogEntry>>> {
+        bulk::logs(&self.pool, alarms).await
+    }
+
+    async fn account_dealers(
+        &self,
+        numbers: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        bulk::dealers(&self.pool, numbers).await
     }
 
     async fn account_numbers(&self, after: &str, limit: i64) -> Result<Vec<String>> {
@@ -356,6 +409,9 @@ impl Store for SqliteStore {
             .bind(number)
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() > 0 {
+            changes::record(&mut tx, &[number]).await?;
+        }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
@@ -527,6 +583,8 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        let numbers: Vec<&str> = keys.iter().map(|(account, _)| account.as_str()).collect();
+        changes::record(&mut tx, &numbers).await?;
         tx.commit().await?;
         Ok(())
     }

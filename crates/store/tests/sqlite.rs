@@ -155,9 +155,9 @@ async fn read_account_signals_and_log(store: &dyn Store, enrolled: &Account) {
     let accounts = ["4F39".to_string(), "FFFF".to_string()];
     let last = store.last_transmissions(&accounts).await.unwrap();
     assert_eq!(last, [transmission("NULL|0001|", 10)]);
-    store.forget_transmissions(10).await.unwrap();
+    store.forget_transmissions(10, 100).await.unwrap();
     assert_eq!(store.last_transmissions(&accounts).await.unwrap().len(), 1);
-    store.forget_transmissions(11).await.unwrap();
+    assert_eq!(store.forget_transmissions(11, 100).await.unwrap(), 1);
     assert!(
         store
             .last_transmissions(&accounts)

@@ -6,6 +6,7 @@ mod accounts_cmd;
 mod accounts_csv;
 mod accounts_read;
 mod alarms_cmd;
+mod allocator;
 mod audit_cmd;
 mod backup_cmd;
 mod bench;
@@ -19,6 +20,7 @@ mod bench_noop;
 mod bench_proc;
 mod bench_retention;
 mod bench_sample;
+mod bench_scale;
 mod bench_trunk;
 mod bench_udp;
 mod call_cmd;
@@ -138,6 +140,9 @@ enum Command {
 enum BenchCommand {
     /// Load a DC-09 receiver (ours, or any --target) and measure durable ACKs.
     Intake(bench::IntakeArgs),
+    /// A large center's memory and CPU at start, idle, under traffic and after, and its
+    /// first ACK after a SIGKILL and restart.
+    Scale(bench_scale::ScaleArgs),
     /// Time one more signal joining an alarm that already holds 10, 1,000, 100,000 signals.
     Flood(bench_flood::FloodArgs),
     /// A panel's UDP ACK latency while one source floods garbage and unknown-account frames.
@@ -195,6 +200,9 @@ fn main() -> ExitCode {
             Command::Bench {
                 command: BenchCommand::Intake(args),
             } => bench::intake(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Bench {
+                command: BenchCommand::Scale(args),
+            } => bench_scale::scale(args).await.map(|()| ExitCode::SUCCESS),
             Command::Bench {
                 command: BenchCommand::Flood(args),
             } => bench_flood::flood(args).await.map(|()| ExitCode::SUCCESS),

@@ -1,0 +1,83 @@
+//! The accounts a center keeps read stay few (issue 16, item 2): however many panels are
+//! heard, at most `ACCOUNT_CACHE_MAX` accounts are held, stale ones go first, and a burst
+//! from one account still reads it once.
+
+use std::sync::Arc;
+use watchpost_center::{ACCOUNT_CACHE_MAX, Center};
+use watchpost_core::Settings;
+use watchpost_core::router::parse_sia;
+use watchpost_store::{Db, SignalRecord, SqliteStore};
+
+const START: i64 = 1_800_000_000_000;
+
+fn opening(account: &str, at: i64) -> SignalRecord {
+    SignalRecord {
+        account: account.into(),
+        received_at: at,
+        source: "sia".into(),
+        event: parse_sia("OP001").unwrap(),
+        raw: "OP001".into(),
+    }
+}
+
+#[tokio::test]
+async fn many_accounts_heard_keep_at_most_the_bound_read() {
+    let store: Db = Arc::new(SqliteStore::memory().await.unwrap());
+    let template = watchpost_store::testing::account("1000");
+    let numbers: Vec<String> = (0..ACCOUNT_CACHE_MAX + 500)
+        .map(|n| format!("{}", 100_000 + n))
+        .collect();
+    let accounts: Vec<_> = numbers
+        .iter()
+        .map(|number| watchpost_core::Account {
+            number: number.clone(),
+            ..template.clone()
+        })
+        .collect();
+    store.put_accounts(&accounts).await.unwrap();
+    let mut center = Center::resume(store, Settings::default()).await.unwrap();
+
+    center
+        .receive(START, opening(&numbers[0], START), "panel")
+        .await
+        .unwrap();
+    assert_eq!(center.cached_accounts(), 1);
+    center
+        .receive(START, opening(&numbers[0], START), "panel")
+        .await
+        .unwrap();
+    assert_eq!(
+        center.cached_accounts(),
+        1,
+        "a burst reads its account once"
+    );
+
+    // All heard within moments: all fresh, so past the bound they all go.
+    let mut most = 0;
+    for number in &numbers {
+        center
+            .receive(START, opening(number, START), "panel")
+            .await
+            .unwrap();
+        most = most.max(center.cached_accounts());
+    }
+    assert_eq!(most, ACCOUNT_CACHE_MAX);
+    assert!(center.cached_accounts() < ACCOUNT_CACHE_MAX);
+
+    // Later, past the bound again, with stale ones among them: still bounded.
+    let later = START + 60_000;
+    let fresh = ACCOUNT_CACHE_MAX / 4;
+    for number in &numbers[..fresh] {
+        center
+            .receive(later, opening(number, later), "panel")
+            .await
+            .unwrap();
+    }
+    for (n, number) in numbers[fresh..].iter().enumerate() {
+        center
+            .receive(later + 10_000, opening(number, later + 10_000), "panel")
+            .await
+            .unwrap();
+        assert!(center.cached_accounts() <= ACCOUNT_CACHE_MAX, "after {n}");
+    }
+}
