@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
 use watchpost_core::account::Contact;
 use watchpost_core::alarm::{CallId, CallResult, Purpose, Task, TaskKind};
-use watchpost_core::report::{AlarmReport, DispatchConfirmation, alarm_report};
+use watchpost_core::report::{AlarmReport, DispatchConfirmation, TimelineReport, alarm_report};
 use watchpost_core::{Alarm, AlarmKind, Millis};
 
 #[derive(Debug, Serialize)]
@@ -107,6 +107,31 @@ pub fn alarm_summary(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmSummary
         tasks: alarm.open_tasks(),
         duress_open: alarm.duress_open().to_vec(),
         plan: plan(alarm),
+    }
+}
+
+/// Whether a timeline row names a duress alarm: the row it opened with at this alarm, its
+/// closing, or a cancel refused because of it.
+fn names_duress(row: &TimelineReport) -> bool {
+    matches!(row.event.as_str(), "duress" | "duress_closed") || row.detail.contains("duress alarm")
+}
+
+impl AlarmView {
+    /// What a dealer's user may read of the alarm: a silent (duress) alarm is the center's
+    /// alone (PROTOCOLS.md, Duress), and so is its mark on the account's other alarms — which
+    /// duress alarms are open, and the timeline rows that name one.
+    pub fn for_dealer(mut self) -> Self {
+        self.duress_open.clear();
+        self.report.timeline.retain(|row| !names_duress(row));
+        self
+    }
+}
+
+impl AlarmSummary {
+    /// `AlarmView::for_dealer` for a list's row.
+    pub fn for_dealer(mut self) -> Self {
+        self.duress_open.clear();
+        self
     }
 }
 

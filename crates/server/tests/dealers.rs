@@ -554,6 +554,22 @@ async fn reports(center: &Center, dana: &Api, root: &Api) {
         base: center.base.clone(),
         token: center.api_key("1001").await,
     };
+    // A burglary first: the duress that follows marks it, and that mark is the center's too.
+    let (status, _) = app.post("/api/signals", json!({"sia": "BA001"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mut burglary = None;
+    for _ in 0..100 {
+        let open = center.store.alarms(AlarmState::Open).await.unwrap();
+        burglary = open
+            .iter()
+            .find(|a| a.account == "1001" && a.kind == "burglary")
+            .map(|a| a.id);
+        if burglary.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let burglary = burglary.expect("the burglary opened");
     let (status, _) = app.post("/api/signals", json!({"sia": "HA001"})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let mut duress = false;
@@ -566,6 +582,38 @@ async fn reports(center: &Center, dana: &Api, root: &Api) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(duress, "the duress alarm opened");
+    // The silent alarm leaves no trace a dealer's user can read: not the burglary's list of
+    // open duress alarms nor its timeline rows naming one, not the account's history.
+    let own = format!("/api/alarms/{burglary}");
+    let mut marked = false;
+    for _ in 0..100 {
+        let (_, seen) = root.get(&own).await;
+        marked = seen["duress_open"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty());
+        if marked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(marked, "the center's agents see the duress on the burglary");
+    for path in [
+        own.as_str(),
+        "/api/alarms",
+        "/api/alarms?view=full",
+        "/api/alarms?state=all&view=full",
+        "/api/accounts/1001/history",
+    ] {
+        let (status, text) = send(dana, Method::GET, path, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {text}");
+        // Every alarm has the field; a dealer's always reads empty.
+        let text = text.replace("\"duress_open\":[]", "");
+        for trace in ["duress", "HA001", "\"HA"] {
+            assert!(!text.contains(trace), "{path} shows {trace}: {text}");
+        }
+    }
+    let (_, history) = root.get("/api/accounts/1001/history").await;
+    assert!(history.to_string().contains("duress"), "{history}");
     let period = "/api/reports?from=2020-01-01&to=2100-01-01";
     for query in [
         "&dealer=D2",

@@ -90,10 +90,18 @@ pub async fn answer(shared: Arc<Shared>, mut tx: Transaction) {
 
     // Whose call it is.
     let alarms = agents.board.open_alarms();
-    let found = number
+    let mut found = number
         .as_deref()
         .map(|n| caller::matches(&alarms, n))
         .unwrap_or_default();
+    // The candidates an agent chooses from read most urgent first, then oldest: the same list
+    // in the same order whoever has taken which.
+    found.sort_by_key(|(alarm, _)| {
+        alarms
+            .iter()
+            .find(|(id, _)| id == alarm)
+            .map(|(id, a)| (a.spec().kind.priority(), a.spec().opened_at, *id))
+    });
     let mut waiting = None;
     let (alarm, call) = match found.as_slice() {
         [(alarm, contact)] => {

@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use watchpost_core::account_number::canonical;
-use watchpost_core::{Account, Millis};
+use watchpost_core::{Account, AlarmKind, Millis};
 use watchpost_store::{AccountEvent, Role, User};
 
 /// How many results a search gives at most.
@@ -80,6 +80,9 @@ pub struct PastSignal {
     /// "BA zone 3".
     pub event: String,
     pub raw: String,
+    /// The kind of alarm it signals, if any (to leave out a silent kind's signals).
+    #[serde(skip)]
+    pub kind: Option<AlarmKind>,
 }
 
 /// The account's recent history, newest first.
@@ -131,6 +134,10 @@ pub async fn history(state: &ApiState, number: &str) -> Result<(Account, History
         .await?
         .into_iter()
         .map(|s| PastSignal {
+            kind: match &s.event {
+                watchpost_core::router::Event::Panel { class, .. } => class.alarm_kind(),
+                _ => None,
+            },
             received_at_ms: s.received_at,
             source: s.source,
             event: s.event.describe(),
@@ -215,7 +222,31 @@ pub async fn get(
 ) -> Result<Json<History>, ApiError> {
     scope.require(Role::Agent, Role::DealerViewer)?;
     scope.account(&state, &number).await?;
-    Ok(Json(history(&state, &number).await?.1))
+    let mut history = history(&state, &number).await?.1;
+    if scope.dealer().is_some() {
+        hide_silent(&state, &mut history).await?;
+    }
+    Ok(Json(history))
+}
+
+/// A silent (duress) alarm is the center's alone (PROTOCOLS.md, Duress): a dealer's user reads
+/// the history without the silent alarms and without the signals of their kinds.
+async fn hide_silent(state: &ApiState, history: &mut History) -> Result<(), ApiError> {
+    let mut silent_kinds = vec![AlarmKind::Duress.as_str().to_string()];
+    let mut shown = Vec::with_capacity(history.alarms.len());
+    for alarm in std::mem::take(&mut history.alarms) {
+        if crate::desk::load(state, alarm.id).await?.is_silent() {
+            silent_kinds.push(alarm.kind.clone());
+        } else {
+            shown.push(alarm);
+        }
+    }
+    history.alarms = shown;
+    history.signals.retain(|s| {
+        s.kind
+            .is_none_or(|k| !silent_kinds.iter().any(|silent| silent == k.as_str()))
+    });
+    Ok(())
 }
 
 #[derive(Deserialize)]

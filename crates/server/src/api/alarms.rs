@@ -34,11 +34,12 @@ const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
 /// An alarm in a list: its summary, or the whole alarm when the caller asks for it.
-fn listed(id: AlarmId, alarm: &Alarm, full: bool, center_dials: bool) -> Value {
-    let shown = if full {
-        serde_json::to_value(alarm_view(id, alarm, center_dials))
-    } else {
-        serde_json::to_value(alarm_summary(id, alarm, center_dials))
+fn listed(id: AlarmId, alarm: &Alarm, full: bool, center_dials: bool, dealer: bool) -> Value {
+    let shown = match (full, dealer) {
+        (true, false) => serde_json::to_value(alarm_view(id, alarm, center_dials)),
+        (true, true) => serde_json::to_value(alarm_view(id, alarm, center_dials).for_dealer()),
+        (false, false) => serde_json::to_value(alarm_summary(id, alarm, center_dials)),
+        (false, true) => serde_json::to_value(alarm_summary(id, alarm, center_dials).for_dealer()),
     };
     shown.expect("an alarm's view is JSON")
 }
@@ -108,7 +109,7 @@ pub async fn list(
         let next = more.then(|| page.last().map(|(key, _)| key.to_string()));
         let alarms: Vec<Value> = page
             .iter()
-            .map(|(key, alarm)| listed(key.id, alarm, full, dials))
+            .map(|(key, alarm)| listed(key.id, alarm, full, dials, dealer))
             .collect();
         // The queue holds unknown-account items too (issue 12, finding 6): listed beside the
         // alarms on the first page, in the shape of `GET /api/unknown`.
@@ -145,7 +146,7 @@ pub async fn list(
     for row in &rows[from..] {
         let alarm = desk::load(&state, row.id).await?;
         if sees(&alarm) {
-            alarms.push(listed(row.id, &alarm, full, dials));
+            alarms.push(listed(row.id, &alarm, full, dials, dealer));
         }
     }
     let next = (from > 0).then(|| rows[from].id.to_string());
@@ -161,7 +162,12 @@ pub async fn one(
 ) -> Result<Json<AlarmView>, ApiError> {
     let alarm = desk::load(&state, id).await?;
     scope.alarm(&state, id, &alarm).await?;
-    Ok(Json(alarm_view(id, &alarm, state.board.center_dials())))
+    let view = alarm_view(id, &alarm, state.board.center_dials());
+    Ok(Json(if scope.dealer().is_some() {
+        view.for_dealer()
+    } else {
+        view
+    }))
 }
 
 pub async fn take(
