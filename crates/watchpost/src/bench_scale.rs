@@ -1,7 +1,7 @@
 //! `watchpost bench scale`: what a large center costs to keep running. Seeds a SQLite center
 //! with many accounts (a share of them keyed, a share supervised), serves it with `watchpost
 //! serve` as a child process, and samples that process's resident memory (/proc/PID/status
-//! `VmRSS`) and CPU (`bench_proc::cpu_time`) at start, idle, under a traffic phase from the
+//! `VmRSS`, `bench_proc::rss_bytes`) and CPU (`bench_proc::cpu_time`) at start, idle, under a traffic phase from the
 //! intake load generator (`bench::run_load`) and after it; then kills it (SIGKILL) and times
 //! a restart to its first ACK. Prints one table.
 
@@ -366,16 +366,9 @@ fn share(cpu: Duration, over: Duration) -> f64 {
     100.0 * cpu.as_secs_f64() / over.as_secs_f64().max(1e-9)
 }
 
-/// `VmRSS` of /proc/PID/status, in MB (10^6 bytes).
+/// Resident memory of `pid` in MB (10^6 bytes), from `bench_proc::rss_bytes`.
 fn rss_mb(pid: u32) -> anyhow::Result<f64> {
-    let path = format!("/proc/{pid}/status");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let kib: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .with_context(|| format!("{path}: no VmRSS"))?;
-    Ok(kib * 1024.0 / 1e6)
+    Ok(crate::bench_proc::rss_bytes(pid)? as f64 / 1e6)
 }
 
 /// Whether the receiver at `dc09` ACKs a periodic test from the first bench account now.
