@@ -126,8 +126,8 @@ fn rows(alarm: &Alarm, event: &str) -> Vec<String> {
     alarm
         .timeline()
         .iter()
-        .filter(|e| e.event == event)
-        .map(|e| e.detail.clone())
+        .filter(|e| &*e.event == event)
+        .map(|e| e.detail.to_string())
         .collect()
 }
 
@@ -253,7 +253,7 @@ async fn the_item_closes_once_the_account_calms_down_also_after_a_restart() {
     let next = last + LIMIT.window_ms + 1_000;
     t.send("BA003", next).await;
     let alarm = t.center.alarm(burglary).unwrap();
-    assert_eq!(alarm.timeline().last().unwrap().event, "signal");
+    assert_eq!(&*alarm.timeline().last().unwrap().event, "signal");
     t.flood("BA003", next + 1, 1, 20).await;
     assert_eq!(t.alarms(AlarmKind::RunawayAccount).await.len(), 2);
 }

@@ -139,8 +139,8 @@ pub fn alarm_report(start: Millis, alarm: &Alarm) -> AlarmReport {
             .iter()
             .map(|t| TimelineReport {
                 at_s: s(t.at),
-                event: t.event.clone(),
-                detail: t.detail.clone(),
+                event: t.event.to_string(),
+                detail: t.detail.to_string(),
                 by: None,
             })
             .collect(),

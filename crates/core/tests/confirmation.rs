@@ -77,9 +77,9 @@ fn a_guards_confirmation_after_the_guard_dispatch_requests_the_police() {
     let row = alarm
         .timeline()
         .iter()
-        .find(|t| t.event == "confirmed")
+        .find(|t| &*t.event == "confirmed")
         .unwrap();
-    assert_eq!(row.detail, "by guard: back door forced, nobody inside");
+    assert_eq!(&*row.detail, "by guard: back door forced, nobody inside");
     assert!(alarm.is_open(), "in follow-up");
 }
 
@@ -121,7 +121,7 @@ fn without_confirmation_steps_a_confirmation_is_recorded_and_changes_nothing() {
         .timeline()
         .iter()
         .skip(before.timeline().len())
-        .map(|t| t.event.as_str())
+        .map(|t| &*t.event)
         .collect();
     assert_eq!(events, ["confirmed", "no_effect"]);
 }

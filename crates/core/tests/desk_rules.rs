@@ -99,7 +99,7 @@ fn only_the_handler_acts_and_a_takeover_is_logged() {
     assert_eq!(a.handler(), Some("sue"));
     let last = a.timeline().last().unwrap();
     assert_eq!(
-        (last.event.as_str(), last.detail.as_str(), last.by.as_str()),
+        (&*last.event, &*last.detail, &*last.by),
         ("taken_over", "sue took over from ann", "agent:sue")
     );
     assert_eq!(
@@ -113,7 +113,7 @@ fn every_timeline_row_names_who_caused_it() {
     let mut a = open(AlarmKind::Burglary);
     a.handle_by(1_000, "telephony", Input::CallPlaced { call: 0 })
         .unwrap();
-    let by: Vec<&str> = a.timeline().iter().map(|t| t.by.as_str()).collect();
+    let by: Vec<&str> = a.timeline().iter().map(|t| &*t.by).collect();
     assert_eq!(by.first(), Some(&"sia"), "the opening signal: the panel");
     assert_eq!(by.last(), Some(&"telephony"));
 }
@@ -145,7 +145,7 @@ fn closing_needs_a_resolution_and_a_reason_for_an_unconfirmed_dispatch() {
     assert_eq!(a.closed().map(|c| c.1), Some(Disposition::Dispatched));
     assert!(a.open_tasks().is_empty(), "the reason settles the request");
     assert!(!a.in_queue());
-    assert!(a.timeline().iter().any(|t| t.event == "agent_close"
+    assert!(a.timeline().iter().any(|t| &*t.event == "agent_close"
         && t.detail.contains("false_user")
         && t.detail.contains("line busy")));
 }
@@ -215,7 +215,7 @@ fn under_duress_a_disarm_is_refused_and_the_plan_goes_on_to_dispatch() {
     let refused: Vec<_> = a
         .timeline()
         .iter()
-        .filter(|t| t.event == "cancel_refused")
+        .filter(|t| &*t.event == "cancel_refused")
         .collect();
     assert_eq!(refused.len(), 2);
     assert!(refused[0].detail.contains("duress alarm 12"));

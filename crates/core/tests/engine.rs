@@ -60,7 +60,7 @@ fn a_recording_is_listed_in_the_timeline_and_changes_nothing_else() {
     assert!(drain(&mut a).is_empty(), "a recording asks for nothing");
     let last = a.timeline().last().unwrap();
     assert_eq!(
-        (last.at, last.event.as_str(), last.detail.as_str()),
+        (last.at, &*last.event, &*last.detail),
         (3_000, "recorded", "Call 1 recorded (1 min 12 s)")
     );
     assert_eq!(a.timeline().len(), before.timeline().len() + 1);
@@ -90,7 +90,7 @@ fn a_detector_verdict_is_listed_in_the_timeline_and_changes_nothing_else() {
     assert!(drain(&mut a).is_empty());
     assert_eq!(a.calls(), before.calls());
     let last = a.timeline().last().unwrap();
-    assert_eq!(last.event, "detected");
+    assert_eq!(&*last.event, "detected");
     assert!(
         last.detail
             .ends_with(": the detector heard a machine: 2.1 s of voice")

@@ -113,7 +113,7 @@ pub fn alarm_summary(id: i64, alarm: &Alarm, center_dials: bool) -> AlarmSummary
 /// Whether a timeline row names a duress alarm: the row it opened with at this alarm, its
 /// closing, or a cancel refused because of it.
 fn names_duress(row: &TimelineReport) -> bool {
-    matches!(row.event.as_str(), "duress" | "duress_closed") || row.detail.contains("duress alarm")
+    matches!(&*row.event, "duress" | "duress_closed") || row.detail.contains("duress alarm")
 }
 
 impl AlarmView {

@@ -13,6 +13,7 @@ use crate::kind::{Agency, Disposition};
 use crate::plan::{AfterDispatch, Branches, CancelSource, Contacts, Plan, Step};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// The calling step in progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,7 +80,7 @@ pub struct Alarm {
     actions: VecDeque<Action>,
     /// The actor of the input being handled, for its timeline rows.
     #[serde(skip)]
-    actor: String,
+    actor: Arc<str>,
 }
 
 impl Alarm {
@@ -116,7 +117,7 @@ impl Alarm {
             resolution: None,
             closed: None,
             actions: VecDeque::new(),
-            actor: by.to_string(),
+            actor: Arc::from(by),
             spec,
         };
         alarm.note(now, "signal", alarm.spec.trigger.clone());
@@ -127,7 +128,7 @@ impl Alarm {
             }
             None => alarm.advance(now),
         }
-        alarm.actor.clear();
+        alarm.actor = Arc::default();
         alarm
     }
 
@@ -299,9 +300,9 @@ impl Alarm {
     /// Applies one input given by `by` (the log's actor), who is named in the timeline rows
     /// it writes. On `Err` nothing has changed.
     pub fn handle_by(&mut self, now: Millis, by: &str, input: Input) -> Result<(), Rejected> {
-        self.actor = by.to_string();
+        self.actor = Arc::from(by);
         let result = self.handle(now, input);
-        self.actor.clear();
+        self.actor = Arc::default();
         result
     }
 
@@ -645,7 +646,7 @@ impl Alarm {
         self.timeline.push_back(TimelineEntry {
             at,
             event: event.into(),
-            detail,
+            detail: detail.into(),
             by: self.actor.clone(),
         });
     }
@@ -663,7 +664,7 @@ impl Alarm {
         group.count(detail);
         let text = group.describe();
         if let Some(row) = self.timeline.back_mut() {
-            row.detail = text;
+            row.detail = text.into();
         }
     }
 

@@ -6,6 +6,7 @@ use crate::kind::{Agency, AlarmKind, Disposition, Mode};
 use crate::plan::Plan;
 use crate::runaway::RunawayLimit;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A call's number within its alarm, from 0.
@@ -279,16 +280,24 @@ pub struct Task {
     pub since: Millis,
 }
 
+/// One row of an alarm's timeline. The texts are shared, not owned: the timeline is a
+/// persistent vector whose last chunk (up to 64 rows) is copied whenever a row is added or
+/// the grouped row is recounted while the board holds the alarm, and copying a row must not
+/// cost three allocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: Millis,
-    pub event: String,
-    pub detail: String,
+    pub event: Arc<str>,
+    pub detail: Arc<str>,
     /// Who caused it, as the log names the actor of the input that did (`agent:ann`, `sia`,
     /// `telephony`, `timer`, `center`…); `panel` for the opening signal. Empty in alarms
     /// handled without an actor (`Alarm::handle`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub by: String,
+    #[serde(default, skip_serializing_if = "no_actor")]
+    pub by: Arc<str>,
+}
+
+fn no_actor(by: &Arc<str>) -> bool {
+    by.is_empty()
 }
 
 /// Signals counted in one timeline row (`grouped`) instead of one row each: those of a

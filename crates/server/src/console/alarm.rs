@@ -751,7 +751,7 @@ fn zones(s: &Screen) -> Markup {
         .alarm
         .timeline()
         .iter()
-        .filter(|e| e.event == "signal")
+        .filter(|e| &*e.event == "signal")
         .filter_map(|e| e.detail.split("zone ").nth(1))
         .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
         .collect();
@@ -916,8 +916,8 @@ fn timeline(s: &Screen) -> Markup {
                         td.by { (actor_words(&entry.by)) }
                         td {
                             // A disposition in words, as everywhere on screen.
-                            @if entry.event == "closed" { (words(&entry.detail)) } @else { (entry.detail) }
-                            @if entry.event == "recorded"
+                            @if &*entry.event == "closed" { (words(&entry.detail)) } @else { (entry.detail) }
+                            @if &*entry.event == "recorded"
                                 && let Some(call) = recorded.next()
                                 && s.recordings.iter().any(|r| r.call == *call) {
                                 " " (player(s.id, *call))

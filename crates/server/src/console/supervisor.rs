@@ -38,7 +38,7 @@ fn record_agents(agents: &mut BTreeMap<String, AgentDay>, alarm: &Alarm, midnigh
     let opened = alarm.spec().opened_at;
     let mut takes: Vec<(&str, Millis)> = Vec::new();
     for entry in alarm.timeline() {
-        if entry.event == "taken" && !takes.iter().any(|(name, _)| *name == entry.detail) {
+        if &*entry.event == "taken" && !takes.iter().any(|(name, _)| *name == &*entry.detail) {
             takes.push((&entry.detail, entry.at));
         }
         if entry.at >= midnight
