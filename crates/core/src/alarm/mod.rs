@@ -37,7 +37,9 @@ struct Running {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alarm {
-    spec: AlarmSpec,
+    /// Shared: fixed once the alarm opens, so the board's copy after every commit costs a
+    /// count, not the contacts and plan again.
+    spec: Arc<AlarmSpec>,
     agency: Agency,
     pending: VecDeque<Step>,
     running: Option<Running>,
@@ -118,7 +120,7 @@ impl Alarm {
             closed: None,
             actions: VecDeque::new(),
             actor: Arc::from(by),
-            spec,
+            spec: Arc::new(spec),
         };
         alarm.note(now, "signal", alarm.spec.trigger.clone());
         match alarm.spec.unmonitored.clone() {
