@@ -218,6 +218,16 @@ pub struct StoredKeys {
     pub opened: Vec<(String, String, String)>,
 }
 
+impl std::fmt::Debug for StoredKeys {
+    /// Counts only: the opened keys are secrets and never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKeys")
+            .field("sealed", &self.sealed)
+            .field("opened", &self.opened.len())
+            .finish()
+    }
+}
+
 /// At start: with keyed accounts, the master key must be given and open every sealed key;
 /// keys still in clear (stored before sealing existed) are sealed, in one transaction.
 pub async fn seal_stored<S: Store + ?Sized>(
