@@ -150,6 +150,16 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
+/// Open files of `pid` other than sockets: connections come and go with the panels (the
+/// probe's may not be closed yet), files and pipes would stay.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| !target.to_string_lossy().starts_with("socket:"))
+        .count()
+}
+
 fn rss_kb(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
@@ -228,9 +238,7 @@ fn a_crash_loop_loses_nothing_acknowledged_and_leaves_nothing_growing() {
         ack_within(&server, &probe, IO_TIMEOUT * 6);
         let first_ack = spawned.elapsed();
         acked.push(probe);
-        let open_files = std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
-            .unwrap()
-            .count();
+        let open_files = open_files(server.pid());
         let rss_kb = rss_kb(server.pid());
         // What the last run had on the wire when it was killed, sent again byte for byte.
         for sent in in_flight.drain(..) {
@@ -336,13 +344,15 @@ fn a_crash_loop_loses_nothing_acknowledged_and_leaves_nothing_growing() {
         wal_most <= 64 << 20,
         "WAL grew to {wal_most} bytes across restarts"
     );
-    // Open files and memory at start do not climb with the restarts.
+    // Open files (not counting sockets) and memory at start do not climb with the restarts.
     let first = &starts[1..4];
     let later = &starts[starts.len() - 3..];
     let most = |s: &[AtStart], f: fn(&AtStart) -> u64| s.iter().map(f).max().unwrap();
     let fds = |s: &AtStart| s.open_files as u64;
     assert!(
-        most(later, fds) <= most(first, fds) + 4,
+        // Readers open on demand, three descriptors each (file, WAL, shared memory): two
+        // more open at one start than at another is no growth.
+        most(later, fds) <= most(first, fds) + 6,
         "open files at start climb: {} then {}",
         most(first, fds),
         most(later, fds)
