@@ -33,6 +33,16 @@ const INBOX_EVERY: Duration = Duration::from_millis(100);
 /// long as their connections live. Refilling them from the file cache once a minute costs
 /// the commits next to nothing.
 const RELEASE_MEMORY_EVERY_MS: i64 = 60_000;
+
+/// SQLite allocates with the C library's malloc, not the process's jemalloc: glibc keeps
+/// what its per-thread arenas freed unless asked to return it (`malloc_trim(3)`).
+fn give_back_c_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the C heap to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 const INBOX_BATCH: i64 = 2000;
 /// How often a command posted to another node is checked for its outcome, and for how long.
 const OUTCOME_EVERY: Duration = Duration::from_millis(20);
@@ -357,6 +367,7 @@ pub async fn run(
             released_at = now;
             let released = store.release_memory().await.map_err(CenterError::from);
             housekeeping.check("giving back cache memory", released)?;
+            give_back_c_heap();
         }
     }
     while syncs.owing() {
