@@ -117,6 +117,8 @@ pub struct Center {
     calm_checks: BTreeSet<(Millis, String)>,
     /// `rates` is pruned of quiet accounts when it grows past this.
     rates_prune_at: usize,
+    /// When `accounts` and `rates` were last rid of what is stale (`Center::forget_stale`).
+    forgotten_at: Millis,
     /// Whether webhook events are derived (`report_webhooks_while`); `None`: never.
     webhooks: Option<Arc<AtomicBool>>,
 }
@@ -127,6 +129,9 @@ const ACCOUNT_FRESH_MS: Millis = 5_000;
 /// from one panel reads it once, while a day of periodic tests from every panel keeps no
 /// more than this many (past it, the stale ones go, and if all are fresh, all go).
 pub const ACCOUNT_CACHE_MAX: usize = 4_096;
+/// How often the account cache and the runaway counts are rid of what is stale, whether or
+/// not signals come: after a flood from many panels they shrink back within this time.
+const FORGET_STALE_EVERY_MS: Millis = 60_000;
 /// Alarm ids reserved at a time (a restart leaves the rest of a block unused).
 const ID_BLOCK: i64 = 100;
 const RATES_PRUNE_MIN: usize = 1024;
@@ -164,6 +169,7 @@ impl Center {
             rates: HashMap::new(),
             calm_checks: BTreeSet::new(),
             rates_prune_at: RATES_PRUNE_MIN,
+            forgotten_at: 0,
             webhooks: None,
         }
     }
@@ -315,6 +321,11 @@ impl Center {
     /// How many accounts are kept read (at most [`ACCOUNT_CACHE_MAX`]).
     pub fn cached_accounts(&self) -> usize {
         self.accounts.len()
+    }
+
+    /// How many accounts have a runaway count kept (`Settings::runaway`).
+    pub fn counted_accounts(&self) -> usize {
+        self.rates.len()
     }
 
     pub fn store(&self) -> &Db {
@@ -794,7 +805,33 @@ impl Center {
             }
             self.input(now, id, Input::Timer, "timer")?;
         }
-        self.calm_due(now)
+        self.calm_due(now)?;
+        self.forget_stale(now);
+        Ok(())
+    }
+
+    /// Once every [`FORGET_STALE_EVERY_MS`]: forgets accounts read longer ago than they are
+    /// trusted (they would be read again anyway) and the runaway counts of accounts quiet
+    /// for a whole window (one signal cannot take them over the limit), and gives back the
+    /// tables' room. Without it both stay as large as the last flood made them: they were
+    /// only pruned when they grew, that is, while signals came.
+    fn forget_stale(&mut self, now: Millis) {
+        if now - self.forgotten_at < FORGET_STALE_EVERY_MS {
+            return;
+        }
+        self.forgotten_at = now;
+        self.accounts
+            .retain(|_, (_, read_at)| now - *read_at < ACCOUNT_FRESH_MS);
+        self.accounts.shrink_to_fit();
+        if let Some(limit) = self.settings.runaway {
+            self.rates.retain(|_, rate| {
+                rate.is_runaway() || rate.last().is_some_and(|at| now - at < limit.window_ms)
+            });
+        } else {
+            self.rates.clear();
+        }
+        self.rates.shrink_to_fit();
+        self.rates_prune_at = (self.rates.len() * 2).max(RATES_PRUNE_MIN);
     }
 
     /// Logs actions from `seq` on and queues them as effects; returns the next free seq.

@@ -1,6 +1,7 @@
 //! The accounts a center keeps read stay few (issue 16, item 2): however many panels are
 //! heard, at most `ACCOUNT_CACHE_MAX` accounts are held, stale ones go first, and a burst
-//! from one account still reads it once.
+//! from one account still reads it once. After a flood, with no signal coming, what was
+//! read and counted for it goes within a minute.
 
 use std::sync::Arc;
 use watchpost_center::{ACCOUNT_CACHE_MAX, Center};
@@ -80,4 +81,38 @@ async fn many_accounts_heard_keep_at_most_the_bound_read() {
             .unwrap();
         assert!(center.cached_accounts() <= ACCOUNT_CACHE_MAX, "after {n}");
     }
+}
+
+#[tokio::test]
+async fn after_a_flood_the_accounts_read_and_counted_go_without_further_signals() {
+    let store: Db = Arc::new(SqliteStore::memory().await.unwrap());
+    let template = watchpost_store::testing::account("1000");
+    let accounts: Vec<_> = (0..2_000)
+        .map(|n| watchpost_core::Account {
+            number: format!("{}", 200_000 + n),
+            ..template.clone()
+        })
+        .collect();
+    store.put_accounts(&accounts).await.unwrap();
+    let mut center = Center::resume(store, Settings::default()).await.unwrap();
+    assert!(
+        Settings::default().runaway.is_some(),
+        "runaway counts are kept by default"
+    );
+    center.fire_due(START).unwrap();
+    for account in &accounts {
+        center
+            .receive(START, opening(&account.number, START), "panel")
+            .await
+            .unwrap();
+    }
+    assert_eq!(center.cached_accounts(), accounts.len());
+    assert_eq!(center.counted_accounts(), accounts.len());
+    // Still fresh a moment later: kept.
+    center.fire_due(START + 1_000).unwrap();
+    assert_eq!(center.counted_accounts(), accounts.len());
+    // A minute of silence: the rounds (which fire timers) forget them.
+    center.fire_due(START + 61_000).unwrap();
+    assert_eq!(center.cached_accounts(), 0);
+    assert_eq!(center.counted_accounts(), 0);
 }

@@ -3,8 +3,8 @@
 //! (`crate::account_feed`), so accounts enrolled or re-keyed while the center runs are heard
 //! without a restart. A frame encrypted for an account with no key known yet makes one
 //! (rate-limited) lookup in the store, so a key enrolled a moment ago works on the very next
-//! frame. The store holds keys sealed (`crate::secrets`); they are unsealed here, into memory
-//! only.
+//! frame. The store holds keys sealed (`crate::secrets`); they are unsealed into memory
+//! only, at start once (`crate::secrets::seal_stored` opens them, [`Keys::opened`] keeps them).
 
 use crate::secrets::{MasterKey, is_sealed};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -63,15 +63,30 @@ fn digest(stored: &str) -> u64 {
 }
 
 impl Keys {
-    /// The keys in `store`, unsealed with `master`; keys not known yet are looked up there.
-    pub async fn load(store: Db, master: Option<Arc<MasterKey>>) -> Result<Keys, StoreError> {
-        let keys = Keys {
+    /// The keys `crate::secrets::seal_stored` opened at start (`(account, stored text, key in
+    /// clear as hex)`); keys not known yet are looked up in `store`, and a full reload opens
+    /// with `master`. A start reads and unseals each key once. A key whose clear text is not
+    /// a key is logged and left out, as [`Keys::reload`] does.
+    pub fn opened(
+        store: Db,
+        master: Option<Arc<MasterKey>>,
+        opened: Vec<(String, String, String)>,
+    ) -> Keys {
+        let mut table = HashMap::with_capacity(opened.len());
+        for (account, stored, clear) in opened {
+            match Key::from_hex(&clear) {
+                Ok(key) => {
+                    table.insert(account.into_boxed_str(), (digest(&stored), key));
+                }
+                Err(e) => tracing::error!(%account, "stored DC-09 key unusable: {e}"),
+            }
+        }
+        Keys {
+            by_account: Arc::new(RwLock::new(table)),
             master,
-            store: Some(store.clone()),
+            store: Some(store),
             ..Keys::default()
-        };
-        keys.reload(&*store).await?;
-        Ok(keys)
+        }
     }
 
     pub fn get(&self, account: &str) -> Option<Key> {
@@ -184,5 +199,52 @@ impl Keys {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::seal_stored;
+    use watchpost_store::SqliteStore;
+
+    const KEY_HEX: &str = "000102030405060708090A0B0C0D0E0F";
+
+    /// The table a start builds from what `seal_stored` opened is the one a full read makes:
+    /// a later full read finds every key unchanged and opens none again — it could not,
+    /// here, without the master key.
+    #[tokio::test]
+    async fn keys_opened_at_start_are_what_a_full_read_keeps_without_opening_again() {
+        let store: Db = Arc::new(SqliteStore::memory().await.unwrap());
+        let master = MasterKey::from_bytes([7; 32]);
+        let sealed = watchpost_store::testing::account("5001");
+        let clear = watchpost_store::testing::account("5002");
+        store
+            .put_accounts(&[
+                watchpost_core::Account {
+                    dc09_key: Some(master.seal("5001", KEY_HEX)),
+                    ..sealed
+                },
+                watchpost_core::Account {
+                    dc09_key: Some(KEY_HEX.into()),
+                    ..clear
+                },
+            ])
+            .await
+            .unwrap();
+        let found = seal_stored(&*store, Some(&master)).await.unwrap();
+        assert_eq!(found.sealed, 1, "the key in clear is sealed");
+        let keys = Keys::opened(store.clone(), None, found.opened);
+        let expected = Key::from_hex(KEY_HEX).unwrap();
+        assert_eq!(keys.count(), 2);
+        for account in ["5001", "5002"] {
+            assert!(keys.get(account) == Some(expected.clone()), "{account}");
+        }
+        keys.reload(&*store).await.unwrap();
+        assert_eq!(
+            keys.count(),
+            2,
+            "a full read keeps the keys it need not open"
+        );
     }
 }

@@ -28,6 +28,21 @@ use watchpost_store::{Db, SignalRecord, StoreError, partition_of};
 const MAX_ROUND: usize = 8192;
 /// How often the inbox is read for items other nodes posted.
 const INBOX_EVERY: Duration = Duration::from_millis(100);
+/// How often the store's per-connection caches are given back (`Store::release_memory`):
+/// after a flood, SQLite's page caches (up to 24 MiB) would otherwise stay filled for as
+/// long as their connections live. Refilling them from the file cache once a minute costs
+/// the commits next to nothing.
+const RELEASE_MEMORY_EVERY_MS: i64 = 60_000;
+
+/// SQLite allocates with the C library's malloc, not the process's jemalloc: glibc keeps
+/// what its per-thread arenas freed unless asked to return it (`malloc_trim(3)`).
+fn give_back_c_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the C heap to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 const INBOX_BATCH: i64 = 2000;
 /// How often a command posted to another node is checked for its outcome, and for how long.
 const OUTCOME_EVERY: Duration = Duration::from_millis(20);
@@ -177,6 +192,7 @@ pub async fn run(
     let mut housekeeping = Housekeeping::default();
     let store = center.store().clone();
     let mut last_frames = LastFrames::new(crate::now_ms(), cluster.shared());
+    let mut released_at = crate::now_ms();
     let mut waiting: Vec<oneshot::Sender<bool>> = Vec::new();
     let mut syncs = Syncs::new(store.clone());
     let mut leases = tokio::time::interval(cluster.renew_every());
@@ -347,6 +363,12 @@ pub async fn run(
             .await
             .map_err(CenterError::from);
         housekeeping.check("forgetting old frames", pruned)?;
+        if now - released_at >= RELEASE_MEMORY_EVERY_MS {
+            released_at = now;
+            let released = store.release_memory().await.map_err(CenterError::from);
+            housekeeping.check("giving back cache memory", released)?;
+            give_back_c_heap();
+        }
     }
     while syncs.owing() {
         for round in syncs.durable().await? {

@@ -210,33 +210,59 @@ pub enum SecretsError {
     Unsealable(String, SealError),
 }
 
+/// What [`seal_stored`] found: how many keys it sealed, and every stored key opened, as
+/// `(account, stored text, key in clear as hex)`: the receivers' key table is built from
+/// them (`crate::keys::Keys::opened`), so a start reads and unseals each key once.
+pub struct StoredKeys {
+    pub sealed: usize,
+    pub opened: Vec<(String, String, String)>,
+}
+
+impl std::fmt::Debug for StoredKeys {
+    /// Counts only: the opened keys are secrets and never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKeys")
+            .field("sealed", &self.sealed)
+            .field("opened", &self.opened.len())
+            .finish()
+    }
+}
+
 /// At start: with keyed accounts, the master key must be given and open every sealed key;
 /// keys still in clear (stored before sealing existed) are sealed, in one transaction.
-/// Returns how many were sealed.
 pub async fn seal_stored<S: Store + ?Sized>(
     store: &S,
     master: Option<&MasterKey>,
-) -> Result<usize, SecretsError> {
+) -> Result<StoredKeys, SecretsError> {
     let stored = store.dc09_keys().await?;
     let Some(master) = master else {
         return match stored.first() {
             Some((account, _)) => Err(SecretsError::NoMasterKey(stored.len(), account.clone())),
-            None => Ok(0),
+            None => Ok(StoredKeys {
+                sealed: 0,
+                opened: Vec::new(),
+            }),
         };
     };
     let mut sealed = Vec::new();
+    let mut opened = Vec::with_capacity(stored.len());
     for (account, value) in stored {
         if is_sealed(&value) {
-            master
+            let clear = master
                 .unseal(&account, &value)
                 .map_err(|e| SecretsError::Unsealable(account.clone(), e))?;
+            opened.push((account, value, clear));
         } else {
-            let value = master.seal(&account, &value);
-            sealed.push((account, value));
+            let sealed_value = master.seal(&account, &value);
+            sealed.push((account.clone(), sealed_value.clone()));
+            opened.push((account, sealed_value, value));
         }
     }
     store.set_dc09_keys(&sealed).await?;
-    Ok(sealed.len())
+    Ok(StoredKeys {
+        sealed: sealed.len(),
+        opened,
+    })
 }
 
 /// Re-seals every stored DC-09 key under `new`, in one transaction: keys sealed under `old`

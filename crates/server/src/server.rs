@@ -146,9 +146,12 @@ impl Server {
         // Before anything listens: keyed accounts need the master key, and keys stored in
         // clear are sealed now.
         let master = config.secrets.master_key.clone();
-        let sealed = crate::secrets::seal_stored(&*store, master.as_deref()).await?;
-        if sealed > 0 {
-            tracing::info!("sealed {sealed} DC-09 keys stored in clear");
+        // Read before the keys and intervals: what changes while they are read is applied
+        // again from the feed.
+        let since = store.last_account_change().await?;
+        let stored_keys = crate::secrets::seal_stored(&*store, master.as_deref()).await?;
+        if stored_keys.sealed > 0 {
+            tracing::info!("sealed {} DC-09 keys stored in clear", stored_keys.sealed);
         }
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let file_plans = config.settings.plans.default_set().cloned();
@@ -192,10 +195,8 @@ impl Server {
         let taken = cluster.keep_leases(&mut center, crate::now_ms()).await?;
         board.follow_center(&center, &taken);
         let _ = adopted_tx.send(taken);
-        // Read before the keys and intervals: what changes while they are read is applied
-        // again from the feed.
-        let since = store.last_account_change().await?;
-        let keys = Keys::load(store.clone(), master).await?;
+        // The keys as opened above: each unsealed once per start.
+        let keys = Keys::opened(store.clone(), master, stored_keys.opened);
         let supervision = Supervision::load(&*store, crate::now_ms(), config.node.shared).await?;
         let feed = crate::account_feed::Follower::new(
             store.clone(),

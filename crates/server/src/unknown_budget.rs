@@ -131,11 +131,17 @@ impl UnknownBudget {
         Ok(true)
     }
 
-    /// Forgets numbers whose rate is back to full.
+    /// Forgets numbers whose rate is back to full, and enrolled accounts remembered longer
+    /// than `ENROLLED_FOR` (asked again anyway): after a flood from many accounts the map
+    /// goes back to the few heard in the last minute, and its memory with it.
     pub fn forget_quiet(&self) {
         if let Some(limiter) = &self.per_account {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        let now = Instant::now();
+        let mut enrolled = self.enrolled.lock().expect("enrolled lock");
+        enrolled.retain(|_, at| now.duration_since(*at) < ENROLLED_FOR);
+        enrolled.shrink_to_fit();
     }
 }

@@ -450,6 +450,13 @@ pub trait Store: Send + Sync {
     async fn sync(&self) -> Result<()> {
         Ok(())
     }
+    /// Gives back the memory of the caches kept per connection (SQLite: each open
+    /// connection's page cache, `PRAGMA shrink_memory`); they fill again from the operating
+    /// system's file cache as they are used. Nothing to do where the database server keeps
+    /// the caches (PostgreSQL).
+    async fn release_memory(&self) -> Result<()> {
+        Ok(())
+    }
     /// An alarm's whole log, in order.
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>>;
     async fn alarms(&self, state: AlarmState) -> Result<Vec<AlarmRow>>;

@@ -530,6 +530,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn release_memory(&self) -> Result<()> {
+        sqlx::query("PRAGMA shrink_memory")
+            .execute(&self.writer)
+            .await?;
+        // Each reader idle now, taken once (all held until the last is), none waited for:
+        // one in use is shrunk next time.
+        let mut idle = Vec::new();
+        while let Some(conn) = self.pool.try_acquire() {
+            idle.push(conn);
+        }
+        for conn in &mut idle {
+            sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn log(&self, alarm: AlarmId) -> Result<Vec<LogEntry>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, body FROM alarm_events WHERE alarm_id = ? ORDER BY seq",
@@ -1148,6 +1166,30 @@ mod tests {
         ));
         assert_eq!(writer_sync(&store).await, 2);
         assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+        store.close().await;
+    }
+
+    /// Giving back cache memory never waits for a reader in use (the API's), and leaves
+    /// every connection usable.
+    #[tokio::test]
+    async fn releasing_cache_memory_waits_for_no_reader_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).await.unwrap();
+        store.write(&batch(1)).await.unwrap();
+        let mut busy = Vec::new();
+        for _ in 0..4 {
+            busy.push(store.pool.acquire().await.unwrap());
+        }
+        let released = tokio::time::timeout(Duration::from_secs(5), store.release_memory());
+        released
+            .await
+            .expect("not waiting for busy readers")
+            .unwrap();
+        drop(busy);
+        store.release_memory().await.unwrap();
+        assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+        store.write(&batch(2)).await.unwrap();
+        assert_eq!(store.signals("4F39").await.unwrap().len(), 2);
         store.close().await;
     }
 

@@ -49,6 +49,15 @@ pub struct ScaleArgs {
     /// Seconds watched idle after start, and again after the traffic.
     #[arg(long, value_name = "S", default_value_t = 30.0)]
     pub idle_seconds: f64,
+    /// Seconds watched after the traffic, when not --idle-seconds (memory given back over
+    /// minutes, idle CPU after a long run).
+    #[arg(long, value_name = "S")]
+    pub after_seconds: Option<f64>,
+    /// Print a row every S seconds of the traffic and of the watch after it (resident
+    /// memory then, CPU over the S seconds), as they come: a long run shows its course and
+    /// is not lost if cut short. 0: only the phases' rows.
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    pub sample_seconds: f64,
     /// Connections of the traffic phase, one frame in flight each.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub connections: u32,
@@ -89,6 +98,10 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
         args.traffic_seconds > 0.0 && args.idle_seconds >= 0.0,
         "--traffic-seconds must be positive and --idle-seconds at least 0"
     );
+    anyhow::ensure!(
+        args.sample_seconds >= 0.0 && args.after_seconds.is_none_or(|s| s >= 0.0),
+        "--sample-seconds and --after-seconds must be at least 0"
+    );
     let dir = tempfile::tempdir()?;
     let db = args
         .db
@@ -123,7 +136,12 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
             report.0.signals_per_s, report.0.ack_p99_ms, report.0.errors
         ),
     });
-    samples.push(server.watch("after traffic", args.idle_seconds).await?);
+    let after = args.after_seconds.unwrap_or(args.idle_seconds);
+    samples.push(
+        server
+            .watch_sampled("after traffic", after, args.sample_seconds)
+            .await?,
+    );
 
     server.kill().await;
     let mut restarted = Server::start(&bin, &db, dc09, dir.path(), "restart").await?;
@@ -318,6 +336,33 @@ impl Server {
         })
     }
 
+    /// [`Server::watch`], printing a row every `every` seconds (none when 0) as it goes.
+    async fn watch_sampled(
+        &mut self,
+        phase: &'static str,
+        seconds: f64,
+        every: f64,
+    ) -> anyhow::Result<Sample> {
+        if every <= 0.0 {
+            return self.watch(phase, seconds).await;
+        }
+        let cpu = cpu_time(Some(self.pid))?;
+        let started = Instant::now();
+        let mut ticker = Ticker::new(self.pid, every)?;
+        while started.elapsed().as_secs_f64() < seconds {
+            let left = seconds - started.elapsed().as_secs_f64();
+            sleep(Duration::from_secs_f64(left.min(every / 4.0).max(0.01))).await;
+            ticker.tick(phase)?;
+        }
+        let used = cpu_time(Some(self.pid))? - cpu;
+        Ok(Sample {
+            phase,
+            rss_mb: rss_mb(self.pid)?,
+            cpu_pct: Some(share(used, started.elapsed())),
+            note: format!("at the end of {seconds} s"),
+        })
+    }
+
     /// Runs the traffic phase; returns the load's report, the peak resident memory (MB)
     /// and the CPU share (%) during it.
     async fn traffic(
@@ -348,8 +393,14 @@ impl Server {
         let started = Instant::now();
         let running = tokio::spawn(async move { run_load(&target, &load).await });
         let mut peak = 0.0f64;
+        let mut ticker = (args.sample_seconds > 0.0)
+            .then(|| Ticker::new(self.pid, args.sample_seconds))
+            .transpose()?;
         while !running.is_finished() {
             peak = peak.max(rss_mb(self.pid)?);
+            if let Some(ticker) = &mut ticker {
+                ticker.tick("traffic")?;
+            }
             sleep(Duration::from_millis(250)).await;
         }
         let report = running.await??;
@@ -359,6 +410,46 @@ impl Server {
 
     async fn kill(&mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// Prints a row every `every` seconds: seconds into the phase, resident memory (MB) now,
+/// CPU (% of one core) since the last row.
+struct Ticker {
+    pid: u32,
+    every: Duration,
+    started: Instant,
+    last: Instant,
+    last_cpu: Duration,
+}
+
+impl Ticker {
+    fn new(pid: u32, every: f64) -> anyhow::Result<Ticker> {
+        let now = Instant::now();
+        Ok(Ticker {
+            pid,
+            every: Duration::from_secs_f64(every),
+            started: now,
+            last: now,
+            last_cpu: cpu_time(Some(pid))?,
+        })
+    }
+
+    fn tick(&mut self, phase: &str) -> anyhow::Result<()> {
+        let now = Instant::now();
+        if now - self.last < self.every {
+            return Ok(());
+        }
+        let cpu = cpu_time(Some(self.pid))?;
+        println!(
+            "{phase:<14} +{:>6.0} s  RSS {:>7.1} MB  CPU {:>5.1} %",
+            (now - self.started).as_secs_f64(),
+            rss_mb(self.pid)?,
+            share(cpu - self.last_cpu, now - self.last)
+        );
+        self.last = now;
+        self.last_cpu = cpu;
+        Ok(())
     }
 }
 
