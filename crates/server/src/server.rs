@@ -79,6 +79,8 @@ pub enum ServerError {
     Stopped(String),
     #[error("DC-09 keys: {0}")]
     Secrets(#[from] crate::secrets::SecretsError),
+    #[error(transparent)]
+    Pepper(#[from] crate::pepper::PepperError),
 }
 
 pub struct Server {
@@ -150,6 +152,11 @@ impl Server {
         if sealed > 0 {
             tracing::info!("sealed {sealed} DC-09 keys stored in clear");
         }
+        // The verbal-password pepper: created by the first node with a master key, opened by
+        // every one (a stored pepper without the master key stops the start here).
+        let pepper = crate::pepper::load_or_create(&*store, master.as_deref())
+            .await?
+            .map(Arc::new);
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let file_plans = config.settings.plans.default_set().cloned();
         let plans = crate::plans::load(&store, file_plans.as_ref()).await?;
@@ -319,6 +326,7 @@ impl Server {
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
                     console: config.console,
                     secrets: config.secrets.clone(),
+                    pepper: pepper.clone(),
                     cookie: crate::api::SessionCookie {
                         secure: tls.is_some(),
                     },
