@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use watchpost_server::pepper;
 use watchpost_server::secrets::{self, MasterKey};
 use watchpost_server::webhooks::endpoints::resealed;
-use watchpost_store::CenterSecrets;
 
 #[derive(Subcommand)]
 pub enum SecretsCommand {

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use watchpost_core::pepper::Pepper;
 use watchpost_server::pepper;
 use watchpost_server::secrets::MasterKey;
-use watchpost_store::{CenterSecrets, PEPPER};
+use watchpost_store::PEPPER;
 
 const HEADER: &str = "number,premises,address,country,region,monitoring,enrolled,verbal_password,contact1_name,contact1_phone";
 
