@@ -378,7 +378,10 @@ mod tests {
     #[test]
     fn a_migration_brings_no_keyed_hash() {
         let keyed = VerbalPassword::hash_keyed("x", &Pepper::from_bytes([5; 32]));
-        let keyed = keyed.phc().replace("m=4096", "m=19456").replace("t=1", "t=2");
+        let keyed = keyed
+            .phc()
+            .replace("m=4096", "m=19456")
+            .replace("t=1", "t=2");
         let refused = VerbalPassword::from_migration(&keyed).unwrap_err();
         assert!(refused.starts_with("the hash is keyed"), "{refused}");
     }

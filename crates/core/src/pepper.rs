@@ -64,8 +64,8 @@ impl Pepper {
             ));
         }
         for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16)
-                .expect("checked to be hex digits");
+            *byte =
+                u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).expect("checked to be hex digits");
         }
         Ok(Pepper::from_bytes(bytes))
     }

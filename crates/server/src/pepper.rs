@@ -37,10 +37,9 @@ fn open(master: &MasterKey, sealed: &str) -> Result<Pepper, PepperError> {
 
 /// A seal error, worded for the pepper.
 fn why(e: SealError) -> String {
-    e.to_string().replace("the DC-09 key", "it").replace(
-        "the sealed DC-09 key",
-        "the sealed pepper",
-    )
+    e.to_string()
+        .replace("the DC-09 key", "it")
+        .replace("the sealed DC-09 key", "the sealed pepper")
 }
 
 /// The stored pepper, opened with `master`, without writing anything; `None` when the center
@@ -108,8 +107,7 @@ pub async fn resealed<S: CenterSecrets + ?Sized>(
         Some(old) => old,
         None => {
             return Err(PepperError::Unsealable(
-                "it is sealed under the current master key; give it with --master-key-file"
-                    .into(),
+                "it is sealed under the current master key; give it with --master-key-file".into(),
             ));
         }
     };
@@ -130,8 +128,14 @@ mod tests {
     async fn created_once_sealed_and_opened_only_with_the_master_key() {
         let store = SqliteStore::memory().await.unwrap();
         assert!(load_or_create(&store, None).await.unwrap().is_none());
-        let first = load_or_create(&store, Some(&key(1))).await.unwrap().unwrap();
-        let again = load_or_create(&store, Some(&key(1))).await.unwrap().unwrap();
+        let first = load_or_create(&store, Some(&key(1)))
+            .await
+            .unwrap()
+            .unwrap();
+        let again = load_or_create(&store, Some(&key(1)))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first, again, "created once");
         let sealed = store.center_secret(PEPPER).await.unwrap().unwrap();
         assert!(sealed.starts_with(&format!("{PREFIX}{}:", key(1).id())));
@@ -161,7 +165,10 @@ mod tests {
             sealed,
             "the first one stays"
         );
-        let pepper = load_or_create(&store, Some(&key(1))).await.unwrap().unwrap();
+        let pepper = load_or_create(&store, Some(&key(1)))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(pepper, Pepper::from_bytes([9; 32]));
     }
 
@@ -169,12 +176,21 @@ mod tests {
     async fn rotation_reseals_the_same_pepper() {
         let store = SqliteStore::memory().await.unwrap();
         assert_eq!(resealed(&store, None, &key(2)).await.unwrap(), None);
-        let pepper = load_or_create(&store, Some(&key(1))).await.unwrap().unwrap();
+        let pepper = load_or_create(&store, Some(&key(1)))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(resealed(&store, None, &key(2)).await.is_err());
         assert!(resealed(&store, Some(&key(3)), &key(2)).await.is_err());
-        let new = resealed(&store, Some(&key(1)), &key(2)).await.unwrap().unwrap();
+        let new = resealed(&store, Some(&key(1)), &key(2))
+            .await
+            .unwrap()
+            .unwrap();
         store.set_center_secret(PEPPER, &new).await.unwrap();
-        let opened = load_or_create(&store, Some(&key(2))).await.unwrap().unwrap();
+        let opened = load_or_create(&store, Some(&key(2)))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(opened, pepper);
         // Run twice (a rotation interrupted after this step): opened with the new key.
         assert!(resealed(&store, Some(&key(1)), &key(2)).await.is_ok());

@@ -75,7 +75,12 @@ async fn keyed_hashes_verify_with_the_pepper_through_a_rotation() {
         &["accounts", "import", &file, "--db", &db],
         Some(MASTER_KEY),
     );
-    assert_eq!(imported.status.code(), Some(0), "{}", text(&imported.stderr));
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
     assert!(
         !text(&imported.stderr).contains("note: no master key"),
         "{}",
@@ -86,7 +91,11 @@ async fn keyed_hashes_verify_with_the_pepper_through_a_rotation() {
     let pepper = pepper_under(&db, &old).await.expect("a pepper was stored");
     let hash = stored(&db, "2007").await;
     assert_eq!(hash.keyid().as_deref(), Some(pepper.id()), "{}", hash.phc());
-    assert!(hash.phc().contains("m=4096,t=1,p=1,keyid="), "{}", hash.phc());
+    assert!(
+        hash.phc().contains("m=4096,t=1,p=1,keyid="),
+        "{}",
+        hash.phc()
+    );
     assert_eq!(hash.verify("blue  falcon 7", Some(&pepper)), Ok(true));
     assert_eq!(hash.verify("blue falcon 8", Some(&pepper)), Ok(false));
     assert!(hash.verify("blue falcon 7", None).is_err());
@@ -174,7 +183,12 @@ async fn without_a_master_key_hashes_are_unkeyed_and_the_import_says_so_once() {
     let db = dir.path().join("center.db").display().to_string();
     let file = csv(dir.path(), "accounts.csv", 3);
     let imported = watchpost(&["accounts", "import", &file, "--db", &db], None);
-    assert_eq!(imported.status.code(), Some(0), "{}", text(&imported.stderr));
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
     let stderr = text(&imported.stderr);
     assert_eq!(stderr.matches("note: no master key").count(), 1, "{stderr}");
     let hash = stored(&db, "2001").await;
