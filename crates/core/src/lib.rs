@@ -10,6 +10,7 @@ pub mod dealer;
 pub mod details;
 pub mod kind;
 pub mod password;
+pub mod pepper;
 pub mod period_report;
 pub mod plan;
 pub mod plan_book;

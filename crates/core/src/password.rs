@@ -1,10 +1,14 @@
 //! The verbal password: stored only as an argon2 hash, compared after normalising what was
-//! said (trimmed, case folded, inner whitespace collapsed). Nobody ever sees it again.
+//! said (trimmed, case folded, inner whitespace collapsed). Nobody ever sees it again. A
+//! center with a master key hashes with its pepper (`crate::pepper`), keyed, at a cost an
+//! import of a million accounts can afford; one without hashes unkeyed at full cost.
 
+use crate::pepper::Pepper;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Params, ParamsBuilder, Version};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use thiserror::Error;
 
 /// The longest verbal password, in characters once normalised (`normalise`): a phrase a person
 /// says on the phone. Enrolment refuses a longer one, so an attempt longer than this cannot
@@ -31,6 +35,28 @@ impl HashCost {
     }
 }
 
+/// The argon2id cost of a keyed hash, as `(m in KiB, t passes)`: 4 MiB, one pass, about
+/// 1.2 ms of one core, so an import hashes over 1,000 spoken passwords a second on two
+/// cores. What protects a low-entropy phrase in a stolen database is the pepper, which the
+/// database holds only sealed; this cost only slows an attacker who also has the master key
+/// (README, "Importing many accounts").
+pub const KEYED_COST: (u32, u32) = (4 * 1024, 1);
+
+/// Why a keyed hash cannot be checked.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum PepperError {
+    #[error(
+        "the verbal password is hashed with pepper {found}, and no pepper is loaded: the \
+         center needs its master key to open the pepper stored sealed (README, \"Secrets\")"
+    )]
+    Missing { found: String },
+    #[error(
+        "the verbal password is hashed with pepper {found}, but this center's pepper is \
+         {ours}: the account comes from another center's database"
+    )]
+    Other { found: String, ours: String },
+}
+
 /// The weakest argon2id settings a migrated hash may have, as `(m in KiB, t passes)`: a
 /// hash must reach both numbers of one pair. OWASP's Password Storage Cheat Sheet lists them
 /// as equally strong; `HashCost::Standard` is the second.
@@ -54,6 +80,7 @@ pub const MIGRATION_MAXIMUMS: (u32, u32, u32) = (64 * 1024, 3 * 64 * 1024, 8);
 pub struct VerbalPassword(String);
 
 impl VerbalPassword {
+    /// The unkeyed hash of `spoken` (normalised) at `cost`, with a fresh 16-byte salt.
     pub fn hash(spoken: &str, cost: HashCost) -> Self {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, cost.params());
@@ -61,6 +88,87 @@ impl VerbalPassword {
             .hash_password(normalise(spoken).as_bytes(), &salt)
             .expect("argon2 hashing with valid parameters cannot fail");
         VerbalPassword(hash.to_string())
+    }
+
+    /// The hash of `spoken` (normalised) keyed with `pepper` at [`KEYED_COST`]: a PHC string
+    /// `$argon2id$v=19$m=4096,t=1,p=1,keyid=<pepper id>$<salt>$<hash>`.
+    pub fn hash_keyed(spoken: &str, pepper: &Pepper) -> Self {
+        let (m, t) = KEYED_COST;
+        let params = ParamsBuilder::new()
+            .m_cost(m)
+            .t_cost(t)
+            .p_cost(1)
+            .keyid(pepper.key_id())
+            .build()
+            .expect("constant argon2 parameters are valid");
+        let hasher =
+            Argon2::new_with_secret(pepper.secret(), Algorithm::Argon2id, Version::V0x13, params)
+                .expect("a 32-byte secret is within argon2's limit");
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let hash = hasher
+            .hash_password(normalise(spoken).as_bytes(), &salt)
+            .expect("argon2 hashing with valid parameters cannot fail");
+        VerbalPassword(hash.to_string())
+    }
+
+    /// How a center stores a verbal password: keyed with its pepper when it has one and the
+    /// cost is `Standard`; otherwise unkeyed at `cost` (`Fast` is for throwaway databases,
+    /// which have no pepper worth keeping).
+    pub fn hash_with(spoken: &str, cost: HashCost, pepper: Option<&Pepper>) -> Self {
+        match (cost, pepper) {
+            (HashCost::Standard, Some(pepper)) => VerbalPassword::hash_keyed(spoken, pepper),
+            _ => VerbalPassword::hash(spoken, cost),
+        }
+    }
+
+    /// The id of the pepper the hash is keyed with (`keyid=`), or `None` for an unkeyed hash.
+    pub fn keyid(&self) -> Option<String> {
+        let hash = PasswordHash::new(&self.0).ok()?;
+        hash.params.get_str("keyid").map(str::to_string)
+    }
+
+    /// Whether `pepper` is what the hash needs to be checked: nothing for an unkeyed hash,
+    /// the pepper it names for a keyed one. Cheap (no hashing), so a caller can refuse before
+    /// it counts a try. A damaged hash passes (it matches nothing anyway).
+    pub fn check_pepper(&self, pepper: Option<&Pepper>) -> Result<(), PepperError> {
+        let Ok(hash) = PasswordHash::new(&self.0) else {
+            return Ok(());
+        };
+        match (hash.params.get_str("keyid"), pepper) {
+            (None, _) => Ok(()),
+            (Some(found), None) => Err(PepperError::Missing {
+                found: found.to_string(),
+            }),
+            (Some(found), Some(pepper)) if found != pepper.id() => Err(PepperError::Other {
+                found: found.to_string(),
+                ours: pepper.id().to_string(),
+            }),
+            (Some(_), Some(_)) => Ok(()),
+        }
+    }
+
+    /// Whether `spoken` is the phrase. A keyed hash needs the pepper it names; an unkeyed
+    /// one is checked without it (the pepper, given or not, is then unused). A damaged hash
+    /// matches nothing. Errors: [`PepperError`] when the hash names a pepper and `pepper` is
+    /// `None` or another one.
+    pub fn verify(&self, spoken: &str, pepper: Option<&Pepper>) -> Result<bool, PepperError> {
+        self.check_pepper(pepper)?;
+        let Ok(hash) = PasswordHash::new(&self.0) else {
+            return Ok(false);
+        };
+        let said = normalise(spoken);
+        let matched = match (hash.params.get_str("keyid"), pepper) {
+            (Some(_), Some(pepper)) => Argon2::new_with_secret(
+                pepper.secret(),
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::default(),
+            )
+            .expect("a 32-byte secret is within argon2's limit")
+            .verify_password(said.as_bytes(), &hash),
+            _ => Argon2::default().verify_password(said.as_bytes(), &hash),
+        };
+        Ok(matched.is_ok())
     }
 
     /// Wraps a stored PHC string, refusing anything that is not one.
@@ -93,15 +201,23 @@ impl VerbalPassword {
         }
         let mut cost = (0, 0, 0);
         for (name, value) in hash.params.iter() {
-            let value = value
+            let slot = match name.as_str() {
+                "m" => &mut cost.0,
+                "t" => &mut cost.1,
+                "p" => &mut cost.2,
+                // Keyed with a pepper this center does not have: it could never be checked.
+                "keyid" => {
+                    return Err(
+                        "the hash is keyed with another system's secret (keyid); only \
+                         unkeyed hashes can be brought"
+                            .to_string(),
+                    );
+                }
+                other => return Err(format!("parameter {other} is not supported (only m, t, p)")),
+            };
+            *slot = value
                 .decimal()
                 .map_err(|_| format!("parameter {name} is not a whole number"))?;
-            match name.as_str() {
-                "m" => cost.0 = value,
-                "t" => cost.1 = value,
-                "p" => cost.2 = value,
-                other => return Err(format!("parameter {other} is not supported (only m, t, p)")),
-            }
         }
         let (m, t, p) = cost;
         if !MIGRATION_MINIMUMS
@@ -147,13 +263,11 @@ impl VerbalPassword {
         &self.0
     }
 
+    /// Whether `spoken` is the phrase of an unkeyed hash, as a center without a pepper
+    /// checks it (scenario runs, simulations). A keyed hash never matches here: use
+    /// [`VerbalPassword::verify`] with the pepper.
     pub fn matches(&self, spoken: &str) -> bool {
-        match PasswordHash::new(&self.0) {
-            Ok(hash) => Argon2::default()
-                .verify_password(normalise(spoken).as_bytes(), &hash)
-                .is_ok(),
-            Err(_) => false,
-        }
+        self.verify(spoken, None).unwrap_or(false)
     }
 }
 
@@ -199,6 +313,77 @@ mod tests {
         let p = VerbalPassword::hash("blue falcon", HashCost::Standard);
         assert!(p.phc().contains("m=19456"));
         assert!(p.matches("Blue Falcon"));
+    }
+
+    #[test]
+    fn a_keyed_hash_verifies_only_with_its_pepper() {
+        let pepper = Pepper::from_bytes([5; 32]);
+        let p = VerbalPassword::hash_keyed("Blue Falcon", &pepper);
+        assert!(
+            p.phc().starts_with(&format!(
+                "$argon2id$v=19$m=4096,t=1,p=1,keyid={}$",
+                pepper.id()
+            )),
+            "{}",
+            p.phc()
+        );
+        assert_eq!(p.keyid().as_deref(), Some(pepper.id()));
+        assert_eq!(p.verify("  blue   FALCON ", Some(&pepper)), Ok(true));
+        assert_eq!(p.verify("blue falco", Some(&pepper)), Ok(false));
+        let other = Pepper::from_bytes([6; 32]);
+        assert_eq!(
+            p.verify("blue falcon", Some(&other)),
+            Err(PepperError::Other {
+                found: pepper.id().into(),
+                ours: other.id().into()
+            })
+        );
+        assert_eq!(
+            p.verify("blue falcon", None),
+            Err(PepperError::Missing {
+                found: pepper.id().into()
+            })
+        );
+        assert!(!p.matches("blue falcon"), "a keyed hash needs its pepper");
+        // The same id on another secret (a forged keyid) does not verify.
+        let forged = p.phc().replace(pepper.id(), other.id());
+        let forged = VerbalPassword::from_phc(forged).unwrap();
+        assert_eq!(forged.verify("blue falcon", Some(&other)), Ok(false));
+        assert!(VerbalPassword::from_phc(p.phc().to_string()).is_ok());
+    }
+
+    #[test]
+    fn unkeyed_hashes_verify_with_or_without_a_pepper() {
+        let pepper = Pepper::from_bytes([5; 32]);
+        let old = VerbalPassword::hash("blue falcon", HashCost::Standard);
+        assert_eq!(old.keyid(), None);
+        assert_eq!(old.verify("Blue Falcon", Some(&pepper)), Ok(true));
+        assert_eq!(old.verify("Blue Falcon", None), Ok(true));
+        assert_eq!(old.verify("red falcon", Some(&pepper)), Ok(false));
+        let damaged = VerbalPassword("$argon2id$nonsense".into());
+        assert_eq!(damaged.verify("x", Some(&pepper)), Ok(false));
+    }
+
+    #[test]
+    fn the_center_scheme_keys_only_standard_hashes() {
+        let pepper = Pepper::from_bytes([5; 32]);
+        let keyed = VerbalPassword::hash_with("x", HashCost::Standard, Some(&pepper));
+        assert_eq!(keyed.keyid().as_deref(), Some(pepper.id()));
+        let fast = VerbalPassword::hash_with("x", HashCost::Fast, Some(&pepper));
+        assert!(fast.phc().contains("m=64,t=1,p=1$"), "{}", fast.phc());
+        let plain = VerbalPassword::hash_with("x", HashCost::Standard, None);
+        assert!(plain.phc().contains("m=19456,t=2,p=1$"), "{}", plain.phc());
+    }
+
+    #[test]
+    fn a_migration_brings_no_keyed_hash() {
+        let keyed = VerbalPassword::hash_keyed("x", &Pepper::from_bytes([5; 32]));
+        let keyed = keyed
+            .phc()
+            .replace("m=4096", "m=19456")
+            .replace("t=1", "t=2");
+        let refused = VerbalPassword::from_migration(&keyed).unwrap_err();
+        assert!(refused.starts_with("the hash is keyed"), "{refused}");
     }
 
     #[test]

@@ -217,6 +217,18 @@ pub async fn check_password(
         .enter_at_work()
         .await
         .map_err(ApiError::from)?;
+    // A hash this center cannot check (its pepper not loaded, or another center's) is said
+    // before a try is counted against the account.
+    account
+        .verbal_password
+        .check_pepper(state.pepper.as_deref())
+        .map_err(|e| {
+            tracing::error!(account = %number, "verbal password not checked: {e}");
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("account {number}: {e}"),
+            )
+        })?;
     let check = watchpost_store::PasswordCheck {
         account: number.clone(),
         alarm: id,
@@ -230,10 +242,12 @@ pub async fn check_password(
         .await?;
     let row = crate::guessing::granted(reservation, &number, now)?;
     // Argon2 is slow on purpose: off the async workers, within the gate's turn.
+    let pepper = state.pepper.clone();
     let matched = turn
-        .run(move || account.verbal_password.matches(&said))
+        .run(move || account.verbal_password.verify(&said, pepper.as_deref()))
         .await
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::from)?
+        .map_err(ApiError::internal)?;
     state.store.settle_password_check(row, matched).await?;
     let input = Input::PasswordChecked { call, matched };
     send(state, agent, id, input).await?;

@@ -26,6 +26,7 @@ mod keys;
 pub mod lines;
 pub mod listen;
 pub mod metrics;
+pub mod pepper;
 pub mod phone;
 pub mod plan_changes;
 pub mod plans;

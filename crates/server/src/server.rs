@@ -79,6 +79,8 @@ pub enum ServerError {
     Stopped(String),
     #[error("DC-09 keys: {0}")]
     Secrets(#[from] crate::secrets::SecretsError),
+    #[error(transparent)]
+    Pepper(#[from] crate::pepper::PepperError),
 }
 
 pub struct Server {
@@ -153,6 +155,11 @@ impl Server {
         if stored_keys.sealed > 0 {
             tracing::info!("sealed {} DC-09 keys stored in clear", stored_keys.sealed);
         }
+        // The verbal-password pepper: created by the first node with a master key, opened by
+        // every one (a stored pepper without the master key stops the start here).
+        let pepper = crate::pepper::load_or_create(&*store, master.as_deref())
+            .await?
+            .map(Arc::new);
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let file_plans = config.settings.plans.default_set().cloned();
         let plans = crate::plans::load(&store, file_plans.as_ref()).await?;
@@ -320,6 +327,7 @@ impl Server {
                     resolution_codes: Arc::new(config.resolution_codes.clone()),
                     console: config.console,
                     secrets: config.secrets.clone(),
+                    pepper: pepper.clone(),
                     cookie: crate::api::SessionCookie {
                         secure: tls.is_some(),
                     },

@@ -3,6 +3,7 @@
 //! behind one `Store` trait.
 
 pub mod backup;
+mod center_secrets;
 mod coordination;
 mod log;
 mod plans;
@@ -17,6 +18,7 @@ mod unknown;
 mod verification;
 mod webhooks;
 
+pub use center_secrets::{CenterSecrets, PEPPER};
 pub use coordination::{
     AlarmVersion, Coordination, Inbound, InboxItem, Lease, LeaseRow, PARTITIONS, Partition,
     partition_of,
@@ -179,10 +181,16 @@ impl Batch {
 }
 
 /// A whole store: the center's data, its coordination between nodes, its verbal-password
-/// checks, its plans, its webhooks and its reports.
-pub trait Database: Store + Coordination + Verification + Plans + Webhooks + Reports {}
+/// checks, its plans, its webhooks, its reports and its sealed secrets.
+pub trait Database:
+    Store + Coordination + Verification + Plans + Webhooks + Reports + CenterSecrets
+{
+}
 
-impl<T: Store + Coordination + Verification + Plans + Webhooks + Reports> Database for T {}
+impl<T: Store + Coordination + Verification + Plans + Webhooks + Reports + CenterSecrets> Database
+    for T
+{
+}
 
 /// The store as the center and its servers share it, whichever backend it is.
 pub type Db = Arc<dyn Database>;

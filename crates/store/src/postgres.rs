@@ -27,6 +27,7 @@ const CHUNK: usize = 200;
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod bulk;
+mod center_secrets;
 mod changes;
 mod coordination;
 mod dealers;

@@ -21,6 +21,7 @@ use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Account, Millis};
 
 mod bulk;
+mod center_secrets;
 mod changes;
 mod coordination;
 mod dealers;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use watchpost_core::account::check_leading_zero_twins;
 use watchpost_core::{Account, EnrolmentError};
 use watchpost_server::enrolment::{refuse_leading_zero_twins, unknown_dealer};
+use watchpost_server::pepper;
 use watchpost_server::secrets::MasterKey;
 use watchpost_store::{Store, StoreError};
 
@@ -78,6 +79,13 @@ pub struct Phases {
     /// Writing every account in one transaction (and ending replaced enrolments' keys).
     pub writing: Duration,
 }
+
+/// Said once by an import that hashes spoken verbal passwords without a master key.
+const NO_PEPPER_NOTE: &str = "note: no master key, so each spoken verbal password is hashed at \
+     full cost (argon2id, 19 MiB, two passes: some tens of accounts a second on two cores). With a master key (--master-key-file or WATCHPOST_MASTER_KEY) they are keyed with \
+     the center's pepper, kept sealed under it, at a cost that imports over 1,000 accounts a \
+     second: a stolen database alone then allows no guessing at all (README, \"Importing many \
+     accounts\")";
 
 /// Above this many, the result lines give the first numbers and a count.
 const LISTED: usize = 100;
@@ -137,11 +145,21 @@ pub async fn import(
     }
 
     let started = Instant::now();
+    let db = &args.db;
+    let Keying {
+        store,
+        pepper,
+        new_pepper,
+    } = keying(db, master).await?;
+    if pepper.is_none() && import_hash::any_spoken(&read.entries) {
+        err!("{NO_PEPPER_NOTE}");
+    }
     let now = chrono::Utc::now().timestamp_millis();
     let count = read.entries.len() as u64;
     let bar = phase_bar(progress, "checking and hashing", Shown::Bar(count));
-    let checked =
-        tokio::task::block_in_place(|| import_hash::check_all(read.entries, now, master, &bar));
+    let checked = tokio::task::block_in_place(|| {
+        import_hash::check_all(read.entries, now, master, pepper.as_ref(), &bar)
+    });
     bar.finish_and_clear();
     phases.checking = started.elapsed();
     let accounts = match checked {
@@ -170,9 +188,11 @@ pub async fn import(
     }
 
     let started = Instant::now();
-    let db = &args.db;
     let bar = phase_bar(progress, "checking against the center", Shown::Spinner);
-    let store = database::open_or_create(db).await?;
+    let store = match store {
+        Some(store) => store,
+        None => database::open_or_create(db).await?,
+    };
     let everyone = every_number_if_fewer(&*store, numbers.len())
         .await
         .map_err(|e| database::named(db, e))?;
@@ -259,6 +279,20 @@ pub async fn import(
     let created_numbers: Vec<String> = created.iter().map(|a| a.number.clone()).collect();
     let replaced_numbers: Vec<String> = replaced.iter().map(|a| a.number.clone()).collect();
     let accounts: Vec<Account> = created.into_iter().chain(replaced).collect();
+    if let Some(sealed) = &new_pepper {
+        // The pepper these hashes are keyed with is stored first; another process that
+        // stored one since this import began would leave hashes nobody could check.
+        let kept = pepper::keep(&*store, sealed)
+            .await
+            .map_err(|e| database::named(db, e))?;
+        if &kept != sealed {
+            err!(
+                "nothing imported: another process created this center's verbal-password \
+                 pepper while the passwords were hashed; run the import again"
+            );
+            return Ok(None);
+        }
+    }
     store
         .put_accounts(&accounts)
         .await
@@ -283,6 +317,54 @@ pub async fn import(
         revoked,
         phases,
     }))
+}
+
+/// What keys an import's verbal passwords.
+struct Keying {
+    /// The database, when it had to be opened to read the pepper.
+    store: Option<watchpost_store::Db>,
+    /// The pepper passwords are hashed with; `None` without a master key.
+    pepper: Option<watchpost_core::pepper::Pepper>,
+    /// The sealed value of a pepper made for this import (the center had none), stored just
+    /// before the accounts: a refused import writes nothing.
+    new_pepper: Option<String>,
+}
+
+/// With a master key, the center's pepper (read without writing), or a new one when the
+/// center has none or does not exist yet; without one, no pepper.
+async fn keying(db: &str, master: Option<&MasterKey>) -> anyhow::Result<Keying> {
+    let Some(master) = master else {
+        return Ok(Keying {
+            store: None,
+            pepper: None,
+            new_pepper: None,
+        });
+    };
+    let (store, stored) = match watchpost_store::exists(db).await? {
+        true => {
+            let store = database::open_or_create(db).await?;
+            let stored = pepper::load(&*store, Some(master))
+                .await
+                .map_err(|e| database::named(db, e))?;
+            (Some(store), stored)
+        }
+        false => (None, None),
+    };
+    Ok(match stored {
+        Some(stored) => Keying {
+            store,
+            pepper: Some(stored),
+            new_pepper: None,
+        },
+        None => {
+            let (new, sealed) = pepper::create(master);
+            Keying {
+                store,
+                pepper: Some(new),
+                new_pepper: Some(sealed),
+            }
+        }
+    })
 }
 
 /// Every enrolled number, when the center holds at most ten times as many accounts as an

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
 use watchpost_core::password::{HashCost, VerbalPassword};
+use watchpost_core::pepper::Pepper;
 use watchpost_server::secrets::MasterKey;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -31,6 +32,10 @@ pub struct ImportBenchArgs {
     /// account is self-monitored, without one.
     #[arg(long, value_enum, default_value = "hashed")]
     pub passwords: Passwords,
+    /// Import without a master key (needs --keyed-percent 0): spoken passwords are then
+    /// hashed unkeyed at full cost, as a center without a master key stores them.
+    #[arg(long)]
+    pub without_master_key: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,6 +51,9 @@ const FIRST_NUMBER: u32 = 1_000_000;
 const HASHES: usize = 8;
 
 pub async fn import(args: ImportBenchArgs) -> anyhow::Result<()> {
+    if args.without_master_key && args.keyed_percent > 0 {
+        bail!("--without-master-key: give --keyed-percent 0 too (DC-09 keys need a master key)");
+    }
     let dir = tempfile::tempdir().context("a temporary folder")?;
     let extension = match args.format {
         Format::Csv => "csv",
@@ -70,7 +78,8 @@ pub async fn import(args: ImportBenchArgs) -> anyhow::Result<()> {
     let size = text.len();
     drop(text);
 
-    let master = MasterKey::from_bytes(rand::random());
+    let master = (!args.without_master_key).then(|| MasterKey::from_bytes(rand::random()));
+    let per_hash = (args.passwords == Passwords::Spoken).then(|| per_hash(master.is_some()));
     let import = ImportArgs {
         paths: vec![file.clone()],
         format: None,
@@ -80,7 +89,7 @@ pub async fn import(args: ImportBenchArgs) -> anyhow::Result<()> {
     };
     let cpu_before = cpu_time(None)?;
     let started = Instant::now();
-    let Some(imported) = accounts_cmd::import(&import, Some(&master), false).await? else {
+    let Some(imported) = accounts_cmd::import(&import, master.as_ref(), false).await? else {
         bail!("the generated accounts were refused (see above)");
     };
     let total = started.elapsed();
@@ -111,12 +120,19 @@ pub async fn import(args: ImportBenchArgs) -> anyhow::Result<()> {
         extension.to_uppercase(),
         size as f64 / 1e6,
         args.keyed_percent,
-        match args.passwords {
-            Passwords::Hashed => "hashed (PHC)",
-            Passwords::Spoken => "spoken",
+        match (args.passwords, master.is_some()) {
+            (Passwords::Hashed, _) => "hashed (PHC)",
+            (Passwords::Spoken, true) => "spoken, keyed with the pepper",
+            (Passwords::Spoken, false) => "spoken, no master key: unkeyed",
         },
         seconds(generated)
     );
+    if let Some((scheme, ms)) = &per_hash {
+        let _ = writeln!(
+            report,
+            "hash         {scheme}: {ms:.2} ms of one core (mean of {PER_HASH_SAMPLES})"
+        );
+    }
     let _ = writeln!(
         report,
         "import       {:.2} s: {:.0} accounts/s ({} threads)",
@@ -149,6 +165,27 @@ pub async fn import(args: ImportBenchArgs) -> anyhow::Result<()> {
     );
     out!("{}", report.trim_end());
     Ok(())
+}
+
+/// Hashes timed one after another for the `hash` line.
+const PER_HASH_SAMPLES: u32 = 50;
+
+/// The scheme an import hashes spoken passwords with, and one hash's time in ms on one core
+/// (before the import, so nothing else of the bench runs beside it).
+fn per_hash(keyed: bool) -> (String, f64) {
+    let pepper = Pepper::generate();
+    let pepper = keyed.then_some(&pepper);
+    let started = Instant::now();
+    let mut phc = String::new();
+    for i in 0..PER_HASH_SAMPLES {
+        let hash =
+            VerbalPassword::hash_with(&format!("blue falcon {i}"), HashCost::Standard, pepper);
+        phc = hash.phc().to_string();
+    }
+    let ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(PER_HASH_SAMPLES);
+    // `$argon2id$v=19$m=..,t=..,p=..[,keyid=..]$salt$hash`: the parameters only.
+    let params = phc.split('$').nth(3).unwrap_or_default();
+    (format!("argon2id {params}"), ms)
 }
 
 /// One generated account's values, as both formats write them.

@@ -1,14 +1,16 @@
 //! `watchpost secrets rotate --new-key-file PATH`: re-seals every stored DC-09 key under a new
 //! master key, in one transaction (all or nothing). Run it with the center stopped: a running
 //! center keeps the old master key in memory and could not read keys sealed under the new
-//! one. Webhook secrets are re-sealed too, after the DC-09 keys (each set in its own
-//! transaction; every secret is opened before anything is written). README, "Secrets".
+//! one. Webhook secrets and the verbal-password pepper are re-sealed too, after the DC-09
+//! keys (each in its own transaction; every secret is opened before anything is written).
+//! README, "Secrets".
 
 use crate::config::secrets::SecretsTable;
 use crate::database;
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use watchpost_server::pepper;
 use watchpost_server::secrets::{self, MasterKey};
 use watchpost_server::webhooks::endpoints::resealed;
 
@@ -74,6 +76,15 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    // The pepper keeps its value (every keyed hash needs it): only its seal changes.
+    let pepper = match pepper::resealed(&*store, old.as_deref(), &new).await {
+        Ok(pepper) => pepper,
+        Err(pepper::PepperError::Store(e)) => return Err(database::named(&db, e)),
+        Err(e) => {
+            err!("{e}; nothing was changed");
+            return Ok(ExitCode::from(2));
+        }
+    };
     match secrets::rotate(&*store, old.as_deref(), &new).await {
         Ok(n) => {
             store
@@ -82,6 +93,13 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
                 .map_err(|e| database::named(&db, e))?;
             if !webhooks.is_empty() {
                 out!("re-sealed {} webhook secrets", webhooks.len());
+            }
+            if let Some(sealed) = &pepper {
+                store
+                    .set_center_secret(watchpost_store::PEPPER, sealed)
+                    .await
+                    .map_err(|e| database::named(&db, e))?;
+                out!("re-sealed the verbal-password pepper");
             }
             out!(
                 "re-sealed {n} DC-09 keys under master key {}{}; start the center with the \

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use watchpost_core::account::{Contact, Zone};
 use watchpost_core::account_file::AccountTable;
 use watchpost_core::account_number::canonical;
-use watchpost_core::password::HashCost;
+use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_core::{Account, Millis};
 use watchpost_store::{AlarmState, Role};
 
@@ -193,12 +193,17 @@ pub async fn put(
     } else {
         "account.dc09_key_hex"
     };
-    // Argon2 at full cost is slow on purpose: off the async workers, through the gate
-    // sign-ins use.
+    // Argon2 is slow on purpose: off the async workers, through the gate sign-ins use. Keyed
+    // with the center's pepper when it has one (`VerbalPassword::hash_with`).
+    let pepper = state.pepper.clone();
     let mut account = state
         .auth
         .gate()
-        .run(move || table.into_account("account", now, HashCost::Standard))
+        .run(move || {
+            table.into_account_with("account", now, |spoken| {
+                VerbalPassword::hash_with(spoken, HashCost::Standard, pepper.as_deref())
+            })
+        })
         .await
         .map_err(ApiError::from)?
         .map_err(|reason| match reason.split_once(": ") {

@@ -61,6 +61,9 @@ pub struct ApiState {
     pub console: crate::attention::ConsoleConfig,
     /// The master key new DC-09 keys are sealed with.
     pub secrets: crate::secrets::SecretsConfig,
+    /// The pepper verbal passwords are hashed with and checked against (`crate::pepper`);
+    /// `None` on a center without a master key, which hashes unkeyed.
+    pub pepper: Option<Arc<watchpost_core::pepper::Pepper>>,
     /// The session cookie's name and flags (`Secure` and `__Host-` when HTTP speaks TLS).
     pub cookie: SessionCookie,
     /// Held through each verbal-password check, from the engine's rules to the input's commit,
