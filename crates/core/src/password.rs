@@ -15,32 +15,41 @@ use thiserror::Error;
 /// match, and the center refuses it without hashing it or using up one of the call's tries.
 pub const MAX_CHARS: usize = 200;
 
-/// How much work a hash costs. `Standard` is what a live center stores; `Fast` is for
-/// throwaway databases (scenario runs, simulations, tests) where thousands of accounts are
-/// enrolled per second. The PHC string records the parameters, so verification needs no hint.
+/// How much work a hash costs. `Standard` is what a live center stores for one account at a
+/// time (enrolment, a change); `Import` is for `accounts import` of many accounts at once, and
+/// is cheaper only when keyed with the center's pepper ([`IMPORT_COST`]; unkeyed it is
+/// `Standard`); `Fast` is for throwaway databases (scenario runs, simulations, tests) where
+/// thousands of accounts are enrolled per second. The PHC string records the parameters, so
+/// verification needs no hint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashCost {
     Standard,
+    Import,
     Fast,
 }
 
 impl HashCost {
-    fn params(self) -> Params {
-        match self {
+    /// The argon2id parameters at this cost, keyed or not.
+    fn params(self, keyed: bool) -> ParamsBuilder {
+        let (m, t) = match (self, keyed) {
             // OWASP's argon2id baseline: 19 MiB, 2 passes.
-            HashCost::Standard => Params::new(19 * 1024, 2, 1, None),
-            HashCost::Fast => Params::new(64, 1, 1, None),
-        }
-        .expect("constant argon2 parameters are valid")
+            (HashCost::Standard, _) | (HashCost::Import, false) => (19 * 1024, 2),
+            (HashCost::Import, true) => IMPORT_COST,
+            (HashCost::Fast, _) => (64, 1),
+        };
+        let mut params = ParamsBuilder::new();
+        params.m_cost(m).t_cost(t).p_cost(1);
+        params
     }
 }
 
-/// The argon2id cost of a keyed hash, as `(m in KiB, t passes)`: 4 MiB, one pass, about
-/// 1.2 ms of one core, so an import hashes over 1,000 spoken passwords a second on two
-/// cores. What protects a low-entropy phrase in a stolen database is the pepper, which the
-/// database holds only sealed; this cost only slows an attacker who also has the master key
-/// (README, "Importing many accounts").
-pub const KEYED_COST: (u32, u32) = (4 * 1024, 1);
+/// The argon2id cost of a hash an import keys with the pepper, as `(m in KiB, t passes)`:
+/// 4 MiB, one pass, about 1.2 ms of one core, so an import hashes over 1,000 spoken
+/// passwords a second on two cores. What protects a low-entropy phrase in a stolen database
+/// is the pepper, which the database holds only sealed; this cost only slows an attacker who
+/// also has the master key (README, "Importing many accounts"). One account enrolled or
+/// changed later is keyed at the `Standard` cost.
+pub const IMPORT_COST: (u32, u32) = (4 * 1024, 1);
 
 /// Why a keyed hash cannot be checked.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -83,21 +92,22 @@ impl VerbalPassword {
     /// The unkeyed hash of `spoken` (normalised) at `cost`, with a fresh 16-byte salt.
     pub fn hash(spoken: &str, cost: HashCost) -> Self {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, cost.params());
+        let params = cost
+            .params(false)
+            .build()
+            .expect("constant argon2 parameters are valid");
+        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let hash = hasher
             .hash_password(normalise(spoken).as_bytes(), &salt)
             .expect("argon2 hashing with valid parameters cannot fail");
         VerbalPassword(hash.to_string())
     }
 
-    /// The hash of `spoken` (normalised) keyed with `pepper` at [`KEYED_COST`]: a PHC string
-    /// `$argon2id$v=19$m=4096,t=1,p=1,keyid=<pepper id>$<salt>$<hash>`.
-    pub fn hash_keyed(spoken: &str, pepper: &Pepper) -> Self {
-        let (m, t) = KEYED_COST;
-        let params = ParamsBuilder::new()
-            .m_cost(m)
-            .t_cost(t)
-            .p_cost(1)
+    /// The hash of `spoken` (normalised) keyed with `pepper` at `cost` (`Import`:
+    /// [`IMPORT_COST`]): a PHC string `$argon2id$v=19$m=…,t=…,p=1,keyid=<pepper id>$<salt>$<hash>`.
+    pub fn hash_keyed(spoken: &str, pepper: &Pepper, cost: HashCost) -> Self {
+        let params = cost
+            .params(true)
             .keyid(pepper.key_id())
             .build()
             .expect("constant argon2 parameters are valid");
@@ -111,12 +121,14 @@ impl VerbalPassword {
         VerbalPassword(hash.to_string())
     }
 
-    /// How a center stores a verbal password: keyed with its pepper when it has one and the
-    /// cost is `Standard`; otherwise unkeyed at `cost` (`Fast` is for throwaway databases,
-    /// which have no pepper worth keeping).
+    /// How a center stores a verbal password: keyed with its pepper when it has one (at
+    /// `cost`); otherwise unkeyed (`Import` then costs `Standard`). `Fast` is never keyed: it
+    /// is for throwaway databases, which have no pepper worth keeping.
     pub fn hash_with(spoken: &str, cost: HashCost, pepper: Option<&Pepper>) -> Self {
         match (cost, pepper) {
-            (HashCost::Standard, Some(pepper)) => VerbalPassword::hash_keyed(spoken, pepper),
+            (HashCost::Standard | HashCost::Import, Some(pepper)) => {
+                VerbalPassword::hash_keyed(spoken, pepper, cost)
+            }
             _ => VerbalPassword::hash(spoken, cost),
         }
     }
@@ -316,9 +328,22 @@ mod tests {
     }
 
     #[test]
+    fn one_account_is_keyed_at_full_cost_and_an_import_at_the_import_cost() {
+        let pepper = Pepper::from_bytes([5; 32]);
+        let one = VerbalPassword::hash_with("blue falcon", HashCost::Standard, Some(&pepper));
+        assert!(one.phc().contains("m=19456,t=2,p=1,keyid="), "{}", one.phc());
+        assert_eq!(one.verify("Blue Falcon", Some(&pepper)), Ok(true));
+        let imported = VerbalPassword::hash_with("blue falcon", HashCost::Import, Some(&pepper));
+        assert!(imported.phc().contains("m=4096,t=1,p=1,keyid="), "{}", imported.phc());
+        let unkeyed = VerbalPassword::hash_with("blue falcon", HashCost::Import, None);
+        assert!(unkeyed.phc().contains("m=19456,t=2,p=1$"), "{}", unkeyed.phc());
+        assert!(unkeyed.matches("Blue Falcon"));
+    }
+
+    #[test]
     fn a_keyed_hash_verifies_only_with_its_pepper() {
         let pepper = Pepper::from_bytes([5; 32]);
-        let p = VerbalPassword::hash_keyed("Blue Falcon", &pepper);
+        let p = VerbalPassword::hash_keyed("Blue Falcon", &pepper, HashCost::Import);
         assert!(
             p.phc().starts_with(&format!(
                 "$argon2id$v=19$m=4096,t=1,p=1,keyid={}$",
@@ -377,7 +402,7 @@ mod tests {
 
     #[test]
     fn a_migration_brings_no_keyed_hash() {
-        let keyed = VerbalPassword::hash_keyed("x", &Pepper::from_bytes([5; 32]));
+        let keyed = VerbalPassword::hash_keyed("x", &Pepper::from_bytes([5; 32]), HashCost::Import);
         let keyed = keyed
             .phc()
             .replace("m=4096", "m=19456")

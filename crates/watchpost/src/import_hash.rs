@@ -53,9 +53,9 @@ pub fn check_all(
     let no_password = OnceLock::new();
     let hash = |spoken: &str| match normalise(spoken).is_empty() {
         true => no_password
-            .get_or_init(|| VerbalPassword::hash_with("", HashCost::Standard, pepper))
+            .get_or_init(|| VerbalPassword::hash_with("", HashCost::Import, pepper))
             .clone(),
-        false => VerbalPassword::hash_with(spoken, HashCost::Standard, pepper),
+        false => VerbalPassword::hash_with(spoken, HashCost::Import, pepper),
     };
     let checked: Vec<Result<(Origin, Account), String>> = entries
         .into_par_iter()
