@@ -707,7 +707,11 @@ impl Center {
         {
             return Ok(Arc::clone(account));
         }
-        if self.absent.as_ref().is_some_and(|(at, absent)| *at == now && absent.contains(number)) {
+        if self
+            .absent
+            .as_ref()
+            .is_some_and(|(at, absent)| *at == now && absent.contains(number))
+        {
             return Err(CenterError::UnknownAccount(number.to_string()));
         }
         let Some(account) = self.store.account(number).await? else {
@@ -735,14 +739,15 @@ impl Center {
     /// with its signals' accounts before receiving them. Numbers found not enrolled are
     /// taken as such by `receive` at this same `now` only; a later round asks again.
     /// At most [`ACCOUNT_CACHE_MAX`] / 2 are read ahead: past that, `receive` reads the rest.
-    pub async fn read_accounts<'n>(
+    pub async fn read_accounts(
         &mut self,
-        numbers: impl IntoIterator<Item = &'n str>,
+        numbers: &[&str],
         now: Millis,
     ) -> Result<(), CenterError> {
         self.absent = None;
         let mut wanted: Vec<String> = numbers
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|number| {
                 !self
                     .accounts

@@ -272,10 +272,11 @@ pub async fn run(
         }
         let mut size = answered.len();
         // The round's accounts in one look-up, not one (three statements) each.
-        let numbers = round
+        let numbers: Vec<&str> = round
             .iter()
-            .flat_map(|s| s.signals.iter().map(|signal| signal.account.as_str()));
-        center.read_accounts(numbers, now).await?;
+            .flat_map(|s| s.signals.iter().map(|signal| signal.account.as_str()))
+            .collect();
+        center.read_accounts(&numbers, now).await?;
         let frames = round.iter().filter_map(|s| s.transmission.as_ref());
         let mut frames = last_frames.round(&store, frames, now).await?;
         for submission in round {

@@ -529,7 +529,9 @@ impl Store for SqliteStore {
         }
         if self.file.is_some() {
             // The round writer's commit, then the fsync `synchronous=FULL` would have made.
-            let ids = self.write_unsynced(std::sync::Arc::new(batch.clone())).await?;
+            let ids = self
+                .write_unsynced(std::sync::Arc::new(batch.clone()))
+                .await?;
             self.sync().await?;
             return Ok(ids);
         }
@@ -1192,6 +1194,44 @@ mod tests {
         assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
     }
 
+    #[tokio::test]
+    async fn accounts_in_bulk_are_what_each_reads_alone() {
+        use watchpost_core::account::{Contact, DeviceType, Zone};
+        let store = SqliteStore::memory().await.unwrap();
+        let mut full = crate::testing::account("3001");
+        full.contacts.push(Contact {
+            name: "Bo".into(),
+            phone: "+15555550102".into(),
+            phone2: Some("+15555550103".into()),
+        });
+        full.zones = vec![
+            Zone {
+                zone: 2,
+                device: DeviceType::Smoke,
+            },
+            Zone {
+                zone: 1,
+                device: DeviceType::Motion,
+            },
+        ];
+        full.dealer = Some("D1".into());
+        let mut bare = crate::testing::account("3002");
+        bare.contacts.clear();
+        store.put_accounts(&[full, bare]).await.unwrap();
+        let mut read = store
+            .accounts(&["3002".into(), "3001".into(), "9999".into()])
+            .await
+            .unwrap();
+        read.sort_by(|a, b| a.number.cmp(&b.number));
+        let alone = vec![
+            store.account("3001").await.unwrap().unwrap(),
+            store.account("3002").await.unwrap().unwrap(),
+        ];
+        assert_eq!(read, alone);
+        assert_eq!(read[0].zones[0].zone, 1, "zones in order");
+        assert!(store.accounts(&[]).await.unwrap().is_empty());
+    }
+
     /// Every row of the tables a batch writes, as SQLite quotes them, in rowid order.
     async fn rows(store: &SqliteStore) -> Vec<String> {
         let mut all = Vec::new();
@@ -1336,7 +1376,12 @@ mod tests {
         let written = rows(&file).await;
         assert_eq!(written, rows(&memory).await);
         // The test covers what it says: every table got rows.
-        for table in ["unknown_accounts", "webhook_pending", "webhook_events", "inbox"] {
+        for table in [
+            "unknown_accounts",
+            "webhook_pending",
+            "webhook_events",
+            "inbox",
+        ] {
             assert!(
                 written.iter().any(|r| r.starts_with(&format!("{table}: "))),
                 "{table} written"

@@ -4,9 +4,9 @@
 
 use crate::text::from_json;
 use crate::{AlarmId, LogEntry, Result};
-use watchpost_core::Account;
 use sqlx::Row;
 use std::collections::HashMap;
+use watchpost_core::Account;
 
 pub(super) async fn logs(
     pool: &sqlx::SqlitePool,
@@ -53,10 +53,11 @@ pub(super) async fn accounts(pool: &sqlx::SqlitePool, numbers: &[String]) -> Res
     }
     let numbers = serde_json::to_string(numbers).expect("numbers serialise");
     let mut tx = pool.begin().await?;
-    let rows = sqlx::query("SELECT * FROM accounts WHERE number IN (SELECT value FROM json_each(?))")
-        .bind(&numbers)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows =
+        sqlx::query("SELECT * FROM accounts WHERE number IN (SELECT value FROM json_each(?))")
+            .bind(&numbers)
+            .fetch_all(&mut *tx)
+            .await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -69,7 +70,10 @@ pub(super) async fn accounts(pool: &sqlx::SqlitePool, numbers: &[String]) -> Res
     .fetch_all(&mut *tx)
     .await?
     {
-        contacts.entry(r.get("account")).or_default().push(super::contact(&r));
+        contacts
+            .entry(r.get("account"))
+            .or_default()
+            .push(super::contact(&r));
     }
     let mut zones: HashMap<String, Vec<_>> = HashMap::new();
     for r in sqlx::query(
@@ -80,7 +84,10 @@ pub(super) async fn accounts(pool: &sqlx::SqlitePool, numbers: &[String]) -> Res
     .fetch_all(&mut *tx)
     .await?
     {
-        zones.entry(r.get("account")).or_default().push(super::zone(&r)?);
+        zones
+            .entry(r.get("account"))
+            .or_default()
+            .push(super::zone(&r)?);
     }
     tx.commit().await?;
     rows.iter()

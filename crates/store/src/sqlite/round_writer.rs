@@ -77,7 +77,9 @@ impl RoundWriter {
     /// current, any SQLite error; either way nothing of the batch is written.
     pub(super) async fn write(&self, batch: Arc<Batch>) -> Result<Vec<i64>> {
         let (done, answer) = oneshot::channel();
-        self.jobs.send(Job::Round(batch, done)).map_err(|_| gone())?;
+        self.jobs
+            .send(Job::Round(batch, done))
+            .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 
@@ -210,9 +212,8 @@ fn write_round(conn: &mut Connection, batch: &Batch) -> Result<Vec<i64>> {
         };
     }
     if !batch.closed.is_empty() {
-        let mut update = tx.prepare_cached(
-            "UPDATE alarms SET closed_at = ?1, disposition = ?2 WHERE id = ?3",
-        )?;
+        let mut update =
+            tx.prepare_cached("UPDATE alarms SET closed_at = ?1, disposition = ?2 WHERE id = ?3")?;
         for (alarm, at, disposition) in &batch.closed {
             update.execute(params![at, disposition.as_str(), alarm])?;
         }
