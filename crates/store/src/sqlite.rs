@@ -1214,7 +1214,7 @@ mod tests {
                 device: DeviceType::Motion,
             },
         ];
-        full.dealer = Some("D1".into());
+        full.premises_phone = Some("+15555550104".into());
         let mut bare = crate::testing::account("3002");
         bare.contacts.clear();
         store.put_accounts(&[full, bare]).await.unwrap();
