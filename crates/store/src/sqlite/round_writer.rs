@@ -45,9 +45,10 @@ pub(super) struct RoundWriter {
     jobs: mpsc::Sender<Job>,
 }
 
-/// The error for a job sent after `close` (or to a thread that panicked).
+/// The error for a job sent after `close` (or to a thread that panicked): what sqlx's pools
+/// answer once closed.
 fn gone() -> StoreError {
-    StoreError::Corrupt("the round writer is closed: the store was closed".into())
+    StoreError::Database(sqlx::Error::PoolClosed)
 }
 
 impl RoundWriter {
@@ -68,7 +69,7 @@ impl RoundWriter {
         std::thread::Builder::new()
             .name("sqlite-rounds".into())
             .spawn(move || serve(conn, queue))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the round writer: {e}")))?;
+            .map_err(sqlx::Error::Io)?;
         Ok(RoundWriter { jobs })
     }
 
