@@ -749,10 +749,9 @@ impl Center {
             .iter()
             .copied()
             .filter(|number| {
-                !self
-                    .accounts
+                self.accounts
                     .get(*number)
-                    .is_some_and(|(_, read_at)| now - read_at < ACCOUNT_FRESH_MS)
+                    .is_none_or(|(_, read_at)| now - read_at >= ACCOUNT_FRESH_MS)
             })
             .map(str::to_string)
             .collect();
