@@ -6,7 +6,8 @@
 # (scripts/pysia_receiver.py, stores nothing; `pip install pysiaalarm`).
 # Usage: scripts/bench-compare.sh [CONNECTIONS] [SECONDS] [MIX] [RATE]
 #   MIX: burglary (default) or realistic; RATE: signals/s offered (default: flat out)
-#   WATCHPOST=path to the binary (target/release/watchpost), ACCOUNTS=1000, WARMUP=2
+#   WATCHPOST=path to the binary (target/release/watchpost), ACCOUNTS=1000, WARMUP=2,
+#   RECEIVERS="serve noop pysiaalarm" (those to load, e.g. serve alone to compare two builds)
 set -eu
 C=${1:-1000}
 S=${2:-10}
@@ -15,6 +16,8 @@ RATE=${4:-}
 N=${ACCOUNTS:-1000}
 WARMUP=${WARMUP:-2}
 W=${WATCHPOST:-target/release/watchpost}
+RECEIVERS=${RECEIVERS:-serve noop pysiaalarm}
+wanted() { [[ " $RECEIVERS " == *" $1 "* ]]; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 D=$(mktemp -d)
 PIDS=()
@@ -44,6 +47,7 @@ load() {
     "${extra[@]}" > "$D/$1.json"
 }
 
+if wanted serve; then
 python3 - "$N" > "$D/accounts.toml" <<'PY'
 import sys
 for i in range(int(sys.argv[1])):
@@ -72,33 +76,42 @@ listening 17201
 echo "loading serve..." >&2
 load serve 17201 "${PIDS[-1]}"
 kill "${PIDS[-1]}"
+fi
 
+if wanted noop; then
 "$W" bench noop-receiver --listen 127.0.0.1:17202 > /dev/null &
 PIDS+=($!)
 listening 17202
 echo "loading the no-op receiver..." >&2
 load noop 17202 "${PIDS[-1]}"
 kill "${PIDS[-1]}"
+fi
 
+if wanted pysiaalarm; then
 python3 "$HERE/pysia_receiver.py" --port 17203 --accounts "$N" > /dev/null 2>&1 &
 PIDS+=($!)
 listening 17203
 echo "loading pysiaalarm..." >&2
 load pysiaalarm 17203 "${PIDS[-1]}"
 kill "${PIDS[-1]}"
+fi
 
 python3 - "$D" <<'PY'
 import json, sys
 rows = [("watchpost serve (SQLite, durable)", "serve"), ("no-op ACK server", "noop"),
         ("pysiaalarm (stores nothing)", "pysiaalarm")]
-first = json.load(open(f"{sys.argv[1]}/serve.json"))
+import glob
+first = json.load(open(sorted(glob.glob(f"{sys.argv[1]}/*.json"))[0]))
 offered = f"{first['rate']}/s offered" if first["rate"] else "flat out"
 print(f"{first['connections']} connections, {first['accounts']} accounts, {first['mix']} mix, "
       f"{offered}, {first['seconds']} s measured")
 print(f"{'receiver':36} {'signals/s':>10} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} "
       f"{'max ms':>8} {'CPU %':>6} {'RSS peak':>9} {'RSS 5 s after':>14}")
 for name, key in rows:
-    r = json.load(open(f"{sys.argv[1]}/{key}.json"))
+    try:
+        r = json.load(open(f"{sys.argv[1]}/{key}.json"))
+    except FileNotFoundError:
+        continue
     p = r.get("process") or {}
     print(f"{name:36} {r['signals_per_s']:>10.0f} {r['errors']:>7} {r['ack_p50_ms']:>8} "
           f"{r['ack_p99_ms']:>8} {r['ack_max_ms']:>8} {p.get('cpu_load_pct', ''):>6} "

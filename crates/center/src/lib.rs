@@ -10,7 +10,7 @@
 
 pub mod webhook;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
@@ -109,7 +109,11 @@ pub struct Center {
     pending: Batch,
     effects: Vec<Effect>,
     /// Recently read accounts, so a burst of signals does not re-read them each time.
-    accounts: HashMap<String, (Account, Millis)>,
+    /// Shared, so a signal's routing does not copy its account.
+    accounts: HashMap<String, (Arc<Account>, Millis)>,
+    /// The numbers `read_accounts` found not enrolled, and the `now` it was given: taken as
+    /// such for that round only.
+    absent: Option<(Millis, HashSet<String>)>,
     /// Each account's recent signals, to tell a runaway (`settings.runaway`).
     rates: HashMap<String, Rate>,
     /// When a runaway account is next checked for having calmed down (it may have sent
@@ -137,6 +141,14 @@ const ID_BLOCK: i64 = 100;
 const RATES_PRUNE_MIN: usize = 1024;
 /// Who opens and closes runaway items, in their logs.
 const CENTER_ACTOR: &str = "center";
+
+/// The alarms a batch writes log entries for, each once, in id order.
+fn touched(batch: &Batch) -> Vec<AlarmId> {
+    let mut touched: Vec<AlarmId> = batch.entries.iter().map(|(id, _)| *id).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    touched
+}
 
 fn drain(alarm: &mut Alarm) -> Vec<Action> {
     std::iter::from_fn(|| alarm.poll_action()).collect()
@@ -166,6 +178,7 @@ impl Center {
             pending: Batch::default(),
             effects: Vec::new(),
             accounts: HashMap::new(),
+            absent: None,
             rates: HashMap::new(),
             calm_checks: BTreeSet::new(),
             rates_prune_at: RATES_PRUNE_MIN,
@@ -404,14 +417,14 @@ impl Center {
         batch.leases.sort_unstable();
         batch.leases.dedup();
         if unsynced {
-            self.store.write_unsynced(&batch).await?;
+            // Shared, not copied: the store may write it on a thread of its own.
+            let batch = std::sync::Arc::new(batch);
+            self.store.write_unsynced(batch.clone()).await?;
+            Ok((std::mem::take(&mut self.effects), touched(&batch)))
         } else {
             self.store.write(&batch).await?;
+            Ok((std::mem::take(&mut self.effects), touched(&batch)))
         }
-        let mut touched: Vec<AlarmId> = batch.entries.iter().map(|(id, _)| *id).collect();
-        touched.sort_unstable();
-        touched.dedup();
-        Ok((std::mem::take(&mut self.effects), touched))
     }
 
     /// Records an event received for an account (in the pending batch) and routes it, or
@@ -699,15 +712,29 @@ impl Center {
         Ok(())
     }
 
-    async fn account(&mut self, number: &str, now: Millis) -> Result<Account, CenterError> {
+    async fn account(&mut self, number: &str, now: Millis) -> Result<Arc<Account>, CenterError> {
         if let Some((account, read_at)) = self.accounts.get(number)
             && now - read_at < ACCOUNT_FRESH_MS
         {
-            return Ok(account.clone());
+            return Ok(Arc::clone(account));
+        }
+        if self
+            .absent
+            .as_ref()
+            .is_some_and(|(at, absent)| *at == now && absent.contains(number))
+        {
+            return Err(CenterError::UnknownAccount(number.to_string()));
         }
         let Some(account) = self.store.account(number).await? else {
             return Err(CenterError::UnknownAccount(number.to_string()));
         };
+        let account = Arc::new(account);
+        self.keep_account(Arc::clone(&account), now);
+        Ok(account)
+    }
+
+    /// Keeps `account` read at `now`, within [`ACCOUNT_CACHE_MAX`].
+    fn keep_account(&mut self, account: Arc<Account>, now: Millis) {
         if self.accounts.len() >= ACCOUNT_CACHE_MAX {
             self.accounts
                 .retain(|_, (_, read_at)| now - *read_at < ACCOUNT_FRESH_MS);
@@ -715,9 +742,45 @@ impl Center {
                 self.accounts = HashMap::new();
             }
         }
-        self.accounts
-            .insert(number.to_string(), (account.clone(), now));
-        Ok(account)
+        self.accounts.insert(account.number.clone(), (account, now));
+    }
+
+    /// Reads, in one look-up (`Store::accounts`), those of `numbers` that `receive` at `now`
+    /// would read one at a time: not read in the last [`ACCOUNT_FRESH_MS`]. A round calls it
+    /// with its signals' accounts before receiving them. Numbers found not enrolled are
+    /// taken as such by `receive` at this same `now` only; a later round asks again.
+    /// At most [`ACCOUNT_CACHE_MAX`] / 2 are read ahead: past that, `receive` reads the rest.
+    pub async fn read_accounts(
+        &mut self,
+        numbers: &[&str],
+        now: Millis,
+    ) -> Result<(), CenterError> {
+        self.absent = None;
+        let mut wanted: Vec<String> = numbers
+            .iter()
+            .copied()
+            .filter(|number| {
+                self.accounts
+                    .get(*number)
+                    .is_none_or(|(_, read_at)| now - read_at >= ACCOUNT_FRESH_MS)
+            })
+            .map(str::to_string)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        // More than the cache keeps would only be read to be dropped again.
+        wanted.truncate(ACCOUNT_CACHE_MAX / 2);
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let found = self.store.accounts(&wanted).await?;
+        let mut absent: HashSet<String> = wanted.into_iter().collect();
+        for account in found {
+            absent.remove(&account.number);
+            self.keep_account(Arc::new(account), now);
+        }
+        self.absent = Some((now, absent));
+        Ok(())
     }
 
     /// Records, in the pending commit, a DC-09 frame as its account's most recent one.

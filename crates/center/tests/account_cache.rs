@@ -116,3 +116,44 @@ async fn after_a_flood_the_accounts_read_and_counted_go_without_further_signals(
     assert_eq!(center.cached_accounts(), 0);
     assert_eq!(center.counted_accounts(), 0);
 }
+
+#[tokio::test]
+async fn a_rounds_accounts_are_read_in_one_look_up_and_the_missing_ones_known_missing() {
+    let store: Db = Arc::new(SqliteStore::memory().await.unwrap());
+    let accounts = ["2001", "2002"].map(watchpost_store::testing::account);
+    store.put_accounts(&accounts).await.unwrap();
+    let mut center = Center::resume(store.clone(), Settings::default())
+        .await
+        .unwrap();
+    center
+        .read_accounts(&["2001", "2002", "2001", "7777"], START)
+        .await
+        .unwrap();
+    assert_eq!(
+        center.cached_accounts(),
+        2,
+        "both enrolled accounts read ahead"
+    );
+
+    // Deleted meanwhile: the round still routes on what it read (one snapshot per round).
+    store.delete_account("2002").await.unwrap();
+    for number in ["2001", "2002"] {
+        center
+            .receive(START, opening(number, START), "panel")
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        center.receive(START, opening("7777", START), "panel").await,
+        Err(watchpost_center::CenterError::UnknownAccount(_))
+    ));
+    // Enrolled since: at the next round's time it is asked for again.
+    store
+        .put_account(&watchpost_store::testing::account("7777"))
+        .await
+        .unwrap();
+    center
+        .receive(START + 1, opening("7777", START + 1), "panel")
+        .await
+        .expect("enrolled now");
+}

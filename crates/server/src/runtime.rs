@@ -287,6 +287,12 @@ pub async fn run(
             }
         }
         let mut size = answered.len();
+        // The round's accounts in one look-up, not one (three statements) each.
+        let numbers: Vec<&str> = round
+            .iter()
+            .flat_map(|s| s.signals.iter().map(|signal| signal.account.as_str()))
+            .collect();
+        center.read_accounts(&numbers, now).await?;
         let frames = round.iter().filter_map(|s| s.transmission.as_ref());
         let mut frames = last_frames.round(&store, frames, now).await?;
         for submission in round {

@@ -51,6 +51,9 @@ pub type AlarmId = i64;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// An error of the SQLite connection that writes the center's rounds (rusqlite).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// The store could not be opened: `db` as `printable` shows it, and why.
     #[error("database {db}: {cause}")]
     Open { db: String, cause: String },
@@ -238,6 +241,7 @@ pub fn sqlite_path(db: &str) -> &std::path::Path {
 fn opening(db: &str, error: StoreError) -> StoreError {
     let cause = match &error {
         StoreError::Database(e) => e.to_string(),
+        StoreError::Sqlite(e) => e.to_string(),
         other => other.to_string(),
     };
     let path = sqlite_path(db);
@@ -443,6 +447,18 @@ pub trait Store: Send + Sync {
     /// Inserts or replaces an account with its contacts and zones, atomically.
     async fn put_account(&self, account: &Account) -> Result<()>;
     async fn account(&self, number: &str) -> Result<Option<Account>>;
+    /// Those of `numbers` that are enrolled, whole (contacts, zones), in no particular order;
+    /// numbers not enrolled are left out. A round's accounts in one look-up rather than one
+    /// each (SQLite: three statements in all); the default reads them one at a time.
+    async fn accounts(&self, numbers: &[String]) -> Result<Vec<Account>> {
+        let mut found = Vec::with_capacity(numbers.len());
+        for number in numbers {
+            if let Some(account) = self.account(number).await? {
+                found.push(account);
+            }
+        }
+        Ok(found)
+    }
     /// Writes a batch atomically; returns the ids given to its signals, in order.
     async fn write(&self, batch: &Batch) -> Result<Vec<i64>>;
     /// `write`, but where a commit waits for the disk (SQLite's fsync) it returns once the
@@ -450,8 +466,10 @@ pub trait Store: Send + Sync {
     /// called after this returned has returned. One `sync` covers every batch written before
     /// it, and runs while the next batch is written (group commit at the disk). A store whose
     /// commits are durable by themselves (PostgreSQL) writes as `write` does.
-    async fn write_unsynced(&self, batch: &Batch) -> Result<Vec<i64>> {
-        self.write(batch).await
+    /// The batch is shared (`Arc`) so that a store may hand it to another thread whole,
+    /// without a copy.
+    async fn write_unsynced(&self, batch: Arc<Batch>) -> Result<Vec<i64>> {
+        self.write(&batch).await
     }
     /// Makes every batch `write_unsynced` returned before this call durable (SQLite: one
     /// fdatasync of the WAL); nothing to do where commits are durable by themselves.

@@ -64,9 +64,11 @@ pub(crate) fn numbered(sql: &str) -> String {
 }
 
 /// The store methods of the sweep for one backend: `$pool` its pool type, `$sql` what makes
-/// its SQL from the `?` form. One body for both backends, so they cannot drift apart.
+/// its SQL from the `?` form, `$begin` the statement that starts a transaction that reads
+/// then writes (SQLite: `BEGIN IMMEDIATE`, so a snapshot is never stale when it comes to
+/// write). One body for both backends, so they cannot drift apart.
 macro_rules! sweep_methods {
-    ($pool:ty, $sql:expr) => {
+    ($pool:ty, $sql:expr, $begin:expr) => {
         pub(crate) async fn expire_signals(
             pool: &$pool,
             before: watchpost_core::Millis,
@@ -104,7 +106,7 @@ macro_rules! sweep_methods {
             before: watchpost_core::Millis,
             limit: i64,
         ) -> crate::Result<u64> {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with($begin).await?;
             let ids: Vec<i64> = sqlx::query_scalar(&$sql(crate::retention::EXPIRING_ALARMS))
                 .bind(before)
                 .bind(limit)

@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a committed
-//! transaction survives a power cut. The center's rounds commit without waiting for the disk
-//! and are made durable by one shared fsync (`Store::write_unsynced`, `Store::sync`).
+//! transaction survives a power cut. The center's rounds are written by a thread of their own
+//! (`round_writer`), commit without waiting for the disk and are made durable by one shared
+//! fsync (`Store::write_unsynced`, `Store::sync`).
 
 use crate::recording::{COLUMNS, RecordingTuple};
 use crate::text::{from_json, from_text, json, to_text};
@@ -28,6 +29,7 @@ mod dealers;
 mod plans;
 mod report;
 mod retention;
+mod round_writer;
 mod search;
 mod unknown;
 mod verification;
@@ -45,8 +47,10 @@ const CHUNK: usize = 200;
 /// parameters, well under SQLite's 32,766.
 const ACCOUNT_ROWS: usize = 500;
 
-/// The writer's page cache (negative: KiB, SQLite's convention).
+/// The writers' page caches (negative: KiB, SQLite's convention).
 const WRITER_CACHE_KIB: &str = "-16384";
+/// How long a write waits for SQLite's write lock held by another connection.
+const BUSY: Duration = Duration::from_secs(10);
 /// Each reader's page cache (KiB, negative).
 const READER_CACHE_KIB: &str = "-2048";
 
@@ -54,10 +58,19 @@ const READER_CACHE_KIB: &str = "-2048";
 pub struct SqliteStore {
     /// Reads; many at once (WAL lets them run beside the writer).
     pool: SqlitePool,
-    /// Writes, one connection: writers queue here instead of sleeping on SQLite's lock.
+    /// Writes other than rounds, one connection: writers queue here instead of sleeping on
+    /// SQLite's lock.
     writer: SqlitePool,
-    /// The file `sync` makes durable; none for an in-memory database.
-    wal: Option<std::sync::Arc<wal::Wal>>,
+    /// The file `sync` makes durable, and the thread that writes rounds to it; none for an
+    /// in-memory database (its rounds go through `writer`).
+    file: Option<File>,
+}
+
+/// What only a store on a file has.
+#[derive(Clone)]
+struct File {
+    wal: std::sync::Arc<wal::Wal>,
+    rounds: round_writer::RoundWriter,
 }
 
 fn alarm_row(r: &sqlx::sqlite::SqliteRow) -> AlarmRow {
@@ -71,6 +84,52 @@ fn alarm_row(r: &sqlx::sqlite::SqliteRow) -> AlarmRow {
         closed_at: r.get("closed_at"),
         disposition: r.get("disposition"),
     }
+}
+
+fn contact(r: &sqlx::sqlite::SqliteRow) -> Contact {
+    Contact {
+        name: r.get("name"),
+        phone: r.get("phone"),
+        phone2: r.get("phone2"),
+    }
+}
+
+fn zone(r: &sqlx::sqlite::SqliteRow) -> Result<Zone> {
+    Ok(Zone {
+        zone: r.get::<i64, _>("zone") as u32,
+        device: from_text("zones.device", r.get("device"))?,
+    })
+}
+
+/// An account from its row in `accounts` and its contacts and zones, in order.
+fn account_row(
+    row: &sqlx::sqlite::SqliteRow,
+    contacts: Vec<Contact>,
+    zones: Vec<Zone>,
+) -> Result<Account> {
+    let hash: String = row.get("password_hash");
+    Ok(Account {
+        number: row.get("number"),
+        premises: from_text("accounts.premises", row.get("premises"))?,
+        address: row.get("address"),
+        country: row.get("country"),
+        region: row.get("region"),
+        monitoring: from_text("accounts.monitoring", row.get("monitoring"))?,
+        enrolled_at: row.get("enrolled_at"),
+        verbal_password: VerbalPassword::from_phc(hash).map_err(StoreError::Corrupt)?,
+        responder: from_text("accounts.responder", row.get("responder"))?,
+        test_until: row.get("test_until"),
+        contacts,
+        zones,
+        dc09_key: row.get("dc09_key"),
+        supervision_ms: row.get("supervision_ms"),
+        details: match row.get::<Option<String>, _>("details") {
+            Some(text) => from_json("accounts.details", &text)?,
+            None => Default::default(),
+        },
+        dealer: row.get("dealer"),
+        premises_phone: row.get("premises_phone"),
+    })
 }
 
 fn signal_record(r: &sqlx::sqlite::SqliteRow) -> Result<SignalRecord> {
@@ -140,7 +199,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY)
             // Statement journals never need to outlive a statement.
             .pragma("temp_store", "memory")
             // Checkpoint less often: each one copies pages back and fsyncs the database.
@@ -163,10 +222,14 @@ impl SqliteStore {
             )
             .await?;
         let wal = wal::Wal::beside(path).map_err(sqlx::Error::Io)?;
+        let rounds = round_writer::RoundWriter::open(path, BUSY, WRITER_CACHE_KIB)?;
         Ok(SqliteStore {
             pool,
             writer,
-            wal: Some(std::sync::Arc::new(wal)),
+            file: Some(File {
+                wal: std::sync::Arc::new(wal),
+                rounds,
+            }),
         })
     }
 
@@ -185,7 +248,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: pool.clone(),
             pool,
-            wal: None,
+            file: None,
         })
     }
 
@@ -276,6 +339,10 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
+        if let Some(file) = &self.file {
+            // The connection the center's rounds commit through.
+            return file.rounds.ping().await;
+        }
         // Dropped unfinished (the caller's timeout), the transaction rolls back.
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         tx.rollback().await?;
@@ -283,6 +350,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(file) = &self.file {
+            file.rounds.close().await;
+        }
         self.pool.close().await;
         self.writer.close().await;
     }
@@ -292,7 +362,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_accounts(&self, accounts: &[Account]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Self::insert_accounts(&mut tx, accounts).await?;
         let numbers: Vec<&str> = accounts.iter().map(|a| a.number.as_str()).collect();
         changes::record(&mut tx, &numbers).await?;
@@ -401,7 +471,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_account(&self, number: &str) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query("DELETE FROM accounts WHERE number = ?")
             .bind(number)
             .execute(&mut *tx)
@@ -437,91 +507,54 @@ impl Store for SqliteStore {
         .bind(number)
         .fetch_all(&self.pool)
         .await?
-        .into_iter()
-        .map(|r| Contact {
-            name: r.get("name"),
-            phone: r.get("phone"),
-            phone2: r.get("phone2"),
-        })
+        .iter()
+        .map(contact)
         .collect();
         let zones = sqlx::query("SELECT zone, device FROM zones WHERE account = ? ORDER BY zone")
             .bind(number)
             .fetch_all(&self.pool)
             .await?
-            .into_iter()
-            .map(|r| {
-                Ok(Zone {
-                    zone: r.get::<i64, _>("zone") as u32,
-                    device: from_text("zones.device", r.get("device"))?,
-                })
-            })
+            .iter()
+            .map(zone)
             .collect::<Result<_>>()?;
-        let hash: String = row.get("password_hash");
-        Ok(Some(Account {
-            number: row.get("number"),
-            premises: from_text("accounts.premises", row.get("premises"))?,
-            address: row.get("address"),
-            country: row.get("country"),
-            region: row.get("region"),
-            monitoring: from_text("accounts.monitoring", row.get("monitoring"))?,
-            enrolled_at: row.get("enrolled_at"),
-            verbal_password: VerbalPassword::from_phc(hash).map_err(StoreError::Corrupt)?,
-            responder: from_text("accounts.responder", row.get("responder"))?,
-            test_until: row.get("test_until"),
-            contacts,
-            zones,
-            dc09_key: row.get("dc09_key"),
-            supervision_ms: row.get("supervision_ms"),
-            details: match row.get::<Option<String>, _>("details") {
-                Some(text) => from_json("accounts.details", &text)?,
-                None => Default::default(),
-            },
-            dealer: row.get("dealer"),
-            premises_phone: row.get("premises_phone"),
-        }))
+        account_row(&row, contacts, zones).map(Some)
+    }
+
+    async fn accounts(&self, numbers: &[String]) -> Result<Vec<Account>> {
+        bulk::accounts(&self.pool, numbers).await
     }
 
     async fn write(&self, batch: &Batch) -> Result<Vec<i64>> {
         if batch.is_empty() {
             return Ok(vec![]);
         }
-        let mut tx = self.writer.begin().await?;
+        if self.file.is_some() {
+            // The round writer's commit, then the fsync `synchronous=FULL` would have made.
+            let ids = self
+                .write_unsynced(std::sync::Arc::new(batch.clone()))
+                .await?;
+            self.sync().await?;
+            return Ok(ids);
+        }
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let ids = write_batch(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(ids)
     }
 
-    async fn write_unsynced(&self, batch: &Batch) -> Result<Vec<i64>> {
+    async fn write_unsynced(&self, batch: std::sync::Arc<Batch>) -> Result<Vec<i64>> {
         if batch.is_empty() {
             return Ok(vec![]);
         }
-        if self.wal.is_none() {
+        match &self.file {
+            Some(file) => file.rounds.write(batch).await,
             // In memory there is no disk to wait for (and no second connection to open).
-            return self.write(batch).await;
+            None => self.write(&batch).await,
         }
-        let mut held = Unsynced(Some(self.writer.acquire().await?));
-        let conn = held.0.as_mut().expect("held");
-        // This one commit does not wait for the disk; `sync` makes it durable.
-        sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut **conn)
-            .await?;
-        let written = async {
-            let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-            let ids = write_batch(&mut tx, batch).await?;
-            tx.commit().await?;
-            Ok(ids)
-        }
-        .await;
-        // Every other write on this connection waits for the disk again.
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut **conn)
-            .await?;
-        drop(held.0.take());
-        written
     }
 
     async fn sync(&self) -> Result<()> {
-        let Some(wal) = self.wal.clone() else {
+        let Some(wal) = self.file.as_ref().map(|f| f.wal.clone()) else {
             return Ok(());
         };
         tokio::task::spawn_blocking(move || wal.sync())
@@ -594,7 +627,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_dc09_keys(&self, keys: &[(String, String)]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (account, key) in keys {
             sqlx::query("UPDATE accounts SET dc09_key = ? WHERE number = ?")
                 .bind(key)
@@ -989,21 +1022,9 @@ impl Store for SqliteStore {
     }
 }
 
-/// The writer connection while it commits without waiting for the disk. Dropped before it is
-/// set back to `synchronous=FULL` (an error, a cancelled write), the connection is closed
-/// rather than given back to the pool, so no other write can commit on it unsynced.
-struct Unsynced(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
-
-impl Drop for Unsynced {
-    fn drop(&mut self) {
-        if let Some(conn) = self.0.take() {
-            drop(conn.detach());
-        }
-    }
-}
-
 /// Writes `batch` in the open transaction `tx`; returns the ids given to its signals, in
-/// order.
+/// order. The in-memory store's rounds; a file's go through `round_writer`, which must write
+/// the same rows (a test compares them).
 async fn write_batch(tx: &mut sqlx::SqliteConnection, batch: &Batch) -> Result<Vec<i64>> {
     fence(&mut *tx, &batch.leases).await?;
     let mut ids = Vec::with_capacity(batch.signals.len());
@@ -1121,22 +1142,29 @@ async fn write_batch(tx: &mut sqlx::SqliteConnection, batch: &Batch) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use watchpost_core::router::Event;
+    use crate::{OutboxEvent, UnknownSignal};
+    use std::sync::Arc;
+    use watchpost_core::router::{Event, open_spec};
+    use watchpost_core::{AlarmKind, Disposition, Settings, SignalClass};
+
+    fn signal(account: &str, at: Millis, event: Event) -> SignalRecord {
+        SignalRecord {
+            account: account.into(),
+            received_at: at,
+            source: "sia".into(),
+            event,
+            raw: format!("test {account} {at}"),
+        }
+    }
 
     fn batch(at: Millis) -> Batch {
         Batch {
-            signals: vec![SignalRecord {
-                account: "4F39".into(),
-                received_at: at,
-                source: "sia".into(),
-                event: Event::CommFailure,
-                raw: format!("test {at}"),
-            }],
+            signals: vec![signal("4F39", at, Event::CommFailure)],
             ..Batch::default()
         }
     }
 
-    /// The writer connection's `synchronous` setting: 2 is FULL, 1 NORMAL.
+    /// sqlx's writer connection's `synchronous` setting: 2 is FULL, 1 NORMAL.
     async fn writer_sync(store: &SqliteStore) -> i64 {
         sqlx::query_scalar("PRAGMA synchronous")
             .fetch_one(&store.writer)
@@ -1145,29 +1173,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unsynced_write_is_stored_and_leaves_other_writes_waiting_for_the_disk() {
+    async fn an_unsynced_write_is_stored_and_other_writes_still_wait_for_the_disk() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("c.db")).await.unwrap();
         assert_eq!(writer_sync(&store).await, 2);
-        store.write_unsynced(&batch(1)).await.unwrap();
+        store.write_unsynced(Arc::new(batch(1))).await.unwrap();
         store.sync().await.unwrap();
-        assert_eq!(writer_sync(&store).await, 2, "FULL again after the write");
+        assert_eq!(writer_sync(&store).await, 2, "FULL for every other write");
         assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
 
         // A batch refused inside its transaction (a lease this node does not hold) writes
-        // nothing and also leaves the connection as it found it.
+        // nothing, and the writer goes on with the next.
         let mut fenced = batch(2);
         fenced.leases.push(Lease {
             partition: 0,
             token: 1,
         });
         assert!(matches!(
-            store.write_unsynced(&fenced).await,
+            store.write_unsynced(Arc::new(fenced)).await,
             Err(StoreError::Fenced(0))
         ));
-        assert_eq!(writer_sync(&store).await, 2);
         assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+        let ids = store.write_unsynced(Arc::new(batch(3))).await.unwrap();
+        assert_eq!(ids.len(), 1);
+        store.ping().await.expect("the round writer answers");
         store.close().await;
+        assert!(store.write_unsynced(Arc::new(batch(4))).await.is_err());
+        assert!(
+            !dir.path().join("c.db-wal").exists(),
+            "closing closes the round writer too: the last connection removes the WAL"
+        );
     }
 
     /// Giving back cache memory never waits for a reader in use (the API's), and leaves
@@ -1197,8 +1232,205 @@ mod tests {
     #[tokio::test]
     async fn in_memory_an_unsynced_write_is_a_write() {
         let store = SqliteStore::memory().await.unwrap();
-        store.write_unsynced(&batch(1)).await.unwrap();
+        store.write_unsynced(Arc::new(batch(1))).await.unwrap();
         store.sync().await.unwrap();
         assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn accounts_in_bulk_are_what_each_reads_alone() {
+        use watchpost_core::account::{Contact, DeviceType, Zone};
+        let store = SqliteStore::memory().await.unwrap();
+        let mut full = crate::testing::account("3001");
+        full.contacts.push(Contact {
+            name: "Bo".into(),
+            phone: "+15555550102".into(),
+            phone2: Some("+15555550103".into()),
+        });
+        full.zones = vec![
+            Zone {
+                zone: 2,
+                device: DeviceType::Smoke,
+            },
+            Zone {
+                zone: 1,
+                device: DeviceType::Motion,
+            },
+        ];
+        full.premises_phone = Some("+15555550104".into());
+        let mut bare = crate::testing::account("3002");
+        bare.contacts.clear();
+        store.put_accounts(&[full, bare]).await.unwrap();
+        let mut read = store
+            .accounts(&["3002".into(), "3001".into(), "9999".into()])
+            .await
+            .unwrap();
+        read.sort_by(|a, b| a.number.cmp(&b.number));
+        let alone = vec![
+            store.account("3001").await.unwrap().unwrap(),
+            store.account("3002").await.unwrap().unwrap(),
+        ];
+        assert_eq!(read, alone);
+        assert_eq!(read[0].zones[0].zone, 1, "zones in order");
+        assert!(store.accounts(&[]).await.unwrap().is_empty());
+    }
+
+    /// Every row of the tables a batch writes, as SQLite quotes them, in rowid order.
+    async fn rows(store: &SqliteStore) -> Vec<String> {
+        let mut all = Vec::new();
+        for table in [
+            "signals",
+            "unknown_accounts",
+            "webhook_pending",
+            "webhook_events",
+            "alarms",
+            "alarm_events",
+            "last_transmissions",
+            "inbox",
+            "leases",
+        ] {
+            let columns: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                    .bind(table)
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap();
+            let quoted: Vec<String> = columns.iter().map(|c| format!("quote({c})")).collect();
+            let sql = format!(
+                "SELECT '{table}: ' || {} FROM {table} ORDER BY rowid",
+                quoted.join(" || '|' || ")
+            );
+            all.extend(
+                sqlx::query_scalar::<_, String>(&sql)
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap(),
+            );
+        }
+        all
+    }
+
+    /// Two batches that write every table a round can: signals, unknown-account items (one
+    /// opened, one joined), webhook deliveries (two endpoints, by dealer), an alarm opened with
+    /// fenced log entries and closed, frames, forwarded signals, settled inbox items.
+    fn rounds() -> [Batch; 2] {
+        let fire = Event::Panel {
+            class: SignalClass::Alarm(AlarmKind::Fire),
+            code: "FA".into(),
+            zone: Some(1),
+        };
+        let account = crate::testing::account("4F39");
+        let spec = open_spec(&account, AlarmKind::Fire, &fire, 10, &Settings::default());
+        let entry = |seq: u32, at: Millis| LogEntry {
+            seq,
+            at,
+            actor: "panel".into(),
+            body: crate::LogBody::Opened {
+                spec: Box::new(spec.clone()),
+            },
+        };
+        let unknown = |at: Millis, kind: AlarmKind| UnknownSignal {
+            signal: signal("9999", at, fire.clone()),
+            kind,
+            line: Some("R1 L0".into()),
+        };
+        let event = |id: &str, kind: &str, dealer: Option<&str>| OutboxEvent {
+            id: id.into(),
+            kind: kind.into(),
+            account: "4F39".into(),
+            dealer: dealer.map(String::from),
+            alarm: Some(7),
+            created_at: 10,
+            body: format!("{{\"id\":\"{id}\"}}"),
+        };
+        let frame = |at: Millis, fingerprint: &str| Transmission {
+            account: "4F39".into(),
+            fingerprint: fingerprint.into(),
+            received_at: at,
+        };
+        let lease = Lease {
+            partition: 3,
+            token: 0,
+        };
+        let first = Batch {
+            signals: vec![
+                signal("4F39", 10, fire.clone()),
+                signal("9999", 11, fire.clone()),
+                signal("9999", 12, fire.clone()),
+            ],
+            opened: vec![(7, spec.clone())],
+            entries: vec![(7, entry(0, 10)), (7, entry(1, 11))],
+            transmissions: vec![frame(10, "a"), frame(11, "b")],
+            forwarded: vec![
+                (5, signal("5555", 13, Event::CommFailure)),
+                (6, signal("6666", 14, Event::CommFailure)),
+            ],
+            leases: vec![lease, lease],
+            fences: [(7, 42)].into_iter().collect(),
+            unknown: vec![
+                unknown(11, AlarmKind::Burglary),
+                unknown(12, AlarmKind::Fire),
+            ],
+            outbox: vec![
+                event("e1", "signal", None),
+                event("e2", "signal", Some("D1")),
+                event("e3", "other", None),
+            ],
+            ..Batch::default()
+        };
+        let second = Batch {
+            signals: vec![signal("4F39", 20, Event::CommFailure)],
+            entries: vec![(7, entry(2, 20))],
+            closed: vec![(7, 20, Disposition::OnTest)],
+            settled: vec![(1, None), (2, Some("done".into()))],
+            leases: vec![lease],
+            unknown: vec![unknown(20, AlarmKind::Burglary)],
+            ..Batch::default()
+        };
+        [first, second]
+    }
+
+    async fn endpoints(store: &SqliteStore) {
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, url, secret, events, dealer, created_at) VALUES \
+             ('p1', 'https://a', 's', ',signal,', NULL, 0), \
+             ('p2', 'https://b', 's', ',signal,', 'D1', 0), \
+             ('p3', 'https://c', 's', ',signal,', 'D2', 0)",
+        )
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_round_writer_writes_the_rows_sqlx_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SqliteStore::open(&dir.path().join("c.db")).await.unwrap();
+        let memory = SqliteStore::memory().await.unwrap();
+        endpoints(&file).await;
+        endpoints(&memory).await;
+        for round in rounds() {
+            let round = Arc::new(round);
+            let by_thread = file.write_unsynced(round.clone()).await.unwrap();
+            let by_sqlx = memory.write_unsynced(round).await.unwrap();
+            assert_eq!(by_thread, by_sqlx, "the same signal ids, in order");
+        }
+        file.sync().await.unwrap();
+        let written = rows(&file).await;
+        assert_eq!(written, rows(&memory).await);
+        // The test covers what it says: every table got rows.
+        for table in [
+            "unknown_accounts",
+            "webhook_pending",
+            "webhook_events",
+            "inbox",
+        ] {
+            assert!(
+                written.iter().any(|r| r.starts_with(&format!("{table}: "))),
+                "{table} written"
+            );
+        }
+        assert!(written.iter().any(|r| r.contains("'done'")), "{written:#?}");
+        file.close().await;
     }
 }

@@ -73,7 +73,7 @@ impl Coordination for SqliteStore {
 
     async fn renew(&self, node: &str, held: &[Lease], until: Millis) -> Result<Vec<Lease>> {
         let mut still = Vec::with_capacity(held.len());
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for lease in held {
             let renewed = sqlx::query(
                 "UPDATE leases SET expires_at = ? WHERE part = ? AND token = ? AND node = ?",
@@ -254,7 +254,7 @@ impl Coordination for SqliteStore {
             *kept = (*kept).max(*at);
         }
         let heard: Vec<(&str, Millis)> = latest.into_iter().collect();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in heard.chunks(200) {
             let mut insert =
                 sqlx::QueryBuilder::new("INSERT INTO panels_heard (account, heard_at) ");

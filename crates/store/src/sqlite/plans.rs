@@ -22,7 +22,7 @@ const BUMP: &str = "UPDATE plans_stamp SET stamp = stamp + 1 WHERE id = 1";
 #[async_trait]
 impl Plans for SqliteStore {
     async fn put_plan_version(&self, v: &PlanVersion) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         // Only the next version: two loads at once cannot both become it.
         let inserted = sqlx::query(
             "INSERT INTO plan_versions (name, version, text, changed_by, changed_at, note) \
@@ -72,7 +72,7 @@ impl Plans for SqliteStore {
     }
 
     async fn assign_plan(&self, scope: &PlanScope, plan: Option<&str>) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         match plan {
             Some(plan) => {
                 sqlx::query(
@@ -110,7 +110,7 @@ impl Plans for SqliteStore {
     }
 
     async fn put_required_scenario(&self, s: &RequiredScenario) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO plan_required_scenarios (plan, name, text) VALUES (?1, ?2, ?3) \
              ON CONFLICT (plan, name) DO UPDATE SET text = excluded.text",

@@ -38,7 +38,7 @@ pub(super) async fn set_test_until(
     e: &AccountEvent,
     until: Option<i64>,
 ) -> Result<bool> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let updated = sqlx::query("UPDATE accounts SET test_until = ? WHERE number = ?")
         .bind(until)
         .bind(&e.account)

@@ -14,7 +14,7 @@ impl Verification for SqliteStore {
         check: &PasswordCheck,
         limit: MissLimit,
     ) -> Result<Reservation> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let misses: Vec<Millis> = sqlx::query_scalar(
             "SELECT at FROM password_attempts WHERE account = ? AND at > ? \
              AND (matched IS NULL OR NOT matched) ORDER BY at DESC",

@@ -115,7 +115,7 @@ impl Webhooks for SqliteStore {
     }
 
     async fn set_endpoint_secrets(&self, secrets: &[(String, String)]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (id, secret) in secrets {
             sqlx::query("UPDATE webhook_endpoints SET secret = ? WHERE id = ?")
                 .bind(secret)
@@ -128,7 +128,7 @@ impl Webhooks for SqliteStore {
     }
 
     async fn delete_endpoint(&self, id: &str) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let gone = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -191,7 +191,7 @@ impl Webhooks for SqliteStore {
     }
 
     async fn record_attempt(&self, seq: i64, a: &Attempt, next_at: Millis) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO webhook_attempts \
              (endpoint, event, type, at, attempt, status, error, delivered) \
