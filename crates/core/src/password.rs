@@ -41,6 +41,14 @@ impl HashCost {
         params.m_cost(m).t_cost(t).p_cost(1);
         params
     }
+
+    /// The argon2id parameters of an unkeyed hash at this cost (user passwords' too:
+    /// `Import` is `Standard` unkeyed).
+    pub fn unkeyed(self) -> Params {
+        self.params(false)
+            .build()
+            .expect("constant argon2 parameters are valid")
+    }
 }
 
 /// The argon2id cost of a hash an import keys with the pepper, as `(m in KiB, t passes)`:
@@ -92,11 +100,7 @@ impl VerbalPassword {
     /// The unkeyed hash of `spoken` (normalised) at `cost`, with a fresh 16-byte salt.
     pub fn hash(spoken: &str, cost: HashCost) -> Self {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        let params = cost
-            .params(false)
-            .build()
-            .expect("constant argon2 parameters are valid");
-        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, cost.unkeyed());
         let hash = hasher
             .hash_password(normalise(spoken).as_bytes(), &salt)
             .expect("argon2 hashing with valid parameters cannot fail");
@@ -331,12 +335,24 @@ mod tests {
     fn one_account_is_keyed_at_full_cost_and_an_import_at_the_import_cost() {
         let pepper = Pepper::from_bytes([5; 32]);
         let one = VerbalPassword::hash_with("blue falcon", HashCost::Standard, Some(&pepper));
-        assert!(one.phc().contains("m=19456,t=2,p=1,keyid="), "{}", one.phc());
+        assert!(
+            one.phc().contains("m=19456,t=2,p=1,keyid="),
+            "{}",
+            one.phc()
+        );
         assert_eq!(one.verify("Blue Falcon", Some(&pepper)), Ok(true));
         let imported = VerbalPassword::hash_with("blue falcon", HashCost::Import, Some(&pepper));
-        assert!(imported.phc().contains("m=4096,t=1,p=1,keyid="), "{}", imported.phc());
+        assert!(
+            imported.phc().contains("m=4096,t=1,p=1,keyid="),
+            "{}",
+            imported.phc()
+        );
         let unkeyed = VerbalPassword::hash_with("blue falcon", HashCost::Import, None);
-        assert!(unkeyed.phc().contains("m=19456,t=2,p=1$"), "{}", unkeyed.phc());
+        assert!(
+            unkeyed.phc().contains("m=19456,t=2,p=1$"),
+            "{}",
+            unkeyed.phc()
+        );
         assert!(unkeyed.matches("Blue Falcon"));
     }
 

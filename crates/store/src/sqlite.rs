@@ -26,6 +26,7 @@ mod center_secrets;
 mod changes;
 mod coordination;
 mod dealers;
+mod held;
 mod plans;
 mod report;
 mod retention;
@@ -71,6 +72,8 @@ pub struct SqliteStore {
 struct File {
     wal: std::sync::Arc<wal::Wal>,
     rounds: round_writer::RoundWriter,
+    /// Webhook deliveries of rounds not yet synced: not handed to the endpoints.
+    held: std::sync::Arc<held::Held>,
 }
 
 fn alarm_row(r: &sqlx::sqlite::SqliteRow) -> AlarmRow {
@@ -222,13 +225,15 @@ impl SqliteStore {
             )
             .await?;
         let wal = wal::Wal::beside(path).map_err(sqlx::Error::Io)?;
-        let rounds = round_writer::RoundWriter::open(path, BUSY, WRITER_CACHE_KIB)?;
+        let held = std::sync::Arc::new(held::Held::default());
+        let rounds = round_writer::RoundWriter::open(path, BUSY, WRITER_CACHE_KIB, held.clone())?;
         Ok(SqliteStore {
             pool,
             writer,
             file: Some(File {
                 wal: std::sync::Arc::new(wal),
                 rounds,
+                held,
             }),
         })
     }
@@ -554,13 +559,16 @@ impl Store for SqliteStore {
     }
 
     async fn sync(&self) -> Result<()> {
-        let Some(wal) = self.file.as_ref().map(|f| f.wal.clone()) else {
+        let Some(file) = &self.file else {
             return Ok(());
         };
+        let covered = file.held.covering();
+        let wal = file.wal.clone();
         tokio::task::spawn_blocking(move || wal.sync())
             .await
             .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
             .map_err(sqlx::Error::Io)?;
+        file.held.release(covered);
         Ok(())
     }
 
@@ -1400,6 +1408,51 @@ mod tests {
         .execute(&store.writer)
         .await
         .unwrap();
+    }
+
+    /// A round's webhook deliveries reach no endpoint before the sync that makes the round
+    /// durable has returned; a write that waits for the disk itself is delivered at once.
+    #[tokio::test]
+    async fn a_rounds_webhook_deliveries_wait_for_its_sync() {
+        use crate::Webhooks;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).await.unwrap();
+        endpoints(&store).await;
+        let round = |id: &str, at: Millis| Batch {
+            signals: vec![signal("4F39", at, Event::CommFailure)],
+            outbox: vec![OutboxEvent {
+                id: id.into(),
+                kind: "signal".into(),
+                account: "4F39".into(),
+                dealer: None,
+                alarm: None,
+                created_at: at,
+                body: "{}".into(),
+            }],
+            ..Batch::default()
+        };
+        let pending = async |store: &SqliteStore| -> Vec<String> {
+            let pending = store.pending("p1", 10).await.unwrap();
+            pending.into_iter().map(|p| p.event.id).collect()
+        };
+        store
+            .write_unsynced(Arc::new(round("e1", 1)))
+            .await
+            .unwrap();
+        assert!(
+            pending(&store).await.is_empty(),
+            "held until the round is on disk"
+        );
+        store.sync().await.unwrap();
+        assert_eq!(pending(&store).await, ["e1"]);
+        store
+            .write_unsynced(Arc::new(round("e2", 2)))
+            .await
+            .unwrap();
+        assert_eq!(pending(&store).await, ["e1"], "e1 durable, e2 not yet");
+        store.write(&round("e3", 3)).await.unwrap();
+        assert_eq!(pending(&store).await, ["e1", "e2", "e3"]);
+        store.close().await;
     }
 
     #[tokio::test]

@@ -178,8 +178,7 @@ fn per_hash(keyed: bool) -> (String, f64) {
     let started = Instant::now();
     let mut phc = String::new();
     for i in 0..PER_HASH_SAMPLES {
-        let hash =
-            VerbalPassword::hash_with(&format!("blue falcon {i}"), HashCost::Import, pepper);
+        let hash = VerbalPassword::hash_with(&format!("blue falcon {i}"), HashCost::Import, pepper);
         phc = hash.phc().to_string();
     }
     let ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(PER_HASH_SAMPLES);

@@ -3,22 +3,17 @@
 
 use super::AuthError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Version};
 use watchpost_core::password::HashCost;
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longer input is refused before it reaches argon2.
 const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// The same parameters as the verbal passwords' (`watchpost_core::password`): OWASP's argon2id
-/// baseline for `Standard`.
+/// The same parameters as the verbal passwords' unkeyed ones (`HashCost::unkeyed`): OWASP's
+/// argon2id baseline for `Standard`.
 fn hasher(cost: HashCost) -> Argon2<'static> {
-    let params = match cost {
-        HashCost::Standard => Params::new(19 * 1024, 2, 1, None),
-        HashCost::Fast => Params::new(64, 1, 1, None),
-    }
-    .expect("constant argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, cost.unkeyed())
 }
 
 /// Hashes a user password at the cost a live center stores (`HashCost::Standard`).

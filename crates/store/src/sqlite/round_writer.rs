@@ -18,6 +18,7 @@
 //! `BEGIN IMMEDIATE` and waits for the other under `busy_timeout`, so neither can find its
 //! read snapshot stale when it comes to write (which fails at once, unwaited).
 
+use super::held::Held;
 use crate::text::{json, to_text};
 use crate::{Batch, Inbound, Result, StoreError, Transmission, UnknownSignal, joined_kind};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -56,7 +57,12 @@ impl RoundWriter {
     /// settings sqlx's connections have (`foreign_keys`, `temp_store`, `wal_autocheckpoint`,
     /// `busy_timeout`), `synchronous=NORMAL` and a page cache of `cache_kib` (negative: KiB),
     /// and starts its thread. Errors: the file cannot be opened or a setting is refused.
-    pub(super) fn open(path: &Path, busy: Duration, cache_kib: &str) -> Result<RoundWriter> {
+    pub(super) fn open(
+        path: &Path,
+        busy: Duration,
+        cache_kib: &str,
+        held: Arc<Held>,
+    ) -> Result<RoundWriter> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(busy)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -68,7 +74,7 @@ impl RoundWriter {
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-rounds".into())
-            .spawn(move || serve(conn, queue))
+            .spawn(move || serve(conn, queue, &held))
             .map_err(sqlx::Error::Io)?;
         Ok(RoundWriter { jobs })
     }
@@ -102,11 +108,11 @@ impl RoundWriter {
 
 /// The thread: one job at a time, in the order sent. A caller that stopped waiting is not an
 /// error here: its round is written (or not) all the same, and it was never acknowledged.
-fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>) {
+fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, held: &Held) {
     while let Ok(job) = queue.recv() {
         match job {
             Job::Round(batch, done) => {
-                let _ = done.send(write_round(&mut conn, &batch));
+                let _ = done.send(write_round(&mut conn, &batch, held));
             }
             Job::Ping(done) => {
                 let pinged = conn
@@ -125,8 +131,24 @@ fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>) {
 }
 
 /// Writes `batch` in one transaction on `conn`: the same rows `super::write_batch` writes
-/// through sqlx (the in-memory store's path), one prepared statement per row.
-fn write_round(conn: &mut Connection, batch: &Batch) -> Result<Vec<i64>> {
+/// through sqlx (the in-memory store's path), one prepared statement per row. Its webhook
+/// deliveries are `held` from before the commit until a sync covers it.
+fn write_round(conn: &mut Connection, batch: &Batch, held: &Held) -> Result<Vec<i64>> {
+    let mut deliveries = None;
+    let written = write_in(conn, batch, held, &mut deliveries);
+    if let Some(seqs) = deliveries {
+        held.settle(seqs, written.is_ok());
+    }
+    written
+}
+
+/// `write_round`'s transaction; `deliveries` is set to the pending rows held, if any.
+fn write_in(
+    conn: &mut Connection,
+    batch: &Batch,
+    held: &Held,
+    deliveries: &mut Option<(i64, i64)>,
+) -> Result<Vec<i64>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     fence(&tx, batch)?;
     let mut ids = Vec::with_capacity(batch.signals.len());
@@ -147,7 +169,10 @@ fn write_round(conn: &mut Connection, batch: &Batch) -> Result<Vec<i64>> {
         }
     }
     unknown(&tx, &batch.unknown)?;
-    outbox(&tx, batch)?;
+    if let Some(seqs) = outbox(&tx, batch)? {
+        held.hold(seqs);
+        *deliveries = Some(seqs);
+    }
     if !batch.opened.is_empty() {
         let mut insert = tx.prepare_cached(
             "INSERT INTO alarms (id, account, kind, mode, priority, opened_at) \
@@ -297,17 +322,20 @@ fn unknown(tx: &rusqlite::Transaction<'_>, unknown: &[UnknownSignal]) -> Result<
 }
 
 /// Keeps each webhook event some endpoint wants, with a pending delivery per such endpoint
-/// (the rule of `super::webhooks::write_outbox`); nothing when no endpoint exists.
-fn outbox(tx: &rusqlite::Transaction<'_>, batch: &Batch) -> Result<()> {
+/// (the rule of `super::webhooks::write_outbox`); nothing when no endpoint exists. Returns
+/// the first and last `webhook_pending.seq` written: consecutive, as each is the table's
+/// largest plus one while this transaction holds the write lock.
+fn outbox(tx: &rusqlite::Transaction<'_>, batch: &Batch) -> Result<Option<(i64, i64)>> {
     if batch.outbox.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let any: bool = tx
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM webhook_endpoints)")?
         .query_row([], |r| r.get(0))?;
     if !any {
-        return Ok(());
+        return Ok(None);
     }
+    let mut seqs: Option<(i64, i64)> = None;
     let mut pending = tx.prepare_cached(
         "INSERT INTO webhook_pending (endpoint, event) SELECT e.id, ?1 FROM webhook_endpoints e \
          WHERE (e.dealer IS NULL OR e.dealer = ?2) AND e.events LIKE ?3 ORDER BY e.id",
@@ -323,6 +351,9 @@ fn outbox(tx: &rusqlite::Transaction<'_>, batch: &Batch) -> Result<()> {
             format!("%,{},%", event.kind)
         ])?;
         if wanted > 0 {
+            let last = tx.last_insert_rowid();
+            let first = seqs.map_or(last - wanted as i64 + 1, |(first, _)| first);
+            seqs = Some((first, last));
             events.execute(params![
                 event.id,
                 event.kind,
@@ -334,5 +365,5 @@ fn outbox(tx: &rusqlite::Transaction<'_>, batch: &Batch) -> Result<()> {
             ])?;
         }
     }
-    Ok(())
+    Ok(seqs)
 }

@@ -162,8 +162,12 @@ impl Webhooks for SqliteStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        // A round's deliveries wait for the sync that makes the round durable; the ones after
+        // a held one wait too, so each endpoint still hears its events in order.
+        let held = self.file.as_ref().map(|f| &f.held);
         Ok(rows
             .iter()
+            .take_while(|r| held.is_none_or(|held| !held.holds(r.get("seq"))))
             .map(|r| Pending {
                 seq: r.get("seq"),
                 endpoint: r.get("endpoint"),
