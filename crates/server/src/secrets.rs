@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use thiserror::Error;
 use watchpost_core::Account;
-use watchpost_store::{Store, StoreError};
+use watchpost_store::{Database, Store, StoreError};
 
 /// What every sealed value starts with.
 pub const PREFIX: &str = "sealed:v1:";
@@ -208,6 +208,9 @@ pub enum SecretsError {
     NoMasterKey(usize, String),
     #[error("account {0}: {1}")]
     Unsealable(String, SealError),
+    /// The verbal-password pepper does not open under the old key (`crate::pepper`).
+    #[error("{0}")]
+    Pepper(String),
 }
 
 /// What [`seal_stored`] found: how many keys it sealed, and every stored key opened, as
@@ -267,13 +270,20 @@ pub async fn seal_stored<S: Store + ?Sized>(
 
 /// Re-seals every stored DC-09 key under `new`, in one transaction: keys sealed under `old`
 /// are opened with it, keys in clear are sealed, keys already under `new` (a rotation run
-/// twice) are checked and sealed again. Nothing is written if one key does not open. Returns
-/// how many keys were re-sealed.
-pub async fn rotate<S: Store + ?Sized>(
+/// twice) are checked and sealed again. The verbal-password pepper, when the center has one,
+/// is re-sealed too, keeping its value (`crate::pepper::resealed`). Nothing is written if one
+/// key or the pepper does not open. Returns how many DC-09 keys were re-sealed.
+pub async fn rotate<S: Database + ?Sized>(
     store: &S,
     old: Option<&MasterKey>,
     new: &MasterKey,
 ) -> Result<usize, SecretsError> {
+    let pepper = crate::pepper::resealed(store, old, new)
+        .await
+        .map_err(|e| match e {
+            crate::pepper::PepperError::Store(e) => SecretsError::Store(e),
+            e => SecretsError::Pepper(e.to_string()),
+        })?;
     let stored = store.dc09_keys().await?;
     let mut resealed = Vec::with_capacity(stored.len());
     for (account, value) in stored {
@@ -296,6 +306,11 @@ pub async fn rotate<S: Store + ?Sized>(
         resealed.push((account, value));
     }
     store.set_dc09_keys(&resealed).await?;
+    if let Some(sealed) = &pepper {
+        store
+            .set_center_secret(watchpost_store::PEPPER, sealed)
+            .await?;
+    }
     Ok(resealed.len())
 }
 

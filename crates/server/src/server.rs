@@ -156,10 +156,20 @@ impl Server {
             tracing::info!("sealed {} DC-09 keys stored in clear", stored_keys.sealed);
         }
         // The verbal-password pepper: created by the first node with a master key, opened by
-        // every one (a stored pepper without the master key stops the start here).
-        let pepper = crate::pepper::load_or_create(&*store, master.as_deref())
-            .await?
-            .map(Arc::new);
+        // every one. A stored pepper without the master key does not stop the center (alarms
+        // must flow): it starts, says so, and each keyed verbal password it is asked to check
+        // is answered with that reason (`PepperError::Missing`) instead of a verdict.
+        let pepper = match crate::pepper::load_or_create(&*store, master.as_deref()).await {
+            Ok(pepper) => pepper.map(Arc::new),
+            Err(crate::pepper::PepperError::NoMasterKey) => {
+                tracing::error!(
+                    "{}; until then verbal passwords hashed with it cannot be checked",
+                    crate::pepper::PepperError::NoMasterKey
+                );
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
         let cluster = Arc::new(Cluster::new(config.node.clone(), store.clone()));
         let file_plans = config.settings.plans.default_set().cloned();
         let plans = crate::plans::load(&store, file_plans.as_ref()).await?;

@@ -15,6 +15,7 @@ use crate::import_hash;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -80,7 +81,12 @@ pub struct Phases {
     pub writing: Duration,
 }
 
-/// Said once by an import that hashes spoken verbal passwords without a master key.
+/// Spoken passwords an import hashes unkeyed before it says why it is slow when no terminal
+/// shows its progress: about ten seconds of hashing on two cores.
+const NOTE_FROM: usize = 500;
+
+/// Said once by an import that hashes spoken verbal passwords without a master key (before
+/// hashing on a terminal, after a successful import of `NOTE_FROM` or more otherwise).
 const NO_PEPPER_NOTE: &str = "note: no master key, so each spoken verbal password is hashed at \
      full cost (argon2id, 19 MiB, two passes: some tens of accounts a second on two cores). With a master key (--master-key-file or WATCHPOST_MASTER_KEY) they are keyed with \
      the center's pepper, kept sealed under it, at a cost that imports over 1,000 accounts a \
@@ -151,7 +157,13 @@ pub async fn import(
         pepper,
         new_pepper,
     } = keying(db, master).await?;
-    if pepper.is_none() && import_hash::any_spoken(&read.entries) {
+    // Said once: on a terminal now, while the person waits for the slow hashes; otherwise
+    // after a successful import long enough to matter, so a refusal's lines stay the only
+    // output and a small import says nothing.
+    let spoken = import_hash::spoken(&read.entries);
+    let watched = progress && std::io::stderr().is_terminal();
+    let unkeyed = pepper.is_none() && spoken > 0 && (watched || spoken >= NOTE_FROM);
+    if unkeyed && watched {
         err!("{NO_PEPPER_NOTE}");
     }
     let now = chrono::Utc::now().timestamp_millis();
@@ -311,6 +323,9 @@ pub async fn import(
     }
     bar.finish_and_clear();
     phases.writing = started.elapsed();
+    if unkeyed && !watched {
+        err!("{NO_PEPPER_NOTE}");
+    }
     Ok(Some(Imported {
         created: created_numbers,
         replaced: replaced_numbers,

@@ -26,14 +26,17 @@ fn return_hash_memory() {
     }
 }
 
-/// Whether any account of the import gives a spoken verbal password (one the import hashes).
-pub fn any_spoken(entries: &[Entry]) -> bool {
-    entries.iter().any(|e| {
-        e.table
-            .verbal_password
-            .as_deref()
-            .is_some_and(|p| !p.trim().is_empty())
-    })
+/// How many accounts of the import give a spoken verbal password (one the import hashes).
+pub fn spoken(entries: &[Entry]) -> usize {
+    entries
+        .iter()
+        .filter(|e| {
+            e.table
+                .verbal_password
+                .as_deref()
+                .is_some_and(|p| !p.trim().is_empty())
+        })
+        .count()
 }
 
 /// Every account checked by every rule that needs nothing stored, its verbal password hashed

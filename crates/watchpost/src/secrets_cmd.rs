@@ -10,7 +10,6 @@ use crate::database;
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use watchpost_server::pepper;
 use watchpost_server::secrets::{self, MasterKey};
 use watchpost_server::webhooks::endpoints::resealed;
 
@@ -76,15 +75,11 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    // The pepper keeps its value (every keyed hash needs it): only its seal changes.
-    let pepper = match pepper::resealed(&*store, old.as_deref(), &new).await {
-        Ok(pepper) => pepper,
-        Err(pepper::PepperError::Store(e)) => return Err(database::named(&db, e)),
-        Err(e) => {
-            err!("{e}; nothing was changed");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    // The pepper keeps its value (every keyed hash needs it): `rotate` changes only its seal.
+    let pepper = store
+        .center_secret(watchpost_store::PEPPER)
+        .await
+        .map_err(|e| database::named(&db, e))?;
     match secrets::rotate(&*store, old.as_deref(), &new).await {
         Ok(n) => {
             store
@@ -94,11 +89,7 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<ExitCode> {
             if !webhooks.is_empty() {
                 out!("re-sealed {} webhook secrets", webhooks.len());
             }
-            if let Some(sealed) = &pepper {
-                store
-                    .set_center_secret(watchpost_store::PEPPER, sealed)
-                    .await
-                    .map_err(|e| database::named(&db, e))?;
+            if pepper.is_some() {
                 out!("re-sealed the verbal-password pepper");
             }
             out!(

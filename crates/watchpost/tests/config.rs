@@ -47,9 +47,14 @@ lease = "8s"
     )
 }
 
+/// `serve` with the master key `enrol` imported with (the accounts' verbal passwords are
+/// keyed with the center's pepper, which opens only with it).
 fn serve(args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
-    command.arg("serve").args(args);
+    command
+        .env("WATCHPOST_MASTER_KEY", common::MASTER_KEY)
+        .arg("serve")
+        .args(args);
     command
 }
 
