@@ -26,6 +26,11 @@ async fn feed(store: &dyn Store) {
         .set_dc09_keys(&[("1002".into(), "FFEEDDCCBBAA99887766554433221100".into())])
         .await
         .unwrap();
+    let keys = store.dc09_keys().await.unwrap();
+    assert!(
+        keys.contains(&("1002".into(), "FFEEDDCCBBAA99887766554433221100".into())),
+        "{keys:?}"
+    );
     assert!(store.delete_account("1001").await.unwrap());
     assert!(!store.delete_account("1001").await.unwrap(), "gone already");
     let later: Vec<String> = store
