@@ -29,10 +29,14 @@ const MAX_ROUND: usize = 8192;
 /// How often the inbox is read for items other nodes posted.
 const INBOX_EVERY: Duration = Duration::from_millis(100);
 /// How often the store's per-connection caches are given back (`Store::release_memory`):
-/// after a flood, SQLite's page caches (up to 24 MiB) would otherwise stay filled for as
+/// after a flood, SQLite's page caches (up to 40 MiB: two writers, four readers) would otherwise stay filled for as
 /// long as their connections live. Refilling them from the file cache once a minute costs
 /// the commits next to nothing.
 const RELEASE_MEMORY_EVERY_MS: i64 = 60_000;
+const INBOX_BATCH: i64 = 2000;
+/// How often a command posted to another node is checked for its outcome, and for how long.
+const OUTCOME_EVERY: Duration = Duration::from_millis(20);
+const OUTCOME_WAIT: Duration = Duration::from_secs(30);
 
 /// SQLite allocates with the C library's malloc, not the process's jemalloc: glibc keeps
 /// what its per-thread arenas freed unless asked to return it (`malloc_trim(3)`).
@@ -43,10 +47,6 @@ fn give_back_c_heap() {
         libc::malloc_trim(0);
     }
 }
-const INBOX_BATCH: i64 = 2000;
-/// How often a command posted to another node is checked for its outcome, and for how long.
-const OUTCOME_EVERY: Duration = Duration::from_millis(20);
-const OUTCOME_WAIT: Duration = Duration::from_secs(30);
 
 /// Records and routes one signal; an unknown account or an input an alarm refuses is
 /// reported (the signal stays stored; from an unknown account, an alarm or trouble event also
