@@ -124,7 +124,7 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
     let mut samples = Vec::new();
     let mut server = Server::start(&bin, &db, dc09, dir.path(), "first").await?;
     samples.push(server.started_sample("start (first ACK)").await?);
-    samples.push(server.watch("idle", args.idle_seconds).await?);
+    samples.push(server.watch("idle", args.idle_seconds, 0.0).await?);
 
     let report = server.traffic(&args, dc09).await?;
     samples.push(Sample {
@@ -139,7 +139,7 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
     let after = args.after_seconds.unwrap_or(args.idle_seconds);
     samples.push(
         server
-            .watch_sampled("after traffic", after, args.sample_seconds)
+            .watch("after traffic", after, args.sample_seconds)
             .await?,
     );
 
@@ -322,37 +322,25 @@ impl Server {
         })
     }
 
-    /// Watches the process for `seconds`: CPU over them, resident memory at their end.
-    async fn watch(&mut self, phase: &'static str, seconds: f64) -> anyhow::Result<Sample> {
-        let cpu = cpu_time(Some(self.pid))?;
-        let started = Instant::now();
-        sleep(Duration::from_secs_f64(seconds)).await;
-        let used = cpu_time(Some(self.pid))? - cpu;
-        Ok(Sample {
-            phase,
-            rss_mb: rss_mb(self.pid)?,
-            cpu_pct: Some(share(used, started.elapsed())),
-            note: format!("at the end of {seconds} s"),
-        })
-    }
-
-    /// [`Server::watch`], printing a row every `every` seconds (none when 0) as it goes.
-    async fn watch_sampled(
+    /// Watches the process for `seconds`: CPU over them, resident memory at their end;
+    /// prints a row every `every` seconds (none when 0) as it goes.
+    async fn watch(
         &mut self,
         phase: &'static str,
         seconds: f64,
         every: f64,
     ) -> anyhow::Result<Sample> {
-        if every <= 0.0 {
-            return self.watch(phase, seconds).await;
-        }
         let cpu = cpu_time(Some(self.pid))?;
         let started = Instant::now();
-        let mut ticker = Ticker::new(self.pid, every)?;
-        while started.elapsed().as_secs_f64() < seconds {
-            let left = seconds - started.elapsed().as_secs_f64();
-            sleep(Duration::from_secs_f64(left.min(every / 4.0).max(0.01))).await;
-            ticker.tick(phase)?;
+        if every <= 0.0 {
+            sleep(Duration::from_secs_f64(seconds)).await;
+        } else {
+            let mut ticker = Ticker::new(self.pid, every)?;
+            while started.elapsed().as_secs_f64() < seconds {
+                let left = seconds - started.elapsed().as_secs_f64();
+                sleep(Duration::from_secs_f64(left.min(every / 4.0).max(0.01))).await;
+                ticker.tick(phase)?;
+            }
         }
         let used = cpu_time(Some(self.pid))? - cpu;
         Ok(Sample {
