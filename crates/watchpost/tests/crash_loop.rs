@@ -9,9 +9,8 @@
 
 mod common;
 
-use common::panel::{Sent, exchange, frame, stored};
+use common::panel::{Sent, exchange, frame, sqlite, stored};
 use common::{Server, account_toml, enrol, free_addr};
-use sqlx::Connection;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -102,20 +101,6 @@ fn load(addr: SocketAddr, run: usize, connection: usize, stop: Arc<AtomicBool>) 
         }
     }
     outcome
-}
-
-fn sqlite<T>(db: &Path, work: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T) -> T {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .expect("open the database");
-        work(&mut conn).await
-    })
 }
 
 /// Rows per table, and `last_transmissions` rows older than `stale_before`.

@@ -74,8 +74,11 @@ pub fn exchange(
     }
 }
 
-/// How many times each (account, raw) of a DC-09 signal is in the database.
-pub fn stored(db: &std::path::Path) -> HashMap<(String, String), i64> {
+/// Runs `work` on a connection of its own to the SQLite file `db`, outside any runtime.
+pub fn sqlite<T>(
+    db: &std::path::Path,
+    work: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T,
+) -> T {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -85,11 +88,18 @@ pub fn stored(db: &std::path::Path) -> HashMap<(String, String), i64> {
         let mut conn = sqlx::SqliteConnection::connect_with(&options)
             .await
             .expect("open the database");
+        work(&mut conn).await
+    })
+}
+
+/// How many times each (account, raw) of a DC-09 signal is in the database.
+pub fn stored(db: &std::path::Path) -> HashMap<(String, String), i64> {
+    sqlite(db, async |conn| {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT account, raw, COUNT(*) FROM signals WHERE source = 'sia' \
              GROUP BY account, raw",
         )
-        .fetch_all(&mut conn)
+        .fetch_all(&mut *conn)
         .await
         .expect("read signals");
         rows.into_iter().map(|(a, r, n)| ((a, r), n)).collect()
