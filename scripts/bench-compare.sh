@@ -7,7 +7,8 @@
 # Usage: scripts/bench-compare.sh [CONNECTIONS] [SECONDS] [MIX] [RATE]
 #   MIX: burglary (default) or realistic; RATE: signals/s offered (default: flat out)
 #   WATCHPOST=path to the binary (target/release/watchpost), ACCOUNTS=1000, WARMUP=2,
-#   RECEIVERS="serve noop pysiaalarm" (those to load, e.g. serve alone to compare two builds)
+#   RECEIVERS="serve noop pysiaalarm" (those to load, e.g. serve alone to compare two builds),
+#   SERVE_LOG=file to keep what `serve` logged (it is removed with the run's folder otherwise)
 set -eu
 C=${1:-1000}
 S=${2:-10}
@@ -70,7 +71,7 @@ echo "enrolling $N accounts..." >&2
 "$W" accounts import "$D/accounts.toml" --db "$D/center.db" > /dev/null
 
 "$W" serve --db "$D/center.db" --center-name "Bench" --callback-number +15555550199 \
-  --dc09 127.0.0.1:17201 --http 127.0.0.1:17281 > "$D/serve.out" 2> "$D/serve.log" &
+  --dc09 127.0.0.1:17201 --http 127.0.0.1:17281 > "$D/serve.out" 2> "${SERVE_LOG:-$D/serve.log}" &
 PIDS+=($!)
 listening 17201
 echo "loading serve..." >&2
