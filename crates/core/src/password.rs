@@ -279,6 +279,35 @@ impl VerbalPassword {
         &self.0
     }
 
+    /// Whether the hash is keyed with `pepper` below the `Standard` cost (an import's
+    /// [`IMPORT_COST`]): what [`VerbalPassword::upgrade`] replaces. False for an unkeyed hash
+    /// (it already costs what the center stores, or belongs to a throwaway database), one
+    /// keyed with another pepper, one at full cost, and without a pepper. Cheap (no hashing).
+    pub fn below_full_cost(&self, pepper: Option<&Pepper>) -> bool {
+        let Ok(hash) = PasswordHash::new(&self.0) else {
+            return false;
+        };
+        if pepper.is_none() || hash.params.get_str("keyid") != pepper.map(Pepper::id) {
+            return false;
+        }
+        let cost = |name| hash.params.get_decimal(name).unwrap_or(0);
+        let standard = HashCost::Standard.unkeyed();
+        cost("m") < standard.m_cost() || cost("t") < standard.t_cost()
+    }
+
+    /// What to store instead of this hash once `spoken` has matched it: the `Standard` keyed
+    /// hash of `spoken` when the hash is [below full cost](VerbalPassword::below_full_cost),
+    /// so that imported accounts reach full cost as their passwords are used; otherwise
+    /// `None`. Costs one `Standard` hash (about 20 ms of one core) when it answers `Some`.
+    pub fn upgrade(&self, spoken: &str, pepper: Option<&Pepper>) -> Option<VerbalPassword> {
+        let pepper = pepper.filter(|_| self.below_full_cost(pepper))?;
+        Some(VerbalPassword::hash_keyed(
+            spoken,
+            pepper,
+            HashCost::Standard,
+        ))
+    }
+
     /// Whether `spoken` is the phrase of an unkeyed hash, as a center without a pepper
     /// checks it (scenario runs, simulations). A keyed hash never matches here: use
     /// [`VerbalPassword::verify`] with the pepper.
@@ -414,6 +443,48 @@ mod tests {
         assert!(fast.phc().contains("m=64,t=1,p=1$"), "{}", fast.phc());
         let plain = VerbalPassword::hash_with("x", HashCost::Standard, None);
         assert!(plain.phc().contains("m=19456,t=2,p=1$"), "{}", plain.phc());
+    }
+
+    #[test]
+    fn a_matched_hash_below_full_keyed_cost_is_upgraded() {
+        let pepper = Pepper::from_bytes([9; 32]);
+        let full = |p: &VerbalPassword| {
+            let hash = PasswordHash::new(p.phc()).unwrap();
+            (
+                hash.params.get_decimal("m"),
+                hash.params.get_decimal("t"),
+                p.keyid(),
+            )
+        };
+        let standard = (Some(19 * 1024), Some(2), Some(pepper.id().to_string()));
+        let imported = VerbalPassword::hash_keyed("Blue Falcon", &pepper, HashCost::Import);
+        let upgraded = imported
+            .upgrade("blue falcon", Some(&pepper))
+            .expect("an import's cheaper hash is upgraded");
+        assert_eq!(full(&upgraded), standard);
+        assert_eq!(upgraded.verify("BLUE falcon", Some(&pepper)), Ok(true));
+        assert_eq!(
+            upgraded.upgrade("blue falcon", Some(&pepper)),
+            None,
+            "full cost stays"
+        );
+        let unkeyed = VerbalPassword::hash("blue falcon", HashCost::Fast);
+        assert_eq!(
+            unkeyed.upgrade("blue falcon", Some(&pepper)),
+            None,
+            "unkeyed stays"
+        );
+        assert_eq!(
+            imported.upgrade("blue falcon", None),
+            None,
+            "nothing better without a pepper"
+        );
+        let other = Pepper::from_bytes([1; 32]);
+        assert_eq!(
+            imported.upgrade("blue falcon", Some(&other)),
+            None,
+            "not ours to replace"
+        );
     }
 
     #[test]

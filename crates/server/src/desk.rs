@@ -13,6 +13,7 @@ use crate::lines::{LineError, LineId};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use watchpost_core::alarm::{CallId, Confirmer, Decision, Purpose, Rejected};
+use watchpost_core::password::VerbalPassword;
 use watchpost_core::{Agency, Alarm, Input, Millis};
 use watchpost_store::{AlarmId, Role, User, replay};
 
@@ -243,6 +244,8 @@ pub async fn check_password(
     let row = crate::guessing::granted(reservation, &number, now)?;
     // Argon2 is slow on purpose: off the async workers, within the gate's turn.
     let pepper = state.pepper.clone();
+    let stored = account.verbal_password.clone();
+    let spoken = said.clone();
     let matched = turn
         .run(move || account.verbal_password.verify(&said, pepper.as_deref()))
         .await
@@ -251,10 +254,49 @@ pub async fn check_password(
     state.store.settle_password_check(row, matched).await?;
     let input = Input::PasswordChecked { call, matched };
     send(state, agent, id, input).await?;
-    if !matched {
+    if matched {
+        upgrade_hash(state, number, stored, spoken);
+    } else {
         alert_on_misses(state, id, &number, now).await;
     }
     Ok(matched)
+}
+
+/// After a match, off the agent's answer: a hash an import stored below full cost is
+/// replaced by a full-cost one of what was said (`VerbalPassword::upgrade`; README,
+/// "Importing many accounts"), unless the account's hash changed meanwhile. A failure only
+/// leaves the cheaper hash, which still works.
+fn upgrade_hash(state: &ApiState, number: String, stored: VerbalPassword, said: String) {
+    if !stored.below_full_cost(state.pepper.as_deref()) {
+        return;
+    }
+    let (store, auth, pepper) = (
+        state.store.clone(),
+        state.auth.clone(),
+        state.pepper.clone(),
+    );
+    tokio::spawn(async move {
+        let old = stored.clone();
+        let new = auth
+            .gate()
+            .run(move || old.upgrade(&said, pepper.as_deref()))
+            .await;
+        let new = match new {
+            Ok(Some(new)) => new,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(account = %number, "verbal password hash not upgraded: {e}");
+                return;
+            }
+        };
+        match store.upgrade_verbal_password(&number, &stored, &new).await {
+            Ok(true) => {
+                tracing::info!(account = %number, "verbal password hash upgraded to full cost")
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(account = %number, "verbal password hash not upgraded: {e}"),
+        }
+    });
 }
 
 /// After a miss: when the account's misses in the window reach the alert threshold or the

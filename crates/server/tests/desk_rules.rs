@@ -214,6 +214,62 @@ async fn a_cancel_is_taken_only_once_the_password_matched_on_that_call() {
     assert_eq!(closed["calls"][0]["password"], "match");
 }
 
+/// An import stores the verbal password keyed at a cheaper cost (README, "Importing many
+/// accounts"); the first match on a call replaces it with the full-cost keyed hash.
+#[tokio::test]
+async fn a_match_upgrades_an_imported_hash_to_full_cost() {
+    use watchpost_core::password::{HashCost, VerbalPassword};
+    let d = desk().await;
+    let master = watchpost_server::secrets::MasterKey::from_bytes([0x42; 32]);
+    let pepper = watchpost_server::pepper::load(&*d.center.store, Some(&master))
+        .await
+        .unwrap()
+        .expect("a center with a master key has a pepper");
+    let imported = VerbalPassword::hash_keyed(common::VERBAL, &pepper, HashCost::Import);
+    assert!(imported.below_full_cost(Some(&pepper)));
+    let enrolled = watchpost_core::Account {
+        verbal_password: imported.clone(),
+        ..account()
+    };
+    d.center.store.put_account(&enrolled).await.unwrap();
+    let alarm = id(&d.signal("BA003", 1).await[0]);
+    d.amy
+        .post(&format!("/api/alarms/{alarm}/take"), json!({}))
+        .await;
+    outcome(&d.amy, alarm, 0, "placed").await;
+    outcome(&d.amy, alarm, 0, "answered").await;
+    let (_, checked) = password(&d.amy, alarm, 0, "red falcon").await;
+    assert_eq!(checked["matched"], false);
+    let stored = || async {
+        let account = d.center.store.account("4F39").await.unwrap().unwrap();
+        account.verbal_password
+    };
+    assert_eq!(stored().await, imported, "a miss changes nothing");
+    let (_, checked) = password(&d.amy, alarm, 0, "  Blue FALCON ").await;
+    assert_eq!(checked["matched"], true);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let upgraded = loop {
+        let now = stored().await;
+        if now != imported {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "never upgraded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        !upgraded.below_full_cost(Some(&pepper)),
+        "{}",
+        upgraded.phc()
+    );
+    assert!(
+        upgraded.phc().contains("m=19456,t=2,p=1,keyid="),
+        "{}",
+        upgraded.phc()
+    );
+    assert_eq!(upgraded.verify(common::VERBAL, Some(&pepper)), Ok(true));
+    assert_eq!(upgraded.verify("red falcon", Some(&pepper)), Ok(false));
+}
+
 #[tokio::test]
 async fn closing_needs_a_resolution_code_and_a_reason_without_an_incident_number() {
     let d = desk().await;

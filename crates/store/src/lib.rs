@@ -492,6 +492,17 @@ pub trait Store: Send + Sync {
     /// Replaces the DC-09 key of each `(account, key)` that is enrolled, in one transaction:
     /// all or nothing. The store keeps the text as given (the center seals keys before).
     async fn set_dc09_keys(&self, keys: &[(String, String)]) -> Result<()>;
+    /// Replaces the account's verbal-password hash `old` with `new`, a stronger hash of the
+    /// same phrase (`VerbalPassword::upgrade`), changing nothing else of it, and records the
+    /// account as changed so that every node's caches read it again. False, writing nothing,
+    /// when the account is gone or its hash is no longer `old` (changed meanwhile: the newer
+    /// one stays).
+    async fn upgrade_verbal_password(
+        &self,
+        account: &str,
+        old: &watchpost_core::password::VerbalPassword,
+        new: &watchpost_core::password::VerbalPassword,
+    ) -> Result<bool>;
     /// `(account, interval)` of every supervised account.
     async fn supervised(&self) -> Result<Vec<(String, Millis)>>;
     /// Inserts or replaces many accounts in one transaction: all or nothing.

@@ -659,6 +659,30 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn upgrade_verbal_password(
+        &self,
+        account: &str,
+        old: &VerbalPassword,
+        new: &VerbalPassword,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let replaced = sqlx::query(
+            "UPDATE accounts SET password_hash = $1 WHERE number = $2 AND password_hash = $3",
+        )
+        .bind(new.phc())
+        .bind(account)
+        .bind(old.phc())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if replaced {
+            changes::record(&mut tx, &[account]).await?;
+        }
+        tx.commit().await?;
+        Ok(replaced)
+    }
+
     async fn dc09_keys(&self) -> Result<Vec<(String, String)>> {
         Ok(
             sqlx::query_as("SELECT number, dc09_key FROM accounts WHERE dc09_key IS NOT NULL")

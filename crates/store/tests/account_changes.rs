@@ -5,6 +5,7 @@
 
 mod common;
 
+use watchpost_core::password::{HashCost, VerbalPassword};
 use watchpost_store::{Store, testing::account};
 
 async fn feed(store: &dyn Store) {
@@ -31,6 +32,41 @@ async fn feed(store: &dyn Store) {
         keys.contains(&("1002".into(), "FFEEDDCCBBAA99887766554433221100".into())),
         "{keys:?}"
     );
+    // A verbal password's hash is upgraded only over the hash it was checked against.
+    let checked = store
+        .account("1002")
+        .await
+        .unwrap()
+        .unwrap()
+        .verbal_password;
+    let stronger = VerbalPassword::hash("blue falcon", HashCost::Fast);
+    assert!(
+        !store
+            .upgrade_verbal_password("1002", &stronger, &stronger)
+            .await
+            .unwrap(),
+        "the hash changed meanwhile: nothing written"
+    );
+    assert!(
+        store
+            .upgrade_verbal_password("1002", &checked, &stronger)
+            .await
+            .unwrap()
+    );
+    let upgraded = store.account("1002").await.unwrap().unwrap();
+    assert_eq!(upgraded.verbal_password, stronger);
+    assert_eq!(
+        upgraded.dc09_key.as_deref(),
+        Some("FFEEDDCCBBAA99887766554433221100"),
+        "nothing else of the account changes"
+    );
+    assert!(
+        !store
+            .upgrade_verbal_password("9999", &checked, &stronger)
+            .await
+            .unwrap(),
+        "no such account"
+    );
     assert!(store.delete_account("1001").await.unwrap());
     assert!(!store.delete_account("1001").await.unwrap(), "gone already");
     let later: Vec<String> = store
@@ -42,8 +78,8 @@ async fn feed(store: &dyn Store) {
         .collect();
     assert_eq!(
         later,
-        ["1002", "1001"],
-        "a removal that removed nothing adds none"
+        ["1002", "1002", "1001"],
+        "an upgrade that wrote nothing and a removal that removed nothing add none"
     );
 
     let mut settings = store
@@ -65,7 +101,7 @@ async fn feed(store: &dyn Store) {
     let last = store.last_account_change().await.unwrap();
     let future = watchpost_core::Millis::MAX;
     assert_eq!(store.forget_account_changes(future, 2).await.unwrap(), 2);
-    assert_eq!(store.forget_account_changes(future, 100).await.unwrap(), 2);
+    assert_eq!(store.forget_account_changes(future, 100).await.unwrap(), 3);
     assert_eq!(store.forget_account_changes(future, 100).await.unwrap(), 0);
     store.put_account(&account("1003")).await.unwrap();
     let next = store.account_changes(last, 100).await.unwrap();
