@@ -78,6 +78,14 @@ async fn outcome(api: &Api, alarm: i64, call: u32, outcome: &str) -> (StatusCode
     api.post(&path, json!({ "outcome": outcome })).await
 }
 
+/// `api`'s agent takes the alarm and reaches a person on its first call (call 0).
+async fn talking(api: &Api, alarm: i64) {
+    api.post(&format!("/api/alarms/{alarm}/take"), json!({}))
+        .await;
+    outcome(api, alarm, 0, "placed").await;
+    outcome(api, alarm, 0, "answered").await;
+}
+
 async fn password(api: &Api, alarm: i64, call: u32, said: &str) -> (StatusCode, Value) {
     let path = format!("/api/alarms/{alarm}/calls/{call}/password");
     api.post(&path, json!({ "password": said })).await
@@ -183,11 +191,7 @@ async fn only_the_handler_acts_and_a_supervisor_may_take_it_over() {
 async fn a_cancel_is_taken_only_once_the_password_matched_on_that_call() {
     let d = desk().await;
     let alarm = id(&d.signal("BA003", 1).await[0]);
-    d.amy
-        .post(&format!("/api/alarms/{alarm}/take"), json!({}))
-        .await;
-    outcome(&d.amy, alarm, 0, "placed").await;
-    outcome(&d.amy, alarm, 0, "answered").await;
+    talking(&d.amy, alarm).await;
 
     let (status, refused) = decide(&d.amy, alarm, 0, "cancel").await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
@@ -233,11 +237,7 @@ async fn a_match_upgrades_an_imported_hash_to_full_cost() {
     };
     d.center.store.put_account(&enrolled).await.unwrap();
     let alarm = id(&d.signal("BA003", 1).await[0]);
-    d.amy
-        .post(&format!("/api/alarms/{alarm}/take"), json!({}))
-        .await;
-    outcome(&d.amy, alarm, 0, "placed").await;
-    outcome(&d.amy, alarm, 0, "answered").await;
+    talking(&d.amy, alarm).await;
     let (_, checked) = password(&d.amy, alarm, 0, "red falcon").await;
     assert_eq!(checked["matched"], false);
     let stored = || async {
@@ -349,11 +349,7 @@ async fn nothing_from_the_premises_cancels_while_a_duress_is_open_at_the_account
     assert_eq!(refused[1].2, "app");
 
     // A verified contact's cancel is a dispatch request.
-    d.amy
-        .post(&format!("/api/alarms/{burglary}/take"), json!({}))
-        .await;
-    outcome(&d.amy, burglary, 0, "placed").await;
-    outcome(&d.amy, burglary, 0, "answered").await;
+    talking(&d.amy, burglary).await;
     password(&d.amy, burglary, 0, common::VERBAL).await;
     let (status, after) = decide(&d.amy, burglary, 0, "cancel").await;
     assert_eq!(status, StatusCode::OK, "{after}");
@@ -432,9 +428,7 @@ async fn free_text_in_the_record_is_bounded() {
     let d = desk().await;
     let alarm = id(&d.signal("BA003", 1).await[0]);
     let path = |p: &str| format!("/api/alarms/{alarm}/{p}");
-    d.amy.post(&path("take"), json!({})).await;
-    outcome(&d.amy, alarm, 0, "placed").await;
-    outcome(&d.amy, alarm, 0, "answered").await;
+    talking(&d.amy, alarm).await;
     let logged = d.center.store.log(alarm).await.unwrap().len();
     let line = "x".repeat(201);
 
