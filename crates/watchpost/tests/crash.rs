@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::panel::{Sent, encode, exchange, frame, stored};
+use common::panel::{
+    Outcome, Sent, connect, encode, exchange, frame, load_frames, send_until, stored,
+};
 use common::{Server, account_toml, enrol, free_addr};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};
@@ -24,89 +26,35 @@ const PROBE: &str = "7000";
 const LOAD_BEFORE_KILL: Duration = Duration::from_millis(1500);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What one connection did: frames ACKed, frames answered otherwise, and the frame that was
-/// on the wire when the connection died.
-#[derive(Default)]
-struct Outcome {
-    acked: Vec<Sent>,
-    refused: Vec<Sent>,
-    in_flight: Option<Sent>,
-}
-
 /// One panel connection: sends frames for its accounts back to back, each waiting for its
 /// ACK, until `stop` or until the connection fails (the kill).
 fn load(addr: SocketAddr, connection: usize, stop: Arc<AtomicBool>) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    let mut splitter = FrameSplitter::new();
-    let mine: Vec<usize> = (0..ACCOUNTS)
-        .filter(|a| a % CONNECTIONS == connection)
-        .collect();
-    let mut n: u32 = 0;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let account = format!("{}", 7001 + mine[n as usize % mine.len()]);
-        // The zone makes every data block unique; some are alarms, most are tests.
-        let zone = (connection as u32 + 1) * 1_000_000 + n;
-        let code = if n.is_multiple_of(8) { "BA" } else { "RP" };
-        let data = format!("#{account}|Nri1/{code}{zone}");
-        let sequence = (n % 9999 + 1) as u16;
-        let sent = Sent {
-            bytes: frame(&account, sequence, &data),
-            account,
-            data,
-            sequence,
-        };
-        match exchange(&mut stream, &mut splitter, &sent) {
-            Ok(true) => outcome.acked.push(sent),
-            Ok(false) => outcome.refused.push(sent),
-            Err(_) => {
-                outcome.in_flight = Some(sent);
-                break;
-            }
-        }
-    }
-    outcome
+    let stream = connect(addr, IO_TIMEOUT).expect("connect");
+    let zone = |n| (connection as u32 + 1) * 1_000_000 + n;
+    send_until(
+        stream,
+        load_frames(ACCOUNTS, CONNECTIONS, connection, zone),
+        &stop,
+    )
 }
 
 /// A panel whose sequence number is always 1: a test report, another, a link test and the
 /// second again, over and over. Each repeat comes after another frame: a new event.
 fn load_constant(addr: SocketAddr, account: &str, stop: Arc<AtomicBool>) -> Outcome {
-    let mut outcome = Outcome::default();
-    let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    let mut splitter = FrameSplitter::new();
+    let stream = connect(addr, IO_TIMEOUT).expect("connect");
     let cycle = [
         (MessageId::SiaDcs, format!("#{account}|Nri1/RP1")),
         (MessageId::SiaDcs, format!("#{account}|Nri1/RP2")),
         (MessageId::Null, String::new()),
         (MessageId::SiaDcs, format!("#{account}|Nri1/RP2")),
     ];
-    for (id, data) in cycle.iter().cycle() {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let sent = Sent {
-            account: account.into(),
-            data: data.clone(),
-            sequence: 1,
-            bytes: encode(id.clone(), account, 1, data),
-        };
-        match exchange(&mut stream, &mut splitter, &sent) {
-            Ok(true) => outcome.acked.push(sent),
-            Ok(false) => outcome.refused.push(sent),
-            Err(_) => {
-                outcome.in_flight = Some(sent);
-                break;
-            }
-        }
-    }
-    outcome
+    let frames = cycle.into_iter().cycle().map(|(id, data)| Sent {
+        account: account.into(),
+        bytes: encode(id, account, 1, &data),
+        data,
+        sequence: 1,
+    });
+    send_until(stream, frames, &stop)
 }
 
 #[test]

@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::panel::{Sent, exchange, frame, sqlite, stored};
+use common::panel::{
+    Outcome, Sent, connect, exchange, frame, load_frames, send_until, sqlite, stored,
+};
 use common::{Server, account_toml, enrol, free_addr};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
@@ -54,53 +56,19 @@ struct AtStart {
     rows: BTreeMap<String, i64>,
 }
 
-/// One connection's frames: ACKed, and the one on the wire when the connection died.
-#[derive(Default)]
-struct Outcome {
-    acked: Vec<Sent>,
-    refused: usize,
-    in_flight: Option<Sent>,
-}
-
+/// One panel connection of run `run`: frames back to back until `stop` or the kill; nothing
+/// when the center does not take the connection.
 fn load(addr: SocketAddr, run: usize, connection: usize, stop: Arc<AtomicBool>) -> Outcome {
-    let mut outcome = Outcome::default();
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, IO_TIMEOUT) else {
-        return outcome;
+    let Some(stream) = connect(addr, IO_TIMEOUT) else {
+        return Outcome::default();
     };
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_nodelay(true).unwrap();
-    let mut splitter = FrameSplitter::new();
-    // Each account on one connection, as a panel has one frame in flight: a frame resent
-    // after the restart is then still its account's most recent one.
-    let mine: Vec<usize> = (0..ACCOUNTS)
-        .filter(|a| a % CONNECTIONS == connection)
-        .collect();
-    let mut n: u32 = 0;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let account = format!("{}", 7001 + mine[n as usize % mine.len()]);
-        // Unique in the whole loop: the run and the connection are in the zone.
-        let zone = ((run * CONNECTIONS + connection) as u32 + 1) * 100_000 + n;
-        let code = if n.is_multiple_of(8) { "BA" } else { "RP" };
-        let data = format!("#{account}|Nri1/{code}{zone}");
-        let sequence = (n % 9999 + 1) as u16;
-        let sent = Sent {
-            bytes: frame(&account, sequence, &data),
-            account,
-            data,
-            sequence,
-        };
-        match exchange(&mut stream, &mut splitter, &sent) {
-            Ok(true) => outcome.acked.push(sent),
-            Ok(false) => outcome.refused += 1,
-            Err(_) => {
-                outcome.in_flight = Some(sent);
-                break;
-            }
-        }
-    }
-    outcome
+    // Unique in the whole loop: the run and the connection are in the zone.
+    let zone = |n| ((run * CONNECTIONS + connection) as u32 + 1) * 100_000 + n;
+    send_until(
+        stream,
+        load_frames(ACCOUNTS, CONNECTIONS, connection, zone),
+        &stop,
+    )
 }
 
 /// Rows per table, and `last_transmissions` rows older than `stale_before`.
@@ -259,7 +227,10 @@ fn a_crash_loop_loses_nothing_acknowledged_and_leaves_nothing_growing() {
         let mut ran = 0;
         for panel in panels {
             let outcome = panel.join().expect("a panel thread");
-            assert_eq!(outcome.refused, 0, "run {run}: frames refused\n{logs}");
+            assert!(
+                outcome.refused.is_empty(),
+                "run {run}: frames refused\n{logs}"
+            );
             ran += outcome.acked.len();
             acked.extend(outcome.acked);
             in_flight.extend(outcome.in_flight);

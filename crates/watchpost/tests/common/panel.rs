@@ -4,7 +4,9 @@
 use sqlx::Connection;
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use watchpost_wire::{
     Chunk, CrcForm, FixedPad, Frame, FrameSplitter, Header, MessageId, encode_frame, parse_frame,
 };
@@ -72,6 +74,79 @@ pub fn exchange(
             return Ok(acked);
         }
     }
+}
+
+/// What one panel connection did: frames ACKed, frames answered otherwise, and the frame that
+/// was on the wire when the connection died.
+#[derive(Default)]
+pub struct Outcome {
+    pub acked: Vec<Sent>,
+    pub refused: Vec<Sent>,
+    pub in_flight: Option<Sent>,
+}
+
+/// A panel's connection to `addr`, `timeout` on each read and write; `None` when the center
+/// does not take it.
+pub fn connect(addr: SocketAddr, timeout: Duration) -> Option<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    stream.set_write_timeout(Some(timeout)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    Some(stream)
+}
+
+/// Sends `frames` on `stream` one at a time, each waiting for its answer, until `stop` is set,
+/// the frames run out, or the connection fails (a kill): the frame then on the wire is
+/// `in_flight`.
+pub fn send_until(
+    mut stream: TcpStream,
+    frames: impl IntoIterator<Item = Sent>,
+    stop: &AtomicBool,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut splitter = FrameSplitter::new();
+    for sent in frames {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        match exchange(&mut stream, &mut splitter, &sent) {
+            Ok(true) => outcome.acked.push(sent),
+            Ok(false) => outcome.refused.push(sent),
+            Err(_) => {
+                outcome.in_flight = Some(sent);
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+/// One connection's share of a load from the accounts `7001 + i`, `i` in `0..accounts`: those
+/// with `i % connections == connection`, so that each account's frames go on one connection
+/// with one frame in flight, as a panel's do (a frame resent after a restart is then still
+/// its account's most recent one). Test reports, every eighth a burglary alarm; `zone(n)`
+/// numbers the `n`th frame's zone, which makes every data block unique.
+pub fn load_frames(
+    accounts: usize,
+    connections: usize,
+    connection: usize,
+    zone: impl Fn(u32) -> u32,
+) -> impl Iterator<Item = Sent> {
+    let mine: Vec<usize> = (0..accounts)
+        .filter(|a| a % connections == connection)
+        .collect();
+    (1u32..).map(move |n| {
+        let account = format!("{}", 7001 + mine[n as usize % mine.len()]);
+        let code = if n.is_multiple_of(8) { "BA" } else { "RP" };
+        let data = format!("#{account}|Nri1/{code}{}", zone(n));
+        let sequence = (n % 9999 + 1) as u16;
+        Sent {
+            bytes: frame(&account, sequence, &data),
+            account,
+            data,
+            sequence,
+        }
+    })
 }
 
 /// Runs `work` on a connection of its own to the SQLite file `db`, outside any runtime.
