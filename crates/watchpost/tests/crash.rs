@@ -7,7 +7,7 @@
 mod common;
 
 use common::panel::{
-    Outcome, Sent, connect, encode, exchange, frame, load_frames, send_until, stored,
+    Outcome, Sent, connect, encode, exchange, frame, load_frames, send_until, stored, times_stored,
 };
 use common::{Server, account_toml, enrol, free_addr};
 use std::collections::HashMap;
@@ -155,12 +155,7 @@ fn nothing_acknowledged_is_lost_when_the_center_is_killed() {
     );
 
     let counts = stored(&db);
-    let count = |s: &Sent| {
-        counts
-            .get(&(s.account.clone(), s.data.clone()))
-            .copied()
-            .unwrap_or(0)
-    };
+    let count = |s: &Sent| times_stored(&counts, s);
     let lost: Vec<&Sent> = acked.iter().filter(|s| count(s) == 0).collect();
     let doubled: Vec<&Sent> = acked.iter().filter(|s| count(s) > 1).collect();
     let acked_stored = acked.iter().filter(|s| count(s) == 1).count();

@@ -10,7 +10,7 @@
 mod common;
 
 use common::panel::{
-    Outcome, Sent, connect, exchange, frame, load_frames, send_until, sqlite, stored,
+    Outcome, Sent, connect, exchange, frame, load_frames, send_until, sqlite, stored, times_stored,
 };
 use common::{Server, account_toml, enrol, free_addr};
 use std::collections::BTreeMap;
@@ -257,12 +257,7 @@ fn a_crash_loop_loses_nothing_acknowledged_and_leaves_nothing_growing() {
 
     // Every ACKed frame stored exactly once.
     let counts = stored(&db);
-    let count = |s: &Sent| {
-        counts
-            .get(&(s.account.clone(), s.data.clone()))
-            .copied()
-            .unwrap_or(0)
-    };
+    let count = |s: &Sent| times_stored(&counts, s);
     let lost: Vec<&Sent> = acked.iter().filter(|s| count(s) == 0).collect();
     let doubled: Vec<&Sent> = acked.iter().filter(|s| count(s) > 1).collect();
     println!(

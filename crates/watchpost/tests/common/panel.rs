@@ -167,6 +167,14 @@ pub fn sqlite<T>(
     })
 }
 
+/// How many times `sent` is stored, by the counts of [`stored`].
+pub fn times_stored(counts: &HashMap<(String, String), i64>, sent: &Sent) -> i64 {
+    counts
+        .get(&(sent.account.clone(), sent.data.clone()))
+        .copied()
+        .unwrap_or(0)
+}
+
 /// How many times each (account, raw) of a DC-09 signal is in the database.
 pub fn stored(db: &std::path::Path) -> HashMap<(String, String), i64> {
     sqlite(db, async |conn| {
