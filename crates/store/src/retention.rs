@@ -6,10 +6,13 @@
 //! The SQL is written once with `?` and numbered for PostgreSQL by `numbered`.
 
 /// A batch of signals received before `?1`, of accounts with no open alarm (their signals stay
-/// while an alarm of theirs is open), oldest first, at most `?2`.
+/// while an alarm of theirs is open), oldest first, at most `?2`. The newest signal always
+/// stays: SQLite gives a new row the largest id plus one, and the fold of SQLite's intake
+/// (`sqlite/fold.rs`) needs ids that never come back.
 pub(crate) const EXPIRE_SIGNALS: &str = "DELETE FROM signals WHERE id IN (\
      SELECT s.id FROM signals s WHERE s.received_at < ? AND NOT EXISTS (\
          SELECT 1 FROM alarms a WHERE a.account = s.account AND a.closed_at IS NULL) \
+     AND s.id < (SELECT MAX(id) FROM signals) \
      ORDER BY s.received_at LIMIT ?)";
 
 /// Alarms closed before `?1`, at most `?2`, that nothing still needs: no recording is listed

@@ -26,6 +26,7 @@ mod center_secrets;
 mod changes;
 mod coordination;
 mod dealers;
+mod fold;
 mod held;
 mod plans;
 mod report;
@@ -376,27 +377,27 @@ impl Store for SqliteStore {
     }
 
     async fn last_transmissions(&self, accounts: &[String]) -> Result<Vec<Transmission>> {
-        let mut found = Vec::new();
+        let mut found = std::collections::HashMap::new();
         for chunk in accounts.chunks(CHUNK) {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT account, fingerprint, received_at FROM last_transmissions WHERE account IN (",
-            );
-            let mut list = query.separated(", ");
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+            let sql = fold::last_frames(&list.join(", "));
+            let mut query = sqlx::query_as::<_, (String, String, Millis)>(&sql);
             for account in chunk {
-                list.push_bind(account);
+                query = query.bind(account);
             }
-            query.push(")");
-            let rows: Vec<(String, String, Millis)> =
-                query.build_query_as().fetch_all(&self.pool).await?;
-            found.extend(rows.into_iter().map(|(account, fingerprint, received_at)| {
-                Transmission {
-                    account,
-                    fingerprint,
-                    received_at,
-                }
-            }));
+            // Oldest first: a later row of an account replaces an earlier one.
+            for (account, fingerprint, received_at) in query.fetch_all(&self.pool).await? {
+                found.insert(account.clone(), (fingerprint, received_at));
+            }
         }
-        Ok(found)
+        Ok(found
+            .into_iter()
+            .map(|(account, (fingerprint, received_at))| Transmission {
+                account,
+                fingerprint,
+                received_at,
+            })
+            .collect())
     }
 
     async fn forget_transmissions(&self, before: Millis, limit: i64) -> Result<u64> {
@@ -625,7 +626,7 @@ impl Store for SqliteStore {
     }
 
     async fn signals(&self, account: &str) -> Result<Vec<SignalRecord>> {
-        sqlx::query("SELECT * FROM signals WHERE account = ? ORDER BY id")
+        sqlx::query(&fold::signals_of())
             .bind(account)
             .fetch_all(&self.pool)
             .await?
@@ -1081,6 +1082,10 @@ async fn write_batch(tx: &mut sqlx::SqliteConnection, batch: &Batch) -> Result<V
         chunk_ids.sort_unstable();
         ids.extend(chunk_ids);
     }
+    // No round writer folds here: every commit does (`fold.rs`).
+    for statement in fold::FOLD {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
     unknown::write(&mut *tx, &batch.unknown).await?;
     webhooks::write_outbox(&mut *tx, &batch.outbox).await?;
     for chunk in batch.opened.chunks(200) {
@@ -1310,7 +1315,7 @@ mod tests {
         assert!(store.accounts(&[]).await.unwrap().is_empty());
     }
 
-    /// Every row of the tables a batch writes, as SQLite quotes them, in rowid order.
+    /// Every row of the tables a batch writes, as SQLite quotes them, sorted.
     async fn rows(store: &SqliteStore) -> Vec<String> {
         let mut all = Vec::new();
         for table in [
@@ -1321,6 +1326,9 @@ mod tests {
             "alarms",
             "alarm_events",
             "last_transmissions",
+            "recent_frames",
+            "signal_accounts",
+            "intake_fold",
             "inbox",
             "leases",
         ] {
@@ -1332,7 +1340,7 @@ mod tests {
                     .unwrap();
             let quoted: Vec<String> = columns.iter().map(|c| format!("quote({c})")).collect();
             let sql = format!(
-                "SELECT '{table}: ' || {} FROM {table} ORDER BY rowid",
+                "SELECT '{table}: ' || {} FROM {table} ORDER BY 1",
                 quoted.join(" || '|' || ")
             );
             all.extend(
@@ -1496,6 +1504,13 @@ mod tests {
             assert_eq!(by_thread, by_sqlx, "the same signal ids, in order");
         }
         file.sync().await.unwrap();
+        let file_rounds = &file.file.as_ref().unwrap().rounds;
+        let unfolded = rows(&file).await;
+        assert!(
+            unfolded.iter().any(|r| r.starts_with("recent_frames: ")),
+            "frames wait for the fold"
+        );
+        file_rounds.fold().await;
         let written = rows(&file).await;
         assert_eq!(written, rows(&memory).await);
         // The test covers what it says: every table got rows.

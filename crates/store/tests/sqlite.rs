@@ -200,6 +200,54 @@ async fn a_real_file_keeps_accounts_signals_and_logs_on_sqlite() {
     assert_eq!(mode, "wal");
 }
 
+/// The round writer folds what rounds appended (`signal_accounts`, `last_transmissions`)
+/// within about a second, unasked, while no round comes: an idle center leaves nothing for
+/// its readers to scan.
+#[tokio::test]
+async fn the_round_writer_folds_within_a_second_unasked_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let batch = Batch {
+        signals: vec![SignalRecord {
+            account: "4F39".into(),
+            received_at: 1,
+            source: "dc09".into(),
+            event: Event::CommFailure,
+            raw: "r".into(),
+        }],
+        transmissions: vec![Transmission {
+            account: "4F39".into(),
+            fingerprint: "f".into(),
+            received_at: 1,
+        }],
+        ..Batch::default()
+    };
+    store.write(&batch).await.unwrap();
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let unfolded = async |conn: &mut sqlx::SqliteConnection| -> (i64, i64) {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM recent_frames), \
+             (SELECT COUNT(*) FROM signals WHERE id > (SELECT signals_through FROM intake_fold))",
+        )
+        .fetch_one(conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(unfolded(&mut conn).await, (1, 1), "a round only appends");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while unfolded(&mut conn).await != (0, 0) {
+        assert!(std::time::Instant::now() < deadline, "never folded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let found = store.last_transmissions(&["4F39".into()]).await.unwrap();
+    assert_eq!(found[0].fingerprint, "f");
+    assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+    store.close().await;
+}
+
 #[tokio::test]
 #[ignore = "needs PostgreSQL (WATCHPOST_TEST_PG); .ci/run provides it"]
 async fn a_database_keeps_accounts_signals_and_logs_on_postgres() {

@@ -20,15 +20,25 @@
 
 use super::held::Held;
 use crate::text::{json, to_text};
-use crate::{Batch, Inbound, Result, StoreError, Transmission, UnknownSignal, joined_kind};
+use crate::{Batch, Inbound, Result, StoreError, UnknownSignal, joined_kind};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-/// Prepared statements kept by the connection: one per distinct statement a round runs.
-const STATEMENT_CACHE: usize = 32;
+/// Prepared statements kept by the connection: one per distinct statement a round or a fold
+/// runs.
+const STATEMENT_CACHE: usize = 40;
+
+/// How often what rounds appended is folded (`fold.rs`): each account's page is written
+/// once a fold, and readers scan at most this much of unfolded signals. This crate's own
+/// tests fold only when they ask, so that they can read what is not folded yet.
+const FOLD_EVERY: Duration = if cfg!(test) {
+    Duration::from_secs(3600)
+} else {
+    Duration::from_secs(1)
+};
 
 /// What the thread is asked to do.
 enum Job {
@@ -38,6 +48,9 @@ enum Job {
     Ping(oneshot::Sender<Result<()>>),
     /// Close the connection and end the thread (`Store::close`).
     Close(oneshot::Sender<()>),
+    /// Fold now, whenever the last fold was.
+    #[cfg(test)]
+    Fold(oneshot::Sender<()>),
 }
 
 /// The handle the store keeps; cloned with it, one thread behind all clones.
@@ -97,6 +110,15 @@ impl RoundWriter {
         answer.await.map_err(|_| gone())?
     }
 
+    /// Folds once the rounds sent before are written.
+    #[cfg(test)]
+    pub(super) async fn fold(&self) {
+        let (done, answer) = oneshot::channel();
+        if self.jobs.send(Job::Fold(done)).is_ok() {
+            let _ = answer.await;
+        }
+    }
+
     /// Closes the connection once the rounds sent before are written.
     pub(super) async fn close(&self) {
         let (done, answer) = oneshot::channel();
@@ -108,11 +130,34 @@ impl RoundWriter {
 
 /// The thread: one job at a time, in the order sent. A caller that stopped waiting is not an
 /// error here: its round is written (or not) all the same, and it was never acknowledged.
+/// Between jobs it folds what rounds appended (`fold.rs`) once [`FOLD_EVERY`] has passed since
+/// the last fold, and at once at the start: a crash leaves at most a second unfolded.
 fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, held: &Held) {
-    while let Ok(job) = queue.recv() {
+    let mut folded_at = Instant::now();
+    let mut unfolded = !fold(&mut conn);
+    loop {
+        let job = if unfolded {
+            match queue.recv_timeout(FOLD_EVERY.saturating_sub(folded_at.elapsed())) {
+                Ok(job) => Some(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match queue.recv() {
+                Ok(job) => Some(job),
+                Err(_) => return,
+            }
+        };
+        if unfolded && folded_at.elapsed() >= FOLD_EVERY {
+            unfolded = !fold(&mut conn);
+            folded_at = Instant::now();
+        }
+        let Some(job) = job else { continue };
         match job {
             Job::Round(batch, done) => {
-                let _ = done.send(write_round(&mut conn, &batch, held));
+                let written = write_round(&mut conn, &batch, held);
+                unfolded |= written.is_ok();
+                let _ = done.send(written);
             }
             Job::Ping(done) => {
                 let pinged = conn
@@ -121,13 +166,35 @@ fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, held: &Held) {
                     .map_err(StoreError::from);
                 let _ = done.send(pinged);
             }
+            #[cfg(test)]
+            Job::Fold(done) => {
+                unfolded = !fold(&mut conn);
+                let _ = done.send(());
+            }
             Job::Close(done) => {
+                fold(&mut conn);
                 drop(conn);
                 let _ = done.send(());
                 return;
             }
         }
     }
+}
+
+/// Folds in a transaction of its own, which the next round's sync makes durable with it.
+/// Returns whether it did; a failure (the write lock not had within the busy timeout) only
+/// leaves more for the next fold, and readers see unfolded rows all the same.
+fn fold(conn: &mut Connection) -> bool {
+    let folded = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .and_then(|tx| {
+            super::fold::run(&tx)?;
+            tx.commit()
+        });
+    if let Err(e) = &folded {
+        tracing::warn!(error = %e, "could not fold the signals and frames received; retrying in a second");
+    }
+    folded.is_ok()
 }
 
 /// Writes `batch` in one transaction on `conn`: the same rows `super::write_batch` writes
@@ -206,13 +273,12 @@ fn write_in(
         }
     }
     if !batch.transmissions.is_empty() {
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO last_transmissions (account, fingerprint, received_at) \
-             VALUES (?1, ?2, ?3) ON CONFLICT (account) DO UPDATE SET \
-             fingerprint = excluded.fingerprint, received_at = excluded.received_at",
+        // Appended; the fold keeps each account's latest (`fold.rs`).
+        let mut append = tx.prepare_cached(
+            "INSERT INTO recent_frames (account, fingerprint, received_at) VALUES (?1, ?2, ?3)",
         )?;
-        for t in Transmission::latest(&batch.transmissions) {
-            upsert.execute(params![t.account, t.fingerprint, t.received_at])?;
+        for t in &batch.transmissions {
+            append.execute(params![t.account, t.fingerprint, t.received_at])?;
         }
     }
     if !batch.forwarded.is_empty() {

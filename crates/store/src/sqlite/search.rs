@@ -99,15 +99,14 @@ pub(super) async fn recent_alarms(
     Ok(rows.iter().map(super::alarm_row).collect())
 }
 
-/// The account's most recent signals, newest first (the `signals_by_account` index).
+/// The account's most recent signals, newest first (`signal_accounts`, and what is not folded
+/// into it yet).
 pub(super) async fn recent_signals(
     pool: &sqlx::SqlitePool,
     account: &str,
     limit: i64,
 ) -> Result<Vec<SignalRecord>> {
-    let rows = sqlx::query(
-        "SELECT * FROM signals WHERE account = ? ORDER BY received_at DESC, id DESC LIMIT ?",
-    )
+    let rows = sqlx::query(super::fold::RECENT_SIGNALS)
     .bind(account)
     .bind(limit)
     .fetch_all(pool)
