@@ -8,7 +8,8 @@
 #   MIX: burglary (default) or realistic; RATE: signals/s offered (default: flat out)
 #   WATCHPOST=path to the binary (target/release/watchpost), ACCOUNTS=1000, WARMUP=2,
 #   RECEIVERS="serve noop pysiaalarm" (those to load, e.g. serve alone to compare two builds),
-#   SERVE_LOG=file to keep what `serve` logged (it is removed with the run's folder otherwise)
+#   SERVE_LOG=file to keep what `serve` logged (it is removed with the run's folder otherwise),
+#   TIMELINE=prefix to keep each receiver's ACKs as prefix.<receiver>.csv (`--timeline`)
 set -eu
 C=${1:-1000}
 S=${2:-10}
@@ -43,6 +44,7 @@ listening() {
 load() {
   local extra=()
   [ -n "$RATE" ] && extra+=(--rate "$RATE")
+  [ -n "${TIMELINE:-}" ] && extra+=(--timeline "$TIMELINE.$1.csv")
   "$W" bench intake --target "127.0.0.1:$2" --connections "$C" --accounts "$N" \
     --seconds "$S" --warmup "$WARMUP" --mix "$MIX" --pid "$3" --after 5 --json \
     "${extra[@]}" > "$D/$1.json"

@@ -24,6 +24,7 @@ use watchpost_core::{Account, Millis};
 mod bulk;
 mod center_secrets;
 mod changes;
+mod checkpointer;
 mod coordination;
 mod dealers;
 mod fold;
@@ -73,6 +74,7 @@ pub struct SqliteStore {
 struct File {
     wal: std::sync::Arc<wal::Wal>,
     rounds: round_writer::RoundWriter,
+    checkpointer: checkpointer::Checkpointer,
     /// Webhook deliveries of rounds not yet synced: not handed to the endpoints.
     held: std::sync::Arc<held::Held>,
 }
@@ -228,12 +230,14 @@ impl SqliteStore {
         let wal = wal::Wal::beside(path).map_err(sqlx::Error::Io)?;
         let held = std::sync::Arc::new(held::Held::default());
         let rounds = round_writer::RoundWriter::open(path, BUSY, WRITER_CACHE_KIB, held.clone())?;
+        let checkpointer = checkpointer::Checkpointer::start(path, BUSY)?;
         Ok(SqliteStore {
             pool,
             writer,
             file: Some(File {
                 wal: std::sync::Arc::new(wal),
                 rounds,
+                checkpointer,
                 held,
             }),
         })
@@ -357,6 +361,7 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         if let Some(file) = &self.file {
+            file.checkpointer.close().await;
             file.rounds.close().await;
         }
         self.pool.close().await;
@@ -1084,7 +1089,11 @@ async fn write_batch(tx: &mut sqlx::SqliteConnection, batch: &Batch) -> Result<V
     }
     // No round writer folds here: every commit does (`fold.rs`).
     for statement in fold::FOLD {
-        sqlx::query(statement).execute(&mut *tx).await?;
+        let mut query = sqlx::query(statement);
+        if statement.contains("?1") {
+            query = query.bind(i64::MAX);
+        }
+        query.execute(&mut *tx).await?;
     }
     unknown::write(&mut *tx, &batch.unknown).await?;
     webhooks::write_outbox(&mut *tx, &batch.outbox).await?;

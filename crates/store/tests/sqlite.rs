@@ -201,21 +201,35 @@ async fn a_real_file_keeps_accounts_signals_and_logs_on_sqlite() {
 }
 
 /// The round writer folds what rounds appended (`signal_accounts`, `last_transmissions`)
-/// within about a second, unasked, while no round comes: an idle center leaves nothing for
-/// its readers to scan.
+/// within about a second, unasked, while no round comes, in several chunks when there is
+/// much: an idle center leaves nothing for its readers to scan.
 #[tokio::test]
 async fn the_round_writer_folds_within_a_second_unasked_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("center.db");
     let store = SqliteStore::open(&path).await.unwrap();
+    let signal = |account: &str, at| SignalRecord {
+        account: account.into(),
+        received_at: at,
+        source: "dc09".into(),
+        event: Event::CommFailure,
+        raw: "r".into(),
+    };
+    let account = |i: usize| ["A1", "B2", "C3"][i % 3];
+    let many = Batch {
+        signals: (0..1_200).map(|i| signal(account(i), i as i64)).collect(),
+        transmissions: (0..1_200)
+            .map(|i| Transmission {
+                account: account(i).into(),
+                fingerprint: format!("frame {i}"),
+                received_at: i as i64,
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    store.write(&many).await.unwrap();
     let batch = Batch {
-        signals: vec![SignalRecord {
-            account: "4F39".into(),
-            received_at: 1,
-            source: "dc09".into(),
-            event: Event::CommFailure,
-            raw: "r".into(),
-        }],
+        signals: vec![signal("4F39", 1)],
         transmissions: vec![Transmission {
             account: "4F39".into(),
             fingerprint: "f".into(),
@@ -236,15 +250,67 @@ async fn the_round_writer_folds_within_a_second_unasked_on_sqlite() {
         .await
         .unwrap()
     };
-    assert_eq!(unfolded(&mut conn).await, (1, 1), "a round only appends");
+    assert_eq!(
+        unfolded(&mut conn).await,
+        (1_201, 1_201),
+        "rounds only append"
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while unfolded(&mut conn).await != (0, 0) {
         assert!(std::time::Instant::now() < deadline, "never folded");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let found = store.last_transmissions(&["4F39".into()]).await.unwrap();
+    let mut found = store
+        .last_transmissions(&["4F39".into(), "B2".into()])
+        .await
+        .unwrap();
+    found.sort_by(|a, b| a.account.cmp(&b.account));
     assert_eq!(found[0].fingerprint, "f");
+    assert_eq!(found[1].fingerprint, "frame 1198");
     assert_eq!(store.signals("4F39").await.unwrap().len(), 1);
+    assert_eq!(store.signals("B2").await.unwrap().len(), 400);
+    let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signal_accounts")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(entries, 1_201);
+    store.close().await;
+}
+
+/// What rounds commit reaches the database file within a fraction of a second, copied by the
+/// background checkpointer: the writer's own checkpoint waits for 10,000 pages (40 MiB) of
+/// write-ahead log, and the database file would not change before.
+#[tokio::test]
+async fn the_write_ahead_log_is_copied_back_in_the_background_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    // Past the first checkpoint (the schema), then what the database file holds.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    let batch = Batch {
+        signals: (0..2_000)
+            .map(|i| SignalRecord {
+                account: format!("A{}", i % 50),
+                received_at: i,
+                source: "dc09".into(),
+                event: Event::CommFailure,
+                raw: "x".repeat(200),
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    store.write(&batch).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < before + 400_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     store.close().await;
 }
 

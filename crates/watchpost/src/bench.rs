@@ -78,6 +78,10 @@ pub struct IntakeArgs {
     /// Seconds the process is watched idle after the load (memory given back, idle CPU).
     #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = non_negative_seconds)]
     pub after: f64,
+    /// Writes every measured ACK to FILE as a CSV line `due_ms,latency_ms` (ms since the
+    /// measuring began, in due order), to see when the slow ones came: one stall or many.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<std::path::PathBuf>,
 }
 
 /// The traffic `bench intake` sends.
@@ -409,7 +413,17 @@ pub async fn run_load(target: &str, args: &IntakeArgs) -> anyhow::Result<IntakeR
         None => None,
     };
 
-    let mut latencies = total.latencies_us;
+    if let Some(path) = &args.timeline {
+        let mut acks = total.acks_us.clone();
+        acks.sort_unstable();
+        let mut csv = String::from("due_ms,latency_ms\n");
+        for (due, latency) in acks {
+            csv += &format!("{:.3},{:.3}\n", due as f64 / 1e3, latency as f64 / 1e3);
+        }
+        std::fs::write(path, csv)
+            .map_err(|e| anyhow::anyhow!("cannot write --timeline {}: {e}", path.display()))?;
+    }
+    let mut latencies: Vec<u64> = total.acks_us.iter().map(|(_, latency)| *latency).collect();
     latencies.sort_unstable();
     let ms = |us: u64| round3(us as f64 / 1000.0);
     Ok(IntakeReport {
@@ -563,14 +577,15 @@ impl Plan {
 struct Tally {
     signals: u64,
     errors: ErrorCounts,
-    latencies_us: Vec<u64>,
+    /// Each ACK's due time (µs after the measuring began) and latency (µs).
+    acks_us: Vec<(u64, u64)>,
 }
 
 impl Tally {
     fn add(&mut self, other: Tally) {
         self.signals += other.signals;
         self.errors.add(&other.errors);
-        self.latencies_us.extend(other.latencies_us);
+        self.acks_us.extend(other.acks_us);
     }
 }
 
@@ -658,10 +673,11 @@ async fn connection(plan: Plan, index: u64) -> Tally {
         match verdict {
             Ok(()) => {
                 tally.signals += 1;
-                let us = written.elapsed().as_micros();
-                tally
-                    .latencies_us
-                    .push(u64::try_from(us).unwrap_or(u64::MAX));
+                let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+                tally.acks_us.push((
+                    us(written.duration_since(plan.measure_from)),
+                    us(written.elapsed()),
+                ));
             }
             Err(fault) => tally.errors.count(fault),
         }
@@ -817,6 +833,7 @@ mod tests {
             rate: None,
             pid: None,
             after: 0.0,
+            timeline: None,
         }
     }
 

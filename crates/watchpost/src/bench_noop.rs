@@ -82,6 +82,7 @@ mod tests {
             rate: None,
             pid: None,
             after: 0.0,
+            timeline: None,
         };
         let report = run_load(&addr, &args).await.expect("runs");
         assert!(report.signals > 0, "{report:?}");

@@ -93,6 +93,7 @@ pub async fn udp_flood(args: UdpFloodArgs) -> anyhow::Result<()> {
         rate: None,
         pid: None,
         after: 0.0,
+        timeline: None,
     };
     let (servers, _dir) = crate::bench::self_hosted(&hosted, limits, Default::default()).await?;
     let server = servers.into_iter().next().expect("one node");

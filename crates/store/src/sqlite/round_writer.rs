@@ -18,21 +18,23 @@
 //! `BEGIN IMMEDIATE` and waits for the other under `busy_timeout`, so neither can find its
 //! read snapshot stale when it comes to write (which fails at once, unwaited).
 
+use super::fold::Folder;
 use super::held::Held;
 use crate::text::{json, to_text};
 use crate::{Batch, Inbound, Result, StoreError, UnknownSignal, joined_kind};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Prepared statements kept by the connection: one per distinct statement a round or a fold
 /// runs.
 const STATEMENT_CACHE: usize = 40;
 
-/// How often what rounds appended is folded (`fold.rs`): each account's page is written
-/// once a fold, and readers scan at most this much of unfolded signals. This crate's own
+/// How often a fold of what rounds appended begins (`fold.rs`): each account's page is
+/// written once a fold, and readers scan about this much of unfolded signals, twice while a
+/// fold is under way. This crate's own
 /// tests fold only when they ask, so that they can read what is not folded yet.
 const FOLD_EVERY: Duration = if cfg!(test) {
     Duration::from_secs(3600)
@@ -130,34 +132,36 @@ impl RoundWriter {
 
 /// The thread: one job at a time, in the order sent. A caller that stopped waiting is not an
 /// error here: its round is written (or not) all the same, and it was never acknowledged.
-/// Between jobs it folds what rounds appended (`fold.rs`) once [`FOLD_EVERY`] has passed since
-/// the last fold, and at once at the start: a crash leaves at most a second unfolded.
+/// When no job waits it folds what rounds appended, a chunk at a time (`fold.rs`); at the
+/// start it folds whatever a crash left.
 fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, held: &Held) {
-    let mut folded_at = Instant::now();
-    let mut unfolded = !fold(&mut conn);
+    let mut folder = Folder::new(FOLD_EVERY);
+    folder.fold_all(&mut conn);
     loop {
-        let job = if unfolded {
-            match queue.recv_timeout(FOLD_EVERY.saturating_sub(folded_at.elapsed())) {
+        let job = match folder.wait() {
+            None => queue.recv().ok(),
+            Some(wait) => match queue.recv_timeout(wait) {
                 Ok(job) => Some(job),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            }
-        } else {
-            match queue.recv() {
-                Ok(job) => Some(job),
-                Err(_) => return,
-            }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    folder.step(&mut conn);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => None,
+            },
         };
-        if unfolded && folded_at.elapsed() >= FOLD_EVERY {
-            unfolded = !fold(&mut conn);
-            folded_at = Instant::now();
-        }
-        let Some(job) = job else { continue };
+        let Some(job) = job else { return };
         match job {
             Job::Round(batch, done) => {
                 let written = write_round(&mut conn, &batch, held);
-                unfolded |= written.is_ok();
+                if let Ok(ids) = &written {
+                    folder.committed(&batch, ids);
+                }
                 let _ = done.send(written);
+                // Chunks go where no round waits; only a fold that found no such moment for
+                // a whole period goes on between rounds (a saturated writer).
+                if folder.behind() {
+                    folder.step(&mut conn);
+                }
             }
             Job::Ping(done) => {
                 let pinged = conn
@@ -168,33 +172,17 @@ fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, held: &Held) {
             }
             #[cfg(test)]
             Job::Fold(done) => {
-                unfolded = !fold(&mut conn);
+                folder.fold_all(&mut conn);
                 let _ = done.send(());
             }
             Job::Close(done) => {
-                fold(&mut conn);
+                folder.fold_all(&mut conn);
                 drop(conn);
                 let _ = done.send(());
                 return;
             }
         }
     }
-}
-
-/// Folds in a transaction of its own, which the next round's sync makes durable with it.
-/// Returns whether it did; a failure (the write lock not had within the busy timeout) only
-/// leaves more for the next fold, and readers see unfolded rows all the same.
-fn fold(conn: &mut Connection) -> bool {
-    let folded = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .and_then(|tx| {
-            super::fold::run(&tx)?;
-            tx.commit()
-        });
-    if let Err(e) = &folded {
-        tracing::warn!(error = %e, "could not fold the signals and frames received; retrying in a second");
-    }
-    folded.is_ok()
 }
 
 /// Writes `batch` in one transaction on `conn`: the same rows `super::write_batch` writes

@@ -107,9 +107,9 @@ pub(super) async fn recent_signals(
     limit: i64,
 ) -> Result<Vec<SignalRecord>> {
     let rows = sqlx::query(super::fold::RECENT_SIGNALS)
-    .bind(account)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+        .bind(account)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(super::signal_record).collect()
 }
