@@ -35,8 +35,10 @@ const STALE_ROWS: i64 = 25_000;
 /// The resend window (`retransmit::RESEND_WINDOW_MS`): rows older than this are stale.
 const RESEND_WINDOW_MS: i64 = 2 * 60 * 1000;
 /// Tables that keep what happened, and so grow with the load by design.
-const APPEND_ONLY: [&str; 7] = [
+const APPEND_ONLY: [&str; 8] = [
     "signals",
+    // Each signal's entry by account (the fold of migration 0022).
+    "signal_accounts",
     "alarms",
     "alarm_events",
     "audit",
