@@ -34,8 +34,8 @@ const STATEMENT_CACHE: usize = 40;
 
 /// How often a fold of what rounds appended begins (`fold.rs`): each account's page is
 /// written once a fold, and readers scan about this much of unfolded signals, twice while a
-/// fold is under way. This crate's own
-/// tests fold only when they ask, so that they can read what is not folded yet.
+/// fold is under way. This crate's own tests fold only when they ask, so that they can read
+/// what is not folded yet.
 const FOLD_EVERY: Duration = if cfg!(test) {
     Duration::from_secs(3600)
 } else {
