@@ -1088,12 +1088,8 @@ async fn write_batch(tx: &mut sqlx::SqliteConnection, batch: &Batch) -> Result<V
         ids.extend(chunk_ids);
     }
     // No round writer folds here: every commit does (`fold.rs`).
-    for statement in fold::FOLD {
-        let mut query = sqlx::query(statement);
-        if statement.contains("?1") {
-            query = query.bind(i64::MAX);
-        }
-        query.execute(&mut *tx).await?;
+    for statement in fold::FOLD_ALL_SIGNALS {
+        sqlx::query(statement).execute(&mut *tx).await?;
     }
     unknown::write(&mut *tx, &batch.unknown).await?;
     webhooks::write_outbox(&mut *tx, &batch.outbox).await?;

@@ -35,9 +35,10 @@ const FOLD_FRAMES: &str = "INSERT INTO last_transmissions (account, fingerprint,
 
 const CLEAR_FRAMES: &str = "DELETE FROM recent_frames WHERE id <= ?1";
 
-/// A whole fold in statements, for a commit that folds what it wrote (the in-memory store)
-/// and for the round writer's start and close: each with `?1` bound to `i64::MAX`.
-pub(super) const FOLD: [&str; 4] = [FOLD_SIGNALS, MARK_ALL, FOLD_FRAMES, CLEAR_FRAMES];
+/// Every signal not folded yet, folded, and the mark moved past them: the in-memory store
+/// runs these in each commit (it upserts `last_transmissions` itself, so has no frames to
+/// fold), the round writer at its start and close.
+pub(super) const FOLD_ALL_SIGNALS: [&str; 2] = [FOLD_SIGNALS, MARK_ALL];
 
 /// Entries written in one transaction between two rounds: about half a millisecond of work.
 const CHUNK: usize = 500;
@@ -176,13 +177,11 @@ impl Folder {
         let folded = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .and_then(|tx| {
-                for statement in FOLD {
-                    let mut statement = tx.prepare_cached(statement)?;
-                    if statement.parameter_count() == 1 {
-                        statement.execute(params![i64::MAX])?;
-                    } else {
-                        statement.execute([])?;
-                    }
+                for statement in FOLD_ALL_SIGNALS {
+                    tx.prepare_cached(statement)?.execute([])?;
+                }
+                for statement in [FOLD_FRAMES, CLEAR_FRAMES] {
+                    tx.prepare_cached(statement)?.execute(params![i64::MAX])?;
                 }
                 tx.commit()
             });
