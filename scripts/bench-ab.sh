@@ -18,42 +18,8 @@ ROUNDS=${5:-3}
 MIX=${MIX:-realistic}
 C=${CONNECTIONS:-500}
 N=${ACCOUNTS:-1000}
-D=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$D"
-}
-trap cleanup EXIT
-
-listening() {
-  for _ in $(seq 1 300); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on 127.0.0.1:$1" >&2
-  exit 1
-}
-
-python3 - "$N" > "$D/accounts.toml" <<'PY'
-import sys
-for i in range(int(sys.argv[1])):
-    n = 100000 + i
-    print(f'''[[accounts]]
-number = "{n}"
-premises = "residential"
-address = "{n} Bench St, Springfield, IL"
-country = "US"
-region = "IL"
-monitoring = "professional"
-enrolled = "2026-01-01T00:00:00Z"
-verbal_password = "bench"
-[[accounts.contacts]]
-name = "Bench Contact"
-phone = "+15555550100"
-''')
-PY
+. "$(cd "$(dirname "$0")" && pwd)/bench-common.sh"
+bench_accounts "$N" "$D/accounts.toml"
 
 # Starts build $1 (label $2) on DC-09 port $3, HTTP port $4; echoes its pid.
 start() {

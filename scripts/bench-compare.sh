@@ -21,24 +21,7 @@ W=${WATCHPOST:-target/release/watchpost}
 RECEIVERS=${RECEIVERS:-serve noop pysiaalarm}
 wanted() { [[ " $RECEIVERS " == *" $1 "* ]]; }
 HERE=$(cd "$(dirname "$0")" && pwd)
-D=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$D"
-}
-trap cleanup EXIT
-
-# Waits until something listens on 127.0.0.1:$1.
-listening() {
-  for _ in $(seq 1 300); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on 127.0.0.1:$1" >&2
-  exit 1
-}
+. "$HERE/bench-common.sh"
 
 # Runs the generator against 127.0.0.1:$2, sampling process $3, into $D/$1.json.
 load() {
@@ -51,24 +34,7 @@ load() {
 }
 
 if wanted serve; then
-python3 - "$N" > "$D/accounts.toml" <<'PY'
-import sys
-for i in range(int(sys.argv[1])):
-    n = 100000 + i
-    print(f'''[[accounts]]
-number = "{n}"
-premises = "residential"
-address = "{n} Bench St, Springfield, IL"
-country = "US"
-region = "IL"
-monitoring = "professional"
-enrolled = "2026-01-01T00:00:00Z"
-verbal_password = "bench"
-[[accounts.contacts]]
-name = "Bench Contact"
-phone = "+15555550100"
-''')
-PY
+bench_accounts "$N" "$D/accounts.toml"
 echo "enrolling $N accounts..." >&2
 "$W" accounts import "$D/accounts.toml" --db "$D/center.db" > /dev/null
 
