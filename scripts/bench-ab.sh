@@ -25,7 +25,11 @@ bench_accounts "$N" "$D/accounts.toml"
 start() {
   local dir="$D/$2.$round"
   mkdir -p "$dir"
-  "$1" accounts import "$D/accounts.toml" --db "$dir/center.db" > /dev/null 2>&1
+  if ! "$1" accounts import "$D/accounts.toml" --db "$dir/center.db" > /dev/null 2> "$dir/import.log"; then
+    echo "$1 could not enrol the bench accounts:" >&2
+    cat "$dir/import.log" >&2
+    exit 1
+  fi
   "$1" serve --db "$dir/center.db" --center-name "Bench" --callback-number +15555550199 \
     --dc09 "127.0.0.1:$3" --http "127.0.0.1:$4" > /dev/null 2> "$dir/serve.log" &
   echo $!
