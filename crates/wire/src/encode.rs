@@ -9,7 +9,7 @@ use crate::frame::Frame;
 use crate::header::{MessageId, write_header};
 use crate::key::Key;
 use crate::pad::PadSource;
-use crate::timestamp::format_timestamp;
+use crate::timestamp::write_timestamp;
 use thiserror::Error;
 
 /// Why a frame cannot be written.
@@ -60,7 +60,7 @@ pub fn encode_frame(
         content.push(b']');
     }
     if let Some(at) = frame.timestamp {
-        content.extend_from_slice(format_timestamp(at).as_bytes());
+        write_timestamp(&mut content, at);
     }
     if header.encrypted {
         let key = key.ok_or(EncodeError::NoKey)?;

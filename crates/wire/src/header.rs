@@ -183,7 +183,7 @@ pub(crate) fn write_header(out: &mut Vec<u8>, header: &Header, account: Option<&
 
 /// Sequence, `R`, `L` and `#acct`: what every reply echoes.
 pub(crate) fn write_routing(out: &mut Vec<u8>, header: &Header, account: Option<&str>) {
-    out.extend_from_slice(format!("{:04}", header.sequence % 10_000).as_bytes());
+    crate::timestamp::push_digits(out, u32::from(header.sequence % 10_000), 4);
     if let Some(receiver) = &header.receiver {
         out.push(b'R');
         out.extend_from_slice(receiver.as_bytes());

@@ -7,7 +7,7 @@ use crate::envelope::seal_envelope;
 use crate::header::{Header, write_routing};
 use crate::key::Key;
 use crate::pad::PadSource;
-use crate::timestamp::format_timestamp;
+use crate::timestamp::write_timestamp;
 use chrono::{DateTime, Utc};
 
 /// Which answer.
@@ -46,7 +46,7 @@ pub fn ack(
     write_routing(&mut body, header, account);
     body.extend_from_slice(b"[]");
     if let Some(at) = timestamp {
-        body.extend_from_slice(format_timestamp(at).as_bytes());
+        write_timestamp(&mut body, at);
     }
     Reply {
         kind: ReplyKind::Ack,
@@ -68,7 +68,7 @@ pub fn encrypted_ack(
     let mut body = b"\"*ACK\"".to_vec();
     write_routing(&mut body, header, account);
     let mut content = b"|]".to_vec();
-    content.extend_from_slice(format_timestamp(now).as_bytes());
+    write_timestamp(&mut content, now);
     let ciphertext = crypto::seal(key, &content, pad);
     body.push(b'[');
     body.extend_from_slice(hex::encode_upper(ciphertext).as_bytes());
@@ -82,7 +82,7 @@ pub fn encrypted_ack(
 /// the panel can set its clock from it.
 pub fn nak(now: DateTime<Utc>, crc: CrcForm) -> Reply {
     let mut body = b"\"NAK\"0000R0L0A0[]".to_vec();
-    body.extend_from_slice(format_timestamp(now).as_bytes());
+    write_timestamp(&mut body, now);
     Reply {
         kind: ReplyKind::Nak,
         bytes: seal_envelope(&body, crc),

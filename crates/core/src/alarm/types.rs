@@ -280,10 +280,9 @@ pub struct Task {
     pub since: Millis,
 }
 
-/// One row of an alarm's timeline. The texts are shared, not owned: the timeline is a
-/// persistent vector whose last chunk (up to 64 rows) is copied whenever a row is added or
-/// the grouped row is recounted while the board holds the alarm, and copying a row must not
-/// cost three allocations.
+/// One row of an alarm's timeline, kept shared (`Arc`) in `Alarm::timeline`. Its texts are
+/// shared too, not owned: the grouped row is copied whenever it is recounted while the board
+/// holds the alarm, and the actor's name is the same for many rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: Millis,
